@@ -1,0 +1,49 @@
+"""Plain data handed from a source (real device, replayed dump or simulator) to accounting.
+
+Every source produces these; everything after them (accounting, points, store) is shared,
+so the demo exercises the same path as a real installation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from heatpump.store.base import FieldValue
+
+
+@dataclass(frozen=True, slots=True)
+class MeterReading:
+    """One meter poll, stamped with the collector's UTC clock (never the device's)."""
+
+    time: datetime
+    device: str
+    power_w: float | None
+    energy_import_wh: float | None  # cumulative import counter, in Wh
+    uptime_s: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HeatPumpMessage:
+    kind: str  # "error", "status", "service" or "info"
+    code: str
+    priority: str
+    text: str = ""
+    since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HeatPumpSample:
+    """One heat pump poll, stamped with the time the API actually answered.
+
+    `values` holds fields of the `heatpump` measurement (absent when the device lacks the
+    feature). `counters` holds the device's own energy summaries in kWh, keyed
+    "<heat|electricity>.<total|heating|dhw|cooling>.<day|month|year>".
+    """
+
+    time: datetime
+    device: str
+    values: Mapping[str, FieldValue]
+    counters: Mapping[str, float] = field(default_factory=dict)
+    messages: tuple[HeatPumpMessage, ...] = ()

@@ -1,0 +1,59 @@
+"""The `heatpump` command: one console script, one subcommand per job.
+
+Each subcommand lives in its own module with `add_arguments(parser)` and
+`run(args, settings) -> int`; modules are imported only when their command runs, so
+`heatpump --help` stays fast and a broken optional part cannot stop the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from heatpump import __version__
+from heatpump.logs import setup_logging
+from heatpump.settings import Settings, SettingsError
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="heatpump",
+        description="Measure how well your Viessmann heat pump really works.",
+    )
+    parser.add_argument("--version", action="version", version=f"heatpump-monitor {__version__}")
+    parser.add_argument("--env-file", default=".env",
+                        help="read settings from this file too (default: .env, if present)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(name, help=help_text, description=module.__doc__)
+        module.add_arguments(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        settings = Settings.from_env(env_file=args.env_file)
+    except SettingsError as exc:
+        print(f"heatpump: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level, settings.secrets())
+    module = importlib.import_module(COMMANDS[args.command][0])
+    try:
+        return int(module.run(args, settings) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""What is stored: measurements, their tags and fields, with units and types.
+
+This module is the single source of the stored schema, which is a public contract (Grafana
+users chart it). `docs/schema.md` documents it and a test keeps the two in step. Every series
+carries a `device` tag so a house with two heat pumps or two meters works.
+
+Rollups: for measurements with `rollup=True`, the store keeps `<name>_1h` (UTC hours) and
+`<name>_1d` (local days of the configured zone, tagged `tz`) with `<field>_sum` and
+`<field>_count` for every numeric field marked `rollup`, so long ranges never read raw rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+FieldType = Literal["float", "int", "bool", "str"]
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    name: str
+    type: FieldType
+    unit: str  # "" for unitless / text
+    doc: str
+    rollup: bool = False  # numeric fields whose mean/sum over long ranges is wanted
+
+
+@dataclass(frozen=True)
+class Measurement:
+    name: str
+    doc: str
+    tags: tuple[str, ...]
+    fields: tuple[FieldDef, ...]
+    rollup: bool = False
+
+    def field(self, name: str) -> FieldDef:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(f"{self.name} has no field {name!r}")
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+
+def _f(name: str, type_: FieldType, unit: str, doc: str, rollup: bool = False) -> FieldDef:
+    return FieldDef(name, type_, unit, doc, rollup)
+
+
+METER = Measurement(
+    "meter",
+    "Raw sample of the electricity meter, every SHELLY_POLL_SECONDS (collector's UTC clock).",
+    ("device",),
+    (
+        _f("power_w", "float", "W", "Active power of the selected channel(s), signed as the "
+           "meter reports it.", rollup=True),
+        _f("energy_import_wh", "float", "Wh", "The meter's cumulative import counter, converted "
+           "to Wh (Gen1 plugs count watt-minutes). Goes back to 0 on a counter reset."),
+        _f("uptime_s", "int", "s", "Device uptime; a decrease reveals a reboot."),
+    ),
+    rollup=True,
+)
+
+# Heat pump fields are filled by the Viessmann mapping (collector/vicare). A feature the
+# device lacks is absent, never zero.
+HEATPUMP = Measurement(
+    "heatpump",
+    "Raw poll of the heat pump through the Viessmann API, every VICARE_POLL_SECONDS, stamped "
+    "with the time the API answered.",
+    ("device",),
+    (
+        _f("outside_temp_c", "float", "°C", "Outside temperature.", rollup=True),
+        _f("supply_temp_c", "float", "°C", "Supply (flow) temperature of the heating water.",
+           rollup=True),
+        _f("return_temp_c", "float", "°C", "Return temperature of the heating water.",
+           rollup=True),
+        _f("dhw_temp_c", "float", "°C", "Hot-water cylinder temperature.", rollup=True),
+        _f("primary_supply_temp_c", "float", "°C", "Primary circuit (source) supply.",
+           rollup=True),
+        _f("primary_return_temp_c", "float", "°C", "Primary circuit (source) return.",
+           rollup=True),
+        _f("compressor_active", "bool", "", "Compressor running at the time of the poll."),
+        _f("compressor_phase", "str", "", "Compressor phase as reported (e.g. heating, off)."),
+        _f("compressor_modulation_pct", "float", "%", "Compressor modulation.", rollup=True),
+        _f("compressor_speed_rps", "float", "rps", "Compressor speed.", rollup=True),
+        _f("compressor_hours_h", "float", "h", "Compressor operating hours counter (integer "
+           "resolution on E3 devices, 0.1 h on Vitotronic)."),
+        _f("compressor_starts", "int", "", "Compressor starts counter."),
+        _f("flow_l_h", "float", "l/h", "Volumetric flow of the heating circuit.", rollup=True),
+        _f("heating_mode", "str", "", "Active heating operating mode."),
+        _f("dhw_mode", "str", "", "Active hot-water operating mode."),
+        _f("heating_target_temp_c", "float", "°C", "Heating circuit target temperature."),
+        _f("dhw_target_temp_c", "float", "°C", "Hot-water target temperature."),
+        _f("error_count", "int", "", "Number of active error messages (0 when none), so "
+           "'no fault' is recorded rather than absent."),
+    ),
+    rollup=True,
+)
+
+MESSAGE = Measurement(
+    "message",
+    "One point per active heat pump message per poll (same time as its `heatpump` poll).",
+    ("device", "kind", "code"),
+    (
+        _f("priority", "str", "", "Priority as reported (e.g. criticalError, warning)."),
+        _f("text", "str", "", "Human-readable text or error description, when reported."),
+        _f("since", "str", "", "When the device says the message appeared (ISO 8601)."),
+    ),
+)
+
+ELECTRICITY = Measurement(
+    "electricity",
+    "Electric energy per interval. `source=meter`: from the meter's cumulative counter "
+    "(aggregated per UTC minute); `source=heatpump`: what the heat pump reports of itself.",
+    ("device", "source", "circuit"),
+    (
+        _f("energy_wh", "float", "Wh", "Energy used in the interval.", rollup=True),
+        _f("duration_s", "float", "s", "Time covered by the interval (gaps excluded).",
+           rollup=True),
+        _f("counter_wh", "float", "Wh", "Counter value at the end of the interval, so "
+           "accounting resumes exactly after a restart."),
+        _f("running_s", "float", "s", "Compressor running time in the interval (power above "
+           "HEATPUMP_RUNNING_W).", rollup=True),
+        _f("starts", "int", "", "Compressor starts in the interval.", rollup=True),
+    ),
+    rollup=True,
+)
+
+HEAT = Measurement(
+    "heat",
+    "Heat delivered per heat pump poll interval, by the best method the device allows.",
+    ("device", "method", "circuit"),
+    (
+        _f("energy_wh", "float", "Wh", "Heat delivered in the interval.", rollup=True),
+        _f("duration_s", "float", "s", "Time covered by the interval.", rollup=True),
+        _f("estimate", "bool", "", "True for the estimated methods (modulation, runtime)."),
+    ),
+    rollup=True,
+)
+
+HEALTH = Measurement(
+    "health",
+    "A change of a source's state (not one point per poll), written by the collector.",
+    ("source", "device"),
+    (
+        _f("status", "str", "", "up, down or degraded."),
+        _f("reason", "str", "", "Machine-readable reason, e.g. quota_exhausted, login_failed, "
+           "device_offline, gateway_offline, server_error, unreachable, auth_failed, "
+           "bad_response, rate_limited, counter_reset."),
+        _f("detail", "str", "", "One human sentence (never a secret)."),
+        _f("until", "str", "", "ISO 8601 UTC time until which the source waits (quota)."),
+        _f("failures", "int", "", "Consecutive failures so far."),
+    ),
+)
+
+API_CALL = Measurement(
+    "api_call",
+    "One point per Viessmann API call, so the bot can show the quota used.",
+    ("source", "kind"),
+    (
+        _f("calls", "int", "", "Always 1; sum it per day."),
+        _f("status_code", "int", "", "HTTP status of the answer (0 when none came)."),
+    ),
+)
+
+MEASUREMENTS: dict[str, Measurement] = {
+    m.name: m for m in (METER, HEATPUMP, MESSAGE, ELECTRICITY, HEAT, HEALTH, API_CALL)
+}
+
+ROLLUP_LEVELS = ("1h", "1d")
+
+
+def rollup_name(measurement: str, level: str) -> str:
+    return f"{measurement}_{level}"
+
+
+# Values of the `method` tag of `heat`, best first.
+HEAT_METHODS = ("counter", "flow", "modulation", "runtime")
+ESTIMATED_HEAT_METHODS = frozenset({"modulation", "runtime"})
+# Values of the `circuit` tag.
+CIRCUITS = ("total", "heating", "dhw", "cooling")

@@ -1,0 +1,75 @@
+"""UTC inside, local time only at the edges: calendar buckets in a configured zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+Bucket = Literal["hour", "day", "month"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(dt: datetime) -> datetime:
+    """An aware datetime in UTC; naive input is refused rather than guessed."""
+    if dt.tzinfo is None:
+        raise ValueError("naive datetime: times must carry a zone")
+    return dt.astimezone(UTC)
+
+
+def bucket_floor(dt: datetime, bucket: Bucket, tz: ZoneInfo) -> datetime:
+    """Start (as UTC) of the local calendar bucket that contains `dt`."""
+    local = as_utc(dt).astimezone(tz)
+    if bucket == "hour":
+        # Hours are fixed-length in UTC; floor in UTC keeps DST's repeated hour distinct,
+        # then shift by the zone's sub-hour offset (e.g. +05:30) to land on a local hour.
+        off = local.utcoffset() or timedelta(0)
+        sub = timedelta(seconds=off.total_seconds() % 3600)
+        u = as_utc(dt)
+        floored = (u + sub).replace(minute=0, second=0, microsecond=0) - sub
+        return floored
+    if bucket == "day":
+        start = local.replace(hour=0, minute=0, second=0, microsecond=0, fold=0)
+    elif bucket == "month":
+        start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0, fold=0)
+    else:
+        raise ValueError(f"unknown bucket {bucket!r}")
+    return _local_to_utc(start, tz)
+
+
+def bucket_next(start: datetime, bucket: Bucket, tz: ZoneInfo) -> datetime:
+    """Start (UTC) of the bucket after the one starting at `start`."""
+    if bucket == "hour":
+        return as_utc(start) + timedelta(hours=1)
+    local = as_utc(start).astimezone(tz)
+    if bucket == "day":
+        nxt = (local.replace(tzinfo=None) + timedelta(days=1)).replace(
+            hour=0, minute=0, second=0, microsecond=0)
+    else:
+        y, m = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+        nxt = datetime(y, m, 1)
+    return _local_to_utc(nxt.replace(tzinfo=tz), tz)
+
+
+def bucket_starts(start: datetime, end: datetime, bucket: Bucket, tz: ZoneInfo) -> list[datetime]:
+    """Starts (UTC) of every local bucket that overlaps [start, end)."""
+    out: list[datetime] = []
+    cur = bucket_floor(start, bucket, tz)
+    end = as_utc(end)
+    while cur < end:
+        out.append(cur)
+        cur = bucket_next(cur, bucket, tz)
+    return out
+
+
+def _local_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
+    """Local wall time -> UTC; a wall time skipped by DST moves to the first valid instant."""
+    local = local.replace(tzinfo=tz, fold=0)
+    utc = local.astimezone(ZoneInfo("UTC"))
+    # A nonexistent local time (spring forward) round-trips to a different wall time.
+    if utc.astimezone(tz).replace(tzinfo=None) != local.replace(tzinfo=None):
+        utc = local.replace(fold=1).astimezone(ZoneInfo("UTC"))
+    return utc.astimezone(UTC)
