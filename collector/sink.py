@@ -1,0 +1,127 @@
+"""Where the collector's points go: the store when it answers, the spool when it does not.
+
+Order is kept: once anything is spooled, new batches queue behind it until the spool has
+been replayed (oldest first), so a store that comes back receives the outage's data before
+the new data. Each batch is flushed at once, so a crash loses at most the poll in hand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+
+from collector.spool import Spool
+from heatpump.store.base import Latest, Point, Store, StoreError
+
+log = logging.getLogger(__name__)
+
+RETRY_S = (5.0, 10.0, 30.0, 60.0)  # wait before the 1st, 2nd, ... replay attempt, then 60 s
+
+
+class DurableSink:
+    def __init__(self, store: Store, spool: Spool, monotonic: Callable[[], float],
+                 on_state: Callable[[bool, str], None] | None = None):
+        self.store, self.spool, self._mono = store, spool, monotonic
+        self._attempts = 0
+        self._next_try = 0.0
+        self.up = not spool  # a spool left by an earlier run is replayed before new data
+        self._on_state = on_state or (lambda up, detail: None)
+        self.written = 0  # points that reached the store (counted, for tests and logs)
+        self.spooled = 0
+
+    def write(self, points: Sequence[Point]) -> None:
+        if not points:
+            return
+        if not self.spool:
+            try:
+                self.store.write(points)
+                self.store.flush()
+                self.written += len(points)
+                self._set_up(True, "")
+                return
+            except StoreError as exc:
+                self._set_up(False, str(exc))
+                self._schedule_retry()
+        self.spooled += self.spool.append(points)
+
+    def pump(self, force: bool = False) -> bool:
+        """Replay the spool when its retry time has come; True when it is empty."""
+        if not self.spool:
+            return True
+        if not force and self._mono() < self._next_try:
+            return False
+        replayed = 0
+        try:
+            self.store.flush()  # cheap probe; also retries whatever the store kept
+            for seg in self.spool.segments():
+                points = self.spool.read(seg)
+                if points:
+                    self.store.write(points)
+                    self.store.flush()
+                self.spool.remove(seg)
+                replayed += len(points)
+                self.written += len(points)
+        except StoreError as exc:
+            if replayed:
+                log.info("replayed %d spooled points before the store failed again", replayed)
+            self._set_up(False, str(exc))
+            self._schedule_retry()
+            return False
+        log.info("store back: replayed %d spooled points in order", replayed)
+        self._attempts = 0
+        self._set_up(True, "")
+        return True
+
+    def _schedule_retry(self) -> None:
+        self._next_try = self._mono() + RETRY_S[min(self._attempts, len(RETRY_S) - 1)]
+        self._attempts += 1
+
+    def _set_up(self, up: bool, detail: str) -> None:
+        if up != self.up:
+            self.up = up
+            if not up:
+                log.error("store unavailable, spooling to %s: %s", self.spool.dir, detail)
+            self._on_state(up, detail)
+
+    def latest(self, measurement: str, fields: Sequence[str] | None = None,
+               tags: Mapping[str, str] | None = None) -> dict[str, Latest]:
+        """Latest value per field from the store, overridden by newer spooled points.
+
+        Used to resume accounting after a restart even while the store is down."""
+        out: dict[str, Latest] = {}
+        try:
+            out.update(self.store.latest(measurement, fields, tags))
+        except StoreError as exc:
+            log.warning("cannot read the last %s from the store (%s); resuming from the "
+                        "spool only", measurement, exc)
+        for p in self.spool:
+            if p.measurement != measurement or not _tags_match(p.tags, tags):
+                continue
+            for name, value in p.fields.items():
+                if fields is not None and name not in fields:
+                    continue
+                cur = out.get(name)
+                if cur is None or _after(p.time, cur.time):
+                    out[name] = Latest(p.time, value, dict(p.tags))
+        return out
+
+    def close(self) -> None:
+        """Flush; a spool that cannot be replayed now stays on disk for the next start."""
+        try:
+            self.store.flush()
+        except StoreError as exc:
+            log.warning("store still unavailable at shutdown (%s); %d bytes stay spooled",
+                        exc, self.spool.size_bytes)
+        finally:
+            with contextlib.suppress(StoreError):
+                self.store.close()
+
+
+def _tags_match(tags: Mapping[str, str], want: Mapping[str, str] | None) -> bool:
+    return not want or all(tags.get(k) == v for k, v in want.items())
+
+
+def _after(a: datetime, b: datetime) -> bool:
+    return a >= b

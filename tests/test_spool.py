@@ -1,0 +1,114 @@
+"""The spool: survives crashes, replays in order, caps its size dropping raw samples first."""
+
+from datetime import UTC, datetime, timedelta
+
+from collector import spool as spool_mod
+from collector.sink import DurableSink
+from collector.spool import Spool
+from heatpump.store.base import Point
+from tests.collector_helpers import MemoryStore
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def meter(i: int) -> Point:
+    return Point("meter", T0 + timedelta(seconds=10 * i),
+                 {"power_w": 1000.0 + i, "energy_import_wh": 5.0 * i, "uptime_s": i},
+                 {"device": "shelly1"})
+
+
+def energy(i: int) -> Point:
+    return Point("electricity", T0 + timedelta(minutes=i),
+                 {"energy_wh": 12.5, "duration_s": 60.0, "counter_wh": 12.5 * i},
+                 {"device": "shelly1", "source": "meter", "circuit": "total"})
+
+
+def test_round_trip_keeps_types_and_order(tmp_path):
+    sp = Spool(tmp_path, 10**9)
+    pts = [meter(i) for i in range(5)] + [Point("health", T0, {"status": "down",
+                                                               "failures": 3},
+                                                {"source": "vicare", "device": "-"})]
+    sp.append(pts[:3])
+    sp.append(pts[3:])
+    back = list(sp)
+    assert back == pts
+    assert isinstance(back[0].fields["uptime_s"], int)
+    assert isinstance(back[0].fields["power_w"], float)
+
+
+def test_a_new_process_never_appends_to_an_old_segment_and_a_torn_line_is_skipped(tmp_path):
+    sp = Spool(tmp_path, 10**9)
+    sp.append([meter(0), meter(1)])
+    seg = sp.segments()[0]
+    with open(seg, "a") as f:  # kill -9 in the middle of a write
+        f.write('{"m":"meter","t":"2026-01-')
+    sp2 = Spool(tmp_path, 10**9)
+    sp2.append([meter(2)])
+    assert len(sp2.segments()) == 2
+    assert [p.fields["uptime_s"] for p in sp2] == [0, 1, 2]
+
+
+def test_cap_drops_oldest_meter_samples_never_energy(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(spool_mod, "SEGMENT_BYTES", 4000)
+    sp = Spool(tmp_path, 40_000)
+    for i in range(600):
+        sp.append([meter(i)] + ([energy(i // 6)] if i % 6 == 0 else []))
+    assert sp.size_bytes <= 40_000
+    got = list(sp)
+    energies = [p for p in got if p.measurement == "electricity"]
+    assert len(energies) == 100  # every energy interval survives
+    meters = [p.fields["uptime_s"] for p in got if p.measurement == "meter"]
+    assert meters == sorted(meters) and meters[-1] == 599  # the newest raw samples stay
+    assert meters[0] > 0  # ... and the oldest went
+    assert sp.dropped["meter"] == 600 - len(meters)
+    assert "spool 50% full" in caplog.text and "spool 80% full" in caplog.text
+    assert "dropped the oldest" in caplog.text
+
+
+def test_sink_spools_while_down_and_replays_in_order_without_doubling(tmp_path):
+    now = [0.0]
+    store = MemoryStore()
+    sink = DurableSink(store, Spool(tmp_path, 10**9), lambda: now[0])
+    sink.write([meter(0)])
+    store.down = True
+    for i in range(1, 50):
+        sink.write([meter(i)])
+        now[0] += 10
+    assert not sink.up and sink.spool
+    store.down = False
+    sink.write([meter(50)])  # still queued behind the spool: order is kept
+    assert len(store.all("meter")) == 1
+    assert sink.pump()
+    assert not sink.spool and sink.up
+    assert [p.fields["uptime_s"] for p in store.all("meter")] == list(range(51))
+    # a replay after a crash (same points again) overwrites, never doubles
+    sink.write([meter(i) for i in range(51)])
+    assert len(store.all("meter")) == 51
+
+
+def test_replay_backs_off_while_the_store_stays_down(tmp_path):
+    now = [0.0]
+    store = MemoryStore()
+    store.down = True
+    sink = DurableSink(store, Spool(tmp_path, 10**9), lambda: now[0])
+    sink.write([meter(0)])
+    flushes = store.flushes
+    assert not sink.pump()  # within the back-off: no attempt at all
+    now[0] += 5
+    assert not sink.pump()  # attempt fails, next in 10 s
+    now[0] += 5
+    assert not sink.pump()
+    store.down = False
+    now[0] += 5
+    assert sink.pump()
+    assert store.flushes > flushes and len(store.all("meter")) == 1
+
+
+def test_resume_lookup_prefers_newer_spooled_points(tmp_path):
+    store = MemoryStore()
+    sink = DurableSink(store, Spool(tmp_path, 10**9), lambda: 0.0)
+    sink.write([energy(1)])
+    store.down = True
+    sink.write([energy(2), energy(3)])
+    got = sink.latest("electricity", ["counter_wh"], {"device": "shelly1", "source": "meter"})
+    assert got["counter_wh"].value == 37.5 and got["counter_wh"].time == energy(3).time
