@@ -283,7 +283,7 @@ class Collector:
             change = self.health.failure(src.name, src.device, now, err)
             if change:
                 changes.append(change)
-                if not isinstance(out.error, SourceError):
+                if err.reason == "error":  # unforeseen: the traceback helps a bug report
                     log.error("%s: unexpected error", src.name, exc_info=out.error)
             else:
                 log.debug("%s still %s: %s", src.name, err.reason, err.detail)

@@ -17,7 +17,10 @@ from heatpump.logs import setup_logging
 from heatpump.settings import Settings, SettingsError
 
 # name -> (module, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "collect": ("collector.collect_cmd", "poll the meter and the heat pump into the store"),
+    "doctor": ("collector.doctor", "check settings, devices and store; say what to fix"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -122,6 +122,10 @@ SPECS: tuple[Spec, ...] = (
          "(falls back to TZ, then the system zone, then UTC).", "Europe/Berlin"),
     Spec("HEATPUMP_LOG_LEVEL", "log_level", _log_level, "INFO",
          "Log level: DEBUG, INFO, WARNING or ERROR.", "INFO"),
+    Spec("HEATPUMP_SPOOL_MAX_MB", "spool_max_mb", _float, "200",
+         "Disk space (MB) the collector may use to keep data while the store is down; "
+         "warns at 50 % and 80 %, then drops the oldest raw meter samples (never energy).",
+         "200", minimum=1),
     Spec("HEATPUMP_RUNNING_W", "running_w", _float, "250",
          "The compressor counts as running while the meter reads more than this (W).", "250",
          minimum=1),
@@ -199,6 +203,7 @@ class Settings:
     data_dir: Path = Path("./data")
     tz_name: str = "UTC"
     log_level: str = "INFO"
+    spool_max_mb: float = 200.0
     running_w: float = 250.0
     rated_heat_kw: float | None = None
     raw_retention_days: int = 0

@@ -1,0 +1,85 @@
+"""Poll the meter and the heat pump and store what they say, until stopped.
+
+Runs unattended: outages of the store, the meter or the Viessmann cloud are ridden out (data
+is spooled, health is recorded), SIGTERM/SIGINT stop it within seconds with every buffer
+flushed. See docs/collector.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from collector.service import Clock, Collector, RealClock, Source
+from collector.sink import DurableSink
+from collector.spool import Spool
+from heatpump.settings import Settings
+from heatpump.store.base import Store, StoreError
+
+log = logging.getLogger("collector")
+
+NO_SOURCES = (
+    "Nothing to collect: neither SHELLY_URL nor VICARE_USERNAME (or VICARE_DUMP) is set.\n"
+    "  - set them in .env (see README: Configuration), then run `heatpump doctor`;\n"
+    "  - or try everything with simulated data first: `heatpump demo`."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--once", action="store_true",
+                   help="poll every source once, store the result and exit")
+
+
+def build_collector(settings: Settings, sources: Sequence[Source], store: Store,
+                    clock: Clock | None = None, threaded: bool = True,
+                    data_dir: Path | None = None) -> Collector:
+    """The service over any sources (real, replayed or simulated) and any store."""
+    clock = clock or RealClock()
+    data_dir = Path(data_dir or settings.data_dir)
+    spool = Spool(data_dir / "spool", int(settings.spool_max_mb * 1e6))
+    return Collector(sources, DurableSink(store, spool, clock.monotonic), data_dir,
+                     clock=clock, threaded=threaded)
+
+
+def install_signal_handlers(collector: Collector) -> None:
+    def handler(signum: int, frame: object) -> None:
+        log.info("%s received: stopping", signal.Signals(signum).name)
+        collector.request_stop()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from collector.sources import build_sources
+    from heatpump.store import open_store
+
+    sources = build_sources(settings)
+    if not sources:
+        print(NO_SOURCES, file=sys.stderr)
+        return 2
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = open_store(settings)
+    collector = build_collector(settings, sources, store)
+    install_signal_handlers(collector)
+    log.info("collecting from %s into %s", ", ".join(
+        f"{s.name} every {s.interval_s:g} s" for s in sources), _describe(store))
+    if args.once:
+        polls = len(sources)
+        collector.run(until=lambda: collector.polls >= polls)
+    else:
+        collector.run()
+    down = [st for st in collector.health.states.values() if st.status == "down"]
+    return 1 if args.once and down else 0
+
+
+def _describe(store: Store) -> str:
+    try:
+        info = store.info()
+        return f"{info.backend} {info.version} at {info.location}"
+    except StoreError as exc:  # an InfluxDB down at start: the spool takes over
+        return f"a store that does not answer yet ({exc})"

@@ -1,0 +1,230 @@
+"""Check the settings, reach each configured source and the store, and say what to fix.
+
+Prints what was found (the Viessmann devices with the fields and heat method each supports,
+the Shelly's generation, model and channel, the store's backend and version) and, for every
+problem, one next step. Exit code 1 when something is wrong. Viessmann calls made here are
+counted against the same daily quota ledger as the collector's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from collector.health import HEARTBEAT_FILE, heartbeat_age_s
+from heatpump.settings import Settings
+
+OK, WARN, FAIL = "ok", "warn", "FAIL"
+
+
+@dataclass
+class Check:
+    """One section of the report: a verdict, what was found, and the next step if any."""
+
+    title: str
+    verdict: str = OK
+    lines: list[str] = field(default_factory=list)
+    fixes: list[str] = field(default_factory=list)
+
+    def fail(self, line: str, fix: str) -> None:
+        self.verdict = FAIL
+        self.lines.append(line)
+        self.fixes.append(fix)
+
+    def warn(self, line: str, fix: str = "") -> None:
+        if self.verdict == OK:
+            self.verdict = WARN
+        self.lines.append(line)
+        if fix:
+            self.fixes.append(fix)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--save-dump", metavar="FILE",
+                   help="also save a redacted Viessmann API dump to FILE (for bug reports)")
+    p.add_argument("--no-vicare", action="store_true",
+                   help="skip the Viessmann check (saves one API call)")
+
+
+# --- checks -----------------------------------------------------------------------------
+
+
+def check_settings(settings: Settings, now: datetime) -> Check:
+    c = Check("Settings")
+    c.lines.append(f"data dir {settings.data_dir.resolve()}, time zone {settings.tz_name}")
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        probe = settings.data_dir / ".doctor-probe"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        c.fail(f"data dir not writable: {exc.strerror}",
+               f"make {settings.data_dir} writable for this user, or set HEATPUMP_DATA_DIR")
+    enabled = [name for name, on in (("Shelly meter", settings.shelly_enabled),
+                                     ("Viessmann", settings.vicare_enabled)) if on]
+    if not enabled:
+        c.fail("no source configured",
+               "set SHELLY_URL and/or VICARE_USERNAME, VICARE_PASSWORD, VICARE_CLIENT_ID "
+               "(README: Configuration), or try `heatpump demo`")
+    else:
+        c.lines.append("sources: " + ", ".join(enabled))
+    if settings.vicare_enabled and not settings.vicare_dump:
+        per_day = 86400 / settings.vicare_poll_seconds
+        c.lines.append(f"Viessmann: {per_day:.0f} polls per device per day, budget "
+                       f"{settings.vicare_daily_budget} calls per 24 h")
+        if per_day > settings.vicare_daily_budget * 0.9:
+            c.warn(f"VICARE_POLL_SECONDS={settings.vicare_poll_seconds} leaves almost no "
+                   "quota for logins and retries",
+                   "raise VICARE_POLL_SECONDS (300 is a safe default)")
+    if not settings.shelly_enabled and settings.vicare_enabled:
+        c.warn("no meter: JAZ/COP can only use what the heat pump reports of itself",
+               "add a Shelly meter on the heat pump's supply (SHELLY_URL) for the real JAZ")
+    if settings.vicare_enabled and not settings.vicare_dump:
+        tf = settings.token_file
+        if tf.exists() and tf.stat().st_mode & 0o077:
+            c.warn(f"{tf} is readable by others (mode {tf.stat().st_mode & 0o777:o})",
+                   f"chmod 600 {tf}")
+    return c
+
+
+def check_store(settings: Settings, now: datetime) -> Check:
+    from heatpump.store import open_store
+    from heatpump.store.base import StoreError
+
+    c = Check("Store")
+    try:
+        store = open_store(settings)
+    except (StoreError, OSError) as exc:
+        c.fail(f"cannot open: {exc}", _store_fix(settings))
+        return c
+    try:
+        info = store.info()
+        c.lines.append(f"{info.backend} {info.version} at {info.location}")
+        for measurement, fld in (("meter", "power_w"), ("heatpump", "outside_temp_c"),
+                                 ("electricity", "energy_wh"), ("heat", "energy_wh")):
+            got = store.latest(measurement, [fld]).get(fld)
+            c.lines.append(f"last {measurement}: " + (_ago(got.time, now) if got else "none"))
+    except StoreError as exc:
+        c.fail(f"not reachable: {exc}", _store_fix(settings))
+    finally:
+        with contextlib.suppress(StoreError):
+            store.close()
+    spool = settings.data_dir / "spool"
+    pending = sum(p.stat().st_size for p in spool.glob("*.jsonl")) if spool.is_dir() else 0
+    if pending:
+        c.warn(f"{pending / 1e6:.1f} MB waiting in the spool {spool} (store was down)",
+               "it is replayed automatically while `heatpump collect` runs and the store "
+               "answers")
+    age = heartbeat_age_s(settings.data_dir / HEARTBEAT_FILE, time.time())
+    c.lines.append("collector: " + ("not running here (no heartbeat)" if age is None else
+                                    f"heartbeat {age:.0f} s ago"))
+    if age is not None and age > 120:
+        c.warn("the collector's heartbeat is old: it stopped or hangs",
+               "check `heatpump collect` (docker logs / systemctl status)")
+    return c
+
+
+def _store_fix(settings: Settings) -> str:
+    if settings.influx_url:
+        return (f"check that InfluxDB runs at {settings.influx_url}, INFLUX_BUCKET="
+                f"{settings.influx_bucket} exists and INFLUX_TOKEN (or INFLUX_USERNAME/"
+                "INFLUX_PASSWORD) may write it; unset INFLUX_URL to use the embedded store")
+    return f"check free space and permissions of {settings.data_dir}"
+
+
+def check_shelly(settings: Settings, now: datetime) -> Check:
+    from collector.shelly.client import ShellyClient
+    from collector.shelly.errors import ShellyError
+
+    c = Check("Shelly meter")
+    fixes = {
+        "unreachable": f"check SHELLY_URL={settings.shelly_url}: is the meter on, on this "
+                       "network, does its web page open in a browser from this machine?",
+        "auth_failed": "the meter has a password: set SHELLY_USERNAME (admin on Gen2+) and "
+                       "SHELLY_PASSWORD",
+        "rate_limited": "something else polls the meter very often; raise "
+                        "SHELLY_POLL_SECONDS or stop the other poller",
+        "bad_response": "is SHELLY_URL a Shelly energy meter or plug with metering? check "
+                        "SHELLY_CHANNEL (0, 1, 2 or a, b, c)",
+    }
+    try:
+        with ShellyClient.from_settings(settings) as client:
+            dev = client.identify()
+            c.lines.append(f"generation {dev.info.gen}, model {dev.info.model}, "
+                           f"id {dev.device_id}, firmware {dev.info.firmware or '?'}")
+            c.lines.append(f"reads {dev.describe()}")
+            if not dev.counter_survives_reboot:
+                c.lines.append("its energy counter restarts at 0 after a reboot; the "
+                               "collector bridges that (counter_reset in health)")
+            r = client.poll()
+            power = "?" if r.power_w is None else f"{r.power_w:.0f} W"
+            energy = ("?" if r.energy_import_wh is None
+                      else f"{r.energy_import_wh / 1000:.3f} kWh")
+            c.lines.append(f"now: {power}, import counter {energy}")
+            if r.energy_import_wh is None:
+                c.warn("no energy counter: electricity is integrated from power samples",
+                       "")
+    except ShellyError as exc:
+        c.fail(f"{exc.reason}: {exc}", fixes.get(exc.reason, fixes["bad_response"]))
+    return c
+
+
+# Viessmann check lives with the source (collector.vicare), added to CHECKS when present.
+CHECKS: tuple[tuple[str, Callable[[Settings], bool], Callable[..., Check]], ...] = (
+    ("settings", lambda s: True, check_settings),
+    ("store", lambda s: True, check_store),
+    ("shelly", lambda s: s.shelly_enabled, check_shelly),
+)
+
+
+def _ago(t: datetime, now: datetime) -> str:
+    s = (now - t).total_seconds()
+    when = t.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if s < 120:
+        return f"{when} ({s:.0f} s ago)"
+    if s < 7200:
+        return f"{when} ({s / 60:.0f} min ago)"
+    return f"{when} ({s / 3600:.1f} h ago)"
+
+
+def run_checks(settings: Settings, args: argparse.Namespace) -> Iterator[Check]:
+    now = datetime.now(UTC)
+    checks = list(CHECKS)
+    if settings.vicare_enabled and not getattr(args, "no_vicare", False):
+        from collector.vicare_doctor import check_vicare
+
+        checks.append(("vicare", lambda s: True,
+                       lambda s, n: check_vicare(s, n, save_dump=getattr(args, "save_dump",
+                                                                         None))))
+    for _, enabled, fn in checks:
+        if not enabled(settings):
+            continue
+        try:
+            yield fn(settings, now)
+        except Exception as exc:  # a check must never hide the others
+            c = Check(fn.__name__.removeprefix("check_"))
+            c.fail(f"check crashed: {type(exc).__name__}: {exc}",
+                   "please report this with the output of `heatpump doctor`")
+            yield c
+
+
+def render(check: Check) -> str:
+    out = [f"[{check.verdict:>4}] {check.title}"]
+    out += [f"       {line}" for line in check.lines]
+    out += [f"    -> {fix}" for fix in check.fixes]
+    return "\n".join(out)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    worst = OK
+    for check in run_checks(settings, args):
+        print(render(check), flush=True)
+        if check.verdict == FAIL:
+            worst = FAIL
+    print("\nAll good." if worst != FAIL else "\nSomething needs fixing (see -> above).")
+    return 1 if worst == FAIL else 0
+

@@ -1,0 +1,142 @@
+"""The service loop on a virtual clock: grid timing, coalescing, health changes, heartbeat,
+spooling through a store outage, and a clean shutdown with every buffer flushed."""
+
+import json
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from collector.health import SourceError
+from collector.service import Collector, RealClock, VirtualClock, classify
+from collector.sink import DurableSink
+from collector.spool import Spool
+from tests.collector_helpers import CountingSource, MemoryStore
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def make(tmp_path, sources_fn, store=None, clock=None):
+    clock = clock or VirtualClock(T0)
+    store = store or MemoryStore()
+    sink = DurableSink(store, Spool(tmp_path / "spool", 10**9), clock.monotonic)
+    srcs = sources_fn(clock)
+    return Collector(srcs, sink, tmp_path, clock=clock, threaded=False), store, clock, srcs
+
+
+def test_polls_on_the_grid_for_an_hour(tmp_path):
+    col, store, clock, (src,) = make(tmp_path, lambda c: [
+        CountingSource("m", 10, c.now, duration=lambda n: 0.3, advance=c.advance)])
+    col.run(until=lambda: clock.now() >= T0 + timedelta(hours=1))
+    times = [p.time for p in store.all("meter")]
+    assert len(times) == 360
+    # stamped 0.3 s into each slot, never drifting: slot k is at T0 + 10 k + 0.3
+    assert all(abs((t - T0).total_seconds() - 10 * k - 0.3) < 1e-6 for k, t in enumerate(times))
+    assert src.closed and store.all("electricity")  # accounting flushed at shutdown
+
+
+def test_slow_poll_skips_and_coalesces(tmp_path):
+    col, store, clock, (src,) = make(tmp_path, lambda c: [
+        CountingSource("m", 10, c.now, duration=lambda n: 35.0 if n == 3 else 0.0,
+                       advance=c.advance)])
+    col.run(until=lambda: clock.now() >= T0 + timedelta(seconds=100))
+    offsets = [(p.time - T0).total_seconds() for p in store.all("meter")]
+    # polls at 0, 10, 20 (lasts 35 s, answers at 55), then one catch-up, then on the grid
+    assert offsets[:3] == [0.0, 10.0, 55.0]
+    assert offsets[3:6] == [55.0, 60.0, 70.0] or offsets[3:6] == [60.0, 70.0, 80.0]
+    assert col.jobs[0].grid.skipped >= 2
+
+
+def test_health_points_only_on_change_with_reason_and_until(tmp_path, caplog):
+    until = T0 + timedelta(hours=5)
+
+    def fail(n):
+        if 3 <= n <= 8:
+            return SourceError("quota_exhausted", "daily API limit reached", until=until)
+        if n == 9:
+            return ConnectionRefusedError("refused")
+        return None
+
+    caplog.set_level(logging.INFO)
+    col, store, clock, _ = make(tmp_path, lambda c: [
+        CountingSource("vicare", 300, c.now, fail=fail)])
+    col.run(until=lambda: clock.now() >= T0 + timedelta(seconds=300 * 12 - 1))
+    health = store.all("health")
+    assert [(h.fields["status"], h.fields["reason"]) for h in health] == [
+        ("up", ""), ("down", "quota_exhausted"), ("down", "unreachable"), ("up", "")]
+    assert health[1].fields["until"] == "2026-01-01T05:00:00Z"
+    assert health[1].tags == {"source": "vicare", "device": "dev1"}
+    assert health[2].fields["failures"] == 7
+    lines = [r.getMessage() for r in caplog.records if r.name == "collector"]
+    assert len([m for m in lines if "vicare" in m]) == 4  # one line per change, not per poll
+    assert any("up again" in m and "7 failed" in m for m in lines)
+    beat = json.loads((tmp_path / "collector.heartbeat").read_text())
+    assert beat["sources"]["vicare"]["status"] == "up" and beat["stopped"] is True
+
+
+def test_store_outage_loses_nothing_and_doubles_nothing(tmp_path):
+    store = MemoryStore()
+    col, store, clock, _ = make(tmp_path, lambda c: [CountingSource("m", 10, c.now)],
+                                store=store)
+    col.start()
+    for _ in range(30):
+        col.step()
+    store.down = True
+    for _ in range(100):
+        col.step()
+    assert col.sink.spool and not col.sink.up
+    store.down = False
+    for _ in range(100):
+        col.step()
+    col.shutdown()
+    vals = [p.fields["energy_import_wh"] for p in store.all("meter")]
+    assert vals == [float(i) for i in range(1, len(vals) + 1)]
+    assert len(vals) == col.jobs[0].source.n
+    assert not col.sink.spool
+    st = [(h.tags["source"], h.fields["status"]) for h in store.all("health")]
+    assert ("store", "down") in st and ("store", "up") in st
+
+
+def test_restart_resumes_from_spool_when_store_is_down(tmp_path):
+    store = MemoryStore()
+    col, _, clock, _ = make(tmp_path, lambda c: [CountingSource("m", 10, c.now)], store=store)
+    store.down = True
+    col.run(until=lambda: clock.now() >= T0 + timedelta(seconds=55))
+    col2, _, _, (src2,) = make(tmp_path, lambda c: [CountingSource("m", 10, c.now)],
+                               store=store, clock=clock)
+    col2.start()
+    assert src2.resumed_from["energy_import_wh"].value == 6.0
+    col2.shutdown()
+
+
+def test_sigterm_style_stop_is_fast_even_with_a_hung_poll(tmp_path):
+    hang = threading.Event()
+
+    class Hung(CountingSource):
+        def poll(self):
+            hang.wait(30)
+            return super().poll()
+
+    store = MemoryStore()
+    sink = DurableSink(store, Spool(tmp_path / "spool", 10**9), time.monotonic)
+    fast = CountingSource("fast", 0.05, lambda: datetime.now(UTC))
+    col = Collector([fast, Hung("slow", 1, lambda: datetime.now(UTC))], sink, tmp_path,
+                    clock=RealClock())
+    t = threading.Thread(target=col.run)
+    t.start()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    col.request_stop()
+    t.join(10)
+    elapsed = time.monotonic() - t0
+    hang.set()
+    assert not t.is_alive() and elapsed < 5
+    assert fast.n >= 3 and len(store.all("meter")) == fast.n
+    assert fast.closed and store.all("electricity")
+
+
+def test_classify_table():
+    assert classify(TimeoutError()).reason == "unreachable"
+    assert classify(ValueError("x")).reason == "bad_response"
+    e = classify(RuntimeError("boom"))
+    assert e.reason == "error" and "boom" in e.detail
