@@ -36,7 +36,7 @@ def test_polls_on_the_grid_for_an_hour(tmp_path):
 
 
 def test_slow_poll_skips_and_coalesces(tmp_path):
-    col, store, clock, (src,) = make(tmp_path, lambda c: [
+    col, store, clock, (_src,) = make(tmp_path, lambda c: [
         CountingSource("m", 10, c.now, duration=lambda n: 35.0 if n == 3 else 0.0,
                        advance=c.advance)])
     col.run(until=lambda: clock.now() >= T0 + timedelta(seconds=100))
@@ -76,7 +76,7 @@ def test_health_points_only_on_change_with_reason_and_until(tmp_path, caplog):
 
 def test_store_outage_loses_nothing_and_doubles_nothing(tmp_path):
     store = MemoryStore()
-    col, store, clock, _ = make(tmp_path, lambda c: [CountingSource("m", 10, c.now)],
+    col, store, _clock, _ = make(tmp_path, lambda c: [CountingSource("m", 10, c.now)],
                                 store=store)
     col.start()
     for _ in range(30):
