@@ -123,6 +123,21 @@ class HealthBook:
         return Change(_copy(st), now, f"{source} {st.status} ({st.reason}){until}: "
                       f"{st.detail}", "error" if st.status == "down" else "warning")
 
+    def mirror(self, source: str, device: str, now: datetime, status: str, reason: str,
+               detail: str, until: datetime | None) -> None:
+        """Follow the state of a source that records its own health (no Change: it already
+        logged and stored it)."""
+        st = self.state(source, device)
+        if device:
+            st.device = device
+        if status == "down":
+            st.failures += 1
+            st.last_error, st.last_error_detail = now, detail
+            st.down_since = st.down_since or now
+        else:
+            st.last_success, st.failures, st.down_since = now, 0, None
+        st.status, st.reason, st.detail, st.until = status, reason, detail, until
+
     def event(self, source: str, device: str, now: datetime, reason: str, detail: str
               ) -> Change:
         """A one-off occurrence (counter reset, quota warning): logged and stored, state kept."""

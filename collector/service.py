@@ -42,6 +42,10 @@ class Batch:
     device: str = ""  # the device id the source talked to (for health tags)
     events: list[tuple[str, str]] = field(default_factory=list)  # (reason, detail): resets...
     degraded: tuple[str, str] | None = None  # (reason, detail) when it works only partly
+    # A source that keeps its own health (writes `health` points and logs its changes, like
+    # the Viessmann source) reports its current state here; the service then only mirrors
+    # it in the heartbeat: (status, reason, detail, until).
+    own_health: tuple[str, str, str, datetime | None] | None = None
 
 
 class Lookup(Protocol):
@@ -271,7 +275,11 @@ class Collector:
         src, now = out.source, self.clock.now()
         points: list[Point] = []
         changes: list[Change] = []
-        if out.batch is not None:
+        if out.batch is not None and out.batch.own_health is not None:
+            b = out.batch
+            self.health.mirror(src.name, b.device or src.device, now, *b.own_health)
+            points.extend(b.points)
+        elif out.batch is not None:
             b = out.batch
             points.extend(b.points)
             changes.extend(c for c in [self.health.success(src.name, b.device or src.device,

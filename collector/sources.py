@@ -1,0 +1,169 @@
+"""Source adapters: a device reader plus its accounting, as the service sees them.
+
+The same two adapters serve the real Shelly, the real (or replayed) Viessmann API and the
+simulator, so the demo runs exactly the code path of a real installation: a `read`
+function yields readings (collector.readings), accounting turns them into energy
+intervals, and the adapter hands both, as points, to the service.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from collector.readings import HeatPumpMessage, HeatPumpSample, MeterReading
+from collector.service import Batch, Lookup, Source
+from heatpump.store.base import Point
+
+log = logging.getLogger(__name__)
+
+
+# --- readings as points (pure) ----------------------------------------------------------
+
+
+def meter_point(r: MeterReading) -> Point | None:
+    fields: dict[str, Any] = {k: v for k, v in (("power_w", r.power_w),
+                                                ("energy_import_wh", r.energy_import_wh),
+                                                ("uptime_s", r.uptime_s)) if v is not None}
+    return Point("meter", r.time, fields, {"device": r.device}) if fields else None
+
+
+def heatpump_points(s: HeatPumpSample) -> list[Point]:
+    """The `heatpump` point of a poll and one `message` point per active message."""
+    points = [Point("heatpump", s.time, dict(s.values), {"device": s.device})] if s.values \
+        else []
+    for m in s.messages:
+        fields: dict[str, Any] = {"priority": m.priority, "text": m.text}
+        if m.since:
+            fields["since"] = m.since.isoformat()
+        points.append(Point("message", s.time, fields,
+                            {"device": s.device, "kind": m.kind, "code": m.code}))
+    return points
+
+
+# --- accounting seen from an adapter ----------------------------------------------------
+
+
+class MeterAccounting(Protocol):
+    """Electricity from a meter's readings (collector.meter provides the real one)."""
+
+    def resume(self, lookup: Lookup, device: str) -> None: ...
+
+    def feed(self, reading: MeterReading) -> tuple[list[Point], list[tuple[str, str]]]:
+        """Finished `electricity` intervals and events (reason, detail), e.g. resets."""
+
+    def flush(self) -> list[Point]: ...
+
+
+class HeatAccounting(Protocol):
+    """Heat (and the heat pump's own electricity) between two samples of one device."""
+
+    def points(self, prev: HeatPumpSample, cur: HeatPumpSample) -> list[Point]: ...
+
+
+# --- adapters ---------------------------------------------------------------------------
+
+
+class MeterSource:
+    def __init__(self, name: str, interval_s: float, read: Callable[[], MeterReading],
+                 accounting: MeterAccounting | None, device: str = ""):
+        self.name, self.interval_s, self.device = name, interval_s, device
+        self._read, self._acc = read, accounting
+
+    def resume(self, lookup: Lookup) -> None:
+        if self._acc is not None:
+            self._acc.resume(lookup, self.device)
+
+    def poll(self) -> Batch:
+        r = self._read()
+        self.device = r.device
+        p = meter_point(r)
+        points = [p] if p else []
+        events: list[tuple[str, str]] = []
+        if self._acc is not None:
+            intervals, events = self._acc.feed(r)
+            points.extend(intervals)
+        return Batch(points, r.device, events)
+
+    def close(self) -> list[Point]:
+        return self._acc.flush() if self._acc is not None else []
+
+
+class HeatPumpSource:
+    """Samples of one or more heat pumps; the previous sample of each device is kept in a
+    small state file so heat accounting resumes exactly after a restart."""
+
+    def __init__(self, name: str, interval_s: float,
+                 read: Callable[[], Sequence[HeatPumpSample]], accounting: HeatAccounting,
+                 state_file: Path | None, device: str = ""):
+        self.name, self.interval_s, self.device = name, interval_s, device
+        self._read, self._acc, self._state_file = read, accounting, state_file
+        self.prev: dict[str, HeatPumpSample] = {}
+
+    def resume(self, lookup: Lookup) -> None:
+        if self._state_file is None or not self._state_file.exists():
+            return
+        try:
+            body = json.loads(self._state_file.read_text())
+            self.prev = {d: sample_from_json(s) for d, s in body.items()}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("%s: ignoring unreadable %s (%s); heat accounting starts at the "
+                        "next poll", self.name, self._state_file, exc)
+
+    def poll(self) -> Batch:
+        samples = list(self._read())
+        points: list[Point] = []
+        for s in samples:
+            points.extend(heatpump_points(s))
+            prev = self.prev.get(s.device)
+            if prev is not None and s.time > prev.time:
+                points.extend(self._acc.points(prev, s))
+            self.prev[s.device] = s
+        if samples:
+            self.device = ",".join(sorted({s.device for s in samples}))
+            self._save()
+        return Batch(points, self.device)
+
+    def _save(self) -> None:
+        if self._state_file is None:
+            return
+        tmp = self._state_file.with_name(self._state_file.name + ".tmp")
+        tmp.write_text(json.dumps({d: sample_to_json(s) for d, s in self.prev.items()}))
+        os.replace(tmp, self._state_file)
+
+    def close(self) -> list[Point]:
+        return []
+
+
+def sample_to_json(s: HeatPumpSample) -> dict[str, Any]:
+    return {"time": s.time.isoformat(), "device": s.device, "values": dict(s.values),
+            "counters": dict(s.counters)}
+
+
+def sample_from_json(d: dict[str, Any]) -> HeatPumpSample:
+    return HeatPumpSample(datetime.fromisoformat(d["time"]), d["device"], d["values"],
+                          d["counters"])
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One row of the source table: when it is on and how it is built."""
+
+    name: str
+    enabled: Callable[[Any], bool]
+    build: Callable[[Any], Source]
+
+
+def build_sources(settings: Any) -> list[Source]:
+    from collector.wiring import SOURCES
+
+    return [spec.build(settings) for spec in SOURCES if spec.enabled(settings)]
+
+
+__all__ = ["HeatPumpMessage", "HeatPumpSource", "MeterSource", "SourceSpec", "build_sources"]

@@ -1,0 +1,156 @@
+"""Which sources exist and how each is built from the settings (a table, not a chain of ifs).
+
+Also the simulated sources the demo runs the same service with (`run_simulated`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from collector.health import SourceError
+from collector.readings import HeatPumpSample, MeterReading
+from collector.service import Batch, Clock, Collector, Lookup, RealClock, Source
+from collector.sources import HeatPumpSource, MeterSource, SourceSpec
+from heatpump.settings import Settings
+from heatpump.store.base import Point, Store
+
+
+class RunningTime:
+    """Compressor running seconds seen by the meter, handed to the heat pump source (the
+    runtime heat estimate uses it). Shared between two poll threads, hence the lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._s = 0.0
+
+    def add(self, seconds: float) -> None:
+        with self._lock:
+            self._s += seconds
+
+    def take(self) -> float:
+        with self._lock:
+            s, self._s = self._s, 0.0
+            return s
+
+
+class ViCareAdapter:
+    """The Viessmann source (collector.vicare.source) as the service sees it.
+
+    ViCareSource never raises, keeps its own health (points and log lines) and its own
+    last samples; this adapter only mirrors its state for the heartbeat."""
+
+    name = "vicare"
+
+    def __init__(self, settings: Settings, clock: Clock | None = None):
+        from collector.vicare.source import ViCareSource
+
+        self.interval_s = float(settings.vicare_poll_seconds)
+        self.device = ""
+        self._clock = clock or RealClock()
+        self.vicare = ViCareSource(settings, clock=self._clock.now)
+        self._state: tuple[str, str, str, datetime | None] = ("starting", "", "", None)
+
+    def resume(self, lookup: Lookup) -> None:
+        """Nothing to read: the source persists its last samples in the data dir."""
+
+    def poll(self) -> Batch:
+        result = self.vicare.poll()
+        for e in result.health:
+            if e.device != "account" or e.status != "up" or self._state[0] != "down":
+                self._state = (e.status, e.reason, e.detail, e.until)
+        devices = sorted({s.device for s in result.samples})
+        if devices:
+            self.device = ",".join(devices)
+        return Batch(list(result.points), self.device, own_health=self._state)
+
+    def close(self) -> list[Point]:
+        return []
+
+
+class ShellyAdapter(MeterSource):
+    """The Shelly client (collector.shelly.client) with meter accounting."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None):
+        from collector.shelly.client import ShellyClient
+        from collector.shelly.errors import ShellyError
+
+        clock = clock or RealClock()
+        self.client = ShellyClient.from_settings(settings, clock=clock.now)
+
+        def read() -> MeterReading:
+            try:
+                return self.client.poll()
+            except ShellyError as exc:
+                raise SourceError(exc.reason, str(exc)) from None
+
+        super().__init__("shelly", settings.shelly_poll_seconds, read, None)
+
+
+SOURCES: tuple[SourceSpec, ...] = (
+    SourceSpec("shelly", lambda s: s.shelly_enabled, lambda s: ShellyAdapter(s)),
+    SourceSpec("vicare", lambda s: s.vicare_enabled, lambda s: ViCareAdapter(s)),
+)
+
+
+# --- simulated sources (demo --live) ----------------------------------------------------
+
+
+def simulated_sources(sim: Any, settings: Settings, clock: Clock,
+                      meter_interval_s: float | None = None,
+                      heatpump_interval_s: float | None = None) -> list[Source]:
+    """A meter and a heat pump reading `sim` (collector.simulator.Simulator) at the clock's
+    current time, with the same heat accounting as the real Viessmann source."""
+    from collector.heat import electricity_points, heat_points
+
+    m_int = meter_interval_s or settings.shelly_poll_seconds
+    h_int = heatpump_interval_s or float(settings.vicare_poll_seconds)
+    last_sample: dict[str, datetime] = {}
+
+    def read_meter() -> MeterReading:
+        now = clock.now()
+        readings = list(sim.meter_readings(now - timedelta(seconds=max(m_int, 10.0)),
+                                           now + timedelta(microseconds=1)))
+        if not readings:
+            raise SourceError("unreachable", "the simulated meter does not answer (outage)")
+        return readings[-1]
+
+    def read_heatpump() -> Sequence[HeatPumpSample]:
+        now = clock.now()
+        since = last_sample.get("t", now - timedelta(seconds=h_int))
+        samples = list(sim.heatpump_samples(since + timedelta(microseconds=1),
+                                            now + timedelta(microseconds=1)))
+        if not samples:
+            raise SourceError("device_offline", "the simulated heat pump does not answer")
+        last_sample["t"] = samples[-1].time
+        return samples[-1:]
+
+    def accounting_points(prev: HeatPumpSample, cur: HeatPumpSample) -> list[Point]:
+        return (heat_points(prev, cur, tz=settings.tz, rated_heat_kw=settings.rated_heat_kw,
+                            max_gap_s=3 * h_int)
+                + electricity_points(prev, cur, tz=settings.tz))
+
+    class _Acc:
+        points = staticmethod(accounting_points)
+
+    return [MeterSource("sim-meter", m_int, read_meter, None, sim.meter_device),
+            HeatPumpSource("sim-heatpump", h_int, read_heatpump, _Acc(),
+                           settings.data_dir / "sim_last_samples.json", sim.heatpump_device)]
+
+
+def run_simulated(sim: Any, settings: Settings, store: Store, *,
+                  clock: Clock | None = None, threaded: bool = True,
+                  until: Any = None, install_signals: bool = True) -> Collector:
+    """Run the collector service over a simulator until stopped (SIGTERM/SIGINT) or
+    `until()`; returns the stopped collector (its health and counters)."""
+    from collector.collect_cmd import build_collector, install_signal_handlers
+
+    clock = clock or RealClock()
+    collector = build_collector(settings, simulated_sources(sim, settings, clock), store,
+                                clock=clock, threaded=threaded)
+    if install_signals:
+        install_signal_handlers(collector)
+    collector.run(until=until)
+    return collector
