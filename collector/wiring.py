@@ -97,6 +97,8 @@ SOURCES: tuple[SourceSpec, ...] = (
 
 # --- simulated sources (demo --live) ----------------------------------------------------
 
+SIM_ANSWER_S = 5.0  # the simulator stamps a sample up to 4 s after its 5-minute slot
+
 
 def simulated_sources(sim: Any, settings: Settings, clock: Clock,
                       meter_interval_s: float | None = None,
@@ -120,8 +122,9 @@ def simulated_sources(sim: Any, settings: Settings, clock: Clock,
     def read_heatpump() -> Sequence[HeatPumpSample]:
         now = clock.now()
         since = last_sample.get("t", now - timedelta(seconds=h_int))
+        # the simulated API answers a few seconds into the poll, like the real one
         samples = list(sim.heatpump_samples(since + timedelta(microseconds=1),
-                                            now + timedelta(microseconds=1)))
+                                            now + timedelta(seconds=SIM_ANSWER_S)))
         if not samples:
             raise SourceError("device_offline", "the simulated heat pump does not answer")
         last_sample["t"] = samples[-1].time
