@@ -49,6 +49,14 @@ class MeterConfig:
     reversed_w: float = 20.0  # power below -reversed_w ...
     reversed_s: float = 60.0  # ... for this long is a reversed clamp
 
+    @classmethod
+    def from_settings(cls, settings: Any, device: str, counter_survives_reboot: bool = True
+                      ) -> MeterConfig:
+        """HEATPUMP_RUNNING_W and SHELLY_POLL_SECONDS from `heatpump.settings.Settings`."""
+        return cls(device=device, running_w=settings.running_w,
+                   poll_s=settings.shelly_poll_seconds,
+                   counter_survives_reboot=counter_survives_reboot)
+
     @property
     def gap_limit_s(self) -> float:
         return self.gap_s if self.gap_s is not None else max(3 * self.poll_s, 25.0)

@@ -266,3 +266,12 @@ def test_accountant_logs_one_warning_per_streak(caplog):
         acc.add(reading(i, 0.0, -1.0))
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "negative" in warnings[0].getMessage()
+
+
+def test_config_from_settings():
+    from heatpump.settings import Settings
+
+    settings = Settings.from_mapping({"HEATPUMP_RUNNING_W": "400", "SHELLY_POLL_SECONDS": "5"})
+    cfg = MeterConfig.from_settings(settings, DEV, counter_survives_reboot=False)
+    assert (cfg.running_w, cfg.off_w, cfg.poll_s, cfg.gap_limit_s) == (400.0, 320.0, 5.0, 25.0)
+    assert not cfg.counter_survives_reboot
