@@ -278,3 +278,14 @@ def test_gen1_minus_one_after_boot_is_passed_on_for_the_accountant_to_reject():
 def test_identify_rejects_garbage(body):
     with pytest.raises(ShellyBadResponse):
         identify(body)
+
+
+def test_docs_list_every_family_with_its_requests():
+    doc = (Path(__file__).parent.parent / "docs" / "shelly.md").read_text()
+    for fam in FAMILIES.values():
+        row = next((ln for ln in doc.splitlines() if ln.startswith(f"| {fam.title} |")), None)
+        assert row is not None, fam.title
+        for req in fam.requests:
+            assert f"`{req.path.format(n='N')}`" in row, (fam.title, req.path)
+        assert ("watt-minutes" in row) == (fam.energy_divisor == 60)
+        assert ("Basic" in row) == fam.gen1
