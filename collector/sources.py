@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from collector.meter import MeterAccountant, MeterConfig
 from collector.readings import HeatPumpMessage, HeatPumpSample, MeterReading
 from collector.service import Batch, Lookup, Source
 from heatpump.store.base import Point
@@ -50,49 +51,68 @@ def heatpump_points(s: HeatPumpSample) -> list[Point]:
 # --- accounting seen from an adapter ----------------------------------------------------
 
 
-class MeterAccounting(Protocol):
-    """Electricity from a meter's readings (collector.meter provides the real one)."""
-
-    def resume(self, lookup: Lookup, device: str) -> None: ...
-
-    def feed(self, reading: MeterReading) -> tuple[list[Point], list[tuple[str, str]]]:
-        """Finished `electricity` intervals and events (reason, detail), e.g. resets."""
-
-    def flush(self) -> list[Point]: ...
-
-
 class HeatAccounting(Protocol):
     """Heat (and the heat pump's own electricity) between two samples of one device."""
 
     def points(self, prev: HeatPumpSample, cur: HeatPumpSample) -> list[Point]: ...
 
 
+def last_point(lookup: Lookup, measurement: str, tags: dict[str, str] | None = None
+               ) -> Point | None:
+    """The newest stored point of a measurement, rebuilt from its per-field latest values
+    (fields written at that same time belong to it)."""
+    latest = lookup.latest(measurement, None, tags)
+    if not latest:
+        return None
+    newest = max(v.time for v in latest.values())
+    fields = {k: v.value for k, v in latest.items() if v.time == newest}
+    tags_of = next(v.tags for v in latest.values() if v.time == newest)
+    return Point(measurement, newest, fields, dict(tags_of))
+
+
 # --- adapters ---------------------------------------------------------------------------
 
 
 class MeterSource:
+    """A meter reader with the meter accounting of collector.meter.
+
+    The device id is known only after the first answer, so accounting is resumed then,
+    from the last stored `electricity`/`meter` points read at start (restart: no energy
+    lost, none doubled)."""
+
     def __init__(self, name: str, interval_s: float, read: Callable[[], MeterReading],
-                 accounting: MeterAccounting | None, device: str = ""):
+                 config: Callable[[str], MeterConfig] | None, device: str = "",
+                 running: Callable[[float], None] | None = None):
         self.name, self.interval_s, self.device = name, interval_s, device
-        self._read, self._acc = read, accounting
+        self._read, self._config, self._running = read, config, running
+        self._resume: tuple[Point | None, Point | None] = (None, None)
+        self.accountant: MeterAccountant | None = None
 
     def resume(self, lookup: Lookup) -> None:
-        if self._acc is not None:
-            self._acc.resume(lookup, self.device)
+        self._resume = (last_point(lookup, "electricity", {"source": "meter",
+                                                           "circuit": "total"}),
+                        last_point(lookup, "meter"))
 
     def poll(self) -> Batch:
         r = self._read()
         self.device = r.device
         p = meter_point(r)
         points = [p] if p else []
-        events: list[tuple[str, str]] = []
-        if self._acc is not None:
-            intervals, events = self._acc.feed(r)
-            points.extend(intervals)
-        return Batch(points, r.device, events)
+        if self._config is not None:
+            if self.accountant is None or self.accountant.cfg.device != r.device:
+                el, me = (q if q is not None and q.tags.get("device") == r.device else None
+                          for q in self._resume)
+                self.accountant = MeterAccountant.resume(self._config(r.device), el, me)
+            update = self.accountant.add(r)
+            points.extend(update.points)
+            if self._running is not None:
+                self._running(sum(float(q.fields.get("running_s", 0.0))
+                                  for q in update.points))
+            points.extend(h for h in (e.health_point() for e in update.events) if h)
+        return Batch(points, r.device)
 
     def close(self) -> list[Point]:
-        return self._acc.flush() if self._acc is not None else []
+        return self.accountant.flush() if self.accountant is not None else []
 
 
 class HeatPumpSource:
@@ -157,13 +177,13 @@ class SourceSpec:
 
     name: str
     enabled: Callable[[Any], bool]
-    build: Callable[[Any], Source]
+    build: Callable[..., Source]
 
 
-def build_sources(settings: Any) -> list[Source]:
-    from collector.wiring import SOURCES
+def build_sources(settings: Any, clock: Any = None) -> list[Source]:
+    from collector.wiring import build_sources as build
 
-    return [spec.build(settings) for spec in SOURCES if spec.enabled(settings)]
+    return build(settings, clock)
 
 
 __all__ = ["HeatPumpMessage", "HeatPumpSource", "MeterSource", "SourceSpec", "build_sources"]

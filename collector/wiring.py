@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from collector.health import SourceError
+from collector.meter import MeterConfig
 from collector.readings import HeatPumpSample, MeterReading
 from collector.service import Batch, Clock, Collector, Lookup, RealClock, Source
 from collector.sources import HeatPumpSource, MeterSource, SourceSpec
@@ -44,7 +45,8 @@ class ViCareAdapter:
 
     name = "vicare"
 
-    def __init__(self, settings: Settings, clock: Clock | None = None):
+    def __init__(self, settings: Settings, clock: Clock | None = None,
+                 running: RunningTime | None = None):
         from collector.vicare.source import ViCareSource
 
         self.interval_s = float(settings.vicare_poll_seconds)
@@ -52,12 +54,15 @@ class ViCareAdapter:
         self._clock = clock or RealClock()
         self.vicare = ViCareSource(settings, clock=self._clock.now)
         self._state: tuple[str, str, str, datetime | None] = ("starting", "", "", None)
+        self._running = running
 
     def resume(self, lookup: Lookup) -> None:
         """Nothing to read: the source persists its last samples in the data dir."""
 
     def poll(self) -> Batch:
-        result = self.vicare.poll()
+        # compressor running time the meter saw since the last poll (estimated heat methods)
+        running_s = self._running.take() if self._running is not None else None
+        result = self.vicare.poll(running_s=running_s or None)
         for e in result.health:
             if e.device != "account" or e.status != "up" or self._state[0] != "down":
                 self._state = (e.status, e.reason, e.detail, e.until)
@@ -71,9 +76,10 @@ class ViCareAdapter:
 
 
 class ShellyAdapter(MeterSource):
-    """The Shelly client (collector.shelly.client) with meter accounting."""
+    """The Shelly client (collector.shelly.client) with the meter accounting."""
 
-    def __init__(self, settings: Settings, clock: Clock | None = None):
+    def __init__(self, settings: Settings, clock: Clock | None = None,
+                 running: RunningTime | None = None):
         from collector.shelly.client import ShellyClient
         from collector.shelly.errors import ShellyError
 
@@ -86,12 +92,30 @@ class ShellyAdapter(MeterSource):
             except ShellyError as exc:
                 raise SourceError(exc.reason, str(exc)) from None
 
-        super().__init__("shelly", settings.shelly_poll_seconds, read, None)
+        def config(device: str) -> MeterConfig:
+            survives = self.client.device.counter_survives_reboot if self.client.device \
+                else True
+            return MeterConfig.from_settings(settings, device, survives)
+
+        super().__init__("meter", settings.shelly_poll_seconds, read, config,
+                         running=running.add if running else None)
+
+
+def build_sources(settings: Settings, clock: Clock | None = None) -> list[Source]:
+    """The configured sources; the meter's running time feeds the heat pump's estimate."""
+    running = RunningTime()
+    built: list[Source] = []
+    for spec in SOURCES:
+        if spec.enabled(settings):
+            built.append(spec.build(settings, clock, running))
+    return built
 
 
 SOURCES: tuple[SourceSpec, ...] = (
-    SourceSpec("shelly", lambda s: s.shelly_enabled, lambda s: ShellyAdapter(s)),
-    SourceSpec("vicare", lambda s: s.vicare_enabled, lambda s: ViCareAdapter(s)),
+    SourceSpec("meter", lambda s: s.shelly_enabled,
+               lambda s, clock, running: ShellyAdapter(s, clock, running)),
+    SourceSpec("vicare", lambda s: s.vicare_enabled,
+               lambda s, clock, running: ViCareAdapter(s, clock, running)),
 )
 
 
@@ -138,8 +162,11 @@ def simulated_sources(sim: Any, settings: Settings, clock: Clock,
     class _Acc:
         points = staticmethod(accounting_points)
 
-    return [MeterSource("sim-meter", m_int, read_meter, None, sim.meter_device),
-            HeatPumpSource("sim-heatpump", h_int, read_heatpump, _Acc(),
+    def config(device: str) -> MeterConfig:
+        return MeterConfig.from_settings(settings, device)
+
+    return [MeterSource("meter", m_int, read_meter, config, sim.meter_device),
+            HeatPumpSource("vicare", h_int, read_heatpump, _Acc(),
                            settings.data_dir / "sim_last_samples.json", sim.heatpump_device)]
 
 

@@ -75,8 +75,8 @@ def test_simulated_sources_measure_the_simulated_truth(tmp_path):
     assert got["heat"] == pytest.approx(truth.heat_wh, rel=0.05)
     health = [(p.tags["source"], p.fields["status"], p.fields["reason"])
               for p in store.points("health", *FAR)]
-    assert ("sim-meter", "down", "unreachable") in health
-    assert health.count(("sim-meter", "up", "")) == 2  # up, then up again after the outage
+    assert ("meter", "down", "unreachable") in health
+    assert health.count(("meter", "up", "")) == 2  # up, then up again after the outage
     store.close()
 
 
