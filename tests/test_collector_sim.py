@@ -24,8 +24,11 @@ def sums(store, start, end):
     out = {}
     for m in ("heat", "electricity"):
         pts = store.points(m, start, end)
-        out[m] = round(sum(p.fields["energy_wh"] for p in pts
-                           if p.tags.get("circuit") == "total"), 3)
+        for source in (("heatpump", "meter") if m == "electricity" else (None,)):
+            key = f"{m}_{source}" if source else m
+            out[key] = round(sum(p.fields.get("energy_wh", 0.0) for p in pts
+                                 if p.tags.get("circuit") == "total"
+                                 and p.tags.get("source", source) == source), 3)
         out[m + "_n"] = len(pts)
     out["meter_n"] = len(store.points("meter", start, end))
     out["heatpump_n"] = len(store.points("heatpump", start, end))
@@ -68,8 +71,13 @@ def test_simulated_sources_measure_the_simulated_truth(tmp_path):
     # what the device's counters moved from the first to the last poll, nothing lost
     assert got["heat"] == pytest.approx(day_wh(sims[-1], "heat") - day_wh(sims[0], "heat"),
                                         abs=1e-6)
-    assert got["electricity"] == pytest.approx(
+    assert got["electricity_heatpump"] == pytest.approx(
         day_wh(sims[-1], "electricity") - day_wh(sims[0], "electricity"), abs=1e-6)
+    # the meter's electricity: every Wh between its first and last reading, the 30-minute
+    # outage included (the counter bridges it), none twice
+    readings = store.points("meter", *FAR)
+    meter_truth = sim.truth(readings[0].time, readings[-1].time).electricity_wh
+    assert got["electricity_meter"] == pytest.approx(meter_truth, abs=0.05)
     # ... and that is close to the simulated physical truth (device counters are rounded)
     truth = sim.truth(stored[0].time, stored[-1].time)
     assert got["heat"] == pytest.approx(truth.heat_wh, rel=0.05)
