@@ -172,3 +172,33 @@ def test_no_source_configured_points_to_the_demo(tmp_path):
                        timeout=60)
     assert r.returncode == 2
     assert "heatpump demo" in r.stderr and "SHELLY_URL" in r.stderr
+
+
+def test_kill_9_with_a_fast_meter_loses_at_most_one_poll(tmp_path):
+    from tests.fake_shelly import FakeShelly, load_device
+
+    with FakeShelly(load_device("aioshelly_gen1_PlugS_SHPLG-S_v1.14.0.json")) as fake:
+        env = _env(tmp_path)
+        env.pop("VICARE_DUMP")
+        env.update({"SHELLY_URL": fake.url, "SHELLY_POLL_SECONDS": "1"})
+
+        def answered():  # /status requests minus the one of the device recognition
+            return sum(1 for r in fake.requests if r.startswith("/status")) - 1
+
+        proc = subprocess.Popen([sys.executable, "-m", "heatpump.cli", "--env-file",
+                                 "/nonexistent", "collect"], cwd=tmp_path, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while answered() < 6 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.5)  # somewhere inside a poll cycle
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        polls = answered()
+        assert polls >= 6
+        stored = len(_rows(tmp_path, "meter"))
+        assert polls - 1 <= stored <= polls
