@@ -63,7 +63,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(NO_SOURCES, file=sys.stderr)
         return 2
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = open_store(settings)
+    try:
+        store = open_store(settings)
+    except StoreError as exc:  # refused credentials; a server that is down is no error
+        print(f"heatpump collect: cannot use the store: {exc}\n  run `heatpump doctor` for "
+              "the next step", file=sys.stderr)
+        return 2
     collector = build_collector(settings, sources, store)
     install_signal_handlers(collector)
     log.info("collecting from %s into %s", ", ".join(

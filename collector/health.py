@@ -101,11 +101,12 @@ class HealthBook:
         if st.status == "degraded":
             return Change(_copy(st), now, f"{source} degraded ({st.reason}): {st.detail}",
                           "warning")
+        dev = f" ({st.device})" if st.device != "-" else ""
         if was_down:
-            since = f" since {_short(down_since)}" if down_since else ""
-            return Change(_copy(st), now, f"{source} up again ({st.device}) after {failures} "
-                          f"failed poll(s), down{since}", "info")
-        return Change(_copy(st), now, f"{source} up ({st.device})", "info")
+            since = f", down since {_short(down_since)}" if down_since else ""
+            polls = f" after {failures} failed polls" if failures > 1 else ""
+            return Change(_copy(st), now, f"{source} up again{dev}{polls}{since}", "info")
+        return Change(_copy(st), now, f"{source} up{dev}", "info")
 
     def failure(self, source: str, device: str, now: datetime, error: SourceError
                 ) -> Change | None:

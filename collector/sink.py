@@ -81,9 +81,7 @@ class DurableSink:
     def _set_up(self, up: bool, detail: str) -> None:
         if up != self.up:
             self.up = up
-            if not up:
-                log.error("store unavailable, spooling to %s: %s", self.spool.dir, detail)
-            self._on_state(up, detail)
+            self._on_state(up, f"{detail}; spooling to {self.spool.dir}" if not up else "")
 
     def latest(self, measurement: str, fields: Sequence[str] | None = None,
                tags: Mapping[str, str] | None = None) -> dict[str, Latest]:
