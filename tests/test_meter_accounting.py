@@ -125,6 +125,25 @@ def test_reboot_of_a_device_whose_counter_survives_is_not_a_reset():
     assert events == []
 
 
+def test_a_counter_jump_confirmed_by_the_next_reading_is_followed_but_not_counted():
+    _, points, tail, events = run([reading(0, 0.0, 100.0), reading(1, 0.0, 101.0),
+                                   reading(2, 0.0, 9e6), reading(3, 0.0, 9e6 + 2),
+                                   reading(4, 0.0, 9e6 + 3)])
+    assert total(points + tail, "energy_wh") == pytest.approx(1 + 2 + 1)
+    assert total(points + tail, "duration_s") == pytest.approx(30.0)  # not the jump's 10 s
+    assert [e.kind for e in events] == ["rejected", "counter_reset"]
+    assert "not counted" in events[1].detail
+
+
+def test_collector_clock_step_forward_is_no_reboot():
+    # Gen1 plug (counter restarts at boot): our clock jumps 1 h, the device's uptime does not.
+    cfg = MeterConfig(DEV, counter_survives_reboot=False)
+    _, points, tail, events = run([reading(0, 0.0, 107875.0, 17284290),
+                                   reading(361, 0.0, 107876.0, 17284300)], cfg)
+    assert total(points + tail, "energy_wh") == pytest.approx(1.0)
+    assert events == []
+
+
 def test_float_jitter_down_is_not_a_reset():
     _, points, tail, events = run([reading(0, 0.0, 5415414.19), reading(1, 0.0, 5415413.9),
                                    reading(2, 0.0, 5415415.19)])
