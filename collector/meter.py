@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from collector.readings import MeterReading
-from heatpump.store.base import FieldValue, Point
+from heatpump.store.base import FieldValue, Point, Store
 
 log = logging.getLogger(__name__)
 
@@ -379,6 +379,20 @@ def _why_invalid(value: Any) -> str:
     return f"invalid value {value!r}"
 
 
+ELECTRICITY_FIELDS = ("energy_wh", "duration_s", "counter_wh", "running_s", "starts")
+
+
+def _latest_point(store: Store, measurement: str, fields: tuple[str, ...],
+                  tags: dict[str, str], anchor: str) -> Point | None:
+    """The newest point holding `anchor`, rebuilt from `Store.latest` (fields of that time)."""
+    latest = store.latest(measurement, list(fields), tags)
+    if anchor not in latest:
+        return None
+    when = latest[anchor].time
+    return Point(measurement, when,
+                 {name: v.value for name, v in latest.items() if v.time == when}, tags)
+
+
 # --- the thin stateful wrapper -----------------------------------------------------------
 
 
@@ -393,6 +407,16 @@ class MeterAccountant:
     def resume(cls, cfg: MeterConfig, electricity: Point | None = None,
                meter: Point | None = None) -> MeterAccountant:
         return cls(cfg, resume_state(cfg, electricity, meter))
+
+    @classmethod
+    def from_store(cls, cfg: MeterConfig, store: Store) -> MeterAccountant:
+        """Resume from the newest `electricity` (source=meter) and `meter` points stored for
+        this device; a fresh accountant when there are none."""
+        electricity = _latest_point(store, "electricity", ELECTRICITY_FIELDS, {
+            "device": cfg.device, "source": "meter", "circuit": "total"}, "counter_wh")
+        meter = _latest_point(store, "meter", ("energy_import_wh", "uptime_s"),
+                              {"device": cfg.device}, "energy_import_wh")
+        return cls.resume(cfg, electricity, meter)
 
     def add(self, reading: MeterReading) -> MeterUpdate:
         previous = self.state.last_reject
