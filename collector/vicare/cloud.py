@@ -34,10 +34,10 @@ LISTING_FILE = "vicare_installations.json"
 LISTING_MAX_AGE = timedelta(hours=24)
 
 # PyViCare logs the OAuth token and every response body at DEBUG; those lines must never
-# reach a log file, whatever HEATPUMP_LOG_LEVEL says.
+# reach a log, whatever HEATPUMP_LOG_LEVEL says (an explicit level is not overridden by
+# the root logger's). Our own log lines say which devices are polled.
 for _name in ("PyViCare", "authlib"):
-    if logging.getLogger(_name).getEffectiveLevel() < logging.INFO:
-        logging.getLogger(_name).setLevel(logging.INFO)
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 CallListener = Callable[[datetime, str, int, int], None]
 
