@@ -48,7 +48,8 @@ def delta(prev: dict, cur: dict, a: datetime, b: datetime, prefix: str = "heat.h
 
 def test_within_a_day_uses_the_day_counter() -> None:
     d = delta(summary("heat.heating", 10.0, 100.0, 1000.0),
-              summary("heat.heating", 10.4, 100.4, 1000.4), t(2026, 1, 15, 10), t(2026, 1, 15, 10, 5))
+              summary("heat.heating", 10.4, 100.4, 1000.4),
+              t(2026, 1, 15, 10), t(2026, 1, 15, 10, 5))
     assert d is not None and d.kwh == pytest.approx(0.4) and d.exact and d.basis == "day counter"
 
 
@@ -195,6 +196,7 @@ def test_flow_method_integrates_while_the_compressor_runs() -> None:
     b = hp(t(2026, 1, 15, 12, 5), flow_l_h=1000.0, supply_temp_c=36.0, return_temp_c=30.0,
            compressor_active=True)
     choice, (iv,) = heat_intervals(a, b, tz=BERLIN)
+    assert choice.method == "flow"
     # mean of 5815 W and 6978 W over 300 s
     assert iv.energy_wh == pytest.approx((5815.0 + 6978.0) / 2 * 300 / 3600)
     assert iv.method == "flow" and not iv.estimate and iv.circuit == "total"
