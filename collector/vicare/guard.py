@@ -248,8 +248,9 @@ class Guard:
         allowed = self.policy.next_allowed(self.state.logins)
         if allowed is not None and now < allowed:
             failures = self.login_failures
-            detail = (f"{failures} failed Viessmann login(s) in a row; next attempt at "
-                      f"{allowed.isoformat()}" if failures else
+            detail = (f"Viessmann login failed {failures} time(s) in a row: check "
+                      "VICARE_USERNAME, VICARE_PASSWORD and VICARE_CLIENT_ID; next attempt "
+                      f"at {allowed.isoformat()}" if failures else
                       f"a login was just made; next one at {allowed.isoformat()}")
             raise QuotaBlocked("login_failed" if failures else "login_spacing", allowed, detail)
         self.check_call(now, LOGIN_CALLS)

@@ -358,8 +358,8 @@ class ViCareSource:
             return
         self._health[device] = state
         level = logging.INFO if status == "up" else logging.WARNING
-        if reason == "login_failed":
-            level = logging.ERROR
+        if reason == "login_failed" and until is not None and until > now:
+            level = logging.ERROR  # the one clear error; blocked retries stay quiet
         log.log(level, "Viessmann %s: %s (%s)%s", device, status, detail,
                 f", waiting until {until.isoformat()}" if until else "")
         result.health.append(HealthEvent(now, device, status, reason, detail, until, failures))
