@@ -249,7 +249,7 @@ class ViCareSource:
             self._connect(now)
         except Exception as exc:  # classified below
             self.manager = None
-            self._failure(result, now, ACCOUNT, exc)
+            result.next_poll_at = self._failure(result, now, ACCOUNT, exc)
             return
         if self._replay:
             assert isinstance(self.manager, OfflineOAuthManager)

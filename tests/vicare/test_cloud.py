@@ -356,3 +356,29 @@ def test_save_dump_from_live_account_is_redacted_and_replayable(
     (sample,) = replayed.samples
     assert sample.values["compressor_hours_h"] == 8118.0
     assert sample.device == "dump"
+
+
+def test_an_unexpected_bug_becomes_a_health_event(cloud: FakeCloud, make_source,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    import collector.vicare.source as source_module
+
+    cloud.add_device("Vitocal250A")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("mapping bug")
+
+    monkeypatch.setattr(source_module, "map_sample", broken)
+    result = make_source().poll()  # must not raise
+    assert result.samples == []
+    assert ("account", "down", "bad_response") in reasons(result)
+    assert "RuntimeError" in caplog.text
+
+
+def test_missing_credentials_are_reported_not_raised(cloud: FakeCloud, make_source) -> None:
+    cloud.add_device("Vitocal250A")
+    source = make_source()
+    object.__setattr__(source.settings, "vicare_client_id", None)
+    result = source.poll()
+    assert reasons(result) == [("account", "down", "login_failed")]
+    assert cloud.requests == []
