@@ -22,6 +22,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import PyViCare.PyViCareOAuthManager as _pyvicare_oauth
+import requests
+from authlib.integrations.requests_client import OAuth2Session
 from PyViCare.PyViCareOAuthManager import ViCareOAuthManager
 from PyViCare.PyViCareUtils import PyViCareInternalServerError
 
@@ -38,6 +41,31 @@ LISTING_MAX_AGE = timedelta(hours=24)
 # the root logger's). Our own log lines say which devices are polled.
 for _name in ("PyViCare", "authlib"):
     logging.getLogger(_name).setLevel(logging.WARNING)
+
+# PyViCare's login (authorize POST and token exchange) is made without a timeout: a hanging
+# identity server would block the source, and with it the collector's loop, for ever. Its
+# OAuth module gets a `requests` and an `OAuth2Session` that default to a timeout (explicit
+# timeouts, like the 31 s of its API GETs, are kept).
+LOGIN_TIMEOUT_S = 30.0
+
+
+class _TimeoutOAuth2Session(OAuth2Session):
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", LOGIN_TIMEOUT_S)
+        return super().request(method, url, *args, **kwargs)
+
+
+class _RequestsWithTimeout:
+    def __getattr__(self, name: str) -> Any:
+        return getattr(requests, name)
+
+    def post(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", LOGIN_TIMEOUT_S)
+        return requests.post(*args, **kwargs)
+
+
+_pyvicare_oauth.OAuth2Session = _TimeoutOAuth2Session  # type: ignore[misc]
+_pyvicare_oauth.requests = _RequestsWithTimeout()  # type: ignore[assignment]
 
 CallListener = Callable[[datetime, str, int, int], None]
 

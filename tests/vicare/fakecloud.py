@@ -21,6 +21,7 @@ import hashlib
 import json
 import secrets
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -67,6 +68,7 @@ class FakeCloud:
         self.valid_tokens: set[str] = set()
         self.issued_tokens: list[str] = []
         self._codes: dict[str, str] = {}  # code -> PKCE challenge
+        self.hang_seconds = 0.0  # > 0: the identity server does not answer in time
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -121,13 +123,16 @@ class FakeCloud:
                       content_type: str = "application/json") -> None:
                 raw = b"" if body is None else (
                     body.encode() if isinstance(body, str) else json.dumps(body).encode())
-                self.send_response(status)
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
+                try:
+                    self.send_response(status)
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(raw)))
+                    self.end_headers()
+                    self.wfile.write(raw)
+                except (BrokenPipeError, ConnectionResetError):
+                    return  # the client gave up (timeout test)
                 with cloud.lock:
                     cloud.requests.append((self.command, urlparse(self.path).path, status))
 
@@ -142,6 +147,8 @@ class FakeCloud:
                 self._send(404, {"error": "not found"})
 
             def _authorize(self, query: dict[str, list[str]]) -> None:
+                if cloud.hang_seconds:
+                    time.sleep(cloud.hang_seconds)
                 if query.get("client_id", [""])[0] != cloud.client_id:
                     return self._send(401, {"error": "invalid_client",
                                             "error_description": "Unknown client"})

@@ -382,3 +382,18 @@ def test_missing_credentials_are_reported_not_raised(cloud: FakeCloud, make_sour
     result = source.poll()
     assert reasons(result) == [("account", "down", "login_failed")]
     assert cloud.requests == []
+
+
+def test_a_hanging_identity_server_does_not_block_the_source(
+        cloud: FakeCloud, make_source, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    import collector.vicare.cloud as cloud_module
+
+    monkeypatch.setattr(cloud_module, "LOGIN_TIMEOUT_S", 0.5)
+    cloud.add_device("Vitocal250A")
+    cloud.hang_seconds = 3.0
+    started = time.monotonic()
+    result = make_source().poll()
+    assert time.monotonic() - started < 2.5
+    assert reasons(result) == [("account", "down", "unreachable")]
