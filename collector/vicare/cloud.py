@@ -113,6 +113,9 @@ class GuardedOAuthManager(ViCareOAuthManager):
         self._responses = 0
         self._listing_path = listing_path
         self.logins_made = 0
+        # Set when the server refused the token and no new login could be made yet: until
+        # one succeeds, a GET would only spend quota on another 401.
+        self._token_dead = False
         token_file = Path(token_file)
         token_file.parent.mkdir(parents=True, exist_ok=True)
         secure_token_file(token_file)
@@ -165,11 +168,18 @@ class GuardedOAuthManager(ViCareOAuthManager):
         log.info("Viessmann login succeeded; token kept in %s", token_file)
         return session
 
+    def renewToken(self) -> None:
+        self._token_dead = True
+        super().renewToken()  # the guarded login below; raises QuotaBlocked during backoff
+        self._token_dead = False
+
     def get(self, url: str) -> Any:
         if url == LISTING_URL and self._listing_path is not None:
             cached = self._cached_listing()
             if cached is not None:
                 return cached
+        if self._token_dead:
+            self.renewToken()
         self._guard.check_call(self._clock())
         seen = self._responses
         try:

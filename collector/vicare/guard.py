@@ -288,3 +288,7 @@ class Guard:
     def set_last_poll(self, device: str, when: datetime) -> None:
         self.state.last_poll[device] = when.isoformat()
         self._save_state()
+
+    def clear_last_poll(self, device: str) -> None:
+        if self.state.last_poll.pop(device, None) is not None:
+            self._save_state()

@@ -397,3 +397,37 @@ def test_a_hanging_identity_server_does_not_block_the_source(
     result = make_source().poll()
     assert time.monotonic() - started < 2.5
     assert reasons(result) == [("account", "down", "unreachable")]
+
+
+def test_a_refused_token_costs_one_401_while_no_login_is_allowed(cloud: FakeCloud,
+                                                                 make_source,
+                                                                 clock: Clock) -> None:
+    cloud.add_device("Vitocal250A")
+    source = make_source(VICARE_POLL_SECONDS="60")
+    source.poll()
+    clock.advance(300)
+    cloud.expire_tokens()  # revoked server-side 5 minutes after the login
+    for _ in range(4):  # logins are at least 10 minutes apart: blocked
+        result = source.poll()
+        assert result.samples == []
+        clock.advance(60)
+    statuses = [s for _, p, s in cloud.requests if p.startswith(FEATURES)]
+    assert statuses == [200, 401]  # not one 401 per poll
+    clock.now = clock.now + timedelta(minutes=2)
+    assert len(source.poll().samples) == 1
+    assert cloud.logins == 2
+
+
+def test_a_failing_device_listing_is_retried_once_per_interval_across_restarts(
+        cloud: FakeCloud, make_source, clock: Clock) -> None:
+    cloud.add_device("Vitocal250A")
+    for _ in range(10):
+        cloud.fail_next("error_500")
+    for _ in range(10):  # a restart every 30 s
+        make_source().poll()
+        clock.advance(30)
+    assert cloud.count(LISTING) == 1
+    clock.advance(300)
+    cloud.errors.clear()
+    assert len(make_source().poll().samples) == 1
+    assert cloud.count(LISTING) == 2
