@@ -145,7 +145,6 @@ class GuardedOAuthManager(ViCareOAuthManager):
         now = self._clock()
         self._guard.check_login(now)  # raises QuotaBlocked during backoff / without quota
         self._guard.start_login(now)
-        self._on_call(now, "login", 0, 2)
         self.logins_made += 1
         created = False
         if token_file and not os.path.exists(token_file):
@@ -156,12 +155,15 @@ class GuardedOAuthManager(ViCareOAuthManager):
         try:
             session = ViCareOAuthManager._ViCareOAuthManager__create_new_session(  # type: ignore[attr-defined]
                 self, username, password, token_file)
-        except BaseException:
+        except BaseException as exc:
             self._guard.finish_login(False)
+            # 401: refused by the identity server; 0: no answer at all.
+            self._on_call(now, "login", 0 if isinstance(exc, OSError) else 401, 2)
             if created and token_file and os.path.getsize(token_file) == 0:
                 os.unlink(token_file)
             raise
         self._guard.finish_login(True)
+        self._on_call(now, "login", 200, 2)
         if token_file:
             os.chmod(token_file, 0o600)
         self._attach(session)

@@ -35,7 +35,7 @@ def test_first_poll_logs_in_once_and_maps_the_device(cloud: FakeCloud, make_sour
     assert (cloud.logins, cloud.count(LISTING), cloud.count(FEATURES)) == (1, 1, 1)
     calls = [p for p in result.points if p.measurement == "api_call"]
     assert [(p.tags["kind"], p.fields["status_code"]) for p in calls] == [
-        ("login", 0), ("devices", 200), ("features", 200)]
+        ("login", 200), ("devices", 200), ("features", 200)]
     assert sum(p.fields["calls"] for p in calls) == 4  # a login counts authorize + token
 
 
@@ -223,6 +223,8 @@ def test_unknown_client_id_is_a_clear_login_error(cloud: FakeCloud, make_source,
     result = make_source(VICARE_CLIENT_ID="not-my-client").poll()
     assert reasons(result) == [("account", "down", "login_failed")]
     assert "VICARE_CLIENT_ID" in result.health[0].detail
+    assert [(p.tags["kind"], p.fields["status_code"]) for p in result.points
+            if p.measurement == "api_call"] == [("login", 401)]
     assert "vicare://oauth-callback/everest" in result.health[0].detail
 
 
