@@ -80,11 +80,16 @@ class House:
     design_outdoor_c: float = -12.0
     room_c: float = 20.0
     heating_limit_c: float = 15.0  # no space heating when the damped outdoor temp is above
+    heating_limit_band_k: float = 1.0  # hysteresis: on below limit - band, off above + band
+    heating_limit_damping_h: float = 48.0  # time constant of the damped outdoor temperature
+    # Local months in which the owner switched to hot water only (E3 mode "dhw"), as most
+    # do: without it a cold summer week heats the house for nothing.
+    dhw_only_months: tuple[int, ...] = (6, 7, 8)
     design_flow_c: float = 35.0  # heating curve: flow temperature at the design outdoor temp
     design_spread_k: float = 5.0  # flow minus return at the design load
     internal_gains_kw: float = 0.45
-    solar_gains_winter_kw: float = 0.6  # peak at noon
-    solar_gains_summer_kw: float = 1.2
+    solar_gains_winter_kw: float = 1.5  # through the windows, peak at noon on a clear day
+    solar_gains_summer_kw: float = 4.0
     building_time_constant_h: float = 60.0
     water_capacity_kwh_k: float = 0.30  # heating water + emitters seen by the controller
     dhw_volume_l: float = 200.0
@@ -223,7 +228,7 @@ MINUTE_FIELDS = (
     "outdoor_c", "room_c", "water_c", "supply_c", "return_c", "dhw_c", "flow_target_c",
     "heat_heating_w", "heat_dhw_w", "elec_w", "elec_heating_w", "elec_dhw_w",
     "dev_heat_heating_w", "dev_heat_dhw_w", "dev_elec_heating_w", "dev_elec_dhw_w",
-    "modulation", "flow_l_h", "cop",
+    "modulation", "flow_l_h", "cop", "dhw_only",
 )
 
 
@@ -234,7 +239,7 @@ class _State:
     weather_z: float
     humidity_z: float
     damped_c: float  # outdoor temperature damped by the building (12 h)
-    mean24_c: float  # 24 h mean for the heating limit
+    mean24_c: float  # damped outdoor temperature for the heating limit
     heating_on: bool
     room_c: float
     water_c: float
@@ -313,16 +318,21 @@ class Simulator:
     def meter_readings(self, start: datetime, end: datetime) -> Iterator[MeterReading]:
         """MeterReadings with start <= time < end, as the Shelly source yields them."""
         outages = self._outages("meter")
+        device = self.meter_device
+        offsets = _STEP_OFFSETS
         for arr in self._meter_chunks(start, end):
+            first = int(arr.time_s[0]) if len(arr) else 0
+            base = datetime.fromtimestamp(first, UTC)
+            steps = ((arr.time_s - first) // METER_STEP_S).tolist()
             times = arr.time_s.tolist()
             powers = arr.power_w.tolist()
             energies = arr.energy_import_wh.tolist()
             uptimes = arr.uptime_s.tolist()
-            for i, t in enumerate(times):
-                if outages and _inside(t, outages):
+            for i, k in enumerate(steps):
+                if outages and _inside(times[i], outages):
                     continue
-                yield MeterReading(datetime.fromtimestamp(t, UTC), self.meter_device,
-                                   powers[i], energies[i], uptimes[i])
+                yield MeterReading(base + offsets[k], device, powers[i], energies[i],
+                                   uptimes[i])
 
     def meter_arrays(self, start: datetime, end: datetime) -> MeterArrays:
         """The same readings as arrays (fast path for long spans; outages removed)."""
@@ -374,7 +384,7 @@ class Simulator:
     def truth(self, start: datetime, end: datetime) -> Truth:
         """Exact energy in [start, end); partial minutes count pro rata (power is constant
         within a minute)."""
-        lo = int(math.floor(_epoch(start)))
+        lo = math.floor(_epoch(start))
         hi_exact = _epoch(end)
         m = self.minutes(datetime.fromtimestamp(lo // 60 * 60, UTC),
                          datetime.fromtimestamp(math.ceil(hi_exact / 60) * 60, UTC))
@@ -382,6 +392,13 @@ class Simulator:
             return Truth(0, 0, 0, 0, 0, 0, 0, 0)
         t = m["time_s"].astype(float)
         covered = np.clip(np.minimum(t + 60, hi_exact) - np.maximum(t, _epoch(start)), 0, 60)
+        return self.truth_of(m, covered)
+
+    @staticmethod
+    def truth_of(m: dict[str, np.ndarray], covered_s: np.ndarray | None = None) -> Truth:
+        """Truth of arrays from `minutes()`; `covered_s` gives the seconds of each minute
+        that count (default: all 60)."""
+        covered = np.full(len(m["time_s"]), 60.0) if covered_s is None else covered_s
         h = covered / 3600.0
 
         def wh(name: str) -> float:
@@ -474,7 +491,7 @@ class Simulator:
         n = MINUTES_PER_CHUNK
         t0 = self.origin_s + index * 60 * n
         t = t0 + 60 * np.arange(n, dtype=np.int64)
-        c, h, hp = self.climate, self.house, self.hp
+        c, h = self.climate, self.house
 
         rng = np.random.default_rng([self.seed, 1, index])
         hours = n // 60
@@ -501,8 +518,11 @@ class Simulator:
         local_s = t + _utc_offsets_s(t, self.tz)
         draw_kw = self._dhw_draws_kw(local_s)
         eff, fault = self._scenario_masks(t)
+        month = local_s.astype("datetime64[s]").astype("datetime64[M]").astype(np.int64) % 12 + 1
+        dhw_only = np.isin(month, h.dhw_only_months)
 
-        out = self._run_controller(state, outdoor, humidity, gains, draw_kw, eff, fault)
+        out = self._run_controller(state, outdoor, humidity, gains, draw_kw, eff, fault,
+                                   dhw_only)
         mode, started = out.pop("mode"), out.pop("started")
 
         # Counters at the start of each minute (energy of completed minutes only).
@@ -557,7 +577,7 @@ class Simulator:
 
     def _run_controller(self, st: _State, outdoor: np.ndarray, humidity: np.ndarray,
                         gains: np.ndarray, draw_kw: np.ndarray, eff: np.ndarray,
-                        fault: np.ndarray) -> dict[str, np.ndarray]:
+                        fault: np.ndarray, dhw_only: np.ndarray) -> dict[str, np.ndarray]:
         """The minute-by-minute heat balance and the heat pump's controller.
 
         Whatever does not depend on the state is computed as arrays first; the loop keeps
@@ -579,7 +599,7 @@ class Simulator:
         ca0, ca1 = hp.condenser_approach_k
 
         damped = _ema(outdoor, st.damped_c, dt / 12.0)
-        mean24 = _ema(outdoor, st.mean24_c, dt / 24.0)
+        mean24 = _ema(outdoor, st.mean24_c, dt / h.heating_limit_damping_h)
         flow_target = _flow_target_c(h, damped)
         water_target = _water_target_c(h, flow_target)
         cap = hp.rated_heat_kw * np.clip(1 + hp.capacity_slope_per_k * (outdoor - 2), 0.5, 1.25)
@@ -589,6 +609,7 @@ class Simulator:
 
         to_l, gain_l, draw_l = outdoor.tolist(), gains.tolist(), draw_kw.tolist()
         fault_l, m24_l, wt_l = fault.tolist(), mean24.tolist(), water_target.tolist()
+        dhw_only_l = dhw_only.tolist()
         cap_l, frost_l, eta_l, src_l = (cap.tolist(), frost_rate.tolist(), eta.tolist(),
                                         source0.tolist())
 
@@ -600,7 +621,8 @@ class Simulator:
         heating_on = st.heating_on
         mode, run_min, off_min = st.mode, st.run_min, st.off_min
         ice, defrost_left, defrost_return = st.ice, st.defrost_left, st.defrost_return
-        limit_on, limit_off = h.heating_limit_c - 0.5, h.heating_limit_c + 0.5
+        limit_on = h.heating_limit_c - h.heating_limit_band_k
+        limit_off = h.heating_limit_c + h.heating_limit_band_k
         hyst, min_mod = hp.hysteresis_k, hp.min_modulation
         min_run, min_off = hp.min_run_min, hp.min_off_min
         dhw_target = hp.dhw_target_c
@@ -616,7 +638,9 @@ class Simulator:
 
         for i in range(n):
             m24 = m24_l[i]
-            if heating_on:
+            if dhw_only_l[i]:
+                heating_on = False
+            elif heating_on:
                 if m24 > limit_off:
                     heating_on = False
             elif m24 < limit_on:
@@ -647,7 +671,7 @@ class Simulator:
                         mode = DHW
                     elif heating_on and water < wt - hyst:
                         mode = HEAT
-                if ice >= 1.0 and (mode == HEAT or mode == DHW):
+                if ice >= 1.0 and mode in (HEAT, DHW):
                     defrost_return, mode, defrost_left, ice = mode, DEFROST, defrost_min, 0.0
             running = 0 < mode < LOCKED
             if running:
@@ -662,7 +686,7 @@ class Simulator:
             # --- physics of this minute (kW) ---
             q_em = (ua_em if heating_on else leak) * (water - room)
             heat_water = heat_tank = elec = mod = cop = 0.0
-            if mode == HEAT or mode == DHW:
+            if mode in (HEAT, DHW):
                 c = cap_l[i]
                 if mode == HEAT:
                     p = q_em + k_ctl * (wt - water)
@@ -759,6 +783,7 @@ class Simulator:
             "modulation": np.asarray(o_mod) * 100.0,
             "flow_l_h": np.where(pump_on, flow_l_h, 0.0),
             "cop": np.asarray(o_cop),
+            "dhw_only": dhw_only.copy(),
             "mode": mode_a,
             "started": np.asarray(o_start, dtype=bool),
         }
@@ -840,10 +865,10 @@ class Simulator:
                 "compressor_phase": _PHASES[mode] if mode != IDLE else (
                     "pause" if _in_pause(chunk, i, self.hp.min_off_min) else "ready"),
                 "compressor_modulation_pct": float(round(float(m["modulation"][i]))),
-                "compressor_hours_h": int(chunk.run_s[i] // 3600),
+                "compressor_hours_h": float(chunk.run_s[i] // 3600),  # E3: whole hours
                 "compressor_starts": int(chunk.starts[i]),
                 "flow_l_h": float(round(float(m["flow_l_h"][i]))),
-                "heating_mode": "heating",
+                "heating_mode": "dhw" if m["dhw_only"][i] else "heating",
                 "dhw_mode": "efficient",
                 "heating_target_temp_c": round(float(m["flow_target_c"][i]), 1),
                 "dhw_target_temp_c": self.hp.dhw_target_c,
@@ -852,6 +877,10 @@ class Simulator:
             counters = {k: _tenth_down(float(v[i])) for k, v in chunk.counters.items()}
             yield HeatPumpSample(when, self.heatpump_device, values, counters, messages)
 
+
+# Reused timedeltas: building 3 million of them costs more than the readings themselves.
+_STEP_OFFSETS = tuple(timedelta(seconds=METER_STEP_S * k)
+                      for k in range(MINUTES_PER_CHUNK * 60 // METER_STEP_S))
 
 _PHASES = {HEAT: "heating", DHW: "heating", DEFROST: "defrost", LOCKED: "off"}
 
