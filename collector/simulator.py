@@ -271,6 +271,7 @@ class _Chunk:
     counters: dict[str, np.ndarray]  # "heat.heating.day" -> kWh at the start of each minute
     meter: MeterArrays
     fault: np.ndarray  # bool per minute
+    pause: np.ndarray  # bool: idle but still inside the minimum off time
     end_state: _State = field(repr=False)
 
 
@@ -488,6 +489,7 @@ class Simulator:
 
     def _simulate(self, index: int) -> _Chunk:
         state = dataclasses.replace(self._states[index])
+        off0 = state.off_min
         n = MINUTES_PER_CHUNK
         t0 = self.origin_s + index * 60 * n
         t = t0 + 60 * np.arange(n, dtype=np.int64)
@@ -538,8 +540,11 @@ class Simulator:
         for k in ("dev_heat_heating_w", "dev_heat_dhw_w", "dev_elec_heating_w",
                   "dev_elec_dhw_w"):
             out[k] = np.asarray(out[k])
+        idx = np.arange(n)
+        last_run = np.maximum.accumulate(np.where(running, idx, -1 - off0))
+        pause = ~running & (idx - last_run <= self.hp.min_off_min)
         chunk = _Chunk(index, t0, out, mode, started, run_s, starts, counters, meter, fault,
-                       state)
+                       pause, state)
         return chunk
 
     def _scenario_masks(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -635,6 +640,8 @@ class Simulator:
             hp.defrost_min
         cold = h.cold_water_c
         leak = 0.02  # kW/K from still water when the circuit pump is off
+        k_room, k_water, k_tank = dt / c_building, dt / c_w, dt / c_t
+        tank_floor_kw = c_t / dt
 
         for i in range(n):
             m24 = m24_l[i]
@@ -724,12 +731,12 @@ class Simulator:
             o_mode[i], o_hon[i] = mode, heating_on
 
             # --- state update ---
-            room += (q_em + gain_l[i] - ua * (room - to_l[i])) * dt / c_building
-            water += (heat_water - q_em) * dt / c_w
+            room += (q_em + gain_l[i] - ua * (room - to_l[i])) * k_room
+            water += (heat_water - q_em) * k_water
             drawn = draw_l[i]
-            if tank - drawn * dt / c_t < cold:
-                drawn = max(0.0, (tank - cold) * c_t / dt)
-            tank += (heat_tank - drawn - ua_t * (tank - room)) * dt / c_t
+            if drawn and tank - drawn * k_tank < cold:
+                drawn = max(0.0, (tank - cold) * tank_floor_kw)
+            tank += (heat_tank - drawn - ua_t * (tank - room)) * k_tank
 
         st.room_c, st.water_c, st.dhw_c = room, water, tank
         st.damped_c, st.mean24_c, st.heating_on = float(damped[-1]), float(mean24[-1]), \
@@ -841,41 +848,58 @@ class Simulator:
 
     def _samples_of(self, chunk: _Chunk, lo: int, hi: int,
                     outages: list[tuple[float, float]]) -> Iterator[HeatPumpSample]:
+        per_chunk = MINUTES_PER_CHUNK // SAMPLE_STEP_MIN
         rng = np.random.default_rng([self.seed, 4, chunk.index])
-        jitter_s = rng.integers(0, 5, MINUTES_PER_CHUNK // SAMPLE_STEP_MIN).tolist()
-        noise = rng.normal(0.0, 0.05, (MINUTES_PER_CHUNK // SAMPLE_STEP_MIN, 4)).tolist()
+        jitter_s = rng.integers(0, 5, per_chunk)
+        noise = rng.normal(0.0, 0.05, (4, per_chunk))
+        at = np.arange(0, MINUTES_PER_CHUNK, SAMPLE_STEP_MIN)
+        times = (chunk.t0_s + 60 * at + jitter_s).tolist()
         m = chunk.minutes
-        faults = [s for s in self.scenarios if isinstance(s, Fault)]
-        for j, i in enumerate(range(0, MINUTES_PER_CHUNK, SAMPLE_STEP_MIN)):
-            ts = chunk.t0_s + 60 * i + jitter_s[j]
+
+        def sensor(name: str, k: int) -> list[float]:
+            return np.round(m[name][at] + noise[k], 1).tolist()
+
+        outside, supply = sensor("outdoor_c", 0), sensor("supply_c", 1)
+        ret, dhw = sensor("return_c", 2), sensor("dhw_c", 3)
+        modulation = np.round(m["modulation"][at]).tolist()
+        flow = np.round(m["flow_l_h"][at]).tolist()
+        target = np.round(m["flow_target_c"][at], 1).tolist()
+        dhw_only = m["dhw_only"][at].tolist()
+        hours = (chunk.run_s[at] // 3600).astype(float).tolist()  # E3: whole hours
+        starts = chunk.starts[at].tolist()
+        modes = chunk.mode[at].tolist()
+        pause = chunk.pause[at].tolist()
+        counters = {k: (np.floor(v[at] * 10.0 + 1e-6) / 10.0).tolist()
+                    for k, v in chunk.counters.items()}
+        faults = [f for f in self.scenarios if isinstance(f, Fault)]
+        for j, ts in enumerate(times):
             if ts < lo or ts >= hi or (outages and _inside(ts, outages)):
                 continue
             when = datetime.fromtimestamp(ts, UTC)
-            mode = int(chunk.mode[i])
+            mode = modes[j]
             messages = tuple(
                 HeatPumpMessage("error", f.code, f.priority, f.text, f.start)
                 for f in faults if f.start <= when and (f.end is None or when < f.end))
-            nz = noise[j]
             values: dict[str, FieldValue] = {
-                "outside_temp_c": round(float(m["outdoor_c"][i]) + nz[0], 1),
-                "supply_temp_c": round(float(m["supply_c"][i]) + nz[1], 1),
-                "return_temp_c": round(float(m["return_c"][i]) + nz[2], 1),
-                "dhw_temp_c": round(float(m["dhw_c"][i]) + nz[3], 1),
+                "outside_temp_c": outside[j],
+                "supply_temp_c": supply[j],
+                "return_temp_c": ret[j],
+                "dhw_temp_c": dhw[j],
                 "compressor_active": mode in (HEAT, DHW, DEFROST),
                 "compressor_phase": _PHASES[mode] if mode != IDLE else (
-                    "pause" if _in_pause(chunk, i, self.hp.min_off_min) else "ready"),
-                "compressor_modulation_pct": float(round(float(m["modulation"][i]))),
-                "compressor_hours_h": float(chunk.run_s[i] // 3600),  # E3: whole hours
-                "compressor_starts": int(chunk.starts[i]),
-                "flow_l_h": float(round(float(m["flow_l_h"][i]))),
-                "heating_mode": "dhw" if m["dhw_only"][i] else "heating",
+                    "pause" if pause[j] else "ready"),
+                "compressor_modulation_pct": modulation[j],
+                "compressor_hours_h": hours[j],
+                "compressor_starts": starts[j],
+                "flow_l_h": flow[j],
+                "heating_mode": "dhw" if dhw_only[j] else "heating",
                 "dhw_mode": "efficient",
-                "heating_target_temp_c": round(float(m["flow_target_c"][i]), 1),
+                "heating_target_temp_c": target[j],
                 "dhw_target_temp_c": self.hp.dhw_target_c,
                 "error_count": len(messages),
             }
-            counters = {k: _tenth_down(float(v[i])) for k, v in chunk.counters.items()}
-            yield HeatPumpSample(when, self.heatpump_device, values, counters, messages)
+            yield HeatPumpSample(when, self.heatpump_device, values,
+                                 {k: v[j] for k, v in counters.items()}, messages)
 
 
 # Reused timedeltas: building 3 million of them costs more than the readings themselves.
@@ -883,12 +907,6 @@ _STEP_OFFSETS = tuple(timedelta(seconds=METER_STEP_S * k)
                       for k in range(MINUTES_PER_CHUNK * 60 // METER_STEP_S))
 
 _PHASES = {HEAT: "heating", DHW: "heating", DEFROST: "defrost", LOCKED: "off"}
-
-
-def _in_pause(chunk: _Chunk, i: int, min_off: int) -> bool:
-    """Idle within `min_off` minutes after a run (what E3 devices report as 'pause')."""
-    lo = max(0, i - min_off)
-    return bool(np.isin(chunk.mode[lo:i], (HEAT, DHW, DEFROST)).any())
 
 
 # --- pure helpers --------------------------------------------------------------------------
