@@ -184,6 +184,98 @@ class CopDrop:
 Scenario = Outage | Fault | CopDrop
 
 
+@dataclass(frozen=True)
+class _ScenarioKind:
+    default_start: str  # relative to "now"
+    default_duration: str | None  # None: open-ended
+    options: tuple[str, ...]
+
+
+# What `heatpump demo --scenario` accepts: KIND[@START][/DURATION][,key=value...]
+SCENARIO_KINDS: dict[str, _ScenarioKind] = {
+    "fault": _ScenarioKind("-1d", "6h", ("code", "priority", "text", "stops")),
+    "meter-outage": _ScenarioKind("-6h", "2h", ()),
+    "heatpump-outage": _ScenarioKind("-6h", "2h", ()),
+    "cop-drop": _ScenarioKind("-7d", None, ("factor",)),
+}
+_UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_scenario(text: str, now: datetime) -> Scenario:
+    """A scenario from its command-line form, times relative to `now` unless absolute.
+
+    Examples: "fault" (yesterday, 6 h, F.1100), "fault@-3d/12h,code=F.454,stops=no",
+    "meter-outage@-2h/30m", "heatpump-outage@2026-01-10T06:00+01:00/3h",
+    "cop-drop@-10d,factor=0.7". Raises ValueError with the reason.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must carry a zone")
+    head, _, opts = text.strip().partition(",")
+    kind_name, _, when = head.partition("@")
+    kind = SCENARIO_KINDS.get(kind_name)
+    if kind is None:
+        raise ValueError(f"unknown scenario {kind_name!r}; choose from "
+                         + ", ".join(SCENARIO_KINDS))
+    start_text, _, duration_text = when.partition("/")
+    start = _parse_when(start_text or kind.default_start, now)
+    duration = duration_text or kind.default_duration
+    end = start + timedelta(seconds=_parse_duration(duration)) if duration else None
+    options: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in opts.split(","))):
+        key, eq, value = part.partition("=")
+        if not eq or key not in kind.options:
+            raise ValueError(f"{kind_name}: unknown option {part!r}; options: "
+                             + (", ".join(kind.options) or "none"))
+        options[key] = value
+    if kind_name == "fault":
+        stops = options.get("stops", "yes").lower()
+        if stops not in ("yes", "no"):
+            raise ValueError("fault: stops must be yes or no")
+        return Fault(start, end, code=options.get("code", "F.1100"),
+                     priority=options.get("priority", "criticalError"),
+                     text=options.get("text", "Simulated fault"), stops_compressor=stops == "yes")
+    if kind_name == "cop-drop":
+        try:
+            factor = float(options.get("factor", "0.75"))
+        except ValueError:
+            raise ValueError("cop-drop: factor must be a number") from None
+        scenario: Scenario = CopDrop(start, factor, end)
+    else:
+        if end is None:
+            raise ValueError(f"{kind_name}: needs a duration")
+        scenario = Outage("meter" if kind_name == "meter-outage" else "heatpump", start, end)
+    _check_scenario(scenario)
+    return scenario
+
+
+def _parse_duration(text: str) -> float:
+    text = text.strip()
+    if len(text) >= 2 and text[-1] in _UNITS_S:
+        try:
+            value = float(text[:-1])
+        except ValueError:
+            value = -1.0
+        if value > 0:
+            return value * _UNITS_S[text[-1]]
+    raise ValueError(f"bad duration {text!r}: use e.g. 30m, 6h or 2d")
+
+
+def _parse_when(text: str, now: datetime) -> datetime:
+    text = text.strip()
+    if text == "now":
+        return now
+    if text.startswith(("-", "+")):
+        sign = -1 if text[0] == "-" else 1
+        return now + sign * timedelta(seconds=_parse_duration(text[1:]))
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"bad start {text!r}: use ISO 8601 with a zone or e.g. -3d") from None
+    if when.tzinfo is None:
+        raise ValueError(f"start {text!r} must carry a zone (e.g. +01:00 or Z)")
+    return when
+
+
 # --- results -------------------------------------------------------------------------------
 
 
@@ -212,6 +304,13 @@ class Truth:
     compressor_running_s: float
     compressor_starts: int
     defrosts: int
+    # What the device's own counters accumulate before their 0.1 kWh truncation: heat
+    # without the defrosts subtracted, electricity without standby and scaled by
+    # HeatPumpModel.device_electricity_factor.
+    device_heat_heating_wh: float = 0.0
+    device_heat_dhw_wh: float = 0.0
+    device_electricity_heating_wh: float = 0.0
+    device_electricity_dhw_wh: float = 0.0
 
     @property
     def heat_wh(self) -> float:
@@ -418,6 +517,10 @@ class Simulator:
             compressor_running_s=float(np.sum(covered[running])),
             compressor_starts=int(np.sum(m["started"] & whole)),
             defrosts=int(np.sum(defrost_starts & whole)),
+            device_heat_heating_wh=wh("dev_heat_heating_w"),
+            device_heat_dhw_wh=wh("dev_heat_dhw_w"),
+            device_electricity_heating_wh=wh("dev_elec_heating_w"),
+            device_electricity_dhw_wh=wh("dev_elec_dhw_w"),
         )
 
     # --- chunk machinery ---

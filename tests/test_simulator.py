@@ -24,6 +24,7 @@ from collector.simulator import (
     House,
     Outage,
     Simulator,
+    parse_scenario,
 )
 from heatpump.schema import HEATPUMP
 
@@ -403,3 +404,54 @@ def test_house_options_scale_the_load():
                     heat_pump=HeatPumpModel(rated_heat_kw=9.0))
     ratio = big.truth(*span).heat_heating_wh / small.truth(*span).heat_heating_wh
     assert 1.6 < ratio < 2.4
+
+
+# --- scenario parsing (the demo's --scenario) ----------------------------------------------
+
+NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("fault", Fault(NOW - timedelta(days=1), NOW - timedelta(hours=18))),
+    ("fault@-3d/12h,code=F.454,stops=no,priority=warning",
+     Fault(NOW - timedelta(days=3), NOW - timedelta(days=2, hours=12), code="F.454",
+           priority="warning", stops_compressor=False)),
+    ("meter-outage@-2h/30m", Outage("meter", NOW - timedelta(hours=2),
+                                    NOW - timedelta(hours=1, minutes=30))),
+    ("heatpump-outage@2026-01-10T06:00+01:00/3h",
+     Outage("heatpump", datetime(2026, 1, 10, 5, tzinfo=UTC), datetime(2026, 1, 10, 8,
+                                                                       tzinfo=UTC))),
+    ("cop-drop@-10d,factor=0.7", CopDrop(NOW - timedelta(days=10), 0.7)),
+    ("cop-drop", CopDrop(NOW - timedelta(days=7), 0.75)),
+])
+def test_parse_scenario(text, expected):
+    assert parse_scenario(text, NOW) == expected
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("flood", "unknown scenario"),
+    ("fault@yesterday", "bad start"),
+    ("fault@2026-01-10T06:00", "must carry a zone"),
+    ("fault@-1d/6x", "bad duration"),
+    ("fault@-1d/-6h", "bad duration"),
+    ("fault,colour=red", "unknown option"),
+    ("meter-outage,factor=2", "unknown option"),
+    ("cop-drop,factor=much", "factor must be a number"),
+    ("cop-drop,factor=0", "factor"),
+    ("fault,stops=maybe", "stops"),
+])
+def test_parse_scenario_refuses_with_a_reason(text, reason):
+    with pytest.raises(ValueError, match=reason):
+        parse_scenario(text, NOW)
+
+
+def test_truth_reports_what_the_device_counts(sim):
+    span = (local(2025, 1, 20), local(2025, 1, 21))
+    truth = sim.truth(*span)
+    samples = list(sim.heatpump_samples(local(2025, 1, 20, 23, 55), local(2025, 1, 21)))
+    assert samples[-1].counters["heat.heating.day"] == pytest.approx(
+        truth.device_heat_heating_wh / 1000, abs=0.3)
+    # defrosts: the device counts gross heat, the house got less
+    assert truth.device_heat_heating_wh > truth.heat_heating_wh
+    assert truth.device_electricity_heating_wh + truth.device_electricity_dhw_wh < \
+        truth.electricity_wh
