@@ -584,9 +584,61 @@ class Simulator:
             run_s=self.hp.initial_hours * 3600, starts=self.hp.initial_starts,
             meter_wh=self.hp.meter_initial_wh, uptime_s=1_234_567,
             totals_kwh=(0.0,) * len(COUNTER_SERIES),
-            bases_kwh=tuple((0.0,) * len(COUNTER_SERIES) for _ in COUNTER_PERIODS),
+            # counter = total - base: a negative base carries what the device counted in
+            # the current day/month/year before the simulation started
+            bases_kwh=tuple(tuple(-v for v in per_period)
+                            for per_period in self._prior_counters_kwh()),
             period_keys=(int(keys[0][0]), int(keys[1][0]), int(keys[2][0])),
         )
+
+    def _prior_counters_kwh(self) -> list[list[float]]:
+        """Estimate of each counter from the start of its local period to the origin, from
+        the mean climate (no weather), so a device does not look new every month."""
+        h, c, hp = self.house, self.climate, self.hp
+        local = datetime.fromtimestamp(self.origin_s, UTC).astimezone(self.tz)
+        starts = (local.replace(hour=0, minute=0, second=0, microsecond=0),
+                  local.replace(day=1, hour=0, minute=0, second=0, microsecond=0),
+                  local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0))
+        year_start = int(starts[2].timestamp())
+        t = np.arange(year_start, self.origin_s, 3600, dtype=np.int64) + 1800
+        if len(t) == 0:
+            return [[0.0] * len(COUNTER_SERIES) for _ in COUNTER_PERIODS]
+        tf = t.astype(float)
+        summer = _summerness(c, tf)
+        outdoor = _seasonal_c(c, tf) - _daily_amplitude(c, summer) * np.cos(
+            2 * np.pi * (_hour_utc(t) - c.coldest_hour_utc) / 24.0)
+        solar_mean = 0.16 * (h.solar_gains_winter_kw
+                             + (h.solar_gains_summer_kw - h.solar_gains_winter_kw) * summer)
+        month = (t + _utc_offsets_s(t, self.tz)).astype("datetime64[s]").astype(
+            "datetime64[M]").astype(np.int64) % 12 + 1
+        heat = np.maximum(0.0, h.ua_kw_k * (h.room_c - outdoor) - h.internal_gains_kw
+                          - solar_mean)
+        heat[np.isin(month, h.dhw_only_months)] = 0.0
+        flow = _flow_target_c(h, outdoor)
+        ea0, ea1 = hp.evaporator_approach_k
+        ca0, ca1 = hp.condenser_approach_k
+        mod = np.clip(heat / hp.rated_heat_kw, hp.min_modulation, 1.0)
+        sink = flow + ca0 + ca1 * mod
+        losses = 0.88  # defrosts, start-ups and cold spells the mean climate lacks
+        cop_heat = losses * hp.carnot_efficiency * (sink + 273.15) / np.maximum(
+            sink - (outdoor - ea0 - ea1 * mod), 8.0)
+        dhw = np.full(len(t), (h.dhw_use_kwh_day + 24 * h.dhw_loss_w_k / 1000 * 28) / 24)
+        sink_dhw = hp.dhw_target_c - hp.dhw_hysteresis_k / 2 + hp.dhw_coil_approach_k
+        cop_dhw = hp.carnot_efficiency * (sink_dhw + 273.15) / (
+            sink_dhw - (outdoor - ea0 - ea1 * hp.dhw_modulation))
+        per_hour = {  # kWh per hour per series
+            "heat.heating": heat,
+            "heat.dhw": dhw,
+            "electricity.heating": (np.clip(heat / cop_heat, 0, None)
+                                    + np.where(heat > 0, hp.pump_w / 1000, 0.0))
+            * hp.device_electricity_factor,
+            "electricity.dhw": dhw / cop_dhw * hp.device_electricity_factor,
+        }
+        result = []
+        for period_start in starts:
+            sel = t >= int(period_start.timestamp())
+            result.append([float(per_hour[k][sel].sum()) for k in COUNTER_SERIES])
+        return result
 
     # --- one chunk: inputs (vectorised), controller loop, outputs (vectorised) ---
 
