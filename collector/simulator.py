@@ -692,9 +692,6 @@ class Simulator:
         counters = self._counters(state, t, out)
 
         meter = self._meter(index, state, t0, out["elec_w"])
-        for k in ("dev_heat_heating_w", "dev_heat_dhw_w", "dev_elec_heating_w",
-                  "dev_elec_dhw_w"):
-            out[k] = np.asarray(out[k])
         idx = np.arange(n)
         last_run = np.maximum.accumulate(np.where(running, idx, -1 - off0))
         pause = ~running & (idx - last_run <= self.hp.min_off_min)
@@ -1082,8 +1079,11 @@ def _check_scenario(s: Scenario) -> None:
         v = getattr(s, name, None)
         if v is not None and v.tzinfo is None:
             raise ValueError(f"{type(s).__name__}.{name} must carry a zone")
-    if isinstance(s, Outage) and (s.source not in ("meter", "heatpump") or s.end <= s.start):
-        raise ValueError("Outage needs source 'meter' or 'heatpump' and end after start")
+    if isinstance(s, Outage) and s.source not in ("meter", "heatpump"):
+        raise ValueError("Outage needs source 'meter' or 'heatpump'")
+    end = getattr(s, "end", None)
+    if end is not None and end <= s.start:
+        raise ValueError(f"{type(s).__name__} must end after it starts")
     if isinstance(s, CopDrop) and not 0 < s.factor <= 1.5:
         raise ValueError("CopDrop.factor must be in (0, 1.5]")
 

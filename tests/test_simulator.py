@@ -329,9 +329,16 @@ def test_naive_times_are_refused():
     sim = Simulator(1, YEAR_START, BERLIN)
     with pytest.raises(ValueError, match="zone"):
         list(sim.meter_readings(datetime(2025, 1, 1), datetime(2025, 1, 2)))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="end after"):
         Simulator(1, YEAR_START, BERLIN, scenarios=[
             Outage("meter", local(2025, 1, 2), local(2025, 1, 1))])
+    with pytest.raises(ValueError, match="end after"):
+        Simulator(1, YEAR_START, BERLIN, scenarios=[Fault(local(2025, 1, 2), local(2025, 1, 2))])
+    with pytest.raises(ValueError, match="source"):
+        Simulator(1, YEAR_START, BERLIN, scenarios=[
+            Outage("bot", local(2025, 1, 1), local(2025, 1, 2))])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="zone"):
+        Simulator(1, YEAR_START, BERLIN, scenarios=[CopDrop(datetime(2025, 1, 2))])
 
 
 # --- scenarios -----------------------------------------------------------------------------
@@ -470,3 +477,20 @@ def test_truth_reports_what_the_device_counts(sim):
     assert truth.device_heat_heating_wh > truth.heat_heating_wh
     assert truth.device_electricity_heating_wh + truth.device_electricity_dhw_wh < \
         truth.electricity_wh
+
+
+def test_phases_as_an_e3_device_reports_them(sim):
+    cold = [s.values for s in sim.heatpump_samples(local(2025, 1, 8), local(2025, 1, 15))]
+    mild = [s.values for s in sim.heatpump_samples(local(2025, 4, 8), local(2025, 4, 12))]
+    summer = [s.values for s in sim.heatpump_samples(local(2025, 7, 8), local(2025, 7, 10))]
+    assert {v["compressor_phase"] for v in cold} >= {"heating", "defrost"}
+    assert {v["compressor_phase"] for v in mild} >= {"heating", "pause", "ready"}
+    for v in cold + mild + summer:
+        assert v["compressor_active"] == (v["compressor_phase"] in ("heating", "defrost"))
+        if not v["compressor_active"]:
+            assert v["compressor_modulation_pct"] == 0
+    assert {v["heating_mode"] for v in summer} == {"dhw"}
+    assert {v["heating_mode"] for v in cold} == {"heating"}
+    # summer: the circuit pump rests except while the cylinder is charged
+    assert any(v["flow_l_h"] == 0 for v in summer)
+    assert all(v["flow_l_h"] > 0 for v in cold)
