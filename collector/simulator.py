@@ -992,7 +992,7 @@ class Simulator:
         step_wh = true_w * METER_STEP_S / 3600.0
         cum = st.meter_wh + np.concatenate(([0.0], np.cumsum(step_wh)[:-1]))
         energy = np.floor(cum * 100.0 + 1e-6) / 100.0
-        st.meter_wh = float(st.meter_wh + step_wh.sum())
+        st.meter_wh = float(cum[-1] + step_wh[-1])  # continues the same running sum
         uptime = st.uptime_s + METER_STEP_S * np.arange(n, dtype=np.int64)
         st.uptime_s = int(st.uptime_s + METER_STEP_S * n)
         times = t0 + METER_STEP_S * np.arange(n, dtype=np.int64)
