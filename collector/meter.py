@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from collector.readings import MeterReading
-from heatpump.store.base import FieldValue, Point
+from heatpump.store.base import FieldValue, Point, Store
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,7 @@ class Bucket:
 @dataclass(frozen=True)
 class MeterState:
     baseline: Baseline | None = None
+    suspect: Baseline | None = None  # a rejected counter jump, awaiting confirmation
     prev_time: datetime | None = None  # last valid power sample
     prev_power_w: float | None = None
     running: bool | None = None  # debounced state up to the sample before prev (None: unknown)
@@ -195,11 +196,12 @@ def step(state: MeterState, reading: MeterReading, cfg: MeterConfig
         bucket = None
     bucket = bucket or Bucket(minute_of(t))
 
-    baseline = state.baseline
+    baseline, suspect = state.baseline, state.suspect
     if cfg.has_counter and counter is not None:
-        baseline, bucket = _count(baseline, bucket, t, counter, uptime, cfg, events, reject)
+        baseline, suspect, bucket = _count(state, bucket, t, counter, uptime, cfg, events,
+                                           reject)
 
-    new = replace(state, baseline=baseline)
+    new = replace(state, baseline=baseline, suspect=suspect)
     if power is not None:
         new, bucket = _power(new, bucket, t, power, cfg, events)
 
@@ -209,17 +211,24 @@ def step(state: MeterState, reading: MeterReading, cfg: MeterConfig
     return new, MeterUpdate(tuple(points), tuple(events))
 
 
-def _count(baseline: Baseline | None, bucket: Bucket, t: datetime, counter: float,
+def _count(state: MeterState, bucket: Bucket, t: datetime, counter: float,
            uptime: int | None, cfg: MeterConfig, events: list[MeterEvent],
            reject: Callable[[str, str], None]
-           ) -> tuple[Baseline | None, Bucket]:
-    """Energy from the cumulative counter between the baseline and this reading."""
+           ) -> tuple[Baseline | None, Baseline | None, Bucket]:
+    """Energy from the cumulative counter between the baseline and this reading.
+
+    Returns the new baseline, a suspect (a rejected jump, adopted as the new level when the
+    next reading agrees with it) and the bucket."""
+    baseline, suspect = state.baseline, state.suspect
     if baseline is None:
-        return Baseline(t, counter, uptime), bucket
+        return Baseline(t, counter, uptime), None, bucket
     dt = (t - baseline.time).total_seconds()
     jitter = 1.0 + 1e-6 * baseline.counter_wh
-    rebooted = (uptime is not None and baseline.uptime_s is not None
-                and uptime + 3.0 + 0.01 * dt < baseline.uptime_s + dt)
+    # A reboot: uptime went down, or the device has been up for less than the interval.
+    # Comparing uptimes (not uptime with our clock) keeps a collector clock step harmless.
+    rebooted = uptime is not None and (
+        (baseline.uptime_s is not None and uptime < baseline.uptime_s)
+        or uptime + 3.0 + 0.01 * dt < dt)
     reset = counter < baseline.counter_wh - jitter or (
         rebooted and not cfg.counter_survives_reboot)
     if reset:
@@ -230,9 +239,19 @@ def _count(baseline: Baseline | None, bucket: Bucket, t: datetime, counter: floa
     else:
         energy, duration, new_counter = counter - baseline.counter_wh, dt, counter
     if energy * 3600.0 / duration > cfg.max_power_w:
+        if suspect is not None and _plausible(suspect, t, counter, cfg):
+            # Two readings agree on the new level: follow it, without counting the jump.
+            events.append(MeterEvent(
+                t, cfg.device, "counter_reset",
+                f"counter jumped from {baseline.counter_wh:.3f} to {suspect.counter_wh:.3f} "
+                "Wh; the jump is not counted as energy, counting goes on from there"))
+            bucket = replace(bucket, energy_wh=bucket.energy_wh + counter - suspect.counter_wh,
+                             duration_s=bucket.duration_s + (t - suspect.time).total_seconds(),
+                             counter_wh=counter, has_energy=True)
+            return Baseline(t, counter, uptime), None, bucket
         reject("counter", f"jump of {energy:.1f} Wh in {duration:g} s means more than "
                           f"{cfg.max_power_w:g} W")
-        return baseline, bucket
+        return baseline, Baseline(t, counter, uptime), bucket
     if reset:
         why = "the device rebooted" if rebooted else "the counter went down"
         events.append(MeterEvent(t, cfg.device, "counter_reset",
@@ -241,7 +260,13 @@ def _count(baseline: Baseline | None, bucket: Bucket, t: datetime, counter: floa
     bucket = replace(bucket, energy_wh=bucket.energy_wh + energy,
                      duration_s=bucket.duration_s + duration, counter_wh=new_counter,
                      has_energy=True)
-    return Baseline(t, new_counter, uptime), bucket
+    return Baseline(t, new_counter, uptime), None, bucket
+
+
+def _plausible(suspect: Baseline, t: datetime, counter: float, cfg: MeterConfig) -> bool:
+    dt = (t - suspect.time).total_seconds()
+    advance = counter - suspect.counter_wh
+    return dt > 0 and advance >= 0 and advance * 3600.0 / dt <= cfg.max_power_w
 
 
 def _power(state: MeterState, bucket: Bucket, t: datetime, power: float, cfg: MeterConfig,
@@ -354,6 +379,20 @@ def _why_invalid(value: Any) -> str:
     return f"invalid value {value!r}"
 
 
+ELECTRICITY_FIELDS = ("energy_wh", "duration_s", "counter_wh", "running_s", "starts")
+
+
+def _latest_point(store: Store, measurement: str, fields: tuple[str, ...],
+                  tags: dict[str, str], anchor: str) -> Point | None:
+    """The newest point holding `anchor`, rebuilt from `Store.latest` (fields of that time)."""
+    latest = store.latest(measurement, list(fields), tags)
+    if anchor not in latest:
+        return None
+    when = latest[anchor].time
+    return Point(measurement, when,
+                 {name: v.value for name, v in latest.items() if v.time == when}, tags)
+
+
 # --- the thin stateful wrapper -----------------------------------------------------------
 
 
@@ -368,6 +407,16 @@ class MeterAccountant:
     def resume(cls, cfg: MeterConfig, electricity: Point | None = None,
                meter: Point | None = None) -> MeterAccountant:
         return cls(cfg, resume_state(cfg, electricity, meter))
+
+    @classmethod
+    def from_store(cls, cfg: MeterConfig, store: Store) -> MeterAccountant:
+        """Resume from the newest `electricity` (source=meter) and `meter` points stored for
+        this device; a fresh accountant when there are none."""
+        electricity = _latest_point(store, "electricity", ELECTRICITY_FIELDS, {
+            "device": cfg.device, "source": "meter", "circuit": "total"}, "counter_wh")
+        meter = _latest_point(store, "meter", ("energy_import_wh", "uptime_s"),
+                              {"device": cfg.device}, "energy_import_wh")
+        return cls.resume(cfg, electricity, meter)
 
     def add(self, reading: MeterReading) -> MeterUpdate:
         previous = self.state.last_reject

@@ -171,7 +171,8 @@ class FakeShelly:
                     self.connection.close()
                     return
                 if action == "429":
-                    return self._send(429, {"code": 429, "message": "Too many requests"})
+                    return self._send(429, {"code": 429, "message": "Too many requests"},
+                                      {"Retry-After": "30"})
                 if action == "500":
                     return self._send(500, {"code": -1, "message": "Internal error"})
                 if split.path != "/shelly" and not fake.authorized(

@@ -125,6 +125,25 @@ def test_reboot_of_a_device_whose_counter_survives_is_not_a_reset():
     assert events == []
 
 
+def test_a_counter_jump_confirmed_by_the_next_reading_is_followed_but_not_counted():
+    _, points, tail, events = run([reading(0, 0.0, 100.0), reading(1, 0.0, 101.0),
+                                   reading(2, 0.0, 9e6), reading(3, 0.0, 9e6 + 2),
+                                   reading(4, 0.0, 9e6 + 3)])
+    assert total(points + tail, "energy_wh") == pytest.approx(1 + 2 + 1)
+    assert total(points + tail, "duration_s") == pytest.approx(30.0)  # not the jump's 10 s
+    assert [e.kind for e in events] == ["rejected", "counter_reset"]
+    assert "not counted" in events[1].detail
+
+
+def test_collector_clock_step_forward_is_no_reboot():
+    # Gen1 plug (counter restarts at boot): our clock jumps 1 h, the device's uptime does not.
+    cfg = MeterConfig(DEV, counter_survives_reboot=False)
+    _, points, tail, events = run([reading(0, 0.0, 107875.0, 17284290),
+                                   reading(361, 0.0, 107876.0, 17284300)], cfg)
+    assert total(points + tail, "energy_wh") == pytest.approx(1.0)
+    assert events == []
+
+
 def test_float_jitter_down_is_not_a_reset():
     _, points, tail, events = run([reading(0, 0.0, 5415414.19), reading(1, 0.0, 5415413.9),
                                    reading(2, 0.0, 5415415.19)])
@@ -275,3 +294,48 @@ def test_config_from_settings():
     cfg = MeterConfig.from_settings(settings, DEV, counter_survives_reboot=False)
     assert (cfg.running_w, cfg.off_w, cfg.poll_s, cfg.gap_limit_s) == (400.0, 320.0, 5.0, 25.0)
     assert not cfg.counter_survives_reboot
+
+
+class LatestOnlyStore:
+    """Just enough of the Store contract for resuming: upserting writes and `latest`."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple, Point] = {}
+
+    def write(self, points) -> None:
+        for p in points:
+            self.rows[(p.measurement, tuple(sorted(p.tags.items())), p.time)] = p
+
+    def latest(self, measurement, fields=None, tags=None):
+        from heatpump.store.base import Latest
+
+        out = {}
+        for p in sorted(self.rows.values(), key=lambda p: p.time):
+            if p.measurement != measurement or any(p.tags.get(k) != v
+                                                   for k, v in (tags or {}).items()):
+                continue
+            for name, value in p.fields.items():
+                if fields is None or name in fields:
+                    out[name] = Latest(p.time, value, dict(p.tags))
+        return out
+
+
+@pytest.mark.parametrize("cut", [3, 7, 9])
+def test_accountant_from_store_resumes_exactly(cut):
+    rs = [reading(i, 1000.0 if i % 7 < 4 else 20.0, 200.0 + 2 * i, 500 + 10 * i)
+          for i in range(20)]
+    cfg = MeterConfig(DEV, running_w=250)
+    whole = run(rs, cfg)
+    store = LatestOnlyStore()
+    acc = MeterAccountant.from_store(cfg, store)
+    assert acc.state == MeterState()
+    for r in rs[:cut]:
+        store.write(acc.add(r).points)
+    store.write(acc.flush())  # clean shutdown
+    acc = MeterAccountant.from_store(cfg, store)
+    for r in rs[cut:]:
+        store.write(acc.add(r).points)
+    store.write(acc.flush())
+    el = [p for p in store.rows.values() if p.measurement == "electricity"]
+    assert total(el, "energy_wh") == pytest.approx(total(whole[1] + whole[2], "energy_wh"))
+    assert total(el, "duration_s") == pytest.approx(190.0)

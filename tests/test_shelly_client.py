@@ -165,7 +165,7 @@ def test_rate_limited_429():
         fake.actions.append("429")
         with pytest.raises(ShellyRateLimited) as err:
             client.poll()
-        assert err.value.reason == "rate_limited"
+        assert err.value.reason == "rate_limited" and err.value.retry_after_s == 30
         assert client.poll().energy_import_wh == 5415414.19
 
 
@@ -269,3 +269,15 @@ def test_from_settings():
     assert (reading.power_w, reading.energy_import_wh) == (6.75, 206151.1)
     with pytest.raises(ValueError, match="SHELLY_URL"):
         ShellyClient.from_settings(Settings.from_mapping({}))
+
+
+def test_unsupported_digest_algorithm_is_a_clear_auth_error():
+    class OddDevice(FakeShelly):
+        def challenge(self) -> str:
+            return super().challenge().replace("SHA-256", "SHA-512-256")
+
+    with OddDevice(load_device("gen3_pmmini.json"), password=SECRET) as fake, ShellyClient(
+            fake.url, password=SECRET, clock=Clock()) as client, \
+            pytest.raises(ShellyAuthFailed, match="does not support") as err:
+        client.poll()
+    assert SECRET not in str(err.value)

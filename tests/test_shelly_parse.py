@@ -289,3 +289,17 @@ def test_docs_list_every_family_with_its_requests():
             assert f"`{req.path.format(n='N')}`" in row, (fam.title, req.path)
         assert ("watt-minutes" in row) == (fam.energy_divisor == 60)
         assert ("Basic" in row) == fam.gen1
+
+
+def test_every_response_file_is_covered_by_a_test_here():
+    covered = {c[0] for c in CASES} | {c[0] for c in SHELLY_ENDPOINTS} | {
+        "gen2_pro3em_EM.GetStatus_id0__aioshelly_fixture.json",
+        "gen2_pro3em_EMData.GetStatus_id0__aioshelly_fixture.json",
+        "gen2_pro3em_EM.GetStatus_negative_phase__crestron-shelly_issue36_log.json",
+        # header format and auth frame: tests/test_shelly_client.py
+        "gen2_http_401_digest_challenge_pro3em__opendtu-onbattery_issue438.txt",
+        "gen2_ws_rpc_401_auth_challenge_frame__aioshelly.json",
+    }
+    files = {p.name for p in FIX.iterdir() if p.is_file() and p.suffix in (".json", ".txt")}
+    assert files == covered
+    assert {p.name for p in (FIX / "devices").glob("*.json")} == {d[0] for d in DEVICES}

@@ -188,6 +188,9 @@ class ShellyClient:
         except httpx.TransportError as exc:
             raise ShellyUnreachable(f"cannot reach the meter at {self.url} "
                                     f"({type(exc).__name__})") from None
+        except (KeyError, ValueError):  # httpx cannot answer this Digest challenge
+            raise ShellyAuthFailed(f"the meter at {self.url} asks for an authentication "
+                                   "this client does not support") from None
         status = response.status_code
         if status == 401:
             hint = ("rejected the password" if self._password else "requires a password")

@@ -22,6 +22,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import PyViCare.PyViCareOAuthManager as _pyvicare_oauth
+import requests
+from authlib.integrations.requests_client import OAuth2Session
 from PyViCare.PyViCareOAuthManager import ViCareOAuthManager
 from PyViCare.PyViCareUtils import PyViCareInternalServerError
 
@@ -34,10 +37,35 @@ LISTING_FILE = "vicare_installations.json"
 LISTING_MAX_AGE = timedelta(hours=24)
 
 # PyViCare logs the OAuth token and every response body at DEBUG; those lines must never
-# reach a log file, whatever HEATPUMP_LOG_LEVEL says.
+# reach a log, whatever HEATPUMP_LOG_LEVEL says (an explicit level is not overridden by
+# the root logger's). Our own log lines say which devices are polled.
 for _name in ("PyViCare", "authlib"):
-    if logging.getLogger(_name).getEffectiveLevel() < logging.INFO:
-        logging.getLogger(_name).setLevel(logging.INFO)
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+# PyViCare's login (authorize POST and token exchange) is made without a timeout: a hanging
+# identity server would block the source, and with it the collector's loop, for ever. Its
+# OAuth module gets a `requests` and an `OAuth2Session` that default to a timeout (explicit
+# timeouts, like the 31 s of its API GETs, are kept).
+LOGIN_TIMEOUT_S = 30.0
+
+
+class _TimeoutOAuth2Session(OAuth2Session):
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", LOGIN_TIMEOUT_S)
+        return super().request(method, url, *args, **kwargs)
+
+
+class _RequestsWithTimeout:
+    def __getattr__(self, name: str) -> Any:
+        return getattr(requests, name)
+
+    def post(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", LOGIN_TIMEOUT_S)
+        return requests.post(*args, **kwargs)
+
+
+_pyvicare_oauth.OAuth2Session = _TimeoutOAuth2Session  # type: ignore[misc]
+_pyvicare_oauth.requests = _RequestsWithTimeout()  # type: ignore[assignment]
 
 CallListener = Callable[[datetime, str, int, int], None]
 
@@ -85,6 +113,9 @@ class GuardedOAuthManager(ViCareOAuthManager):
         self._responses = 0
         self._listing_path = listing_path
         self.logins_made = 0
+        # Set when the server refused the token and no new login could be made yet: until
+        # one succeeds, a GET would only spend quota on another 401.
+        self._token_dead = False
         token_file = Path(token_file)
         token_file.parent.mkdir(parents=True, exist_ok=True)
         secure_token_file(token_file)
@@ -114,7 +145,6 @@ class GuardedOAuthManager(ViCareOAuthManager):
         now = self._clock()
         self._guard.check_login(now)  # raises QuotaBlocked during backoff / without quota
         self._guard.start_login(now)
-        self._on_call(now, "login", 0, 2)
         self.logins_made += 1
         created = False
         if token_file and not os.path.exists(token_file):
@@ -125,23 +155,33 @@ class GuardedOAuthManager(ViCareOAuthManager):
         try:
             session = ViCareOAuthManager._ViCareOAuthManager__create_new_session(  # type: ignore[attr-defined]
                 self, username, password, token_file)
-        except BaseException:
+        except BaseException as exc:
             self._guard.finish_login(False)
+            # 401: refused by the identity server; 0: no answer at all.
+            self._on_call(now, "login", 0 if isinstance(exc, OSError) else 401, 2)
             if created and token_file and os.path.getsize(token_file) == 0:
                 os.unlink(token_file)
             raise
         self._guard.finish_login(True)
+        self._on_call(now, "login", 200, 2)
         if token_file:
             os.chmod(token_file, 0o600)
         self._attach(session)
         log.info("Viessmann login succeeded; token kept in %s", token_file)
         return session
 
+    def renewToken(self) -> None:
+        self._token_dead = True
+        super().renewToken()  # the guarded login below; raises QuotaBlocked during backoff
+        self._token_dead = False
+
     def get(self, url: str) -> Any:
         if url == LISTING_URL and self._listing_path is not None:
             cached = self._cached_listing()
             if cached is not None:
                 return cached
+        if self._token_dead:
+            self.renewToken()
         self._guard.check_call(self._clock())
         seen = self._responses
         try:

@@ -248,8 +248,9 @@ class Guard:
         allowed = self.policy.next_allowed(self.state.logins)
         if allowed is not None and now < allowed:
             failures = self.login_failures
-            detail = (f"{failures} failed Viessmann login(s) in a row; next attempt at "
-                      f"{allowed.isoformat()}" if failures else
+            detail = (f"Viessmann login failed {failures} time(s) in a row: check "
+                      "VICARE_USERNAME, VICARE_PASSWORD and VICARE_CLIENT_ID; next attempt "
+                      f"at {allowed.isoformat()}" if failures else
                       f"a login was just made; next one at {allowed.isoformat()}")
             raise QuotaBlocked("login_failed" if failures else "login_spacing", allowed, detail)
         self.check_call(now, LOGIN_CALLS)
@@ -287,3 +288,7 @@ class Guard:
     def set_last_poll(self, device: str, when: datetime) -> None:
         self.state.last_poll[device] = when.isoformat()
         self._save_state()
+
+    def clear_last_poll(self, device: str) -> None:
+        if self.state.last_poll.pop(device, None) is not None:
+            self._save_state()

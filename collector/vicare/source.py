@@ -55,6 +55,7 @@ ACCOUNT = "account"  # `device` tag of health events that concern the whole acco
 HEATPUMP_MODELS = re.compile(r"Vitocal|VBC70|V200WO1A|CU401B|OBNG_SCU|OBNG_OCU")
 SAMPLES_FILE = "vicare_last_samples.json"
 POLL_SLACK = timedelta(seconds=5)  # a loop that wakes a little early still polls
+CONNECT_FAILED = "_connect_failed"  # guard key: time of the last failed connect
 
 
 def utcnow() -> datetime:
@@ -245,12 +246,25 @@ class ViCareSource:
     # --- one poll ------------------------------------------------------------------------
 
     def _poll(self, now: datetime, running_s: float | None, result: PollResult) -> None:
+        interval = timedelta(seconds=self.settings.vicare_poll_seconds)
+        if self.manager is None and not self._replay:
+            # A failed connect (listing error, login refused) is retried once per poll
+            # interval, also across restarts.
+            failed = self.guard.last_poll(CONNECT_FAILED)
+            if failed is not None and now - failed < interval - POLL_SLACK:
+                result.next_poll_at = failed + interval
+                return
         try:
             self._connect(now)
         except Exception as exc:  # classified below
             self.manager = None
-            self._failure(result, now, ACCOUNT, exc)
+            if not self._replay:
+                self.guard.set_last_poll(CONNECT_FAILED, now)
+            until = self._failure(result, now, ACCOUNT, exc)
+            result.next_poll_at = max(until or now, now + interval)
             return
+        if self.guard.last_poll(CONNECT_FAILED) is not None:
+            self.guard.clear_last_poll(CONNECT_FAILED)
         if self._replay:
             assert isinstance(self.manager, OfflineOAuthManager)
             if self.manager.exhausted:
@@ -263,7 +277,6 @@ class ViCareSource:
         next_times = []
         for device in self.devices:
             last = self.guard.last_poll(device.tag)
-            interval = timedelta(seconds=self.settings.vicare_poll_seconds)
             if not self._replay and last is not None and now - last < interval - POLL_SLACK:
                 next_times.append(last + interval)
                 continue
@@ -358,8 +371,8 @@ class ViCareSource:
             return
         self._health[device] = state
         level = logging.INFO if status == "up" else logging.WARNING
-        if reason == "login_failed":
-            level = logging.ERROR
+        if reason == "login_failed" and until is not None and until > now:
+            level = logging.ERROR  # the one clear error; blocked retries stay quiet
         log.log(level, "Viessmann %s: %s (%s)%s", device, status, detail,
                 f", waiting until {until.isoformat()}" if until else "")
         result.health.append(HealthEvent(now, device, status, reason, detail, until, failures))
