@@ -5,6 +5,7 @@ Also the simulated sources the demo runs the same service with (`run_simulated`)
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -17,6 +18,8 @@ from collector.service import Batch, Clock, Collector, Lookup, RealClock, Source
 from collector.sources import HeatPumpSource, MeterSource, SourceSpec
 from heatpump.settings import Settings
 from heatpump.store.base import Point, Store
+
+log = logging.getLogger("collector")
 
 
 class RunningTime:
@@ -37,6 +40,9 @@ class RunningTime:
             return s
 
 
+QUOTA_WARN, QUOTA_CLEAR = 0.8, 0.6
+
+
 class ViCareAdapter:
     """The Viessmann source (collector.vicare.source) as the service sees it.
 
@@ -55,6 +61,7 @@ class ViCareAdapter:
         self.vicare = ViCareSource(settings, clock=self._clock.now)
         self._state: tuple[str, str, str, datetime | None] = ("starting", "", "", None)
         self._running = running
+        self._quota_warned = False
 
     def resume(self, lookup: Lookup) -> None:
         """Nothing to read: the source persists its last samples in the data dir."""
@@ -69,7 +76,21 @@ class ViCareAdapter:
         devices = sorted({s.device for s in result.samples})
         if devices:
             self.device = ",".join(devices)
+        self._watch_quota()
         return Batch(list(result.points), self.device, own_health=self._state)
+
+    def _watch_quota(self) -> None:
+        """One warning when the rolling 24 h call count passes QUOTA_WARN of the budget,
+        one line when it is back below QUOTA_CLEAR (not one per poll)."""
+        budget = self.vicare.settings.vicare_daily_budget
+        used = self.vicare.guard.used_24h(self._clock.now())
+        if not self._quota_warned and used >= QUOTA_WARN * budget:
+            self._quota_warned = True
+            log.warning("vicare: %d of %d API calls used in the last 24 h; polls stop at "
+                        "the budget until calls age out (VICARE_DAILY_BUDGET)", used, budget)
+        elif self._quota_warned and used < QUOTA_CLEAR * budget:
+            self._quota_warned = False
+            log.info("vicare: API calls back to %d of %d in the last 24 h", used, budget)
 
     def close(self) -> list[Point]:
         return []

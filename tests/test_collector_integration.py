@@ -202,3 +202,46 @@ def test_kill_9_with_a_fast_meter_loses_at_most_one_poll(tmp_path):
         assert polls >= 6
         stored = len(_rows(tmp_path, "meter"))
         assert polls - 1 <= stored <= polls
+
+
+def test_quota_warning_is_one_line_not_one_per_poll(tmp_path, caplog):
+    import logging
+
+    s = settings(tmp_path, VICARE_DAILY_BUDGET="10")
+    clock = VirtualClock(T0)
+    vicare = ViCareAdapter(s, clock)
+    for i in range(8):  # calls the account already made today (the shared ledger)
+        vicare.vicare.guard.record(T0 - timedelta(hours=20, minutes=i), "features", 200)
+    store = SQLiteStore(tmp_path / "heatpump.sqlite3", s.tz)
+    col = build_collector(s, [vicare], store, clock=clock, threaded=False)
+    caplog.set_level(logging.INFO)
+    col.run(until=lambda: clock.now() >= T0 + timedelta(hours=5))
+    lines = [r.getMessage() for r in caplog.records if "API calls" in r.getMessage()]
+    # warned once at 8 of 10; the old calls age out 4 h later: one line saying so
+    assert lines == ["vicare: 8 of 10 API calls used in the last 24 h; polls stop at the "
+                     "budget until calls age out (VICARE_DAILY_BUDGET)",
+                     "vicare: API calls back to 5 of 10 in the last 24 h"]
+
+
+def test_once_polls_each_source_once_and_exits(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "heatpump.cli", "--env-file", "/nonexistent",
+                        "collect", "--once"], cwd=tmp_path, env=_env(tmp_path),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert len(_rows(tmp_path, "heatpump")) == 1
+
+
+def test_heartbeat_checker_for_container_healthchecks(tmp_path):
+    def check(*args):
+        return subprocess.run([sys.executable, "-m", "collector.health", str(tmp_path), *args],
+                              env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+
+    r = check()
+    assert r.returncode == 1 and "no heartbeat" in r.stdout
+    beat = tmp_path / "collector.heartbeat"
+    beat.write_text("{}")
+    assert check().returncode == 0
+    os.utime(beat, (time.time() - 300, time.time() - 300))
+    r = check("120")
+    assert r.returncode == 1 and "stuck" in r.stdout
+    assert check("600").returncode == 0

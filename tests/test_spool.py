@@ -112,3 +112,14 @@ def test_resume_lookup_prefers_newer_spooled_points(tmp_path):
     sink.write([energy(2), energy(3)])
     got = sink.latest("electricity", ["counter_wh"], {"device": "shelly1", "source": "meter"})
     assert got["counter_wh"].value == 37.5 and got["counter_wh"].time == energy(3).time
+
+
+def test_a_spool_left_by_a_crashed_run_is_replayed_before_new_data(tmp_path):
+    Spool(tmp_path, 10**9).append([meter(0), meter(1)])  # the earlier process died here
+    store = MemoryStore()
+    sink = DurableSink(store, Spool(tmp_path, 10**9), lambda: 100.0)
+    assert not sink.up  # queued behind the old spool
+    sink.write([meter(2)])
+    assert store.all("meter") == []
+    assert sink.pump()
+    assert [p.fields["uptime_s"] for p in store.all("meter")] == [0, 1, 2]
