@@ -83,6 +83,9 @@ def check_settings(settings: Settings, now: datetime) -> Check:
     if not settings.shelly_enabled and settings.vicare_enabled:
         c.warn("no meter: JAZ/COP can only use what the heat pump reports of itself",
                "add a Shelly meter on the heat pump's supply (SHELLY_URL) for the real JAZ")
+    if settings.shelly_enabled and not settings.vicare_enabled:
+        c.warn("no heat pump source: electricity only, no heat, so no JAZ/COP",
+               "set VICARE_USERNAME, VICARE_PASSWORD and VICARE_CLIENT_ID (README: Viessmann)")
     if settings.vicare_enabled and not settings.vicare_dump:
         tf = settings.token_file
         if tf.exists() and tf.stat().st_mode & 0o077:

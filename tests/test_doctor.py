@@ -60,3 +60,39 @@ def test_stale_heartbeat_and_spool_are_reported(tmp_path):
     r = doctor(tmp_path, VICARE_DUMP=str(DUMP))
     assert "2.0 MB waiting in the spool" in r.stdout
     assert "heartbeat is old" in r.stdout and "-> check `heatpump collect`" in r.stdout
+
+
+def test_shelly_found_with_generation_model_and_channel(tmp_path):
+    from tests.fake_shelly import FakeShelly, load_device
+
+    with FakeShelly(load_device("gen2_pro3em_fw161.json"), password="s3cret-pass") as fake:
+        r = doctor(tmp_path, SHELLY_URL=fake.url, SHELLY_USERNAME="admin",
+                   SHELLY_PASSWORD="s3cret-pass")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "[  ok] Shelly meter" in r.stdout
+    assert "generation 2, model SPEM-003CEBEU" in r.stdout and "import counter" in r.stdout
+    assert "s3cret-pass" not in r.stdout + r.stderr
+
+
+def test_shelly_problems_fail_with_the_next_step(tmp_path):
+    from tests.fake_shelly import FakeShelly, load_device
+    from tests.influxd import free_port
+
+    r = doctor(tmp_path, SHELLY_URL=f"http://127.0.0.1:{free_port()}")
+    assert r.returncode == 1
+    assert "[FAIL] Shelly meter" in r.stdout and "unreachable" in r.stdout
+    assert "-> check SHELLY_URL" in r.stdout
+    with FakeShelly(load_device("gen2_pro3em_fw161.json"), password="right-one") as fake:
+        r = doctor(tmp_path, SHELLY_URL=fake.url, SHELLY_USERNAME="admin",
+                   SHELLY_PASSWORD="wrong-one")
+    assert r.returncode == 1 and "auth_failed" in r.stdout
+    assert "-> the meter has a password" in r.stdout
+    assert "wrong-one" not in r.stdout + r.stderr
+
+
+def test_unreachable_influxdb_fails_with_the_next_step(tmp_path):
+    from tests.influxd import free_port
+
+    r = doctor(tmp_path, VICARE_DUMP=str(DUMP), INFLUX_URL=f"http://127.0.0.1:{free_port()}")
+    assert r.returncode == 1
+    assert "[FAIL] Store" in r.stdout and "-> check that InfluxDB runs at" in r.stdout
