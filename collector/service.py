@@ -203,6 +203,8 @@ class Collector:
         next_due = min((j.grid.next_due for j in self.jobs if not j.running),
                        default=now + self.heartbeat_s)
         timeout = min(next_due, now + self.heartbeat_s) - self.clock.monotonic()
+        if self.sink.replaying:  # a long replay continues at once, between polls
+            timeout = 0.0
         if timeout > 0 and self._results.empty():
             self.clock.wait(self._wake, timeout)
         self._wake.clear()

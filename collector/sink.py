@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
@@ -17,6 +18,7 @@ from heatpump.store.base import Latest, Point, Store, StoreError
 
 log = logging.getLogger(__name__)
 
+REPLAY_BUDGET_S = 2.0  # replay work per loop cycle
 RETRY_S = (5.0, 10.0, 30.0, 60.0)  # wait before the 1st, 2nd, ... replay attempt, then 60 s
 
 
@@ -30,6 +32,7 @@ class DurableSink:
         self._on_state = on_state or (lambda up, detail: None)
         self.written = 0  # points that reached the store (counted, for tests and logs)
         self.spooled = 0
+        self.replaying = False  # a replay is under way (the store answers, more to send)
 
     def write(self, points: Sequence[Point]) -> None:
         if not points:
@@ -46,16 +49,26 @@ class DurableSink:
                 self._schedule_retry()
         self.spooled += self.spool.append(points)
 
-    def pump(self, force: bool = False) -> bool:
-        """Replay the spool when its retry time has come; True when it is empty."""
+    def pump(self, force: bool = False, budget_s: float = REPLAY_BUDGET_S) -> bool:
+        """Replay the spool when its retry time has come; True when it is empty.
+
+        Works for at most `budget_s` per call, so a long replay never keeps the loop from
+        handling polls or a SIGTERM; `replaying` says that more is waiting."""
+        self.replaying = False
         if not self.spool:
             return True
         if not force and self._mono() < self._next_try:
             return False
         replayed = 0
+        deadline = time.monotonic() + budget_s
         try:
             self.store.flush()  # cheap probe; also retries whatever the store kept
             for seg in self.spool.segments():
+                if replayed and time.monotonic() > deadline:
+                    self.replaying = True
+                    log.info("replayed %d spooled points, %.1f MB to go", replayed,
+                             self.spool.size_bytes / 1e6)
+                    return False
                 points = self.spool.read(seg)
                 if points:
                     self.store.write(points)

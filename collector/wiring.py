@@ -9,6 +9,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from collector.health import SourceError
@@ -147,12 +148,16 @@ SIM_ANSWER_S = 5.0  # the simulator stamps a sample up to 4 s after its 5-minute
 
 def simulated_sources(sim: Any, settings: Settings, clock: Clock,
                       meter_interval_s: float | None = None,
-                      heatpump_interval_s: float | None = None) -> list[Source]:
+                      heatpump_interval_s: float | None = None,
+                      data_dir: Path | None = None) -> list[Source]:
     """A meter and a heat pump reading `sim` (collector.simulator.Simulator) at the clock's
-    current time, with the same heat accounting as the real Viessmann source."""
+    current time, with the same heat accounting as the real Viessmann source. State files
+    go to `data_dir` (default `<data dir>/demo`, never the real collector's)."""
     from collector.heat import electricity_points, heat_points
 
     m_int = meter_interval_s or settings.shelly_poll_seconds
+    state_dir = Path(data_dir) if data_dir else settings.data_dir / "demo"
+    state_dir.mkdir(parents=True, exist_ok=True)
     h_int = heatpump_interval_s or float(settings.vicare_poll_seconds)
     last_sample: dict[str, datetime] = {}
 
@@ -188,19 +193,26 @@ def simulated_sources(sim: Any, settings: Settings, clock: Clock,
 
     return [MeterSource("meter", m_int, read_meter, config, sim.meter_device),
             HeatPumpSource("vicare", h_int, read_heatpump, _Acc(),
-                           settings.data_dir / "sim_last_samples.json", sim.heatpump_device)]
+                           state_dir / "sim_last_samples.json", sim.heatpump_device)]
 
 
 def run_simulated(sim: Any, settings: Settings, store: Store, *,
                   clock: Clock | None = None, threaded: bool = True,
-                  until: Any = None, install_signals: bool = True) -> Collector:
+                  until: Any = None, install_signals: bool = True,
+                  data_dir: Path | None = None) -> Collector:
     """Run the collector service over a simulator until stopped (SIGTERM/SIGINT) or
-    `until()`; returns the stopped collector (its health and counters)."""
+    `until()`; returns the stopped collector (its health and counters).
+
+    Spool, heartbeat and state files go to `data_dir` (default `<data dir>/demo`, next to
+    the demo store of `open_store(settings, demo=True)`), so a live demo never touches a
+    running real collector's files."""
     from collector.collect_cmd import build_collector, install_signal_handlers
 
     clock = clock or RealClock()
-    collector = build_collector(settings, simulated_sources(sim, settings, clock), store,
-                                clock=clock, threaded=threaded)
+    data_dir = Path(data_dir) if data_dir else settings.data_dir / "demo"
+    collector = build_collector(
+        settings, simulated_sources(sim, settings, clock, data_dir=data_dir), store,
+        clock=clock, threaded=threaded, data_dir=data_dir)
     if install_signals:
         install_signal_handlers(collector)
     collector.run(until=until)

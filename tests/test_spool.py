@@ -123,3 +123,19 @@ def test_a_spool_left_by_a_crashed_run_is_replayed_before_new_data(tmp_path):
     assert store.all("meter") == []
     assert sink.pump()
     assert [p.fields["uptime_s"] for p in store.all("meter")] == [0, 1, 2]
+
+
+def test_a_long_replay_is_done_in_slices(tmp_path, monkeypatch):
+    monkeypatch.setattr(spool_mod, "SEGMENT_BYTES", 500)
+    store = MemoryStore()
+    store.down = True
+    sink = DurableSink(store, Spool(tmp_path, 10**9), lambda: 100.0)
+    for i in range(40):
+        sink.write([meter(i)])
+    store.down = False
+    assert not sink.pump(force=True, budget_s=0.0)  # one segment per call with no budget
+    assert sink.replaying and 0 < len(store.all("meter")) < 40
+    while not sink.pump(force=True, budget_s=0.0):
+        pass
+    assert not sink.replaying
+    assert [p.fields["uptime_s"] for p in store.all("meter")] == list(range(40))
