@@ -268,11 +268,15 @@ class Collector:
                 out = self._results.get_nowait()
             except queue.Empty:
                 return
-            self._handle(out)
+            try:
+                self._handle(out)
+            except Exception:  # a bug in one batch must not stop years of collecting
+                log.exception("%s: could not handle a poll result (please report this)",
+                              out.source.name)
 
     def _handle(self, out: _Outcome) -> None:
         job = next(j for j in self.jobs if j.source is out.source)
-        job.running = False
+        job.running = False  # first: whatever happens below, the source polls again
         self.polls += 1
         src, now = out.source, self.clock.now()
         points: list[Point] = []

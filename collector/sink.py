@@ -15,6 +15,7 @@ from datetime import datetime
 
 from collector.spool import Spool
 from heatpump.store.base import Latest, Point, Store, StoreError
+from heatpump.store.common import PartialWriteError
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ class DurableSink:
         self._on_state = on_state or (lambda up, detail: None)
         self.written = 0  # points that reached the store (counted, for tests and logs)
         self.spooled = 0
+        self.invalid = 0  # points (or values) the store refused for good
+        self.lost = 0  # points neither the store nor the spool could take
         self.replaying = False  # a replay is under way (the store answers, more to send)
 
     def write(self, points: Sequence[Point]) -> None:
@@ -39,15 +42,40 @@ class DurableSink:
             return
         if not self.spool:
             try:
-                self.store.write(points)
-                self.store.flush()
-                self.written += len(points)
+                self._send(points)
                 self._set_up(True, "")
                 return
             except StoreError as exc:
                 self._set_up(False, str(exc))
                 self._schedule_retry()
-        self.spooled += self.spool.append(points)
+        try:
+            self.spooled += self.spool.append(points)
+        except OSError as exc:  # the store AND the local disk fail: say so, keep running
+            self.lost += len(points)
+            log.error("cannot spool %d points (%s): they are lost; %d lost so far",
+                      len(points), exc, self.lost)
+
+    def _send(self, points: Sequence[Point]) -> None:
+        """Write and flush; raises StoreError when the store is unavailable.
+
+        A point the store can never take (invalid value, type conflict) is dropped with an
+        error line instead: spooling it would block the spool forever."""
+        try:
+            self.store.write(points)
+        except ValueError:
+            for p in points:
+                try:
+                    self.store.write([p])
+                except ValueError as exc:
+                    self.invalid += 1
+                    log.error("dropped an invalid %s point at %s: %s", p.measurement,
+                              p.time.isoformat(), exc)
+        try:
+            self.store.flush()
+        except PartialWriteError as exc:
+            self.invalid += 1
+            log.error("%s", exc)
+        self.written += len(points)
 
     def pump(self, force: bool = False, budget_s: float = REPLAY_BUDGET_S) -> bool:
         """Replay the spool when its retry time has come; True when it is empty.
@@ -71,11 +99,9 @@ class DurableSink:
                     return False
                 points = self.spool.read(seg)
                 if points:
-                    self.store.write(points)
-                    self.store.flush()
+                    self._send(points)
                 self.spool.remove(seg)
                 replayed += len(points)
-                self.written += len(points)
         except StoreError as exc:
             if replayed:
                 log.info("replayed %d spooled points before the store failed again", replayed)

@@ -1,6 +1,7 @@
 """The spool: survives crashes, replays in order, caps its size dropping raw samples first."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from collector import spool as spool_mod
 from collector.sink import DurableSink
@@ -139,3 +140,34 @@ def test_a_long_replay_is_done_in_slices(tmp_path, monkeypatch):
         pass
     assert not sink.replaying
     assert [p.fields["uptime_s"] for p in store.all("meter")] == list(range(40))
+
+
+def test_a_point_the_store_refuses_for_good_is_dropped_not_spooled(tmp_path, caplog):
+    from heatpump.store.sqlite import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "h.sqlite3", ZoneInfo("UTC"))
+    sink = DurableSink(store, Spool(tmp_path / "spool", 10**9), lambda: 0.0)
+    bad = Point("meter", T0, {"power_w": float("nan")}, {"device": "shelly1"})
+    sink.write([meter(0), bad, meter(1)])
+    assert sink.up and not sink.spool and sink.invalid == 1
+    assert "dropped an invalid meter point" in caplog.text
+    assert len(store.points("meter", T0, T0 + timedelta(hours=1))) == 2
+    store.close()
+
+
+def test_spool_on_a_full_disk_counts_the_loss_and_keeps_going(tmp_path, monkeypatch, caplog):
+    import errno
+
+    store = MemoryStore()
+    store.down = True
+    sp = Spool(tmp_path / "spool", 10**9)
+    sink = DurableSink(store, sp, lambda: 0.0)
+
+    def full(points):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sp, "append", full)
+    sink.write([meter(0)])
+    sink.write([meter(1), meter(2)])
+    assert sink.lost == 3
+    assert "cannot spool 2 points" in caplog.text and "3 lost so far" in caplog.text
