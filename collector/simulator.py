@@ -338,7 +338,7 @@ class _State:
     weather_z: float
     humidity_z: float
     damped_c: float  # outdoor temperature damped by the building (12 h)
-    mean24_c: float  # damped outdoor temperature for the heating limit
+    limit_damped_c: float  # damped outdoor temperature for the heating limit
     heating_on: bool
     room_c: float
     water_c: float
@@ -577,7 +577,7 @@ class Simulator:
         flow = _flow_target_c(h, outdoor)
         keys = _period_keys(np.array([self.origin_s - 60], dtype=np.int64), self.tz)
         return _State(
-            weather_z=0.0, humidity_z=0.0, damped_c=outdoor, mean24_c=outdoor,
+            weather_z=0.0, humidity_z=0.0, damped_c=outdoor, limit_damped_c=outdoor,
             heating_on=outdoor < h.heating_limit_c, room_c=h.room_c,
             water_c=float(_water_target_c(h, flow)), dhw_c=self.hp.dhw_target_c - 2.0, ice=0.0,
             mode=IDLE, run_min=0, off_min=10_000, defrost_left=0, defrost_return=IDLE,
@@ -756,7 +756,7 @@ class Simulator:
         ca0, ca1 = hp.condenser_approach_k
 
         damped = _ema(outdoor, st.damped_c, dt / 12.0)
-        mean24 = _ema(outdoor, st.mean24_c, dt / h.heating_limit_damping_h)
+        limit_damped = _ema(outdoor, st.limit_damped_c, dt / h.heating_limit_damping_h)
         flow_target = _flow_target_c(h, damped)
         water_target = _water_target_c(h, flow_target)
         cap = hp.rated_heat_kw * np.clip(1 + hp.capacity_slope_per_k * (outdoor - 2), 0.5, 1.25)
@@ -765,7 +765,7 @@ class Simulator:
         source0 = outdoor - ea0
 
         to_l, gain_l, draw_l = outdoor.tolist(), gains.tolist(), draw_kw.tolist()
-        fault_l, m24_l, wt_l = fault.tolist(), mean24.tolist(), water_target.tolist()
+        fault_l, limit_l, wt_l = fault.tolist(), limit_damped.tolist(), water_target.tolist()
         dhw_only_l = dhw_only.tolist()
         cap_l, frost_l, eta_l, src_l = (cap.tolist(), frost_rate.tolist(), eta.tolist(),
                                         source0.tolist())
@@ -796,13 +796,13 @@ class Simulator:
         tank_floor_kw = c_t / dt
 
         for i in range(n):
-            m24 = m24_l[i]
+            td = limit_l[i]
             if dhw_only_l[i]:
                 heating_on = False
             elif heating_on:
-                if m24 > limit_off:
+                if td > limit_off:
                     heating_on = False
-            elif m24 < limit_on:
+            elif td < limit_on:
                 heating_on = True
             wt = wt_l[i]
 
@@ -891,8 +891,8 @@ class Simulator:
             tank += (heat_tank - drawn - ua_t * (tank - room)) * k_tank
 
         st.room_c, st.water_c, st.dhw_c = room, water, tank
-        st.damped_c, st.mean24_c, st.heating_on = float(damped[-1]), float(mean24[-1]), \
-            heating_on
+        st.damped_c, st.limit_damped_c = float(damped[-1]), float(limit_damped[-1])
+        st.heating_on = heating_on
         st.mode, st.run_min, st.off_min = mode, run_min, off_min
         st.ice, st.defrost_left, st.defrost_return = ice, defrost_left, defrost_return
 
