@@ -181,7 +181,17 @@ class CopDrop:
     end: datetime | None = None
 
 
-Scenario = Outage | Fault | CopDrop
+@dataclass(frozen=True)
+class MeterReboot:
+    """The meter restarts at `start`: offline for `offline_s`, uptime from 0 again and, like
+    Gen1 Shelly plugs, the energy counter from 0 (`resets_counter=False`: kept, like Gen2+)."""
+
+    start: datetime
+    offline_s: float = 30.0
+    resets_counter: bool = True
+
+
+Scenario = Outage | Fault | CopDrop | MeterReboot
 
 
 @dataclass(frozen=True)
@@ -197,6 +207,7 @@ SCENARIO_KINDS: dict[str, _ScenarioKind] = {
     "meter-outage": _ScenarioKind("-6h", "2h", ()),
     "heatpump-outage": _ScenarioKind("-6h", "2h", ()),
     "cop-drop": _ScenarioKind("-7d", None, ("factor",)),
+    "meter-reboot": _ScenarioKind("-1d", "30s", ("counter",)),
 }
 _UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -206,7 +217,8 @@ def parse_scenario(text: str, now: datetime) -> Scenario:
 
     Examples: "fault" (yesterday, 6 h, F.1100), "fault@-3d/12h,code=F.454,stops=no",
     "meter-outage@-2h/30m", "heatpump-outage@2026-01-10T06:00+01:00/3h",
-    "cop-drop@-10d,factor=0.7". Raises ValueError with the reason.
+    "cop-drop@-10d,factor=0.7", "meter-reboot@-3h/1m,counter=keep" (DURATION: offline).
+    Raises ValueError with the reason.
     """
     if now.tzinfo is None:
         raise ValueError("now must carry a zone")
@@ -240,6 +252,12 @@ def parse_scenario(text: str, now: datetime) -> Scenario:
         except ValueError:
             raise ValueError("cop-drop: factor must be a number") from None
         scenario: Scenario = CopDrop(start, factor, end)
+    elif kind_name == "meter-reboot":
+        counter = options.get("counter", "reset")
+        if counter not in ("reset", "keep"):
+            raise ValueError("meter-reboot: counter must be reset or keep")
+        offline = (end - start).total_seconds() if end else 0.0
+        scenario = MeterReboot(start, offline, resets_counter=counter == "reset")
     else:
         if end is None:
             raise ValueError(f"{kind_name}: needs a duration")
@@ -351,7 +369,9 @@ class _State:
     defrost_return: int
     run_s: int
     starts: int
-    meter_wh: float
+    meter_wh: float  # true energy since the origin plus the initial counter
+    meter_offset_wh: float  # subtracted from meter_wh since the last counter reset
+    meter_last_w: float  # true power of the last 10-s step
     uptime_s: int
     totals_kwh: tuple[float, ...]  # running totals of COUNTER_SERIES since the origin
     bases_kwh: tuple[tuple[float, ...], ...]  # per period, per series: total at period start
@@ -565,8 +585,12 @@ class Simulator:
                                   mt.uptime_s[a:b])
 
     def _outages(self, source: str) -> list[tuple[float, float]]:
-        return [(_epoch(s.start), _epoch(s.end)) for s in self.scenarios
-                if isinstance(s, Outage) and s.source == source]
+        spans = [(_epoch(s.start), _epoch(s.end)) for s in self.scenarios
+                 if isinstance(s, Outage) and s.source == source]
+        if source == "meter":
+            spans += [(_epoch(s.start), _epoch(s.start) + s.offline_s) for s in self.scenarios
+                      if isinstance(s, MeterReboot) and s.offline_s > 0]
+        return spans
 
     # --- initial state ---
 
@@ -582,7 +606,8 @@ class Simulator:
             water_c=float(_water_target_c(h, flow)), dhw_c=self.hp.dhw_target_c - 2.0, ice=0.0,
             mode=IDLE, run_min=0, off_min=10_000, defrost_left=0, defrost_return=IDLE,
             run_s=self.hp.initial_hours * 3600, starts=self.hp.initial_starts,
-            meter_wh=self.hp.meter_initial_wh, uptime_s=1_234_567,
+            meter_wh=self.hp.meter_initial_wh, meter_offset_wh=0.0, meter_last_w=0.0,
+            uptime_s=1_234_567,
             totals_kwh=(0.0,) * len(COUNTER_SERIES),
             # counter = total - base: a negative base carries what the device counted in
             # the current day/month/year before the simulation started
@@ -991,11 +1016,25 @@ class Simulator:
         power = np.round(np.maximum(power, 0.0), 1)
         step_wh = true_w * METER_STEP_S / 3600.0
         cum = st.meter_wh + np.concatenate(([0.0], np.cumsum(step_wh)[:-1]))
-        energy = np.floor(cum * 100.0 + 1e-6) / 100.0
-        st.meter_wh = float(cum[-1] + step_wh[-1])  # continues the same running sum
-        uptime = st.uptime_s + METER_STEP_S * np.arange(n, dtype=np.int64)
-        st.uptime_s = int(st.uptime_s + METER_STEP_S * n)
         times = t0 + METER_STEP_S * np.arange(n, dtype=np.int64)
+        uptime = st.uptime_s + METER_STEP_S * np.arange(n, dtype=np.int64)
+        offset = np.full(n, st.meter_offset_wh)
+        reboots = sorted((s for s in self.scenarios if isinstance(s, MeterReboot)),
+                         key=lambda s: s.start)
+        for r in reboots:
+            at = _epoch(r.start)
+            k = math.ceil((at - t0) / METER_STEP_S)
+            if not 0 <= k < n:
+                continue
+            uptime[k:] = np.floor(times[k:] - at).astype(np.int64)
+            if r.resets_counter:  # the counter restarts from what was used since `at`
+                w = true_w[k - 1] if k > 0 else st.meter_last_w
+                offset[k:] = cum[k] - w * (times[k] - at) / 3600.0
+        energy = np.floor((cum - offset) * 100.0 + 1e-6) / 100.0
+        st.meter_wh = float(cum[-1] + step_wh[-1])  # continues the same running sum
+        st.meter_offset_wh = float(offset[-1])
+        st.meter_last_w = float(true_w[-1])
+        st.uptime_s = int(uptime[-1] + METER_STEP_S)
         return MeterArrays(times, power, energy, uptime)
 
     def _samples_of(self, chunk: _Chunk, lo: int, hi: int,
@@ -1081,6 +1120,8 @@ def _check_scenario(s: Scenario) -> None:
             raise ValueError(f"{type(s).__name__}.{name} must carry a zone")
     if isinstance(s, Outage) and s.source not in ("meter", "heatpump"):
         raise ValueError("Outage needs source 'meter' or 'heatpump'")
+    if isinstance(s, MeterReboot) and s.offline_s < 0:
+        raise ValueError("MeterReboot.offline_s must not be negative")
     end = getattr(s, "end", None)
     if end is not None and end <= s.start:
         raise ValueError(f"{type(s).__name__} must end after it starts")
