@@ -181,7 +181,17 @@ class CopDrop:
     end: datetime | None = None
 
 
-Scenario = Outage | Fault | CopDrop
+@dataclass(frozen=True)
+class MeterReboot:
+    """The meter restarts at `start`: offline for `offline_s`, uptime from 0 again and, like
+    Gen1 Shelly plugs, the energy counter from 0 (`resets_counter=False`: kept, like Gen2+)."""
+
+    start: datetime
+    offline_s: float = 30.0
+    resets_counter: bool = True
+
+
+Scenario = Outage | Fault | CopDrop | MeterReboot
 
 
 @dataclass(frozen=True)
@@ -197,6 +207,7 @@ SCENARIO_KINDS: dict[str, _ScenarioKind] = {
     "meter-outage": _ScenarioKind("-6h", "2h", ()),
     "heatpump-outage": _ScenarioKind("-6h", "2h", ()),
     "cop-drop": _ScenarioKind("-7d", None, ("factor",)),
+    "meter-reboot": _ScenarioKind("-1d", "30s", ("counter",)),
 }
 _UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -206,7 +217,8 @@ def parse_scenario(text: str, now: datetime) -> Scenario:
 
     Examples: "fault" (yesterday, 6 h, F.1100), "fault@-3d/12h,code=F.454,stops=no",
     "meter-outage@-2h/30m", "heatpump-outage@2026-01-10T06:00+01:00/3h",
-    "cop-drop@-10d,factor=0.7". Raises ValueError with the reason.
+    "cop-drop@-10d,factor=0.7", "meter-reboot@-3h/1m,counter=keep" (DURATION: offline).
+    Raises ValueError with the reason.
     """
     if now.tzinfo is None:
         raise ValueError("now must carry a zone")
@@ -240,6 +252,12 @@ def parse_scenario(text: str, now: datetime) -> Scenario:
         except ValueError:
             raise ValueError("cop-drop: factor must be a number") from None
         scenario: Scenario = CopDrop(start, factor, end)
+    elif kind_name == "meter-reboot":
+        counter = options.get("counter", "reset")
+        if counter not in ("reset", "keep"):
+            raise ValueError("meter-reboot: counter must be reset or keep")
+        offline = (end - start).total_seconds() if end else 0.0
+        scenario = MeterReboot(start, offline, resets_counter=counter == "reset")
     else:
         if end is None:
             raise ValueError(f"{kind_name}: needs a duration")
@@ -338,7 +356,7 @@ class _State:
     weather_z: float
     humidity_z: float
     damped_c: float  # outdoor temperature damped by the building (12 h)
-    mean24_c: float  # damped outdoor temperature for the heating limit
+    limit_damped_c: float  # damped outdoor temperature for the heating limit
     heating_on: bool
     room_c: float
     water_c: float
@@ -351,7 +369,9 @@ class _State:
     defrost_return: int
     run_s: int
     starts: int
-    meter_wh: float
+    meter_wh: float  # true energy since the origin plus the initial counter
+    meter_offset_wh: float  # subtracted from meter_wh since the last counter reset
+    meter_last_w: float  # true power of the last 10-s step
     uptime_s: int
     totals_kwh: tuple[float, ...]  # running totals of COUNTER_SERIES since the origin
     bases_kwh: tuple[tuple[float, ...], ...]  # per period, per series: total at period start
@@ -565,8 +585,12 @@ class Simulator:
                                   mt.uptime_s[a:b])
 
     def _outages(self, source: str) -> list[tuple[float, float]]:
-        return [(_epoch(s.start), _epoch(s.end)) for s in self.scenarios
-                if isinstance(s, Outage) and s.source == source]
+        spans = [(_epoch(s.start), _epoch(s.end)) for s in self.scenarios
+                 if isinstance(s, Outage) and s.source == source]
+        if source == "meter":
+            spans += [(_epoch(s.start), _epoch(s.start) + s.offline_s) for s in self.scenarios
+                      if isinstance(s, MeterReboot) and s.offline_s > 0]
+        return spans
 
     # --- initial state ---
 
@@ -577,12 +601,13 @@ class Simulator:
         flow = _flow_target_c(h, outdoor)
         keys = _period_keys(np.array([self.origin_s - 60], dtype=np.int64), self.tz)
         return _State(
-            weather_z=0.0, humidity_z=0.0, damped_c=outdoor, mean24_c=outdoor,
+            weather_z=0.0, humidity_z=0.0, damped_c=outdoor, limit_damped_c=outdoor,
             heating_on=outdoor < h.heating_limit_c, room_c=h.room_c,
             water_c=float(_water_target_c(h, flow)), dhw_c=self.hp.dhw_target_c - 2.0, ice=0.0,
             mode=IDLE, run_min=0, off_min=10_000, defrost_left=0, defrost_return=IDLE,
             run_s=self.hp.initial_hours * 3600, starts=self.hp.initial_starts,
-            meter_wh=self.hp.meter_initial_wh, uptime_s=1_234_567,
+            meter_wh=self.hp.meter_initial_wh, meter_offset_wh=0.0, meter_last_w=0.0,
+            uptime_s=1_234_567,
             totals_kwh=(0.0,) * len(COUNTER_SERIES),
             # counter = total - base: a negative base carries what the device counted in
             # the current day/month/year before the simulation started
@@ -756,7 +781,7 @@ class Simulator:
         ca0, ca1 = hp.condenser_approach_k
 
         damped = _ema(outdoor, st.damped_c, dt / 12.0)
-        mean24 = _ema(outdoor, st.mean24_c, dt / h.heating_limit_damping_h)
+        limit_damped = _ema(outdoor, st.limit_damped_c, dt / h.heating_limit_damping_h)
         flow_target = _flow_target_c(h, damped)
         water_target = _water_target_c(h, flow_target)
         cap = hp.rated_heat_kw * np.clip(1 + hp.capacity_slope_per_k * (outdoor - 2), 0.5, 1.25)
@@ -765,7 +790,7 @@ class Simulator:
         source0 = outdoor - ea0
 
         to_l, gain_l, draw_l = outdoor.tolist(), gains.tolist(), draw_kw.tolist()
-        fault_l, m24_l, wt_l = fault.tolist(), mean24.tolist(), water_target.tolist()
+        fault_l, limit_l, wt_l = fault.tolist(), limit_damped.tolist(), water_target.tolist()
         dhw_only_l = dhw_only.tolist()
         cap_l, frost_l, eta_l, src_l = (cap.tolist(), frost_rate.tolist(), eta.tolist(),
                                         source0.tolist())
@@ -796,13 +821,13 @@ class Simulator:
         tank_floor_kw = c_t / dt
 
         for i in range(n):
-            m24 = m24_l[i]
+            td = limit_l[i]
             if dhw_only_l[i]:
                 heating_on = False
             elif heating_on:
-                if m24 > limit_off:
+                if td > limit_off:
                     heating_on = False
-            elif m24 < limit_on:
+            elif td < limit_on:
                 heating_on = True
             wt = wt_l[i]
 
@@ -891,8 +916,8 @@ class Simulator:
             tank += (heat_tank - drawn - ua_t * (tank - room)) * k_tank
 
         st.room_c, st.water_c, st.dhw_c = room, water, tank
-        st.damped_c, st.mean24_c, st.heating_on = float(damped[-1]), float(mean24[-1]), \
-            heating_on
+        st.damped_c, st.limit_damped_c = float(damped[-1]), float(limit_damped[-1])
+        st.heating_on = heating_on
         st.mode, st.run_min, st.off_min = mode, run_min, off_min
         st.ice, st.defrost_left, st.defrost_return = ice, defrost_left, defrost_return
 
@@ -991,11 +1016,25 @@ class Simulator:
         power = np.round(np.maximum(power, 0.0), 1)
         step_wh = true_w * METER_STEP_S / 3600.0
         cum = st.meter_wh + np.concatenate(([0.0], np.cumsum(step_wh)[:-1]))
-        energy = np.floor(cum * 100.0 + 1e-6) / 100.0
-        st.meter_wh = float(cum[-1] + step_wh[-1])  # continues the same running sum
-        uptime = st.uptime_s + METER_STEP_S * np.arange(n, dtype=np.int64)
-        st.uptime_s = int(st.uptime_s + METER_STEP_S * n)
         times = t0 + METER_STEP_S * np.arange(n, dtype=np.int64)
+        uptime = st.uptime_s + METER_STEP_S * np.arange(n, dtype=np.int64)
+        offset = np.full(n, st.meter_offset_wh)
+        reboots = sorted((s for s in self.scenarios if isinstance(s, MeterReboot)),
+                         key=lambda s: s.start)
+        for r in reboots:
+            at = _epoch(r.start)
+            k = math.ceil((at - t0) / METER_STEP_S)
+            if not 0 <= k < n:
+                continue
+            uptime[k:] = np.floor(times[k:] - at).astype(np.int64)
+            if r.resets_counter:  # the counter restarts from what was used since `at`
+                w = true_w[k - 1] if k > 0 else st.meter_last_w
+                offset[k:] = cum[k] - w * (times[k] - at) / 3600.0
+        energy = np.floor((cum - offset) * 100.0 + 1e-6) / 100.0
+        st.meter_wh = float(cum[-1] + step_wh[-1])  # continues the same running sum
+        st.meter_offset_wh = float(offset[-1])
+        st.meter_last_w = float(true_w[-1])
+        st.uptime_s = int(uptime[-1] + METER_STEP_S)
         return MeterArrays(times, power, energy, uptime)
 
     def _samples_of(self, chunk: _Chunk, lo: int, hi: int,
@@ -1081,6 +1120,8 @@ def _check_scenario(s: Scenario) -> None:
             raise ValueError(f"{type(s).__name__}.{name} must carry a zone")
     if isinstance(s, Outage) and s.source not in ("meter", "heatpump"):
         raise ValueError("Outage needs source 'meter' or 'heatpump'")
+    if isinstance(s, MeterReboot) and s.offline_s < 0:
+        raise ValueError("MeterReboot.offline_s must not be negative")
     end = getattr(s, "end", None)
     if end is not None and end <= s.start:
         raise ValueError(f"{type(s).__name__} must end after it starts")

@@ -22,6 +22,7 @@ from collector.simulator import (
     Fault,
     HeatPumpModel,
     House,
+    MeterReboot,
     Outage,
     Simulator,
     parse_scenario,
@@ -215,13 +216,14 @@ def day_series(sim, start, end, key):
     return [(s.time, s.counters[key]) for s in samples]
 
 
-@pytest.mark.parametrize("day", [(2025, 3, 30), (2025, 10, 26), (2025, 1, 15)])
-def test_day_counters_reset_at_local_midnight(sim, day):
+@pytest.mark.parametrize(("day", "hours"), [((2025, 3, 30), 23), ((2025, 10, 26), 25),
+                                            ((2025, 1, 15), 24)])
+def test_day_counters_reset_at_local_midnight(sim, day, hours):
     """Monotonic within a local day (also the 23 h and 25 h DST days), reset after local
     midnight, and equal to the truth of the device's own accounting."""
     d0 = local(*day)
     d1 = (d0 + timedelta(days=1, hours=2)).replace(hour=0)
-    assert (d1 - d0).total_seconds() / 3600 in (23, 24, 25)
+    assert (d1.astimezone(UTC) - d0.astimezone(UTC)) == timedelta(hours=hours)
     series = day_series(sim, d0 - timedelta(hours=2), d1 + timedelta(hours=2),
                         "heat.heating.day")
     before = [v for t, v in series if t < d0]
@@ -445,6 +447,8 @@ NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
                                                                        tzinfo=UTC))),
     ("cop-drop@-10d,factor=0.7", CopDrop(NOW - timedelta(days=10), 0.7)),
     ("cop-drop", CopDrop(NOW - timedelta(days=7), 0.75)),
+    ("meter-reboot", MeterReboot(NOW - timedelta(days=1), 30.0, True)),
+    ("meter-reboot@-3h/1m,counter=keep", MeterReboot(NOW - timedelta(hours=3), 60.0, False)),
 ])
 def test_parse_scenario(text, expected):
     assert parse_scenario(text, NOW) == expected
@@ -461,6 +465,7 @@ def test_parse_scenario(text, expected):
     ("cop-drop,factor=much", "factor must be a number"),
     ("cop-drop,factor=0", "factor"),
     ("fault,stops=maybe", "stops"),
+    ("meter-reboot,counter=maybe", "reset or keep"),
 ])
 def test_parse_scenario_refuses_with_a_reason(text, reason):
     with pytest.raises(ValueError, match=reason):
@@ -494,3 +499,30 @@ def test_phases_as_an_e3_device_reports_them(sim):
     # summer: the circuit pump rests except while the cylinder is charged
     assert any(v["flow_l_h"] == 0 for v in summer)
     assert all(v["flow_l_h"] > 0 for v in cold)
+
+
+@pytest.mark.parametrize("resets", [True, False])
+@pytest.mark.parametrize("offset_s", [3 * 3600 + 3, 86400 - 5, 86400])  # mid-chunk, edges
+def test_meter_reboot(resets, offset_s):
+    start = local(2025, 1, 5)
+    at = start + timedelta(seconds=offset_s)
+    sim = Simulator(9, start, BERLIN, scenarios=[MeterReboot(at, 30.0, resets)])
+    readings = list(sim.meter_readings(at - timedelta(minutes=5), at + timedelta(minutes=10)))
+    before = [r for r in readings if r.time < at]
+    after = [r for r in readings if r.time >= at]
+    assert (after[0].time - at).total_seconds() >= 30  # offline while booting
+    assert after[0].uptime_s < 45 < before[-1].uptime_s
+    assert all(b.uptime_s - a.uptime_s == 10 for a, b in itertools.pairwise(after))
+    counters = [r.energy_import_wh for r in after]
+    assert counters == sorted(counters)
+    since_boot = sim.truth(at, after[0].time).electricity_wh
+    if resets:
+        assert after[0].energy_import_wh == pytest.approx(since_boot, abs=0.02)
+    else:
+        gap = sim.truth(before[-1].time, after[0].time).electricity_wh
+        assert after[0].energy_import_wh - before[-1].energy_import_wh == pytest.approx(
+            gap, abs=0.02)
+    # the truth is untouched by what the meter shows
+    plain = Simulator(9, start, BERLIN)
+    span = (at - timedelta(minutes=5), at + timedelta(minutes=10))
+    assert sim.truth(*span) == plain.truth(*span)
