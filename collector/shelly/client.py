@@ -1,0 +1,227 @@
+"""Thin HTTP shell around `parse`: recognise the Shelly, then read it, one request at a time.
+
+`ShellyClient.poll()` returns one `MeterReading` stamped with the collector's own UTC clock
+(the device's clock is not trusted) or raises a typed `ShellyError`. Gen1 devices use HTTP
+Basic auth, Gen2+ Digest SHA-256 with the fixed user `admin`; `GET /shelly` never needs a
+password. Gen2 devices accept few simultaneous connections and some firmware answers 429,
+so a lock keeps a single request in flight and one connection is reused.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from collector.readings import MeterReading
+from collector.shelly.errors import (
+    ShellyAuthFailed,
+    ShellyBadResponse,
+    ShellyRateLimited,
+    ShellyTimeout,
+    ShellyUnreachable,
+    ShellyUnsupported,
+)
+from collector.shelly.parse import (
+    Channel,
+    DeviceInfo,
+    Family,
+    gen1_family,
+    gen2_family,
+    identify,
+    read_values,
+    request_paths,
+    resolve_channel,
+    responses_from_status,
+)
+
+log = logging.getLogger(__name__)
+
+GEN2_USER = "admin"  # Gen2+ devices have exactly one user
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ShellyDevice:
+    """A recognised meter: who it is, how it is read, and which channel."""
+
+    info: DeviceInfo
+    family: Family
+    channel: Channel
+
+    @property
+    def device_id(self) -> str:
+        return self.info.device_id
+
+    @property
+    def counter_survives_reboot(self) -> bool:
+        return self.family.counter_survives_reboot
+
+    def describe(self) -> str:
+        return (f"{self.family.title} {self.info.model} ({self.info.device_id}, "
+                f"gen {self.info.gen}), {self.channel.describe()}")
+
+
+class ShellyClient:
+    """Reads one Shelly meter over local HTTP. Not async: one small request every 10 s."""
+
+    def __init__(self, url: str, *, username: str | None = None, password: str | None = None,
+                 channel: str | None = None, timeout_s: float = 4.0,
+                 clock: Callable[[], datetime] = utc_now,
+                 transport: httpx.BaseTransport | None = None):
+        parsed = httpx.URL(url)
+        # Credentials written into the URL are moved to the auth settings, never shown.
+        username = username or (parsed.username or None)
+        password = password or (parsed.password or None)
+        self.url = str(parsed.copy_with(username=None, password=None)).rstrip("/")
+        self._username = username
+        self._password = password
+        self._channel_setting = channel
+        self._timeout_s = timeout_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._http = httpx.Client(
+            base_url=self.url, timeout=timeout_s, transport=transport, follow_redirects=False,
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            headers={"Accept": "application/json"})
+        self._auth: httpx.Auth | None = None
+        self.device: ShellyDevice | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Any, clock: Callable[[], datetime] = utc_now
+                      ) -> ShellyClient:
+        """Build from `heatpump.settings.Settings` (SHELLY_* variables)."""
+        if not settings.shelly_url:
+            raise ValueError("SHELLY_URL is empty: the meter source is disabled")
+        return cls(settings.shelly_url, username=settings.shelly_username,
+                   password=settings.shelly_password, channel=settings.shelly_channel,
+                   timeout_s=settings.shelly_timeout_seconds, clock=clock)
+
+    # --- public API -------------------------------------------------------------------
+
+    def identify(self) -> ShellyDevice:
+        """Recognise the device (GET /shelly, then one status read to find the meter)."""
+        with self._lock:
+            return self._identify()
+
+    def poll(self) -> MeterReading:
+        """One reading of the configured channel; raises a ShellyError subclass on failure."""
+        with self._lock:
+            device = self.device or self._identify()
+            try:
+                responses: dict[str, Any] = {}
+                stamp: datetime | None = None
+                for key, path in request_paths(device.family, device.channel):
+                    responses[key] = self._get_json(path)
+                    stamp = stamp or self._clock()  # when the power value arrived
+                values = read_values(device.family, device.channel, responses)
+            except ShellyBadResponse:
+                self.device = None  # a swapped device or changed profile: recognise again
+                raise
+            assert stamp is not None
+            return MeterReading(time=stamp, device=device.device_id, power_w=values.power_w,
+                                energy_import_wh=values.energy_import_wh,
+                                uptime_s=values.uptime_s)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ShellyClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- internals --------------------------------------------------------------------
+
+    def _identify(self) -> ShellyDevice:
+        info = identify(self._get_json("/shelly", auth=False))
+        self._auth = self._make_auth(info)
+        if info.auth_required and self._auth is None:
+            raise ShellyAuthFailed(f"the meter at {self.url} requires a password: set "
+                                   "SHELLY_PASSWORD (and SHELLY_USERNAME, 'admin' on Gen2+)")
+        if info.gen == 1:
+            status = self._get_json("/status")
+            family = gen1_family(info, status)
+        else:
+            status = self._get_json("/rpc/Shelly.GetStatus")
+            family = gen2_family(status)
+        channel = resolve_channel(family, self._channel_setting)
+        try:  # the configured channel must exist before the first poll relies on it
+            read_values(family, channel, responses_from_status(family, channel, status))
+        except ShellyUnsupported:
+            raise
+        except ShellyBadResponse:
+            raise ShellyUnsupported(f"a {family.title} {info.model} has no "
+                                    f"{channel.describe()} ({family.channels_hint}); check "
+                                    "SHELLY_CHANNEL") from None
+        device = ShellyDevice(info, family, channel)
+        log.info("Shelly meter recognised: %s", device.describe())
+        self.device = device
+        return device
+
+    def _make_auth(self, info: DeviceInfo) -> httpx.Auth | None:
+        if not self._password:
+            return None
+        if info.gen == 1:
+            return httpx.BasicAuth(self._username or GEN2_USER, self._password)
+        if self._username and self._username != GEN2_USER:
+            log.warning("SHELLY_USERNAME=%s ignored: Gen2+ devices only know the user 'admin'",
+                        self._username)
+        return httpx.DigestAuth(GEN2_USER, self._password)
+
+    def _get_json(self, path: str, auth: bool = True) -> Any:
+        where = f"{self.url}{path.split('?')[0]}"
+        try:
+            response = self._http.get(path, auth=self._auth if auth and self._auth else None)
+        except httpx.TimeoutException:
+            raise ShellyTimeout(f"the meter at {self.url} did not answer within "
+                                f"{self._timeout_s:g} s") from None
+        except httpx.TransportError as exc:
+            raise ShellyUnreachable(f"cannot reach the meter at {self.url} "
+                                    f"({type(exc).__name__})") from None
+        except (KeyError, ValueError):  # httpx cannot answer this Digest challenge
+            raise ShellyAuthFailed(f"the meter at {self.url} asks for an authentication "
+                                   "this client does not support") from None
+        status = response.status_code
+        if status == 401:
+            hint = ("rejected the password" if self._password else "requires a password")
+            raise ShellyAuthFailed(f"the meter at {self.url} {hint} (HTTP 401); check "
+                                   "SHELLY_USERNAME/SHELLY_PASSWORD")
+        if status == 429:
+            raise ShellyRateLimited(f"the meter at {self.url} is rate limiting (HTTP 429); "
+                                    "polling less often helps",
+                                    _retry_after(response.headers.get("retry-after")))
+        if status >= 400:
+            raise ShellyBadResponse(f"{where} answered HTTP {status}{_rpc_error(response)}")
+        try:
+            return response.json()
+        except ValueError:
+            raise ShellyBadResponse(f"{where} answered something that is not JSON "
+                                    f"({len(response.content)} bytes)") from None
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 <= seconds < 86400 else None
+
+
+def _rpc_error(response: httpx.Response) -> str:
+    """The short RPC error message a Gen2 device puts in an error body, if any."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    message = body.get("message") if isinstance(body, dict) else None
+    return f": {message[:120]}" if isinstance(message, str) and message else ""
