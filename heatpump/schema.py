@@ -91,10 +91,24 @@ HEATPUMP = Measurement(
         _f("flow_l_h", "float", "l/h", "Volumetric flow of the heating circuit.", rollup=True),
         _f("heating_mode", "str", "", "Active heating operating mode."),
         _f("dhw_mode", "str", "", "Active hot-water operating mode."),
-        _f("heating_target_temp_c", "float", "°C", "Heating circuit target temperature."),
+        _f("heating_target_temp_c", "float", "°C", "Room target of the heating circuit's "
+           "active program."),
         _f("dhw_target_temp_c", "float", "°C", "Hot-water target temperature."),
         _f("error_count", "int", "", "Number of active error messages (0 when none), so "
            "'no fault' is recorded rather than absent."),
+        _f("compressor_hours_resolution_h", "float", "h", "Resolution of the hours counter "
+           "as the device reports it: 1 on E3 devices (whole hours), 0.1 on Vitotronic."),
+        _f("heating_program", "str", "", "Active program of the heating circuit (e.g. normal, "
+           "reduced, eco)."),
+        _f("heating_supply_target_temp_c", "float", "°C", "Supply temperature the heating "
+           "circuit currently aims for (heating curve); 0 on some devices while idle."),
+        *(_f(f"device_{kind}_{circuit}", "float", "", f"The device's own {label} "
+             f"({circuit}), as it reports it (not measured by this software).")
+          for kind, label, circuits in (
+              ("spf", "seasonal performance factor", ("total", "heating", "dhw")),
+              ("scop", "seasonal COP", ("total", "heating", "dhw")),
+              ("cop", "COP", ("total", "heating", "dhw", "cooling")))
+          for circuit in circuits),
     ),
     rollup=True,
 )

@@ -1,0 +1,294 @@
+"""Protects the Viessmann account: call ledger, daily budget, 429 block, login backoff.
+
+Everything is persisted in the data dir and re-read by every new process, so restarts
+(crash loops, `docker compose up` storms) cannot spend more than the rules allow:
+
+- `vicare_api_calls.jsonl`: one line per API call (time, kind, HTTP status, calls). The
+  rolling 24 h and 10 min windows are counted from it.
+- `vicare_guard.json`: the 429 block (`blocked_until`), login attempts and their outcome,
+  and the time of the last poll per device.
+
+The decision functions are pure (`LoginPolicy`, `Budget`); `Guard` only adds the files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+DAY = timedelta(hours=24)
+SHORT_WINDOW = timedelta(minutes=10)
+SHORT_WINDOW_LIMIT = 120  # free tier: 120 calls per 10 minutes
+LOGIN_CALLS = 2  # authorize + token exchange
+LEDGER_FILE = "vicare_api_calls.jsonl"
+STATE_FILE = "vicare_guard.json"
+
+
+class QuotaBlocked(Exception):
+    """No call may be made now; `until` says when one may (never holds a secret)."""
+
+    def __init__(self, reason: str, until: datetime, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+        self.until = until
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    time: datetime
+    kind: str
+    status: int
+    calls: int = 1
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Rolling-window limits over the ledger (pure)."""
+
+    daily: int
+    short_limit: int = SHORT_WINDOW_LIMIT
+
+    def used(self, calls: Iterable[Call], now: datetime, window: timedelta = DAY) -> int:
+        return sum(c.calls for c in calls if now - window < c.time <= now)
+
+    def next_free(self, calls: list[Call], now: datetime, cost: int) -> datetime | None:
+        """None if `cost` calls may be made now, else the earliest time they may."""
+        for window, limit in ((DAY, self.daily), (SHORT_WINDOW, self.short_limit)):
+            inside = sorted((c for c in calls if now - window < c.time <= now),
+                            key=lambda c: c.time)
+            excess = sum(c.calls for c in inside) + cost - limit
+            if excess > 0:
+                freed = 0
+                for c in inside:
+                    freed += c.calls
+                    if freed >= excess:
+                        return c.time + window
+                return now + window
+        return None
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    """When a password login may be tried (pure).
+
+    There is no refresh token, so every login sends the password: wrong credentials must
+    not hammer the identity server (which may lock the account). Failures back off
+    15 min, 30 min, then at most one attempt per hour; any two logins are at least
+    `min_spacing` apart (a token that expires right away cannot cause a login loop).
+    """
+
+    backoff: tuple[timedelta, ...] = (timedelta(minutes=15), timedelta(minutes=30),
+                                      timedelta(hours=1))
+    min_spacing: timedelta = timedelta(minutes=10)
+
+    def next_allowed(self, attempts: list[dict[str, Any]]) -> datetime | None:
+        if not attempts:
+            return None
+        last = datetime.fromisoformat(attempts[-1]["t"])
+        failures = 0
+        for a in reversed(attempts):
+            if a.get("ok"):
+                break
+            failures += 1
+        wait = self.min_spacing if failures == 0 else self.backoff[
+            min(failures, len(self.backoff)) - 1]
+        return last + max(wait, self.min_spacing)
+
+
+@dataclass
+class GuardState:
+    blocked_until: str | None = None
+    block_reason: str | None = None
+    logins: list[dict[str, Any]] = field(default_factory=list)
+    credentials: str | None = None  # salted hash: a changed password resets the backoff
+    salt: str | None = None
+    last_poll: dict[str, str] = field(default_factory=dict)
+
+
+def credentials_fingerprint(salt: str, username: str, password: str, client_id: str) -> str:
+    """Salted scrypt of the credentials (so a fixed password retries at once, and the file
+    reveals nothing usable)."""
+    material = "\0".join((username, password, client_id)).encode()
+    return hashlib.scrypt(material, salt=bytes.fromhex(salt), n=2**14, r=8, p=1,
+                          dklen=16).hex()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class Guard:
+    """The persisted guard of one data dir; every method takes `now` (UTC)."""
+
+    def __init__(self, data_dir: Path, daily_budget: int,
+                 policy: LoginPolicy | None = None):
+        self.data_dir = Path(data_dir)
+        self.budget = Budget(daily_budget)
+        self.policy = policy or LoginPolicy()
+        self.ledger_path = self.data_dir / LEDGER_FILE
+        self.state_path = self.data_dir / STATE_FILE
+        self.calls: list[Call] = self._load_ledger()
+        self.state = self._load_state()
+
+    # --- persistence ---------------------------------------------------------------------
+
+    def _load_ledger(self) -> list[Call]:
+        calls: list[Call] = []
+        try:
+            lines = self.ledger_path.read_text().splitlines()
+        except FileNotFoundError:
+            return calls
+        for line in lines:
+            try:
+                raw = json.loads(line)
+                calls.append(Call(datetime.fromisoformat(raw["t"]), str(raw["kind"]),
+                                  int(raw["status"]), int(raw.get("calls", 1))))
+            except (ValueError, KeyError, TypeError):
+                log.warning("ignoring a damaged line in %s", self.ledger_path)
+        return calls
+
+    def _load_state(self) -> GuardState:
+        try:
+            raw = json.loads(self.state_path.read_text())
+            return GuardState(**{k: v for k, v in raw.items()
+                                 if k in GuardState.__dataclass_fields__})
+        except FileNotFoundError:
+            return GuardState()
+        except (ValueError, TypeError):
+            log.warning("%s is damaged; starting with a fresh guard state", self.state_path)
+            return GuardState()
+
+    def _save_state(self) -> None:
+        _write_atomic(self.state_path, json.dumps(self.state.__dict__, indent=1))
+
+    def record(self, now: datetime, kind: str, status: int, calls: int = 1) -> Call:
+        """Append one call to the ledger (durably) and prune entries older than 24 h."""
+        call = Call(now, kind, status, calls)
+        self.calls.append(call)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        old = [c for c in self.calls if now - c.time >= DAY]
+        if old and len(old) > 100:
+            self.calls = [c for c in self.calls if now - c.time < DAY]
+            _write_atomic(self.ledger_path, "".join(self._line(c) for c in self.calls))
+        else:
+            with open(self.ledger_path, "a") as f:
+                f.write(self._line(call))
+                f.flush()
+                os.fsync(f.fileno())
+        return call
+
+    @staticmethod
+    def _line(c: Call) -> str:
+        return json.dumps({"t": c.time.isoformat(), "kind": c.kind, "status": c.status,
+                           "calls": c.calls}) + "\n"
+
+    # --- quota ---------------------------------------------------------------------------
+
+    def used_24h(self, now: datetime) -> int:
+        return self.budget.used(self.calls, now)
+
+    def check_call(self, now: datetime, cost: int = 1) -> None:
+        """Raise QuotaBlocked unless `cost` calls may be made now."""
+        if self.state.blocked_until:
+            until = datetime.fromisoformat(self.state.blocked_until)
+            if now < until:
+                raise QuotaBlocked(self.state.block_reason or "rate_limited", until,
+                                   f"the Viessmann API blocked this account (HTTP 429); "
+                                   f"no call until {until.isoformat()}")
+        free_at = self.budget.next_free(self.calls, now, cost)
+        if free_at is not None:
+            raise QuotaBlocked("quota_exhausted", free_at,
+                               f"{self.used_24h(now)} of VICARE_DAILY_BUDGET="
+                               f"{self.budget.daily} calls used in the last 24 h; next call "
+                               f"at {free_at.isoformat()}")
+
+    def block(self, until: datetime, reason: str = "rate_limited") -> None:
+        self.state.blocked_until = until.astimezone(UTC).isoformat()
+        self.state.block_reason = reason
+        self._save_state()
+
+    # --- logins --------------------------------------------------------------------------
+
+    def bind_credentials(self, username: str, password: str, client_id: str) -> None:
+        """Forget the login backoff when the credentials changed since it was recorded."""
+        if self.state.salt is None:
+            self.state.salt = os.urandom(16).hex()
+        fingerprint = credentials_fingerprint(self.state.salt, username, password, client_id)
+        if fingerprint != self.state.credentials:
+            if self.state.credentials is not None and self.state.logins:
+                log.info("Viessmann credentials changed; login backoff reset")
+            self.state.credentials = fingerprint
+            self.state.logins = []
+            self._save_state()
+
+    def check_login(self, now: datetime) -> None:
+        allowed = self.policy.next_allowed(self.state.logins)
+        if allowed is not None and now < allowed:
+            failures = self.login_failures
+            detail = (f"Viessmann login failed {failures} time(s) in a row: check "
+                      "VICARE_USERNAME, VICARE_PASSWORD and VICARE_CLIENT_ID; next attempt "
+                      f"at {allowed.isoformat()}" if failures else
+                      f"a login was just made; next one at {allowed.isoformat()}")
+            raise QuotaBlocked("login_failed" if failures else "login_spacing", allowed, detail)
+        self.check_call(now, LOGIN_CALLS)
+
+    def start_login(self, now: datetime) -> None:
+        """Persist the attempt BEFORE it is made, so a crash mid-login still counts."""
+        self.state.logins = [*self.state.logins[-20:], {"t": now.isoformat(), "ok": False}]
+        self._save_state()
+        self.record(now, "login", 0, LOGIN_CALLS)
+
+    def finish_login(self, ok: bool) -> None:
+        if self.state.logins:
+            self.state.logins[-1]["ok"] = ok
+            self._save_state()
+
+    @property
+    def login_failures(self) -> int:
+        n = 0
+        for a in reversed(self.state.logins):
+            if a.get("ok"):
+                break
+            n += 1
+        return n
+
+    @property
+    def logins(self) -> int:
+        return len(self.state.logins)
+
+    # --- poll schedule -------------------------------------------------------------------
+
+    def last_poll(self, device: str) -> datetime | None:
+        t = self.state.last_poll.get(device)
+        return datetime.fromisoformat(t) if t else None
+
+    def set_last_poll(self, device: str, when: datetime) -> None:
+        self.state.last_poll[device] = when.isoformat()
+        self._save_state()
+
+    def clear_last_poll(self, device: str) -> None:
+        if self.state.last_poll.pop(device, None) is not None:
+            self._save_state()

@@ -1,0 +1,348 @@
+"""Declarative mapping of Viessmann API features to the `heatpump` measurement.
+
+One poll fetches every feature of a device at once (one API call); this module turns that
+raw list into a `HeatPumpSample`. Like Home Assistant's ViCare sensor descriptions, the
+knowledge lives in tables (`FIELDS`, `COUNTERS`, `MESSAGE_FEATURES`), not in code paths:
+adding a feature means adding a row.
+
+Rules: a feature that is missing, disabled (`isEnabled: false`) or whose sensor reports
+`status: notConnected`/`error` is ABSENT from the sample, never zero. Feature lookups go
+through PyViCare's own `readFeature`, the function its cached service uses for `getProperty`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from PyViCare.PyViCareService import readFeature
+from PyViCare.PyViCareUtils import PyViCareNotSupportedFeatureError
+
+from collector.readings import HeatPumpMessage, HeatPumpSample
+from heatpump.store.base import FieldValue
+
+Feature = Mapping[str, Any]
+BAD_STATUS = frozenset({"notConnected", "error", "notAvailable"})
+
+
+class Features:
+    """The features of one device from one poll, looked up by name (via PyViCare)."""
+
+    def __init__(self, entities: Sequence[Feature]):
+        self.entities = list(entities)
+        self.names = {f.get("feature") for f in self.entities}
+
+    def get(self, name: str) -> Feature | None:
+        """The feature if the device has it enabled and its sensor is connected."""
+        if name not in self.names:
+            return None
+        try:
+            feature = readFeature(self.entities, name)
+        except PyViCareNotSupportedFeatureError:
+            return None
+        if feature.get("isEnabled") is False:
+            return None
+        status = (feature.get("properties") or {}).get("status", {}).get("value")
+        if status in BAD_STATUS:
+            return None
+        return feature
+
+    def prop(self, name: str, prop: str) -> tuple[Any, str | None] | None:
+        """(value, unit) of one property, or None when absent."""
+        feature = self.get(name)
+        if feature is None:
+            return None
+        entry = (feature.get("properties") or {}).get(prop)
+        if not isinstance(entry, Mapping) or "value" not in entry:
+            return None
+        return entry["value"], entry.get("unit")
+
+    def circuit(self) -> str:
+        """The first enabled heating circuit (devices may only use circuit 1)."""
+        enabled = self.prop("heating.circuits", "enabled")
+        if enabled and isinstance(enabled[0], list) and enabled[0]:
+            return str(enabled[0][0])
+        return "0"
+
+
+# --- converters: (value, unit) -> field value, or None to leave the field absent -----------
+
+
+def _number(value: Any, unit: str | None) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _int(value: Any, unit: str | None) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value)
+
+
+def _bool(value: Any, unit: str | None) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _text(value: Any, unit: str | None) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _temp_c(value: Any, unit: str | None) -> float | None:
+    if unit not in (None, "", "celsius"):
+        return None  # never store a Fahrenheit/kelvin value as °C
+    return _number(value, unit)
+
+
+FLOW_FACTORS_TO_L_H = {
+    "liter/hour": 1.0,
+    # Some devices (Vitocal 200-S E8NEV) label the flow "liter": the value is the same
+    # sensor (heating.sensors.volumetricFlow.allengra) and in the same range as the
+    # "liter/hour" devices (1215 vs 1820), so it is a flow in l/h with a sloppy unit.
+    "liter": 1.0,
+    "cubicMeter/hour": 1000.0,
+}
+
+
+def _flow_l_h(value: Any, unit: str | None) -> float | None:
+    factor = FLOW_FACTORS_TO_L_H.get(unit or "liter/hour")
+    number = _number(value, unit)
+    return None if factor is None or number is None else number * factor
+
+
+def _speed_rps(value: Any, unit: str | None) -> float | None:
+    number = _number(value, unit)
+    if number is None:
+        return None
+    if unit == "revolutionsPerMinute":
+        return number / 60.0
+    return number if unit in (None, "", "revolutionsPerSecond") else None
+
+
+def _percent(value: Any, unit: str | None) -> float | None:
+    return _number(value, unit) if unit in (None, "", "percent") else None
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One `heatpump` field: candidate features (first present wins) and a property.
+
+    `{c}` in a feature name is the device's first enabled heating circuit.
+    """
+
+    field: str
+    features: tuple[str, ...]
+    prop: str = "value"
+    convert: Callable[[Any, str | None], FieldValue | None] = _number
+
+
+FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("outside_temp_c", ("heating.sensors.temperature.outside",), convert=_temp_c),
+    # The heat pump's own outlet first (what the flow method needs with the return), then
+    # the circuit's supply sensor.
+    FieldSpec("supply_temp_c", ("heating.secondaryCircuit.sensors.temperature.supply",
+                                "heating.circuits.{c}.sensors.temperature.supply",
+                                "heating.boiler.sensors.temperature.commonSupply"),
+              convert=_temp_c),
+    FieldSpec("return_temp_c", ("heating.sensors.temperature.return",
+                                "heating.secondaryCircuit.sensors.temperature.return"),
+              convert=_temp_c),
+    # Older devices name the cylinder sensor hotWaterStorage, newer ones dhwCylinder.
+    FieldSpec("dhw_temp_c", ("heating.dhw.sensors.temperature.dhwCylinder",
+                             "heating.dhw.sensors.temperature.hotWaterStorage"),
+              convert=_temp_c),
+    FieldSpec("primary_supply_temp_c", ("heating.primaryCircuit.sensors.temperature.supply",),
+              convert=_temp_c),
+    FieldSpec("primary_return_temp_c", ("heating.primaryCircuit.sensors.temperature.return",),
+              convert=_temp_c),
+    FieldSpec("compressor_active", ("heating.compressors.0",), "active", _bool),
+    FieldSpec("compressor_phase", ("heating.compressors.0",), "phase", _text),
+    FieldSpec("compressor_modulation_pct", ("heating.compressors.0.sensors.power",),
+              convert=_percent),
+    FieldSpec("compressor_speed_rps", ("heating.compressors.0.speed.current",),
+              convert=_speed_rps),
+    FieldSpec("compressor_hours_h", ("heating.compressors.0.statistics",), "hours"),
+    FieldSpec("compressor_starts", ("heating.compressors.0.statistics",), "starts", _int),
+    FieldSpec("flow_l_h", ("heating.sensors.volumetricFlow.allengra",), convert=_flow_l_h),
+    FieldSpec("heating_mode", ("heating.circuits.{c}.operating.modes.active",), convert=_text),
+    FieldSpec("heating_program", ("heating.circuits.{c}.operating.programs.active",),
+              convert=_text),
+    FieldSpec("heating_supply_target_temp_c", ("heating.circuits.{c}.temperature",),
+              convert=_temp_c),
+    FieldSpec("dhw_mode", ("heating.dhw.operating.modes.active",), convert=_text),
+    FieldSpec("dhw_target_temp_c", ("heating.dhw.temperature.main",), convert=_temp_c),
+    # The device's own seasonal/overall performance figures (unitless ratios).
+    *(FieldSpec(f"device_{kind}_{circuit}", (f"heating.{kind}.{circuit}",))
+      for kind, circuits in (("spf", ("total", "heating", "dhw")),
+                             ("scop", ("total", "heating", "dhw")),
+                             ("cop", ("total", "heating", "dhw", "cooling")))
+      for circuit in circuits),
+)
+
+
+@dataclass(frozen=True)
+class CounterSpec:
+    """Energy counters of one feature -> HeatPumpSample.counters keys (kWh).
+
+    `props` maps a period key (day, week, month, year, last_day, last_month, last_year) to
+    the feature's property; `index` picks an element when the property is an array (the
+    day/week/month/year arrays: [current, previous, ...]).
+    """
+
+    kind: str  # "heat" or "electricity"
+    circuit: str  # total, heating, dhw, cooling
+    feature: str
+    props: tuple[tuple[str, str, int | None], ...]
+    fallback: bool = False  # only used when no non-fallback counter of this kind exists
+
+
+_SUMMARY = (("day", "currentDay", None), ("month", "currentMonth", None),
+            ("year", "currentYear", None), ("last_month", "lastMonth", None),
+            ("last_year", "lastYear", None))
+_ARRAYS = (("day", "day", 0), ("last_day", "day", 1), ("week", "week", 0),
+           ("month", "month", 0), ("last_month", "month", 1), ("year", "year", 0),
+           ("last_year", "year", 1))
+_CIRCUITS = ("total", "heating", "dhw", "cooling")
+
+COUNTERS: tuple[CounterSpec, ...] = (
+    *(CounterSpec("heat", c, f"heating.heat.production.summary.{c}", _SUMMARY)
+      for c in _CIRCUITS),
+    *(CounterSpec("electricity", c, f"heating.power.consumption.summary.{c}", _SUMMARY)
+      for c in _CIRCUITS),
+    # Vitotronic devices with a compressor energy balance (Vitocal 333-G): weekly counters.
+    *(CounterSpec("heat", c, f"heating.compressors.0.heat.production.{c}.week",
+                  (("week", "value", None),)) for c in ("heating", "dhw", "cooling")),
+    *(CounterSpec("electricity", c, f"heating.compressors.0.power.consumption.{c}.week",
+                  (("week", "value", None),)) for c in ("heating", "dhw", "cooling")),
+    # The day/week/month/year arrays are refreshed rarely (`dayValueReadAt` can be days
+    # old), so they are only used when a device has no summary at all.
+    *(CounterSpec("electricity", c, f"heating.power.consumption.{c}", _ARRAYS, fallback=True)
+      for c in _CIRCUITS),
+)
+
+MESSAGE_FEATURES: tuple[tuple[str, str], ...] = (
+    ("error", "device.messages.errors.raw"),
+    ("status", "device.messages.status.raw"),
+    ("service", "device.messages.service.raw"),
+    ("info", "device.messages.info.raw"),
+)
+
+ENERGY_FACTORS_TO_KWH = {"kilowattHour": 1.0, "wattHour": 0.001, None: 1.0, "": 1.0}
+
+
+def map_values(features: Features) -> dict[str, FieldValue]:
+    """Every `FIELDS` row the device offers, converted; absent rows are left out."""
+    circuit = features.circuit()
+    values: dict[str, FieldValue] = {}
+    for spec in FIELDS:
+        for name in spec.features:
+            found = features.prop(name.format(c=circuit), spec.prop)
+            if found is None:
+                continue
+            converted = spec.convert(*found)
+            if converted is not None:
+                values[spec.field] = converted
+                break
+    hours = features.prop("heating.compressors.0.statistics", "hours")
+    if hours is not None and "compressor_hours_h" in values:
+        # E3 devices count whole hours, Vitotronic ones tenths: keep that visible.
+        values["compressor_hours_resolution_h"] = (
+            1.0 if isinstance(hours[0], int) else 0.1)
+    target = _active_program_temperature(features, circuit)
+    if target is not None:
+        values["heating_target_temp_c"] = target
+    return values
+
+
+def _active_program_temperature(features: Features, circuit: str) -> float | None:
+    """Room target of the active heating program (what the owner set)."""
+    active = features.prop(f"heating.circuits.{circuit}.operating.programs.active", "value")
+    if active is None or not isinstance(active[0], str):
+        return None
+    found = features.prop(f"heating.circuits.{circuit}.operating.programs.{active[0]}",
+                          "temperature")
+    return None if found is None else _temp_c(*found)
+
+
+def map_counters(features: Features) -> dict[str, float]:
+    """The device's energy counters in kWh, keyed "<kind>.<circuit>.<period>"."""
+    counters: dict[str, float] = {}
+    kinds_with_primary: set[str] = set()
+    for spec in COUNTERS:
+        if spec.fallback and spec.kind in kinds_with_primary:
+            continue
+        feature = features.get(spec.feature)
+        if feature is None:
+            continue
+        props = feature.get("properties") or {}
+        found_any = False
+        for period, prop, index in spec.props:
+            entry = props.get(prop)
+            if not isinstance(entry, Mapping):
+                continue
+            value, unit = entry.get("value"), entry.get("unit")
+            if index is not None:
+                if not isinstance(value, list) or len(value) <= index:
+                    continue
+                value = value[index]
+            factor = ENERGY_FACTORS_TO_KWH.get(unit)
+            if factor is None or isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            counters[f"{spec.kind}.{spec.circuit}.{period}"] = round(float(value) * factor, 6)
+            found_any = True
+        if found_any and not spec.fallback:
+            kinds_with_primary.add(spec.kind)
+    return counters
+
+
+def map_messages(features: Features) -> tuple[HeatPumpMessage, ...]:
+    """Active error/status/service/info messages (the logbook is history, not mapped)."""
+    messages: list[HeatPumpMessage] = []
+    for kind, name in MESSAGE_FEATURES:
+        found = features.prop(name, "entries")
+        if found is None or not isinstance(found[0], list):
+            continue
+        for entry in found[0]:
+            if not isinstance(entry, Mapping):
+                continue
+            messages.append(HeatPumpMessage(
+                kind=kind,
+                code=str(entry.get("errorCode") or entry.get("code") or "unknown"),
+                priority=str(entry.get("priority") or ""),
+                text=str(entry.get("description") or entry.get("text") or ""),
+                since=_parse_time(entry.get("timestamp")),
+            ))
+    return tuple(messages)
+
+
+def error_count(features: Features, messages: Iterable[HeatPumpMessage]) -> int | None:
+    """Active errors, or None when the device reports no error feature at all."""
+    if features.get("device.messages.errors.raw") is not None:
+        return sum(1 for m in messages if m.kind == "error")
+    counter = features.prop("device.messages.errors.counter.d6", "value")
+    if counter is not None and isinstance(counter[0], int) and not isinstance(counter[0], bool):
+        return counter[0]
+    return None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def map_sample(entities: Sequence[Feature], device: str, time: datetime) -> HeatPumpSample:
+    """One device's feature list from one poll -> HeatPumpSample stamped `time`."""
+    features = Features(entities)
+    values = map_values(features)
+    messages = map_messages(features)
+    errors = error_count(features, messages)
+    if errors is not None:
+        values["error_count"] = errors
+    return HeatPumpSample(time=time, device=device, values=values,
+                          counters=map_counters(features), messages=messages)

@@ -1,0 +1,155 @@
+"""Every real dump through the real PyViCare classes (fed offline) and the mapping."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from PyViCare.PyViCare import PyViCare
+
+from collector.heat import choose_heat_method
+from collector.vicare.replay import OfflineOAuthManager
+from collector.vicare.source import ViCareSource
+from heatpump.schema import HEATPUMP
+from heatpump.settings import Settings
+from tests.vicare.conftest import Clock
+from tests.vicare.fakecloud import FIXTURES
+
+A = "absent"
+# dump: outside, supply, return, dhw, hours, hours resolution, starts, flow l/h, active,
+#       device ratio (field=value), heat counters, electricity counters
+EXPECTED = {
+    "Vitocal111S": (19.8, 27.8, 27.0, 47.6, 1563.6, 0.1, 981, A, False, A, (), ()),
+    "Vitocal200": (11.6, 22.1, 22.7, 47.9, 13651.9, 0.1, 6973, A, False, A, (), ()),
+    "Vitocal200S-with-Vitovent300W": (14.7, 41.4, 37.6, 32.1, 55.5, 0.1, 74, A, True, A,
+                                      (), ()),
+    "Vitocal200S_AWB-M-E-AC-201.D10": (14.1, 29.4, 28.9, A, 12.1, 0.1, 30, A, False,
+                                       ("device_cop_total", 5.2), (), ()),
+    "Vitocal200S_E8NEV": (12.2, 22.0, 22.0, 50.2, 356.0, 1.0, 659, 1215.0, False, A, (),
+                          ("electricity.heating.day", 6.3, "electricity.dhw.year", 180.3)),
+    "Vitocal222S-with-Vitovent": (15.6, 26.3, 21.2, 43.2, 1191.3, 0.1, 1244, A, False, A,
+                                  (), ()),
+    "Vitocal222S": (12.1, 26.6, 25.1, 50.9, 96.0, 1.0, 2651, 1820.0, True,
+                    ("device_spf_total", 4.5),
+                    ("heat.heating.day", 13.1, "heat.dhw.last_month", 160.9),
+                    ("electricity.heating.month", 12.6, "electricity.dhw.year", 540.2)),
+    "Vitocal250A": (12.2, 32.9, 34.2, 46.8, 8118.0, 1.0, 1502, 0.0, False,
+                    ("device_scop_heating", 3.9),
+                    ("heat.heating.year", 10024.2, "heat.dhw.day", 9.6),
+                    ("electricity.heating.day", 4.6, "electricity.dhw.last_year", 1536.8)),
+    "Vitocal252": (22.4, 26.6, 29.4, 46.7, 1699.0, 1.0, 1068, 0.0, False, A, (),
+                   ("electricity.dhw.month", 1.3, "electricity.heating.year", 2003.7)),
+    "Vitocal333G-with-Vitovent300F": (6.1, 35.2, 33.2, 45.1, 2394.4, 0.1, 5067, A, False,
+                                      ("device_cop_heating", 5.4),
+                                      ("heat.heating.week", 36.2, "heat.dhw.week", 10.7),
+                                      ("electricity.heating.week", 6.3)),
+}
+FIELDS = ("outside_temp_c", "supply_temp_c", "return_temp_c", "dhw_temp_c",
+          "compressor_hours_h", "compressor_hours_resolution_h", "compressor_starts",
+          "flow_l_h", "compressor_active")
+
+# dump: (method without HEATPUMP_RATED_HEAT_KW, words of the reason), method with 8 kW
+METHODS = {
+    "Vitocal111S": (None, "no heat counter and no flow_l_h", "runtime"),
+    "Vitocal200": (None, "set HEATPUMP_RATED_HEAT_KW", "runtime"),
+    "Vitocal200S-with-Vitovent300W": (None, "no flow_l_h sensor", "runtime"),
+    "Vitocal200S_AWB-M-E-AC-201.D10": (None, "no flow_l_h sensor", "modulation"),
+    "Vitocal200S_E8NEV": ("flow", "flow, supply and return", "flow"),
+    "Vitocal222S-with-Vitovent": (None, "no flow_l_h sensor", "runtime"),
+    "Vitocal222S": ("counter", "heat production counters (heating, dhw, cooling)", "counter"),
+    "Vitocal250A": ("counter", "heat production counters (heating, dhw, cooling)", "counter"),
+    "Vitocal252": ("flow", "flow, supply and return", "flow"),
+    "Vitocal333G-with-Vitovent300F": ("counter", "heat production counters", "counter"),
+}
+
+
+def replay(dump: Path, tmp_path: Path, **env: str):
+    settings = Settings.from_mapping({"VICARE_DUMP": str(dump),
+                                      "HEATPUMP_DATA_DIR": str(tmp_path / "d"),
+                                      "HEATPUMP_TZ": "UTC", **env})
+    return ViCareSource(settings, clock=Clock())
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_dump_maps_to_expected_values(name: str, tmp_path: Path) -> None:
+    result = replay(FIXTURES / f"{name}.json", tmp_path).poll()
+    assert [h.reason for h in result.health] == ["ok", "ok"]
+    (sample,) = result.samples
+    assert sample.device == name
+    expected = EXPECTED[name]
+    for field, value in zip(FIELDS, expected[:9], strict=True):
+        if value == A:
+            assert field not in sample.values, field  # absent, never zero
+        else:
+            assert sample.values[field] == value, field
+            assert type(sample.values[field]) is type(value), field
+    hours = sample.values["compressor_hours_h"]
+    assert (hours == int(hours)) == (sample.values["compressor_hours_resolution_h"] == 1.0)
+    ratio = expected[9]
+    ratios = {k for k in sample.values if k.startswith("device_")}
+    if ratio == A:
+        assert not ratios
+    else:
+        assert sample.values[ratio[0]] == ratio[1]
+    for counters, kind in ((expected[10], "heat."), (expected[11], "electricity.")):
+        pairs = dict(zip(counters[::2], counters[1::2], strict=True))
+        for key, value in pairs.items():
+            assert sample.counters[key] == value
+        if not pairs:
+            assert not [k for k in sample.counters if k.startswith(kind)]
+    assert set(sample.values) <= set(HEATPUMP.field_names)
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_heat_method_and_reason_per_dump(name: str, tmp_path: Path) -> None:
+    (sample,) = replay(FIXTURES / f"{name}.json", tmp_path).poll().samples
+    method, words, rated_method = METHODS[name]
+    choice = choose_heat_method(sample, None)
+    assert choice.method == method
+    assert words in choice.reason
+    rated = choose_heat_method(sample, 8.0)
+    assert rated.method == rated_method
+    assert rated.estimate == (rated_method in ("modulation", "runtime"))
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_mapping_agrees_with_pyvicare_getters(name: str, tmp_path: Path) -> None:
+    """The table reads the same numbers as PyViCare's own HeatPump getters."""
+    vicare = PyViCare()
+    vicare.setCacheDuration(3600)
+    vicare.initWithExternalOAuth(OfflineOAuthManager([FIXTURES / f"{name}.json"], name))
+    device = vicare.devices[0].asHeatPump()
+    (sample,) = replay(FIXTURES / f"{name}.json", tmp_path).poll().samples
+    compressor = device.getCompressor(0)
+    assert sample.values["compressor_hours_h"] == compressor.getHours()
+    assert sample.values["compressor_starts"] == compressor.getStarts()
+    assert sample.values["outside_temp_c"] == device.getOutsideTemperature()
+    assert sample.values["return_temp_c"] == device.getReturnTemperature()
+    assert sample.values["compressor_active"] == compressor.getActive()
+
+
+def test_messages_and_error_count(tmp_path: Path) -> None:
+    (errors,) = replay(FIXTURES / "deviceerrors_F.1100.json", tmp_path / "a").poll().samples
+    assert errors.values == {"error_count": 1}
+    (m,) = errors.messages
+    assert (m.kind, m.code, m.priority) == ("error", "F.1100", "criticalError")
+    assert m.since == datetime(2000, 7, 22, 20, 37, 44, tzinfo=UTC)
+    result = replay(FIXTURES / "Vitocal222S.json", tmp_path / "b").poll()
+    (s,) = result.samples
+    kinds = [m.kind for m in s.messages]
+    assert kinds.count("status") == 8 and kinds.count("info") == 1
+    assert "error_count" not in s.values  # this device has no error feature at all
+    message_points = [p for p in result.points if p.measurement == "message"]
+    assert {p.tags["code"] for p in message_points} >= {"S.125", "I.114"}
+    (ok,) = replay(FIXTURES / "Vitocal252.json", tmp_path / "c").poll().samples
+    assert ok.values["error_count"] == 0  # has errors.raw, empty: "no fault" recorded
+
+
+def test_disabled_and_not_connected_features_are_absent(tmp_path: Path) -> None:
+    (s,) = replay(FIXTURES / "Vitocal111S.json", tmp_path).poll().samples
+    # primaryCircuit return is "notConnected" on this device: absent, not 0.
+    assert "primary_return_temp_c" not in s.values
+    (e,) = replay(FIXTURES / "Vitocal200S_E8NEV.json", tmp_path / "e").poll().samples
+    # heating.circuits.0.temperature is disabled there.
+    assert "heating_supply_target_temp_c" not in e.values
