@@ -1085,7 +1085,7 @@ class Simulator:
                 "flow_l_h": flow[j],
                 "heating_mode": "dhw" if dhw_only[j] else "heating",
                 "dhw_mode": "efficient",
-                "heating_target_temp_c": target[j],
+                "heating_supply_target_temp_c": target[j],
                 "dhw_target_temp_c": self.hp.dhw_target_c,
                 "error_count": len(messages),
             }
