@@ -36,13 +36,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def build_collector(settings: Settings, sources: Sequence[Source], store: Store,
                     clock: Clock | None = None, threaded: bool = True,
-                    data_dir: Path | None = None) -> Collector:
+                    data_dir: Path | None = None, flush_every: int = 1) -> Collector:
     """The service over any sources (real, replayed or simulated) and any store."""
     clock = clock or RealClock()
     data_dir = Path(data_dir or settings.data_dir)
     spool = Spool(data_dir / "spool", int(settings.spool_max_mb * 1e6))
-    return Collector(sources, DurableSink(store, spool, clock.monotonic), data_dir,
-                     clock=clock, threaded=threaded)
+    sink = DurableSink(store, spool, clock.monotonic, flush_every=flush_every)
+    return Collector(sources, sink, data_dir, clock=clock, threaded=threaded)
 
 
 def install_signal_handlers(collector: Collector) -> None:

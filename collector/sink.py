@@ -25,8 +25,12 @@ RETRY_S = (5.0, 10.0, 30.0, 60.0)  # wait before the 1st, 2nd, ... replay attemp
 
 class DurableSink:
     def __init__(self, store: Store, spool: Spool, monotonic: Callable[[], float],
-                 on_state: Callable[[bool, str], None] | None = None):
+                 on_state: Callable[[bool, str], None] | None = None, flush_every: int = 1):
         self.store, self.spool, self._mono = store, spool, monotonic
+        # 1: every batch is durable at once (the collector). A bulk load (the demo's
+        # backfill, recreated when interrupted) flushes every n batches instead.
+        self.flush_every = max(1, flush_every)
+        self._unflushed = 0
         self._attempts = 0
         self._next_try = 0.0
         self.up = not spool  # a spool left by an earlier run is replayed before new data
@@ -70,6 +74,11 @@ class DurableSink:
                     self.invalid += 1
                     log.error("dropped an invalid %s point at %s: %s", p.measurement,
                               p.time.isoformat(), exc)
+        self._unflushed += 1
+        if self._unflushed < self.flush_every:
+            self.written += len(points)
+            return
+        self._unflushed = 0
         try:
             self.store.flush()
         except PartialWriteError as exc:

@@ -199,7 +199,7 @@ def simulated_sources(sim: Any, settings: Settings, clock: Clock,
 def run_simulated(sim: Any, settings: Settings, store: Store, *,
                   clock: Clock | None = None, threaded: bool = True,
                   until: Any = None, install_signals: bool = True,
-                  data_dir: Path | None = None) -> Collector:
+                  data_dir: Path | None = None, flush_every: int = 1) -> Collector:
     """Run the collector service over a simulator until stopped (SIGTERM/SIGINT) or
     `until()`; returns the stopped collector (its health and counters).
 
@@ -212,7 +212,7 @@ def run_simulated(sim: Any, settings: Settings, store: Store, *,
     data_dir = Path(data_dir) if data_dir else settings.data_dir / "demo"
     collector = build_collector(
         settings, simulated_sources(sim, settings, clock, data_dir=data_dir), store,
-        clock=clock, threaded=threaded, data_dir=data_dir)
+        clock=clock, threaded=threaded, data_dir=data_dir, flush_every=flush_every)
     if install_signals:
         install_signal_handlers(collector)
     collector.run(until=until)

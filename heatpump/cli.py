@@ -18,6 +18,7 @@ from heatpump.settings import Settings, SettingsError
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("collector.demo_cmd", "simulate a heat pump and fill a demo store; no devices needed"),
     "collect": ("collector.collect_cmd", "poll the meter and the heat pump into the store"),
     "doctor": ("collector.doctor", "check settings, devices and store; say what to fix"),
 }
