@@ -270,9 +270,21 @@ def _source_lines(store: Store, tz: ZoneInfo, now: datetime) -> list[str]:
 
 
 def live_text(store: Store, settings: Settings, now: datetime) -> str:
-    """The compact snapshot /live keeps editing (only power and state, no heavy sums)."""
-    lines = [f"live · {fmt.local(now, settings.tz, with_date=False)}"]
-    lines += _power_lines(store, now)
+    """The compact snapshot /live keeps editing: power and state with the time of each
+    reading (not an age), so the text only changes when a reading does."""
+    tz = settings.tz
+    lines = ["live view (updates every 15 s for 10 min)"]
+    meters = latest_by_device(store, "meter", ("power_w",))
+    for dev, latest in sorted(meters.items()):
+        p = latest.get("power_w")
+        if p is None:
+            continue
+        name = f" ({dev})" if len(meters) > 1 else ""
+        stale = (now - p.time).total_seconds() > STALE_METER_S
+        lines.append(f"⚡ power{name} {fmt.watts(float(p.value))} at "
+                     f"{p.time.astimezone(tz):%H:%M:%S}" + (" — STALE" if stale else ""))
+    if len(lines) == 1:
+        lines.append("⚡ power: no meter data")
     pumps = latest_by_device(store, "heatpump", ("compressor_active", "compressor_modulation_pct",
                                                  "supply_temp_c", "outside_temp_c"))
     for dev, latest in sorted(pumps.items()):
@@ -289,7 +301,7 @@ def live_text(store: Store, settings: Settings, now: datetime) -> str:
                 extra.append(f"{label} {fmt.temp(float(latest[f].value))}")
         name = f" {dev}" if len(pumps) > 1 else ""
         lines.append(f"compressor{name} {state}" + (" · " + " · ".join(extra) if extra else "")
-                     + f" ({fmt.age(active.time, now)})")
+                     + f" (polled {active.time.astimezone(tz):%H:%M})")
     return "\n".join(lines)
 
 
