@@ -146,3 +146,29 @@ def test_bot_without_token_says_how_to_fix(tmp_path):
     r = run_cli(tmp_path, "bot")
     assert r.returncode == 2
     assert "TELEGRAM_BOT_TOKEN is empty" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_long_periods_paired_by_days_match_hour_by_hour(tmp_path):
+    """The day-first pairing of long periods gives the hourly rule's answer on gappy data."""
+    from bot import queries
+
+    s = settings(tmp_path)
+    with SQLiteStore(tmp_path / "long.sqlite3", s.tz) as store:
+        synthetic.fill(store, NOW - timedelta(days=50), NOW, meter_step_s=300, gaps=[
+            synthetic.Gap("meter", NOW - timedelta(days=20, hours=3),
+                          NOW - timedelta(days=20)),
+            synthetic.Gap("heatpump", NOW - timedelta(days=30, hours=7),
+                          NOW - timedelta(days=29, hours=22))])
+        start = NOW - timedelta(days=45, hours=5)
+        end = NOW.replace(minute=0)
+        mixed = queries.hour_pairs(store, start, end, s.tz)
+        hourly = queries._pairs(store, start, end, s.tz, "hour", 0.9)
+        assert any(p.hours == 24 for p in mixed) and any(p.hours == 1 for p in mixed)
+        a, b = performance(mixed, start, end), performance(hourly, start, end)
+        assert a.hours_counted == b.hours_counted
+        assert a.ratio == pytest.approx(b.ratio, rel=1e-9)
+        assert a.heat_by_circuit == pytest.approx(b.heat_by_circuit)
+        assert a.device_elec_wh == pytest.approx(b.device_elec_wh)
+        # nothing double counted or lost: the mixed pairs tile the period without overlap
+        spans = sorted((p.start, p.end) for p in mixed)
+        assert all(x[1] <= y[0] for x, y in zip(spans, spans[1:], strict=False))
