@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -171,4 +172,4 @@ def test_long_periods_paired_by_days_match_hour_by_hour(tmp_path):
         assert a.device_elec_wh == pytest.approx(b.device_elec_wh)
         # nothing double counted or lost: the mixed pairs tile the period without overlap
         spans = sorted((p.start, p.end) for p in mixed)
-        assert all(x[1] <= y[0] for x, y in zip(spans, spans[1:], strict=False))
+        assert all(x[1] <= y[0] for x, y in itertools.pairwise(spans))
