@@ -173,3 +173,20 @@ def test_long_periods_paired_by_days_match_hour_by_hour(tmp_path):
         # nothing double counted or lost: the mixed pairs tile the period without overlap
         spans = sorted((p.start, p.end) for p in mixed)
         assert all(x[1] <= y[0] for x, y in itertools.pairwise(spans))
+
+
+def test_same_answers_on_both_backends(make_store, tmp_path):
+    """/jaz and /status read only through the Store contract: SQLite and InfluxDB agree."""
+    s = settings(tmp_path)
+    store = make_store(s.tz)
+    synthetic.fill(store, NOW - timedelta(days=2), NOW - timedelta(minutes=2), meter_step_s=300,
+                   gaps=[synthetic.Gap("meter", NOW - timedelta(hours=30),
+                                       NOW - timedelta(hours=28))])
+    text = jaz_text(store, s, "yesterday", NOW)
+    lines = text.splitlines()
+    assert lines[0] == "COP yesterday (14.01.2026)"
+    # the meter outage 05:02-07:02 UTC leaves hours 05 and 06 out (07 keeps 11 of 12)
+    assert lines[2] == "covers 92% of the period (22 of 24 h with both meter and heat data)"
+    status = status_text(store, s, NOW)
+    assert "meter shellypro3em-0001: up since 14.01.2026 08:02" in status
+    assert "today: electricity" in status
