@@ -27,7 +27,7 @@ from heatpump.store.base import Latest, Store
 from heatpump.timeutil import bucket_floor
 
 STALE_METER_S = 120  # older than this, live power is shown as stale
-STALE_HEATPUMP_S = 3 * 600
+STALE_HEATPUMP_S = 1800  # six missed 5-minute polls
 TEMPS = (("outside_temp_c", "outdoor"), ("supply_temp_c", "flow"),
          ("return_temp_c", "return"), ("dhw_temp_c", "hot water"))
 
@@ -139,7 +139,7 @@ def status_text(store: Store, settings: Settings, now: datetime) -> str:
     tz = settings.tz
     lines = [f"Heat pump status · {fmt.local(now, tz)}"]
     lines += _power_lines(store, now)
-    lines += _heatpump_lines(store, now)
+    lines += _heatpump_lines(store, tz, now)
     lines += _today_lines(store, tz, now)
     lines += _source_lines(store, tz, now)
     day0 = bucket_floor(now, "day", tz)
@@ -167,7 +167,7 @@ def _power_lines(store: Store, now: datetime) -> list[str]:
     return out or ["⚡ power: no meter data"]
 
 
-def _heatpump_lines(store: Store, now: datetime) -> list[str]:
+def _heatpump_lines(store: Store, tz: ZoneInfo, now: datetime) -> list[str]:
     pumps = latest_by_device(store, "heatpump", None)
     if not pumps:
         return ["heat pump: no data"]
@@ -187,7 +187,9 @@ def _heatpump_lines(store: Store, now: datetime) -> list[str]:
             phase = latest.get("compressor_phase")
             if phase is not None and str(phase.value) not in ("", "off"):
                 state += f" ({phase.value})"
-        out.append(f"heat pump{name}: {state} — polled {fmt.age(poll, now)}")
+        stale = (now - poll).total_seconds() > STALE_HEATPUMP_S
+        out.append(f"heat pump{name}: {state} — polled {fmt.age(poll, now)}"
+                   + (" — STALE, may have changed since" if stale else ""))
         temps = []
         for field_name, label in TEMPS:
             v = latest.get(field_name)
@@ -199,12 +201,21 @@ def _heatpump_lines(store: Store, now: datetime) -> list[str]:
             temps.append(t)
         if temps:
             out.append("🌡 " + " · ".join(temps))
-        out += _fault_lines(store, dev, fresh, poll)
+        out += _fault_lines(store, dev, fresh, poll, tz)
     return out
 
 
+def _when(iso: str, tz: ZoneInfo) -> str:
+    """An ISO time from the device in local time; shown as given when it is not ISO."""
+    try:
+        t = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return fmt.local(t, tz) if t.tzinfo else t.strftime("%d.%m.%Y %H:%M")
+
+
 def _fault_lines(store: Store, device: str, fresh: Mapping[str, Latest],
-                 poll: datetime) -> list[str]:
+                 poll: datetime, tz: ZoneInfo) -> list[str]:
     msgs = messages_at(store, device, poll)
     errors = fresh.get("error_count")
     if not msgs:
@@ -222,7 +233,7 @@ def _fault_lines(store: Store, device: str, fresh: Mapping[str, Latest],
         since = str(m.fields.get("since", ""))
         out.append(f"{icon} {kind} {m.tags.get('code', '?')}"
                    + (f" [{prio}]" if prio else "") + (f": {text}" if text else "")
-                   + (f" (since {since[:16].replace('T', ' ')})" if since else ""))
+                   + (f" (since {_when(since, tz)})" if since else ""))
     return out
 
 
@@ -261,10 +272,7 @@ def _source_lines(store: Store, tz: ZoneInfo, now: datetime) -> list[str]:
                 because = f"{h.reason}: {h.detail}"
             until = ""
             if h.until:
-                try:
-                    until = f", waits until {fmt.local(datetime.fromisoformat(h.until), tz)}"
-                except ValueError:
-                    until = f", waits until {h.until}"
+                until = f", waits until {_when(h.until, tz)}"
             out.append(f"  {who}: {h.status.upper()} since {fmt.local(h.time, tz)} "
                        f"because {because}{until}")
     return out if len(out) > 1 else ["sources: no data yet"]

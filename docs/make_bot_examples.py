@@ -33,10 +33,19 @@ def main() -> None:
         synthetic.fill(store, NOW - timedelta(days=60), NOW - timedelta(minutes=8), gaps=[
             synthetic.Gap("meter", NOW - timedelta(days=3, hours=4),
                           NOW - timedelta(days=3, hours=1)),
-            synthetic.Gap("heatpump", NOW - timedelta(hours=3), NOW - timedelta(minutes=28),
+            synthetic.Gap("heatpump", NOW - timedelta(minutes=47), NOW + timedelta(hours=1),
                           "quota_exhausted")])
-        store.write([Point("meter", NOW - timedelta(seconds=6), {"power_w": 1480.0},
-                           {"device": synthetic.METER})])
+        last_poll = max(v.time for v in store.latest("heatpump").values())
+        synthetic.message(store, last_poll, code="F.1100", kind="warning",
+                          text="Fan blocked", priority="warning")
+        store.write([
+            Point("meter", NOW - timedelta(seconds=6), {"power_w": 1480.0},
+                  {"device": synthetic.METER}),
+            Point("health", last_poll + timedelta(minutes=4),
+                  {"status": "down", "reason": "quota_exhausted",
+                   "detail": "Viessmann API daily limit reached (HTTP 429)",
+                   "until": "2026-11-27T23:00:00+00:00", "failures": 1},
+                  {"source": "vicare", "device": synthetic.PUMP})])
         store.flush()
         ctx = Context(store, s, lambda: NOW)
         for text in ("/status", "/jaz", "/jaz 7d", "/jaz 2026-11", "/jaz 2031", "/live",
