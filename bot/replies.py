@@ -21,7 +21,7 @@ from bot.analytics import (
 )
 from bot.periods import PERIOD_HELP, Period, parse_period
 from bot.queries import api_calls, health, hour_pairs, latest_by_device, messages_at
-from heatpump.schema import ESTIMATED_HEAT_METHODS
+from heatpump.schema import ESTIMATED_HEAT_METHODS, HEATPUMP
 from heatpump.settings import Settings
 from heatpump.store.base import Latest, Store
 from heatpump.timeutil import bucket_floor
@@ -30,6 +30,9 @@ STALE_METER_S = 120  # older than this, live power is shown as stale
 STALE_HEATPUMP_S = 1800  # six missed 5-minute polls
 TEMPS = (("outside_temp_c", "outdoor"), ("supply_temp_c", "flow"),
          ("return_temp_c", "return"), ("dhw_temp_c", "hot water"))
+# the heat pump fields /status shows (the latest of each is one store query)
+STATUS_FIELDS = ("compressor_active", "compressor_modulation_pct", "compressor_phase",
+                 "error_count", *(f for f, _ in TEMPS))
 
 
 # --- /jaz ----------------------------------------------------------------------------------
@@ -126,10 +129,15 @@ def jaz_text(store: Store, settings: Settings, arg: str, now: datetime) -> str:
     return "\n".join(lines)
 
 
+# The device's own seasonal performance factors, once the schema stores any (spf_*).
+SPF_FIELDS = tuple(f for f in HEATPUMP.field_names if f.startswith("spf"))
+
+
 def _device_spf(store: Store) -> dict[str, Latest]:
-    """Latest spf_* fields of the heat pump, when the device reports any (may not exist)."""
-    latest = store.latest("heatpump")
-    return {k: v for k, v in latest.items() if k.startswith("spf")}
+    """Latest spf_* fields of the heat pump, when the schema and the device have any."""
+    if not SPF_FIELDS:
+        return {}
+    return dict(store.latest("heatpump", SPF_FIELDS))
 
 
 # --- /status -------------------------------------------------------------------------------
@@ -138,10 +146,13 @@ def _device_spf(store: Store) -> dict[str, Latest]:
 def status_text(store: Store, settings: Settings, now: datetime) -> str:
     tz = settings.tz
     lines = [f"Heat pump status · {fmt.local(now, tz)}"]
-    lines += _power_lines(store, now)
-    lines += _heatpump_lines(store, tz, now)
+    # one latest() per measurement and device, shared by every section
+    meters = latest_by_device(store, "meter", ("power_w",))
+    pumps = latest_by_device(store, "heatpump", STATUS_FIELDS)
+    lines += _power_lines(meters, now)
+    lines += _heatpump_lines(store, pumps, tz, now)
     lines += _today_lines(store, tz, now)
-    lines += _source_lines(store, tz, now)
+    lines += _source_lines(store, meters, pumps, tz, now)
     day0 = bucket_floor(now, "day", tz)
     today_calls = api_calls(store, day0, now + timedelta(hours=1), tz)
     day_calls = api_calls(store, bucket_floor(now - timedelta(hours=23), "hour", tz),
@@ -151,8 +162,7 @@ def status_text(store: Store, settings: Settings, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def _power_lines(store: Store, now: datetime) -> list[str]:
-    meters = latest_by_device(store, "meter", ("power_w",))
+def _power_lines(meters: Mapping[str, Mapping[str, Latest]], now: datetime) -> list[str]:
     if not meters:
         return ["⚡ power: no meter data"]
     out = []
@@ -167,8 +177,8 @@ def _power_lines(store: Store, now: datetime) -> list[str]:
     return out or ["⚡ power: no meter data"]
 
 
-def _heatpump_lines(store: Store, tz: ZoneInfo, now: datetime) -> list[str]:
-    pumps = latest_by_device(store, "heatpump", None)
+def _heatpump_lines(store: Store, pumps: Mapping[str, Mapping[str, Latest]], tz: ZoneInfo,
+                    now: datetime) -> list[str]:
     if not pumps:
         return ["heat pump: no data"]
     out = []
@@ -254,10 +264,12 @@ def _today_lines(store: Store, tz: ZoneInfo, now: datetime) -> list[str]:
     return [f"today: electricity {fmt.kwh(elec)}, heat {fmt.kwh(heat)}{est}; {cop}"]
 
 
-def _source_lines(store: Store, tz: ZoneInfo, now: datetime) -> list[str]:
+def _source_lines(store: Store, meters: Mapping[str, Mapping[str, Latest]],
+                  pumps: Mapping[str, Mapping[str, Latest]], tz: ZoneInfo,
+                  now: datetime) -> list[str]:
     out = ["sources:"]
-    for meas, label in (("meter", "meter"), ("heatpump", "heat pump")):
-        for dev, latest in sorted(latest_by_device(store, meas, None).items()):
+    for found, label in ((meters, "meter"), (pumps, "heat pump")):
+        for dev, latest in sorted(found.items()):
             if latest:
                 t = max(v.time for v in latest.values())
                 out.append(f"  {label} {dev}: last data {fmt.local(t, tz)} "
