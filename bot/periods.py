@@ -12,7 +12,7 @@ from heatpump.timeutil import _local_to_utc, as_utc, bucket_floor
 MAX_DAYS = 3660
 MAX_MONTHS = 120
 PERIOD_HELP = ("today, yesterday, 7d (any 1-3660 days), month (this month), 12m (last 12 "
-               "months, the default), 2025 (a year), 2025-11 (a month)")
+               "months, the default; any 1-120 months), 2025 (a year), 2025-11 (a month)")
 
 
 class PeriodError(ValueError):

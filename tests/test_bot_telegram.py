@@ -277,3 +277,24 @@ def test_token_never_logged(h, capture):
     assert capture.lines  # something was logged at DEBUG
     assert TOKEN not in capture.text
     assert TOKEN.split(":")[1] not in capture.text
+
+
+def test_failures_answer_briefly_and_are_logged(h, capture, monkeypatch):
+    from heatpump.store.base import StoreError
+
+    def down(*a, **k):
+        raise StoreError("embedded store read failed (/data/heatpump.sqlite3): disk I/O error")
+
+    monkeypatch.setattr(h.store, "latest", down)
+    text = h.ask(OWNER, "/status").params["text"]
+    assert text.startswith("The store cannot be read right now (embedded store read failed")
+
+    def bug(*a, **k):
+        raise ZeroDivisionError("unexpected")
+
+    monkeypatch.setattr(h.store, "latest", bug)
+    text = h.ask(OWNER, "/status").params["text"]
+    assert text == "Sorry, that failed on my side; please try again. /help"
+    assert "handler failed: ZeroDivisionError" in capture.text
+    monkeypatch.undo()
+    assert h.ask(OWNER, "/status").params["text"].startswith("Heat pump status")
