@@ -22,9 +22,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print("heatpump bot: TELEGRAM_BOT_TOKEN is empty; create a bot with @BotFather and "
               "set TELEGRAM_BOT_TOKEN=123456:ABC-DEF...", file=sys.stderr)
         return 2
+    from telegram.error import InvalidToken, TelegramError
+
     from bot.telegram_app import run_bot
     from heatpump.store import open_store
 
     with open_store(settings, demo=args.demo) as store:
-        run_bot(settings, store)
+        try:
+            run_bot(settings, store)
+        except InvalidToken:
+            print("heatpump bot: Telegram refused TELEGRAM_BOT_TOKEN (revoked or mistyped); "
+                  "copy it again from @BotFather", file=sys.stderr)
+            return 2
+        except TelegramError as exc:
+            # the message of a Telegram error holds no URL, so no token
+            print(f"heatpump bot: cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
     return 0

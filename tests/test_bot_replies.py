@@ -113,10 +113,11 @@ def test_split_command():
     assert split_command("") == (None, [])
 
 
-def run_cli(tmp: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+def run_cli(tmp: Path, *args: str, stdin: str = "",
+            extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HEATPUMP_", "TELEGRAM_"))}
     env.update({"HEATPUMP_DATA_DIR": str(tmp), "HEATPUMP_TZ": "Europe/Berlin",
-                "PYTHONPATH": str(ROOT)})
+                "PYTHONPATH": str(ROOT), **(extra_env or {})})
     return subprocess.run([sys.executable, "-m", "heatpump.cli", "--env-file", "/nonexistent",
                            *args], input=stdin, capture_output=True, text=True, env=env,
                           cwd=tmp, timeout=120)
@@ -190,3 +191,37 @@ def test_same_answers_on_both_backends(make_store, tmp_path):
     status = status_text(store, s, NOW)
     assert "meter shellypro3em-0001: up since 14.01.2026 08:02" in status
     assert "today: electricity" in status
+
+
+def test_refused_token_exits_with_a_clear_line(tmp_path):
+    from tests.fake_telegram import FakeBotApi
+
+    api = FakeBotApi(token="1:right").start()
+    wrong = "987654321:AAwrongTokenThatMustNotBeShown"
+    try:
+        env = {"TELEGRAM_BOT_TOKEN": wrong, "TELEGRAM_API_BASE_URL": api.url}
+        r = run_cli(tmp_path, "bot", extra_env=env)
+    finally:
+        api.stop()
+    assert r.returncode == 2, r.stderr
+    assert "Telegram refused TELEGRAM_BOT_TOKEN" in r.stderr
+    assert wrong not in r.stderr and wrong not in r.stdout
+    assert "AAwrongToken" not in r.stderr
+
+
+def test_gaps_are_gaps_in_charts(house):
+    import math
+
+    from bot.charts import gather
+
+    store, s, _ = house
+    chart = gather(store, "temps", "24h", NOW, s.tz)
+    outdoor = next(ln for ln in chart.lines if ln.label == "outdoor")
+    gap = [v for t, v in zip(chart.times, outdoor.values, strict=True)
+           if datetime(2026, 1, 15, 7, 30) <= t < datetime(2026, 1, 15, 10, 0)]  # local
+    assert gap and all(math.isnan(v) for v in gap)
+    assert sum(not math.isnan(v) for v in outdoor.values) > 200
+    energy = gather(store, "energy", "24h", NOW, s.tz)
+    heat = next(ln for ln in energy.lines if ln.label == "heat")
+    assert math.isnan(heat.values[-4])  # 08:00-09:00 UTC: no heat poll at all
+    assert 0 not in heat.values
