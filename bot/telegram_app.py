@@ -117,10 +117,12 @@ class BotApp:
             builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
         app = builder.build()
         app.add_handler(TypeHandler(Update, self.gate), group=-1)
+        # new messages only: editing an old message does not trigger a second answer
+        fresh = filters.UpdateType.MESSAGE
         for name in COMMANDS:
-            app.add_handler(CommandHandler(name, self.on_command))
+            app.add_handler(CommandHandler(name, self.on_command, filters=fresh))
         app.add_handler(CallbackQueryHandler(self.on_button))
-        app.add_handler(MessageHandler(filters.ALL, self.on_other))
+        app.add_handler(MessageHandler(fresh, self.on_other))
         app.add_error_handler(self.on_error)
         return app
 
