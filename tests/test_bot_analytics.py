@@ -182,3 +182,46 @@ def test_periods(text, start_local, end_local):
 def test_bad_periods(text):
     with pytest.raises(PeriodError):
         parse_period(text, NOW, BERLIN)
+
+
+def test_reply_flags_estimated_heat_and_mixed_methods():
+    from bot.replies import performance_lines
+
+    e = [elec(t, 1000) for t in hours(4)]
+    h = [heat(t, 3000, method="flow") for t in hours(1)]
+    h += [heat(t, 3000, method="runtime") for t in hours(3, T0 + H)]
+    lines = performance_lines(performance(pair_hours(e, h), T0, T0 + 4 * H), "COP")
+    assert lines[0] == "COP 3.00 (ESTIMATED heat) = 12.0 kWh heat / 4.0 kWh electricity (meter)"
+    assert lines[1] == "covers 100% of the period (4 of 4 h with both meter and heat data)"
+    assert lines[2] == "heat methods: runtime 75%, flow 25%; 75% estimated"
+    only_elec = performance(pair_hours(e, []), T0, T0 + 4 * H)
+    assert performance_lines(only_elec, "COP") == [
+        "COP: – (no hour with both meter and heat data; meter 4.0 kWh, heat 0.0 kWh)"]
+
+
+def test_dst_week_chart_groups_local_days(tmp_path):
+    from bot.charts import gather, render
+    from heatpump.store.base import Point
+    from heatpump.store.sqlite import SQLiteStore
+
+    now = datetime(2026, 10, 27, 9, 0, tzinfo=UTC)
+    with SQLiteStore(tmp_path / "dst.sqlite3", BERLIN) as store:
+        day0 = datetime(2026, 10, 25, tzinfo=BERLIN).astimezone(UTC)
+        day1 = datetime(2026, 10, 26, tzinfo=BERLIN).astimezone(UTC)
+        pts = []
+        for t in bucket_starts(day0, day1, "hour", BERLIN):  # 25 hours
+            end = t + H
+            pts.append(Point("electricity", end - timedelta(seconds=1),
+                             {"energy_wh": 1000.0, "duration_s": 3600.0},
+                             {"device": "m", "source": "meter", "circuit": "total"}))
+            pts.append(Point("heat", end - timedelta(seconds=1),
+                             {"energy_wh": 3000.0, "duration_s": 3600.0, "estimate": False},
+                             {"device": "hp", "method": "counter", "circuit": "total"}))
+        store.write(pts)
+        store.flush()
+        chart = gather(store, "energy", "7d", now, BERLIN)
+        heat_kwh = [v for v in chart.lines[0].values if v == v]
+        assert heat_kwh == [75.0]  # one 25-hour local day, nothing split or lost
+        cop = gather(store, "cop", "7d", now, BERLIN)
+        assert [v for v in cop.lines[0].values if v == v] == [3.0]
+        assert len(render(cop)) > 5000

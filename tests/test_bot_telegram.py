@@ -298,3 +298,15 @@ def test_failures_answer_briefly_and_are_logged(h, capture, monkeypatch):
     assert "handler failed: ZeroDivisionError" in capture.text
     monkeypatch.undo()
     assert h.ask(OWNER, "/status").params["text"].startswith("Heat pump status")
+
+
+def test_live_ends_by_itself(h, monkeypatch):
+    monkeypatch.setattr(h.bot, "live_duration_s", 0.7)
+    call = h.ask(OWNER, "/live")
+    n = len(h.api.calls)
+    end = h.api.wait_for(lambda c: c.method == "editMessageText"
+                         and "live view ended" in c.params["text"], after=n, timeout=10)
+    assert "reply_markup" not in end.params  # the stop button is gone
+    assert end.params["text"].startswith(call.params["text"].splitlines()[0])
+    time.sleep(1.0)
+    assert len([c for c in h.api.calls[n:] if c.method == "editMessageText"]) == 1
