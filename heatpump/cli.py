@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("collector.demo_cmd", "simulate a heat pump and fill a demo store; no devices needed"),
     "collect": ("collector.collect_cmd", "poll the meter and the heat pump into the store"),
     "doctor": ("collector.doctor", "check settings, devices and store; say what to fix"),
+    "bot": ("bot.run", "run the Telegram bot"),
+    "chat": ("bot.chat", "the bot's commands in a terminal (heatpump chat /jaz 12m)"),
 }
 
 
