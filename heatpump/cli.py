@@ -17,7 +17,10 @@ from heatpump.logs import setup_logging
 from heatpump.settings import Settings, SettingsError
 
 # name -> (module, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "bot": ("bot.run", "run the Telegram bot"),
+    "chat": ("bot.chat", "the bot's commands in a terminal (heatpump chat /jaz 12m)"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,305 @@
+"""JAZ and COP from stored energy: pure functions over the hourly sums the store returns.
+
+The pairing rule (documented in docs/bot.md): heat and electricity are compared hour by
+hour. An hour *counts* when
+
+* the meter's electricity intervals cover at least `COVER_MIN` of the hour (every meter
+  device seen in the period, when there are several), and
+* the heat intervals of the best heat method in that hour cover at least `COVER_MIN` and at
+  most `HEAT_COVER_MAX` of it (more means an interval that bridged a gap landed here and
+  carries heat from hours whose electricity is not paired with it), and
+* neither side is negative (a counter that went backwards is a fault, not energy).
+
+JAZ/COP is the sum of heat over the counted hours divided by the sum of the meter's
+electricity over the same hours; the coverage is the counted hours over the elapsed hours of
+the period. Nothing is interpolated: an hour with a gap on either side is left out of both
+sides, so a gap lowers the coverage, never the figure.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from heatpump.schema import ESTIMATED_HEAT_METHODS, HEAT_METHODS
+from heatpump.store.base import BucketSum
+
+COVER_MIN = 0.9
+HEAT_COVER_MAX = 1.5
+# A counted hour is "running" for the running COP when the compressor ran this much of it.
+RUNNING_MIN = 0.95
+SPLIT_CIRCUITS = ("heating", "dhw", "cooling")
+
+METHOD_LABELS: Mapping[str, str] = {
+    "counter": "measured by the heat pump's heat counter",
+    "flow": "computed from flow rate and supply/return temperatures",
+    "modulation": "ESTIMATED from compressor modulation and rated output",
+    "runtime": "ESTIMATED from compressor runtime and rated output",
+}
+CIRCUIT_LABELS: Mapping[str, str] = {
+    "total": "total", "heating": "heating", "dhw": "hot water", "cooling": "cooling",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HourPair:
+    """One hour (local calendar hour, UTC instants) with both sides of the ratio."""
+
+    start: datetime
+    end: datetime
+    elec_wh: float | None  # meter electricity (sum over meter devices)
+    elec_cover: float  # fraction of the hour the meter covered (min over devices)
+    heat_wh: float | None  # heat of the best method in this hour
+    heat_cover: float
+    method: str | None
+    heat_by_circuit: Mapping[str, float] = field(default_factory=dict)
+    device_elec_wh: float | None = None  # the heat pump's own electricity figure
+    device_elec_by_circuit: Mapping[str, float] = field(default_factory=dict)
+    running_s: float = 0.0
+    starts: float = 0.0
+
+    @property
+    def hours(self) -> float:
+        return (self.end - self.start).total_seconds() / 3600
+
+    @property
+    def counted(self) -> bool:
+        return (self.elec_wh is not None and self.heat_wh is not None
+                and self.elec_wh >= 0 and self.heat_wh >= 0
+                and self.elec_cover >= COVER_MIN
+                and COVER_MIN <= self.heat_cover <= HEAT_COVER_MAX)
+
+
+def _key(row: BucketSum) -> tuple[datetime, datetime]:
+    return row.start, row.end
+
+
+def _seconds(row: BucketSum) -> float:
+    return (row.end - row.start).total_seconds()
+
+
+def pair_hours(electricity: Iterable[BucketSum], heat: Iterable[BucketSum]) -> list[HourPair]:
+    """Join hourly electricity rows (grouped by source, device, circuit) with heat rows
+    (grouped by device, method, circuit) into one `HourPair` per hour seen on either side."""
+    elec_rows = list(electricity)
+    heat_rows = list(heat)
+    meters = {r.tags.get("device", "") for r in elec_rows if r.tags.get("source") == "meter"}
+    heat_devices = {r.tags.get("device", "") for r in heat_rows}
+    by_hour_e: dict[tuple[datetime, datetime], list[BucketSum]] = defaultdict(list)
+    by_hour_h: dict[tuple[datetime, datetime], list[BucketSum]] = defaultdict(list)
+    for r in elec_rows:
+        by_hour_e[_key(r)].append(r)
+    for r in heat_rows:
+        by_hour_h[_key(r)].append(r)
+    out = []
+    for key in sorted(set(by_hour_e) | set(by_hour_h)):
+        out.append(_pair_one(key, by_hour_e.get(key, []), by_hour_h.get(key, []),
+                             meters, heat_devices))
+    return out
+
+
+def _pair_one(key: tuple[datetime, datetime], erows: list[BucketSum], hrows: list[BucketSum],
+              meters: set[str], heat_devices: set[str]) -> HourPair:
+    start, end = key
+    secs = (end - start).total_seconds()
+    # meter side
+    elec_wh: float | None = None
+    covers: dict[str, float] = dict.fromkeys(meters, 0.0)
+    running_s = starts = 0.0
+    device_total: float | None = None
+    device_circuits: dict[str, float] = {}
+    for r in erows:
+        v = r.values
+        if r.tags.get("source") == "meter":
+            dev = r.tags.get("device", "")
+            elec_wh = (elec_wh or 0.0) + float(v.get("energy_wh", 0.0))
+            covers[dev] = covers.get(dev, 0.0) + float(v.get("duration_s", 0.0)) / secs
+            running_s += float(v.get("running_s", 0.0))
+            starts += float(v.get("starts", 0.0))
+        elif r.tags.get("source") == "heatpump" and "energy_wh" in v:
+            circuit = r.tags.get("circuit", "total") or "total"
+            if circuit == "total":
+                device_total = (device_total or 0.0) + float(v["energy_wh"])
+            else:
+                device_circuits[circuit] = device_circuits.get(circuit, 0.0) + float(v["energy_wh"])
+    if device_total is None and device_circuits:
+        device_total = sum(device_circuits.values())
+    # heat side: per device the best method present, then total or the sum of the circuits
+    heat_wh: float | None = None
+    heat_covers: dict[str, float] = dict.fromkeys(heat_devices, 0.0)
+    methods: set[str] = set()
+    by_circuit: dict[str, float] = {}
+    per_dev: dict[str, list[BucketSum]] = defaultdict(list)
+    for r in hrows:
+        per_dev[r.tags.get("device", "")].append(r)
+    for dev, rows in per_dev.items():
+        present = {r.tags.get("method", "") for r in rows}
+        best = next((m for m in HEAT_METHODS if m in present), sorted(present)[0])
+        rows = [r for r in rows if r.tags.get("method", "") == best]
+        methods.add(best)
+        total = [r for r in rows if (r.tags.get("circuit") or "total") == "total"]
+        split = [r for r in rows if (r.tags.get("circuit") or "total") != "total"]
+        for r in split:
+            c = r.tags["circuit"]
+            by_circuit[c] = by_circuit.get(c, 0.0) + float(r.values.get("energy_wh", 0.0))
+        used = total or split
+        wh = sum(float(r.values.get("energy_wh", 0.0)) for r in used)
+        cover = max(float(r.values.get("duration_s", 0.0)) for r in used) / secs
+        heat_wh = (heat_wh or 0.0) + wh
+        heat_covers[dev] = cover
+    method = methods.pop() if len(methods) == 1 else ("mixed" if methods else None)
+    return HourPair(
+        start=start, end=end, elec_wh=elec_wh,
+        elec_cover=min(covers.values()) if covers else 0.0,
+        heat_wh=heat_wh, heat_cover=min(heat_covers.values()) if heat_covers else 0.0,
+        method=method, heat_by_circuit=by_circuit, device_elec_wh=device_total,
+        device_elec_by_circuit=device_circuits, running_s=running_s, starts=starts)
+
+
+@dataclass(frozen=True, slots=True)
+class Performance:
+    """Heat over electricity for a period, with what it rests on."""
+
+    start: datetime
+    end: datetime  # end of the elapsed part (complete hours)
+    hours_elapsed: float
+    hours_counted: float
+    heat_wh: float
+    elec_wh: float
+    heat_by_circuit: Mapping[str, float]
+    heat_by_method: Mapping[str, float]
+    device_elec_wh: float | None  # over counted hours where the device reported its own
+    meter_wh_same_hours: float | None  # the meter over those same hours
+    device_elec_by_circuit: Mapping[str, float]
+    elec_wh_all: float  # meter energy over every hour of the period (counted or not)
+    heat_wh_all: float
+    running_heat_wh: float
+    running_elec_wh: float
+    running_hours: float
+
+    @property
+    def ratio(self) -> float | None:
+        return self.heat_wh / self.elec_wh if self.elec_wh > 0 and self.hours_counted else None
+
+    @property
+    def coverage(self) -> float:
+        return self.hours_counted / self.hours_elapsed if self.hours_elapsed > 0 else 0.0
+
+    @property
+    def running_cop(self) -> float | None:
+        return self.running_heat_wh / self.running_elec_wh if self.running_elec_wh > 0 else None
+
+    @property
+    def estimated_share(self) -> float:
+        """Share of the counted heat that comes from an estimated method."""
+        if self.heat_wh <= 0:
+            return 0.0
+        est = sum(wh for m, wh in self.heat_by_method.items() if m in ESTIMATED_HEAT_METHODS)
+        return est / self.heat_wh
+
+    def circuit_ratio(self, circuit: str) -> float | None:
+        """Heat of one circuit over the device's own electricity for it, when both exist."""
+        e = self.device_elec_by_circuit.get(circuit)
+        h = self.heat_by_circuit.get(circuit)
+        return h / e if e and h is not None and e > 0 else None
+
+
+def performance(pairs: Sequence[HourPair], start: datetime, end: datetime) -> Performance:
+    """Sum the counted hours of [start, end) (end: the end of the last complete hour)."""
+    hours_elapsed = max(0.0, (end - start).total_seconds() / 3600)
+    inside = [p for p in pairs if p.start >= start and p.end <= end]
+    counted = [p for p in inside if p.counted]
+    heat_by_circuit: dict[str, float] = defaultdict(float)
+    heat_by_method: dict[str, float] = defaultdict(float)
+    dev_circ: dict[str, float] = defaultdict(float)
+    dev_wh = meter_same = 0.0
+    dev_hours = 0
+    r_heat = r_elec = r_hours = 0.0
+    for p in counted:
+        for c, wh in p.heat_by_circuit.items():
+            heat_by_circuit[c] += wh
+        heat_by_method[p.method or "?"] += p.heat_wh or 0.0
+        if p.device_elec_wh is not None:
+            dev_wh += p.device_elec_wh
+            meter_same += p.elec_wh or 0.0
+            dev_hours += 1
+            for c, wh in p.device_elec_by_circuit.items():
+                dev_circ[c] += wh
+        if p.running_s >= RUNNING_MIN * (p.end - p.start).total_seconds():
+            r_heat += p.heat_wh or 0.0
+            r_elec += p.elec_wh or 0.0
+            r_hours += p.hours
+    return Performance(
+        start=start, end=end, hours_elapsed=hours_elapsed,
+        hours_counted=sum(p.hours for p in counted),
+        heat_wh=sum(p.heat_wh or 0.0 for p in counted),
+        elec_wh=sum(p.elec_wh or 0.0 for p in counted),
+        heat_by_circuit=dict(heat_by_circuit), heat_by_method=dict(heat_by_method),
+        device_elec_wh=dev_wh if dev_hours else None,
+        meter_wh_same_hours=meter_same if dev_hours else None,
+        device_elec_by_circuit=dict(dev_circ),
+        elec_wh_all=sum(p.elec_wh or 0.0 for p in inside if (p.elec_wh or 0.0) > 0),
+        heat_wh_all=sum(p.heat_wh or 0.0 for p in inside if (p.heat_wh or 0.0) > 0),
+        running_heat_wh=r_heat, running_elec_wh=r_elec, running_hours=r_hours)
+
+
+@dataclass(frozen=True, slots=True)
+class DayStat:
+    """One local day: energy, COP, compressor cycling and the mean outdoor temperature."""
+
+    day: date
+    elec_wh: float  # counted hours only
+    heat_wh: float
+    hours_counted: float
+    hours: float  # 23, 24 or 25
+    running_s: float  # every hour with meter data
+    starts: float
+    outdoor_c: float | None = None
+
+    @property
+    def cop(self) -> float | None:
+        return self.heat_wh / self.elec_wh if self.elec_wh > 0 else None
+
+    @property
+    def coverage(self) -> float:
+        return self.hours_counted / self.hours if self.hours else 0.0
+
+    @property
+    def mean_run_s(self) -> float | None:
+        return self.running_s / self.starts if self.starts > 0 else None
+
+
+def daily_stats(pairs: Sequence[HourPair], tz: ZoneInfo,
+                outdoor_c: Mapping[date, float] | None = None) -> list[DayStat]:
+    """Group hour pairs by local day (23- and 25-hour DST days included)."""
+    days: dict[date, list[HourPair]] = defaultdict(list)
+    for p in pairs:
+        days[p.start.astimezone(tz).date()].append(p)
+    out = []
+    for d in sorted(days):
+        ps = days[d]
+        counted = [p for p in ps if p.counted]
+        local0 = datetime(d.year, d.month, d.day, tzinfo=tz)
+        nxt = d + timedelta(days=1)
+        local1 = datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz)
+        hours = (local1.timestamp() - local0.timestamp()) / 3600
+        out.append(DayStat(
+            day=d, elec_wh=sum(p.elec_wh or 0.0 for p in counted),
+            heat_wh=sum(p.heat_wh or 0.0 for p in counted),
+            hours_counted=sum(p.hours for p in counted), hours=hours,
+            running_s=sum(p.running_s for p in ps), starts=sum(p.starts for p in ps),
+            outdoor_c=(outdoor_c or {}).get(d)))
+    return out
+
+
+def daily_means(times: Sequence[datetime], values: Sequence[float | None],
+                tz: ZoneInfo) -> dict[date, float]:
+    """Mean per local day of a series (buckets without data are skipped, not zeros)."""
+    acc: dict[date, list[float]] = defaultdict(list)
+    for t, v in zip(times, values, strict=True):
+        if v is not None:
+            acc[t.astimezone(tz).date()].append(v)
+    return {d: sum(vs) / len(vs) for d, vs in acc.items()}

@@ -1,0 +1,288 @@
+"""Charts as PNG bytes: data gathered from the store into plain `Chart`s, drawn by matplotlib.
+
+Drawing uses the object-oriented Figure API with the Agg canvas (no pyplot global state), so
+it is safe to run in a worker thread off the bot's event loop. Times are drawn in local wall
+time; a missing bucket is NaN, which matplotlib draws as a gap, never as a zero.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.analytics import HourPair, daily_means
+from bot.queries import hour_pairs
+from heatpump.store.base import Store
+from heatpump.timeutil import bucket_floor, bucket_next
+
+KINDS = ("power", "temps", "cop", "energy", "starts")
+RANGES = ("24h", "7d", "30d", "12m")
+RANGE_LABELS = {"24h": "last 24 hours", "7d": "last 7 days", "30d": "last 30 days",
+                "12m": "last 12 months"}
+SERIES_POINTS = {"24h": 288, "7d": 336, "30d": 360, "12m": 365}
+TEMP_FIELDS = (("outside_temp_c", "outdoor"), ("supply_temp_c", "flow"),
+               ("return_temp_c", "return"), ("dhw_temp_c", "hot water"))
+WIDTH_PX, HEIGHT_PX, DPI = 1000, 700, 100
+
+
+class ChartError(ValueError):
+    """A chart request that cannot be understood."""
+
+
+def parse_chart_args(args: Sequence[str]) -> tuple[str, str]:
+    """`/chart [kind] [range]` in any order; defaults power and 24h."""
+    kind, rng = "power", "24h"
+    seen_kind = seen_range = False
+    for a in args:
+        a = a.strip().lower()
+        if a in KINDS and not seen_kind:
+            kind, seen_kind = a, True
+        elif a in RANGES and not seen_range:
+            rng, seen_range = a, True
+        else:
+            raise ChartError(f"{a!r} is not a chart kind ({', '.join(KINDS)}) "
+                             f"or range ({', '.join(RANGES)})")
+    return kind, rng
+
+
+@dataclass
+class Line:
+    label: str
+    values: list[float]  # NaN for gaps
+    style: str = "line"  # "line", "bar" or "point"
+    right: bool = False  # on the right-hand axis
+
+
+@dataclass
+class Chart:
+    title: str
+    unit: str
+    times: list[datetime]  # local naive wall times (bucket starts)
+    lines: list[Line]
+    right_unit: str = ""
+    bar_width_days: float = 0.0
+    note: str = ""
+    ylim_zero: bool = False
+    meta: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not any(not math.isnan(v) for ln in self.lines for v in ln.values)
+
+
+def _nan(v: float | None) -> float:
+    return float("nan") if v is None else float(v)
+
+
+def chart_start(rng: str, now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime, str]:
+    """Start, end and energy bucket ("hour", "day", "month") of a range."""
+    end = bucket_next(bucket_floor(now, "hour", tz), "hour", tz)
+    if rng == "24h":
+        return end - timedelta(hours=24), end, "hour"
+    if rng in ("7d", "30d"):
+        days = int(rng[:-1])
+        day0 = bucket_floor(now - timedelta(days=days - 1), "day", tz)
+        return day0, end, "day"
+    m0 = bucket_floor(now, "month", tz)
+    for _ in range(11):
+        m0 = bucket_floor(m0 - timedelta(days=1), "month", tz)
+    return m0, end, "month"
+
+
+def _naive(t: datetime, tz: ZoneInfo) -> datetime:
+    return t.astimezone(tz).replace(tzinfo=None)
+
+
+def gather(store: Store, kind: str, rng: str, now: datetime, tz: ZoneInfo) -> Chart:
+    start, end, bucket = chart_start(rng, now, tz)
+    when = f"{RANGE_LABELS[rng]} to {_naive(now, tz):%d.%m.%Y %H:%M}"
+    if kind == "power":
+        s = store.series("meter", "power_w", start, end, SERIES_POINTS[rng])
+        step = _step_label(s.step)
+        return Chart(f"Electric power ({step} means), {when}", "W",
+                     [_naive(t, tz) for t in s.times()],
+                     [Line("meter", [_nan(v) for v in s.values])], ylim_zero=True)
+    if kind == "temps":
+        lines, times = [], []
+        for f, label in TEMP_FIELDS:
+            s = store.series("heatpump", f, start, end, SERIES_POINTS[rng])
+            if any(v is not None for v in s.values):
+                times = [_naive(t, tz) for t in s.times()]
+                lines.append(Line(label, [_nan(v) for v in s.values]))
+        if not lines:
+            s = store.series("heatpump", "outside_temp_c", start, end, SERIES_POINTS[rng])
+            times = [_naive(t, tz) for t in s.times()]
+        return Chart(f"Temperatures, {when}", "°C", times, lines)
+    pairs = hour_pairs(store, start, end, tz)
+    groups = _group(pairs, bucket, start, end, tz)
+    times = [_naive(t, tz) for t in groups]
+    width = {"hour": 1 / 24, "day": 1.0, "month": 28.0}[bucket] * 0.8
+    per = {"hour": "hour", "day": "day", "month": "month"}[bucket]
+    if kind == "energy":
+        elec = [_nan(_sum_or_none(ps, "elec_wh", 1000)) for ps in groups.values()]
+        heat = [_nan(_sum_or_none(ps, "heat_wh", 1000)) for ps in groups.values()]
+        return Chart(f"Energy per {per}, {when}", "kWh", times,
+                     [Line("heat", heat, "bar"), Line("electricity (meter)", elec, "bar")],
+                     bar_width_days=width, ylim_zero=True)
+    if kind == "cop":
+        cops = []
+        for ps in groups.values():
+            counted = [p for p in ps if p.counted]
+            e = sum(p.elec_wh or 0.0 for p in counted)
+            h = sum(p.heat_wh or 0.0 for p in counted)
+            cops.append(h / e if e > 0 else float("nan"))
+        out = _outdoor(store, start, end, bucket, list(groups), tz)
+        return Chart(f"COP per {per} (hours with both sides), {when}", "COP", times,
+                     [Line("COP", cops, "bar"), Line("outdoor", out, "point", right=True)],
+                     right_unit="outdoor °C", bar_width_days=width, ylim_zero=True,
+                     note="bars: heat / electricity; dots: mean outdoor temperature")
+    if kind == "starts":
+        starts, runs = [], []
+        for ps in groups.values():
+            metered = [p for p in ps if p.elec_wh is not None]
+            n = sum(p.starts for p in metered)
+            run = sum(p.running_s for p in metered)
+            days = max(1.0, sum(p.hours for p in metered) / 24) if bucket == "month" else 1.0
+            starts.append(n / days if metered else float("nan"))
+            runs.append(run / n / 60 if n > 0 else float("nan"))
+        label = "starts per day (month mean)" if bucket == "month" else f"starts per {per}"
+        return Chart(f"Compressor starts and mean run length, {when}", label, times,
+                     [Line("starts", starts, "bar"), Line("mean run", runs, "point", right=True)],
+                     right_unit="mean run (min)", bar_width_days=width, ylim_zero=True)
+    raise ChartError(f"unknown chart kind {kind!r}")
+
+
+def _step_label(step: timedelta) -> str:
+    s = step.total_seconds()
+    if s < 3600:
+        return f"{s / 60:.0f}-min"
+    if s < 86400:
+        return f"{s / 3600:.0f}-h"
+    return f"{s / 86400:.0f}-day"
+
+
+def _sum_or_none(ps: list[HourPair], attr: str, div: float) -> float | None:
+    vals = [getattr(p, attr) for p in ps if getattr(p, attr) is not None]
+    return sum(vals) / div if vals else None
+
+
+def _group(pairs: list[HourPair], bucket: str, start: datetime, end: datetime,
+           tz: ZoneInfo) -> dict[datetime, list[HourPair]]:
+    """Every bucket of the range (also empty ones, so gaps show) with its hour pairs."""
+    groups: dict[datetime, list[HourPair]] = {}
+    t = start
+    while t < end:
+        groups[t] = []
+        t = bucket_next(t, bucket, tz)  # type: ignore[arg-type]
+    for p in pairs:
+        key = bucket_floor(p.start, bucket, tz)  # type: ignore[arg-type]
+        if key in groups:
+            groups[key].append(p)
+    return groups
+
+
+def _outdoor(store: Store, start: datetime, end: datetime, bucket: str,
+             keys: list[datetime], tz: ZoneInfo) -> list[float]:
+    n = len(keys)
+    points = min(2000, n * (24 if bucket != "hour" else 1))
+    s = store.series("heatpump", "outside_temp_c", start, end, max(1, points))
+    if bucket == "hour":
+        acc: dict[datetime, list[float]] = defaultdict(list)
+        for t, v in zip(s.times(), s.values, strict=True):
+            if v is not None:
+                acc[bucket_floor(t, "hour", tz)].append(v)
+        return [sum(acc[k]) / len(acc[k]) if acc.get(k) else float("nan") for k in keys]
+    days = daily_means(s.times(), s.values, tz)
+    if bucket == "day":
+        return [days.get(k.astimezone(tz).date(), float("nan")) for k in keys]
+    acc2: dict[tuple[int, int], list[float]] = defaultdict(list)
+    for d, v in days.items():
+        acc2[(d.year, d.month)].append(v)
+    out = []
+    for k in keys:
+        lk = k.astimezone(tz)
+        vs = acc2.get((lk.year, lk.month))
+        out.append(sum(vs) / len(vs) if vs else float("nan"))
+    return out
+
+
+def render(chart: Chart) -> bytes:
+    """Draw a chart as a PNG of WIDTH_PX x HEIGHT_PX, fonts large enough for a phone."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    fs = 16
+    ax.set_title(_wrap(chart.title), fontsize=fs + 1)
+    ax.set_ylabel(chart.unit, fontsize=fs)
+    ax.tick_params(labelsize=fs - 2)
+    ax.grid(True, alpha=0.3)
+    ax2 = None
+    colors = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e"]
+    bars = [ln for ln in chart.lines if ln.style == "bar" and not ln.right]
+    handles = []
+    for i, ln in enumerate(chart.lines):
+        color = colors[i % len(colors)]
+        target = ax
+        if ln.right:
+            if ax2 is None:
+                ax2 = ax.twinx()
+                ax2.set_ylabel(chart.right_unit, fontsize=fs)
+                ax2.tick_params(labelsize=fs - 2)
+            target = ax2
+        if ln.style == "bar":
+            k = bars.index(ln)
+            w = chart.bar_width_days / max(1, len(bars))
+            xs = [mdates.date2num(t) + (k - (len(bars) - 1) / 2) * w for t in chart.times]
+            handles.append(target.bar(xs, ln.values, width=w, color=color, label=ln.label))
+        elif ln.style == "point":
+            (h,) = target.plot(chart.times, ln.values, "o", color=color, label=ln.label,
+                               markersize=7)
+            handles.append(h)
+        else:
+            (h,) = target.plot(chart.times, ln.values, "-", color=color, label=ln.label,
+                               linewidth=2)
+            handles.append(h)
+    if chart.ylim_zero and not chart.empty:
+        ax.set_ylim(bottom=0)
+    if chart.empty:
+        ax.text(0.5, 0.5, "no data in this range", transform=ax.transAxes, ha="center",
+                va="center", fontsize=fs + 4, color="#777777")
+        if chart.times:
+            ax.set_xlim(chart.times[0], chart.times[-1] + timedelta(minutes=1))
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    if len(handles) > 1 or chart.note:
+        ax.legend(handles=handles, fontsize=fs - 3, loc="upper left", framealpha=0.8)
+    if chart.note:
+        fig.text(0.01, 0.01, chart.note, fontsize=fs - 4, color="#555555")
+    fig.tight_layout(rect=(0, 0.03 if chart.note else 0, 1, 1))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return buf.getvalue()
+
+
+def _wrap(title: str, width: int = 60) -> str:
+    if len(title) <= width or ", " not in title:
+        return title
+    head, tail = title.rsplit(", ", 1)
+    return f"{head}\n{tail}"
+
+
+def chart_png(store: Store, kind: str, rng: str, now: datetime, tz: ZoneInfo) -> tuple[bytes, str]:
+    """PNG bytes and a caption; the caption says what and when in words."""
+    chart = gather(store, kind, rng, now, tz)
+    caption = chart.title.replace("\n", " ") + (" — no data in this range" if chart.empty else "")
+    return render(chart), caption

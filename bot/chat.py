@@ -1,0 +1,97 @@
+"""The bot's commands in a terminal, against the same store: `heatpump chat /jaz 12m`.
+
+Without a command it starts an interactive prompt. A chart is saved as a PNG file and its
+path printed; /live prints a new snapshot whenever it changes (Ctrl-C stops it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import re
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from bot import replies
+from bot.commands import Context, Reply, answer
+from heatpump.settings import Settings
+from heatpump.timeutil import utcnow
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--demo", action="store_true",
+                   help="read the demo store (<data dir>/demo/, written by `heatpump demo`)")
+    p.add_argument("--out", default=".", help="folder for chart PNG files (default: .)")
+    p.add_argument("command", nargs=argparse.REMAINDER,
+                   help="one command to answer, e.g. /jaz 12m (default: interactive)")
+
+
+def show(reply: Reply, out_dir: Path, out: TextIO) -> Path | None:
+    """Print a reply; a chart goes to a PNG file whose path is printed."""
+    path = None
+    if reply.photo is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^a-z0-9]+", "-", reply.text.lower()).strip("-")[:60] or "chart"
+        path = out_dir / f"{name}.png"
+        path.write_bytes(reply.photo)
+        print(f"{reply.text}\nchart saved: {path}", file=out)
+    else:
+        print(reply.text, file=out)
+    if reply.buttons and reply.photo is not None:
+        print("other charts: " + " | ".join("/chart " + d.removeprefix("chart ")
+                                             for row in reply.buttons for _, d in row), file=out)
+    return path
+
+
+def live(ctx: Context, out: TextIO, interval_s: float = 15.0, duration_s: float = 600.0,
+         sleep: Callable[[float], None] = time.sleep) -> None:
+    last = ""
+    end = time.monotonic() + duration_s
+    while True:
+        text = replies.live_text(ctx.store, ctx.settings, ctx.now())
+        if text != last:
+            print(text + "\n", file=out, flush=True)
+            last = text
+        if time.monotonic() + interval_s > end:
+            break
+        sleep(interval_s)
+
+
+def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout,
+        inp: TextIO = sys.stdin) -> int:
+    from heatpump.store import open_store
+
+    out_dir = Path(args.out)
+    with open_store(settings, demo=args.demo) as store:
+        ctx = Context(store, settings, utcnow)
+        if args.command:
+            text = " ".join(args.command)
+            if not text.startswith("/"):
+                text = "/" + text
+            reply = answer(text, ctx)
+            if reply.live:
+                with contextlib.suppress(KeyboardInterrupt):
+                    live(ctx, out)
+                return 0
+            show(reply, out_dir, out)
+            return 0
+        print("heatpump chat: type a command (/help), an empty line or Ctrl-D quits.", file=out)
+        while True:
+            print("> ", end="", file=out, flush=True)
+            line = inp.readline()
+            if not line or not line.strip():
+                return 0
+            text = line.strip()
+            if not text.startswith("/"):
+                text = "/" + text
+            reply = answer(text, ctx)
+            if reply.live:
+                try:
+                    live(ctx, out)
+                except KeyboardInterrupt:
+                    print("(live stopped)", file=out)
+                continue
+            show(reply, out_dir, out)

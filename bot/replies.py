@@ -1,0 +1,333 @@
+"""The bot's answers as plain text, built from the store without Telegram.
+
+The Telegram handlers and the `heatpump chat` console call the same functions, so what a
+test or a terminal sees is exactly what the chat gets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot import fmt
+from bot.analytics import (
+    CIRCUIT_LABELS,
+    COVER_MIN,
+    METHOD_LABELS,
+    Performance,
+    daily_stats,
+    performance,
+)
+from bot.periods import PERIOD_HELP, Period, parse_period
+from bot.queries import api_calls, health, hour_pairs, latest_by_device, messages_at
+from heatpump.schema import ESTIMATED_HEAT_METHODS
+from heatpump.settings import Settings
+from heatpump.store.base import Latest, Store
+from heatpump.timeutil import bucket_floor
+
+STALE_METER_S = 120  # older than this, live power is shown as stale
+STALE_HEATPUMP_S = 3 * 600
+TEMPS = (("outside_temp_c", "outdoor"), ("supply_temp_c", "flow"),
+         ("return_temp_c", "return"), ("dhw_temp_c", "hot water"))
+
+
+# --- /jaz ----------------------------------------------------------------------------------
+
+
+def performance_lines(perf: Performance, name: str = "JAZ") -> list[str]:
+    """The figure, its basis, coverage and heat method: never a bare number."""
+    lines: list[str] = []
+    if perf.hours_elapsed <= 0:
+        return ["no complete hour in this period yet"]
+    if perf.ratio is None:
+        if perf.elec_wh_all <= 0 and perf.heat_wh_all <= 0:
+            lines.append(f"{name}: no data in this period")
+        else:
+            lines.append(f"{name}: – (no hour with both meter and heat data; "
+                         f"meter {fmt.kwh(perf.elec_wh_all)}, heat {fmt.kwh(perf.heat_wh_all)})")
+        return lines
+    est = " (ESTIMATED heat)" if perf.estimated_share > 0.5 else ""
+    lines.append(f"{name} {fmt.ratio(perf.ratio)}{est} = {fmt.kwh(perf.heat_wh)} heat / "
+                 f"{fmt.kwh(perf.elec_wh)} electricity (meter)")
+    lines.append(f"covers {fmt.pct(perf.coverage)} of the period ({perf.hours_counted:,.0f} of "
+                 f"{perf.hours_elapsed:,.0f} h with both meter and heat data)")
+    methods = sorted(perf.heat_by_method.items(), key=lambda kv: -kv[1])
+    if len(methods) == 1:
+        lines.append(f"heat {METHOD_LABELS.get(methods[0][0], methods[0][0])}")
+    else:
+        parts = [f"{m} {fmt.pct(wh / perf.heat_wh)}" for m, wh in methods if perf.heat_wh > 0]
+        lines.append("heat methods: " + ", ".join(parts)
+                     + (f"; {fmt.pct(perf.estimated_share)} estimated"
+                        if perf.estimated_share > 0 else ""))
+    return lines
+
+
+def split_lines(perf: Performance) -> list[str]:
+    split = {c: wh for c, wh in perf.heat_by_circuit.items() if wh > 0}
+    if not split or perf.heat_wh <= 0:
+        return []
+    parts = []
+    for c in ("heating", "dhw", "cooling"):
+        if c in split:
+            r = perf.circuit_ratio(c)
+            parts.append(f"{CIRCUIT_LABELS[c]} {fmt.kwh(split[c])} "
+                         f"({fmt.pct(split[c] / perf.heat_wh)})"
+                         + (f", COP {fmt.ratio(r)} by the device's electricity" if r else ""))
+    return ["heat split: " + "; ".join(parts)]
+
+
+def device_lines(perf: Performance, spf: Mapping[str, Latest]) -> list[str]:
+    lines = []
+    if perf.device_elec_wh is not None and perf.meter_wh_same_hours:
+        diff = perf.device_elec_wh / perf.meter_wh_same_hours - 1
+        lines.append(f"the heat pump's own electricity figure: {fmt.kwh(perf.device_elec_wh)} "
+                     f"(meter {fmt.kwh(perf.meter_wh_same_hours)} over the same hours, "
+                     f"device {diff:+.0%})")
+    if spf:
+        parts = []
+        for name, lt in sorted(spf.items()):
+            label = name.removeprefix("spf_").removesuffix("_ratio").replace("_", " ") or "total"
+            try:
+                parts.append(f"{label} {float(lt.value):.2f}")
+            except (TypeError, ValueError):
+                continue
+        if parts:
+            lines.append("the heat pump's own SPF (as it reports it): " + ", ".join(parts))
+    return lines
+
+
+def jaz_text(store: Store, settings: Settings, arg: str, now: datetime) -> str:
+    """Reply to /jaz [period]; raises PeriodError on a period it cannot read."""
+    tz = settings.tz
+    period = parse_period(arg, now, tz)
+    end = period.elapsed_end(now)
+    pairs = hour_pairs(store, period.start, end, tz)
+    perf = performance(pairs, period.start, end)
+    name = "JAZ" if period.key == "12m" or period.key.isdigit() else "COP"
+    head = f"{name} {period.label}"
+    lines = [head, *performance_lines(perf, name)]
+    lines += split_lines(perf)
+    if perf.running_cop is not None:
+        lines.append(f"running COP {fmt.ratio(perf.running_cop)} (hours the compressor ran "
+                     f"throughout: {perf.running_hours:,.0f} h)")
+    days = [d for d in daily_stats(pairs, tz) if d.starts > 0 or d.running_s > 0]
+    if days:
+        starts = sum(d.starts for d in days)
+        run = sum(d.running_s for d in days)
+        lines.append(f"compressor: {starts / len(days):.1f} starts per day, mean run "
+                     f"{fmt.duration(run / starts if starts else None)}")
+    spf = _device_spf(store)
+    lines += device_lines(perf, spf)
+    return "\n".join(lines)
+
+
+def _device_spf(store: Store) -> dict[str, Latest]:
+    """Latest spf_* fields of the heat pump, when the device reports any (may not exist)."""
+    latest = store.latest("heatpump")
+    return {k: v for k, v in latest.items() if k.startswith("spf")}
+
+
+# --- /status -------------------------------------------------------------------------------
+
+
+def status_text(store: Store, settings: Settings, now: datetime) -> str:
+    tz = settings.tz
+    lines = [f"Heat pump status · {fmt.local(now, tz)}"]
+    lines += _power_lines(store, now)
+    lines += _heatpump_lines(store, now)
+    lines += _today_lines(store, tz, now)
+    lines += _source_lines(store, tz, now)
+    day0 = bucket_floor(now, "day", tz)
+    today_calls = api_calls(store, day0, now + timedelta(hours=1), tz)
+    day_calls = api_calls(store, bucket_floor(now - timedelta(hours=23), "hour", tz),
+                          now + timedelta(hours=1), tz)
+    lines.append(f"Viessmann API calls: {today_calls} today, {day_calls} in the last 24 h "
+                 f"(budget {settings.vicare_daily_budget})")
+    return "\n".join(lines)
+
+
+def _power_lines(store: Store, now: datetime) -> list[str]:
+    meters = latest_by_device(store, "meter", ("power_w",))
+    if not meters:
+        return ["⚡ power: no meter data"]
+    out = []
+    for dev, latest in sorted(meters.items()):
+        p = latest.get("power_w")
+        if p is None:
+            continue
+        stale = (now - p.time).total_seconds() > STALE_METER_S
+        name = f" ({dev})" if len(meters) > 1 else ""
+        out.append(f"⚡ power{name} {fmt.watts(float(p.value))}, {fmt.age(p.time, now)}"
+                   + (" — STALE" if stale else ""))
+    return out or ["⚡ power: no meter data"]
+
+
+def _heatpump_lines(store: Store, now: datetime) -> list[str]:
+    pumps = latest_by_device(store, "heatpump", None)
+    if not pumps:
+        return ["heat pump: no data"]
+    out = []
+    for dev, latest in sorted(pumps.items()):
+        name = f" {dev}" if len(pumps) > 1 else ""
+        poll = max(v.time for v in latest.values())
+        fresh = {k: v for k, v in latest.items() if v.time == poll}
+        active = fresh.get("compressor_active")
+        if active is None:
+            state = "compressor state unknown"
+        else:
+            state = "compressor RUNNING" if active.value else "compressor off"
+            mod = fresh.get("compressor_modulation_pct")
+            if active.value and mod is not None:
+                state += f", modulation {float(mod.value):.0f}%"
+            phase = fresh.get("compressor_phase")
+            if phase is not None and str(phase.value) not in ("", "off"):
+                state += f" ({phase.value})"
+        out.append(f"heat pump{name}: {state} — polled {fmt.age(poll, now)}")
+        temps = []
+        for field_name, label in TEMPS:
+            v = latest.get(field_name)
+            if v is None:
+                continue
+            t = f"{label} {fmt.temp(float(v.value))}"
+            if v.time != poll:
+                t += f" ({fmt.age(v.time, now)})"
+            temps.append(t)
+        if temps:
+            out.append("🌡 " + " · ".join(temps))
+        out += _fault_lines(store, dev, fresh, poll)
+    return out
+
+
+def _fault_lines(store: Store, device: str, fresh: Mapping[str, Latest],
+                 poll: datetime) -> list[str]:
+    msgs = messages_at(store, device, poll)
+    errors = fresh.get("error_count")
+    if not msgs:
+        if errors is not None and int(errors.value) == 0:
+            return ["✅ no active faults"]
+        if errors is not None:
+            return [f"⚠️ {int(errors.value)} active fault(s) (no details reported)"]
+        return []
+    out = []
+    for m in msgs:
+        kind = m.tags.get("kind", "")
+        icon = "❗" if kind == "error" else "ℹ️"
+        text = str(m.fields.get("text", "")).strip()
+        prio = str(m.fields.get("priority", ""))
+        since = str(m.fields.get("since", ""))
+        out.append(f"{icon} {kind} {m.tags.get('code', '?')}"
+                   + (f" [{prio}]" if prio else "") + (f": {text}" if text else "")
+                   + (f" (since {since[:16].replace('T', ' ')})" if since else ""))
+    return out
+
+
+def _today_lines(store: Store, tz: ZoneInfo, now: datetime) -> list[str]:
+    day0 = bucket_floor(now, "day", tz)
+    pairs = hour_pairs(store, day0, bucket_floor(now, "hour", tz) + timedelta(hours=1), tz)
+    # today's energy: every interval so far (also the hour in progress)
+    elec = sum(p.elec_wh or 0.0 for p in pairs)
+    heat = sum(p.heat_wh or 0.0 for p in pairs)
+    methods = {p.method for p in pairs if p.method}
+    est = " (estimated)" if methods and methods <= ESTIMATED_HEAT_METHODS else ""
+    perf = performance(pairs, day0, bucket_floor(now, "hour", tz))
+    cop = (f"COP {fmt.ratio(perf.ratio)} over {perf.hours_counted:.0f} of "
+           f"{perf.hours_elapsed:.0f} complete hours" if perf.ratio is not None
+           else "COP – (no complete hour with both sides yet)")
+    if not pairs:
+        return ["today: no energy data yet"]
+    return [f"today: electricity {fmt.kwh(elec)}, heat {fmt.kwh(heat)}{est}; {cop}"]
+
+
+def _source_lines(store: Store, tz: ZoneInfo, now: datetime) -> list[str]:
+    out = ["sources:"]
+    for meas, label in (("meter", "meter"), ("heatpump", "heat pump")):
+        for dev, latest in sorted(latest_by_device(store, meas, None).items()):
+            if latest:
+                t = max(v.time for v in latest.values())
+                out.append(f"  {label} {dev}: last data {fmt.local(t, tz)} "
+                           f"({fmt.age(t, now)})")
+    for h in sorted(health(store), key=lambda h: (h.source, h.device)):
+        who = f"{h.source} {h.device}".strip()
+        if h.status == "up":
+            out.append(f"  {who}: up since {fmt.local(h.time, tz)}")
+        else:
+            because = h.detail or h.reason or "unknown reason"
+            if h.reason and h.detail:
+                because = f"{h.reason}: {h.detail}"
+            until = ""
+            if h.until:
+                try:
+                    until = f", waits until {fmt.local(datetime.fromisoformat(h.until), tz)}"
+                except ValueError:
+                    until = f", waits until {h.until}"
+            out.append(f"  {who}: {h.status.upper()} since {fmt.local(h.time, tz)} "
+                       f"because {because}{until}")
+    return out if len(out) > 1 else ["sources: no data yet"]
+
+
+# --- /live ---------------------------------------------------------------------------------
+
+
+def live_text(store: Store, settings: Settings, now: datetime) -> str:
+    """The compact snapshot /live keeps editing: power and state with the time of each
+    reading (not an age), so the text only changes when a reading does."""
+    tz = settings.tz
+    lines = ["live view (updates every 15 s for 10 min)"]
+    meters = latest_by_device(store, "meter", ("power_w",))
+    for dev, latest in sorted(meters.items()):
+        p = latest.get("power_w")
+        if p is None:
+            continue
+        name = f" ({dev})" if len(meters) > 1 else ""
+        stale = (now - p.time).total_seconds() > STALE_METER_S
+        lines.append(f"⚡ power{name} {fmt.watts(float(p.value))} at "
+                     f"{p.time.astimezone(tz):%H:%M:%S}" + (" — STALE" if stale else ""))
+    if len(lines) == 1:
+        lines.append("⚡ power: no meter data")
+    pumps = latest_by_device(store, "heatpump", ("compressor_active", "compressor_modulation_pct",
+                                                 "supply_temp_c", "outside_temp_c"))
+    for dev, latest in sorted(pumps.items()):
+        active = latest.get("compressor_active")
+        if active is None:
+            continue
+        state = "RUNNING" if active.value else "off"
+        mod = latest.get("compressor_modulation_pct")
+        if active.value and mod is not None:
+            state += f" {float(mod.value):.0f}%"
+        extra = []
+        for f, label in (("supply_temp_c", "flow"), ("outside_temp_c", "outdoor")):
+            if f in latest:
+                extra.append(f"{label} {fmt.temp(float(latest[f].value))}")
+        name = f" {dev}" if len(pumps) > 1 else ""
+        lines.append(f"compressor{name} {state}" + (" · " + " · ".join(extra) if extra else "")
+                     + f" (polled {active.time.astimezone(tz):%H:%M})")
+    return "\n".join(lines)
+
+
+# --- /start, /help -------------------------------------------------------------------------
+
+COMMAND_HELP: tuple[tuple[str, str], ...] = (
+    ("status", "live power, compressor, temperatures, today's COP, faults, sources"),
+    ("jaz", "JAZ/COP of a period: /jaz [today|yesterday|7d|month|12m|2025|2025-11]"),
+    ("chart", "chart: /chart [power|temps|cop|energy|starts] [24h|7d|30d|12m]"),
+    ("live", "live power and state, updated every 15 s for 10 minutes"),
+    ("help", "this help"),
+)
+
+
+def help_text() -> str:
+    lines = ["Heat pump monitor. Commands:"]
+    lines += [f"/{name} – {text}" for name, text in COMMAND_HELP]
+    lines.append(f"Periods: {PERIOD_HELP}.")
+    lines.append(f"JAZ/COP count only hours in which the meter and the heat data both cover "
+                 f"at least {COVER_MIN:.0%} of the hour; every figure says how much of the "
+                 f"period that was.")
+    return "\n".join(lines)
+
+
+def start_text() -> str:
+    return "Hello! I report how well your heat pump really works.\n\n" + help_text()
+
+
+__all__ = ["Period", "help_text", "jaz_text", "live_text", "start_text", "status_text"]

@@ -1,0 +1,30 @@
+"""Run the Telegram bot (long polling): answers /status, /jaz, /chart and /live from the store.
+
+Needs TELEGRAM_BOT_TOKEN and TELEGRAM_ALLOWED_CHAT_IDS; other chats are told their id and
+refused. TELEGRAM_API_BASE_URL points it at another Bot API server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from heatpump.settings import Settings
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--demo", action="store_true",
+                   help="read the demo store (<data dir>/demo/, written by `heatpump demo`)")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.telegram_bot_token:
+        print("heatpump bot: TELEGRAM_BOT_TOKEN is empty; create a bot with @BotFather and "
+              "set TELEGRAM_BOT_TOKEN=123456:ABC-DEF...", file=sys.stderr)
+        return 2
+    from bot.telegram_app import run_bot
+    from heatpump.store import open_store
+
+    with open_store(settings, demo=args.demo) as store:
+        run_bot(settings, store)
+    return 0

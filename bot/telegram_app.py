@@ -1,0 +1,260 @@
+"""The Telegram shell: python-telegram-bot handlers around the pure command table.
+
+Each handler is small: check access (a gate in group -1), compute the `Reply` off the event
+loop (store reads and matplotlib run in a worker thread), send it. The bot token is never
+logged: the URL logger of httpx is quieted in heatpump.logs and our own log lines carry no
+URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    Update,
+)
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackContext,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import replies
+from bot.commands import COMMANDS, Context, Reply, answer, answer_callback, usage
+from heatpump.settings import Settings
+from heatpump.store.base import Store
+from heatpump.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+LIVE_INTERVAL_S = 15.0  # well inside Telegram's edit limits (about 1 edit/s per chat)
+LIVE_DURATION_S = 600.0
+MAX_TEXT = 4000  # Telegram allows 4096 characters per message
+MAX_CAPTION = 1000  # and 1024 per photo caption
+
+
+def refusal_text(chat_id: int) -> str:
+    return (f"Sorry, this bot only answers its owner's chats. This chat's id is {chat_id}; "
+            "to allow it, add it to TELEGRAM_ALLOWED_CHAT_IDS and restart the bot.")
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)
+                                  for label, data in row] for row in reply.buttons])
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def command_name(update: Update) -> str:
+    """The command word only (for logs): never the rest of a stranger's message."""
+    msg = update.effective_message
+    if update.callback_query is not None:
+        return "(button)"
+    if msg is None or not msg.text:
+        return "(no text)"
+    word = msg.text.split(maxsplit=1)[0] if msg.text.split() else ""
+    if not word.startswith("/"):
+        return "(text)"
+    name = word[1:].split("@", 1)[0]
+    return "/" + "".join(ch for ch in name[:32] if ch.isalnum() or ch == "_")
+
+
+class BotApp:
+    """Holds the shared state (context, allow-list, refused chats) of one running bot."""
+
+    def __init__(self, settings: Settings, store: Store,
+                 now: Callable[[], datetime] = utcnow,
+                 live_interval_s: float = LIVE_INTERVAL_S,
+                 live_duration_s: float = LIVE_DURATION_S):
+        self.settings = settings
+        self.ctx = Context(store, settings, now)
+        self.allowed = frozenset(settings.telegram_allowed_chat_ids)
+        self.refused: set[int] = set()
+        self.live_interval_s = live_interval_s
+        self.live_duration_s = live_duration_s
+
+    # --- building ---------------------------------------------------------------------
+
+    def build(self) -> Application:
+        token = self.settings.telegram_bot_token
+        if not token:
+            raise ValueError("TELEGRAM_BOT_TOKEN is empty; get a token from @BotFather")
+        builder = Application.builder().token(token).post_init(self._post_init)
+        base = self.settings.telegram_api_base_url
+        if base:
+            builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+        app = builder.build()
+        app.add_handler(TypeHandler(Update, self.gate), group=-1)
+        for name in COMMANDS:
+            app.add_handler(CommandHandler(name, self.on_command))
+        app.add_handler(CallbackQueryHandler(self.on_button))
+        app.add_handler(MessageHandler(filters.ALL, self.on_other))
+        app.add_error_handler(self.on_error)
+        return app
+
+    async def _post_init(self, app: Application) -> None:
+        await app.bot.set_my_commands([BotCommand(n, t[:256]) for n, t in replies.COMMAND_HELP])
+        if not self.allowed:
+            log.warning("TELEGRAM_ALLOWED_CHAT_IDS is empty: every chat is refused and told "
+                        "its id")
+
+    # --- handlers ---------------------------------------------------------------------
+
+    async def gate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Allowed chats pass; any other chat gets one refusal naming its id, then silence."""
+        chat = update.effective_chat
+        if chat is not None and chat.id in self.allowed:
+            return
+        log.warning("refused chat %s (%s): %s", chat.id if chat else "?",
+                    chat.type if chat else "?", command_name(update))
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        if chat is not None and chat.id not in self.refused:
+            self.refused.add(chat.id)
+            await context.bot.send_message(chat.id, refusal_text(chat.id))
+        raise ApplicationHandlerStop
+
+    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        msg = update.effective_message
+        if msg is None or msg.text is None:
+            return
+        reply = await asyncio.to_thread(answer, msg.text, self.ctx)
+        sent = await self.send(context, msg.chat_id, reply)
+        if reply.live and sent is not None:
+            self.start_live(context, msg.chat_id, sent.message_id, reply.text)
+
+    async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Unknown commands, plain text, stickers...: a short help."""
+        msg = update.effective_message
+        if msg is None:
+            return
+        reply = await asyncio.to_thread(answer, msg.text, self.ctx) if msg.text else usage()
+        await self.send(context, msg.chat_id, reply)
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        data = query.data or ""
+        message = query.message
+        if data == "live stop":
+            await query.answer("stopped")
+            if message is not None:
+                await self.stop_live(context, message.chat.id, message.message_id)
+            return
+        reply = await asyncio.to_thread(answer_callback, data, self.ctx)
+        if reply is None or message is None:
+            await query.answer("This button has expired; send the command again.")
+            return
+        await query.answer()
+        if reply.photo is not None:
+            await context.bot.edit_message_media(
+                chat_id=message.chat.id, message_id=message.message_id,
+                media=InputMediaPhoto(reply.photo, caption=_clip(reply.text, MAX_CAPTION)),
+                reply_markup=keyboard(reply))
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the failure (secrets are redacted by the log filter) and say so briefly."""
+        log.error("handler failed: %s", type(context.error).__name__, exc_info=context.error)
+        if isinstance(update, Update) and update.effective_chat is not None:
+            chat_id = update.effective_chat.id
+            if chat_id in self.allowed:
+                try:
+                    await context.bot.send_message(
+                        chat_id, "Sorry, that failed on my side; please try again. /help")
+                except TelegramError:
+                    log.warning("could not send the failure notice")
+
+    async def send(self, context: CallbackContext, chat_id: int, reply: Reply) -> Any:
+        if reply.photo is not None:
+            return await context.bot.send_photo(chat_id, photo=reply.photo,
+                                                caption=_clip(reply.text, MAX_CAPTION),
+                                                reply_markup=keyboard(reply))
+        return await context.bot.send_message(chat_id, _clip(reply.text, MAX_TEXT),
+                                              reply_markup=keyboard(reply))
+
+    # --- /live ------------------------------------------------------------------------
+
+    def _live_name(self, chat_id: int) -> str:
+        return f"live:{chat_id}"
+
+    def start_live(self, context: CallbackContext, chat_id: int, message_id: int,
+                   text: str) -> None:
+        """One live message per chat: a new /live ends the previous one."""
+        jq = context.job_queue
+        if jq is None:
+            raise RuntimeError("the job queue is missing (install python-telegram-bot[job-queue])")
+        for job in jq.get_jobs_by_name(self._live_name(chat_id)):
+            job.schedule_removal()
+        until = self.ctx.now() + timedelta(seconds=self.live_duration_s)
+        jq.run_repeating(self._live_tick, interval=self.live_interval_s,
+                         first=self.live_interval_s, name=self._live_name(chat_id),
+                         chat_id=chat_id,
+                         data={"message_id": message_id, "text": text, "until": until})
+
+    async def _live_tick(self, context: CallbackContext) -> None:
+        job = context.job
+        if job is None:
+            return
+        data = job.data
+        chat_id = job.chat_id
+        assert isinstance(data, dict) and chat_id is not None
+        over = self.ctx.now() >= data["until"]
+        text = await asyncio.to_thread(replies.live_text, self.ctx.store, self.settings,
+                                       self.ctx.now())
+        if over:
+            job.schedule_removal()
+            text += "\n(live view ended; /live to start again)"
+        if text == data["text"] and not over:
+            return  # nothing changed: no edit (Telegram refuses identical edits anyway)
+        markup = None if over else InlineKeyboardMarkup(
+            [[InlineKeyboardButton("stop", callback_data="live stop")]])
+        try:
+            await context.bot.edit_message_text(text, chat_id=chat_id,
+                                                message_id=data["message_id"],
+                                                reply_markup=markup)
+            data["text"] = text
+        except BadRequest as exc:
+            # e.g. the message was deleted: stop instead of failing every 15 s
+            log.info("live edit refused (%s); stopping", exc.message)
+            job.schedule_removal()
+
+    async def stop_live(self, context: CallbackContext, chat_id: int, message_id: int) -> None:
+        jq = context.job_queue
+        text = None
+        if jq is not None:
+            for job in jq.get_jobs_by_name(self._live_name(chat_id)):
+                if isinstance(job.data, dict) and job.data.get("message_id") == message_id:
+                    text = job.data["text"]
+                job.schedule_removal()
+        try:
+            await context.bot.edit_message_text(
+                (text or "live view") + "\n(stopped)", chat_id=chat_id, message_id=message_id)
+        except BadRequest as exc:
+            log.info("could not mark the live message stopped: %s", exc.message)
+
+
+def run_bot(settings: Settings, store: Store) -> None:
+    """Long-poll Telegram until interrupted."""
+    app = BotApp(settings, store).build()
+    log.info("bot starting (%d allowed chats)", len(settings.telegram_allowed_chat_ids))
+    app.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -1,0 +1,299 @@
+"""What both backends share: point checks, buffering, rollup upkeep, series and sums.
+
+A backend only supplies a few primitives (write rows, recompute hour/day rollups, aggregate
+per fixed-width bucket, list rows); everything that decides *which* data answers a query
+lives here, so SQLite and InfluxDB give the same answers by construction.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from abc import abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from heatpump.schema import MEASUREMENTS, rollup_name
+from heatpump.store.base import Bucket, BucketSum, FieldValue, Point, Series, Store, StoreError
+from heatpump.store.rollup import (
+    COUNT,
+    HOUR_MS,
+    NICE_STEPS_MS,
+    SUM,
+    CalendarBuckets,
+    ceil_to,
+    coalesce_hours,
+    floor_to,
+    from_ms,
+    hour_shift_ms,
+    local_days,
+    rollup_fields,
+    rollup_measurement,
+    series_anchor_ms,
+    to_ms,
+)
+
+TagKey = tuple[tuple[str, str], ...]  # sorted (tag, value) pairs, empty values dropped
+Row = tuple[str, TagKey, int, dict[str, FieldValue]]  # measurement, tags, t_ms, fields
+
+
+class PartialWriteError(StoreError):
+    """Some values were refused (e.g. a field type conflict); all the others were written."""
+
+
+def value_type(v: FieldValue) -> str:
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        return "int"
+    if isinstance(v, float):
+        return "float"
+    if isinstance(v, str):
+        return "str"
+    raise ValueError(f"unsupported field value {v!r} ({type(v).__name__})")
+
+
+def _check_name(kind: str, name: object) -> str:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{kind} must be a non-empty string, not {name!r}")
+    if "\n" in name or "\r" in name:
+        raise ValueError(f"{kind} {name!r} contains a line break")
+    return name
+
+
+def _coerce(measurement: str, fname: str, v: object, want: str | None) -> FieldValue:
+    """The value as the schema's type; ValueError on a mismatch (never a silent cast)."""
+    got = value_type(v)  # type: ignore[arg-type]
+    if got == "float" and not math.isfinite(v):  # type: ignore[arg-type]
+        raise ValueError(f"{measurement}.{fname}={v!r}: not a finite number")
+    if want is None or want == got:
+        return v  # type: ignore[return-value]
+    if want == "float" and got == "int":
+        return float(v)  # type: ignore[arg-type]
+    raise ValueError(f"{measurement}.{fname}={v!r}: schema type is {want}, got {got}")
+
+
+_SCHEMA_TYPES: dict[str, dict[str, str]] = {
+    m.name: {f.name: f.type for f in m.fields} for m in MEASUREMENTS.values()
+}
+for _m in MEASUREMENTS.values():
+    if _m.rollup:
+        _SCHEMA_TYPES[rollup_name(_m.name, "1h")] = _SCHEMA_TYPES[rollup_name(_m.name, "1d")] = {
+            **{f + SUM: "float" for f in rollup_fields(_m)},
+            **{f + COUNT: "int" for f in rollup_fields(_m)},
+        }
+
+
+def field_type(measurement: str, field: str) -> str | None:
+    """The schema's type of a field (rollup measurements included), None when unknown."""
+    return _SCHEMA_TYPES.get(measurement, {}).get(field)
+
+
+def normalize(p: Point) -> Row:
+    """Check a point and turn it into a Row; ValueError says exactly what is wrong."""
+    m = _check_name("measurement", p.measurement)
+    t = to_ms(p.time)
+    tags: TagKey = tuple(sorted(
+        (_check_name("tag key", k), _check_name(f"tag {k}", v))
+        for k, v in p.tags.items() if v != ""))
+    if not p.fields:
+        raise ValueError(f"{m} point at {p.time.isoformat()} has no fields")
+    schema = _SCHEMA_TYPES.get(m)
+    fields: dict[str, FieldValue] = {}
+    for k, v in p.fields.items():
+        _check_name("field key", k)
+        if schema is not None and k not in schema:
+            raise ValueError(f"{m} has no field {k!r} in heatpump/schema.py")
+        if k in dict(tags):
+            raise ValueError(f"{m}: {k!r} is both a tag and a field")
+        fields[k] = _coerce(m, k, v, schema.get(k) if schema else None)
+    return (m, tags, t, fields)
+
+
+def tags_match(tags: Mapping[str, str], wanted: Mapping[str, str] | None) -> bool:
+    return not wanted or all(tags.get(k) == v for k, v in wanted.items())
+
+
+class BaseStore(Store):
+    """Buffered writes, rollup upkeep after each flush, and the query planning."""
+
+    def __init__(self, tz: ZoneInfo):
+        self.tz = tz
+        self.hour_shift_ms = hour_shift_ms(tz)
+        self._buffer: list[Row] = []
+        self._pending_hours: dict[str, set[int]] = {}
+        self._lock = threading.RLock()
+
+    # --- backend primitives -------------------------------------------------------------
+
+    @abstractmethod
+    def _write_rows(self, rows: list[Row]) -> None:
+        """Write rows durably (overwrite same measurement/tags/time/field); StoreError."""
+
+    @abstractmethod
+    def _rollup_hours(self, measurement: str, fields: Sequence[str],
+                      ranges: list[tuple[int, int]]) -> None:
+        """Recompute `<m>_1h` (Σ and count per hour bucket and tag set) from raw rows for
+        the hour-aligned [start, end) ranges."""
+
+    @abstractmethod
+    def _rollup_days(self, measurement: str, fields: Sequence[str],
+                     days: list[tuple[int, int]]) -> None:
+        """Recompute `<m>_1d` (tagged tz) for the given local days from `<m>_1h`."""
+
+    @abstractmethod
+    def _aggregate(self, measurement: str, field: str, start_ms: int, end_ms: int,
+                   step_ms: int, offset_ms: int,
+                   tags: Mapping[str, str] | None) -> dict[int, tuple[float, int]]:
+        """(Σ value, number of values) per step bucket aligned on epoch + offset, over
+        every tag set matching `tags`; buckets without values absent."""
+
+    @abstractmethod
+    def _rows(self, measurement: str, fields: Sequence[str], start_ms: int, end_ms: int,
+              tags: Mapping[str, str] | None,
+              group_by: Sequence[str]) -> Iterable[tuple[int, tuple[str, ...], str, float]]:
+        """(t_ms, values of the group_by tags, field, value) of every stored value."""
+
+    # --- writes --------------------------------------------------------------------------
+
+    def write(self, points: Iterable[Point]) -> None:
+        rows = [normalize(p) for p in points]  # all checked before any is buffered
+        with self._lock:
+            self._buffer.extend(rows)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._buffer:
+                rows = self._buffer
+                try:
+                    self._write_rows(rows)  # StoreError: nothing written, buffer kept
+                except PartialWriteError:
+                    self._buffer = []  # refused values are never retried
+                    self._note_touched(rows)
+                    self._refresh_rollups()
+                    raise
+                self._buffer = []
+                self._note_touched(rows)
+            self._refresh_rollups()
+
+    def _note_touched(self, rows: list[Row]) -> None:
+        shift = self.hour_shift_ms
+        for m, _tags, t, fields in rows:
+            meas = rollup_measurement(m)
+            if meas is None:
+                continue
+            wanted = rollup_fields(meas)
+            if any(f in fields for f in wanted):
+                self._pending_hours.setdefault(m, set()).add(floor_to(t, HOUR_MS, shift))
+
+    def _refresh_rollups(self) -> None:
+        for m in list(self._pending_hours):
+            meas = rollup_measurement(m)
+            assert meas is not None
+            fields = rollup_fields(meas)
+            ranges = coalesce_hours(self._pending_hours[m])
+            self._rollup_hours(m, fields, ranges)
+            self._rollup_days(m, fields, local_days(ranges, self.tz))
+            del self._pending_hours[m]
+
+    def rebuild_rollups(self, start: datetime, end: datetime) -> None:
+        """Recompute every rollup over [start, end) from raw (e.g. after HEATPUMP_TZ changed
+        or data was imported behind the store's back). Raw rows must still exist."""
+        a = floor_to(to_ms(start), HOUR_MS, self.hour_shift_ms)
+        b = ceil_to(to_ms(end), HOUR_MS, self.hour_shift_ms)
+        with self._lock:
+            for m in MEASUREMENTS.values():
+                if m.rollup:
+                    self._pending_hours.setdefault(m.name, set()).update(range(a, b, HOUR_MS))
+            self._refresh_rollups()
+
+    # --- queries -------------------------------------------------------------------------
+
+    def series(self, measurement: str, field: str, start: datetime, end: datetime,
+               max_points: int = 500, tags: Mapping[str, str] | None = None) -> Series:
+        t = field_type(measurement, field)
+        if t in ("str", "bool"):
+            raise ValueError(f"{measurement}.{field} is {t}; a series needs a numeric field")
+        if max_points < 1:
+            raise ValueError("max_points must be at least 1")
+        s, e = to_ms(start), to_ms(end)
+        if e <= s:
+            return Series(start, timedelta(milliseconds=NICE_STEPS_MS[0]), [])
+        step, anchor, first, n = _plan(s, e, max_points, start, self.tz)
+        last = first + n * step
+        meas = rollup_measurement(measurement)
+        if meas is not None and field in rollup_fields(meas) and step % HOUR_MS == 0:
+            hourly = rollup_name(measurement, "1h")
+            sums = self._aggregate(hourly, field + SUM, first, last, step, anchor, tags)
+            counts = self._aggregate(hourly, field + COUNT, first, last, step, anchor, tags)
+            agg = {b: (sums[b][0], int(counts[b][0])) for b in sums if b in counts}
+        else:
+            agg = self._aggregate(measurement, field, first, last, step, anchor, tags)
+        values: list[float | None] = [None] * n
+        for b, (total, count) in agg.items():
+            i = (b - first) // step
+            if 0 <= i < n and count:
+                values[i] = total / count
+        return Series(from_ms(first), timedelta(milliseconds=step), values)
+
+    def sums(self, measurement: str, fields: Sequence[str], start: datetime, end: datetime,
+             bucket: Bucket, tz: ZoneInfo, tags: Mapping[str, str] | None = None,
+             group_by: Sequence[str] = ()) -> list[BucketSum]:
+        for f in fields:
+            if field_type(measurement, f) == "str":
+                raise ValueError(f"{measurement}.{f} is text and cannot be summed")
+        s, e = to_ms(start), to_ms(end)
+        if e <= s or not fields:
+            return []
+        cal = CalendarBuckets(s, e, bucket, tz)
+        meas = rollup_measurement(measurement)
+        source, src_fields, src_tags = measurement, list(fields), dict(tags or {})
+        if meas is not None and all(f in rollup_fields(meas) for f in fields):
+            if bucket != "hour" and tz.key == self.tz.key:
+                source = rollup_name(measurement, "1d")
+                src_tags["tz"] = self.tz.key
+            elif hour_shift_ms(tz) == self.hour_shift_ms:
+                source = rollup_name(measurement, "1h")
+            if source != measurement:
+                src_fields = [f + SUM for f in fields]
+        totals: dict[tuple[int, tuple[str, ...]], dict[str, float]] = {}
+        for t, group, f, v in self._rows(source, src_fields, s, e, src_tags, group_by):
+            i = cal.index(t)
+            if i is None:
+                continue
+            name = f[: -len(SUM)] if source != measurement else f
+            row = totals.setdefault((i, group), {})
+            row[name] = row.get(name, 0.0) + float(v)
+        out = []
+        for (i, group), vals in sorted(totals.items()):
+            a, b = cal.bounds(i)
+            out.append(BucketSum(from_ms(a), from_ms(b), dict(zip(group_by, group, strict=True)),
+                                 {f: vals[f] for f in fields if f in vals}))
+        return out
+
+
+def _plan(s: int, e: int, max_points: int, start: datetime,
+          tz: ZoneInfo) -> tuple[int, int, int, int]:
+    """(step, anchor, first bucket start, bucket count) with at most max_points buckets."""
+    for step in NICE_STEPS_MS:
+        anchor = series_anchor_ms(start, step, tz)
+        first = floor_to(s, step, anchor)
+        n = (ceil_to(e, step, anchor) - first) // step
+        if n <= max_points:
+            return step, anchor, first, n
+    step = NICE_STEPS_MS[-1]
+    while True:
+        step *= 2
+        first = floor_to(s, step, 0)
+        n = (ceil_to(e, step, 0) - first) // step
+        if n <= max_points:
+            return step, 0, first, n
+
+
+def raise_store_error(msg: str, secrets: Iterable[str | None] = ()) -> StoreError:
+    """A StoreError whose text has every secret masked (belt and braces)."""
+    for sec in secrets:
+        if sec:
+            msg = msg.replace(sec, "***")
+    return StoreError(msg)

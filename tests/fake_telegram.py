@@ -1,0 +1,335 @@
+"""A fake Telegram Bot API server on 127.0.0.1 speaking the real wire protocol.
+
+python-telegram-bot talks to it with its real HTTP client (httpx): POST
+`/bot<token>/<method>` with url-encoded or multipart bodies, answered by JSON envelopes
+`{"ok": true, "result": ...}` or `{"ok": false, "error_code": ..., "description": ...}` as the
+real API does. getUpdates long-polls with offsets. Tests push user messages and button
+presses as updates and read back every call the bot made.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+TOKEN = "123456789:AAFakeTokenForTestsOnly-abcdefghijk"
+BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "Heat pump",
+            "username": "heatpump_test_bot", "can_join_groups": True,
+            "can_read_all_group_messages": False, "supports_inline_queries": False}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, description: str):
+        self.code, self.description = code, description
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height of a PNG (raises ValueError when it is not one)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        raise ValueError("not a PNG")
+    return struct.unpack(">II", data[16:24])
+
+
+class FakeBotApi:
+    def __init__(self, token: str = TOKEN):
+        self.token = token
+        self.calls: list[Call] = []
+        self.updates: list[dict[str, Any]] = []
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}  # (chat, id) -> message
+        self.commands: list[dict[str, Any]] = []
+        self._cond = threading.Condition()
+        self._next_update = 1
+        self._next_message = 1
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeBotApi:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+        self.server.shutdown()
+        self.server.server_close()
+
+    # --- what tests do ----------------------------------------------------------------
+
+    def _user(self, chat_id: int) -> dict[str, Any]:
+        return {"id": abs(chat_id), "is_bot": False, "first_name": "Owner"}
+
+    def _chat(self, chat_id: int) -> dict[str, Any]:
+        return ({"id": chat_id, "type": "private", "first_name": "Owner"} if chat_id > 0
+                else {"id": chat_id, "type": "group", "title": "House"})
+
+    def push_text(self, chat_id: int, text: str) -> int:
+        """A user sends `text`; bot commands carry their entity like Telegram's clients."""
+        msg: dict[str, Any] = {"message_id": self._new_message_id(), "date": int(time.time()),
+                               "chat": self._chat(chat_id), "from": self._user(chat_id),
+                               "text": text}
+        if text.startswith("/"):
+            word = text.split()[0] if text.split() else text
+            msg["entities"] = [{"type": "bot_command", "offset": 0,
+                                "length": len(word.encode("utf-16-le")) // 2}]
+        return self._push({"message": msg})
+
+    def push_sticker(self, chat_id: int) -> int:
+        msg = {"message_id": self._new_message_id(), "date": int(time.time()),
+               "chat": self._chat(chat_id), "from": self._user(chat_id),
+               "sticker": {"file_id": "s1", "file_unique_id": "u1", "width": 512,
+                           "height": 512, "is_animated": False, "is_video": False,
+                           "type": "regular"}}
+        return self._push({"message": msg})
+
+    def push_button(self, chat_id: int, message_id: int, data: str) -> int:
+        message = self.messages.get((chat_id, message_id)) or {
+            "message_id": message_id, "date": int(time.time()), "chat": self._chat(chat_id)}
+        return self._push({"callback_query": {
+            "id": f"cq{self._next_update}", "from": self._user(chat_id),
+            "chat_instance": f"ci{chat_id}", "data": data, "message": message}})
+
+    def _push(self, payload: dict[str, Any]) -> int:
+        with self._cond:
+            uid = self._next_update
+            self._next_update += 1
+            self.updates.append({"update_id": uid, **payload})
+            self._cond.notify_all()
+            return uid
+
+    def _new_message_id(self) -> int:
+        with self._cond:
+            mid = self._next_message
+            self._next_message += 1
+            return mid
+
+    def wait_for(self, pred, timeout: float = 20.0, after: int = 0) -> Call:
+        """The first call (from index `after`) matching `pred`, waiting up to `timeout`."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for c in self.calls[after:]:
+                    if pred(c):
+                        return c
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    names = [c.method for c in self.calls[after:]]
+                    raise TimeoutError(f"no matching call; calls since: {names}")
+                self._cond.wait(left)
+
+    def sent_to(self, chat_id: int, after: int = 0) -> list[Call]:
+        with self._cond:
+            return [c for c in self.calls[after:]
+                    if c.method in ("sendMessage", "sendPhoto")
+                    and int(c.params.get("chat_id", 0)) == chat_id]
+
+    # --- the API ----------------------------------------------------------------------
+
+    def _dispatch(self, method: str, params: dict[str, Any], files: dict[str, bytes],
+                  wait: bool) -> Any:
+        if method == "getUpdates":
+            return self._get_updates(params)
+        with self._cond:
+            self.calls.append(Call(method, params, files))
+            self._cond.notify_all()
+        handler = getattr(self, f"_api_{method}", None)
+        if handler is None:
+            raise ApiError(404, "Not Found: method not found")
+        with self._cond:
+            return handler(params, files)
+
+    def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        timeout = float(params.get("timeout") or 0)
+        limit = int(params.get("limit") or 100)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            # confirming: updates below the offset are forgotten, as Telegram does
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            while True:
+                ready = self.updates[:limit]
+                left = deadline - time.monotonic()
+                if ready or left <= 0:
+                    return ready
+                self._cond.wait(min(left, 0.5))
+
+    def _api_getMe(self, params, files):
+        return BOT_USER
+
+    def _api_deleteWebhook(self, params, files):
+        return True
+
+    def _api_setMyCommands(self, params, files):
+        cmds = params.get("commands")
+        self.commands = json.loads(cmds) if isinstance(cmds, str) else cmds
+        for c in self.commands:
+            if not (1 <= len(c["command"]) <= 32 and 1 <= len(c["description"]) <= 256):
+                raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+        return True
+
+    def _api_getMyCommands(self, params, files):
+        return self.commands
+
+    def _api_answerCallbackQuery(self, params, files):
+        return True
+
+    def _message(self, chat_id: int, **extra: Any) -> dict[str, Any]:
+        mid = self._next_message
+        self._next_message += 1
+        msg = {"message_id": mid, "date": int(time.time()), "chat": self._chat(chat_id),
+               "from": BOT_USER, **extra}
+        self.messages[(chat_id, mid)] = msg
+        return msg
+
+    @staticmethod
+    def _markup(params: dict[str, Any]) -> dict[str, Any]:
+        rm = params.get("reply_markup")
+        if rm is None:
+            return {}
+        return {"reply_markup": json.loads(rm) if isinstance(rm, str) else rm}
+
+    def _api_sendMessage(self, params, files):
+        text = str(params.get("text", ""))
+        if not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if len(text) > 4096:
+            raise ApiError(400, "Bad Request: message is too long")
+        return self._message(int(params["chat_id"]), text=text, **self._markup(params))
+
+    def _photo(self, data: bytes) -> list[dict[str, Any]]:
+        try:
+            w, h = png_size(data)
+        except ValueError:
+            raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED") from None
+        return [{"file_id": f"photo{len(data)}", "file_unique_id": f"u{len(data)}",
+                 "width": w, "height": h, "file_size": len(data)}]
+
+    def _api_sendPhoto(self, params, files):
+        data = files.get("photo")
+        if data is None:
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        caption = str(params.get("caption", ""))
+        if len(caption) > 1024:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        return self._message(int(params["chat_id"]), photo=self._photo(data), caption=caption,
+                             **self._markup(params))
+
+    def _existing(self, params) -> dict[str, Any]:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        if key not in self.messages:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        return self.messages[key]
+
+    def _api_editMessageText(self, params, files):
+        msg = self._existing(params)
+        text = str(params.get("text", ""))
+        markup = self._markup(params)
+        if msg.get("text") == text and msg.get("reply_markup") == markup.get("reply_markup"):
+            raise ApiError(400, "Bad Request: message is not modified: specified new message "
+                                "content and reply markup are exactly the same as a current "
+                                "content and reply markup of the message")
+        msg["text"] = text
+        msg.pop("reply_markup", None)
+        msg.update(markup)
+        return msg
+
+    def _api_editMessageMedia(self, params, files):
+        msg = self._existing(params)
+        media = params.get("media")
+        media = json.loads(media) if isinstance(media, str) else media
+        ref = str(media.get("media", ""))
+        if not ref.startswith("attach://") or ref[9:] not in files:
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        msg["photo"] = self._photo(files[ref[9:]])
+        msg["caption"] = media.get("caption", "")
+        msg.pop("reply_markup", None)
+        msg.update(self._markup(params))
+        return msg
+
+    # --- HTTP -------------------------------------------------------------------------
+
+    def _handler_class(self):
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                prefix = f"/bot{api.token}/"
+                if not self.path.startswith(prefix):
+                    wrong_token = self.path.startswith("/bot")
+                    code = 401 if wrong_token else 404
+                    self._send(code, {"ok": False, "error_code": code,
+                                      "description": "Unauthorized" if wrong_token
+                                      else "Not Found"})
+                    return
+                method = self.path[len(prefix):].split("?", 1)[0]
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                try:
+                    params, files = parse_body(self.headers.get("Content-Type", ""), body)
+                    result = api._dispatch(method, params, files, wait=True)
+                    self._send(200, {"ok": True, "result": result})
+                except ApiError as exc:
+                    self._send(exc.code, {"ok": False, "error_code": exc.code,
+                                          "description": exc.description})
+
+            do_GET = do_POST
+
+            def _send(self, code: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+
+def parse_body(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Parameters and uploaded files of a Bot API request (JSON, url-encoded or multipart)."""
+    ctype = content_type.split(";", 1)[0].strip().lower()
+    if not body:
+        return {}, {}
+    if ctype == "application/json":
+        return json.loads(body), {}
+    if ctype == "application/x-www-form-urlencoded":
+        return dict(urllib.parse.parse_qsl(body.decode(), keep_blank_values=True)), {}
+    if ctype == "multipart/form-data":
+        head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+        msg = BytesParser(policy=HTTP).parsebytes(head + body)
+        params: dict[str, Any] = {}
+        files: dict[str, bytes] = {}
+        for part in msg.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True) or b""
+            if part.get_filename() is not None:
+                files[str(name)] = payload
+            else:
+                params[str(name)] = payload.decode()
+        return params, files
+    raise ApiError(400, f"Bad Request: unsupported content type {ctype}")
