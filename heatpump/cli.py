@@ -20,6 +20,7 @@ from heatpump.settings import Settings, SettingsError
 COMMANDS: dict[str, tuple[str, str]] = {
     "bot": ("bot.run", "run the Telegram bot"),
     "chat": ("bot.chat", "the bot's commands in a terminal (heatpump chat /jaz 12m)"),
+    "alerts": ("bot.alerts.cli", "check the alert rules now, or replay a period (--replay 14d)"),
 }
 
 

@@ -85,6 +85,13 @@ class Snapshot:
     polls: tuple[MessagePoll, ...] = ()
     sources: tuple[SourceSeen, ...] = ()
     days: tuple[DayStats, ...] = ()  # complete days, oldest first
+    today: date | None = None  # local date of `now`; default: the day after the last day
+
+    @property
+    def current_day(self) -> date | None:
+        if self.today is not None:
+            return self.today
+        return self.days[-1].day + timedelta(days=1) if self.days else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -176,10 +176,11 @@ def cop_rule(snap: Snapshot, cfg: AlertConfig, active: Collection[str],
     key = "cop_drop"
     if not snap.days:
         return []
-    last_day = snap.days[-1].day
+    today = snap.current_day
+    assert today is not None
     valid = [d for d in snap.days if valid_day(d, cfg)]
     tested = valid[-cfg.cop_days:]
-    if len(tested) < cfg.cop_days or (last_day - tested[-1].day).days >= MAX_JUDGE_AGE_DAYS:
+    if len(tested) < cfg.cop_days or (today - tested[-1].day).days > MAX_JUDGE_AGE_DAYS:
         return [Finding(key, "cop_drop", "hold")]
     first_tested = tested[0].day
     # Days since an active drop began are not "normal": keep them out of the reference.
@@ -237,7 +238,9 @@ def short_cycle_rule(snap: Snapshot, cfg: AlertConfig, active: Collection[str],
     days = [d for d in snap.days if d.starts is not None and d.running_s is not None
             and d.running_s >= cfg.cop_min_runtime_h * 3600
             and (d.coverage is None or d.coverage >= MIN_COVERAGE)]
-    if not days or (snap.days[-1].day - days[-1].day).days >= MAX_JUDGE_AGE_DAYS:
+    today = snap.current_day
+    assert today is not None
+    if not days or (today - days[-1].day).days > MAX_JUDGE_AGE_DAYS:
         return [Finding(key, "short_cycle", "hold")]
     d = days[-1]
     assert d.starts is not None and d.running_s is not None
