@@ -365,3 +365,13 @@ def test_short_cycling_raises_and_clears_with_hysteresis():
     assert "runs of 10 min" in sent[0][1].text
     _, sent = daily_run(days, AlertConfig(short_cycle_starts_per_h=0), first_check=1)
     assert sent == []
+
+
+def test_drop_that_began_before_the_tested_days_is_not_learned_as_normal():
+    """The bot started late: five low days, of which only the last three are under test."""
+    days = history()
+    start = days[-1].day + timedelta(days=1)
+    days += [day(start + timedelta(days=i), -3.0, curve(-3.0) * 0.7) for i in range(5)]
+    _, sent = daily_run(days, first_check=len(days))
+    assert events(sent) == [("cop_drop", "raised")]
+    assert "normal 2.7" in sent[0][1].text

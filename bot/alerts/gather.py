@@ -48,7 +48,7 @@ def _dt(value: object) -> datetime | None:
 def last_point(store: Store, measurement: str, device: str, now: datetime) -> Point | None:
     """The device's last point at or before `now`, or None when it never wrote one."""
     tags = {"device": device}
-    end = now + timedelta(microseconds=1)
+    end = now + timedelta(milliseconds=1)
     first = store.points(measurement, now - SEARCH_WINDOWS[0], end, tags)
     if first:
         return first[-1]
@@ -74,7 +74,7 @@ def latest_health(store: Store, measurement: str, device: str,
     for source in store.tag_values("health", "source"):
         if source.lower() not in names:
             continue
-        pts = store.points("health", now - HEALTH_LOOKBACK, now + timedelta(microseconds=1),
+        pts = store.points("health", now - HEALTH_LOOKBACK, now + timedelta(milliseconds=1),
                            {"source": source})
         mine = [p for p in pts if p.tags.get("device") in (device, None, "")] or pts
         if mine and (best is None or mine[-1].time > best.time):

@@ -117,7 +117,7 @@ def stale_rule(snap: Snapshot, cfg: AlertConfig, active: Collection[str],
 
 MIN_REFERENCE_DAYS = 10  # valid days needed before "normal" is learned
 MIN_FIT_SPREAD_K = 3.0  # narrower temperature spread: take the mean COP, not a slope
-EXTRAPOLATE_FIT_K = 5.0  # judge days at most this far outside the learned range
+EXTRAPOLATE_FIT_K = 8.0  # judge days at most this far outside the learned range
 EXTRAPOLATE_FLAT_K = 2.0
 MIN_COVERAGE = 0.9  # share of the day both heat and electricity must cover
 MAX_JUDGE_AGE_DAYS = 3  # the newest judged day must be this recent
@@ -148,12 +148,28 @@ def valid_day(d: DayStats, cfg: AlertConfig) -> bool:
             and (d.coverage is None or d.coverage >= MIN_COVERAGE))
 
 
-def fit_cop_model(days: list[DayStats]) -> CopModel | None:
+def fit_cop_model(days: list[DayStats], drop_pct: float | None = None) -> CopModel | None:
     """Least-squares line COP = a + b·T over valid days with a temperature.
 
-    A slope below zero (colder would be better) is noise: the mean is used instead."""
+    A slope below zero (colder would be better) is noise: the mean is used instead. With
+    `drop_pct`, days already more than half that far below the line (the start of a drop
+    that is not yet under test) are left out and the line fitted again, so a degrading heat
+    pump does not teach the rule that low is normal."""
     pts = [(d.outside_temp_c, d.cop) for d in days
            if d.outside_temp_c is not None and d.cop is not None]
+    model = _fit(pts)
+    for _ in range(3):
+        if model is None or drop_pct is None:
+            break
+        keep = [(t, c) for t, c in pts
+                if c >= (model.intercept + model.slope_per_k * t) * (1 - drop_pct / 200)]
+        if len(keep) == len(pts) or len(keep) < MIN_REFERENCE_DAYS:
+            break
+        pts, model = keep, _fit(keep)
+    return model
+
+
+def _fit(pts: list[tuple[float, float]]) -> CopModel | None:
     if len(pts) < MIN_REFERENCE_DAYS:
         return None
     ts = [t for t, _ in pts]
@@ -188,7 +204,7 @@ def cop_rule(snap: Snapshot, cfg: AlertConfig, active: Collection[str],
     exclude_from = min(first_tested, date.fromisoformat(began)) if began else first_tested
     ref_start = exclude_from - timedelta(days=cfg.cop_history_days)
     reference = [d for d in valid if ref_start <= d.day < exclude_from]
-    model = fit_cop_model(reference)
+    model = fit_cop_model(reference, cfg.cop_drop_pct)
     if model is None and cfg.cop_floor is None:
         return [Finding(key, "cop_drop", "hold")]
     rows = []

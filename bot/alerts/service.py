@@ -65,7 +65,8 @@ class AlertService:
         state = persist.load_state(self.data_dir)
         new, notes = evaluate(snap, state, self.cfg, self.tz)
         outbox = list(state.get("outbox", []))
-        chats = self.subscribers.recipients(now)
+        allowed = set(self.settings.telegram_allowed_chat_ids)
+        chats = [c for c in self.subscribers.recipients(now) if c in allowed]
         for n in notes:
             log.info("alert %s %s", n.key, n.event)
             outbox.append({"key": n.key, "kind": n.kind, "event": n.event, "text": n.text,
