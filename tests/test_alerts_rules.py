@@ -374,4 +374,7 @@ def test_drop_that_began_before_the_tested_days_is_not_learned_as_normal():
     days += [day(start + timedelta(days=i), -3.0, curve(-3.0) * 0.7) for i in range(5)]
     _, sent = daily_run(days, first_check=len(days))
     assert events(sent) == [("cop_drop", "raised")]
-    assert "normal 2.7" in sent[0][1].text
+    text = sent[0][1].text
+    assert "learned from 35 days" in text  # the two earlier low days are left out
+    m = re.search(r"Fri 09 Jan: COP 1\.89, normal (\d\.\d\d)", text)
+    assert m and float(m[1]) == pytest.approx(curve(-3.0), rel=0.03), text
