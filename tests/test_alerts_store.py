@@ -159,3 +159,28 @@ def test_outbox_delivers_to_subscribed_unmuted_chats_and_retries(store, tmp_path
     assert persist.load_state(s.data_dir)["outbox"] == []
     # the next check sends nothing new (fires once)
     assert svc2.check(END + timedelta(minutes=5)) == []
+
+
+def test_heatpump_alerts_cli_replays_the_stored_data(tmp_path, monkeypatch, capsys):
+    from heatpump.cli import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    s = SQLiteStore(data / "heatpump.sqlite3", TZ)
+    end = START + timedelta(days=2)
+    House(START, end, meter_gap=(end - timedelta(hours=8), end - timedelta(hours=6)),
+          faults=[(end - timedelta(hours=4), end - timedelta(hours=3), "F.1100")]).write(s)
+    s.close()
+    monkeypatch.setenv("HEATPUMP_DATA_DIR", str(data))
+    monkeypatch.setenv("HEATPUMP_TZ", "Europe/Berlin")
+    assert main(["--env-file", str(tmp_path / "none.env"), "alerts", "--replay", "all",
+                 "--step", "10m"]) == 0
+    out = capsys.readouterr().out
+    # the gap, and the end of the data (the replay runs two hours past it)
+    assert out.count("⚠️ No data from the electricity meter") == 2
+    assert out.count("✅ Meter data is arriving again") == 1
+    assert out.count("⚠️ Heat pump fault F.1100") == 1
+    assert out.count("✅ Resolved: heat pump fault F.1100") == 1
+    assert "No data from the heat pump (Viessmann cloud)" in out
+    assert not (data / "alerts_state.json").exists()  # a replay never touches bot state
+    assert main(["--env-file", str(tmp_path / "none.env"), "alerts", "--step", "soon"]) == 2
