@@ -1,0 +1,1012 @@
+"""A simulated house with an air-to-water heat pump and its electricity meter.
+
+Why: `heatpump demo` must exercise the real ingest path, so the simulator hands out exactly
+what real sources hand out (`MeterReading` every 10 s, `HeatPumpSample` every 5 min with the
+device's own day/month/year counters) and keeps the exact truth beside it, so tests and the
+demo summary can compare what accounting measured against what really happened.
+
+Pure and deterministic: the same seed, start and configuration give the same data however the
+time range is queried. The physics runs at one-minute resolution (a Python loop for the
+controller, which is a state machine), everything per reading is vectorised with numpy per
+day-long chunk; chunk start states are kept, so any chunk can be recomputed on demand.
+
+Model (documented for users in docs/demo.md):
+- climate: seasonal + daily cycle + multi-day weather fronts (AR(1) at hourly resolution);
+- building: one thermal node (indoor air + structure) losing heat to outside, with internal
+  and solar gains; emitters (floor heating) as a second node, the heating water;
+- heat pump: inverter between `min_modulation` and 100 % of a capacity that falls in the cold,
+  COP = `carnot_efficiency` x Carnot COP between source (outdoor air minus evaporator
+  approach) and sink (flow plus condenser approach); on/off cycling with minimum run and off
+  times when the load is below minimum modulation; hot-water runs; defrosts; standby,
+  crankcase heater and circulation pump power.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import math
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from collector.readings import HeatPumpMessage, HeatPumpSample, MeterReading
+from heatpump.store.base import FieldValue
+
+MINUTES_PER_CHUNK = 1440
+METER_STEP_S = 10
+SAMPLE_STEP_MIN = 5
+WATER_KWH_PER_M3K = 1.163  # heat capacity of water: kWh per m³ and K (= Wh per litre and K)
+
+# Modes of the heat pump's state machine (per minute).
+IDLE, HEAT, DHW, DEFROST, LOCKED = 0, 1, 2, 3, 4
+MODE_NAMES = ("idle", "heating", "dhw", "defrost", "locked")
+
+# Counters a modern E3 device reports, in kWh (see HeatPumpSample.counters).
+COUNTER_SERIES = ("heat.heating", "heat.dhw", "electricity.heating", "electricity.dhw")
+COUNTER_PERIODS = ("day", "month", "year")
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Climate:
+    """A typical German climate (annual mean ~9 °C, January ~0 °C, July ~18 °C)."""
+
+    mean_c: float = 9.0
+    seasonal_amplitude_k: float = 9.0
+    coldest_day_of_year: float = 20.0
+    daily_amplitude_winter_k: float = 2.5  # half the day-night swing
+    daily_amplitude_summer_k: float = 5.0
+    coldest_hour_utc: float = 4.0
+    weather_sigma_winter_k: float = 4.0  # spread of multi-day weather fronts
+    weather_sigma_summer_k: float = 2.5
+    weather_tau_h: float = 60.0  # correlation time of the fronts
+    humidity_winter: float = 0.86
+    humidity_summer: float = 0.70
+
+
+@dataclass(frozen=True)
+class House:
+    """The building and its heating circuit (floor heating by default)."""
+
+    design_load_kw: float = 6.0  # heat load at the design outdoor temperature
+    design_outdoor_c: float = -12.0
+    room_c: float = 20.0
+    heating_limit_c: float = 15.0  # no space heating when the damped outdoor temp is above
+    heating_limit_band_k: float = 1.0  # hysteresis: on below limit - band, off above + band
+    heating_limit_damping_h: float = 48.0  # time constant of the damped outdoor temperature
+    # Local months in which the owner switched to hot water only (E3 mode "dhw"), as most
+    # do: without it a cold summer week heats the house for nothing.
+    dhw_only_months: tuple[int, ...] = (6, 7, 8)
+    design_flow_c: float = 35.0  # heating curve: flow temperature at the design outdoor temp
+    design_spread_k: float = 5.0  # flow minus return at the design load
+    internal_gains_kw: float = 0.45
+    solar_gains_winter_kw: float = 1.5  # through the windows, peak at noon on a clear day
+    solar_gains_summer_kw: float = 4.0
+    building_time_constant_h: float = 60.0
+    water_capacity_kwh_k: float = 0.30  # heating water + emitters seen by the controller
+    dhw_volume_l: float = 200.0
+    dhw_loss_w_k: float = 2.0  # cylinder heat loss per K above the room
+    dhw_use_kwh_day: float = 5.4  # hot water drawn per day (4 persons)
+    cold_water_c: float = 12.0
+
+    @property
+    def ua_kw_k(self) -> float:
+        """Building heat loss coefficient: the design load (as in DIN EN 12831, without
+        gains) over the design temperature difference."""
+        return self.design_load_kw / (self.room_c - self.design_outdoor_c)
+
+    @property
+    def flow_l_h(self) -> float:
+        """Constant circulation giving `design_spread_k` at the design load."""
+        return self.design_load_kw / (WATER_KWH_PER_M3K * self.design_spread_k) * 1000.0
+
+
+@dataclass(frozen=True)
+class HeatPumpModel:
+    """An inverter air-to-water heat pump (rated output at A2/W35)."""
+
+    rated_heat_kw: float = 7.0
+    capacity_slope_per_k: float = 0.015  # output falls by 1.5 %/K below +2 °C outdoor
+    min_modulation: float = 0.30
+    carnot_efficiency: float = 0.50  # real COP / Carnot COP
+    evaporator_approach_k: tuple[float, float] = (2.0, 6.0)  # at 0 % and extra at 100 %
+    condenser_approach_k: tuple[float, float] = (2.0, 3.0)
+    dhw_coil_approach_k: float = 8.0  # a cylinder coil needs more lift than floor heating
+    min_run_min: int = 8
+    min_off_min: int = 10
+    hysteresis_k: float = 0.6  # water temperature band around the target
+    control_time_constant_h: float = 0.25
+    startup_min: int = 2  # first minutes of a run deliver only `startup_heat_factor`
+    startup_heat_factor: float = 0.6
+    dhw_target_c: float = 50.0
+    dhw_hysteresis_k: float = 7.0
+    dhw_modulation: float = 0.9
+    defrost_below_c: float = 6.0
+    defrost_every_h: float = 0.75  # run time between defrosts at the worst (0-2 °C, humid)
+    defrost_min: int = 5
+    defrost_power_kw: float = 1.3
+    defrost_heat_kw: float = 2.6  # taken from the water while the cycle runs backwards
+    standby_w: float = 14.0
+    crankcase_w: float = 30.0  # oil sump heater, while off below `crankcase_below_c`
+    crankcase_below_c: float = 5.0
+    pump_w: float = 35.0
+    # What the device itself reports: its electricity counters leave out standby and
+    # crankcase heating and are scaled by this factor (1.0: exact).
+    device_electricity_factor: float = 0.92
+    initial_hours: int = 3120
+    initial_starts: int = 1850
+    meter_initial_wh: float = 4_281_530.0
+    meter_noise_w: float = 2.0
+    meter_noise_rel: float = 0.01
+
+
+# --- scenarios -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outage:
+    """No data from one source in [start, end) (the devices keep running and counting)."""
+
+    source: Literal["meter", "heatpump"]
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Fault:
+    """An active error message in [start, end); by default the compressor is locked out."""
+
+    start: datetime
+    end: datetime | None = None
+    code: str = "F.1100"
+    priority: str = "criticalError"
+    text: str = "Simulated fault"
+    stops_compressor: bool = True
+
+
+@dataclass(frozen=True)
+class CopDrop:
+    """Efficiency multiplied by `factor` in [start, end) (e.g. refrigerant loss, iced coil)."""
+
+    start: datetime
+    factor: float = 0.75
+    end: datetime | None = None
+
+
+Scenario = Outage | Fault | CopDrop
+
+
+# --- results -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeterArrays:
+    """Meter readings as arrays (the fast path): times in UTC epoch seconds."""
+
+    time_s: np.ndarray  # int64
+    power_w: np.ndarray
+    energy_import_wh: np.ndarray
+    uptime_s: np.ndarray  # int64
+
+    def __len__(self) -> int:
+        return len(self.time_s)
+
+
+@dataclass(frozen=True)
+class Truth:
+    """What really happened in a time range (exact, before any sensor or counter rounding)."""
+
+    heat_heating_wh: float  # net: defrosts taken from the heating water are subtracted
+    heat_dhw_wh: float
+    electricity_wh: float  # everything the meter sees
+    electricity_heating_wh: float  # attributed to space heating (incl. its defrosts, pump)
+    electricity_dhw_wh: float
+    compressor_running_s: float
+    compressor_starts: int
+    defrosts: int
+
+    @property
+    def heat_wh(self) -> float:
+        return self.heat_heating_wh + self.heat_dhw_wh
+
+    @property
+    def cop(self) -> float | None:
+        """Heat over electricity (the JAZ when the range is a year); None without energy."""
+        return self.heat_wh / self.electricity_wh if self.electricity_wh > 0 else None
+
+
+# Per-minute arrays of a chunk (all float64 unless noted).
+MINUTE_FIELDS = (
+    "outdoor_c", "room_c", "water_c", "supply_c", "return_c", "dhw_c", "flow_target_c",
+    "heat_heating_w", "heat_dhw_w", "elec_w", "elec_heating_w", "elec_dhw_w",
+    "dev_heat_heating_w", "dev_heat_dhw_w", "dev_elec_heating_w", "dev_elec_dhw_w",
+    "modulation", "flow_l_h", "cop", "dhw_only",
+)
+
+
+@dataclass
+class _State:
+    """Everything carried from one minute (and one chunk) to the next."""
+
+    weather_z: float
+    humidity_z: float
+    damped_c: float  # outdoor temperature damped by the building (12 h)
+    mean24_c: float  # damped outdoor temperature for the heating limit
+    heating_on: bool
+    room_c: float
+    water_c: float
+    dhw_c: float
+    ice: float
+    mode: int
+    run_min: int
+    off_min: int
+    defrost_left: int
+    defrost_return: int
+    run_s: int
+    starts: int
+    meter_wh: float
+    uptime_s: int
+    totals_kwh: tuple[float, ...]  # running totals of COUNTER_SERIES since the origin
+    bases_kwh: tuple[tuple[float, ...], ...]  # per period, per series: total at period start
+    period_keys: tuple[int, int, int]  # local day, month and year index of the last minute
+
+
+@dataclass
+class _Chunk:
+    index: int
+    t0_s: int  # UTC epoch seconds of the first minute
+    minutes: dict[str, np.ndarray]
+    mode: np.ndarray  # int8
+    started: np.ndarray  # bool: a compressor start in this minute
+    run_s: np.ndarray  # int64 running-seconds counter at the start of each minute
+    starts: np.ndarray  # int64 starts counter at the start of each minute
+    counters: dict[str, np.ndarray]  # "heat.heating.day" -> kWh at the start of each minute
+    meter: MeterArrays
+    fault: np.ndarray  # bool per minute
+    end_state: _State = field(repr=False)
+
+
+# --- the simulator -------------------------------------------------------------------------
+
+
+class Simulator:
+    """Simulates from `start` (floored to the minute) onwards; query any later range."""
+
+    def __init__(
+        self,
+        seed: int,
+        start: datetime,
+        tz: ZoneInfo | str,
+        *,
+        climate: Climate | None = None,
+        house: House | None = None,
+        heat_pump: HeatPumpModel | None = None,
+        scenarios: Sequence[Scenario] = (),
+        meter_device: str = "sim-meter",
+        heatpump_device: str = "sim-heatpump",
+        cache_chunks: int = 4,
+    ) -> None:
+        if start.tzinfo is None:
+            raise ValueError("start must carry a zone")
+        self.seed = int(seed)
+        self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
+        self.climate = climate or Climate()
+        self.house = house or House()
+        self.hp = heat_pump or HeatPumpModel()
+        self.scenarios = tuple(scenarios)
+        for s in self.scenarios:
+            _check_scenario(s)
+        self.meter_device = meter_device
+        self.heatpump_device = heatpump_device
+        origin = int(start.astimezone(UTC).timestamp()) // 60 * 60
+        self.origin_s = origin
+        self.start = datetime.fromtimestamp(origin, UTC)
+        self._states: list[_State] = [self._initial_state()]
+        self._cache: OrderedDict[int, _Chunk] = OrderedDict()
+        self._cache_size = max(1, cache_chunks)
+
+    # --- public queries ---
+
+    def meter_readings(self, start: datetime, end: datetime) -> Iterator[MeterReading]:
+        """MeterReadings with start <= time < end, as the Shelly source yields them."""
+        outages = self._outages("meter")
+        device = self.meter_device
+        offsets = _STEP_OFFSETS
+        for arr in self._meter_chunks(start, end):
+            first = int(arr.time_s[0]) if len(arr) else 0
+            base = datetime.fromtimestamp(first, UTC)
+            steps = ((arr.time_s - first) // METER_STEP_S).tolist()
+            times = arr.time_s.tolist()
+            powers = arr.power_w.tolist()
+            energies = arr.energy_import_wh.tolist()
+            uptimes = arr.uptime_s.tolist()
+            for i, k in enumerate(steps):
+                if outages and _inside(times[i], outages):
+                    continue
+                yield MeterReading(base + offsets[k], device, powers[i], energies[i],
+                                   uptimes[i])
+
+    def meter_arrays(self, start: datetime, end: datetime) -> MeterArrays:
+        """The same readings as arrays (fast path for long spans; outages removed)."""
+        parts = list(self._meter_chunks(start, end))
+        if not parts:
+            empty = np.zeros(0)
+            return MeterArrays(empty.astype(np.int64), empty, empty, empty.astype(np.int64))
+        t = np.concatenate([p.time_s for p in parts])
+        keep = np.ones(len(t), dtype=bool)
+        for a, b in self._outages("meter"):
+            keep &= ~((t >= a) & (t < b))
+        return MeterArrays(
+            t[keep],
+            np.concatenate([p.power_w for p in parts])[keep],
+            np.concatenate([p.energy_import_wh for p in parts])[keep],
+            np.concatenate([p.uptime_s for p in parts])[keep],
+        )
+
+    def heatpump_samples(self, start: datetime, end: datetime) -> Iterator[HeatPumpSample]:
+        """HeatPumpSamples with start <= time < end, as the Viessmann source yields them."""
+        lo, hi = self._range_s(start, end)
+        outages = self._outages("heatpump")
+        for chunk in self._chunks(lo, hi):
+            yield from self._samples_of(chunk, lo, hi, outages)
+
+    def events(self, start: datetime, end: datetime) -> Iterator[MeterReading | HeatPumpSample]:
+        """Both sources merged in time order (a meter reading first on a tie)."""
+        meter = ((r.time, 0, r) for r in self.meter_readings(start, end))
+        pump = ((s.time, 1, s) for s in self.heatpump_samples(start, end))
+        for _, _, event in heapq.merge(meter, pump, key=lambda e: (e[0], e[1])):
+            yield event
+
+    def minutes(self, start: datetime, end: datetime) -> dict[str, np.ndarray]:
+        """Per-minute truth and state for minutes starting in [start, end) (for tests/plots).
+
+        Adds `time_s` (minute start, UTC epoch s), `mode` (see MODE_NAMES) and `started`.
+        """
+        lo, hi = self._range_s(start, end)
+        parts: dict[str, list[np.ndarray]] = {}
+        for chunk in self._chunks(lo, hi):
+            t = chunk.t0_s + 60 * np.arange(MINUTES_PER_CHUNK, dtype=np.int64)
+            sel = (t >= lo) & (t < hi)
+            cols = dict(chunk.minutes, time_s=t, mode=chunk.mode, started=chunk.started,
+                        fault=chunk.fault)
+            for k, v in cols.items():
+                parts.setdefault(k, []).append(v[sel])
+        return {k: np.concatenate(v) for k, v in parts.items()}
+
+    def truth(self, start: datetime, end: datetime) -> Truth:
+        """Exact energy in [start, end); partial minutes count pro rata (power is constant
+        within a minute)."""
+        lo = math.floor(_epoch(start))
+        hi_exact = _epoch(end)
+        m = self.minutes(datetime.fromtimestamp(lo // 60 * 60, UTC),
+                         datetime.fromtimestamp(math.ceil(hi_exact / 60) * 60, UTC))
+        if len(m.get("time_s", ())) == 0:
+            return Truth(0, 0, 0, 0, 0, 0, 0, 0)
+        t = m["time_s"].astype(float)
+        covered = np.clip(np.minimum(t + 60, hi_exact) - np.maximum(t, _epoch(start)), 0, 60)
+        return self.truth_of(m, covered)
+
+    @staticmethod
+    def truth_of(m: dict[str, np.ndarray], covered_s: np.ndarray | None = None) -> Truth:
+        """Truth of arrays from `minutes()`; `covered_s` gives the seconds of each minute
+        that count (default: all 60)."""
+        covered = np.full(len(m["time_s"]), 60.0) if covered_s is None else covered_s
+        h = covered / 3600.0
+
+        def wh(name: str) -> float:
+            return float(np.sum(m[name] * h))
+
+        running = np.isin(m["mode"], (HEAT, DHW, DEFROST))
+        whole = covered == 60  # count events only in fully covered minutes
+        defrost_starts = (m["mode"] == DEFROST) & np.concatenate(
+            ([True], m["mode"][:-1] != DEFROST))
+        return Truth(
+            heat_heating_wh=wh("heat_heating_w"),
+            heat_dhw_wh=wh("heat_dhw_w"),
+            electricity_wh=wh("elec_w"),
+            electricity_heating_wh=wh("elec_heating_w"),
+            electricity_dhw_wh=wh("elec_dhw_w"),
+            compressor_running_s=float(np.sum(covered[running])),
+            compressor_starts=int(np.sum(m["started"] & whole)),
+            defrosts=int(np.sum(defrost_starts & whole)),
+        )
+
+    # --- chunk machinery ---
+
+    def _range_s(self, start: datetime, end: datetime) -> tuple[int, int]:
+        return max(math.ceil(_epoch(start)), self.origin_s), math.ceil(_epoch(end))
+
+    def _chunks(self, lo_s: int, hi_s: int) -> Iterator[_Chunk]:
+        if hi_s <= lo_s:
+            return
+        first = (lo_s - self.origin_s) // (60 * MINUTES_PER_CHUNK)
+        last = (hi_s - 1 - self.origin_s) // (60 * MINUTES_PER_CHUNK)
+        for i in range(first, last + 1):
+            yield self._chunk(i)
+
+    def _chunk(self, index: int) -> _Chunk:
+        cached = self._cache.get(index)
+        if cached is not None:
+            self._cache.move_to_end(index)
+            return cached
+        while len(self._states) <= index:  # advance sequentially, keeping start states
+            self._remember(self._simulate(len(self._states) - 1))
+        chunk = self._simulate(index)
+        self._remember(chunk)
+        return chunk
+
+    def _remember(self, chunk: _Chunk) -> None:
+        if chunk.index == len(self._states) - 1:
+            self._states.append(dataclasses.replace(chunk.end_state))
+        self._cache[chunk.index] = chunk
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    def _meter_chunks(self, start: datetime, end: datetime) -> Iterator[MeterArrays]:
+        lo, hi = self._range_s(start, end)
+        for chunk in self._chunks(lo, hi):
+            t = chunk.meter.time_s
+            a, b = np.searchsorted(t, lo), np.searchsorted(t, hi)
+            if b > a:
+                mt = chunk.meter
+                yield MeterArrays(mt.time_s[a:b], mt.power_w[a:b], mt.energy_import_wh[a:b],
+                                  mt.uptime_s[a:b])
+
+    def _outages(self, source: str) -> list[tuple[float, float]]:
+        return [(_epoch(s.start), _epoch(s.end)) for s in self.scenarios
+                if isinstance(s, Outage) and s.source == source]
+
+    # --- initial state ---
+
+    def _initial_state(self) -> _State:
+        h, c = self.house, self.climate
+        t0 = float(self.origin_s)
+        outdoor = float(_seasonal_c(c, np.array([t0]))[0])
+        flow = _flow_target_c(h, outdoor)
+        keys = _period_keys(np.array([self.origin_s - 60], dtype=np.int64), self.tz)
+        return _State(
+            weather_z=0.0, humidity_z=0.0, damped_c=outdoor, mean24_c=outdoor,
+            heating_on=outdoor < h.heating_limit_c, room_c=h.room_c,
+            water_c=float(_water_target_c(h, flow)), dhw_c=self.hp.dhw_target_c - 2.0, ice=0.0,
+            mode=IDLE, run_min=0, off_min=10_000, defrost_left=0, defrost_return=IDLE,
+            run_s=self.hp.initial_hours * 3600, starts=self.hp.initial_starts,
+            meter_wh=self.hp.meter_initial_wh, uptime_s=1_234_567,
+            totals_kwh=(0.0,) * len(COUNTER_SERIES),
+            bases_kwh=tuple((0.0,) * len(COUNTER_SERIES) for _ in COUNTER_PERIODS),
+            period_keys=(int(keys[0][0]), int(keys[1][0]), int(keys[2][0])),
+        )
+
+    # --- one chunk: inputs (vectorised), controller loop, outputs (vectorised) ---
+
+    def _simulate(self, index: int) -> _Chunk:
+        state = dataclasses.replace(self._states[index])
+        n = MINUTES_PER_CHUNK
+        t0 = self.origin_s + index * 60 * n
+        t = t0 + 60 * np.arange(n, dtype=np.int64)
+        c, h = self.climate, self.house
+
+        rng = np.random.default_rng([self.seed, 1, index])
+        hours = n // 60
+        z, state.weather_z = _ar1(rng, state.weather_z, hours + 1, c.weather_tau_h)
+        hz, state.humidity_z = _ar1(rng, state.humidity_z, hours + 1, 12.0)
+        # z[k] is the value at hour k of the chunk (z[0] carried over); interpolate minutes.
+        frac = np.arange(n) / 60.0
+        weather = np.interp(frac, np.arange(hours + 1), z)
+        hum_noise = np.interp(frac, np.arange(hours + 1), hz)
+        summer = _summerness(c, t.astype(float))
+        outdoor = (_seasonal_c(c, t.astype(float))
+                   - _daily_amplitude(c, summer) * np.cos(
+                       2 * np.pi * (_hour_utc(t) - c.coldest_hour_utc) / 24.0)
+                   + weather * (c.weather_sigma_winter_k
+                                + (c.weather_sigma_summer_k - c.weather_sigma_winter_k) * summer))
+        humidity = np.clip(c.humidity_winter + (c.humidity_summer - c.humidity_winter) * summer
+                           + 0.08 * hum_noise, 0.3, 1.0)
+        solar_peak = h.solar_gains_winter_kw + (h.solar_gains_summer_kw
+                                                - h.solar_gains_winter_kw) * summer
+        cloud = np.clip(0.6 - 0.25 * hum_noise, 0.1, 1.0)
+        gains = h.internal_gains_kw + solar_peak * cloud * np.clip(
+            np.cos(2 * np.pi * (_hour_utc(t) - 11.5) / 24.0), 0, None) ** 1.5
+
+        local_s = t + _utc_offsets_s(t, self.tz)
+        draw_kw = self._dhw_draws_kw(local_s)
+        eff, fault = self._scenario_masks(t)
+        month = local_s.astype("datetime64[s]").astype("datetime64[M]").astype(np.int64) % 12 + 1
+        dhw_only = np.isin(month, h.dhw_only_months)
+
+        out = self._run_controller(state, outdoor, humidity, gains, draw_kw, eff, fault,
+                                   dhw_only)
+        mode, started = out.pop("mode"), out.pop("started")
+
+        # Counters at the start of each minute (energy of completed minutes only).
+        run_s0 = state.run_s
+        running = np.isin(mode, (HEAT, DHW, DEFROST))
+        run_s = run_s0 + 60 * np.concatenate(([0], np.cumsum(running)[:-1]))
+        starts = state.starts + np.concatenate(([0], np.cumsum(started)[:-1]))
+        state.run_s = int(run_s0 + 60 * running.sum())
+        state.starts = int(state.starts + started.sum())
+        counters = self._counters(state, t, out)
+
+        meter = self._meter(index, state, t0, out["elec_w"])
+        for k in ("dev_heat_heating_w", "dev_heat_dhw_w", "dev_elec_heating_w",
+                  "dev_elec_dhw_w"):
+            out[k] = np.asarray(out[k])
+        chunk = _Chunk(index, t0, out, mode, started, run_s, starts, counters, meter, fault,
+                       state)
+        return chunk
+
+    def _scenario_masks(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        eff = np.ones(len(t))
+        fault = np.zeros(len(t), dtype=bool)
+        for s in self.scenarios:
+            end = _epoch(s.end) if getattr(s, "end", None) is not None else math.inf
+            inside = (t >= _epoch(s.start)) & (t < end)
+            if isinstance(s, CopDrop):
+                eff[inside] *= s.factor
+            elif isinstance(s, Fault) and s.stops_compressor:
+                fault |= inside
+        return eff, fault
+
+    def _dhw_draws_kw(self, local_s: np.ndarray) -> np.ndarray:
+        """Hot water drawn per minute (kW): a morning and an evening peak plus small draws,
+        placed in local wall time with a random pattern per local day."""
+        day = local_s // 86400
+        minute_of_day = (local_s % 86400) // 60
+        draw = np.zeros(len(local_s))
+        total = self.house.dhw_use_kwh_day
+        for d in np.unique(day):
+            rng = np.random.default_rng([self.seed, 2, int(d)])
+            events = [  # (start minute of day, duration min, energy kWh)
+                (360 + rng.integers(0, 120), 15, total * 0.37 * rng.uniform(0.7, 1.3)),
+                (1080 + rng.integers(0, 180), 20, total * 0.45 * rng.uniform(0.7, 1.3)),
+            ]
+            for _ in range(3):
+                events.append((rng.integers(480, 1320), 3, total * 0.06 * rng.uniform(0.5, 1.5)))
+            sel_day = day == d
+            for start_min, dur, kwh in events:
+                sel = sel_day & (minute_of_day >= start_min) & (minute_of_day < start_min + dur)
+                draw[sel] += kwh / (dur / 60.0)
+        return draw
+
+    def _run_controller(self, st: _State, outdoor: np.ndarray, humidity: np.ndarray,
+                        gains: np.ndarray, draw_kw: np.ndarray, eff: np.ndarray,
+                        fault: np.ndarray, dhw_only: np.ndarray) -> dict[str, np.ndarray]:
+        """The minute-by-minute heat balance and the heat pump's controller.
+
+        Whatever does not depend on the state is computed as arrays first; the loop keeps
+        only the state machine and the three heat balances (room, heating water, cylinder).
+        """
+        h, hp = self.house, self.hp
+        dt = 1.0 / 60.0  # hours
+        n = len(outdoor)
+        ua = h.ua_kw_k
+        c_building = ua * h.building_time_constant_h
+        # Emitters deliver the design load at the design mean water temperature.
+        ua_em = h.design_load_kw / (h.design_flow_c - h.design_spread_k / 2 - h.room_c)
+        flow_l_h = h.flow_l_h
+        mc = flow_l_h / 1000.0 * WATER_KWH_PER_M3K  # kW per K of spread
+        c_w = h.water_capacity_kwh_k
+        c_t = h.dhw_volume_l / 1000.0 * WATER_KWH_PER_M3K
+        ua_t = h.dhw_loss_w_k / 1000.0
+        ea0, ea1 = hp.evaporator_approach_k
+        ca0, ca1 = hp.condenser_approach_k
+
+        damped = _ema(outdoor, st.damped_c, dt / 12.0)
+        mean24 = _ema(outdoor, st.mean24_c, dt / h.heating_limit_damping_h)
+        flow_target = _flow_target_c(h, damped)
+        water_target = _water_target_c(h, flow_target)
+        cap = hp.rated_heat_kw * np.clip(1 + hp.capacity_slope_per_k * (outdoor - 2), 0.5, 1.25)
+        frost_rate = dt / hp.defrost_every_h * _frost_factor(outdoor, humidity)
+        eta = hp.carnot_efficiency * eff
+        source0 = outdoor - ea0
+
+        to_l, gain_l, draw_l = outdoor.tolist(), gains.tolist(), draw_kw.tolist()
+        fault_l, m24_l, wt_l = fault.tolist(), mean24.tolist(), water_target.tolist()
+        dhw_only_l = dhw_only.tolist()
+        cap_l, frost_l, eta_l, src_l = (cap.tolist(), frost_rate.tolist(), eta.tolist(),
+                                        source0.tolist())
+
+        o_room, o_water, o_tank = [0.0] * n, [0.0] * n, [0.0] * n
+        o_hw, o_ht, o_el, o_mod, o_cop = [0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n
+        o_mode, o_start, o_hon = [0] * n, [False] * n, [False] * n
+
+        room, water, tank = st.room_c, st.water_c, st.dhw_c
+        heating_on = st.heating_on
+        mode, run_min, off_min = st.mode, st.run_min, st.off_min
+        ice, defrost_left, defrost_return = st.ice, st.defrost_left, st.defrost_return
+        limit_on = h.heating_limit_c - h.heating_limit_band_k
+        limit_off = h.heating_limit_c + h.heating_limit_band_k
+        hyst, min_mod = hp.hysteresis_k, hp.min_modulation
+        min_run, min_off = hp.min_run_min, hp.min_off_min
+        dhw_target = hp.dhw_target_c
+        dhw_start = dhw_target - hp.dhw_hysteresis_k
+        k_ctl = c_w / hp.control_time_constant_h
+        half_mc = 0.5 / mc
+        startup_min, startup_factor = hp.startup_min, hp.startup_heat_factor
+        dhw_mod, dhw_approach = hp.dhw_modulation, hp.dhw_coil_approach_k + ca1 * hp.dhw_modulation
+        defrost_heat, defrost_kw, defrost_min = hp.defrost_heat_kw, hp.defrost_power_kw, \
+            hp.defrost_min
+        cold = h.cold_water_c
+        leak = 0.02  # kW/K from still water when the circuit pump is off
+
+        for i in range(n):
+            m24 = m24_l[i]
+            if dhw_only_l[i]:
+                heating_on = False
+            elif heating_on:
+                if m24 > limit_off:
+                    heating_on = False
+            elif m24 < limit_on:
+                heating_on = True
+            wt = wt_l[i]
+
+            # --- controller: this minute's mode ---
+            was_running = 0 < mode < LOCKED
+            if fault_l[i]:
+                mode = LOCKED
+            elif mode == DEFROST:
+                defrost_left -= 1
+                if defrost_left <= 0:
+                    mode = defrost_return
+            else:
+                if mode == LOCKED:
+                    mode = IDLE
+                if mode == DHW:
+                    if tank >= dhw_target:
+                        mode = HEAT if (heating_on and water < wt + hyst) else IDLE
+                elif mode == HEAT:
+                    if tank < dhw_start:
+                        mode = DHW
+                    elif run_min >= min_run and (not heating_on or water >= wt + hyst):
+                        mode = IDLE
+                elif off_min >= min_off:
+                    if tank < dhw_start:
+                        mode = DHW
+                    elif heating_on and water < wt - hyst:
+                        mode = HEAT
+                if ice >= 1.0 and mode in (HEAT, DHW):
+                    defrost_return, mode, defrost_left, ice = mode, DEFROST, defrost_min, 0.0
+            running = 0 < mode < LOCKED
+            if running:
+                if not was_running:
+                    o_start[i] = True
+                    run_min = 0
+                run_min += 1
+                off_min = 0
+            else:
+                off_min += 1
+
+            # --- physics of this minute (kW) ---
+            q_em = (ua_em if heating_on else leak) * (water - room)
+            heat_water = heat_tank = elec = mod = cop = 0.0
+            if mode in (HEAT, DHW):
+                c = cap_l[i]
+                if mode == HEAT:
+                    p = q_em + k_ctl * (wt - water)
+                    pmin = min_mod * c
+                    p = c if p > c else (pmin if p < pmin else p)
+                    mod = p / c
+                    sink = water + p * half_mc + ca0 + ca1 * mod
+                else:
+                    p = dhw_mod * c
+                    mod = dhw_mod
+                    sink = tank + dhw_approach
+                lift = sink - src_l[i] + ea1 * mod
+                if lift < 8.0:
+                    lift = 8.0
+                cop = eta_l[i] * (sink + 273.15) / lift
+                cop = 8.0 if cop > 8.0 else (1.0 if cop < 1.0 else cop)
+                elec = p / cop
+                if run_min <= startup_min:
+                    p *= startup_factor
+                if mode == HEAT:
+                    heat_water = p
+                else:
+                    heat_tank = p
+                ice += mod * frost_l[i]
+            elif mode == DEFROST:
+                elec = defrost_kw
+                mod = 0.5
+                if defrost_return == DHW:
+                    heat_tank = -defrost_heat
+                else:
+                    heat_water = -defrost_heat
+
+            o_room[i], o_water[i], o_tank[i] = room, water, tank
+            o_hw[i], o_ht[i], o_el[i], o_mod[i], o_cop[i] = heat_water, heat_tank, elec, mod, cop
+            o_mode[i], o_hon[i] = mode, heating_on
+
+            # --- state update ---
+            room += (q_em + gain_l[i] - ua * (room - to_l[i])) * dt / c_building
+            water += (heat_water - q_em) * dt / c_w
+            drawn = draw_l[i]
+            if tank - drawn * dt / c_t < cold:
+                drawn = max(0.0, (tank - cold) * c_t / dt)
+            tank += (heat_tank - drawn - ua_t * (tank - room)) * dt / c_t
+
+        st.room_c, st.water_c, st.dhw_c = room, water, tank
+        st.damped_c, st.mean24_c, st.heating_on = float(damped[-1]), float(mean24[-1]), \
+            heating_on
+        st.mode, st.run_min, st.off_min = mode, run_min, off_min
+        st.ice, st.defrost_left, st.defrost_return = ice, defrost_left, defrost_return
+
+        # --- derived per-minute values (vectorised) ---
+        mode_a = np.asarray(o_mode, dtype=np.int8)
+        room_a, water_a, tank_a = np.asarray(o_room), np.asarray(o_water), np.asarray(o_tank)
+        heat_w, heat_t = np.asarray(o_hw), np.asarray(o_ht)
+        elec_comp = np.asarray(o_el)
+        heating_on_a = np.asarray(o_hon, dtype=bool)
+        is_heat, is_dhw, is_defrost = mode_a == HEAT, mode_a == DHW, mode_a == DEFROST
+        running_a = is_heat | is_dhw | is_defrost
+        pump_on = heating_on_a | is_dhw | is_defrost
+        q_em_a = np.where(heating_on_a, ua_em, leak) * (water_a - room_a)
+        pump_kw = np.where(pump_on, hp.pump_w / 1000.0, 0.0)
+        standby_kw = hp.standby_w / 1000.0 + np.where(
+            ~running_a & (outdoor < hp.crankcase_below_c), hp.crankcase_w / 1000.0, 0.0)
+        elec_kw = elec_comp + pump_kw + standby_kw
+        to_dhw = is_dhw | (is_defrost & (heat_t < 0))
+        working_kw = elec_comp + pump_kw
+        dev = hp.device_electricity_factor
+        supply = np.select(
+            [is_heat, is_dhw, is_defrost],
+            [water_a + heat_w * half_mc, tank_a + hp.dhw_coil_approach_k - 3.0,
+             water_a - defrost_heat / mc],
+            water_a)
+        ret = np.select(
+            [is_heat, is_dhw, is_defrost, pump_on],
+            [water_a - heat_w * half_mc, supply - heat_t / mc, water_a, water_a - q_em_a / mc],
+            water_a)
+        return {
+            "outdoor_c": outdoor.copy(),
+            "room_c": room_a,
+            "water_c": water_a,
+            "supply_c": supply,
+            "return_c": ret,
+            "dhw_c": tank_a,
+            "flow_target_c": flow_target,
+            "heat_heating_w": heat_w * 1000.0,
+            "heat_dhw_w": heat_t * 1000.0,
+            "elec_w": elec_kw * 1000.0,
+            "elec_heating_w": np.where(to_dhw, standby_kw, elec_kw) * 1000.0,
+            "elec_dhw_w": np.where(to_dhw, working_kw, 0.0) * 1000.0,
+            "dev_heat_heating_w": np.maximum(heat_w, 0.0) * 1000.0,
+            "dev_heat_dhw_w": np.maximum(heat_t, 0.0) * 1000.0,
+            "dev_elec_heating_w": np.where(to_dhw, 0.0, working_kw) * dev * 1000.0,
+            "dev_elec_dhw_w": np.where(to_dhw, working_kw, 0.0) * dev * 1000.0,
+            "modulation": np.asarray(o_mod) * 100.0,
+            "flow_l_h": np.where(pump_on, flow_l_h, 0.0),
+            "cop": np.asarray(o_cop),
+            "dhw_only": dhw_only.copy(),
+            "mode": mode_a,
+            "started": np.asarray(o_start, dtype=bool),
+        }
+
+    def _counters(self, st: _State, t: np.ndarray,
+                  out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The device's day/month/year counters (kWh) at the start of each minute, reset at
+        local midnight, month and year."""
+        energy = {  # kWh per minute per series
+            "heat.heating": np.asarray(out["dev_heat_heating_w"]) / 60_000.0,
+            "heat.dhw": np.asarray(out["dev_heat_dhw_w"]) / 60_000.0,
+            "electricity.heating": np.asarray(out["dev_elec_heating_w"]) / 60_000.0,
+            "electricity.dhw": np.asarray(out["dev_elec_dhw_w"]) / 60_000.0,
+        }
+        keys = _period_keys(t, self.tz)
+        new_totals = []
+        new_bases: list[list[float]] = [list(b) for b in st.bases_kwh]
+        result: dict[str, np.ndarray] = {}
+        idx = np.arange(len(t))
+        for s_i, series in enumerate(COUNTER_SERIES):
+            e = energy[series]
+            before = st.totals_kwh[s_i] + np.concatenate(([0.0], np.cumsum(e)[:-1]))
+            new_totals.append(float(st.totals_kwh[s_i] + e.sum()))
+            for p_i, period in enumerate(COUNTER_PERIODS):
+                k = keys[p_i]
+                prev = np.concatenate(([st.period_keys[p_i]], k[:-1]))
+                boundary = k != prev
+                last = np.maximum.accumulate(np.where(boundary, idx, -1))
+                base = np.where(last >= 0, before[np.maximum(last, 0)],
+                                st.bases_kwh[p_i][s_i])
+                result[f"{series}.{period}"] = before - base
+                new_bases[p_i][s_i] = float(base[-1])
+        st.totals_kwh = tuple(new_totals)
+        st.bases_kwh = tuple(tuple(b) for b in new_bases)
+        st.period_keys = (int(keys[0][-1]), int(keys[1][-1]), int(keys[2][-1]))
+        return result
+
+    def _meter(self, index: int, st: _State, t0: int, elec_w: np.ndarray) -> MeterArrays:
+        """10-s readings: true power per minute plus noise; the counter integrates truth."""
+        per_min = 60 // METER_STEP_S
+        n = len(elec_w) * per_min
+        rng = np.random.default_rng([self.seed, 3, index])
+        true_w = np.repeat(np.asarray(elec_w), per_min)
+        power = true_w * (1 + self.hp.meter_noise_rel * rng.standard_normal(n)) \
+            + self.hp.meter_noise_w * rng.standard_normal(n)
+        power = np.round(np.maximum(power, 0.0), 1)
+        step_wh = true_w * METER_STEP_S / 3600.0
+        cum = st.meter_wh + np.concatenate(([0.0], np.cumsum(step_wh)[:-1]))
+        energy = np.floor(cum * 100.0 + 1e-6) / 100.0
+        st.meter_wh = float(st.meter_wh + step_wh.sum())
+        uptime = st.uptime_s + METER_STEP_S * np.arange(n, dtype=np.int64)
+        st.uptime_s = int(st.uptime_s + METER_STEP_S * n)
+        times = t0 + METER_STEP_S * np.arange(n, dtype=np.int64)
+        return MeterArrays(times, power, energy, uptime)
+
+    def _samples_of(self, chunk: _Chunk, lo: int, hi: int,
+                    outages: list[tuple[float, float]]) -> Iterator[HeatPumpSample]:
+        rng = np.random.default_rng([self.seed, 4, chunk.index])
+        jitter_s = rng.integers(0, 5, MINUTES_PER_CHUNK // SAMPLE_STEP_MIN).tolist()
+        noise = rng.normal(0.0, 0.05, (MINUTES_PER_CHUNK // SAMPLE_STEP_MIN, 4)).tolist()
+        m = chunk.minutes
+        faults = [s for s in self.scenarios if isinstance(s, Fault)]
+        for j, i in enumerate(range(0, MINUTES_PER_CHUNK, SAMPLE_STEP_MIN)):
+            ts = chunk.t0_s + 60 * i + jitter_s[j]
+            if ts < lo or ts >= hi or (outages and _inside(ts, outages)):
+                continue
+            when = datetime.fromtimestamp(ts, UTC)
+            mode = int(chunk.mode[i])
+            messages = tuple(
+                HeatPumpMessage("error", f.code, f.priority, f.text, f.start)
+                for f in faults if f.start <= when and (f.end is None or when < f.end))
+            nz = noise[j]
+            values: dict[str, FieldValue] = {
+                "outside_temp_c": round(float(m["outdoor_c"][i]) + nz[0], 1),
+                "supply_temp_c": round(float(m["supply_c"][i]) + nz[1], 1),
+                "return_temp_c": round(float(m["return_c"][i]) + nz[2], 1),
+                "dhw_temp_c": round(float(m["dhw_c"][i]) + nz[3], 1),
+                "compressor_active": mode in (HEAT, DHW, DEFROST),
+                "compressor_phase": _PHASES[mode] if mode != IDLE else (
+                    "pause" if _in_pause(chunk, i, self.hp.min_off_min) else "ready"),
+                "compressor_modulation_pct": float(round(float(m["modulation"][i]))),
+                "compressor_hours_h": float(chunk.run_s[i] // 3600),  # E3: whole hours
+                "compressor_starts": int(chunk.starts[i]),
+                "flow_l_h": float(round(float(m["flow_l_h"][i]))),
+                "heating_mode": "dhw" if m["dhw_only"][i] else "heating",
+                "dhw_mode": "efficient",
+                "heating_target_temp_c": round(float(m["flow_target_c"][i]), 1),
+                "dhw_target_temp_c": self.hp.dhw_target_c,
+                "error_count": len(messages),
+            }
+            counters = {k: _tenth_down(float(v[i])) for k, v in chunk.counters.items()}
+            yield HeatPumpSample(when, self.heatpump_device, values, counters, messages)
+
+
+# Reused timedeltas: building 3 million of them costs more than the readings themselves.
+_STEP_OFFSETS = tuple(timedelta(seconds=METER_STEP_S * k)
+                      for k in range(MINUTES_PER_CHUNK * 60 // METER_STEP_S))
+
+_PHASES = {HEAT: "heating", DHW: "heating", DEFROST: "defrost", LOCKED: "off"}
+
+
+def _in_pause(chunk: _Chunk, i: int, min_off: int) -> bool:
+    """Idle within `min_off` minutes after a run (what E3 devices report as 'pause')."""
+    lo = max(0, i - min_off)
+    return bool(np.isin(chunk.mode[lo:i], (HEAT, DHW, DEFROST)).any())
+
+
+# --- pure helpers --------------------------------------------------------------------------
+
+
+def _epoch(dt: datetime) -> float:
+    if dt.tzinfo is None:
+        raise ValueError("naive datetime: times must carry a zone")
+    return dt.timestamp()
+
+
+def _inside(t: float, spans: list[tuple[float, float]]) -> bool:
+    return any(a <= t < b for a, b in spans)
+
+
+def _check_scenario(s: Scenario) -> None:
+    for name in ("start", "end"):
+        v = getattr(s, name, None)
+        if v is not None and v.tzinfo is None:
+            raise ValueError(f"{type(s).__name__}.{name} must carry a zone")
+    if isinstance(s, Outage) and (s.source not in ("meter", "heatpump") or s.end <= s.start):
+        raise ValueError("Outage needs source 'meter' or 'heatpump' and end after start")
+    if isinstance(s, CopDrop) and not 0 < s.factor <= 1.5:
+        raise ValueError("CopDrop.factor must be in (0, 1.5]")
+
+
+def _tenth_down(kwh: float) -> float:
+    """E3 counters: kWh with 0.1 resolution, truncated (never ahead of the energy)."""
+    return math.floor(kwh * 10.0 + 1e-6) / 10.0
+
+
+def _frost_factor(outdoor_c: np.ndarray, humidity: np.ndarray) -> np.ndarray:
+    """How fast the evaporator ices, relative to the worst case (about -2..2 °C, humid):
+    warmer air freezes less on the coil, very cold air is dry."""
+    t = np.where(outdoor_c >= 2.0, (6.0 - outdoor_c) / 4.0,
+                 np.where(outdoor_c >= -2.0, 1.0,
+                          np.maximum(0.25, 1.0 - (-2.0 - outdoor_c) / 14.0)))
+    t = np.clip(t, 0.0, 1.0)
+    return t * np.clip((humidity - 0.55) / 0.3, 0.0, 1.3)
+
+
+def _flow_target_c(h: House, damped_outdoor_c: np.ndarray) -> np.ndarray:
+    """Heating curve: linear from room temperature (at the room temperature outside) to the
+    design flow temperature (at the design outdoor temperature)."""
+    slope = (h.design_flow_c - h.room_c) / (h.room_c - h.design_outdoor_c)
+    return np.minimum(h.design_flow_c + 5.0,
+                      h.room_c + slope * np.maximum(0.0, h.room_c - damped_outdoor_c))
+
+
+def _water_target_c(h: House, flow_target_c: np.ndarray) -> np.ndarray:
+    """Mean water temperature that goes with a flow target (half the spread lower)."""
+    share = (h.design_spread_k / 2) / (h.design_flow_c - h.room_c)
+    return h.room_c + (flow_target_c - h.room_c) * (1 - share)
+
+
+def _ema(x: np.ndarray, y0: float, alpha: float) -> np.ndarray:
+    """y[i] = y[i-1] + alpha * (x[i] - y[i-1]) with y[-1] = y0, without a Python loop
+    (fine for chunk lengths where (1 - alpha) ** -len(x) stays small)."""
+    r = 1.0 - alpha
+    k = np.arange(1, len(x) + 1)
+    scale = r ** k
+    return scale * (y0 + alpha * np.cumsum(x / scale))
+
+
+def _ar1(rng: np.random.Generator, z0: float, count: int,
+         tau_h: float) -> tuple[np.ndarray, float]:
+    """A unit-variance AR(1) series at hourly steps starting at z0 (z[0] == z0)."""
+    a = math.exp(-1.0 / tau_h)
+    eps = rng.standard_normal(count - 1) * math.sqrt(1 - a * a)
+    z = np.empty(count)
+    z[0] = z0
+    for k in range(1, count):
+        z[k] = a * z[k - 1] + eps[k - 1]
+    return z, float(z[-1])
+
+
+def _day_of_year(t_s: np.ndarray) -> np.ndarray:
+    days = t_s / 86400.0
+    # 1970-01-01 is day 0 of the year; 365.2425-day years keep the phase over centuries.
+    return np.mod(days, 365.2425)
+
+
+def _summerness(c: Climate, t_s: np.ndarray) -> np.ndarray:
+    """0 on the coldest day of the year, 1 half a year later."""
+    phase = 2 * np.pi * (_day_of_year(t_s) - c.coldest_day_of_year) / 365.2425
+    return (1 - np.cos(phase)) / 2
+
+
+def _seasonal_c(c: Climate, t_s: np.ndarray) -> np.ndarray:
+    phase = 2 * np.pi * (_day_of_year(t_s) - c.coldest_day_of_year) / 365.2425
+    return c.mean_c - c.seasonal_amplitude_k * np.cos(phase)
+
+
+def _daily_amplitude(c: Climate, summer: np.ndarray) -> np.ndarray:
+    return c.daily_amplitude_winter_k + (c.daily_amplitude_summer_k
+                                         - c.daily_amplitude_winter_k) * summer
+
+
+def _hour_utc(t_s: np.ndarray) -> np.ndarray:
+    return (t_s % 86400) / 3600.0
+
+
+def _utc_offsets_s(t_s: np.ndarray, tz: ZoneInfo) -> np.ndarray:
+    """UTC offset (s) of the zone at each time; exact per minute across DST changes."""
+    first = _offset(int(t_s[0]), tz)
+    if first == _offset(int(t_s[-1]), tz):
+        return np.full(len(t_s), first, dtype=np.int64)
+    return np.array([_offset(int(x), tz) for x in t_s], dtype=np.int64)
+
+
+def _offset(t_s: int, tz: ZoneInfo) -> int:
+    off = datetime.fromtimestamp(t_s, UTC).astimezone(tz).utcoffset() or timedelta(0)
+    return int(off.total_seconds())
+
+
+def _period_keys(t_s: np.ndarray, tz: ZoneInfo) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Local day, month and year index of each time (a change marks a counter reset)."""
+    local = (t_s + _utc_offsets_s(t_s, tz)).astype("datetime64[s]")
+    return (local.astype("datetime64[D]").astype(np.int64),
+            local.astype("datetime64[M]").astype(np.int64),
+            local.astype("datetime64[Y]").astype(np.int64))
