@@ -184,3 +184,18 @@ def test_heatpump_alerts_cli_replays_the_stored_data(tmp_path, monkeypatch, caps
     assert "No data from the heat pump (Viessmann cloud)" in out
     assert not (data / "alerts_state.json").exists()  # a replay never touches bot state
     assert main(["--env-file", str(tmp_path / "none.env"), "alerts", "--step", "soon"]) == 2
+
+
+def test_print_demo_alerts_reads_the_demo_store(tmp_path):
+    from bot.alerts.replay import print_demo_alerts
+
+    s = settings(tmp_path)
+    demo = SQLiteStore(s.data_dir / "demo" / "heatpump.sqlite3", TZ)
+    end = START + timedelta(days=1)
+    House(START, end, faults=[(end - timedelta(hours=5), end - timedelta(hours=4),
+                               "F.1100")]).write(demo)
+    demo.close()
+    out = io.StringIO()
+    assert print_demo_alerts(s, out) >= 2
+    assert "⚠️ Heat pump fault F.1100" in out.getvalue()
+    assert not (s.data_dir / "heatpump.sqlite3").exists()  # never the real store
