@@ -38,7 +38,7 @@ def influxd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 StoreFactory = Callable[..., Store]
 
 
-@pytest.fixture(params=["sqlite", "influx"])
+@pytest.fixture(params=["sqlite", pytest.param("influx", marks=pytest.mark.influx)])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
     """Builds stores of one backend; every store made in a test shares one database, so a
     second store is a second client (another process's view) of the same data."""

@@ -260,12 +260,12 @@ def test_empty_ranges(store):
 
 
 ODD = ['with space', 'com,ma', 'eq=uals', 'quo"te', "apo'strophe", 'back\\slash',
-       'trailing\\', 'ünïcödé 🔥 温度', '#hash', '=', ' lead']
+       'ünïcödé 🔥 温度', '#hash', '=', ' lead', 'trail ', 'a\\b\\c', '"', "'", 'x=1,y=2 z']
 
 
 def test_odd_tag_values_and_strings_round_trip(store):
     pts = [Point("health", T0 + timedelta(seconds=i),
-                 {"status": "down", "detail": f'detail "{v}" \\ ok',
+                 {"status": "down", "detail": f'detail "{v}" \\ ok\nline 2',
                   "reason": "unreachable"},
                  {"source": "shelly", "device": v}) for i, v in enumerate(ODD)]
     store.write(pts)
@@ -273,12 +273,18 @@ def test_odd_tag_values_and_strings_round_trip(store):
     assert store.tag_values("health", "device") == sorted(ODD)
     got = store.points("health", T0, T0 + timedelta(minutes=1))
     assert [(p.tags["device"], p.fields["detail"]) for p in got] == \
-        [(v, f'detail "{v}" \\ ok') for v in ODD]
+        [(v, f'detail "{v}" \\ ok\nline 2') for v in ODD]
     for i, v in enumerate(ODD):
         latest = store.latest("health", ["detail"], tags={"device": v})
         assert latest["detail"].time == T0 + timedelta(seconds=i), v
         only = store.points("health", T0, T0 + timedelta(minutes=1), tags={"device": v})
         assert len(only) == 1 and only[0].tags == {"source": "shelly", "device": v}
+
+
+@pytest.mark.parametrize("bad", ["trailing\\", "x\\,y", "x\\ y", "x\\=y", "x\\\\y"])
+def test_tag_values_influx_cannot_store_are_refused(store, bad):
+    with pytest.raises(ValueError, match="backslash"):
+        store.write([meter(T0, 1.0, device=bad)])
 
 
 def test_points_order_limit_and_merge(store):

@@ -7,7 +7,9 @@ lives here, so SQLite and InfluxDB give the same answers by construction.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import threading
 from abc import abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
@@ -34,6 +36,7 @@ from heatpump.store.rollup import (
     to_ms,
 )
 
+_BAD_BACKSLASH = re.compile(r"\\([\\,= ]|$)")
 TagKey = tuple[tuple[str, str], ...]  # sorted (tag, value) pairs, empty values dropped
 Row = tuple[str, TagKey, int, dict[str, FieldValue]]  # measurement, tags, t_ms, fields
 
@@ -55,11 +58,23 @@ def value_type(v: FieldValue) -> str:
 
 
 def _check_name(kind: str, name: object) -> str:
+    """Names and tag values both backends can store and give back unchanged.
+
+    InfluxDB 1.x line protocol cannot carry a line break in a name or tag, nor a backslash
+    right before `\\`, `,`, `=`, a space or the end (it would read as an escape)."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"{kind} must be a non-empty string, not {name!r}")
     if "\n" in name or "\r" in name:
         raise ValueError(f"{kind} {name!r} contains a line break")
+    if "\\" in name and _BAD_BACKSLASH.search(name):
+        raise ValueError(f"{kind} {name!r}: a backslash may not precede \\ , = space or "
+                         "the end")
     return name
+
+
+def tags_sort_key(tags: Mapping[str, str] | None) -> str:
+    """The order of rows with equal times: by their tags, the same in both backends."""
+    return json.dumps(dict(tags or {}), sort_keys=True, ensure_ascii=False)
 
 
 def _coerce(measurement: str, fname: str, v: object, want: str | None) -> FieldValue:

@@ -24,6 +24,7 @@ from heatpump.store.common import (
     Row,
     field_type,
     tags_match,
+    tags_sort_key,
     value_type,
 )
 from heatpump.store.rollup import COUNT, DAY_MS, HOUR_MS, SUM, from_ms, to_ms
@@ -276,7 +277,7 @@ class SQLiteStore(BaseStore):
             for key, t, f, typ in self._series_rows(measurement):
                 if not tags_match(t, tags):
                     continue
-                tj = json.dumps(t, sort_keys=True)
+                tj = tags_sort_key(t)
                 tag_of[tj] = t
                 for ts, v in self._db.execute(
                         "SELECT t_ms, v FROM samples WHERE key = ? AND t_ms >= ? AND t_ms < ? "

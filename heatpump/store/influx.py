@@ -1,0 +1,414 @@
+"""InfluxDB backend over the v1-compatible HTTP API (InfluxDB 1.x, and 2.x/3.x's /write +
+/query compatibility endpoints): line protocol in, InfluxQL out.
+
+Rollups are ordinary measurements (`<m>_1h`, `<m>_1d`) written by this client after each
+flush with the same algorithm as the embedded store (see heatpump/store/rollup.py), so
+Grafana can chart them and long queries never scan raw points.
+
+Credentials travel only in headers (token or HTTP basic auth), never in a URL, so no error
+message, log line or exception can contain them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from heatpump.schema import rollup_name
+from heatpump.store.base import FieldValue, Latest, Point, StoreError, StoreInfo
+from heatpump.store.common import (
+    BaseStore,
+    PartialWriteError,
+    Row,
+    field_type,
+    raise_store_error,
+    tags_sort_key,
+)
+from heatpump.store.rollup import COUNT, HOUR_MS, SUM, from_ms, to_ms
+
+BATCH_LINES = 5000
+RAW_RETENTION_MEASUREMENTS = ("meter", "heatpump")
+_INFLUX_TYPES = {"float": "float", "integer": "int", "boolean": "bool", "string": "str"}
+
+
+# --- line protocol ---------------------------------------------------------------------
+
+
+def _esc(s: str, specials: str) -> str:
+    # Backslashes are written as they are: InfluxDB 1.x does not unescape `\\` in names and
+    # tags (normalize() refuses a backslash before a special character or at the end).
+    for ch in specials:
+        s = s.replace(ch, "\\" + ch)
+    return s
+
+
+def esc_measurement(s: str) -> str:
+    return _esc(s, ", ")
+
+
+def esc_key(s: str) -> str:
+    """Tag keys, tag values and field keys."""
+    return _esc(s, ",= ")
+
+
+def fmt_value(v: FieldValue) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return f"{v}i"
+    if isinstance(v, float):
+        return repr(v)
+    return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def line(measurement: str, tags: Iterable[tuple[str, str]], fields: Mapping[str, FieldValue],
+         t_ms: int) -> str:
+    head = esc_measurement(measurement) + "".join(
+        f",{esc_key(k)}={esc_key(v)}" for k, v in sorted(tags))
+    body = ",".join(f"{esc_key(k)}={fmt_value(v)}" for k, v in fields.items())
+    return f"{head} {body} {t_ms}"
+
+
+# --- InfluxQL --------------------------------------------------------------------------
+
+
+def ident(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def literal(s: str) -> str:
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def where(start_ms: int | None, end_ms: int | None, tags: Mapping[str, str] | None) -> str:
+    conds = []
+    if start_ms is not None:
+        conds.append(f"time >= {start_ms}ms")
+    if end_ms is not None:
+        conds.append(f"time < {end_ms}ms")
+    conds += [f"{ident(k)} = {literal(v)}" for k, v in sorted((tags or {}).items())]
+    return (" WHERE " + " AND ".join(conds)) if conds else ""
+
+
+def _decode(v: Any, typ: str | None) -> FieldValue:
+    if typ == "float" and isinstance(v, int) and not isinstance(v, bool):
+        return float(v)
+    return v
+
+
+class CredentialsRefused(StoreError):
+    """The server answered 401/403: a settings problem, not an outage."""
+
+
+class InfluxStore(BaseStore):
+    backend = "influxdb"
+
+    def __init__(self, url: str, database: str, tz: ZoneInfo, *, token: str | None = None,
+                 username: str | None = None, password: str | None = None,
+                 timeout_s: float = 30.0):
+        super().__init__(tz)
+        self.url = url.rstrip("/")
+        self.db = database
+        self._secrets = [s for s in (token, password) if s]
+        headers = {"Authorization": f"Token {token}"} if token else {}
+        auth = (username, password or "") if username and not token else None
+        self._http = httpx.Client(base_url=self.url, headers=headers, auth=auth,
+                                  timeout=timeout_s)
+        self._token = bool(token)
+        self._ready = False
+        self._version = "unknown"
+        self._ftypes: dict[str, dict[str, str]] = {}
+        try:
+            self._ensure_ready()
+        except CredentialsRefused:
+            self._http.close()
+            raise
+        except StoreError:
+            pass  # server down: keep going, the next flush or query tries again
+
+    # --- HTTP ----------------------------------------------------------------------------
+
+    def _error(self, what: str, detail: str) -> StoreError:
+        return raise_store_error(f"InfluxDB at {self.url} {what}: {detail}", self._secrets)
+
+    def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        try:
+            r = self._http.request(method, path, **kw)
+        except httpx.HTTPError as exc:
+            raise self._error("unreachable", f"{type(exc).__name__}: {exc}") from None
+        if r.status_code in (401, 403):
+            raise CredentialsRefused(self._error("refused the credentials",
+                              f"HTTP {r.status_code} {self._server_message(r)} (check "
+                              "INFLUX_TOKEN, or INFLUX_USERNAME/INFLUX_PASSWORD)").args[0])
+        return r
+
+    @staticmethod
+    def _server_message(r: httpx.Response) -> str:
+        try:
+            return str(r.json().get("error") or r.json().get("message") or "")[:500]
+        except (ValueError, AttributeError):
+            return r.text[:500]
+
+    def _ensure_ready(self) -> None:
+        if self._ready:
+            return
+        ping = self._request("GET", "/ping")
+        self._version = ping.headers.get("X-Influxdb-Version", "unknown")
+        # 2.x/3.x (and 1.x users without admin rights) refuse CREATE DATABASE: buckets are
+        # made in their UI/CLI. That is fine as long as the bucket can then be queried.
+        with contextlib.suppress(CredentialsRefused):
+            created = self._request("POST", "/query",
+                                    params={"q": f"CREATE DATABASE {ident(self.db)}"})
+            if created.status_code >= 500:
+                raise self._error("failed", f"HTTP {created.status_code} "
+                                  f"{self._server_message(created)}")
+        self._query(["SHOW MEASUREMENTS LIMIT 1"], ready_check=False)
+        self._ready = True
+
+    def _query(self, statements: Sequence[str], post: bool = False,
+               ready_check: bool = True) -> list[dict[str, Any]]:
+        """Run InfluxQL statements in one request; the list of their result objects."""
+        if ready_check:
+            self._ensure_ready()
+        params = {"db": self.db, "q": ";".join(statements), "epoch": "ms"}
+        r = self._request("POST" if post else "GET", "/query", params=params)
+        try:
+            body = r.json()
+        except ValueError:
+            raise self._error("answered a query with no JSON",
+                              f"HTTP {r.status_code} {r.text[:200]}") from None
+        if r.status_code >= 400 or body.get("error"):
+            raise self._error("refused a query", f"HTTP {r.status_code} "
+                              f"{body.get('error', '')} ({statements[0][:200]})")
+        results = body.get("results", [])
+        for res in results:
+            if res.get("error"):
+                raise self._error("refused a query", f"{res['error']} ({statements[0][:200]})")
+            if res.get("partial"):
+                raise self._error("truncated a result", "raise the server's max-row-limit")
+        return results
+
+    def _post_lines(self, lines: list[str]) -> None:
+        """Write lines in batches; PartialWriteError when the server refused some."""
+        self._ensure_ready()
+        refused: list[str] = []
+        for i in range(0, len(lines), BATCH_LINES):
+            body = "\n".join(lines[i:i + BATCH_LINES]).encode()
+            for attempt in (1, 2):
+                r = self._request("POST", "/write",
+                                  params={"db": self.db, "precision": "ms"}, content=body)
+                if r.status_code == 404 and attempt == 1:  # database dropped meanwhile
+                    self._ready = False
+                    self._ensure_ready()
+                    continue
+                break
+            if r.status_code == 400:
+                refused.append(self._server_message(r))
+            elif r.status_code >= 300:
+                raise self._error("refused a write", f"HTTP {r.status_code} "
+                                  f"{self._server_message(r)}")
+        if refused:
+            msg = raise_store_error(f"InfluxDB at {self.url} refused some values (field type "
+                                    f"conflict or bad line): {'; '.join(refused)[:1000]}",
+                                    self._secrets)
+            raise PartialWriteError(str(msg))
+
+    def _field_types(self, measurement: str, refresh: bool = False) -> dict[str, str]:
+        if refresh or measurement not in self._ftypes:
+            res = self._query([f"SHOW FIELD KEYS FROM {ident(measurement)}"])
+            types: dict[str, str] = {}
+            for s in res[0].get("series", []):
+                for name, t in s["values"]:
+                    types[name] = _INFLUX_TYPES.get(t, t)
+            self._ftypes[measurement] = types
+        return self._ftypes[measurement]
+
+    def _type_of(self, measurement: str, field: str) -> str | None:
+        t = field_type(measurement, field)
+        if t is None:
+            t = self._field_types(measurement).get(field)
+            if t is None:
+                t = self._field_types(measurement, refresh=True).get(field)
+        return t
+
+    # --- primitives ----------------------------------------------------------------------
+
+    def _write_rows(self, rows: list[Row]) -> None:
+        lines = []
+        known: dict[str, dict[str, str]] = {}
+        for m, tags, t, fields in rows:
+            if field_type(m, next(iter(fields))) is None:  # not in the schema
+                types = known.get(m)
+                if types is None:
+                    types = known[m] = self._field_types(m, refresh=True)
+                fields = {k: (float(v) if types.get(k) == "float" and isinstance(v, int)
+                              and not isinstance(v, bool) else v) for k, v in fields.items()}
+            lines.append(line(m, tags, fields, t))
+        self._post_lines(lines)
+
+    def _rollup_hours(self, measurement: str, fields: Sequence[str],
+                      ranges: list[tuple[int, int]]) -> None:
+        hourly = rollup_name(measurement, "1h")
+        sel = ", ".join(f"sum({ident(f)}) AS {ident(f + SUM)}, "
+                        f"count({ident(f)}) AS {ident(f + COUNT)}" for f in fields)
+        statements = [f"SELECT {sel} FROM {ident(measurement)}{where(a, b, None)} "
+                      f"GROUP BY time({HOUR_MS}ms, {self.hour_shift_ms}ms), * fill(none)"
+                      for a, b in ranges]
+        lines = []
+        for i in range(0, len(statements), 50):
+            for res in self._query(statements[i:i + 50]):
+                for s in res.get("series", []):
+                    tags = s.get("tags") or {}
+                    cols = s["columns"]
+                    for row in s["values"]:
+                        vals = dict(zip(cols, row, strict=True))
+                        out: dict[str, FieldValue] = {}
+                        for f in fields:
+                            if vals.get(f + COUNT):
+                                out[f + SUM] = float(vals[f + SUM])
+                                out[f + COUNT] = int(vals[f + COUNT])
+                        if out:
+                            lines.append(line(hourly, tags.items(), out, row[0]))
+        if lines:
+            self._post_lines(lines)
+
+    def _rollup_days(self, measurement: str, fields: Sequence[str],
+                     days: list[tuple[int, int]]) -> None:
+        if not days:
+            return
+        hourly, daily = rollup_name(measurement, "1h"), rollup_name(measurement, "1d")
+        starts = [a for a, _ in days]
+        cols = [f + SUM for f in fields] + [f + COUNT for f in fields]
+        q = (f"SELECT {', '.join(ident(c) for c in cols)} FROM {ident(hourly)}"
+             f"{where(days[0][0], days[-1][1], None)} GROUP BY *")
+        acc: dict[tuple[int, tuple[tuple[str, str], ...]], dict[str, float]] = {}
+        for s in self._query([q])[0].get("series", []):
+            tags = tuple(sorted((s.get("tags") or {}).items()))
+            names = s["columns"]
+            for row in s["values"]:
+                i = bisect.bisect_right(starts, row[0]) - 1
+                if i < 0 or row[0] >= days[i][1]:
+                    continue  # an hour of a day that was not touched
+                slot = acc.setdefault((days[i][0], tags), {})
+                for c, v in zip(names[1:], row[1:], strict=True):
+                    if v is not None:
+                        slot[c] = slot.get(c, 0) + v
+        lines = []
+        for (day, tags), vals in acc.items():
+            out: dict[str, FieldValue] = {
+                c: (int(v) if c.endswith(COUNT) else float(v)) for c, v in vals.items()}
+            lines.append(line(daily, (*tags, ("tz", self.tz.key)), out, day))
+        if lines:
+            self._post_lines(lines)
+
+    def _aggregate(self, measurement: str, field: str, start_ms: int, end_ms: int,
+                   step_ms: int, offset_ms: int,
+                   tags: Mapping[str, str] | None) -> dict[int, tuple[float, int]]:
+        q = (f"SELECT sum({ident(field)}), count({ident(field)}) FROM {ident(measurement)}"
+             f"{where(start_ms, end_ms, tags)} GROUP BY time({step_ms}ms, "
+             f"{offset_ms % step_ms}ms) fill(none)")
+        out = {}
+        for s in self._query([q])[0].get("series", []):
+            for t, total, count in s["values"]:
+                if count:
+                    out[t] = (float(total), int(count))
+        return out
+
+    def _rows(self, measurement: str, fields: Sequence[str], start_ms: int, end_ms: int,
+              tags: Mapping[str, str] | None,
+              group_by: Sequence[str]) -> Iterable[tuple[int, tuple[str, ...], str, float]]:
+        group = (" GROUP BY " + ", ".join(ident(g) for g in group_by)) if group_by else ""
+        q = (f"SELECT {', '.join(ident(f) for f in fields)} FROM {ident(measurement)}"
+             f"{where(start_ms, end_ms, tags)}{group}")
+        out = []
+        for s in self._query([q])[0].get("series", []):
+            stags = s.get("tags") or {}
+            key = tuple(stags.get(g, "") for g in group_by)
+            names = s["columns"]
+            for row in s["values"]:
+                for c, v in zip(names[1:], row[1:], strict=True):
+                    if v is not None:
+                        out.append((row[0], key, c, v))
+        return out
+
+    # --- the rest of the contract --------------------------------------------------------
+
+    def latest(self, measurement: str, fields: Sequence[str] | None = None,
+               tags: Mapping[str, str] | None = None) -> dict[str, Latest]:
+        names = list(fields) if fields is not None else sorted(self._field_types(
+            measurement, refresh=True))
+        if not names:
+            return {}
+        statements = [f"SELECT last({ident(f)}) FROM {ident(measurement)}"
+                      f"{where(None, None, tags)} GROUP BY *" for f in names]
+        out: dict[str, Latest] = {}
+        for f, res in zip(names, self._query(statements), strict=True):
+            typ = self._type_of(measurement, f) if res.get("series") else None
+            for s in sorted(res.get("series", []), key=lambda s: tags_sort_key(s.get("tags"))):
+                t, v = s["values"][0][0], s["values"][0][1]
+                if v is None:
+                    continue
+                when = from_ms(t)
+                if f not in out or when > out[f].time:
+                    out[f] = Latest(when, _decode(v, typ), dict(s.get("tags") or {}))
+        return out
+
+    def points(self, measurement: str, start: datetime, end: datetime,
+               tags: Mapping[str, str] | None = None, limit: int | None = None) -> list[Point]:
+        lim = "" if limit is None else f" LIMIT {int(limit)}"
+        q = (f"SELECT * FROM {ident(measurement)}{where(to_ms(start), to_ms(end), tags)} "
+             f"GROUP BY *{lim}")
+        res = self._query([q])[0].get("series", [])
+        rows = []
+        for s in res:
+            stags = dict(s.get("tags") or {})
+            names = s["columns"]
+            for row in s["values"]:
+                fields = {c: v for c, v in zip(names[1:], row[1:], strict=True)
+                          if v is not None}
+                if fields:
+                    rows.append((row[0], tags_sort_key(stags), stags, fields))
+        rows.sort(key=lambda r: (r[0], r[1]))
+        if limit is not None:
+            rows = rows[:limit]
+        out = []
+        for t, _k, stags, fields in rows:
+            decoded = {k: _decode(v, self._type_of(measurement, k)) for k, v in fields.items()}
+            out.append(Point(measurement, from_ms(t), decoded, stags))
+        return out
+
+    def tag_values(self, measurement: str, tag: str) -> list[str]:
+        res = self._query([f"SHOW TAG VALUES FROM {ident(measurement)} WITH KEY = {ident(tag)}"])
+        return sorted({v for s in res[0].get("series", []) for _k, v in s["values"]})
+
+    def apply_retention(self, keep: timedelta, now: datetime) -> None:
+        """`DELETE FROM meter|heatpump WHERE time < cutoff` (InfluxDB 1.x). InfluxDB 2.x/3.x
+        do not accept DELETE through InfluxQL: this raises StoreError saying so; use
+        `influx delete --predicate '_measurement="meter"'` there, or keep
+        HEATPUMP_RAW_RETENTION_DAYS=0."""
+        cutoff = to_ms(now - keep)
+        try:
+            self._query([f"DELETE FROM {ident(m)} WHERE time < {cutoff}ms"
+                         for m in RAW_RETENTION_MEASUREMENTS], post=True)
+        except StoreError as exc:
+            raise raise_store_error(
+                f"{exc} -- raw retention needs InfluxQL DELETE (InfluxDB 1.x); on 2.x/3.x use "
+                "`influx delete` or set HEATPUMP_RAW_RETENTION_DAYS=0", self._secrets) from None
+
+    def info(self) -> StoreInfo:
+        return StoreInfo("influxdb", self._version, f"{self.url} ({self.db})")
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                if self._buffer or self._pending_hours:
+                    self.flush()
+            finally:
+                self._http.close()
+

@@ -1,0 +1,142 @@
+"""What only the InfluxDB backend has: credentials, a server that goes away, line protocol."""
+
+from __future__ import annotations
+
+import traceback
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from heatpump.settings import Settings
+from heatpump.store import open_store
+from heatpump.store.base import Point, StoreError
+from heatpump.store.influx import InfluxStore, esc_key, fmt_value, line
+from tests.conftest import BERLIN
+from tests.influxd import Influxd, InfluxdUnavailable, find_influxd
+
+T0 = datetime(2026, 1, 5, tzinfo=UTC)
+PASSWORD = "s3cret-Pa55word!"
+TOKEN = "tok-abcdefghijklmnop-XYZ"
+
+pytestmark = pytest.mark.influx
+
+
+def _all_text(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc)) + repr(exc) + str(exc.args)
+
+
+def test_line_protocol_formatting():
+    assert line("meter", [("device", "a b,c=d")], {"power_w": 1.0, "uptime_s": 3}, 5) == \
+        r"meter,device=a\ b\,c\=d power_w=1.0,uptime_s=3i 5"
+    assert fmt_value(True) == "true" and fmt_value(12) == "12i" and fmt_value(1e-7) == "1e-07"
+    assert fmt_value('say "hi" \\ now') == r'"say \"hi\" \\ now"'
+    assert esc_key("ünï") == "ünï"
+
+
+@pytest.fixture(scope="module")
+def auth_influxd(tmp_path_factory: pytest.TempPathFactory):
+    try:
+        binary = find_influxd()
+    except InfluxdUnavailable as exc:
+        pytest.skip(f"no influxd: {exc}")
+    server = Influxd(binary, tmp_path_factory.mktemp("influxd-auth"), auth=True)
+    server.start()
+    server.create_admin("heatpump", PASSWORD)
+    yield server
+    server.stop()
+
+
+def test_user_and_password_work_and_create_the_database(auth_influxd):
+    with InfluxStore(auth_influxd.url, "authdb", BERLIN, username="heatpump",
+                     password=PASSWORD) as s:
+        s.write([Point("meter", T0, {"power_w": 42.0}, {"device": "d"})])
+        s.flush()
+        assert s.latest("meter")["power_w"].value == 42.0
+        assert PASSWORD not in repr(s.info())
+    r = httpx.get(f"{auth_influxd.url}/query", params={"q": "SHOW DATABASES"},
+                  auth=("heatpump", PASSWORD))
+    assert ["authdb"] in r.json()["results"][0]["series"][0]["values"]
+
+
+def test_wrong_password_is_a_clear_error_without_the_password(auth_influxd):
+    with pytest.raises(StoreError) as info:
+        InfluxStore(auth_influxd.url, "authdb", BERLIN, username="heatpump",
+                    password=PASSWORD + "x")
+    text = _all_text(info.value)
+    assert "refused the credentials" in str(info.value)
+    assert "INFLUX_USERNAME" in str(info.value)
+    assert PASSWORD not in text
+
+
+def test_missing_credentials_and_bad_token_are_refused_without_the_token(auth_influxd):
+    with pytest.raises(StoreError, match="refused the credentials"):
+        InfluxStore(auth_influxd.url, "authdb", BERLIN)
+    with pytest.raises(StoreError) as info:
+        InfluxStore(auth_influxd.url, "authdb", BERLIN, token=TOKEN)
+    assert TOKEN not in _all_text(info.value)
+
+
+def test_open_store_uses_influx_settings(auth_influxd, tmp_path: Path):
+    settings = Settings.from_mapping({
+        "HEATPUMP_DATA_DIR": str(tmp_path), "INFLUX_URL": auth_influxd.url,
+        "INFLUX_USERNAME": "heatpump", "INFLUX_PASSWORD": PASSWORD,
+        "INFLUX_BUCKET": "fromsettings", "HEATPUMP_TZ": "Europe/Berlin"})
+    with open_store(settings) as s:
+        info = s.info()
+        assert info.backend == "influxdb" and info.version.startswith("1.")
+        assert "fromsettings" in info.location and PASSWORD not in info.location
+    assert not (tmp_path / "heatpump.sqlite3").exists()
+
+
+def test_server_down_keeps_points_and_a_restart_delivers_them(tmp_path: Path):
+    try:
+        binary = find_influxd()
+    except InfluxdUnavailable as exc:
+        pytest.skip(f"no influxd: {exc}")
+    server = Influxd(binary, tmp_path / "influxd")
+    server.start()
+    try:
+        s = InfluxStore(server.url, "downtime", BERLIN, username="u", password=PASSWORD,
+                        timeout_s=2.0)
+        s.write([Point("electricity", T0, {"energy_wh": 5.0},
+                       {"device": "hp", "source": "meter", "circuit": "total"})])
+        s.flush()
+        server.stop()
+        s.write([Point("electricity", T0 + timedelta(minutes=1), {"energy_wh": 7.0},
+                       {"device": "hp", "source": "meter", "circuit": "total"})])
+        with pytest.raises(StoreError) as info:
+            s.flush()
+        assert "unreachable" in str(info.value) and PASSWORD not in _all_text(info.value)
+        with pytest.raises(StoreError):
+            s.latest("electricity")
+        server.start()  # same data dir: the first point is still there
+        s.flush()
+        day = datetime(2026, 1, 5, tzinfo=BERLIN)
+        [row] = s.sums("electricity", ["energy_wh"], day, day + timedelta(days=1), "day",
+                       BERLIN)
+        assert row.values == {"energy_wh": 12.0}
+        s.close()
+    finally:
+        server.stop()
+
+
+def test_a_store_made_while_the_server_is_down_starts_working_later(tmp_path: Path):
+    try:
+        binary = find_influxd()
+    except InfluxdUnavailable as exc:
+        pytest.skip(f"no influxd: {exc}")
+    server = Influxd(binary, tmp_path / "influxd")
+    s = InfluxStore(server.url, "late", BERLIN, timeout_s=2.0)  # nothing listens yet
+    s.write([Point("meter", T0, {"power_w": 1.0}, {"device": "d"})])
+    with pytest.raises(StoreError, match="unreachable"):
+        s.flush()
+    server.start()
+    try:
+        s.flush()
+        assert s.latest("meter")["power_w"].value == 1.0
+        assert s.info().version.startswith("1.")
+        s.close()
+    finally:
+        server.stop()
