@@ -11,7 +11,7 @@ import io
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -68,7 +68,7 @@ class Chart:
     bar_width_days: float = 0.0
     note: str = ""
     ylim_zero: bool = False
-    meta: dict[str, str] = field(default_factory=dict)
+    xlim: tuple[datetime, datetime] | None = None  # local naive; the whole range asked for
 
     @property
     def empty(self) -> bool:
@@ -101,12 +101,13 @@ def _naive(t: datetime, tz: ZoneInfo) -> datetime:
 def gather(store: Store, kind: str, rng: str, now: datetime, tz: ZoneInfo) -> Chart:
     start, end, bucket = chart_start(rng, now, tz)
     when = f"{RANGE_LABELS[rng]} to {_naive(now, tz):%d.%m.%Y %H:%M}"
+    xlim = (_naive(start, tz), _naive(end, tz))
     if kind == "power":
         s = store.series("meter", "power_w", start, end, SERIES_POINTS[rng])
         step = _step_label(s.step)
         return Chart(f"Electric power ({step} means), {when}", "W",
                      [_naive(t, tz) for t in s.times()],
-                     [Line("meter", [_nan(v) for v in s.values])], ylim_zero=True)
+                     [Line("meter", [_nan(v) for v in s.values])], ylim_zero=True, xlim=xlim)
     if kind == "temps":
         lines, times = [], []
         for f, label in TEMP_FIELDS:
@@ -117,10 +118,12 @@ def gather(store: Store, kind: str, rng: str, now: datetime, tz: ZoneInfo) -> Ch
         if not lines:
             s = store.series("heatpump", "outside_temp_c", start, end, SERIES_POINTS[rng])
             times = [_naive(t, tz) for t in s.times()]
-        return Chart(f"Temperatures, {when}", "°C", times, lines)
+        return Chart(f"Temperatures, {when}", "°C", times, lines, xlim=xlim)
     pairs = hour_pairs(store, start, end, tz)
     groups = _group(pairs, bucket, start, end, tz)
-    times = [_naive(t, tz) for t in groups]
+    # bars and dots sit in the middle of their bucket
+    times = [_naive(t + (bucket_next(t, bucket, tz) - t) / 2, tz)  # type: ignore[arg-type]
+             for t in groups]
     width = {"hour": 1 / 24, "day": 1.0, "month": 28.0}[bucket] * 0.8
     per = {"hour": "hour", "day": "day", "month": "month"}[bucket]
     if kind == "energy":
@@ -128,7 +131,7 @@ def gather(store: Store, kind: str, rng: str, now: datetime, tz: ZoneInfo) -> Ch
         heat = [_nan(_sum_or_none(ps, "heat_wh", 1000)) for ps in groups.values()]
         return Chart(f"Energy per {per}, {when}", "kWh", times,
                      [Line("heat", heat, "bar"), Line("electricity (meter)", elec, "bar")],
-                     bar_width_days=width, ylim_zero=True)
+                     bar_width_days=width, ylim_zero=True, xlim=xlim)
     if kind == "cop":
         cops = []
         for ps in groups.values():
@@ -139,7 +142,7 @@ def gather(store: Store, kind: str, rng: str, now: datetime, tz: ZoneInfo) -> Ch
         out = _outdoor(store, start, end, bucket, list(groups), tz)
         return Chart(f"COP per {per} (hours with both sides), {when}", "COP", times,
                      [Line("COP", cops, "bar"), Line("outdoor", out, "point", right=True)],
-                     right_unit="outdoor °C", bar_width_days=width, ylim_zero=True,
+                     right_unit="outdoor °C", bar_width_days=width, ylim_zero=True, xlim=xlim,
                      note="bars: heat / electricity; dots: mean outdoor temperature")
     if kind == "starts":
         starts, runs = [], []
@@ -153,7 +156,8 @@ def gather(store: Store, kind: str, rng: str, now: datetime, tz: ZoneInfo) -> Ch
         label = "starts per day (month mean)" if bucket == "month" else f"starts per {per}"
         return Chart(f"Compressor starts and mean run length, {when}", label, times,
                      [Line("starts", starts, "bar"), Line("mean run", runs, "point", right=True)],
-                     right_unit="mean run (min)", bar_width_days=width, ylim_zero=True)
+                     right_unit="mean run (min)", bar_width_days=width, ylim_zero=True,
+                     xlim=xlim)
     raise ChartError(f"unknown chart kind {kind!r}")
 
 
@@ -255,23 +259,50 @@ def render(chart: Chart) -> bytes:
                                linewidth=2)
             handles.append(h)
     if chart.ylim_zero and not chart.empty:
-        ax.set_ylim(bottom=0)
+        top = max((v for ln in chart.lines if not ln.right for v in ln.values
+                   if not math.isnan(v)), default=1.0)
+        # headroom for the legend above the tallest bar
+        ax.set_ylim(0, max(top, 1e-9) * (1.3 if len(handles) > 1 or chart.note else 1.05))
+    if ax2 is not None:
+        lo, hi = ax2.get_ylim()
+        ax2.set_ylim(lo, hi + (hi - lo) * 0.3)
+    if chart.xlim is not None:
+        ax.set_xlim(*chart.xlim)
     if chart.empty:
         ax.text(0.5, 0.5, "no data in this range", transform=ax.transAxes, ha="center",
                 va="center", fontsize=fs + 4, color="#777777")
-        if chart.times:
-            ax.set_xlim(chart.times[0], chart.times[-1] + timedelta(minutes=1))
     locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     if len(handles) > 1 or chart.note:
-        ax.legend(handles=handles, fontsize=fs - 3, loc="upper left", framealpha=0.8)
+        ax.legend(handles=handles, fontsize=fs - 3, framealpha=0.8,
+                  loc="upper left" if chart.ylim_zero else "best")
     if chart.note:
         fig.text(0.01, 0.01, chart.note, fontsize=fs - 4, color="#555555")
-    fig.tight_layout(rect=(0, 0.03 if chart.note else 0, 1, 1))
+    # fixed margins: tight_layout would measure every label first and double the time
+    fig.subplots_adjust(left=0.1, right=0.9 if ax2 is not None else 0.97,
+                        top=0.86 if "\n" in ax.get_title() else 0.92,
+                        bottom=0.12 if chart.note else 0.08)
+    return _png(fig)
+
+
+def _png(fig: object) -> bytes:
+    """Draw and encode as a 64-colour palette PNG: a third of the time of savefig's RGBA
+    PNG and a fifth of the bytes, with no visible loss for flat chart colours."""
+    import numpy as np
+    from PIL import Image
+
+    canvas = fig.canvas  # type: ignore[attr-defined]
+    canvas.draw()
+    image = Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB")
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
+    image.quantize(colors=64).save(buf, format="png")
     return buf.getvalue()
+
+
+def warm_up() -> None:
+    """Import matplotlib and draw once, so the first /chart is not the slow one."""
+    render(Chart("warm-up", "", [], []))
 
 
 def _wrap(title: str, width: int = 60) -> str:

@@ -172,15 +172,15 @@ def _heatpump_lines(store: Store, now: datetime) -> list[str]:
         name = f" {dev}" if len(pumps) > 1 else ""
         poll = max(v.time for v in latest.values())
         fresh = {k: v for k, v in latest.items() if v.time == poll}
-        active = fresh.get("compressor_active")
+        active = latest.get("compressor_active")
         if active is None:
             state = "compressor state unknown"
         else:
             state = "compressor RUNNING" if active.value else "compressor off"
-            mod = fresh.get("compressor_modulation_pct")
+            mod = latest.get("compressor_modulation_pct")
             if active.value and mod is not None:
                 state += f", modulation {float(mod.value):.0f}%"
-            phase = fresh.get("compressor_phase")
+            phase = latest.get("compressor_phase")
             if phase is not None and str(phase.value) not in ("", "off"):
                 state += f" ({phase.value})"
         out.append(f"heat pump{name}: {state} — polled {fmt.age(poll, now)}")

@@ -34,7 +34,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import replies
+from bot import charts, replies
 from bot.commands import COMMANDS, Context, Reply, answer, answer_callback, usage
 from heatpump.settings import Settings
 from heatpump.store.base import Store
@@ -78,6 +78,18 @@ def command_name(update: Update) -> str:
     return "/" + "".join(ch for ch in name[:32] if ch.isalnum() or ch == "_")
 
 
+# Loggers that print request URLs, and so the bot token, below these levels.
+TOKEN_LOGGERS = {"httpx": logging.WARNING, "httpcore": logging.WARNING,
+                 "telegram.Bot": logging.INFO, "telegram.ext.ExtBot": logging.INFO}
+
+
+def quiet_token_loggers() -> None:
+    """Keep the token out of logs even at DEBUG (the redacting filter is a second line)."""
+    for name, floor in TOKEN_LOGGERS.items():
+        lg = logging.getLogger(name)
+        lg.setLevel(max(floor, lg.getEffectiveLevel()))
+
+
 class BotApp:
     """Holds the shared state (context, allow-list, refused chats) of one running bot."""
 
@@ -98,6 +110,7 @@ class BotApp:
         token = self.settings.telegram_bot_token
         if not token:
             raise ValueError("TELEGRAM_BOT_TOKEN is empty; get a token from @BotFather")
+        quiet_token_loggers()
         builder = Application.builder().token(token).post_init(self._post_init)
         base = self.settings.telegram_api_base_url
         if base:
@@ -112,6 +125,7 @@ class BotApp:
         return app
 
     async def _post_init(self, app: Application) -> None:
+        await asyncio.to_thread(charts.warm_up)
         await app.bot.set_my_commands([BotCommand(n, t[:256]) for n, t in replies.COMMAND_HELP])
         if not self.allowed:
             log.warning("TELEGRAM_ALLOWED_CHAT_IDS is empty: every chat is refused and told "

@@ -1,0 +1,279 @@
+"""The bot end to end: python-telegram-bot's real HTTP client against a fake Bot API server
+on 127.0.0.1, reading a real SQLite store filled through Store.write."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from telegram import Update
+
+from bot.telegram_app import BotApp, refusal_text
+from heatpump.logs import setup_logging
+from heatpump.settings import Settings
+from heatpump.store.base import Point
+from heatpump.store.sqlite import SQLiteStore
+from tests import synthetic
+from tests.fake_telegram import TOKEN, FakeBotApi, png_size
+
+OWNER = 4242
+GROUP = -100777
+STRANGER = 999001
+
+
+class Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+class Harness:
+    def __init__(self, tmp: Path):
+        now = datetime.now(UTC)
+        self.settings = Settings.from_mapping({
+            "HEATPUMP_TZ": "Europe/Berlin", "HEATPUMP_DATA_DIR": str(tmp),
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_ALLOWED_CHAT_IDS": f"{OWNER},{GROUP}",
+        })
+        self.store = SQLiteStore(tmp / "heatpump.sqlite3", self.settings.tz)
+        start = (now - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+        last = now.replace(second=0, microsecond=0) - timedelta(minutes=now.minute % 5)
+        synthetic.fill(self.store, start, last - timedelta(minutes=4), gaps=[
+            synthetic.Gap("meter", now - timedelta(hours=20), now - timedelta(hours=18))])
+        synthetic.message(self.store, last)  # an active fault at the latest poll
+        self.store.write([Point("meter", now, {"power_w": 1500.0},
+                                {"device": synthetic.METER})])
+        self.store.flush()
+        self.api = FakeBotApi().start()
+        self.settings = Settings.from_mapping({
+            "HEATPUMP_TZ": "Europe/Berlin", "HEATPUMP_DATA_DIR": str(tmp),
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_ALLOWED_CHAT_IDS": f"{OWNER},{GROUP}",
+            "TELEGRAM_API_BASE_URL": self.api.url,
+        })
+        self.bot = BotApp(self.settings, self.store, live_interval_s=0.3, live_duration_s=60)
+        self.app = self.bot.build()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        self.app.run_polling(poll_interval=0, timeout=1, stop_signals=None, close_loop=True,
+                             allowed_updates=Update.ALL_TYPES)
+
+    def start(self) -> None:
+        self.thread.start()
+        self.api.wait_for(lambda c: c.method == "deleteWebhook", timeout=30)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.app.stop_running)
+        self.thread.join(30)
+        self.api.stop()
+        self.store.close()
+
+    def ask(self, chat: int, text: str, timeout: float = 30):
+        """Send `text` from `chat`; the bot's first answer to it."""
+        n = len(self.api.calls)
+        self.api.push_text(chat, text)
+        return self.api.wait_for(
+            lambda c: c.method in ("sendMessage", "sendPhoto")
+            and int(c.params["chat_id"]) == chat, timeout=timeout, after=n)
+
+
+@pytest.fixture(scope="module")
+def capture():
+    setup_logging("DEBUG", secrets=())  # no redaction: nothing may log the token at all
+    cap = Capture()
+    logging.getLogger().addHandler(cap)
+    yield cap
+    logging.getLogger().removeHandler(cap)
+
+
+@pytest.fixture(scope="module")
+def h(tmp_path_factory, capture):
+    harness = Harness(tmp_path_factory.mktemp("bot"))
+    harness.start()
+    yield harness
+    harness.stop()
+
+
+def buttons(call) -> list[str]:
+    markup = json.loads(call.params["reply_markup"])
+    return [b["callback_data"] for row in markup["inline_keyboard"] for b in row]
+
+
+def test_startup_registers_commands(h):
+    names = [c["command"] for c in h.api.commands]
+    assert names == ["status", "jaz", "chart", "live", "help"]
+    methods = {c.method for c in h.api.calls}
+    assert {"getMe", "deleteWebhook", "setMyCommands"} <= methods
+
+
+def test_status(h):
+    text = h.ask(OWNER, "/status").params["text"]
+    assert text.startswith("Heat pump status")
+    assert "⚡ power" in text and " W, " in text and "STALE" not in text
+    assert "compressor" in text and "outdoor" in text and "flow" in text
+    assert "F.454" in text and "criticalError" in text  # the active fault
+    assert "today: electricity" in text and "COP" in text
+    assert "meter shellypro3em-0001: UP since" not in text
+    assert "meter shellypro3em-0001: up since" in text  # the meter came back after its gap
+    assert "Viessmann API calls:" in text
+
+
+def test_jaz_states_coverage_and_method(h):
+    text = h.ask(OWNER, "/jaz 7d").params["text"]
+    lines = text.splitlines()
+    assert lines[0].startswith("COP last 7 days")
+    assert lines[1].startswith("COP ") and "kWh heat /" in lines[1]
+    assert "covers" in lines[2] and "% of the period" in lines[2]
+    assert "heat measured by the heat pump's heat counter" in text
+    assert "heat split: heating" in text and "hot water" in text
+    jaz = h.ask(GROUP, "/jaz@heatpump_test_bot").params["text"]  # group form, default 12m
+    assert jaz.startswith("JAZ last 12 months")
+
+
+def test_chart_is_a_real_png_and_buttons_switch_range(h):
+    call = h.ask(OWNER, "/chart power 24h")
+    assert call.method == "sendPhoto"
+    png = call.files["photo"]
+    assert png_size(png) == (1000, 700)
+    assert 10_000 < len(png) < 400_000
+    assert "Electric power" in call.params["caption"] and "last 24 hours" in call.params["caption"]
+    assert "chart power 7d" in buttons(call) and "chart temps 24h" in buttons(call)
+    # press "7d" on that photo: the same message is edited with the new chart
+    sent = next(m for (chat, mid), m in h.api.messages.items()
+                if chat == OWNER and "photo" in m and m.get("caption") == call.params["caption"])
+    n = len(h.api.calls)
+    h.api.push_button(OWNER, sent["message_id"], "chart temps 7d")
+    edit = h.api.wait_for(lambda c: c.method == "editMessageMedia", after=n, timeout=30)
+    media = json.loads(edit.params["media"])
+    assert "Temperatures, last 7 days" in media["caption"]
+    attached = edit.files[media["media"].removeprefix("attach://")]
+    assert png_size(attached) == (1000, 700) and attached != png
+    h.api.wait_for(lambda c: c.method == "answerCallbackQuery", after=n)
+
+
+@pytest.mark.parametrize("kind", ["temps", "cop", "energy", "starts"])
+def test_every_chart_kind(h, kind):
+    call = h.ask(OWNER, f"/chart {kind} 7d")
+    assert call.method == "sendPhoto"
+    assert png_size(call.files["photo"]) == (1000, 700)
+
+
+def test_stranger_gets_one_refusal_with_its_id_and_no_data(h, capture):
+    before = len(h.api.calls)
+    first = h.ask(STRANGER, "/status")
+    assert first.params["text"] == refusal_text(STRANGER)
+    h.api.push_text(STRANGER, "/jaz topsecretargument")
+    h.api.push_text(STRANGER, "hello there")
+    # the owner's next answer proves the stranger's updates were processed (in order)
+    h.ask(OWNER, "/help")
+    assert len(h.api.sent_to(STRANGER, after=before)) == 1
+    assert "refused chat 999001 (private): /status" in capture.text
+    assert "refused chat 999001 (private): /jaz" in capture.text
+    assert "topsecretargument" not in capture.text and "hello there" not in capture.text
+    # a button press from a stranger is answered (so the client stops spinning), nothing sent
+    n = len(h.api.calls)
+    h.api.push_button(STRANGER, 1, "chart power 12m")
+    h.api.wait_for(lambda c: c.method == "answerCallbackQuery", after=n)
+    h.ask(OWNER, "/help")
+    assert not [c for c in h.api.calls[n:] if c.method in ("sendPhoto", "editMessageMedia")]
+
+
+@pytest.mark.parametrize(("text", "expect"), [
+    ("/jaz foo", "Sorry: 'foo' is not a period"),
+    ("/jaz 2099", "Sorry: year 2099 has not begun yet"),
+    ("/jaz 1999", "Sorry: year 1999 is out of range"),
+    ("/jaz 7d 8d", "Sorry: /jaz takes one period"),
+    ("/chart pie", "Sorry: 'pie' is not a chart kind"),
+    ("/status now", "Sorry: /status takes no arguments"),
+    ("/frobnicate", "Sorry: unknown command /frobnicate"),
+    ("what is my COP?", "I did not understand that."),
+])
+def test_bad_input_gets_short_help(h, text, expect):
+    reply = h.ask(OWNER, text).params["text"]
+    assert reply.startswith(expect)
+    assert "/jaz" in reply and "Traceback" not in reply
+
+
+def test_sticker_gets_help(h):
+    n = len(h.api.calls)
+    h.api.push_sticker(OWNER)
+    call = h.api.wait_for(lambda c: c.method == "sendMessage", after=n)
+    assert call.params["text"].startswith("I did not understand that.")
+
+
+def test_live_edits_only_on_change_and_stops(h):
+    call = h.ask(OWNER, "/live")
+    assert buttons(call) == ["live stop"]
+    msg = next(m for (chat, _), m in sorted(h.api.messages.items())
+               if chat == OWNER and m.get("text") == call.params["text"])
+    mid = msg["message_id"]
+    n = len(h.api.calls)
+    time.sleep(1.2)  # four ticks without new data: no edit
+    assert not [c for c in h.api.calls[n:] if c.method == "editMessageText"]
+    h.store.write([Point("meter", datetime.now(UTC), {"power_w": 4321.0},
+                         {"device": synthetic.METER})])
+    h.store.flush()
+    edit = h.api.wait_for(lambda c: c.method == "editMessageText", after=n, timeout=10)
+    assert int(edit.params["message_id"]) == mid and "4321 W" in edit.params["text"]
+    n = len(h.api.calls)
+    h.api.push_button(OWNER, mid, "live stop")
+    stop = h.api.wait_for(lambda c: c.method == "editMessageText", after=n, timeout=10)
+    assert stop.params["text"].endswith("(stopped)")
+    h.store.write([Point("meter", datetime.now(UTC), {"power_w": 1234.0},
+                         {"device": synthetic.METER})])
+    h.store.flush()
+    time.sleep(1.0)
+    assert len([c for c in h.api.calls[n:] if c.method == "editMessageText"]) == 1
+
+
+def test_fuzz_1000_texts_always_answered(h):
+    rng = random.Random(20261127)
+    words = ["status", "jaz", "chart", "live", "help", "start", "JAZ", "chart@heatpump_test_bot",
+             "x", "", "stop", "jaz@other_bot"]
+    args = ["12m", "7d", "today", "2025", "2025-11", "2025-13", "0d", "-1", "9" * 30, "power",
+            "temps", "cop", "energy", "starts", "pie", "24h", "30d", "1y", "ä€😀", "%s%n",
+            "<b>", "'", "\\", "month", "yesterday", "", "/", "None", "nan", "1e308"]
+    texts = []
+    for _ in range(1000):
+        w = rng.choice(words)
+        if w == "chart" and rng.random() < 0.8:
+            w = "chart?"  # keep valid charts (slow to draw) a minority
+        a = [rng.choice(args) for _ in range(rng.choice([0, 1, 1, 2, 3]))]
+        prefix = rng.choice(["/", "/", "/", "", " /"])
+        texts.append((prefix + w + " " + " ".join(a)).rstrip() or "/")
+    n = len(h.api.calls)
+    for t in texts:
+        h.api.push_text(OWNER, t)
+    deadline = time.monotonic() + 240
+    while len(h.api.sent_to(OWNER, after=n)) < 1000 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    answers = h.api.sent_to(OWNER, after=n)
+    assert len(answers) == 1000
+    assert not [a for a in answers if "failed on my side" in a.params.get("text", "")]
+    for a in answers:
+        if a.method == "sendPhoto":
+            assert png_size(a.files["photo"]) == (1000, 700)
+
+
+def test_token_never_logged(h, capture):
+    assert capture.lines  # something was logged at DEBUG
+    assert TOKEN not in capture.text
+    assert TOKEN.split(":")[1] not in capture.text
