@@ -210,6 +210,16 @@ def test_repeated_real_recoveries_back_off():
     assert events(sent) == [("stale", "raised"), ("stale", "resolved"), ("stale", "raised")]
 
 
+def test_a_retired_device_stops_reminding():
+    cfg = AlertConfig(repeat=timedelta(days=1))
+    last = T0 - timedelta(days=10)
+    snaps = [Snapshot(T0 + timedelta(days=d), sources=(SourceSeen("meter", "old", last),))
+             for d in range(10)]
+    _, sent = run(snaps, cfg)
+    assert events(sent) == [("stale", "raised"), ("stale", "repeat"), ("stale", "repeat"),
+                            ("stale", "repeat"), ("stale", "repeat")]  # until 14 days
+
+
 def test_short_gap_below_threshold_is_silent():
     _, sent = run(outage_timeline(T0 + timedelta(hours=1), T0 + timedelta(minutes=110)))
     assert sent == []

@@ -1,4 +1,4 @@
-"""Alerts over a real store (embedded SQLite): snapshot reading, replay, check and outbox."""
+"""Alerts over a real store (SQLite and InfluxDB): snapshot reading, replay, check, outbox."""
 
 from __future__ import annotations
 
@@ -28,11 +28,7 @@ def settings(tmp_path, **extra) -> Settings:
                                   "TELEGRAM_ALLOWED_CHAT_IDS": "111,222,333,444", **extra})
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = SQLiteStore(tmp_path / "heatpump.sqlite3", TZ)
-    yield s
-    s.close()
+# `store` (tests/conftest.py): each test runs on embedded SQLite and on a real influxd.
 
 
 def local_midnight(days_before_end: int) -> datetime:

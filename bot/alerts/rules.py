@@ -80,6 +80,7 @@ def message_rule(alert_kind: str) -> Callable[[Snapshot, AlertConfig, Collection
 
 
 STALE_MIN_CLEAR = timedelta(minutes=30)
+RETIRED_AFTER = timedelta(days=14)
 
 
 def stale_rule(snap: Snapshot, cfg: AlertConfig, active: Collection[str],
@@ -101,7 +102,9 @@ def stale_rule(snap: Snapshot, cfg: AlertConfig, active: Collection[str],
             facts["health"] = {"time": _iso(h.time), "status": h.status, "reason": h.reason,
                                "detail": h.detail, "until": _iso(h.until),
                                "failures": h.failures}
-        if age >= cfg.stale_after(s.source):
+        if age > RETIRED_AFTER:
+            verdict = "hold"  # a replaced or removed device: no more daily reminders
+        elif age >= cfg.stale_after(s.source):
             verdict = "raise"
         elif age <= cfg.fresh_within(s.source):
             verdict = "clear"
