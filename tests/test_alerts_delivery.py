@@ -230,3 +230,16 @@ def test_apprise_errors_name_no_secret(monkeypatch):
         apprise_channel("json://127.0.0.1:1/")
     assert "pip install 'heatpump-monitor[alerts]'" in str(err.value)
     assert apprise_channel("") is None  # not configured: no import at all
+
+
+def test_apprise_logs_no_password(caplog):
+    bad = Receiver(status=500)
+    port = bad.server.server_address[1]
+    try:
+        with caplog.at_level("DEBUG"):
+            channel = AppriseChannel([f"json://alice:s3cretpass@127.0.0.1:{port}/"])
+            assert channel.send("fault", "raised", "x") is False
+    finally:
+        bad.close()
+    assert caplog.records  # apprise and we did log the failure
+    assert "s3cretpass" not in caplog.text
