@@ -68,7 +68,7 @@ def test_alerts_overview_lists_active_alerts(tmp_path):
     state, _ = evaluate(snap, {}, cfg, TZ)
     text = commands.alerts_overview(state, subs, 1, cfg, NOW, TZ)
     assert "Active alerts (2):" in text
-    assert "fault errors on hp1, since 10:00" in text
+    assert "fault (2 errors without details) on hp1, since 10:00" in text
     assert "no data from the electricity meter (Shelly), since 10:00" in text
     assert "subscribed and not muted" in text
     assert "COP 20 % below normal on 3 days in a row" in text

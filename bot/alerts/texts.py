@@ -207,7 +207,8 @@ def summary_line(kind: str, facts: Mapping[str, Any], rec: Mapping[str, Any], tz
     """One line per active alert for /alerts."""
     fired = _dt(rec.get("fired_at")) or now
     if kind in ("fault", "warning"):
-        what = f"{kind} {facts.get('code') or 'errors'} on {facts.get('device')}"
+        code = facts.get("code") or f"({facts.get('count', '?')} errors without details)"
+        what = f"{kind} {code} on {facts.get('device')}"
     elif kind == "stale":
         what = f"no data from {SOURCE_LABELS.get(facts.get('source', ''), '?')}"
     elif kind == "cop_drop":
