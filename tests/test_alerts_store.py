@@ -195,3 +195,15 @@ def test_print_demo_alerts_reads_the_demo_store(tmp_path):
     assert print_demo_alerts(s, out) >= 2
     assert "⚠️ Heat pump fault F.1100" in out.getvalue()
     assert not (s.data_dir / "heatpump.sqlite3").exists()  # never the real store
+
+
+def test_the_demo_store_keeps_its_own_alert_state(tmp_path):
+    from bot.alerts.service import state_dir
+
+    s = settings(tmp_path)
+    demo = SQLiteStore(s.data_dir / "demo" / "heatpump.sqlite3", TZ)
+    real = SQLiteStore(s.data_dir / "heatpump.sqlite3", TZ)
+    assert state_dir(s, demo) == s.data_dir / "demo"
+    assert state_dir(s, real) == s.data_dir
+    demo.close()
+    real.close()

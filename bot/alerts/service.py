@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from bot.alerts import gather, persist
@@ -29,6 +30,17 @@ DAYS_CACHE = timedelta(hours=1)
 SendText = Callable[[int, str], Awaitable[Any]]
 
 
+def state_dir(settings: Settings, store: Store) -> Path:
+    """Where alert state and subscribers live: the data dir, or its demo/ folder when the
+    bot reads the demo store (`heatpump bot --demo`), so demo alerts never mix with real."""
+    demo = (settings.data_dir / "demo").resolve()
+    try:
+        location = Path(store.info().location).resolve()
+    except (OSError, ValueError):
+        return settings.data_dir
+    return demo if demo in location.parents else settings.data_dir
+
+
 class PermanentFailure(Exception):
     """The chat can never receive messages (bot blocked, chat deleted)."""
 
@@ -36,13 +48,14 @@ class PermanentFailure(Exception):
 class AlertService:
     def __init__(self, settings: Settings, store: Store,
                  now: Callable[[], datetime] = utcnow,
-                 apprise: AppriseChannel | bool | None = True):
+                 apprise: AppriseChannel | bool | None = True,
+                 data_dir: Path | None = None):
         self.settings = settings
         self.store = store
         self.now = now
         self.cfg = AlertConfig.from_settings(settings)
         self.tz = settings.tz
-        self.data_dir = settings.data_dir
+        self.data_dir = data_dir or state_dir(settings, store)
         self.subscribers = persist.Subscribers(self.data_dir)
         self.apprise: AppriseChannel | None = (
             apprise_channel(settings.apprise_urls) if apprise is True

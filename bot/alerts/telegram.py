@@ -65,7 +65,7 @@ class AlertsBot:
         chat = update.effective_chat
         if chat is None:
             return
-        state = await asyncio.to_thread(persist.load_state, self.settings.data_dir)
+        state = await asyncio.to_thread(persist.load_state, self.service.data_dir)
         await self._reply(update, commands.alerts_overview(
             state, self.subs, chat.id, self.service.cfg, self.now(), self.settings.tz))
 
