@@ -22,9 +22,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print("heatpump bot: TELEGRAM_BOT_TOKEN is empty; create a bot with @BotFather and "
               "set TELEGRAM_BOT_TOKEN=123456:ABC-DEF...", file=sys.stderr)
         return 2
+    from bot.alerts.deliver import AlertChannelError
     from bot.telegram_app import run_bot
     from heatpump.store import open_store
 
     with open_store(settings, demo=args.demo) as store:
-        run_bot(settings, store)
+        try:
+            run_bot(settings, store)
+        except AlertChannelError as exc:
+            print(f"heatpump bot: {exc}", file=sys.stderr)
+            return 2
     return 0

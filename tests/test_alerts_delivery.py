@@ -243,3 +243,15 @@ def test_apprise_logs_no_password(caplog):
         bad.close()
     assert caplog.records  # apprise and we did log the failure
     assert "s3cretpass" not in caplog.text
+
+
+def test_bot_refuses_to_start_without_apprise(tmp_path, monkeypatch, capsys):
+    from heatpump.cli import main
+
+    monkeypatch.setitem(sys.modules, "apprise", None)  # as if not installed
+    monkeypatch.setenv("HEATPUMP_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("APPRISE_URLS", "json://user:s3cretpass@127.0.0.1:1/")
+    assert main(["--env-file", str(tmp_path / "none.env"), "bot"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'heatpump-monitor[alerts]'" in err and "s3cretpass" not in err
