@@ -181,7 +181,117 @@ class CopDrop:
     end: datetime | None = None
 
 
-Scenario = Outage | Fault | CopDrop
+@dataclass(frozen=True)
+class MeterReboot:
+    """The meter restarts at `start`: offline for `offline_s`, uptime from 0 again and, like
+    Gen1 Shelly plugs, the energy counter from 0 (`resets_counter=False`: kept, like Gen2+)."""
+
+    start: datetime
+    offline_s: float = 30.0
+    resets_counter: bool = True
+
+
+Scenario = Outage | Fault | CopDrop | MeterReboot
+
+
+@dataclass(frozen=True)
+class _ScenarioKind:
+    default_start: str  # relative to "now"
+    default_duration: str | None  # None: open-ended
+    options: tuple[str, ...]
+
+
+# What `heatpump demo --scenario` accepts: KIND[@START][/DURATION][,key=value...]
+SCENARIO_KINDS: dict[str, _ScenarioKind] = {
+    "fault": _ScenarioKind("-1d", "6h", ("code", "priority", "text", "stops")),
+    "meter-outage": _ScenarioKind("-6h", "2h", ()),
+    "heatpump-outage": _ScenarioKind("-6h", "2h", ()),
+    "cop-drop": _ScenarioKind("-7d", None, ("factor",)),
+    "meter-reboot": _ScenarioKind("-1d", "30s", ("counter",)),
+}
+_UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_scenario(text: str, now: datetime) -> Scenario:
+    """A scenario from its command-line form, times relative to `now` unless absolute.
+
+    Examples: "fault" (yesterday, 6 h, F.1100), "fault@-3d/12h,code=F.454,stops=no",
+    "meter-outage@-2h/30m", "heatpump-outage@2026-01-10T06:00+01:00/3h",
+    "cop-drop@-10d,factor=0.7", "meter-reboot@-3h/1m,counter=keep" (DURATION: offline).
+    Raises ValueError with the reason.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must carry a zone")
+    head, _, opts = text.strip().partition(",")
+    kind_name, _, when = head.partition("@")
+    kind = SCENARIO_KINDS.get(kind_name)
+    if kind is None:
+        raise ValueError(f"unknown scenario {kind_name!r}; choose from "
+                         + ", ".join(SCENARIO_KINDS))
+    start_text, _, duration_text = when.partition("/")
+    start = _parse_when(start_text or kind.default_start, now)
+    duration = duration_text or kind.default_duration
+    end = start + timedelta(seconds=_parse_duration(duration)) if duration else None
+    options: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in opts.split(","))):
+        key, eq, value = part.partition("=")
+        if not eq or key not in kind.options:
+            raise ValueError(f"{kind_name}: unknown option {part!r}; options: "
+                             + (", ".join(kind.options) or "none"))
+        options[key] = value
+    if kind_name == "fault":
+        stops = options.get("stops", "yes").lower()
+        if stops not in ("yes", "no"):
+            raise ValueError("fault: stops must be yes or no")
+        return Fault(start, end, code=options.get("code", "F.1100"),
+                     priority=options.get("priority", "criticalError"),
+                     text=options.get("text", "Simulated fault"), stops_compressor=stops == "yes")
+    if kind_name == "cop-drop":
+        try:
+            factor = float(options.get("factor", "0.75"))
+        except ValueError:
+            raise ValueError("cop-drop: factor must be a number") from None
+        scenario: Scenario = CopDrop(start, factor, end)
+    elif kind_name == "meter-reboot":
+        counter = options.get("counter", "reset")
+        if counter not in ("reset", "keep"):
+            raise ValueError("meter-reboot: counter must be reset or keep")
+        offline = (end - start).total_seconds() if end else 0.0
+        scenario = MeterReboot(start, offline, resets_counter=counter == "reset")
+    else:
+        if end is None:
+            raise ValueError(f"{kind_name}: needs a duration")
+        scenario = Outage("meter" if kind_name == "meter-outage" else "heatpump", start, end)
+    _check_scenario(scenario)
+    return scenario
+
+
+def _parse_duration(text: str) -> float:
+    text = text.strip()
+    if len(text) >= 2 and text[-1] in _UNITS_S:
+        try:
+            value = float(text[:-1])
+        except ValueError:
+            value = -1.0
+        if value > 0:
+            return value * _UNITS_S[text[-1]]
+    raise ValueError(f"bad duration {text!r}: use e.g. 30m, 6h or 2d")
+
+
+def _parse_when(text: str, now: datetime) -> datetime:
+    text = text.strip()
+    if text == "now":
+        return now
+    if text.startswith(("-", "+")):
+        sign = -1 if text[0] == "-" else 1
+        return now + sign * timedelta(seconds=_parse_duration(text[1:]))
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"bad start {text!r}: use ISO 8601 with a zone or e.g. -3d") from None
+    if when.tzinfo is None:
+        raise ValueError(f"start {text!r} must carry a zone (e.g. +01:00 or Z)")
+    return when
 
 
 # --- results -------------------------------------------------------------------------------
@@ -212,6 +322,13 @@ class Truth:
     compressor_running_s: float
     compressor_starts: int
     defrosts: int
+    # What the device's own counters accumulate before their 0.1 kWh truncation: heat
+    # without the defrosts subtracted, electricity without standby and scaled by
+    # HeatPumpModel.device_electricity_factor.
+    device_heat_heating_wh: float = 0.0
+    device_heat_dhw_wh: float = 0.0
+    device_electricity_heating_wh: float = 0.0
+    device_electricity_dhw_wh: float = 0.0
 
     @property
     def heat_wh(self) -> float:
@@ -239,7 +356,7 @@ class _State:
     weather_z: float
     humidity_z: float
     damped_c: float  # outdoor temperature damped by the building (12 h)
-    mean24_c: float  # damped outdoor temperature for the heating limit
+    limit_damped_c: float  # damped outdoor temperature for the heating limit
     heating_on: bool
     room_c: float
     water_c: float
@@ -252,7 +369,9 @@ class _State:
     defrost_return: int
     run_s: int
     starts: int
-    meter_wh: float
+    meter_wh: float  # true energy since the origin plus the initial counter
+    meter_offset_wh: float  # subtracted from meter_wh since the last counter reset
+    meter_last_w: float  # true power of the last 10-s step
     uptime_s: int
     totals_kwh: tuple[float, ...]  # running totals of COUNTER_SERIES since the origin
     bases_kwh: tuple[tuple[float, ...], ...]  # per period, per series: total at period start
@@ -271,6 +390,7 @@ class _Chunk:
     counters: dict[str, np.ndarray]  # "heat.heating.day" -> kWh at the start of each minute
     meter: MeterArrays
     fault: np.ndarray  # bool per minute
+    pause: np.ndarray  # bool: idle but still inside the minimum off time
     end_state: _State = field(repr=False)
 
 
@@ -417,6 +537,10 @@ class Simulator:
             compressor_running_s=float(np.sum(covered[running])),
             compressor_starts=int(np.sum(m["started"] & whole)),
             defrosts=int(np.sum(defrost_starts & whole)),
+            device_heat_heating_wh=wh("dev_heat_heating_w"),
+            device_heat_dhw_wh=wh("dev_heat_dhw_w"),
+            device_electricity_heating_wh=wh("dev_elec_heating_w"),
+            device_electricity_dhw_wh=wh("dev_elec_dhw_w"),
         )
 
     # --- chunk machinery ---
@@ -461,8 +585,12 @@ class Simulator:
                                   mt.uptime_s[a:b])
 
     def _outages(self, source: str) -> list[tuple[float, float]]:
-        return [(_epoch(s.start), _epoch(s.end)) for s in self.scenarios
-                if isinstance(s, Outage) and s.source == source]
+        spans = [(_epoch(s.start), _epoch(s.end)) for s in self.scenarios
+                 if isinstance(s, Outage) and s.source == source]
+        if source == "meter":
+            spans += [(_epoch(s.start), _epoch(s.start) + s.offline_s) for s in self.scenarios
+                      if isinstance(s, MeterReboot) and s.offline_s > 0]
+        return spans
 
     # --- initial state ---
 
@@ -473,21 +601,75 @@ class Simulator:
         flow = _flow_target_c(h, outdoor)
         keys = _period_keys(np.array([self.origin_s - 60], dtype=np.int64), self.tz)
         return _State(
-            weather_z=0.0, humidity_z=0.0, damped_c=outdoor, mean24_c=outdoor,
+            weather_z=0.0, humidity_z=0.0, damped_c=outdoor, limit_damped_c=outdoor,
             heating_on=outdoor < h.heating_limit_c, room_c=h.room_c,
             water_c=float(_water_target_c(h, flow)), dhw_c=self.hp.dhw_target_c - 2.0, ice=0.0,
             mode=IDLE, run_min=0, off_min=10_000, defrost_left=0, defrost_return=IDLE,
             run_s=self.hp.initial_hours * 3600, starts=self.hp.initial_starts,
-            meter_wh=self.hp.meter_initial_wh, uptime_s=1_234_567,
+            meter_wh=self.hp.meter_initial_wh, meter_offset_wh=0.0, meter_last_w=0.0,
+            uptime_s=1_234_567,
             totals_kwh=(0.0,) * len(COUNTER_SERIES),
-            bases_kwh=tuple((0.0,) * len(COUNTER_SERIES) for _ in COUNTER_PERIODS),
+            # counter = total - base: a negative base carries what the device counted in
+            # the current day/month/year before the simulation started
+            bases_kwh=tuple(tuple(-v for v in per_period)
+                            for per_period in self._prior_counters_kwh()),
             period_keys=(int(keys[0][0]), int(keys[1][0]), int(keys[2][0])),
         )
+
+    def _prior_counters_kwh(self) -> list[list[float]]:
+        """Estimate of each counter from the start of its local period to the origin, from
+        the mean climate (no weather), so a device does not look new every month."""
+        h, c, hp = self.house, self.climate, self.hp
+        local = datetime.fromtimestamp(self.origin_s, UTC).astimezone(self.tz)
+        starts = (local.replace(hour=0, minute=0, second=0, microsecond=0),
+                  local.replace(day=1, hour=0, minute=0, second=0, microsecond=0),
+                  local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0))
+        year_start = int(starts[2].timestamp())
+        t = np.arange(year_start, self.origin_s, 3600, dtype=np.int64) + 1800
+        if len(t) == 0:
+            return [[0.0] * len(COUNTER_SERIES) for _ in COUNTER_PERIODS]
+        tf = t.astype(float)
+        summer = _summerness(c, tf)
+        outdoor = _seasonal_c(c, tf) - _daily_amplitude(c, summer) * np.cos(
+            2 * np.pi * (_hour_utc(t) - c.coldest_hour_utc) / 24.0)
+        solar_mean = 0.16 * (h.solar_gains_winter_kw
+                             + (h.solar_gains_summer_kw - h.solar_gains_winter_kw) * summer)
+        month = (t + _utc_offsets_s(t, self.tz)).astype("datetime64[s]").astype(
+            "datetime64[M]").astype(np.int64) % 12 + 1
+        heat = np.maximum(0.0, h.ua_kw_k * (h.room_c - outdoor) - h.internal_gains_kw
+                          - solar_mean)
+        heat[np.isin(month, h.dhw_only_months)] = 0.0
+        flow = _flow_target_c(h, outdoor)
+        ea0, ea1 = hp.evaporator_approach_k
+        ca0, ca1 = hp.condenser_approach_k
+        mod = np.clip(heat / hp.rated_heat_kw, hp.min_modulation, 1.0)
+        sink = flow + ca0 + ca1 * mod
+        losses = 0.88  # defrosts, start-ups and cold spells the mean climate lacks
+        cop_heat = losses * hp.carnot_efficiency * (sink + 273.15) / np.maximum(
+            sink - (outdoor - ea0 - ea1 * mod), 8.0)
+        dhw = np.full(len(t), (h.dhw_use_kwh_day + 24 * h.dhw_loss_w_k / 1000 * 28) / 24)
+        sink_dhw = hp.dhw_target_c - hp.dhw_hysteresis_k / 2 + hp.dhw_coil_approach_k
+        cop_dhw = hp.carnot_efficiency * (sink_dhw + 273.15) / (
+            sink_dhw - (outdoor - ea0 - ea1 * hp.dhw_modulation))
+        per_hour = {  # kWh per hour per series
+            "heat.heating": heat,
+            "heat.dhw": dhw,
+            "electricity.heating": (np.clip(heat / cop_heat, 0, None)
+                                    + np.where(heat > 0, hp.pump_w / 1000, 0.0))
+            * hp.device_electricity_factor,
+            "electricity.dhw": dhw / cop_dhw * hp.device_electricity_factor,
+        }
+        result = []
+        for period_start in starts:
+            sel = t >= int(period_start.timestamp())
+            result.append([float(per_hour[k][sel].sum()) for k in COUNTER_SERIES])
+        return result
 
     # --- one chunk: inputs (vectorised), controller loop, outputs (vectorised) ---
 
     def _simulate(self, index: int) -> _Chunk:
         state = dataclasses.replace(self._states[index])
+        off0 = state.off_min
         n = MINUTES_PER_CHUNK
         t0 = self.origin_s + index * 60 * n
         t = t0 + 60 * np.arange(n, dtype=np.int64)
@@ -535,11 +717,11 @@ class Simulator:
         counters = self._counters(state, t, out)
 
         meter = self._meter(index, state, t0, out["elec_w"])
-        for k in ("dev_heat_heating_w", "dev_heat_dhw_w", "dev_elec_heating_w",
-                  "dev_elec_dhw_w"):
-            out[k] = np.asarray(out[k])
+        idx = np.arange(n)
+        last_run = np.maximum.accumulate(np.where(running, idx, -1 - off0))
+        pause = ~running & (idx - last_run <= self.hp.min_off_min)
         chunk = _Chunk(index, t0, out, mode, started, run_s, starts, counters, meter, fault,
-                       state)
+                       pause, state)
         return chunk
 
     def _scenario_masks(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -599,7 +781,7 @@ class Simulator:
         ca0, ca1 = hp.condenser_approach_k
 
         damped = _ema(outdoor, st.damped_c, dt / 12.0)
-        mean24 = _ema(outdoor, st.mean24_c, dt / h.heating_limit_damping_h)
+        limit_damped = _ema(outdoor, st.limit_damped_c, dt / h.heating_limit_damping_h)
         flow_target = _flow_target_c(h, damped)
         water_target = _water_target_c(h, flow_target)
         cap = hp.rated_heat_kw * np.clip(1 + hp.capacity_slope_per_k * (outdoor - 2), 0.5, 1.25)
@@ -608,7 +790,7 @@ class Simulator:
         source0 = outdoor - ea0
 
         to_l, gain_l, draw_l = outdoor.tolist(), gains.tolist(), draw_kw.tolist()
-        fault_l, m24_l, wt_l = fault.tolist(), mean24.tolist(), water_target.tolist()
+        fault_l, limit_l, wt_l = fault.tolist(), limit_damped.tolist(), water_target.tolist()
         dhw_only_l = dhw_only.tolist()
         cap_l, frost_l, eta_l, src_l = (cap.tolist(), frost_rate.tolist(), eta.tolist(),
                                         source0.tolist())
@@ -635,15 +817,17 @@ class Simulator:
             hp.defrost_min
         cold = h.cold_water_c
         leak = 0.02  # kW/K from still water when the circuit pump is off
+        k_room, k_water, k_tank = dt / c_building, dt / c_w, dt / c_t
+        tank_floor_kw = c_t / dt
 
         for i in range(n):
-            m24 = m24_l[i]
+            td = limit_l[i]
             if dhw_only_l[i]:
                 heating_on = False
             elif heating_on:
-                if m24 > limit_off:
+                if td > limit_off:
                     heating_on = False
-            elif m24 < limit_on:
+            elif td < limit_on:
                 heating_on = True
             wt = wt_l[i]
 
@@ -724,16 +908,16 @@ class Simulator:
             o_mode[i], o_hon[i] = mode, heating_on
 
             # --- state update ---
-            room += (q_em + gain_l[i] - ua * (room - to_l[i])) * dt / c_building
-            water += (heat_water - q_em) * dt / c_w
+            room += (q_em + gain_l[i] - ua * (room - to_l[i])) * k_room
+            water += (heat_water - q_em) * k_water
             drawn = draw_l[i]
-            if tank - drawn * dt / c_t < cold:
-                drawn = max(0.0, (tank - cold) * c_t / dt)
-            tank += (heat_tank - drawn - ua_t * (tank - room)) * dt / c_t
+            if drawn and tank - drawn * k_tank < cold:
+                drawn = max(0.0, (tank - cold) * tank_floor_kw)
+            tank += (heat_tank - drawn - ua_t * (tank - room)) * k_tank
 
         st.room_c, st.water_c, st.dhw_c = room, water, tank
-        st.damped_c, st.mean24_c, st.heating_on = float(damped[-1]), float(mean24[-1]), \
-            heating_on
+        st.damped_c, st.limit_damped_c = float(damped[-1]), float(limit_damped[-1])
+        st.heating_on = heating_on
         st.mode, st.run_min, st.off_min = mode, run_min, off_min
         st.ice, st.defrost_left, st.defrost_return = ice, defrost_left, defrost_return
 
@@ -832,50 +1016,81 @@ class Simulator:
         power = np.round(np.maximum(power, 0.0), 1)
         step_wh = true_w * METER_STEP_S / 3600.0
         cum = st.meter_wh + np.concatenate(([0.0], np.cumsum(step_wh)[:-1]))
-        energy = np.floor(cum * 100.0 + 1e-6) / 100.0
-        st.meter_wh = float(st.meter_wh + step_wh.sum())
-        uptime = st.uptime_s + METER_STEP_S * np.arange(n, dtype=np.int64)
-        st.uptime_s = int(st.uptime_s + METER_STEP_S * n)
         times = t0 + METER_STEP_S * np.arange(n, dtype=np.int64)
+        uptime = st.uptime_s + METER_STEP_S * np.arange(n, dtype=np.int64)
+        offset = np.full(n, st.meter_offset_wh)
+        reboots = sorted((s for s in self.scenarios if isinstance(s, MeterReboot)),
+                         key=lambda s: s.start)
+        for r in reboots:
+            at = _epoch(r.start)
+            k = math.ceil((at - t0) / METER_STEP_S)
+            if not 0 <= k < n:
+                continue
+            uptime[k:] = np.floor(times[k:] - at).astype(np.int64)
+            if r.resets_counter:  # the counter restarts from what was used since `at`
+                w = true_w[k - 1] if k > 0 else st.meter_last_w
+                offset[k:] = cum[k] - w * (times[k] - at) / 3600.0
+        energy = np.floor((cum - offset) * 100.0 + 1e-6) / 100.0
+        st.meter_wh = float(cum[-1] + step_wh[-1])  # continues the same running sum
+        st.meter_offset_wh = float(offset[-1])
+        st.meter_last_w = float(true_w[-1])
+        st.uptime_s = int(uptime[-1] + METER_STEP_S)
         return MeterArrays(times, power, energy, uptime)
 
     def _samples_of(self, chunk: _Chunk, lo: int, hi: int,
                     outages: list[tuple[float, float]]) -> Iterator[HeatPumpSample]:
+        per_chunk = MINUTES_PER_CHUNK // SAMPLE_STEP_MIN
         rng = np.random.default_rng([self.seed, 4, chunk.index])
-        jitter_s = rng.integers(0, 5, MINUTES_PER_CHUNK // SAMPLE_STEP_MIN).tolist()
-        noise = rng.normal(0.0, 0.05, (MINUTES_PER_CHUNK // SAMPLE_STEP_MIN, 4)).tolist()
+        jitter_s = rng.integers(0, 5, per_chunk)
+        noise = rng.normal(0.0, 0.05, (4, per_chunk))
+        at = np.arange(0, MINUTES_PER_CHUNK, SAMPLE_STEP_MIN)
+        times = (chunk.t0_s + 60 * at + jitter_s).tolist()
         m = chunk.minutes
-        faults = [s for s in self.scenarios if isinstance(s, Fault)]
-        for j, i in enumerate(range(0, MINUTES_PER_CHUNK, SAMPLE_STEP_MIN)):
-            ts = chunk.t0_s + 60 * i + jitter_s[j]
+
+        def sensor(name: str, k: int) -> list[float]:
+            return np.round(m[name][at] + noise[k], 1).tolist()
+
+        outside, supply = sensor("outdoor_c", 0), sensor("supply_c", 1)
+        ret, dhw = sensor("return_c", 2), sensor("dhw_c", 3)
+        modulation = np.round(m["modulation"][at]).tolist()
+        flow = np.round(m["flow_l_h"][at]).tolist()
+        target = np.round(m["flow_target_c"][at], 1).tolist()
+        dhw_only = m["dhw_only"][at].tolist()
+        hours = (chunk.run_s[at] // 3600).astype(float).tolist()  # E3: whole hours
+        starts = chunk.starts[at].tolist()
+        modes = chunk.mode[at].tolist()
+        pause = chunk.pause[at].tolist()
+        counters = {k: (np.floor(v[at] * 10.0 + 1e-6) / 10.0).tolist()
+                    for k, v in chunk.counters.items()}
+        faults = [f for f in self.scenarios if isinstance(f, Fault)]
+        for j, ts in enumerate(times):
             if ts < lo or ts >= hi or (outages and _inside(ts, outages)):
                 continue
             when = datetime.fromtimestamp(ts, UTC)
-            mode = int(chunk.mode[i])
+            mode = modes[j]
             messages = tuple(
                 HeatPumpMessage("error", f.code, f.priority, f.text, f.start)
                 for f in faults if f.start <= when and (f.end is None or when < f.end))
-            nz = noise[j]
             values: dict[str, FieldValue] = {
-                "outside_temp_c": round(float(m["outdoor_c"][i]) + nz[0], 1),
-                "supply_temp_c": round(float(m["supply_c"][i]) + nz[1], 1),
-                "return_temp_c": round(float(m["return_c"][i]) + nz[2], 1),
-                "dhw_temp_c": round(float(m["dhw_c"][i]) + nz[3], 1),
+                "outside_temp_c": outside[j],
+                "supply_temp_c": supply[j],
+                "return_temp_c": ret[j],
+                "dhw_temp_c": dhw[j],
                 "compressor_active": mode in (HEAT, DHW, DEFROST),
                 "compressor_phase": _PHASES[mode] if mode != IDLE else (
-                    "pause" if _in_pause(chunk, i, self.hp.min_off_min) else "ready"),
-                "compressor_modulation_pct": float(round(float(m["modulation"][i]))),
-                "compressor_hours_h": float(chunk.run_s[i] // 3600),  # E3: whole hours
-                "compressor_starts": int(chunk.starts[i]),
-                "flow_l_h": float(round(float(m["flow_l_h"][i]))),
-                "heating_mode": "dhw" if m["dhw_only"][i] else "heating",
+                    "pause" if pause[j] else "ready"),
+                "compressor_modulation_pct": modulation[j],
+                "compressor_hours_h": hours[j],
+                "compressor_starts": starts[j],
+                "flow_l_h": flow[j],
+                "heating_mode": "dhw" if dhw_only[j] else "heating",
                 "dhw_mode": "efficient",
-                "heating_target_temp_c": round(float(m["flow_target_c"][i]), 1),
+                "heating_target_temp_c": target[j],
                 "dhw_target_temp_c": self.hp.dhw_target_c,
                 "error_count": len(messages),
             }
-            counters = {k: _tenth_down(float(v[i])) for k, v in chunk.counters.items()}
-            yield HeatPumpSample(when, self.heatpump_device, values, counters, messages)
+            yield HeatPumpSample(when, self.heatpump_device, values,
+                                 {k: v[j] for k, v in counters.items()}, messages)
 
 
 # Reused timedeltas: building 3 million of them costs more than the readings themselves.
@@ -883,12 +1098,6 @@ _STEP_OFFSETS = tuple(timedelta(seconds=METER_STEP_S * k)
                       for k in range(MINUTES_PER_CHUNK * 60 // METER_STEP_S))
 
 _PHASES = {HEAT: "heating", DHW: "heating", DEFROST: "defrost", LOCKED: "off"}
-
-
-def _in_pause(chunk: _Chunk, i: int, min_off: int) -> bool:
-    """Idle within `min_off` minutes after a run (what E3 devices report as 'pause')."""
-    lo = max(0, i - min_off)
-    return bool(np.isin(chunk.mode[lo:i], (HEAT, DHW, DEFROST)).any())
 
 
 # --- pure helpers --------------------------------------------------------------------------
@@ -909,8 +1118,13 @@ def _check_scenario(s: Scenario) -> None:
         v = getattr(s, name, None)
         if v is not None and v.tzinfo is None:
             raise ValueError(f"{type(s).__name__}.{name} must carry a zone")
-    if isinstance(s, Outage) and (s.source not in ("meter", "heatpump") or s.end <= s.start):
-        raise ValueError("Outage needs source 'meter' or 'heatpump' and end after start")
+    if isinstance(s, Outage) and s.source not in ("meter", "heatpump"):
+        raise ValueError("Outage needs source 'meter' or 'heatpump'")
+    if isinstance(s, MeterReboot) and s.offline_s < 0:
+        raise ValueError("MeterReboot.offline_s must not be negative")
+    end = getattr(s, "end", None)
+    if end is not None and end <= s.start:
+        raise ValueError(f"{type(s).__name__} must end after it starts")
     if isinstance(s, CopDrop) and not 0 < s.factor <= 1.5:
         raise ValueError("CopDrop.factor must be in (0, 1.5]")
 

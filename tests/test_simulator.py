@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,8 +22,10 @@ from collector.simulator import (
     Fault,
     HeatPumpModel,
     House,
+    MeterReboot,
     Outage,
     Simulator,
+    parse_scenario,
 )
 from heatpump.schema import HEATPUMP
 
@@ -142,14 +145,14 @@ def test_hot_water_runs_and_defrosts(year):
 
 def test_idle_power_is_standby_and_pump(year):
     idle = year["mode"] == IDLE
-    assert 10 <= year["elec_w"][idle].min() and year["elec_w"][idle].max() <= 100
+    assert year["elec_w"][idle].min() >= 10 and year["elec_w"][idle].max() <= 100
     assert (year["heat_heating_w"][idle] == 0).all()
 
 
 def test_house_stays_warm(year):
     heated = ~year["dhw_only"]
-    assert 19 < year["room_c"][heated].min() and year["room_c"][month_mask(year, 1)].max() < 22
-    assert 15 < year["room_c"].min()  # a cold June week in hot-water-only mode
+    assert year["room_c"][heated].min() > 19 and year["room_c"][month_mask(year, 1)].max() < 22
+    assert year["room_c"].min() > 15  # a cold June week in hot-water-only mode
 
 
 # --- meter ----------------------------------------------------------------------------------
@@ -213,19 +216,20 @@ def day_series(sim, start, end, key):
     return [(s.time, s.counters[key]) for s in samples]
 
 
-@pytest.mark.parametrize("day", [(2025, 3, 30), (2025, 10, 26), (2025, 1, 15)])
-def test_day_counters_reset_at_local_midnight(sim, day):
+@pytest.mark.parametrize(("day", "hours"), [((2025, 3, 30), 23), ((2025, 10, 26), 25),
+                                            ((2025, 1, 15), 24)])
+def test_day_counters_reset_at_local_midnight(sim, day, hours):
     """Monotonic within a local day (also the 23 h and 25 h DST days), reset after local
     midnight, and equal to the truth of the device's own accounting."""
     d0 = local(*day)
     d1 = (d0 + timedelta(days=1, hours=2)).replace(hour=0)
-    assert (d1 - d0).total_seconds() / 3600 in (23, 24, 25)
+    assert (d1.astimezone(UTC) - d0.astimezone(UTC)) == timedelta(hours=hours)
     series = day_series(sim, d0 - timedelta(hours=2), d1 + timedelta(hours=2),
                         "heat.heating.day")
     before = [v for t, v in series if t < d0]
     inside = [v for t, v in series if d0 <= t < d1]
     after = [v for t, v in series if t >= d1]
-    assert all(b >= a for a, b in zip(inside, inside[1:], strict=False))
+    assert all(b >= a for a, b in itertools.pairwise(inside))
     assert inside[0] < before[-1]  # reset at local midnight, not at UTC midnight
     assert inside[0] <= 0.5 and after[0] <= 0.5
     last_t = max(t for t, _ in series if t < d1)
@@ -245,10 +249,25 @@ def test_month_and_year_counters_reset():
             assert samples[at].counters[key] <= 0.5
             values = [s.counters[key] for s in samples[:at]]
             assert values == sorted(values)
-    assert samples[at - 1].counters["heat.heating.month"] > 20
-    # the month counter equals the sum of the day counters' final values
-    assert samples[at - 1].counters["heat.heating.year"] == pytest.approx(
-        samples[at - 1].counters["heat.heating.month"], abs=0.11)
+    last = samples[at - 1].counters
+    assert last["heat.heating.year"] > last["heat.heating.month"] > last["heat.heating.day"] > 20
+
+
+def test_counters_start_like_a_used_device():
+    """Started mid-month, the month and year counters already hold a plausible estimate
+    (from the mean climate), and the day counter what was used since local midnight."""
+    start = local(2025, 3, 15, 14)
+    first = next(Simulator(SEED, start, BERLIN).heatpump_samples(start, local(2025, 3, 16)))
+    c = first.counters
+    assert 15 < c["heat.heating.day"] < 60
+    assert 500 < c["heat.heating.month"] < 1500
+    assert 3000 < c["heat.heating.year"] < 7000
+    assert 60 < c["heat.dhw.month"] < 150
+    cop = c["heat.heating.year"] / c["electricity.heating.year"]
+    assert 3.0 < cop < 5.0
+    fresh = next(Simulator(SEED, local(2025, 1, 1), BERLIN).heatpump_samples(
+        local(2025, 1, 1), local(2025, 1, 2)))
+    assert set(fresh.counters.values()) == {0.0}  # started at the turn of the year
 
 
 def test_device_electricity_reads_low_against_the_meter(sim):
@@ -312,9 +331,16 @@ def test_naive_times_are_refused():
     sim = Simulator(1, YEAR_START, BERLIN)
     with pytest.raises(ValueError, match="zone"):
         list(sim.meter_readings(datetime(2025, 1, 1), datetime(2025, 1, 2)))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="end after"):
         Simulator(1, YEAR_START, BERLIN, scenarios=[
             Outage("meter", local(2025, 1, 2), local(2025, 1, 1))])
+    with pytest.raises(ValueError, match="end after"):
+        Simulator(1, YEAR_START, BERLIN, scenarios=[Fault(local(2025, 1, 2), local(2025, 1, 2))])
+    with pytest.raises(ValueError, match="source"):
+        Simulator(1, YEAR_START, BERLIN, scenarios=[
+            Outage("bot", local(2025, 1, 1), local(2025, 1, 2))])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="zone"):
+        Simulator(1, YEAR_START, BERLIN, scenarios=[CopDrop(datetime(2025, 1, 2))])
 
 
 # --- scenarios -----------------------------------------------------------------------------
@@ -328,7 +354,7 @@ def test_meter_outage_leaves_a_gap_and_the_counter_keeps_counting():
     inside = [r for r in readings if gap[0] <= r.time < gap[1]]
     assert inside == []
     before = [r for r in readings if r.time < gap[0]][-1]
-    after = [r for r in readings if r.time >= gap[1]][0]
+    after = next(r for r in readings if r.time >= gap[1])
     assert (after.time - before.time).total_seconds() == 3 * 3600 + 10
     jump = after.energy_import_wh - before.energy_import_wh
     assert jump == pytest.approx(sim.truth(before.time, after.time).electricity_wh, abs=0.02)
@@ -402,3 +428,101 @@ def test_house_options_scale_the_load():
                     heat_pump=HeatPumpModel(rated_heat_kw=9.0))
     ratio = big.truth(*span).heat_heating_wh / small.truth(*span).heat_heating_wh
     assert 1.6 < ratio < 2.4
+
+
+# --- scenario parsing (the demo's --scenario) ----------------------------------------------
+
+NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("fault", Fault(NOW - timedelta(days=1), NOW - timedelta(hours=18))),
+    ("fault@-3d/12h,code=F.454,stops=no,priority=warning",
+     Fault(NOW - timedelta(days=3), NOW - timedelta(days=2, hours=12), code="F.454",
+           priority="warning", stops_compressor=False)),
+    ("meter-outage@-2h/30m", Outage("meter", NOW - timedelta(hours=2),
+                                    NOW - timedelta(hours=1, minutes=30))),
+    ("heatpump-outage@2026-01-10T06:00+01:00/3h",
+     Outage("heatpump", datetime(2026, 1, 10, 5, tzinfo=UTC), datetime(2026, 1, 10, 8,
+                                                                       tzinfo=UTC))),
+    ("cop-drop@-10d,factor=0.7", CopDrop(NOW - timedelta(days=10), 0.7)),
+    ("cop-drop", CopDrop(NOW - timedelta(days=7), 0.75)),
+    ("meter-reboot", MeterReboot(NOW - timedelta(days=1), 30.0, True)),
+    ("meter-reboot@-3h/1m,counter=keep", MeterReboot(NOW - timedelta(hours=3), 60.0, False)),
+])
+def test_parse_scenario(text, expected):
+    assert parse_scenario(text, NOW) == expected
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("flood", "unknown scenario"),
+    ("fault@yesterday", "bad start"),
+    ("fault@2026-01-10T06:00", "must carry a zone"),
+    ("fault@-1d/6x", "bad duration"),
+    ("fault@-1d/-6h", "bad duration"),
+    ("fault,colour=red", "unknown option"),
+    ("meter-outage,factor=2", "unknown option"),
+    ("cop-drop,factor=much", "factor must be a number"),
+    ("cop-drop,factor=0", "factor"),
+    ("fault,stops=maybe", "stops"),
+    ("meter-reboot,counter=maybe", "reset or keep"),
+])
+def test_parse_scenario_refuses_with_a_reason(text, reason):
+    with pytest.raises(ValueError, match=reason):
+        parse_scenario(text, NOW)
+
+
+def test_truth_reports_what_the_device_counts(sim):
+    span = (local(2025, 1, 20), local(2025, 1, 21))
+    truth = sim.truth(*span)
+    samples = list(sim.heatpump_samples(local(2025, 1, 20, 23, 55), local(2025, 1, 21)))
+    assert samples[-1].counters["heat.heating.day"] == pytest.approx(
+        truth.device_heat_heating_wh / 1000, abs=0.3)
+    # defrosts: the device counts gross heat, the house got less
+    assert truth.device_heat_heating_wh > truth.heat_heating_wh
+    assert truth.device_electricity_heating_wh + truth.device_electricity_dhw_wh < \
+        truth.electricity_wh
+
+
+def test_phases_as_an_e3_device_reports_them(sim):
+    cold = [s.values for s in sim.heatpump_samples(local(2025, 1, 8), local(2025, 1, 15))]
+    mild = [s.values for s in sim.heatpump_samples(local(2025, 4, 8), local(2025, 4, 12))]
+    summer = [s.values for s in sim.heatpump_samples(local(2025, 7, 8), local(2025, 7, 10))]
+    assert {v["compressor_phase"] for v in cold} >= {"heating", "defrost"}
+    assert {v["compressor_phase"] for v in mild} >= {"heating", "pause", "ready"}
+    for v in cold + mild + summer:
+        assert v["compressor_active"] == (v["compressor_phase"] in ("heating", "defrost"))
+        if not v["compressor_active"]:
+            assert v["compressor_modulation_pct"] == 0
+    assert {v["heating_mode"] for v in summer} == {"dhw"}
+    assert {v["heating_mode"] for v in cold} == {"heating"}
+    # summer: the circuit pump rests except while the cylinder is charged
+    assert any(v["flow_l_h"] == 0 for v in summer)
+    assert all(v["flow_l_h"] > 0 for v in cold)
+
+
+@pytest.mark.parametrize("resets", [True, False])
+@pytest.mark.parametrize("offset_s", [3 * 3600 + 3, 86400 - 5, 86400])  # mid-chunk, edges
+def test_meter_reboot(resets, offset_s):
+    start = local(2025, 1, 5)
+    at = start + timedelta(seconds=offset_s)
+    sim = Simulator(9, start, BERLIN, scenarios=[MeterReboot(at, 30.0, resets)])
+    readings = list(sim.meter_readings(at - timedelta(minutes=5), at + timedelta(minutes=10)))
+    before = [r for r in readings if r.time < at]
+    after = [r for r in readings if r.time >= at]
+    assert (after[0].time - at).total_seconds() >= 30  # offline while booting
+    assert after[0].uptime_s < 45 < before[-1].uptime_s
+    assert all(b.uptime_s - a.uptime_s == 10 for a, b in itertools.pairwise(after))
+    counters = [r.energy_import_wh for r in after]
+    assert counters == sorted(counters)
+    since_boot = sim.truth(at, after[0].time).electricity_wh
+    if resets:
+        assert after[0].energy_import_wh == pytest.approx(since_boot, abs=0.02)
+    else:
+        gap = sim.truth(before[-1].time, after[0].time).electricity_wh
+        assert after[0].energy_import_wh - before[-1].energy_import_wh == pytest.approx(
+            gap, abs=0.02)
+    # the truth is untouched by what the meter shows
+    plain = Simulator(9, start, BERLIN)
+    span = (at - timedelta(minutes=5), at + timedelta(minutes=10))
+    assert sim.truth(*span) == plain.truth(*span)
