@@ -90,9 +90,16 @@ class Store(ABC):
     @abstractmethod
     def series(self, measurement: str, field: str, start: datetime, end: datetime,
                max_points: int = 500, tags: Mapping[str, str] | None = None) -> Series:
-        """Mean of a numeric field per bucket over [start, end), at most max_points buckets.
+        """Mean of a numeric field per bucket, at most max_points buckets covering [start, end).
 
-        Long ranges are answered from rollups, never by reading every raw row."""
+        The step is the smallest of 1 s, 2 s, 5 s, 10 s, 15 s, 30 s, 1 min ... 12 h, 1 d, 2 d,
+        7 d, 14 d, 28 d, 91 d, 364 d that fits; buckets are aligned (UTC below an hour, on the
+        store zone's offset at `start` from an hour on, so a 1-day step starts at local
+        midnight) and `Series.start` is the first bucket's start (<= start). A bucket holds
+        the mean of every point in it over all tag sets matching `tags`; None when empty.
+        Steps of an hour or more are answered from `<m>_1h`, steps of whole days from
+        `<m>_1d` (buckets are then runs of local calendar days, 23 or 25 h long across DST),
+        so long ranges never read raw rows."""
 
     @abstractmethod
     def sums(self, measurement: str, fields: Sequence[str], start: datetime, end: datetime,

@@ -7,12 +7,14 @@ lives here, so SQLite and InfluxDB give the same answers by construction.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import operator
 import re
 import threading
 from abc import abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,6 +22,8 @@ from heatpump.schema import MEASUREMENTS, rollup_name
 from heatpump.store.base import Bucket, BucketSum, FieldValue, Point, Series, Store, StoreError
 from heatpump.store.rollup import (
     COUNT,
+    DAY_MS,
+    EPOCH,
     HOUR_MS,
     NICE_STEPS_MS,
     SUM,
@@ -38,7 +42,8 @@ from heatpump.store.rollup import (
 
 _BAD_BACKSLASH = re.compile(r"\\([\\,= ]|$)")
 TagKey = tuple[tuple[str, str], ...]  # sorted (tag, value) pairs, empty values dropped
-Row = tuple[str, TagKey, int, dict[str, FieldValue]]  # measurement, tags, t_ms, fields
+# measurement, tags, t_ms, field names, values
+Row = tuple[str, TagKey, int, tuple[str, ...], tuple[FieldValue, ...]]
 
 
 class PartialWriteError(StoreError):
@@ -100,30 +105,74 @@ for _m in MEASUREMENTS.values():
         }
 
 
+_ROLLUP_NAMES = frozenset(m.name for m in MEASUREMENTS.values() if m.rollup)
+
+
 def field_type(measurement: str, field: str) -> str | None:
     """The schema's type of a field (rollup measurements included), None when unknown."""
     return _SCHEMA_TYPES.get(measurement, {}).get(field)
 
 
-def normalize(p: Point) -> Row:
-    """Check a point and turn it into a Row; ValueError says exactly what is wrong."""
-    m = _check_name("measurement", p.measurement)
-    t = to_ms(p.time)
-    tags: TagKey = tuple(sorted(
-        (_check_name("tag key", k), _check_name(f"tag {k}", v))
-        for k, v in p.tags.items() if v != ""))
-    if not p.fields:
-        raise ValueError(f"{m} point at {p.time.isoformat()} has no fields")
+_PYTYPE = {"float": float, "int": int, "bool": bool, "str": str}
+_SHAPE_CACHE: dict[tuple, tuple] = {}
+_CACHE_MAX = 20_000
+_MS = timedelta(milliseconds=1)
+
+
+def _check_tags(m: str, tags: Mapping[str, str]) -> TagKey:
+    _check_name("measurement", m)
+    return tuple(sorted((_check_name("tag key", k), _check_name(f"tag {k}", v))
+                        for k, v in tags.items() if v != ""))
+
+
+def _field_spec(m: str, names: tuple[str, ...], tags: TagKey) -> tuple[
+        tuple[str, ...], tuple[type, ...], Callable[[tuple], tuple] | None,
+        tuple[tuple[str, str | None], ...]]:
+    """Checked field names, the value types expected, a getter of the float values (whose
+    sum is finite exactly when each is), and (name, schema type) pairs for the slow path."""
     schema = _SCHEMA_TYPES.get(m)
-    fields: dict[str, FieldValue] = {}
-    for k, v in p.fields.items():
+    tag_keys = {k for k, _ in tags}
+    checks = []
+    for k in names:
         _check_name("field key", k)
         if schema is not None and k not in schema:
             raise ValueError(f"{m} has no field {k!r} in heatpump/schema.py")
-        if k in dict(tags):
+        if k in tag_keys:
             raise ValueError(f"{m}: {k!r} is both a tag and a field")
-        fields[k] = _coerce(m, k, v, schema.get(k) if schema else None)
-    return (m, tags, t, fields)
+        checks.append((k, schema.get(k) if schema else None))
+    types = tuple(_PYTYPE[w] if w else object for _k, w in checks)
+    floats = [i for i, (_k, w) in enumerate(checks) if w == "float"]
+    float_at = (lambda v, i=floats[0]: (v[i],)) if len(floats) == 1 else (
+        operator.itemgetter(*floats) if floats else None)
+    return names, types, float_at, tuple(checks)
+
+
+def normalize(p: Point) -> Row:
+    """Check a point and turn it into a Row; ValueError says exactly what is wrong.
+
+    Name, tag and field-set checks are cached per shape (measurement, tags, field names): a
+    year of 10-second samples passes through here, so the per-point work is one cache
+    look-up, the time conversion and a type check of the values."""
+    pf = p.fields
+    key = (p.measurement, *p.tags.items(), *pf)
+    spec = _SHAPE_CACHE.get(key)
+    if spec is None:
+        if not pf:
+            raise ValueError(f"{p.measurement} point at {p.time.isoformat()} has no fields")
+        tags = _check_tags(p.measurement, p.tags)
+        spec = (p.measurement, tags, *_field_spec(p.measurement, tuple(pf), tags))
+        if len(_SHAPE_CACHE) > _CACHE_MAX:
+            _SHAPE_CACHE.clear()
+        _SHAPE_CACHE[key] = spec
+    m, tags, names, types, float_at, checks = spec
+    when = p.time
+    if when.tzinfo is None:
+        raise ValueError("naive datetime: times must carry a zone")
+    vals = tuple(pf.values())
+    if tuple(map(type, vals)) != types or (
+            float_at and (total := sum(float_at(vals))) - total != 0.0):
+        vals = tuple(_coerce(m, k, v, want) for (k, want), v in zip(checks, vals, strict=True))
+    return (m, tags, (when - EPOCH) // _MS, names, vals)
 
 
 def tags_match(tags: Mapping[str, str], wanted: Mapping[str, str] | None) -> bool:
@@ -142,9 +191,12 @@ class BaseStore(Store):
 
     # --- backend primitives -------------------------------------------------------------
 
+    backend = "abstract"
+
     @abstractmethod
-    def _write_rows(self, rows: list[Row]) -> None:
-        """Write rows durably (overwrite same measurement/tags/time/field); StoreError."""
+    def _write_rows(self, rows: list[Row]) -> list[str]:
+        """Write rows (overwriting same measurement/tags/time/field); the values refused for
+        good (type conflicts), described. StoreError when nothing could be written."""
 
     @abstractmethod
     def _rollup_hours(self, measurement: str, fields: Sequence[str],
@@ -179,38 +231,47 @@ class BaseStore(Store):
 
     def flush(self) -> None:
         with self._lock:
-            if self._buffer:
-                rows = self._buffer
-                try:
-                    self._write_rows(rows)  # StoreError: nothing written, buffer kept
-                except PartialWriteError:
-                    self._buffer = []  # refused values are never retried
-                    self._note_touched(rows)
-                    self._refresh_rollups()
-                    raise
-                self._buffer = []
-                self._note_touched(rows)
-            self._refresh_rollups()
+            rows = self._buffer
+            pending = {m: set(h) for m, h in self._pending_hours.items()}
+            self._note_touched(rows, pending)
+            # One transaction where the backend has them (SQLite): raw rows and their rollups
+            # commit together. On StoreError the buffer and the pending rollups stay and the
+            # next flush repeats the work, which is idempotent.
+            with self._batch():
+                refused = self._write_rows(rows) if rows else []
+                self._refresh_rollups(pending)
+            self._buffer = []
+            self._pending_hours = {}
+            if refused:
+                raise PartialWriteError(
+                    f"{self.backend} store refused {len(refused)} value(s) (field type conflict "
+                    f"or bad line), the rest was written: {'; '.join(refused[:5])[:1000]}")
 
-    def _note_touched(self, rows: list[Row]) -> None:
+    def _batch(self) -> contextlib.AbstractContextManager[object]:
+        return contextlib.nullcontext()
+
+    def _note_touched(self, rows: list[Row], pending: dict[str, set[int]]) -> None:
+        """Hours (bucket starts) of rollup measurements that these rows touch."""
         shift = self.hour_shift_ms
-        for m, _tags, t, fields in rows:
-            meas = rollup_measurement(m)
-            if meas is None:
-                continue
-            wanted = rollup_fields(meas)
-            if any(f in fields for f in wanted):
-                self._pending_hours.setdefault(m, set()).add(floor_to(t, HOUR_MS, shift))
+        rolled = _ROLLUP_NAMES
+        touched: dict[str, set[int]] = {}
+        for m, _tags, t, _names, _vals in rows:
+            if m in rolled:
+                hours = touched.get(m)
+                if hours is None:
+                    hours = touched[m] = set()
+                hours.add((t - shift) // HOUR_MS)
+        for m, hours in touched.items():
+            pending.setdefault(m, set()).update(h * HOUR_MS + shift for h in hours)
 
-    def _refresh_rollups(self) -> None:
-        for m in list(self._pending_hours):
+    def _refresh_rollups(self, pending: dict[str, set[int]]) -> None:
+        for m, hours in pending.items():
             meas = rollup_measurement(m)
             assert meas is not None
             fields = rollup_fields(meas)
-            ranges = coalesce_hours(self._pending_hours[m])
+            ranges = coalesce_hours(hours)
             self._rollup_hours(m, fields, ranges)
             self._rollup_days(m, fields, local_days(ranges, self.tz))
-            del self._pending_hours[m]
 
     def rebuild_rollups(self, start: datetime, end: datetime) -> None:
         """Recompute every rollup over [start, end) from raw (e.g. after HEATPUMP_TZ changed
@@ -221,7 +282,7 @@ class BaseStore(Store):
             for m in MEASUREMENTS.values():
                 if m.rollup:
                     self._pending_hours.setdefault(m.name, set()).update(range(a, b, HOUR_MS))
-            self._refresh_rollups()
+            self.flush()
 
     # --- queries -------------------------------------------------------------------------
 
@@ -238,7 +299,23 @@ class BaseStore(Store):
         step, anchor, first, n = _plan(s, e, max_points, start, self.tz)
         last = first + n * step
         meas = rollup_measurement(measurement)
-        if meas is not None and field in rollup_fields(meas) and step % HOUR_MS == 0:
+        rolled = meas is not None and field in rollup_fields(meas)
+        if rolled and step % DAY_MS == 0:
+            # Whole local days from `<m>_1d`: each day goes to the bucket holding its middle,
+            # so a bucket is a run of local calendar days even across DST.
+            values_d: dict[int, list[float]] = {}
+            cols = [field + SUM, field + COUNT]
+            for t, _g, f, v in self._rows(rollup_name(measurement, "1d"), cols,
+                                          first - DAY_MS, last + DAY_MS,
+                                          {**(tags or {}), "tz": self.tz.key}, ()):
+                i = (t + DAY_MS // 2 - first) // step
+                if 0 <= i < n:
+                    acc = values_d.setdefault(i, [0.0, 0])
+                    acc[0 if f == field + SUM else 1] += v
+            return Series(from_ms(first), timedelta(milliseconds=step),
+                          [values_d[i][0] / values_d[i][1] if values_d.get(i, (0, 0))[1]
+                           else None for i in range(n)])
+        if rolled and step % HOUR_MS == 0:
             hourly = rollup_name(measurement, "1h")
             sums = self._aggregate(hourly, field + SUM, first, last, step, anchor, tags)
             counts = self._aggregate(hourly, field + COUNT, first, last, step, anchor, tags)

@@ -24,7 +24,6 @@ from heatpump.schema import rollup_name
 from heatpump.store.base import FieldValue, Latest, Point, StoreError, StoreInfo
 from heatpump.store.common import (
     BaseStore,
-    PartialWriteError,
     Row,
     field_type,
     raise_store_error,
@@ -194,8 +193,8 @@ class InfluxStore(BaseStore):
                 raise self._error("truncated a result", "raise the server's max-row-limit")
         return results
 
-    def _post_lines(self, lines: list[str]) -> None:
-        """Write lines in batches; PartialWriteError when the server refused some."""
+    def _post_lines(self, lines: list[str]) -> list[str]:
+        """Write lines in batches; the server's messages about lines it refused."""
         self._ensure_ready()
         refused: list[str] = []
         for i in range(0, len(lines), BATCH_LINES):
@@ -213,11 +212,12 @@ class InfluxStore(BaseStore):
             elif r.status_code >= 300:
                 raise self._error("refused a write", f"HTTP {r.status_code} "
                                   f"{self._server_message(r)}")
+        return [raise_store_error(m, self._secrets).args[0] for m in refused]
+
+    def _post_rollup(self, lines: list[str]) -> None:
+        refused = self._post_lines(lines) if lines else []
         if refused:
-            msg = raise_store_error(f"InfluxDB at {self.url} refused some values (field type "
-                                    f"conflict or bad line): {'; '.join(refused)[:1000]}",
-                                    self._secrets)
-            raise PartialWriteError(str(msg))
+            raise StoreError(f"InfluxDB at {self.url} refused rollup points: {refused[0]}")
 
     def _field_types(self, measurement: str, refresh: bool = False) -> dict[str, str]:
         if refresh or measurement not in self._ftypes:
@@ -239,18 +239,19 @@ class InfluxStore(BaseStore):
 
     # --- primitives ----------------------------------------------------------------------
 
-    def _write_rows(self, rows: list[Row]) -> None:
+    def _write_rows(self, rows: list[Row]) -> list[str]:
         lines = []
         known: dict[str, dict[str, str]] = {}
-        for m, tags, t, fields in rows:
-            if field_type(m, next(iter(fields))) is None:  # not in the schema
+        for m, tags, t, names, vals in rows:
+            fields = dict(zip(names, vals, strict=True))
+            if field_type(m, names[0]) is None:  # not in the schema
                 types = known.get(m)
                 if types is None:
                     types = known[m] = self._field_types(m, refresh=True)
                 fields = {k: (float(v) if types.get(k) == "float" and isinstance(v, int)
                               and not isinstance(v, bool) else v) for k, v in fields.items()}
             lines.append(line(m, tags, fields, t))
-        self._post_lines(lines)
+        return self._post_lines(lines)
 
     def _rollup_hours(self, measurement: str, fields: Sequence[str],
                       ranges: list[tuple[int, int]]) -> None:
@@ -275,8 +276,7 @@ class InfluxStore(BaseStore):
                                 out[f + COUNT] = int(vals[f + COUNT])
                         if out:
                             lines.append(line(hourly, tags.items(), out, row[0]))
-        if lines:
-            self._post_lines(lines)
+        self._post_rollup(lines)
 
     def _rollup_days(self, measurement: str, fields: Sequence[str],
                      days: list[tuple[int, int]]) -> None:
@@ -304,8 +304,7 @@ class InfluxStore(BaseStore):
             out: dict[str, FieldValue] = {
                 c: (int(v) if c.endswith(COUNT) else float(v)) for c, v in vals.items()}
             lines.append(line(daily, (*tags, ("tz", self.tz.key)), out, day))
-        if lines:
-            self._post_lines(lines)
+        self._post_rollup(lines)
 
     def _aggregate(self, measurement: str, field: str, start_ms: int, end_ms: int,
                    step_ms: int, offset_ms: int,

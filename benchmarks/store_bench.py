@@ -1,0 +1,192 @@
+"""Store benchmark: ingest N simulated days, then time 1-day and 365-day queries.
+
+    python benchmarks/store_bench.py [--days 365] [--backend sqlite|influx|both]
+
+Data per day (what the collector writes): 8640 meter samples (10 s), 1440 per-minute
+electricity intervals, 288 heat pump polls and 288 heat intervals (5 min). Written one
+simulated day per write()+flush(), like a collector catching up after an outage.
+
+Targets: a simulated year into the embedded store in under 60 s; each 365-day query within
+3x of its 1-day query (rollups: long ranges never read raw rows). The InfluxDB run starts
+its own influxd through tests/influxd.py (fetched from Debian when missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from heatpump.store.base import Point, Store
+
+TZ = ZoneInfo("Europe/Berlin")
+START = datetime(2025, 1, 1, tzinfo=TZ).astimezone(UTC)
+DEVICE_METER, DEVICE_HP = "shellypro3em-bench", "7571381681420106"
+
+
+def outside_temp_c(t: datetime) -> float:
+    """Seasonal swing (coldest mid-January) plus a daily one (warmest mid-afternoon)."""
+    doy = t.timetuple().tm_yday
+    hour = t.hour + t.minute / 60
+    return (9.0 - 11.0 * math.cos(2 * math.pi * (doy - 15) / 365)
+            + 4.0 * math.sin(2 * math.pi * (hour - 9) / 24))
+
+
+def simulate_day(day: int, rng: random.Random) -> Iterator[Point]:
+    """One day of what the collector writes, from a crude but plausible heat pump: heat
+    demand grows as it gets colder, the compressor cycles in 40-min periods with a duty
+    cycle matching demand, COP falls with outside temperature; plus hot water at 6:00."""
+    t0 = START + timedelta(days=day)
+    counter_wh = 1_000_000.0 + day * 15_000.0
+    starts = day * 12
+    uptime = day * 86400
+    running = False
+    minute_wh = minute_run = 0.0
+    minute_starts = 0
+    heat_wh = 0.0
+    hp_tags = {"device": DEVICE_HP}
+    m_tags = {"device": DEVICE_METER}
+    e_tags = {"device": DEVICE_HP, "source": "meter", "circuit": "total"}
+    h_tags = {"device": DEVICE_HP, "method": "flow", "circuit": "heating"}
+    for i in range(8640):
+        t = t0 + timedelta(seconds=10 * i)
+        tout = outside_temp_c(t)
+        demand_kw = max(0.0, (16.0 - tout) * 0.35)
+        duty = min(1.0, demand_kw / 6.0)
+        dhw = 6 * 360 <= i < 6 * 360 + 180
+        was = running
+        running = dhw or ((i % 240) / 240.0) < duty
+        cop = max(1.8, 4.6 + 0.09 * tout - (0.8 if dhw else 0.0))
+        power = (1800.0 if dhw else 400 + 1400 * duty) + rng.gauss(0, 25) if running else \
+            12.0 + rng.random()
+        wh = power * 10 / 3600
+        counter_wh += wh
+        minute_wh += wh
+        minute_run += 10.0 if power > 250 else 0.0
+        if running and not was:
+            starts += 1
+            minute_starts += 1
+        heat_wh += wh * cop if running else 0.0
+        uptime += 10
+        yield Point("meter", t, {"power_w": round(power, 1),
+                                 "energy_import_wh": round(counter_wh, 3), "uptime_s": uptime},
+                    m_tags)
+        if i % 6 == 5:
+            yield Point("electricity", t - timedelta(seconds=50),
+                        {"energy_wh": round(minute_wh, 4), "duration_s": 60.0,
+                         "counter_wh": round(counter_wh, 3), "running_s": minute_run,
+                         "starts": minute_starts}, e_tags)
+            minute_wh = minute_run = 0.0
+            minute_starts = 0
+        if i % 30 == 29:
+            supply = 28.0 + max(0.0, 16.0 - tout) * 0.6 + (20.0 if dhw else 0.0)
+            yield Point("heatpump", t, {
+                "outside_temp_c": round(tout, 1), "supply_temp_c": round(supply, 1),
+                "return_temp_c": round(supply - (5.0 if running else 0.5), 1),
+                "dhw_temp_c": 48.0 + rng.random(),
+                "primary_supply_temp_c": round(tout, 1),
+                "primary_return_temp_c": round(tout - (3.0 if running else 0.0), 1),
+                "compressor_active": running,
+                "compressor_phase": "heating" if running else "off",
+                "compressor_modulation_pct": round(100 * duty if running else 0.0, 1),
+                "compressor_speed_rps": round(20 + 60 * duty if running else 0.0, 1),
+                "compressor_hours_h": float(day * 8 + i // 360), "compressor_starts": starts,
+                "flow_l_h": 1100.0 if running else 0.0, "heating_mode": "heating",
+                "dhw_mode": "comfort", "heating_target_temp_c": 21.0,
+                "dhw_target_temp_c": 50.0, "error_count": 0}, hp_tags)
+            yield Point("heat", t - timedelta(seconds=290),
+                        {"energy_wh": round(heat_wh, 2), "duration_s": 300.0,
+                         "estimate": False}, h_tags)
+            heat_wh = 0.0
+
+
+def timed(fn: Callable[[], object], repeat: int = 7) -> float:
+    """Median wall time (s) of `repeat` runs after one warm-up."""
+    fn()
+    runs = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - t)
+    return statistics.median(runs)
+
+
+def bench(name: str, store: Store, days: int) -> None:
+    rng = random.Random(42)
+    n = 0
+    gen = ingest = cpu = 0.0
+    for day in range(days):
+        t = time.perf_counter()
+        pts = list(simulate_day(day, rng))
+        gen += time.perf_counter() - t
+        n += len(pts)
+        t, c = time.perf_counter(), time.process_time()
+        store.write(pts)
+        store.flush()
+        ingest += time.perf_counter() - t
+        cpu += time.process_time() - c
+    info = store.info()
+    print(f"\n== {name}: {info.backend} {info.version} ({info.location})")
+    print(f"ingest {days} days: {n:,} points in {ingest:.1f} s wall, {cpu:.1f} s CPU of this "
+          f"process ({n / ingest:,.0f} points/s; generating them took {gen:.1f} s, not counted)")
+    end = START + timedelta(days=days)
+    last_day = datetime.combine((end - timedelta(hours=12)).astimezone(TZ).date(),
+                                datetime.min.time(), TZ)
+    year_start = max(START, end - timedelta(days=365))
+    one = (last_day, last_day + timedelta(days=1))
+    year = (year_start, end)
+    queries = [
+        ("energy sums (electricity+heat, hourly / daily)",
+         lambda r, b: [store.sums(m, ["energy_wh"], *r, b, TZ) for m in ("electricity", "heat")],
+         "hour", "day"),
+        ("energy sums by month", lambda r, b: store.sums("electricity", ["energy_wh"], *r, b, TZ),
+         "day", "month"),
+        ("downsampled series meter.power_w (500 pts)",
+         lambda r, b: store.series("meter", "power_w", *r, max_points=500), None, None),
+        ("downsampled series heatpump.outside_temp_c",
+         lambda r, b: store.series("heatpump", "outside_temp_c", *r, max_points=500),
+         None, None),
+    ]
+    for label, q, b1, b365 in queries:
+        t1 = timed(lambda q=q, b1=b1: q(one, b1))
+        t365 = timed(lambda q=q, b365=b365: q(year, b365))
+        print(f"{label:48s} 1 day {t1 * 1000:8.1f} ms   {days if days < 365 else 365} days "
+              f"{t365 * 1000:8.1f} ms   ratio {t365 / t1:5.2f}x")
+    store.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--backend", choices=("sqlite", "influx", "both"), default="both")
+    args = ap.parse_args(argv)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"{os.cpu_count()} CPUs, load average {load:.1f} at start (wall times stretch when "
+          "the machine is busy)")
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.backend in ("sqlite", "both"):
+            from heatpump.store.sqlite import SQLiteStore
+
+            bench("embedded", SQLiteStore(Path(tmp) / "bench.sqlite3", TZ), args.days)
+        if args.backend in ("influx", "both"):
+            from heatpump.store.influx import InfluxStore
+            from tests.influxd import Influxd, find_influxd
+
+            with Influxd(find_influxd(), Path(tmp) / "influxd") as server:
+                bench("influxdb", InfluxStore(server.url, "bench", TZ), args.days)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
