@@ -19,7 +19,7 @@ sides, so a gap lowers the coverage, never the figure.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -29,6 +29,9 @@ from heatpump.store.base import BucketSum
 
 COVER_MIN = 0.9
 HEAT_COVER_MAX = 1.5
+# Long periods are paired by whole local days first; a day counts whole only when both
+# sides cover nearly all of it, otherwise its hours are paired one by one.
+DAY_COVER_MIN = 0.99
 # A counted hour is "running" for the running COP when the compressor ran this much of it.
 RUNNING_MIN = 0.95
 SPLIT_CIRCUITS = ("heating", "dhw", "cooling")
@@ -60,6 +63,7 @@ class HourPair:
     device_elec_by_circuit: Mapping[str, float] = field(default_factory=dict)
     running_s: float = 0.0
     starts: float = 0.0
+    cover_min: float = COVER_MIN  # DAY_COVER_MIN for whole-day buckets
 
     @property
     def hours(self) -> float:
@@ -69,8 +73,8 @@ class HourPair:
     def counted(self) -> bool:
         return (self.elec_wh is not None and self.heat_wh is not None
                 and self.elec_wh >= 0 and self.heat_wh >= 0
-                and self.elec_cover >= COVER_MIN
-                and COVER_MIN <= self.heat_cover <= HEAT_COVER_MAX)
+                and self.elec_cover >= self.cover_min
+                and self.cover_min <= self.heat_cover <= HEAT_COVER_MAX)
 
 
 def _key(row: BucketSum) -> tuple[datetime, datetime]:
@@ -81,7 +85,8 @@ def _seconds(row: BucketSum) -> float:
     return (row.end - row.start).total_seconds()
 
 
-def pair_hours(electricity: Iterable[BucketSum], heat: Iterable[BucketSum]) -> list[HourPair]:
+def pair_hours(electricity: Iterable[BucketSum], heat: Iterable[BucketSum],
+               cover_min: float = COVER_MIN) -> list[HourPair]:
     """Join hourly electricity rows (grouped by source, device, circuit) with heat rows
     (grouped by device, method, circuit) into one `HourPair` per hour seen on either side."""
     elec_rows = list(electricity)
@@ -97,12 +102,12 @@ def pair_hours(electricity: Iterable[BucketSum], heat: Iterable[BucketSum]) -> l
     out = []
     for key in sorted(set(by_hour_e) | set(by_hour_h)):
         out.append(_pair_one(key, by_hour_e.get(key, []), by_hour_h.get(key, []),
-                             meters, heat_devices))
+                             meters, heat_devices, cover_min))
     return out
 
 
 def _pair_one(key: tuple[datetime, datetime], erows: list[BucketSum], hrows: list[BucketSum],
-              meters: set[str], heat_devices: set[str]) -> HourPair:
+              meters: set[str], heat_devices: set[str], cover_min: float) -> HourPair:
     start, end = key
     secs = (end - start).total_seconds()
     # meter side
@@ -156,7 +161,25 @@ def _pair_one(key: tuple[datetime, datetime], erows: list[BucketSum], hrows: lis
         elec_cover=min(covers.values()) if covers else 0.0,
         heat_wh=heat_wh, heat_cover=min(heat_covers.values()) if heat_covers else 0.0,
         method=method, heat_by_circuit=by_circuit, device_elec_wh=device_total,
-        device_elec_by_circuit=device_circuits, running_s=running_s, starts=starts)
+        device_elec_by_circuit=device_circuits, running_s=running_s, starts=starts,
+        cover_min=cover_min)
+
+
+def merge_days_and_hours(days: Sequence[HourPair],
+                         hours_of: Callable[[list[tuple[datetime, datetime]]], list[HourPair]],
+                         ) -> list[HourPair]:
+    """Keep the days that count whole; pair the other days (gaps, partial) hour by hour.
+
+    `hours_of` fetches hour pairs for a list of [start, end) spans of such days."""
+    keep = [d for d in days if d.counted]
+    redo = [(d.start, d.end) for d in days if not d.counted]
+    spans: list[tuple[datetime, datetime]] = []
+    for a, b in redo:  # contiguous days become one span (one query)
+        if spans and spans[-1][1] == a:
+            spans[-1] = (spans[-1][0], b)
+        else:
+            spans.append((a, b))
+    return sorted(keep + hours_of(spans), key=lambda p: p.start)
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,6 +124,8 @@ def gather(store: Store, kind: str, rng: str, now: datetime, tz: ZoneInfo) -> Ch
     # bars and dots sit in the middle of their bucket
     times = [_naive(t + (bucket_next(t, bucket, tz) - t) / 2, tz)  # type: ignore[arg-type]
              for t in groups]
+    if groups:  # show the whole last bucket (today, this month), not just its past part
+        xlim = (xlim[0], _naive(bucket_next(list(groups)[-1], bucket, tz), tz))  # type: ignore[arg-type]
     width = {"hour": 1 / 24, "day": 1.0, "month": 28.0}[bucket] * 0.8
     per = {"hour": "hour", "day": "day", "month": "month"}[bucket]
     if kind == "energy":

@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--demo", action="store_true",
                    help="read the demo store (<data dir>/demo/, written by `heatpump demo`)")
     p.add_argument("--out", default=".", help="folder for chart PNG files (default: .)")
-    p.add_argument("command", nargs=argparse.REMAINDER,
+    p.add_argument("words", metavar="COMMAND", nargs=argparse.REMAINDER,
                    help="one command to answer, e.g. /jaz 12m (default: interactive)")
 
 
@@ -67,8 +67,8 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout,
     out_dir = Path(args.out)
     with open_store(settings, demo=args.demo) as store:
         ctx = Context(store, settings, utcnow)
-        if args.command:
-            text = " ".join(args.command)
+        if args.words:
+            text = " ".join(args.words)
             if not text.startswith("/"):
                 text = "/" + text
             reply = answer(text, ctx)

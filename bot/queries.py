@@ -6,22 +6,51 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.analytics import HourPair, pair_hours
-from heatpump.store.base import Latest, Point, Store
+from bot.analytics import COVER_MIN, DAY_COVER_MIN, HourPair, merge_days_and_hours, pair_hours
+from heatpump.store.base import Bucket, Latest, Point, Store
+from heatpump.timeutil import bucket_floor, bucket_next
 
 ELEC_FIELDS = ("energy_wh", "duration_s", "running_s", "starts")
 HEAT_FIELDS = ("energy_wh", "duration_s")
 
 
+# Periods longer than this are paired by days first (see bot.analytics); the hourly
+# rollup of a year is ~9000 rows per series, the daily one 365.
+HOURLY_MAX = timedelta(days=35)
+
+
+def _pairs(store: Store, start: datetime, end: datetime, tz: ZoneInfo, bucket: Bucket,
+           cover_min: float) -> list[HourPair]:
+    elec = store.sums("electricity", ELEC_FIELDS, start, end, bucket, tz,
+                      group_by=("source", "device", "circuit"))
+    heat = store.sums("heat", HEAT_FIELDS, start, end, bucket, tz,
+                      group_by=("device", "method", "circuit"))
+    return pair_hours(elec, heat, cover_min)
+
+
 def hour_pairs(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> list[HourPair]:
-    """Hourly electricity and heat over [start, end), paired (see bot.analytics)."""
+    """Electricity and heat over [start, end), paired (see bot.analytics): hour by hour, or
+    for long periods by whole local days where both sides cover the day, and hour by hour
+    inside the days that have a gap."""
     if end <= start:
         return []
-    elec = store.sums("electricity", ELEC_FIELDS, start, end, "hour", tz,
-                      group_by=("source", "device", "circuit"))
-    heat = store.sums("heat", HEAT_FIELDS, start, end, "hour", tz,
-                      group_by=("device", "method", "circuit"))
-    return pair_hours(elec, heat)
+    if end - start <= HOURLY_MAX:
+        return _pairs(store, start, end, tz, "hour", COVER_MIN)
+    d0 = bucket_floor(start, "day", tz)
+    d1 = bucket_floor(end, "day", tz)
+    if d0 < start:
+        d0 = bucket_next(d0, "day", tz)
+    pairs = [p for p in _pairs(store, d0, d1, tz, "day", DAY_COVER_MIN)
+             if p.start >= d0 and p.end <= d1]
+
+    def hours_of(spans: list[tuple[datetime, datetime]]) -> list[HourPair]:
+        out: list[HourPair] = []
+        for a, b in [(start, d0), *spans, (d1, end)]:
+            if b > a:
+                out += _pairs(store, a, b, tz, "hour", COVER_MIN)
+        return out
+
+    return merge_days_and_hours(pairs, hours_of)
 
 
 @dataclass(frozen=True, slots=True)

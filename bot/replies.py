@@ -115,8 +115,12 @@ def jaz_text(store: Store, settings: Settings, arg: str, now: datetime) -> str:
     if days:
         starts = sum(d.starts for d in days)
         run = sum(d.running_s for d in days)
-        lines.append(f"compressor: {starts / len(days):.1f} starts per day, mean run "
-                     f"{fmt.duration(run / starts if starts else None)}")
+        if starts:
+            lines.append(f"compressor: {starts / len(days):.1f} starts per day, mean run "
+                         f"{fmt.duration(run / starts)}")
+        else:
+            lines.append(f"compressor: no start in {len(days)} days with metered running "
+                         f"time (it ran without stopping, {fmt.duration(run)})")
     spf = _device_spf(store)
     lines += device_lines(perf, spf)
     return "\n".join(lines)

@@ -1,0 +1,192 @@
+"""Replies built without Telegram, on a real SQLite store; and `heatpump chat` end to end."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.analytics import performance
+from bot.commands import Context, answer, split_command
+from bot.replies import device_lines, jaz_text, live_text, status_text
+from heatpump.settings import Settings
+from heatpump.store.base import Latest, Point
+from heatpump.store.sqlite import SQLiteStore
+from tests import synthetic
+from tests.fake_telegram import png_size
+
+NOW = datetime(2026, 1, 15, 11, 2, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def settings(tmp: Path) -> Settings:
+    return Settings.from_mapping({"HEATPUMP_TZ": "Europe/Berlin",
+                                  "HEATPUMP_DATA_DIR": str(tmp)})
+
+
+@pytest.fixture
+def empty(tmp_path):
+    s = settings(tmp_path)
+    with SQLiteStore(tmp_path / "e.sqlite3", s.tz) as store:
+        yield store, s
+
+
+@pytest.fixture(scope="module")
+def house(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("house")
+    s = settings(tmp)
+    store = SQLiteStore(tmp / "demo" / "heatpump.sqlite3", s.tz)
+    synthetic.fill(store, NOW - timedelta(days=9), NOW - timedelta(minutes=2), gaps=[
+        synthetic.Gap("heatpump", NOW - timedelta(hours=5), NOW - timedelta(hours=2),
+                      "quota_exhausted")])
+    store.write([Point("health", NOW - timedelta(minutes=30),
+                       {"status": "down", "reason": "unreachable",
+                        "detail": "no answer within 4 s", "failures": 3},
+                       {"source": "meter", "device": synthetic.METER})])
+    store.flush()
+    yield store, s, tmp
+    store.close()
+
+
+def test_empty_store_answers_without_inventing(empty):
+    store, s = empty
+    status = status_text(store, s, NOW)
+    assert "⚡ power: no meter data" in status
+    assert "heat pump: no data" in status
+    assert "today: no energy data yet" in status
+    assert "sources: no data yet" in status
+    assert "0 today" in status
+    jaz = jaz_text(store, s, "", NOW)
+    assert jaz.splitlines() == ["JAZ last 12 months (16.01.2025 – today)",
+                                "JAZ: no data in this period"]
+    assert "no meter data" in live_text(store, s, NOW)
+    ctx = Context(store, s, lambda: NOW)
+    chart = answer("/chart cop 30d", ctx)
+    assert chart.photo is not None and png_size(chart.photo) == (1000, 700)
+    assert chart.text.endswith("no data in this range")
+
+
+def test_status_shows_outage_and_stale_meter(house):
+    store, s, _ = house
+    text = status_text(store, s, NOW + timedelta(minutes=10))
+    assert "— STALE" in text
+    assert "meter shellypro3em-0001: DOWN since 15.01.2026 11:32 because unreachable: " \
+           "no answer within 4 s" in text
+    assert "vicare 7571381681420106: up since 15.01.2026 10:02" in text
+    # polls every 5 min at :02, :07...; local midnight is 23:00 UTC: 23:02..11:02 is 145
+    # polls, less the 36 of the 3-hour outage; the last 24 h start at 12:00 UTC: 277 - 36
+    assert "Viessmann API calls: 109 today, 241 in the last 24 h (budget 1400)" in text
+
+
+def test_jaz_hand_check_against_the_generator(house):
+    store, s, _ = house
+    text = jaz_text(store, s, "yesterday", NOW)
+    lines = text.splitlines()
+    assert lines[0] == "COP yesterday (14.01.2026)"
+    # every hour of yesterday is covered by both sides in the synthetic house
+    assert "covers 100% of the period (24 of 24 h" in lines[2]
+    assert lines[3] == "heat measured by the heat pump's heat counter"
+    today = jaz_text(store, s, "today", NOW)
+    # today so far: 23:00-11:00 UTC, 12 complete hours. The outage skipped the polls
+    # 06:07-09:02 UTC: hours 06, 07, 08 lack heat; hour 09 keeps 11 of 12 polls (92% >= 90%)
+    assert "covers 75% of the period (9 of 12 h with both meter and heat data)" in today
+
+
+def test_device_spf_shown_when_reported_and_absent_otherwise():
+    perf = performance([], NOW, NOW)
+    assert device_lines(perf, {}) == []
+    spf = {"spf_heating": Latest(NOW, 4.4, {}), "spf_dhw": Latest(NOW, 3.1, {}),
+           "spf_total": Latest(NOW, "n/a", {})}
+    assert device_lines(perf, spf) == [
+        "the heat pump's own SPF (as it reports it): dhw 3.10, heating 4.40"]
+
+
+def test_split_command():
+    assert split_command("/jaz@MyBot 12m") == ("jaz", ["12m"])
+    assert split_command("/Status") == ("status", [])
+    assert split_command("hello /jaz") == (None, [])
+    assert split_command("") == (None, [])
+
+
+def run_cli(tmp: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEATPUMP_", "TELEGRAM_"))}
+    env.update({"HEATPUMP_DATA_DIR": str(tmp), "HEATPUMP_TZ": "Europe/Berlin",
+                "PYTHONPATH": str(ROOT)})
+    return subprocess.run([sys.executable, "-m", "heatpump.cli", "--env-file", "/nonexistent",
+                           *args], input=stdin, capture_output=True, text=True, env=env,
+                          cwd=tmp, timeout=120)
+
+
+def test_chat_one_shot_and_chart_file(house):
+    _, _, tmp = house
+    r = run_cli(tmp, "chat", "--demo", "/jaz", "2026-01")  # the house is in January 2026
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("COP January 2026\nCOP ") and "covers" in r.stdout
+    r = run_cli(tmp, "chat", "--demo", "--out", str(tmp / "charts"), "chart", "energy", "7d")
+    assert r.returncode == 0, r.stderr
+    path = Path(r.stdout.split("chart saved: ")[1].splitlines()[0])
+    assert path.parent == tmp / "charts"
+    assert png_size(path.read_bytes()) == (1000, 700)
+
+
+def test_chat_interactive(house):
+    _, _, tmp = house
+    r = run_cli(tmp, "chat", "--demo", stdin="status\n/jaz nonsense\n/help\n\n")
+    assert r.returncode == 0, r.stderr
+    assert "Heat pump status" in r.stdout
+    assert "Sorry: 'nonsense' is not a period" in r.stdout
+    assert r.stdout.count("Commands:") == 2
+
+
+def test_bot_without_token_says_how_to_fix(tmp_path):
+    r = run_cli(tmp_path, "bot")
+    assert r.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN is empty" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_long_periods_paired_by_days_match_hour_by_hour(tmp_path):
+    """The day-first pairing of long periods gives the hourly rule's answer on gappy data."""
+    from bot import queries
+
+    s = settings(tmp_path)
+    with SQLiteStore(tmp_path / "long.sqlite3", s.tz) as store:
+        synthetic.fill(store, NOW - timedelta(days=50), NOW, meter_step_s=300, gaps=[
+            synthetic.Gap("meter", NOW - timedelta(days=20, hours=3),
+                          NOW - timedelta(days=20)),
+            synthetic.Gap("heatpump", NOW - timedelta(days=30, hours=7),
+                          NOW - timedelta(days=29, hours=22))])
+        start = NOW - timedelta(days=45, hours=5)
+        end = NOW.replace(minute=0)
+        mixed = queries.hour_pairs(store, start, end, s.tz)
+        hourly = queries._pairs(store, start, end, s.tz, "hour", 0.9)
+        assert any(p.hours == 24 for p in mixed) and any(p.hours == 1 for p in mixed)
+        a, b = performance(mixed, start, end), performance(hourly, start, end)
+        assert a.hours_counted == b.hours_counted
+        assert a.ratio == pytest.approx(b.ratio, rel=1e-9)
+        assert a.heat_by_circuit == pytest.approx(b.heat_by_circuit)
+        assert a.device_elec_wh == pytest.approx(b.device_elec_wh)
+        # nothing double counted or lost: the mixed pairs tile the period without overlap
+        spans = sorted((p.start, p.end) for p in mixed)
+        assert all(x[1] <= y[0] for x, y in itertools.pairwise(spans))
+
+
+def test_same_answers_on_both_backends(make_store, tmp_path):
+    """/jaz and /status read only through the Store contract: SQLite and InfluxDB agree."""
+    s = settings(tmp_path)
+    store = make_store(s.tz)
+    synthetic.fill(store, NOW - timedelta(days=2), NOW - timedelta(minutes=2), meter_step_s=300,
+                   gaps=[synthetic.Gap("meter", NOW - timedelta(hours=30),
+                                       NOW - timedelta(hours=28))])
+    text = jaz_text(store, s, "yesterday", NOW)
+    lines = text.splitlines()
+    assert lines[0] == "COP yesterday (14.01.2026)"
+    # the meter outage 05:02-07:02 UTC leaves hours 05 and 06 out (07 keeps 11 of 12)
+    assert lines[2] == "covers 92% of the period (22 of 24 h with both meter and heat data)"
+    status = status_text(store, s, NOW)
+    assert "meter shellypro3em-0001: up since 14.01.2026 08:02" in status
+    assert "today: electricity" in status
