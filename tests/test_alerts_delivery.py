@@ -67,7 +67,7 @@ def receiver():
 
 
 class Harness:
-    def __init__(self, tmp: Path, apprise_url: str | None = None):
+    def __init__(self, tmp: Path, apprise_url: str | None = None, first_s: float = 3600):
         now = datetime.now(UTC)
         self.api = FakeBotApi().start()
         self.settings = Settings.from_mapping({
@@ -80,7 +80,7 @@ class Harness:
               faults=[(now - timedelta(hours=2), now + timedelta(hours=2), "F.1100")]
               ).write(self.store)
         self.app = BotApp(self.settings, self.store).build()
-        self.alerts = install(self.app, self.settings, self.store, first_s=3600)
+        self.alerts = install(self.app, self.settings, self.store, first_s=first_s)
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
@@ -255,3 +255,16 @@ def test_bot_refuses_to_start_without_apprise(tmp_path, monkeypatch, capsys):
     assert main(["--env-file", str(tmp_path / "none.env"), "bot"]) == 2
     err = capsys.readouterr().err
     assert "pip install 'heatpump-monitor[alerts]'" in err and "s3cretpass" not in err
+
+
+def test_the_job_queue_runs_the_check_by_itself(tmp_path):
+    from bot.alerts.persist import Subscribers
+
+    Subscribers(tmp_path / "data").subscribe(OWNER)
+    h = Harness(tmp_path, first_s=1.0).start()
+    try:
+        call = h.api.wait_for(lambda c: c.method == "sendMessage"
+                              and "F.1100" in str(c.params.get("text")), timeout=30)
+        assert int(call.params["chat_id"]) == OWNER
+    finally:
+        h.stop()
