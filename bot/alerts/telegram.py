@@ -106,13 +106,15 @@ def install(app: Application, settings: Settings, store: Store,
     jq = app.job_queue
     if jq is None:
         raise RuntimeError("the job queue is missing (install python-telegram-bot[job-queue])")
-    jq.run_repeating(alerts.tick, interval=settings.alert_check_minutes * 60, first=first_s,
-                     name=JOB_NAME)
     previous = app.post_init
 
     async def post_init(application: Application) -> None:
         if previous is not None:
             await previous(application)
+        # Scheduled only now: `first` counts from here, so a slow start cannot make the
+        # scheduler drop the first check as missed.
+        jq.run_repeating(alerts.tick, interval=settings.alert_check_minutes * 60,
+                         first=first_s, name=JOB_NAME)
         current = list(await application.bot.get_my_commands())
         known = {c.command for c in current}
         extra = [BotCommand(n, t) for n, t in commands.COMMAND_HELP if n not in known]
