@@ -24,6 +24,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     from telegram.error import InvalidToken, TelegramError
 
+    from bot.alerts.deliver import AlertChannelError
     from bot.telegram_app import run_bot
     from heatpump.store import open_store
 
@@ -38,4 +39,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             # the message of a Telegram error holds no URL, so no token
             print(f"heatpump bot: cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 1
+        except AlertChannelError as exc:
+            print(f"heatpump bot: {exc}", file=sys.stderr)
+            return 2
     return 0

@@ -272,5 +272,8 @@ class BotApp:
 def run_bot(settings: Settings, store: Store) -> None:
     """Long-poll Telegram until interrupted."""
     app = BotApp(settings, store).build()
+    from bot.alerts.telegram import install as install_alerts
+
+    install_alerts(app, settings, store)
     log.info("bot starting (%d allowed chats)", len(settings.telegram_allowed_chat_ids))
     app.run_polling(allowed_updates=Update.ALL_TYPES)

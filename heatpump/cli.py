@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("collector.doctor", "check settings, devices and store; say what to fix"),
     "bot": ("bot.run", "run the Telegram bot"),
     "chat": ("bot.chat", "the bot's commands in a terminal (heatpump chat /jaz 12m)"),
+    "alerts": ("bot.alerts.cli", "check the alert rules now, or replay a period (--replay 14d)"),
 }
 
 

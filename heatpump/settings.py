@@ -193,6 +193,41 @@ SPECS: tuple[Spec, ...] = (
     Spec("TELEGRAM_API_BASE_URL", "telegram_api_base_url", _url, "",
          "Another Bot API server (self-hosted, or tests); empty uses Telegram's.",
          "http://127.0.0.1:8081"),
+    # alerts (bot/alerts)
+    Spec("ALERT_CHECK_MINUTES", "alert_check_minutes", _float, "5",
+         "How often the bot evaluates the alert rules (minutes).", "5", minimum=1),
+    Spec("ALERT_REPEAT_H", "alert_repeat_h", _float, "24",
+         "An alert that stays active is sent again at most every this many hours.", "24",
+         minimum=1),
+    Spec("ALERT_STALE_SHELLY_MIN", "alert_stale_shelly_min", _float, "60",
+         "Alert when the meter has delivered no sample for this many minutes.", "60",
+         minimum=5),
+    Spec("ALERT_STALE_VICARE_MIN", "alert_stale_vicare_min", _float, "60",
+         "Alert when the heat pump (Viessmann) has delivered no sample for this many "
+         "minutes; keep it above VICARE_POLL_SECONDS.", "60", minimum=10),
+    Spec("ALERT_WARNINGS", "alert_warnings", _bool, "true",
+         "Also alert on the heat pump's warning-level and service messages (errors always "
+         "alert).", "true"),
+    Spec("ALERT_COP_DROP_PCT", "alert_cop_drop_pct", _float, "20",
+         "Alert when the daily COP is this many percent below what this heat pump normally "
+         "reaches at that outdoor temperature.", "20", minimum=1),
+    Spec("ALERT_COP_DAYS", "alert_cop_days", _int, "3",
+         "The COP drop must last this many valid days in a row before it alerts.", "3", minimum=1),
+    Spec("ALERT_COP_FLOOR", "alert_cop_floor", _opt_float, "",
+         "Until enough own history exists (10 valid days), alert when the daily COP is below "
+         "this value; empty waits for history.", "2.5", minimum=0.1),
+    Spec("ALERT_COP_MIN_RUNTIME_H", "alert_cop_min_runtime_h", _float, "3",
+         "A day counts for the COP and short-cycling rules only with at least this much "
+         "compressor runtime (h).", "3", minimum=0.5),
+    Spec("ALERT_COP_HISTORY_DAYS", "alert_cop_history_days", _int, "42",
+         "How many recent days the normal COP is learned from.", "42", minimum=7),
+    Spec("ALERT_SHORT_CYCLE_STARTS_PER_H", "alert_short_cycle_starts_per_h", _float, "3",
+         "Alert when a day averages more compressor starts per hour of runtime than this; "
+         "0 switches the rule off.", "3", minimum=0),
+    Spec("APPRISE_URLS", "apprise_urls", _opt_str, "",
+         "Send alerts also through Apprise (pip install 'heatpump-monitor[alerts]'): "
+         "comma-separated URLs, e.g. e-mail or ntfy.",
+         "ntfys://ntfy.sh/my-heatpump,mailtos://user:pass@example.com", secret=True),
 )
 
 
@@ -229,6 +264,19 @@ class Settings:
     telegram_bot_token: str | None = field(default=None, repr=False)
     telegram_allowed_chat_ids: tuple[int, ...] = ()
     telegram_api_base_url: str | None = None
+    # alerts (bot/alerts)
+    alert_check_minutes: float = 5.0
+    alert_repeat_h: float = 24.0
+    alert_stale_shelly_min: float = 60.0
+    alert_stale_vicare_min: float = 60.0
+    alert_warnings: bool = True
+    alert_cop_drop_pct: float = 20.0
+    alert_cop_days: int = 3
+    alert_cop_floor: float | None = None
+    alert_cop_min_runtime_h: float = 3.0
+    alert_cop_history_days: int = 42
+    alert_short_cycle_starts_per_h: float = 3.0
+    apprise_urls: str | None = field(default=None, repr=False)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -1,0 +1,105 @@
+"""/subscribe, /unsubscribe, /alerts and /mute: replies built from plain data.
+
+Shared by the Telegram handlers and `heatpump alerts`; subscriptions live in
+`persist.Subscribers` (data dir), alert state in the state file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.alerts import texts
+from bot.alerts.config import AlertConfig
+from bot.alerts.engine import active_alerts
+from bot.alerts.persist import Subscribers
+
+COMMAND_HELP: tuple[tuple[str, str], ...] = (
+    ("subscribe", "get alerts in this chat: faults, missing data, COP drop, short cycling"),
+    ("unsubscribe", "stop alerts in this chat"),
+    ("alerts", "active alerts and whether this chat is subscribed or muted"),
+    ("mute", "silence alerts here for a while: /mute 2h, /mute 1d, /mute off"),
+)
+UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_MUTE = timedelta(days=30)
+
+
+def parse_duration(text: str, maximum: timedelta = MAX_MUTE) -> timedelta:
+    """'30m', '2h', '1d', '1w', '1h30m' -> timedelta; ValueError with a hint otherwise."""
+    s = text.strip().lower().replace(" ", "")
+    parts = re.findall(r"(\d+(?:\.\d+)?)(min|m|h|d|w)", s)
+    if not parts or "".join(n + u for n, u in parts) != s:
+        raise ValueError(f"{text!r} is not a duration; for example /mute 2h or /mute 1d")
+    total = timedelta(seconds=sum(float(n) * UNITS[u] for n, u in parts))
+    if total <= timedelta(0):
+        raise ValueError("the duration must be more than zero")
+    if total > maximum:
+        raise ValueError(f"at most {texts.duration(maximum)}; /unsubscribe stops alerts "
+                         "for good")
+    return total
+
+
+def subscribe(subs: Subscribers, chat_id: int, allowed: frozenset[int]) -> str:
+    if chat_id not in allowed:
+        return (f"This chat ({chat_id}) is not allowed to receive alerts; add it to "
+                "TELEGRAM_ALLOWED_CHAT_IDS first.")
+    if not subs.subscribe(chat_id):
+        return "This chat already receives alerts. /alerts shows what is active."
+    return ("Subscribed: this chat now gets an alert when the heat pump reports a fault, "
+            "when data stops arriving, when its COP drops below normal, or when it short "
+            "cycles, and a message when that is resolved. /alerts shows what is active, "
+            "/mute 2h silences, /unsubscribe stops.")
+
+
+def unsubscribe(subs: Subscribers, chat_id: int) -> str:
+    if subs.unsubscribe(chat_id):
+        return "Unsubscribed: no more alerts in this chat. /subscribe to start again."
+    return "This chat was not subscribed. /subscribe to get alerts."
+
+
+def mute(subs: Subscribers, chat_id: int, arg: str, now: datetime, tz: ZoneInfo) -> str:
+    arg = arg.strip()
+    if not subs.is_subscribed(chat_id):
+        return "This chat is not subscribed, so there is nothing to mute. /subscribe first."
+    if not arg:
+        return "Usage: /mute 2h (or 30m, 1d, 1w); /mute off ends it."
+    if arg.lower() in ("off", "0", "no", "end"):
+        subs.mute(chat_id, None)
+        return "Alerts are on again in this chat."
+    try:
+        length = parse_duration(arg)
+    except ValueError as exc:
+        return str(exc)
+    until = now + length
+    subs.mute(chat_id, until)
+    return (f"Muted until {texts.when(until, tz, now)} ({texts.duration(length)}). "
+            "Alerts raised meanwhile are not sent here; /alerts shows them. /mute off ends it.")
+
+
+def alerts_overview(state: Mapping[str, Any], subs: Subscribers, chat_id: int,
+                    cfg: AlertConfig, now: datetime, tz: ZoneInfo) -> str:
+    lines: list[str] = []
+    active = active_alerts(state)
+    if active:
+        lines.append(f"Active alerts ({len(active)}):")
+        lines += [f"• {texts.summary_line(r['kind'], r.get('facts', {}), r, tz, now)}"
+                  for _, r in active]
+    else:
+        lines.append("No active alerts.")
+    if not subs.is_subscribed(chat_id):
+        lines.append("This chat is not subscribed: /subscribe to get alerts.")
+    else:
+        until = subs.muted_until(chat_id, now)
+        lines.append(f"This chat is muted until {texts.when(until, tz, now)} (/mute off)."
+                     if until else "This chat is subscribed and not muted.")
+    rules = [f"no data for {cfg.stale_meter / timedelta(minutes=1):g} min (meter) / "
+             f"{cfg.stale_heatpump / timedelta(minutes=1):g} min (heat pump)",
+             "heat pump errors" + (" and warnings" if cfg.warnings else ""),
+             f"COP {cfg.cop_drop_pct:g} % below normal on {cfg.cop_days} days in a row"]
+    if cfg.short_cycle_starts_per_h > 0:
+        rules.append(f"more than {cfg.short_cycle_starts_per_h:g} starts per runtime hour")
+    lines.append("Watching: " + "; ".join(rules) + ".")
+    return "\n".join(lines)

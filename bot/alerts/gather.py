@@ -1,0 +1,151 @@
+"""Read what the alert rules need from the store at a given `now` (the only I/O of a check).
+
+`now` may lie in the past, so the demo can replay a backfilled store hour by hour: nothing
+here reads "the latest" without bounding it by `now`. Daily COP comes from the bot's own
+hour pairing (bot.analytics), so an alert and /jaz never disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.alerts.config import AlertConfig
+from bot.alerts.model import (
+    DayStats,
+    DeviceMessage,
+    Health,
+    MessagePoll,
+    Snapshot,
+    SourceSeen,
+)
+from bot.analytics import daily_means, daily_stats
+from bot.queries import hour_pairs
+from heatpump.store.base import Point, Store
+from heatpump.timeutil import bucket_floor
+
+# measurement -> values of the `source` tag its collector writes `health` points with
+HEALTH_SOURCES: dict[str, tuple[str, ...]] = {
+    "meter": ("shelly", "meter"),
+    "heatpump": ("vicare", "viessmann", "heatpump"),
+}
+# Widening windows to find the last sample before `now` when latest() is after it (replay).
+SEARCH_WINDOWS = (timedelta(minutes=15), timedelta(hours=3), timedelta(days=1),
+                  timedelta(days=7))
+HEALTH_LOOKBACK = timedelta(days=30)
+SLACK_DAYS = 3  # complete days fetched beyond history + test days
+
+
+def _dt(value: object) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def last_point(store: Store, measurement: str, device: str, now: datetime) -> Point | None:
+    """The device's last point at or before `now`, or None when it never wrote one."""
+    tags = {"device": device}
+    end = now + timedelta(milliseconds=1)
+    first = store.points(measurement, now - SEARCH_WINDOWS[0], end, tags)
+    if first:
+        return first[-1]
+    latest = store.latest(measurement, None, tags)
+    if not latest:
+        return None
+    newest = max(v.time for v in latest.values())
+    if newest <= now:
+        pts = store.points(measurement, newest, newest + timedelta(seconds=1), tags)
+        return pts[-1] if pts else Point(measurement, newest, {}, tags)
+    for window in SEARCH_WINDOWS[1:]:  # replaying the past: search backwards
+        pts = store.points(measurement, now - window, end, tags)
+        if pts:
+            return pts[-1]
+    return None
+
+
+def latest_health(store: Store, measurement: str, device: str,
+                  now: datetime) -> Health | None:
+    """The collector's last recorded state of the source behind `measurement`."""
+    names = set(HEALTH_SOURCES[measurement])
+    best: Point | None = None
+    for source in store.tag_values("health", "source"):
+        if source.lower() not in names:
+            continue
+        pts = store.points("health", now - HEALTH_LOOKBACK, now + timedelta(milliseconds=1),
+                           {"source": source})
+        mine = [p for p in pts if p.tags.get("device") in (device, None, "")] or pts
+        if mine and (best is None or mine[-1].time > best.time):
+            best = mine[-1]
+    if best is None:
+        return None
+    f = best.fields
+    failures = f.get("failures")
+    return Health(best.time, str(f.get("status", "")), str(f.get("reason", "") or ""),
+                  str(f.get("detail", "") or ""), _dt(f.get("until")),
+                  int(failures) if isinstance(failures, int | float) else None)
+
+
+def _messages(store: Store, device: str, at: datetime) -> tuple[DeviceMessage, ...]:
+    pts = store.points("message", at, at + timedelta(seconds=1), {"device": device})
+    return tuple(DeviceMessage(p.tags.get("kind", ""), p.tags.get("code", ""),
+                               str(p.fields.get("priority", "")),
+                               str(p.fields.get("text", "") or ""),
+                               _dt(p.fields.get("since"))) for p in pts)
+
+
+def sources_and_polls(store: Store, now: datetime
+                      ) -> tuple[tuple[SourceSeen, ...], tuple[MessagePoll, ...]]:
+    sources: list[SourceSeen] = []
+    polls: list[MessagePoll] = []
+    for measurement in ("meter", "heatpump"):
+        for device in store.tag_values(measurement, "device"):
+            p = last_point(store, measurement, device, now)
+            if p is None:
+                continue  # never delivered (before `now`): nothing to miss
+            sources.append(SourceSeen(measurement, device, p.time,  # type: ignore[arg-type]
+                                      latest_health(store, measurement, device, now)))
+            if measurement == "heatpump":
+                count = p.fields.get("error_count")
+                polls.append(MessagePoll(device, p.time, _messages(store, device, p.time),
+                                         int(count) if isinstance(count, int | float)
+                                         else None))
+    return tuple(sources), tuple(polls)
+
+
+def complete_days(store: Store, now: datetime, tz: ZoneInfo, n_days: int) -> tuple[DayStats, ...]:
+    """The last `n_days` complete local days (today excluded), oldest first."""
+    end = bucket_floor(now, "day", tz)
+    first_day: date = end.astimezone(tz).date() - timedelta(days=n_days)
+    start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=tz)
+    if end <= start:
+        return ()
+    pairs = hour_pairs(store, start, end, tz)
+    hours = max(1, round((end - start) / timedelta(hours=1)))
+    temps = store.series("heatpump", "outside_temp_c", start, end, max_points=hours)
+    outdoor = daily_means(temps.times(), temps.values, tz)
+    out = []
+    for d in daily_stats(pairs, tz, outdoor):
+        out.append(DayStats(
+            day=d.day, heat_wh=d.heat_wh if d.hours_counted else None,
+            electricity_wh=d.elec_wh if d.hours_counted else None,
+            running_s=d.running_s, starts=d.starts, outside_temp_c=d.outdoor_c,
+            coverage=d.coverage))
+    return tuple(out)
+
+
+def days_needed(cfg: AlertConfig) -> int:
+    return cfg.cop_history_days + cfg.cop_days + SLACK_DAYS
+
+
+def snapshot(store: Store, cfg: AlertConfig, tz: ZoneInfo, now: datetime,
+             days: tuple[DayStats, ...] | None = None) -> Snapshot:
+    """Everything the rules need at `now`; pass `days` to reuse daily figures already read
+    (they change once a day)."""
+    sources, polls = sources_and_polls(store, now)
+    if days is None:
+        days = complete_days(store, now, tz, days_needed(cfg))
+    return Snapshot(now, polls=polls, sources=sources, days=days,
+                    today=now.astimezone(tz).date())

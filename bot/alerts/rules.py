@@ -1,0 +1,276 @@
+"""The alert rules: pure functions from a snapshot (and the keys already active) to findings.
+
+A rule says, per alert key, "raise" (clearly bad), "clear" (clearly fine) or "hold" (in the
+hysteresis band, or not judgeable from the data at hand). Whether that becomes a message is
+the engine's business (hold times, repeats, one "resolved").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.alerts.config import AlertConfig
+from bot.alerts.model import DayStats, DeviceMessage, Finding, Snapshot
+
+# --- heat pump messages -----------------------------------------------------------------
+
+# (message kind, priority substring, alert kind); first match wins, "*" matches anything.
+# Status (S.) and info (I.) messages describe normal operation and never alert.
+MESSAGE_CLASSES: tuple[tuple[str, str, str], ...] = (
+    ("error", "warning", "warning"),
+    ("error", "*", "fault"),
+    ("service", "*", "warning"),
+    ("*", "warning", "warning"),
+)
+
+
+def classify(message: DeviceMessage) -> str | None:
+    """Which alert kind a device message belongs to ("fault", "warning"), or None."""
+    kind, priority = message.kind.lower(), message.priority.lower()
+    for k, p, alert_kind in MESSAGE_CLASSES:
+        if k in ("*", kind) and (p == "*" or p in priority):
+            return alert_kind
+    return None
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.isoformat() if dt else None
+
+
+def message_rule(alert_kind: str) -> Callable[[Snapshot, AlertConfig, Collection[str],
+                                               Mapping[str, Mapping[str, Any]]], list[Finding]]:
+    """A rule raising one alert per active message of `alert_kind` and clearing it when a
+    newer poll of the same device no longer lists it."""
+
+    def rule(snap: Snapshot, cfg: AlertConfig, active: Collection[str],
+             facts_of: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
+        out: list[Finding] = []
+        for poll in snap.polls:
+            present: dict[str, dict[str, Any]] = {}
+            for m in poll.messages:
+                if classify(m) == alert_kind:
+                    present[f"{alert_kind}:{poll.device}:{m.kind}:{m.code}"] = {
+                        "device": poll.device, "kind": m.kind, "code": m.code,
+                        "priority": m.priority, "text": m.text, "since": _iso(m.since),
+                        "seen": _iso(poll.time)}
+            if (alert_kind == "fault" and poll.error_count
+                    and not any(m.kind.lower() == "error" for m in poll.messages)):
+                # The device counts errors but did not say which: still a fault.
+                present[f"fault:{poll.device}:error:count"] = {
+                    "device": poll.device, "kind": "error", "code": "",
+                    "priority": "error", "text": "", "since": None, "seen": _iso(poll.time),
+                    "count": poll.error_count}
+            for key, facts in present.items():
+                first = facts_of.get(key, {}).get("first_seen") or facts["seen"]
+                out.append(Finding(key, alert_kind, "raise", {**facts, "first_seen": first}))
+            prefix = f"{alert_kind}:{poll.device}:"
+            for key in active:
+                if key.startswith(prefix) and key not in present:
+                    out.append(Finding(key, alert_kind, "clear",
+                                       {**facts_of.get(key, {}), "gone": _iso(poll.time)}))
+        return out
+
+    return rule
+
+
+# --- stale sources ----------------------------------------------------------------------
+
+
+STALE_MIN_CLEAR = timedelta(minutes=30)
+RETIRED_AFTER = timedelta(days=14)
+
+
+def stale_rule(snap: Snapshot, cfg: AlertConfig, active: Collection[str],
+               facts_of: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
+    """No sample for too long; fresh again only when the latest sample is recent."""
+    out = []
+    for s in snap.sources:
+        key = f"stale:{s.source}:{s.device}"
+        age = snap.now - s.last_time
+        facts: dict[str, Any] = {
+            "source": s.source, "device": s.device, "last": _iso(s.last_time),
+            "threshold_min": cfg.stale_after(s.source) / timedelta(minutes=1)}
+        if key in facts_of:
+            facts["since"] = facts_of[key].get("since", facts["last"])
+        else:
+            facts["since"] = facts["last"]
+        h = s.health
+        if h is not None:
+            facts["health"] = {"time": _iso(h.time), "status": h.status, "reason": h.reason,
+                               "detail": h.detail, "until": _iso(h.until),
+                               "failures": h.failures}
+        if age > RETIRED_AFTER:
+            verdict = "hold"  # a replaced or removed device: no more daily reminders
+        elif age >= cfg.stale_after(s.source):
+            verdict = "raise"
+        elif age <= cfg.fresh_within(s.source):
+            verdict = "clear"
+        else:
+            verdict = "hold"
+        # Recovery must outlast the "fresh" window, so a lone sample never resolves.
+        out.append(Finding(key, "stale", verdict, facts,
+                           clear_after=max(STALE_MIN_CLEAR, 2 * cfg.fresh_within(s.source))))
+    return out
+
+
+# --- COP drop ---------------------------------------------------------------------------
+
+MIN_REFERENCE_DAYS = 10  # valid days needed before "normal" is learned
+MIN_FIT_SPREAD_K = 3.0  # narrower temperature spread: take the mean COP, not a slope
+EXTRAPOLATE_FIT_K = 8.0  # judge days at most this far outside the learned range
+EXTRAPOLATE_FLAT_K = 2.0
+MIN_COVERAGE = 0.9  # share of the day both heat and electricity must cover
+MAX_JUDGE_AGE_DAYS = 3  # the newest judged day must be this recent
+
+
+@dataclass(frozen=True, slots=True)
+class CopModel:
+    """Normal daily COP against mean outdoor temperature, learned from own history."""
+
+    intercept: float
+    slope_per_k: float
+    t_min_c: float
+    t_max_c: float
+    days: int
+    margin_k: float
+
+    def expected(self, temp_c: float) -> float | None:
+        """Normal COP at `temp_c`, or None when too far outside what was learned."""
+        if not self.t_min_c - self.margin_k <= temp_c <= self.t_max_c + self.margin_k:
+            return None
+        return self.intercept + self.slope_per_k * temp_c
+
+
+def valid_day(d: DayStats, cfg: AlertConfig) -> bool:
+    """Enough runtime and complete data for the day's COP to mean something."""
+    return (d.cop is not None and d.running_s is not None
+            and d.running_s >= cfg.cop_min_runtime_h * 3600
+            and (d.coverage is None or d.coverage >= MIN_COVERAGE))
+
+
+def fit_cop_model(days: list[DayStats], drop_pct: float | None = None) -> CopModel | None:
+    """Least-squares line COP = a + b·T over valid days with a temperature.
+
+    A slope below zero (colder would be better) is noise: the mean is used instead. With
+    `drop_pct`, days already more than half that far below the line (the start of a drop
+    that is not yet under test) are left out and the line fitted again, so a degrading heat
+    pump does not teach the rule that low is normal."""
+    pts = [(d.outside_temp_c, d.cop) for d in days
+           if d.outside_temp_c is not None and d.cop is not None]
+    model = _fit(pts)
+    for _ in range(3):
+        if model is None or drop_pct is None:
+            break
+        keep = [(t, c) for t, c in pts
+                if c >= (model.intercept + model.slope_per_k * t) * (1 - drop_pct / 200)]
+        if len(keep) == len(pts) or len(keep) < MIN_REFERENCE_DAYS:
+            break
+        pts, model = keep, _fit(keep)
+    return model
+
+
+def _fit(pts: list[tuple[float, float]]) -> CopModel | None:
+    if len(pts) < MIN_REFERENCE_DAYS:
+        return None
+    ts = [t for t, _ in pts]
+    cs = [c for _, c in pts]
+    n = len(pts)
+    t_mean, c_mean = sum(ts) / n, sum(cs) / n
+    spread = max(ts) - min(ts)
+    slope = 0.0
+    if spread >= MIN_FIT_SPREAD_K:
+        sxx = sum((t - t_mean) ** 2 for t in ts)
+        sxy = sum((t - t_mean) * (c - c_mean) for t, c in pts)
+        slope = max(0.0, sxy / sxx)
+    margin = EXTRAPOLATE_FIT_K if slope > 0 else EXTRAPOLATE_FLAT_K
+    return CopModel(c_mean - slope * t_mean, slope, min(ts), max(ts), n, margin)
+
+
+def cop_rule(snap: Snapshot, cfg: AlertConfig, active: Collection[str],
+             facts_of: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
+    """Daily COP below normal by more than ALERT_COP_DROP_PCT on ALERT_COP_DAYS valid days."""
+    key = "cop_drop"
+    if not snap.days:
+        return []
+    today = snap.current_day
+    assert today is not None
+    valid = [d for d in snap.days if valid_day(d, cfg)]
+    tested = valid[-cfg.cop_days:]
+    if len(tested) < cfg.cop_days or (today - tested[-1].day).days > MAX_JUDGE_AGE_DAYS:
+        return [Finding(key, "cop_drop", "hold")]
+    first_tested = tested[0].day
+    # Days since an active drop began are not "normal": keep them out of the reference.
+    began = facts_of.get(key, {}).get("first_day")
+    exclude_from = min(first_tested, date.fromisoformat(began)) if began else first_tested
+    ref_start = exclude_from - timedelta(days=cfg.cop_history_days)
+    reference = [d for d in valid if ref_start <= d.day < exclude_from]
+    model = fit_cop_model(reference, cfg.cop_drop_pct)
+    if model is None and cfg.cop_floor is None:
+        return [Finding(key, "cop_drop", "hold")]
+    rows = []
+    for d in tested:
+        cop = d.cop
+        assert cop is not None
+        if model is not None:
+            if d.outside_temp_c is None:
+                return [Finding(key, "cop_drop", "hold")]
+            expected = model.expected(d.outside_temp_c)
+            if expected is None:
+                return [Finding(key, "cop_drop", "hold")]
+            limit = expected * (1 - cfg.cop_drop_pct / 100)
+            back = expected * (1 - cfg.cop_drop_pct / 200)
+        else:
+            assert cfg.cop_floor is not None
+            expected = limit = cfg.cop_floor
+            back = cfg.cop_floor * 1.05
+        rows.append({"day": d.day.isoformat(), "cop": round(cop, 3),
+                     "expected": round(expected, 3), "temp_c": d.outside_temp_c,
+                     "below": cop < limit, "back": cop >= back})
+    facts: dict[str, Any] = {"days": rows, "pct": cfg.cop_drop_pct,
+                             "basis": "floor" if model is None else "history"}
+    if model is not None:
+        facts.update(ref_days=model.days, ref_t_min=model.t_min_c, ref_t_max=model.t_max_c,
+                     slope=round(model.slope_per_k, 4))
+    facts["first_day"] = began or first_tested.isoformat()
+    if all(r["below"] for r in rows):
+        return [Finding(key, "cop_drop", "raise", facts)]
+    if rows[-1]["back"]:
+        return [Finding(key, "cop_drop", "clear", facts)]
+    return [Finding(key, "cop_drop", "hold", facts)]
+
+
+# --- short cycling ----------------------------------------------------------------------
+
+SHORT_CYCLE_CLEAR_RATIO = 0.8
+
+
+def short_cycle_rule(snap: Snapshot, cfg: AlertConfig, active: Collection[str],
+                     facts_of: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
+    """Mean compressor starts per hour of runtime over the latest day with enough runtime."""
+    key = "short_cycle"
+    limit = cfg.short_cycle_starts_per_h
+    if limit <= 0 or not snap.days:
+        return []
+    days = [d for d in snap.days if d.starts is not None and d.running_s is not None
+            and d.running_s >= cfg.cop_min_runtime_h * 3600
+            and (d.coverage is None or d.coverage >= MIN_COVERAGE)]
+    today = snap.current_day
+    assert today is not None
+    if not days or (today - days[-1].day).days > MAX_JUDGE_AGE_DAYS:
+        return [Finding(key, "short_cycle", "hold")]
+    d = days[-1]
+    assert d.starts is not None and d.running_s is not None
+    runtime_h = d.running_s / 3600
+    rate = d.starts / runtime_h
+    facts = {"day": d.day.isoformat(), "starts": d.starts, "runtime_h": round(runtime_h, 2),
+             "rate": round(rate, 2), "limit": limit}
+    if rate > limit:
+        verdict = "raise"
+    elif rate <= limit * SHORT_CYCLE_CLEAR_RATIO:
+        verdict = "clear"
+    else:
+        verdict = "hold"
+    return [Finding(key, "short_cycle", verdict, facts)]

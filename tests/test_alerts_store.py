@@ -1,0 +1,209 @@
+"""Alerts over a real store (SQLite and InfluxDB): snapshot reading, replay, check, outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.alerts import gather, persist
+from bot.alerts.config import AlertConfig
+from bot.alerts.replay import print_replay, replay
+from bot.alerts.service import AlertService, PermanentFailure
+from heatpump.settings import Settings
+from heatpump.store.sqlite import SQLiteStore
+from tests.alerts_house import METER, PUMP, House, normal_cop
+
+TZ = ZoneInfo("Europe/Berlin")
+END = datetime(2026, 1, 20, 10, 0, tzinfo=UTC)
+START = END - timedelta(days=45)
+
+
+def settings(tmp_path, **extra) -> Settings:
+    return Settings.from_mapping({"HEATPUMP_TZ": "Europe/Berlin",
+                                  "HEATPUMP_DATA_DIR": str(tmp_path / "data"),
+                                  "TELEGRAM_ALLOWED_CHAT_IDS": "111,222,333,444", **extra})
+
+
+# `store` (tests/conftest.py): each test runs on embedded SQLite and on a real influxd.
+
+
+def local_midnight(days_before_end: int) -> datetime:
+    d = END.astimezone(TZ).date() - timedelta(days=days_before_end)
+    return datetime(d.year, d.month, d.day, tzinfo=TZ).astimezone(UTC)
+
+
+def test_snapshot_reads_sources_messages_and_days(store):
+    House(START, END, faults=[(END - timedelta(hours=1), END + timedelta(hours=1),
+                               "F.1100")]).write(store)
+    snap = gather.snapshot(store, AlertConfig(), TZ, END)
+    seen = {(s.source, s.device): s.last_time for s in snap.sources}
+    assert seen == {("meter", METER): END - timedelta(minutes=5),
+                    ("heatpump", PUMP): END - timedelta(minutes=5)}
+    (poll,) = snap.polls
+    assert poll.device == PUMP and poll.error_count == 1
+    assert [(m.kind, m.code, m.priority, m.text) for m in poll.messages] == [
+        ("error", "F.1100", "criticalError", "Compressor fault")]
+    assert snap.today == END.astimezone(TZ).date()
+    days = snap.days
+    assert days[-1].day == snap.today - timedelta(days=1)  # today is not complete
+    full = [d for d in days if d.coverage == 1.0]
+    assert len(full) >= 40
+    for d in full:
+        assert d.outside_temp_c is not None and d.cop is not None
+        # daily COP of the written hours, against the curve at the day's mean temperature
+        assert d.cop == pytest.approx(normal_cop(d.outside_temp_c), rel=0.03)
+        assert d.running_s == pytest.approx(24 * 3000.0)
+
+
+def test_snapshot_in_the_past_ignores_later_data(store):
+    House(START, END).write(store)
+    past = END - timedelta(days=2)
+    snap = gather.snapshot(store, AlertConfig(), TZ, past)
+    assert {s.last_time for s in snap.sources} == {past}
+    assert snap.days[-1].day == past.astimezone(TZ).date() - timedelta(days=1)
+
+
+def test_sources_that_never_delivered_do_not_alert(store):
+    House(START, END).write(store)
+    snap = gather.snapshot(store, AlertConfig(), TZ, START - timedelta(hours=5))
+    assert snap.sources == () and snap.polls == ()
+
+
+def test_replay_meter_outage_with_collector_error(store, tmp_path):
+    gap = (END - timedelta(hours=4), END - timedelta(hours=2))
+    House(START, END, meter_gap=gap).write(store)
+    sent = replay(store, settings(tmp_path), END - timedelta(hours=5), END,
+                  timedelta(minutes=5))
+    assert [(n.kind, n.event) for _, n in sent] == [("stale", "raised"), ("stale", "resolved")]
+    (t1, raised), (t2, resolved) = sent
+    assert t1 == gap[0] - timedelta(minutes=5) + timedelta(minutes=60)
+    assert "electricity meter (Shelly)" in raised.text
+    assert "since 06:55" in raised.text  # last sample 05:55 UTC, Berlin time
+    assert "not reachable on the network" in raised.text
+    assert "did not answer within 4 s" in raised.text
+    assert t2 == gap[1] + timedelta(minutes=30)
+    assert "06:55 to 09:00" in resolved.text
+
+
+def test_replay_fault_appears_and_clears(store, tmp_path):
+    House(START, END, faults=[(END - timedelta(hours=3), END - timedelta(hours=1),
+                               "F.1100")]).write(store)
+    out = io.StringIO()
+    n = print_replay(store, settings(tmp_path), out, END - timedelta(hours=4), END,
+                     timedelta(minutes=5))
+    text = out.getvalue()
+    assert n == 2, text
+    assert "⚠️ Heat pump fault F.1100 (criticalError): Compressor fault" in text
+    assert "✅ Resolved: heat pump fault F.1100" in text
+
+
+def test_cop_drop_in_cold_weather_versus_cold_spell(store, tmp_path):
+    cold = local_midnight(5)
+    House(START, END, cold_from=cold, cop_factor_from=cold, cop_factor=0.7).write(store)
+    notes = AlertService(settings(tmp_path), store, now=lambda: END).check()
+    (drop,) = [n for n in notes if n.kind == "cop_drop"]
+    assert drop.event == "raised" and "3 days in a row" in drop.text
+    assert "at −" in drop.text  # the cold temperatures are named
+
+
+def test_cold_spell_with_normal_cop_stays_quiet(store, tmp_path):
+    House(START, END, cold_from=local_midnight(5)).write(store)
+    notes = AlertService(settings(tmp_path), store, now=lambda: END).check()
+    assert notes == []
+
+
+def test_short_cycling_from_stored_starts(store, tmp_path):
+    House(START, END, starts_per_hour=5).write(store)  # 5 starts per 50 min of runtime
+    notes = AlertService(settings(tmp_path), store, now=lambda: END).check()
+    assert [(n.kind, n.event) for n in notes] == [("short_cycle", "raised")]
+    assert "6.0 starts per hour" in notes[0].text
+
+
+def test_outbox_delivers_to_subscribed_unmuted_chats_and_retries(store, tmp_path):
+    House(START, END, faults=[(END - timedelta(hours=1), END + timedelta(hours=1),
+                               "F.1100")]).write(store)
+    s = settings(tmp_path)
+    svc = AlertService(s, store, now=lambda: END)
+    subs = svc.subscribers
+    for chat in (111, 222, 333, 444):
+        subs.subscribe(chat)
+    subs.mute(222, END + timedelta(hours=2))
+    attempts: list[int] = []
+    delivered: list[tuple[int, str]] = []
+
+    async def send(chat: int, text: str) -> None:
+        attempts.append(chat)
+        if chat == 333 and attempts.count(333) == 1:
+            raise ConnectionError("network down")
+        if chat == 444:
+            raise PermanentFailure("bot was blocked by the user")
+        delivered.append((chat, text))
+
+    notes = svc.check()
+    assert [n.kind for n in notes] == ["fault"]
+    assert asyncio.run(svc.deliver(send)) == 1
+    assert [c for c, _ in delivered] == [111]
+    assert not subs.is_subscribed(444)
+    # a restart between attempts: the outbox is on disk
+    svc2 = AlertService(s, store, now=lambda: END + timedelta(minutes=5))
+    assert asyncio.run(svc2.deliver(send)) == 1
+    assert [c for c, _ in delivered] == [111, 333]
+    assert persist.load_state(s.data_dir)["outbox"] == []
+    # the next check sends nothing new (fires once)
+    assert svc2.check(END + timedelta(minutes=5)) == []
+
+
+def test_heatpump_alerts_cli_replays_the_stored_data(tmp_path, monkeypatch, capsys):
+    from heatpump.cli import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    s = SQLiteStore(data / "heatpump.sqlite3", TZ)
+    end = START + timedelta(days=2)
+    House(START, end, meter_gap=(end - timedelta(hours=8), end - timedelta(hours=6)),
+          faults=[(end - timedelta(hours=4), end - timedelta(hours=3), "F.1100")]).write(s)
+    s.close()
+    monkeypatch.setenv("HEATPUMP_DATA_DIR", str(data))
+    monkeypatch.setenv("HEATPUMP_TZ", "Europe/Berlin")
+    assert main(["--env-file", str(tmp_path / "none.env"), "alerts", "--replay", "all",
+                 "--step", "10m"]) == 0
+    out = capsys.readouterr().out
+    # the gap, and the end of the data (the replay runs two hours past it)
+    assert out.count("⚠️ No data from the electricity meter") == 2
+    assert out.count("✅ Meter data is arriving again") == 1
+    assert out.count("⚠️ Heat pump fault F.1100") == 1
+    assert out.count("✅ Resolved: heat pump fault F.1100") == 1
+    assert "No data from the heat pump (Viessmann cloud)" in out
+    assert not (data / "alerts_state.json").exists()  # a replay never touches bot state
+    assert main(["--env-file", str(tmp_path / "none.env"), "alerts", "--step", "soon"]) == 2
+
+
+def test_print_demo_alerts_reads_the_demo_store(tmp_path):
+    from bot.alerts.replay import print_demo_alerts
+
+    s = settings(tmp_path)
+    demo = SQLiteStore(s.data_dir / "demo" / "heatpump.sqlite3", TZ)
+    end = START + timedelta(days=1)
+    House(START, end, faults=[(end - timedelta(hours=5), end - timedelta(hours=4),
+                               "F.1100")]).write(demo)
+    demo.close()
+    out = io.StringIO()
+    assert print_demo_alerts(s, out) >= 2
+    assert "⚠️ Heat pump fault F.1100" in out.getvalue()
+    assert not (s.data_dir / "heatpump.sqlite3").exists()  # never the real store
+
+
+def test_the_demo_store_keeps_its_own_alert_state(tmp_path):
+    from bot.alerts.service import state_dir
+
+    s = settings(tmp_path)
+    demo = SQLiteStore(s.data_dir / "demo" / "heatpump.sqlite3", TZ)
+    real = SQLiteStore(s.data_dir / "heatpump.sqlite3", TZ)
+    assert state_dir(s, demo) == s.data_dir / "demo"
+    assert state_dir(s, real) == s.data_dir
+    demo.close()
+    real.close()
