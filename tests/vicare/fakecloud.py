@@ -123,6 +123,10 @@ class FakeCloud:
                       content_type: str = "application/json") -> None:
                 raw = b"" if body is None else (
                     body.encode() if isinstance(body, str) else json.dumps(body).encode())
+                # Recorded before answering: the client may look at the count as soon as it
+                # has the answer, and on a loaded machine this thread may not run again first.
+                with cloud.lock:
+                    cloud.requests.append((self.command, urlparse(self.path).path, status))
                 try:
                     self.send_response(status)
                     for k, v in (headers or {}).items():
@@ -133,8 +137,6 @@ class FakeCloud:
                     self.wfile.write(raw)
                 except (BrokenPipeError, ConnectionResetError):
                     return  # the client gave up (timeout test)
-                with cloud.lock:
-                    cloud.requests.append((self.command, urlparse(self.path).path, status))
 
             def do_POST(self) -> None:
                 url = urlparse(self.path)
