@@ -163,7 +163,7 @@ def render_env_example(specs: Iterable[Spec] = SPECS,
         "#",
         "# A line NAME=value is in force. A commented line '# NAME=value' shows the default and",
         "# changes nothing until you remove the '# '. Values with a $ must be in single quotes",
-        "# ('pa$$word'), otherwise docker compose and python-dotenv expand them.",
+        "# ('pa$word'), otherwise docker compose and python-dotenv expand them.",
     ]
     for title, members in grouped(specs):
         lines += ["", f"# ===== {title} " + "=" * max(3, 80 - len(title)), ""]
@@ -183,7 +183,8 @@ def render_env_example(specs: Iterable[Spec] = SPECS,
             else:
                 lines.append(f"# {s.env}={s.default}")
             lines.append("")
-    lines += ["", "# ===== docker compose only " + "=" * 54, "",
+    title = "docker compose only"
+    lines += ["", f"# ===== {title} " + "=" * max(3, 80 - len(title)), "",
               "# Read by docker-compose.yml, not by heatpump itself.", ""]
     for v in compose_vars:
         lines += _comment(v.help)
