@@ -24,10 +24,6 @@ _OPTIONS_WITH_VALUE = frozenset({"--env-file"})
 MIN_MAX_AGE_S = 180.0
 
 
-def heartbeat_path(data_dir: Path, process: str) -> Path:
-    return data_dir / f"{process}.heartbeat"
-
-
 def default_max_age_s(process: str, poll_intervals_s: list[float]) -> float:
     """How old a heartbeat may be: 3 minutes, or two of the slowest poll cycles plus a
     minute for a collector that only beats per poll (300 s Viessmann polls -> 660 s)."""
@@ -91,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         print("this heatpump command keeps no heartbeat; nothing to check")
         return 0
 
+    from heatpump.heartbeat import heartbeat_path
     from heatpump.settings import Settings, SettingsError
 
     try:

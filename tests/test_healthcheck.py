@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +111,25 @@ def test_help_answers():
     r = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 0 and "heartbeat" in r.stdout
+
+
+def test_a_beat_from_the_library_is_what_the_health_check_reads(tmp_path):
+    from heatpump import heartbeat
+
+    assert heartbeat.age_s(tmp_path / "new", "bot", time.time()) is None
+    beat(tmp_path / "bot.heartbeat", 1000)  # an old beat from before a restart
+    assert run("bot", data_dir=tmp_path).returncode == 1
+    heartbeat.beat(tmp_path, "bot")
+    assert heartbeat.age_s(tmp_path, "bot", time.time()) < 5
+    assert run("bot", data_dir=tmp_path).returncode == 0
+    heartbeat.beat(tmp_path / "missing" / "dir", "collector")  # creates the data dir
+    assert (tmp_path / "missing" / "dir" / "collector.heartbeat").exists()
+
+
+def test_library_and_health_check_know_the_same_processes():
+    from heatpump import heartbeat
+
+    assert set(heartbeat.PROCESSES) == set(healthcheck.HEARTBEAT_OF_COMMAND.values())
+    assert healthcheck.MIN_MAX_AGE_S >= 3 * heartbeat.BEAT_EVERY_S
+    with pytest.raises(ValueError, match="unknown process"):
+        heartbeat.heartbeat_path(Path("/data"), "collect")
