@@ -1,0 +1,193 @@
+"""The user-facing settings documents, generated from `heatpump.settings.SPECS`.
+
+`docs/settings.md` (the README's settings table) and `.env.example` (what users copy to
+`.env`) are rendered here so they can never drift from the code: a test compares the
+committed files with this output, and `python scripts/gen_settings_docs.py` rewrites them.
+Variables that only docker-compose.yml reads (InfluxDB first-start setup, Grafana, the
+container user) are declared in `COMPOSE_VARS` below, next to the settings they go with.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from heatpump.settings import SPECS, Spec
+
+# Settings are grouped by their prefix, in this order (a new prefix needs a heading here).
+GROUPS: tuple[tuple[str, str], ...] = (
+    ("HEATPUMP_", "General"),
+    ("INFLUX_", "Store: InfluxDB"),
+    ("SHELLY_", "Shelly power meter"),
+    ("VICARE_", "Viessmann heat pump (ViCare API)"),
+    ("TELEGRAM_", "Telegram bot"),
+)
+
+# Settings written uncommented into .env.example: what a new installation must fill in.
+# Their value is the Spec example, or PLACEHOLDER for secrets.
+ACTIVE: frozenset[str] = frozenset({
+    "INFLUX_TOKEN",
+    "SHELLY_URL",
+    "VICARE_USERNAME", "VICARE_PASSWORD", "VICARE_CLIENT_ID",
+    "TELEGRAM_BOT_TOKEN", "TELEGRAM_ALLOWED_CHAT_IDS",
+})
+
+PLACEHOLDER = "change-me"
+
+# What docker-compose.yml does with a setting, shown next to it in .env.example.
+COMPOSE_NOTES: dict[str, str] = {
+    "HEATPUMP_DATA_DIR": "docker compose: fixed to /data, which is the ./data folder next to "
+                         "docker-compose.yml.",
+    "INFLUX_URL": "docker compose: defaults to the bundled InfluxDB, http://influxdb:8086; set "
+                  "it for your own InfluxDB (docs/deployment.md).",
+    "INFLUX_TOKEN": "docker compose: also the admin token the bundled InfluxDB is set up with "
+                    "on its first start (changing it later does not change InfluxDB's). Make "
+                    "one with: openssl rand -hex 32",
+    "INFLUX_BUCKET": "docker compose: also the bucket the bundled InfluxDB creates on its "
+                     "first start.",
+}
+
+
+@dataclass(frozen=True)
+class ComposeVar:
+    """A variable only docker-compose.yml reads (interpolated there, never by the code)."""
+
+    env: str
+    default: str  # what compose uses when the variable is unset ("" = nothing)
+    help: str
+    value: str | None = None  # written uncommented with this value; None = commented default
+    secret: bool = False
+
+
+COMPOSE_VARS: tuple[ComposeVar, ...] = (
+    ComposeVar("TZ", "Etc/UTC",
+               "Time zone of the containers (log times) and of everything shown to a person "
+               "unless HEATPUMP_TZ says otherwise.", value="Europe/Berlin"),
+    ComposeVar("PUID", "1000",
+               "User id the collector and bot run as; must own the ./data folder "
+               "(`id -u` shows yours).",),
+    ComposeVar("PGID", "1000", "Group id the collector and bot run as (`id -g`)."),
+    ComposeVar("DOCKER_INFLUXDB_INIT_USERNAME", "admin",
+               "Bundled InfluxDB: admin user created on the first start (web UI login).",
+               value="admin"),
+    ComposeVar("DOCKER_INFLUXDB_INIT_PASSWORD", "",
+               "Bundled InfluxDB: password of that user, at least 8 characters. Used only on "
+               "the first start.", value="change-me-please", secret=True),
+    ComposeVar("DOCKER_INFLUXDB_INIT_ORG", "heatpump",
+               "Bundled InfluxDB: organization created on the first start.", value="heatpump"),
+    ComposeVar("DOCKER_INFLUXDB_INIT_RETENTION", "",
+               "Bundled InfluxDB: bucket retention (e.g. 400d); empty keeps data forever. It "
+               "would also delete the hourly and daily sums: prefer "
+               "HEATPUMP_RAW_RETENTION_DAYS."),
+    ComposeVar("GRAFANA_PORT", "3000",
+               "Optional Grafana (start with `docker compose --profile grafana up -d`): port "
+               "on this machine."),
+    ComposeVar("GRAFANA_ADMIN_USER", "admin", "Optional Grafana: admin user."),
+    ComposeVar("GRAFANA_ADMIN_PASSWORD", "admin",
+               "Optional Grafana: admin password (Grafana asks to change 'admin' at the first "
+               "login).", secret=True),
+)
+
+
+def group_of(spec: Spec) -> str:
+    for prefix, title in GROUPS:
+        if spec.env.startswith(prefix):
+            return title
+    raise ValueError(f"{spec.env}: no group for its prefix; add one to GROUPS")
+
+
+def grouped(specs: Iterable[Spec]) -> list[tuple[str, list[Spec]]]:
+    groups: dict[str, list[Spec]] = {title: [] for _, title in GROUPS}
+    for spec in specs:
+        groups[group_of(spec)].append(spec)
+    return [(title, members) for title, members in groups.items() if members]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    return f"`{text}`" if text else "(empty)"
+
+
+def render_markdown(specs: Iterable[Spec] = SPECS) -> str:
+    """docs/settings.md: one table per group, every setting with default, meaning, example."""
+    lines = [
+        "# Settings",
+        "",
+        "<!-- Generated from heatpump/settings.py by `python scripts/gen_settings_docs.py`; "
+        "do not edit by hand. -->",
+        "",
+        "Every setting is an environment variable; `heatpump` also reads them from a `.env` "
+        "file in the working directory (variables in the environment win). Empty means the "
+        "default. All problems are reported together at start, one line each. Secrets are "
+        "never logged or shown in a chat. `.env.example` lists the same variables with the "
+        "ones docker compose uses; see docs/deployment.md.",
+        "",
+    ]
+    for title, members in grouped(specs):
+        lines += [f"## {title}", "",
+                  "| Variable | Default | Meaning | Example |",
+                  "| --- | --- | --- | --- |"]
+        for s in members:
+            meaning = s.help
+            if s.minimum is not None:
+                meaning += f" At least {s.minimum:g}."
+            if s.secret:
+                meaning += " Secret: never logged."
+            lines.append(f"| `{s.env}` | {_cell(_code(s.default))} | {_cell(meaning)} | "
+                         f"{_cell(_code(s.example))} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _comment(text: str) -> list[str]:
+    return ["# " + line for line in textwrap.wrap(text, width=92)]
+
+
+def active_value(spec: Spec) -> str:
+    return PLACEHOLDER if spec.secret else spec.example
+
+
+def render_env_example(specs: Iterable[Spec] = SPECS,
+                       compose_vars: Iterable[ComposeVar] = COMPOSE_VARS) -> str:
+    """.env.example: every setting and compose variable, explained, with a usable value."""
+    lines = [
+        "# heatpump-monitor configuration. Copy this file to .env and fill it in:",
+        "#   cp .env.example .env && chmod 600 .env",
+        "# Generated by `python scripts/gen_settings_docs.py` from heatpump/settings.py; the "
+        "full",
+        "# table is docs/settings.md, the docker compose guide docs/deployment.md.",
+        "#",
+        "# A line NAME=value is in force. A commented line '# NAME=value' shows the default and",
+        "# changes nothing until you remove the '# '. Values with a $ must be in single quotes",
+        "# ('pa$word'), otherwise docker compose and python-dotenv expand them.",
+    ]
+    for title, members in grouped(specs):
+        lines += ["", f"# ===== {title} " + "=" * max(3, 80 - len(title)), ""]
+        for s in members:
+            lines += _comment(s.help)
+            extras = []
+            if s.minimum is not None:
+                extras.append(f"At least {s.minimum:g}.")
+            if s.env not in ACTIVE or s.secret:
+                extras.append(f"Example: {s.example}")
+            if extras:
+                lines += _comment(" ".join(extras))
+            if s.env in COMPOSE_NOTES:
+                lines += _comment(COMPOSE_NOTES[s.env])
+            if s.env in ACTIVE:
+                lines.append(f"{s.env}={active_value(s)}")
+            else:
+                lines.append(f"# {s.env}={s.default}")
+            lines.append("")
+    title = "docker compose only"
+    lines += ["", f"# ===== {title} " + "=" * max(3, 80 - len(title)), "",
+              "# Read by docker-compose.yml, not by heatpump itself.", ""]
+    for v in compose_vars:
+        lines += _comment(v.help)
+        lines.append(f"{v.env}={v.value}" if v.value is not None else f"# {v.env}={v.default}")
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
