@@ -22,6 +22,8 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("SHELLY_", "Shelly power meter"),
     ("VICARE_", "Viessmann heat pump (ViCare API)"),
     ("TELEGRAM_", "Telegram bot"),
+    ("ALERT_", "Alerts"),
+    ("APPRISE_", "Alerts"),
 )
 
 # Settings written uncommented into .env.example: what a new installation must fill in.
