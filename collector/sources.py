@@ -121,9 +121,12 @@ class HeatPumpSource:
 
     def __init__(self, name: str, interval_s: float,
                  read: Callable[[], Sequence[HeatPumpSample]], accounting: HeatAccounting,
-                 state_file: Path | None, device: str = ""):
+                 state_file: Path | None, device: str = "", save_each_poll: bool = True):
         self.name, self.interval_s, self.device = name, interval_s, device
         self._read, self._acc, self._state_file = read, accounting, state_file
+        # Saved with every poll so a crash never doubles an interval. A bulk load (the
+        # demo's backfill, recreated when interrupted) saves once, when it stops.
+        self._save_each_poll = save_each_poll
         self.prev: dict[str, HeatPumpSample] = {}
 
     def resume(self, lookup: Lookup) -> None:
@@ -147,7 +150,8 @@ class HeatPumpSource:
             self.prev[s.device] = s
         if samples:
             self.device = ",".join(sorted({s.device for s in samples}))
-            self._save()
+            if self._save_each_poll:
+                self._save()
         return Batch(points, self.device)
 
     def _save(self) -> None:
@@ -158,6 +162,8 @@ class HeatPumpSource:
         os.replace(tmp, self._state_file)
 
     def close(self) -> list[Point]:
+        if not self._save_each_poll and self.prev:
+            self._save()
         return []
 
 

@@ -149,7 +149,7 @@ SIM_ANSWER_S = 5.0  # the simulator stamps a sample up to 4 s after its 5-minute
 def simulated_sources(sim: Any, settings: Settings, clock: Clock,
                       meter_interval_s: float | None = None,
                       heatpump_interval_s: float | None = None,
-                      data_dir: Path | None = None) -> list[Source]:
+                      data_dir: Path | None = None, bulk: bool = False) -> list[Source]:
     """A meter and a heat pump reading `sim` (collector.simulator.Simulator) at the clock's
     current time, with the same heat accounting as the real Viessmann source. State files
     go to `data_dir` (default `<data dir>/demo`, never the real collector's)."""
@@ -193,7 +193,8 @@ def simulated_sources(sim: Any, settings: Settings, clock: Clock,
 
     return [MeterSource("meter", m_int, read_meter, config, sim.meter_device),
             HeatPumpSource("vicare", h_int, read_heatpump, _Acc(),
-                           state_dir / "sim_last_samples.json", sim.heatpump_device)]
+                           state_dir / "sim_last_samples.json", sim.heatpump_device,
+                           save_each_poll=not bulk)]
 
 
 def run_simulated(sim: Any, settings: Settings, store: Store, *,
@@ -211,7 +212,8 @@ def run_simulated(sim: Any, settings: Settings, store: Store, *,
     clock = clock or RealClock()
     data_dir = Path(data_dir) if data_dir else settings.data_dir / "demo"
     collector = build_collector(
-        settings, simulated_sources(sim, settings, clock, data_dir=data_dir), store,
+        settings, simulated_sources(sim, settings, clock, data_dir=data_dir,
+                                    bulk=flush_every > 1), store,
         clock=clock, threaded=threaded, data_dir=data_dir, flush_every=flush_every)
     if install_signals:
         install_signal_handlers(collector)

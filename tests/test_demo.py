@@ -1,0 +1,94 @@
+"""`heatpump demo`: a simulated house through the real collector into its own store."""
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from collector.demo_cmd import backfill, format_summary
+from heatpump.settings import Settings
+from heatpump.store import open_store
+
+NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def settings(tmp_path: Path) -> Settings:
+    return Settings.from_mapping({"HEATPUMP_DATA_DIR": str(tmp_path / "data"),
+                                  "HEATPUMP_TZ": "Europe/Berlin"})
+
+
+def test_backfill_measures_the_simulated_truth_into_the_demo_store(tmp_path):
+    s = settings(tmp_path)
+    summary, _sim = backfill(s, 0.5, 3, [], now=NOW, out=io.StringIO())
+    # the meter counter is exact; the heat counters step in 0.1 kWh
+    assert summary.electricity_kwh == pytest.approx(summary.true_electricity_kwh, rel=0.01)
+    assert summary.heat_kwh == pytest.approx(summary.true_heat_kwh, rel=0.05, abs=0.3)
+    assert 2.0 < summary.jaz < 6.0
+    assert summary.device_electricity_kwh > 0
+    # the demo never touches the real store
+    assert (s.data_dir / "demo" / "heatpump.sqlite3").exists()
+    assert not (s.data_dir / "heatpump.sqlite3").exists()
+    with open_store(s, demo=True) as store:
+        meter = store.points("meter", NOW - timedelta(days=1), NOW)
+        assert 12 * 360 - 10 <= len(meter) <= 12 * 360
+        assert store.tag_values("heatpump", "device") == ["demo-heatpump"]
+
+
+def test_rerun_recreates_instead_of_doubling(tmp_path):
+    s = settings(tmp_path)
+    first, _ = backfill(s, 0.25, 3, [], now=NOW, out=io.StringIO())
+    again, _ = backfill(s, 0.25, 3, [], now=NOW, out=io.StringIO())
+    assert again.electricity_kwh == pytest.approx(first.electricity_kwh)
+    assert again.heat_kwh == pytest.approx(first.heat_kwh)
+
+
+def test_summary_text_says_what_to_try_next(tmp_path):
+    s = settings(tmp_path)
+    summary, _ = backfill(s, 0.25, 3, [], now=NOW, out=io.StringIO())
+    text = format_summary(summary, 0.25)
+    assert "JAZ over the span" in text and f"{summary.jaz:.2f}" in text
+    assert "heatpump chat --demo" in text
+
+
+def _cli(tmp_path: Path, *args: str, **kw):
+    env = {**os.environ, "HEATPUMP_DATA_DIR": str(tmp_path / "data"),
+           "HEATPUMP_TZ": "Europe/Berlin", "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "heatpump.cli", "--env-file",
+                             str(tmp_path / "none"), "demo", *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
+def test_cli_bad_scenario_is_one_clear_line(tmp_path):
+    p = _cli(tmp_path, "--days", "0.1", "--scenario", "earthquake")
+    _out, err = p.communicate(timeout=120)
+    assert p.returncode == 2
+    assert "unknown scenario 'earthquake'" in err and "Traceback" not in err
+
+
+def test_cli_live_keeps_collecting_until_interrupted(tmp_path):
+    started = datetime.now(UTC)
+    p = _cli(tmp_path, "--days", "0.05", "--live")
+    s = settings(tmp_path)
+    db = s.data_dir / "demo" / "heatpump.sqlite3"
+    live = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and p.poll() is None and live is None:
+        time.sleep(1)
+        if db.exists():
+            with open_store(s, demo=True) as store:
+                got = store.latest("meter", ["power_w"]).get("power_w")
+            # the backfill ends when the process starts; later samples are live polls
+            if got is not None and got.time > started + timedelta(seconds=12):
+                live = got.time
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=30)
+    assert live is not None, err
+    assert p.returncode == 0, err
+    assert "JAZ over the span" in out and "Traceback" not in err
