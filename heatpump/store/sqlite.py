@@ -109,6 +109,7 @@ class SQLiteStore(BaseStore):
         super().__init__(tz)
         self.path = Path(path)
         self._cat = _Catalog()
+        self._data_version = -1
         self._tagjson: dict[TagKey, str] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -164,6 +165,7 @@ class SQLiteStore(BaseStore):
 
     def _fail(self, what: str, exc: sqlite3.Error) -> StoreError:
         self._cat = _Catalog()  # a rolled-back transaction may have changed the catalog
+        self._data_version = -1
         with contextlib.suppress(sqlite3.Error):
             self._cat.load(self._db)
         return StoreError(f"embedded store {what} failed ({self.path}): {exc}")
@@ -204,9 +206,13 @@ class SQLiteStore(BaseStore):
         return sid
 
     def _refresh(self) -> None:
-        """Reload the catalog (another process may have added series) before a read."""
+        """Reload the catalog before a read when another connection committed since (it may
+        have added series); PRAGMA data_version tells, for the price of one statement."""
         try:
-            self._cat.load(self._db)
+            version = self._db.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._data_version:
+                self._cat.load(self._db)
+                self._data_version = version
         except sqlite3.Error as exc:
             raise StoreError(f"embedded store read failed ({self.path}): {exc}") from None
 
