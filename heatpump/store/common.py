@@ -8,6 +8,7 @@ lives here, so SQLite and InfluxDB give the same answers by construction.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import operator
@@ -16,6 +17,7 @@ import threading
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from heatpump.schema import MEASUREMENTS, rollup_name
@@ -40,6 +42,7 @@ from heatpump.store.rollup import (
     to_ms,
 )
 
+T = TypeVar("T")
 _BAD_BACKSLASH = re.compile(r"\\([\\,= ]|$)")
 TagKey = tuple[tuple[str, str], ...]  # sorted (tag, value) pairs, empty values dropped
 # measurement, tags, t_ms, field names, values
@@ -179,6 +182,17 @@ def tags_match(tags: Mapping[str, str], wanted: Mapping[str, str] | None) -> boo
     return not wanted or all(tags.get(k) == v for k, v in wanted.items())
 
 
+def locked(method: Callable[..., T]) -> Callable[..., T]:
+    """Run a store method under the store's lock: one connection, several threads."""
+
+    @functools.wraps(method)
+    def wrapper(self: BaseStore, *args: object, **kwargs: object) -> T:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class BaseStore(Store):
     """Buffered writes, rollup upkeep after each flush, and the query planning."""
 
@@ -286,6 +300,7 @@ class BaseStore(Store):
 
     # --- queries -------------------------------------------------------------------------
 
+    @locked
     def series(self, measurement: str, field: str, start: datetime, end: datetime,
                max_points: int = 500, tags: Mapping[str, str] | None = None) -> Series:
         t = field_type(measurement, field)
@@ -329,6 +344,7 @@ class BaseStore(Store):
                 values[i] = total / count
         return Series(from_ms(first), timedelta(milliseconds=step), values)
 
+    @locked
     def sums(self, measurement: str, fields: Sequence[str], start: datetime, end: datetime,
              bucket: Bucket, tz: ZoneInfo, tags: Mapping[str, str] | None = None,
              group_by: Sequence[str] = ()) -> list[BucketSum]:
@@ -383,7 +399,7 @@ def _plan(s: int, e: int, max_points: int, start: datetime,
             return step, 0, first, n
 
 
-def raise_store_error(msg: str, secrets: Iterable[str | None] = ()) -> StoreError:
+def store_error(msg: str, secrets: Iterable[str | None] = ()) -> StoreError:
     """A StoreError whose text has every secret masked (belt and braces)."""
     for sec in secrets:
         if sec:

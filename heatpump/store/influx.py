@@ -25,7 +25,8 @@ from heatpump.store.common import (
     BaseStore,
     Row,
     field_type,
-    raise_store_error,
+    locked,
+    store_error,
     tags_sort_key,
 )
 from heatpump.store.rollup import COUNT, HOUR_MS, SUM, from_ms, to_ms
@@ -133,7 +134,7 @@ class InfluxStore(BaseStore):
     # --- HTTP ----------------------------------------------------------------------------
 
     def _error(self, what: str, detail: str) -> StoreError:
-        return raise_store_error(f"InfluxDB at {self.url} {what}: {detail}", self._secrets)
+        return store_error(f"InfluxDB at {self.url} {what}: {detail}", self._secrets)
 
     def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
         try:
@@ -211,7 +212,7 @@ class InfluxStore(BaseStore):
             elif r.status_code >= 300:
                 raise self._error("refused a write", f"HTTP {r.status_code} "
                                   f"{self._server_message(r)}")
-        return [raise_store_error(m, self._secrets).args[0] for m in refused]
+        return [store_error(m, self._secrets).args[0] for m in refused]
 
     def _post_rollup(self, lines: list[str]) -> None:
         refused = self._post_lines(lines) if lines else []
@@ -333,6 +334,7 @@ class InfluxStore(BaseStore):
 
     # --- the rest of the contract --------------------------------------------------------
 
+    @locked
     def latest(self, measurement: str, fields: Sequence[str] | None = None,
                tags: Mapping[str, str] | None = None) -> dict[str, Latest]:
         names = list(fields) if fields is not None else sorted(self._field_types(
@@ -353,6 +355,7 @@ class InfluxStore(BaseStore):
                     out[f] = Latest(when, _decode(v, typ), dict(s.get("tags") or {}))
         return out
 
+    @locked
     def points(self, measurement: str, start: datetime, end: datetime,
                tags: Mapping[str, str] | None = None, limit: int | None = None) -> list[Point]:
         lim = "" if limit is None else f" LIMIT {int(limit)}"
@@ -377,10 +380,12 @@ class InfluxStore(BaseStore):
             out.append(Point(measurement, from_ms(t), decoded, stags))
         return out
 
+    @locked
     def tag_values(self, measurement: str, tag: str) -> list[str]:
         res = self._query([f"SHOW TAG VALUES FROM {ident(measurement)} WITH KEY = {ident(tag)}"])
         return sorted({v for s in res[0].get("series", []) for _k, v in s["values"]})
 
+    @locked
     def apply_retention(self, keep: timedelta, now: datetime) -> None:
         """`DELETE FROM meter|heatpump WHERE time < cutoff` (InfluxDB 1.x). InfluxDB 2.x/3.x
         do not accept DELETE through InfluxQL: this raises StoreError saying so; use
@@ -391,10 +396,11 @@ class InfluxStore(BaseStore):
             self._query([f"DELETE FROM {ident(m)} WHERE time < {cutoff}ms"
                          for m in RAW_RETENTION_MEASUREMENTS], post=True)
         except StoreError as exc:
-            raise raise_store_error(
+            raise store_error(
                 f"{exc} -- raw retention needs InfluxQL DELETE (InfluxDB 1.x); on 2.x/3.x use "
                 "`influx delete` or set HEATPUMP_RAW_RETENTION_DAYS=0", self._secrets) from None
 
+    @locked
     def info(self) -> StoreInfo:
         return StoreInfo("influxdb", self._version, f"{self.url} ({self.db})")
 

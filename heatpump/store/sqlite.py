@@ -28,6 +28,7 @@ from heatpump.store.common import (
     Row,
     TagKey,
     field_type,
+    locked,
     tags_match,
     tags_sort_key,
     value_type,
@@ -371,6 +372,7 @@ class SQLiteStore(BaseStore):
 
     # --- the rest of the contract --------------------------------------------------------
 
+    @locked
     def latest(self, measurement: str, fields: Sequence[str] | None = None,
                tags: Mapping[str, str] | None = None) -> dict[str, Latest]:
         self._refresh()
@@ -391,6 +393,7 @@ class SQLiteStore(BaseStore):
                     out[f] = Latest(when, _decode(row[0][1], typ), dict(t))
         return out
 
+    @locked
     def points(self, measurement: str, start: datetime, end: datetime,
                tags: Mapping[str, str] | None = None, limit: int | None = None) -> list[Point]:
         self._refresh()
@@ -416,10 +419,12 @@ class SQLiteStore(BaseStore):
             rows = rows[:limit]
         return [Point(measurement, from_ms(ts), fields, dict(t)) for ts, _k, t, fields in rows]
 
+    @locked
     def tag_values(self, measurement: str, tag: str) -> list[str]:
         self._refresh()
         return sorted({t[tag] for _sid, t in self._cat.series.get(measurement, []) if tag in t})
 
+    @locked
     def apply_retention(self, keep: timedelta, now: datetime) -> None:
         self._refresh()
         cutoff = to_ms(now - keep)
@@ -440,6 +445,7 @@ class SQLiteStore(BaseStore):
         except sqlite3.Error as exc:
             raise StoreError(f"embedded store retention failed ({self.path}): {exc}") from None
 
+    @locked
     def info(self) -> StoreInfo:
         return StoreInfo("sqlite", sqlite3.sqlite_version, str(self.path))
 
