@@ -56,6 +56,15 @@ def test_user_and_password_work_and_create_the_database(auth_influxd):
     assert ["authdb"] in r.json()["results"][0]["series"][0]["values"]
 
 
+def test_credentials_in_the_url_are_used_and_never_shown(auth_influxd):
+    host = auth_influxd.url.removeprefix("http://")
+    with InfluxStore(f"http://heatpump:{PASSWORD}@{host}", "urldb", BERLIN) as s:
+        assert s.info().location == f"{auth_influxd.url} (urldb)"
+    with pytest.raises(StoreError) as info:
+        InfluxStore(f"http://heatpump:{PASSWORD}x@{host}", "urldb", BERLIN)
+    assert PASSWORD not in _all_text(info.value)
+
+
 def test_wrong_password_is_a_clear_error_without_the_password(auth_influxd):
     with pytest.raises(StoreError) as info:
         InfluxStore(auth_influxd.url, "authdb", BERLIN, username="heatpump",

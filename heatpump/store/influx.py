@@ -15,6 +15,7 @@ import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -112,7 +113,12 @@ class InfluxStore(BaseStore):
                  username: str | None = None, password: str | None = None,
                  timeout_s: float = 30.0):
         super().__init__(tz)
-        self.url = url.rstrip("/")
+        parts = urlsplit(url.rstrip("/"))
+        if parts.username and not username and not token:  # http://user:pass@host:8086
+            username, password = unquote(parts.username), unquote(parts.password or "")
+        # Shown in messages and info(): never with the credentials a URL may carry.
+        self.url = urlunsplit(parts._replace(netloc=parts.hostname + (
+            f":{parts.port}" if parts.port else "") if parts.hostname else parts.netloc))
         self.db = database
         self._secrets = [s for s in (token, password) if s]
         headers = {"Authorization": f"Token {token}"} if token else {}
