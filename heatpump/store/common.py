@@ -236,6 +236,13 @@ class BaseStore(Store):
               group_by: Sequence[str]) -> Iterable[tuple[int, tuple[str, ...], str, float]]:
         """(t_ms, values of the group_by tags, field, value) of every stored value."""
 
+    @abstractmethod
+    def _bucket_sums(self, measurement: str, fields: Sequence[str],
+                     bounds: Sequence[tuple[int, int, int]], tags: Mapping[str, str] | None,
+                     group_by: Sequence[str]) -> Iterable[tuple[int, tuple[str, ...], str, float]]:
+        """(bucket index, group_by tag values, field, Σ) for each (index, start_ms, end_ms)
+        bucket that holds values of the field; summed by the backend."""
+
     # --- writes --------------------------------------------------------------------------
 
     def write(self, points: Iterable[Point]) -> None:
@@ -366,8 +373,17 @@ class BaseStore(Store):
             if source != measurement:
                 src_fields = [f + SUM for f in fields]
         totals: dict[tuple[int, tuple[str, ...]], dict[str, float]] = {}
-        for t, group, f, v in self._rows(source, src_fields, s, e, src_tags, group_by):
-            i = cal.index(t)
+        one_row_per_bucket = (source == rollup_name(measurement, "1h") and bucket == "hour") or (
+            source == rollup_name(measurement, "1d") and bucket == "day")
+        if one_row_per_bucket:  # the stored rows are the buckets: read them
+            found = self._rows(source, src_fields, s, e, src_tags, group_by)
+            hits: Iterable[tuple[int | None, tuple[str, ...], str, float]] = (
+                (cal.index(t), group, f, v) for t, group, f, v in found)
+        else:  # many rows per bucket: let the backend sum them per bucket
+            bounds = [(i, max(a, s), min(b, e))
+                      for i, (a, b) in enumerate(zip(cal.starts, cal.starts[1:], strict=False))]
+            hits = self._bucket_sums(source, src_fields, bounds, src_tags, group_by)
+        for i, group, f, v in hits:
             if i is None:
                 continue
             name = f[: -len(SUM)] if source != measurement else f

@@ -338,6 +338,25 @@ class InfluxStore(BaseStore):
                         out.append((row[0], key, c, v))
         return out
 
+    def _bucket_sums(self, measurement: str, fields: Sequence[str],
+                     bounds: Sequence[tuple[int, int, int]], tags: Mapping[str, str] | None,
+                     group_by: Sequence[str]) -> Iterable[tuple[int, tuple[str, ...], str, float]]:
+        sel = ", ".join(f"sum({ident(f)}) AS {ident(f)}" for f in fields)
+        group = (" GROUP BY " + ", ".join(ident(g) for g in group_by)) if group_by else ""
+        statements = [f"SELECT {sel} FROM {ident(measurement)}{where(a, b, tags)}{group}"
+                      for _i, a, b in bounds]
+        out = []
+        for k in range(0, len(statements), 100):
+            for (i, _a, _b), res in zip(bounds[k:k + 100], self._query(statements[k:k + 100]),
+                                        strict=True):
+                for s in res.get("series", []):
+                    stags = s.get("tags") or {}
+                    key = tuple(stags.get(g, "") for g in group_by)
+                    for c, v in zip(s["columns"][1:], s["values"][0][1:], strict=True):
+                        if v is not None:
+                            out.append((i, key, c, v))
+        return out
+
     # --- the rest of the contract --------------------------------------------------------
 
     @locked

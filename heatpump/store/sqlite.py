@@ -370,6 +370,34 @@ class SQLiteStore(BaseStore):
                         out.append((ts, group, f, v))
         return out
 
+    def _bucket_sums(self, measurement: str, fields: Sequence[str],
+                     bounds: Sequence[tuple[int, int, int]], tags: Mapping[str, str] | None,
+                     group_by: Sequence[str]) -> Iterable[tuple[int, tuple[str, ...], str, float]]:
+        self._refresh()
+        have = self._cat.fields.get(measurement, {})
+        names = [f for f in fields if f in have]
+        if not names or not bounds:
+            return []
+        aggs = ", ".join(f"total({have[f][0]}), count({have[f][0]})" for f in names)
+        sql = (f"SELECT b.i, {aggs} FROM sum_buckets b JOIN {self._cat.tables[measurement]} d "
+               "ON d.sid = ? AND d.t_ms >= b.s AND d.t_ms < b.e GROUP BY b.i")
+        out = []
+        try:
+            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS sum_buckets("
+                             "i INTEGER PRIMARY KEY, s INTEGER NOT NULL, e INTEGER NOT NULL)")
+            # Autocommit on the connection's private temp database: no lock on the main file.
+            self._db.execute("DELETE FROM sum_buckets")
+            self._db.executemany("INSERT INTO sum_buckets VALUES (?, ?, ?)", bounds)
+            for sid, t in self._matching(measurement, tags):
+                group = tuple(t.get(g, "") for g in group_by)
+                for i, *vals in self._db.execute(sql, (sid,)):
+                    for k, f in enumerate(names):
+                        if vals[2 * k + 1]:
+                            out.append((i, group, f, vals[2 * k]))
+        except sqlite3.Error as exc:
+            raise StoreError(f"embedded store read failed ({self.path}): {exc}") from None
+        return out
+
     # --- the rest of the contract --------------------------------------------------------
 
     @locked
