@@ -377,23 +377,30 @@ class BaseStore(Store):
             source == rollup_name(measurement, "1d") and bucket == "day")
         if one_row_per_bucket:  # the stored rows are the buckets: read them
             found = self._rows(source, src_fields, s, e, src_tags, group_by)
+            pos = {ms: i for i, ms in enumerate(cal.starts[:-1])}  # rows sit on bucket starts
             hits: Iterable[tuple[int | None, tuple[str, ...], str, float]] = (
-                (cal.index(t), group, f, v) for t, group, f, v in found)
+                (pos[t] if t in pos else cal.index(t), group, f, v) for t, group, f, v in found)
         else:  # many rows per bucket: let the backend sum them per bucket
             bounds = [(i, max(a, s), min(b, e))
                       for i, (a, b) in enumerate(zip(cal.starts, cal.starts[1:], strict=False))]
             hits = self._bucket_sums(source, src_fields, bounds, src_tags, group_by)
+        strip = len(SUM) if source != measurement else 0
         for i, group, f, v in hits:
             if i is None:
                 continue
-            name = f[: -len(SUM)] if source != measurement else f
-            row = totals.setdefault((i, group), {})
-            row[name] = row.get(name, 0.0) + float(v)
+            row = totals.get((i, group))
+            if row is None:
+                row = totals[(i, group)] = {}
+            name = f[:-strip] if strip else f
+            row[name] = row.get(name, 0.0) + v
         out = []
+        when: dict[int, datetime] = {}
         for (i, group), vals in sorted(totals.items()):
             a, b = cal.bounds(i)
-            out.append(BucketSum(from_ms(a), from_ms(b), dict(zip(group_by, group, strict=True)),
-                                 {f: vals[f] for f in fields if f in vals}))
+            start_dt = when.get(a) or when.setdefault(a, from_ms(a))
+            end_dt = when.get(b) or when.setdefault(b, from_ms(b))
+            out.append(BucketSum(start_dt, end_dt, dict(zip(group_by, group, strict=True)),
+                                 {f: float(vals[f]) for f in fields if f in vals}))
         return out
 
 
