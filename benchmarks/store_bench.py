@@ -146,23 +146,30 @@ def bench(name: str, store: Store, days: int) -> None:
     year_start = max(START, end - timedelta(days=365))
     one = (last_day, last_day + timedelta(days=1))
     year = (year_start, end)
+    both = ("electricity", "heat")
+    # (label, query(range, bucket), bucket for 1 day, bucket for 365 days, held to the target)
     queries = [
-        ("energy sums (electricity+heat, hourly / daily)",
-         lambda r, b: [store.sums(m, ["energy_wh"], *r, b, TZ) for m in ("electricity", "heat")],
-         "hour", "day"),
-        ("energy sums by month", lambda r, b: store.sums("electricity", ["energy_wh"], *r, b, TZ),
-         "day", "month"),
-        ("downsampled series meter.power_w (500 pts)",
-         lambda r, b: store.series("meter", "power_w", *r, max_points=500), None, None),
-        ("downsampled series heatpump.outside_temp_c",
+        ("energy by month, electricity + heat",
+         lambda r, b: [store.sums(m, ["energy_wh"], *r, b, TZ) for m in both],
+         "month", "month", True),
+        ("chart series meter.power_w (<= 500 points)",
+         lambda r, b: store.series("meter", "power_w", *r, max_points=500), None, None, True),
+        ("chart series heatpump.outside_temp_c",
          lambda r, b: store.series("heatpump", "outside_temp_c", *r, max_points=500),
-         None, None),
+         None, None, True),
+        ("energy bars: 24 hours vs 365 days (15x rows)",
+         lambda r, b: [store.sums(m, ["energy_wh"], *r, b, TZ) for m in both],
+         "hour", "day", False),
+        ("energy by day: 1 vs 365 rows",
+         lambda r, b: [store.sums(m, ["energy_wh"], *r, b, TZ) for m in both],
+         "day", "day", False),
     ]
-    for label, q, b1, b365 in queries:
+    for label, q, b1, b365, target in queries:
         t1 = timed(lambda q=q, b1=b1: q(one, b1))
         t365 = timed(lambda q=q, b365=b365: q(year, b365))
-        print(f"{label:48s} 1 day {t1 * 1000:8.1f} ms   {days if days < 365 else 365} days "
-              f"{t365 * 1000:8.1f} ms   ratio {t365 / t1:5.2f}x")
+        verdict = ("ok" if t365 <= 3 * t1 else "OVER 3x") if target else "(no target)"
+        print(f"{label:46s} 1 day {t1 * 1000:7.1f} ms  {min(days, 365)} days "
+              f"{t365 * 1000:7.1f} ms  ratio {t365 / t1:5.2f}x {verdict}")
     store.close()
 
 

@@ -67,9 +67,9 @@ def bucket_starts(start: datetime, end: datetime, bucket: Bucket, tz: ZoneInfo) 
 
 def _local_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
     """Local wall time -> UTC; a wall time skipped by DST moves to the first valid instant."""
-    local = local.replace(tzinfo=tz, fold=0)
-    utc = local.astimezone(ZoneInfo("UTC"))
-    # A nonexistent local time (spring forward) round-trips to a different wall time.
-    if utc.astimezone(tz).replace(tzinfo=None) != local.replace(tzinfo=None):
-        utc = local.replace(fold=1).astimezone(ZoneInfo("UTC"))
-    return utc.astimezone(UTC)
+    # fold=0 reads a wall time with the offset in force before a transition. For a skipped
+    # wall time (spring forward) that lands after the gap: exactly on the transition when
+    # the gap starts at this wall time, as day and hour boundaries do (America/Santiago and
+    # America/Havana skip midnight, Pacific/Apia skipped 30 Dec 2011). fold=1 would land
+    # before the gap, on the previous day, and bucket_next would never advance.
+    return local.replace(tzinfo=tz, fold=0).astimezone(UTC)

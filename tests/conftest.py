@@ -17,22 +17,48 @@ BERLIN = ZoneInfo("Europe/Berlin")
 _db_counter = itertools.count()
 
 
-@pytest.fixture(scope="session")
-def influxd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """One real influxd for the whole session (skips with a reason when none can be had,
-    fails instead when HEATPUMP_REQUIRE_INFLUX=1)."""
-    from tests.influxd import Influxd, InfluxdUnavailable, find_influxd
+def influxd_binary() -> Path:
+    """The influxd binary, or skip the test saying why; with HEATPUMP_REQUIRE_INFLUX=1 (CI)
+    a missing influxd fails instead."""
+    from tests.influxd import InfluxdUnavailable, find_influxd
 
     try:
-        binary = find_influxd()
+        return find_influxd()
     except InfluxdUnavailable as exc:
         if os.environ.get("HEATPUMP_REQUIRE_INFLUX") == "1":
             pytest.fail(f"influxd required (HEATPUMP_REQUIRE_INFLUX=1) but unavailable: {exc}")
         pytest.skip(f"no influxd: {exc}")
-    server = Influxd(binary, tmp_path_factory.mktemp("influxd"))
+
+
+@pytest.fixture(scope="session")
+def influxd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One real influxd shared by the session: do not stop it (use make_influxd for that)."""
+    from tests.influxd import Influxd
+
+    server = Influxd(influxd_binary(), tmp_path_factory.mktemp("influxd"))
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def make_influxd(tmp_path: Path) -> Iterator[Callable[..., object]]:
+    """Private influxd servers for one test, which may stop() and start() them at will
+    (same port, same data); all are stopped at the end. `make_influxd(auth=True)`."""
+    from tests.influxd import Influxd
+
+    servers: list[Influxd] = []
+
+    def factory(auth: bool = False, start: bool = True) -> Influxd:
+        server = Influxd(influxd_binary(), tmp_path / f"influxd{len(servers)}", auth=auth)
+        servers.append(server)
+        if start:
+            server.start()
+        return server
+
+    yield factory
+    for server in servers:
+        server.stop()
 
 
 StoreFactory = Callable[..., Store]

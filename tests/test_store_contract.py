@@ -348,3 +348,17 @@ def test_type_conflict_is_refused_and_the_rest_kept(store):
     store.flush()  # the refused value is not retried forever
     got = store.points("custom", T0, T0 + timedelta(minutes=1))
     assert [(p.time - T0).seconds for p in got] == [0, 2]
+
+
+def test_rebuild_rollups_after_the_zone_changed(make_store):
+    utc_store = make_store(UTCZ)
+    a = datetime(2026, 1, 10, tzinfo=BERLIN)
+    utc_store.write([elec(a + timedelta(minutes=30 * i), 1.0) for i in range(96)])  # 2 days
+    utc_store.flush()
+    berlin = make_store(BERLIN)
+    # No Berlin days yet: the _1d points were written for UTC days.
+    assert berlin.tag_values("electricity_1d", "tz") == ["UTC"]
+    berlin.rebuild_rollups(a - timedelta(days=1), a + timedelta(days=3))
+    assert berlin.tag_values("electricity_1d", "tz") == ["Europe/Berlin", "UTC"]
+    days = berlin.sums("electricity", ["energy_wh"], a, a + timedelta(days=2), "day", BERLIN)
+    assert [r.values["energy_wh"] for r in days] == [48.0, 48.0]

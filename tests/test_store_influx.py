@@ -13,8 +13,8 @@ from heatpump.settings import Settings
 from heatpump.store import open_store
 from heatpump.store.base import Point, StoreError
 from heatpump.store.influx import InfluxStore, esc_key, fmt_value, line
-from tests.conftest import BERLIN
-from tests.influxd import Influxd, InfluxdUnavailable, find_influxd
+from tests.conftest import BERLIN, influxd_binary
+from tests.influxd import Influxd
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
 PASSWORD = "s3cret-Pa55word!"
@@ -37,11 +37,7 @@ def test_line_protocol_formatting():
 
 @pytest.fixture(scope="module")
 def auth_influxd(tmp_path_factory: pytest.TempPathFactory):
-    try:
-        binary = find_influxd()
-    except InfluxdUnavailable as exc:
-        pytest.skip(f"no influxd: {exc}")
-    server = Influxd(binary, tmp_path_factory.mktemp("influxd-auth"), auth=True)
+    server = Influxd(influxd_binary(), tmp_path_factory.mktemp("influxd-auth"), auth=True)
     server.start()
     server.create_admin("heatpump", PASSWORD)
     yield server
@@ -58,6 +54,15 @@ def test_user_and_password_work_and_create_the_database(auth_influxd):
     r = httpx.get(f"{auth_influxd.url}/query", params={"q": "SHOW DATABASES"},
                   auth=("heatpump", PASSWORD))
     assert ["authdb"] in r.json()["results"][0]["series"][0]["values"]
+
+
+def test_credentials_in_the_url_are_used_and_never_shown(auth_influxd):
+    host = auth_influxd.url.removeprefix("http://")
+    with InfluxStore(f"http://heatpump:{PASSWORD}@{host}", "urldb", BERLIN) as s:
+        assert s.info().location == f"{auth_influxd.url} (urldb)"
+    with pytest.raises(StoreError) as info:
+        InfluxStore(f"http://heatpump:{PASSWORD}x@{host}", "urldb", BERLIN)
+    assert PASSWORD not in _all_text(info.value)
 
 
 def test_wrong_password_is_a_clear_error_without_the_password(auth_influxd):
@@ -90,53 +95,38 @@ def test_open_store_uses_influx_settings(auth_influxd, tmp_path: Path):
     assert not (tmp_path / "heatpump.sqlite3").exists()
 
 
-def test_server_down_keeps_points_and_a_restart_delivers_them(tmp_path: Path):
-    try:
-        binary = find_influxd()
-    except InfluxdUnavailable as exc:
-        pytest.skip(f"no influxd: {exc}")
-    server = Influxd(binary, tmp_path / "influxd")
-    server.start()
-    try:
-        s = InfluxStore(server.url, "downtime", BERLIN, username="u", password=PASSWORD,
-                        timeout_s=2.0)
-        s.write([Point("electricity", T0, {"energy_wh": 5.0},
-                       {"device": "hp", "source": "meter", "circuit": "total"})])
+def test_server_down_keeps_points_and_a_restart_delivers_them(make_influxd):
+    server = make_influxd()
+    s = InfluxStore(server.url, "downtime", BERLIN, username="u", password=PASSWORD,
+                    timeout_s=2.0)
+    s.write([Point("electricity", T0, {"energy_wh": 5.0},
+                   {"device": "hp", "source": "meter", "circuit": "total"})])
+    s.flush()
+    server.stop()
+    s.write([Point("electricity", T0 + timedelta(minutes=1), {"energy_wh": 7.0},
+                   {"device": "hp", "source": "meter", "circuit": "total"})])
+    with pytest.raises(StoreError) as info:
         s.flush()
-        server.stop()
-        s.write([Point("electricity", T0 + timedelta(minutes=1), {"energy_wh": 7.0},
-                       {"device": "hp", "source": "meter", "circuit": "total"})])
-        with pytest.raises(StoreError) as info:
-            s.flush()
-        assert "unreachable" in str(info.value) and PASSWORD not in _all_text(info.value)
-        with pytest.raises(StoreError):
-            s.latest("electricity")
-        server.start()  # same data dir: the first point is still there
-        s.flush()
-        day = datetime(2026, 1, 5, tzinfo=BERLIN)
-        [row] = s.sums("electricity", ["energy_wh"], day, day + timedelta(days=1), "day",
-                       BERLIN)
-        assert row.values == {"energy_wh": 12.0}
-        s.close()
-    finally:
-        server.stop()
+    assert "unreachable" in str(info.value) and PASSWORD not in _all_text(info.value)
+    with pytest.raises(StoreError):
+        s.latest("electricity")
+    server.start()  # same data dir: the first point is still there
+    s.flush()
+    day = datetime(2026, 1, 5, tzinfo=BERLIN)
+    [row] = s.sums("electricity", ["energy_wh"], day, day + timedelta(days=1), "day",
+                   BERLIN)
+    assert row.values == {"energy_wh": 12.0}
+    s.close()
 
 
-def test_a_store_made_while_the_server_is_down_starts_working_later(tmp_path: Path):
-    try:
-        binary = find_influxd()
-    except InfluxdUnavailable as exc:
-        pytest.skip(f"no influxd: {exc}")
-    server = Influxd(binary, tmp_path / "influxd")
+def test_a_store_made_while_the_server_is_down_starts_working_later(make_influxd):
+    server = make_influxd(start=False)
     s = InfluxStore(server.url, "late", BERLIN, timeout_s=2.0)  # nothing listens yet
     s.write([Point("meter", T0, {"power_w": 1.0}, {"device": "d"})])
     with pytest.raises(StoreError, match="unreachable"):
         s.flush()
     server.start()
-    try:
-        s.flush()
-        assert s.latest("meter")["power_w"].value == 1.0
-        assert s.info().version.startswith("1.")
-        s.close()
-    finally:
-        server.stop()
+    s.flush()
+    assert s.latest("meter")["power_w"].value == 1.0
+    assert s.info().version.startswith("1.")
+    s.close()

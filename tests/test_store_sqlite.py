@@ -71,3 +71,20 @@ def test_a_writer_process_and_a_reader_work_at_once(tmp_path: Path):
     assert sum(r.values["power_w"] for r in rows) == 2.0 * 40 * 250
     assert len(reader.points("meter", T0 - timedelta(days=1), T0 + timedelta(days=3))) == 10000
     reader.close()
+
+
+def test_a_file_of_another_layout_is_refused_clearly(tmp_path: Path):
+    import sqlite3
+
+    import pytest
+
+    from heatpump.store.base import StoreError
+
+    db = tmp_path / "old.sqlite3"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="layout 1"):
+        SQLiteStore(db, BERLIN)

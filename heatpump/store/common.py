@@ -8,6 +8,7 @@ lives here, so SQLite and InfluxDB give the same answers by construction.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import operator
@@ -16,6 +17,7 @@ import threading
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from heatpump.schema import MEASUREMENTS, rollup_name
@@ -40,6 +42,7 @@ from heatpump.store.rollup import (
     to_ms,
 )
 
+T = TypeVar("T")
 _BAD_BACKSLASH = re.compile(r"\\([\\,= ]|$)")
 TagKey = tuple[tuple[str, str], ...]  # sorted (tag, value) pairs, empty values dropped
 # measurement, tags, t_ms, field names, values
@@ -179,6 +182,17 @@ def tags_match(tags: Mapping[str, str], wanted: Mapping[str, str] | None) -> boo
     return not wanted or all(tags.get(k) == v for k, v in wanted.items())
 
 
+def locked(method: Callable[..., T]) -> Callable[..., T]:
+    """Run a store method under the store's lock: one connection, several threads."""
+
+    @functools.wraps(method)
+    def wrapper(self: BaseStore, *args: object, **kwargs: object) -> T:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class BaseStore(Store):
     """Buffered writes, rollup upkeep after each flush, and the query planning."""
 
@@ -221,6 +235,13 @@ class BaseStore(Store):
               tags: Mapping[str, str] | None,
               group_by: Sequence[str]) -> Iterable[tuple[int, tuple[str, ...], str, float]]:
         """(t_ms, values of the group_by tags, field, value) of every stored value."""
+
+    @abstractmethod
+    def _bucket_sums(self, measurement: str, fields: Sequence[str],
+                     bounds: Sequence[tuple[int, int, int]], tags: Mapping[str, str] | None,
+                     group_by: Sequence[str]) -> Iterable[tuple[int, tuple[str, ...], str, float]]:
+        """(bucket index, group_by tag values, field, Σ) for each (index, start_ms, end_ms)
+        bucket that holds values of the field; summed by the backend."""
 
     # --- writes --------------------------------------------------------------------------
 
@@ -286,6 +307,7 @@ class BaseStore(Store):
 
     # --- queries -------------------------------------------------------------------------
 
+    @locked
     def series(self, measurement: str, field: str, start: datetime, end: datetime,
                max_points: int = 500, tags: Mapping[str, str] | None = None) -> Series:
         t = field_type(measurement, field)
@@ -329,6 +351,7 @@ class BaseStore(Store):
                 values[i] = total / count
         return Series(from_ms(first), timedelta(milliseconds=step), values)
 
+    @locked
     def sums(self, measurement: str, fields: Sequence[str], start: datetime, end: datetime,
              bucket: Bucket, tz: ZoneInfo, tags: Mapping[str, str] | None = None,
              group_by: Sequence[str] = ()) -> list[BucketSum]:
@@ -350,18 +373,34 @@ class BaseStore(Store):
             if source != measurement:
                 src_fields = [f + SUM for f in fields]
         totals: dict[tuple[int, tuple[str, ...]], dict[str, float]] = {}
-        for t, group, f, v in self._rows(source, src_fields, s, e, src_tags, group_by):
-            i = cal.index(t)
+        one_row_per_bucket = (source == rollup_name(measurement, "1h") and bucket == "hour") or (
+            source == rollup_name(measurement, "1d") and bucket == "day")
+        if one_row_per_bucket:  # the stored rows are the buckets: read them
+            found = self._rows(source, src_fields, s, e, src_tags, group_by)
+            pos = {ms: i for i, ms in enumerate(cal.starts[:-1])}  # rows sit on bucket starts
+            hits: Iterable[tuple[int | None, tuple[str, ...], str, float]] = (
+                (pos[t] if t in pos else cal.index(t), group, f, v) for t, group, f, v in found)
+        else:  # many rows per bucket: let the backend sum them per bucket
+            bounds = [(i, max(a, s), min(b, e))
+                      for i, (a, b) in enumerate(zip(cal.starts, cal.starts[1:], strict=False))]
+            hits = self._bucket_sums(source, src_fields, bounds, src_tags, group_by)
+        strip = len(SUM) if source != measurement else 0
+        for i, group, f, v in hits:
             if i is None:
                 continue
-            name = f[: -len(SUM)] if source != measurement else f
-            row = totals.setdefault((i, group), {})
-            row[name] = row.get(name, 0.0) + float(v)
+            row = totals.get((i, group))
+            if row is None:
+                row = totals[(i, group)] = {}
+            name = f[:-strip] if strip else f
+            row[name] = row.get(name, 0.0) + v
         out = []
+        when: dict[int, datetime] = {}
         for (i, group), vals in sorted(totals.items()):
             a, b = cal.bounds(i)
-            out.append(BucketSum(from_ms(a), from_ms(b), dict(zip(group_by, group, strict=True)),
-                                 {f: vals[f] for f in fields if f in vals}))
+            start_dt = when.get(a) or when.setdefault(a, from_ms(a))
+            end_dt = when.get(b) or when.setdefault(b, from_ms(b))
+            out.append(BucketSum(start_dt, end_dt, dict(zip(group_by, group, strict=True)),
+                                 {f: float(vals[f]) for f in fields if f in vals}))
         return out
 
 
@@ -383,7 +422,7 @@ def _plan(s: int, e: int, max_points: int, start: datetime,
             return step, 0, first, n
 
 
-def raise_store_error(msg: str, secrets: Iterable[str | None] = ()) -> StoreError:
+def store_error(msg: str, secrets: Iterable[str | None] = ()) -> StoreError:
     """A StoreError whose text has every secret masked (belt and braces)."""
     for sec in secrets:
         if sec:

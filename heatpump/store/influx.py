@@ -11,11 +11,11 @@ message, log line or exception can contain them.
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -26,7 +26,8 @@ from heatpump.store.common import (
     BaseStore,
     Row,
     field_type,
-    raise_store_error,
+    locked,
+    store_error,
     tags_sort_key,
 )
 from heatpump.store.rollup import COUNT, HOUR_MS, SUM, from_ms, to_ms
@@ -112,7 +113,12 @@ class InfluxStore(BaseStore):
                  username: str | None = None, password: str | None = None,
                  timeout_s: float = 30.0):
         super().__init__(tz)
-        self.url = url.rstrip("/")
+        parts = urlsplit(url.rstrip("/"))
+        if parts.username and not username and not token:  # http://user:pass@host:8086
+            username, password = unquote(parts.username), unquote(parts.password or "")
+        # Shown in messages and info(): never with the credentials a URL may carry.
+        self.url = urlunsplit(parts._replace(netloc=parts.hostname + (
+            f":{parts.port}" if parts.port else "") if parts.hostname else parts.netloc))
         self.db = database
         self._secrets = [s for s in (token, password) if s]
         headers = {"Authorization": f"Token {token}"} if token else {}
@@ -134,7 +140,7 @@ class InfluxStore(BaseStore):
     # --- HTTP ----------------------------------------------------------------------------
 
     def _error(self, what: str, detail: str) -> StoreError:
-        return raise_store_error(f"InfluxDB at {self.url} {what}: {detail}", self._secrets)
+        return store_error(f"InfluxDB at {self.url} {what}: {detail}", self._secrets)
 
     def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
         try:
@@ -212,7 +218,7 @@ class InfluxStore(BaseStore):
             elif r.status_code >= 300:
                 raise self._error("refused a write", f"HTTP {r.status_code} "
                                   f"{self._server_message(r)}")
-        return [raise_store_error(m, self._secrets).args[0] for m in refused]
+        return [store_error(m, self._secrets).args[0] for m in refused]
 
     def _post_rollup(self, lines: list[str]) -> None:
         refused = self._post_lines(lines) if lines else []
@@ -283,27 +289,23 @@ class InfluxStore(BaseStore):
         if not days:
             return
         hourly, daily = rollup_name(measurement, "1h"), rollup_name(measurement, "1d")
-        starts = [a for a, _ in days]
         cols = [f + SUM for f in fields] + [f + COUNT for f in fields]
-        q = (f"SELECT {', '.join(ident(c) for c in cols)} FROM {ident(hourly)}"
-             f"{where(days[0][0], days[-1][1], None)} GROUP BY *")
-        acc: dict[tuple[int, tuple[tuple[str, str], ...]], dict[str, float]] = {}
-        for s in self._query([q])[0].get("series", []):
-            tags = tuple(sorted((s.get("tags") or {}).items()))
-            names = s["columns"]
-            for row in s["values"]:
-                i = bisect.bisect_right(starts, row[0]) - 1
-                if i < 0 or row[0] >= days[i][1]:
-                    continue  # an hour of a day that was not touched
-                slot = acc.setdefault((days[i][0], tags), {})
-                for c, v in zip(names[1:], row[1:], strict=True):
-                    if v is not None:
-                        slot[c] = slot.get(c, 0) + v
+        sel = ", ".join(f"sum({ident(c)}) AS {ident(c)}" for c in cols)
+        # One aggregate per local day, summed by the server: no row limit can bite.
+        statements = [f"SELECT {sel} FROM {ident(hourly)}{where(a, b, None)} GROUP BY *"
+                      for a, b in days]
         lines = []
-        for (day, tags), vals in acc.items():
-            out: dict[str, FieldValue] = {
-                c: (int(v) if c.endswith(COUNT) else float(v)) for c, v in vals.items()}
-            lines.append(line(daily, (*tags, ("tz", self.tz.key)), out, day))
+        for i in range(0, len(statements), 50):
+            chunk = days[i:i + 50]
+            for (day, _end), res in zip(chunk, self._query(statements[i:i + 50]), strict=True):
+                for s in res.get("series", []):
+                    tags = tuple(sorted((s.get("tags") or {}).items()))
+                    vals = dict(zip(s["columns"], s["values"][0], strict=True))
+                    out: dict[str, FieldValue] = {
+                        c: (int(vals[c]) if c.endswith(COUNT) else float(vals[c]))
+                        for c in cols if vals.get(c) is not None}
+                    if out:
+                        lines.append(line(daily, (*tags, ("tz", self.tz.key)), out, day))
         self._post_rollup(lines)
 
     def _aggregate(self, measurement: str, field: str, start_ms: int, end_ms: int,
@@ -336,8 +338,28 @@ class InfluxStore(BaseStore):
                         out.append((row[0], key, c, v))
         return out
 
+    def _bucket_sums(self, measurement: str, fields: Sequence[str],
+                     bounds: Sequence[tuple[int, int, int]], tags: Mapping[str, str] | None,
+                     group_by: Sequence[str]) -> Iterable[tuple[int, tuple[str, ...], str, float]]:
+        sel = ", ".join(f"sum({ident(f)}) AS {ident(f)}" for f in fields)
+        group = (" GROUP BY " + ", ".join(ident(g) for g in group_by)) if group_by else ""
+        statements = [f"SELECT {sel} FROM {ident(measurement)}{where(a, b, tags)}{group}"
+                      for _i, a, b in bounds]
+        out = []
+        for k in range(0, len(statements), 100):
+            for (i, _a, _b), res in zip(bounds[k:k + 100], self._query(statements[k:k + 100]),
+                                        strict=True):
+                for s in res.get("series", []):
+                    stags = s.get("tags") or {}
+                    key = tuple(stags.get(g, "") for g in group_by)
+                    for c, v in zip(s["columns"][1:], s["values"][0][1:], strict=True):
+                        if v is not None:
+                            out.append((i, key, c, v))
+        return out
+
     # --- the rest of the contract --------------------------------------------------------
 
+    @locked
     def latest(self, measurement: str, fields: Sequence[str] | None = None,
                tags: Mapping[str, str] | None = None) -> dict[str, Latest]:
         names = list(fields) if fields is not None else sorted(self._field_types(
@@ -358,6 +380,7 @@ class InfluxStore(BaseStore):
                     out[f] = Latest(when, _decode(v, typ), dict(s.get("tags") or {}))
         return out
 
+    @locked
     def points(self, measurement: str, start: datetime, end: datetime,
                tags: Mapping[str, str] | None = None, limit: int | None = None) -> list[Point]:
         lim = "" if limit is None else f" LIMIT {int(limit)}"
@@ -382,10 +405,12 @@ class InfluxStore(BaseStore):
             out.append(Point(measurement, from_ms(t), decoded, stags))
         return out
 
+    @locked
     def tag_values(self, measurement: str, tag: str) -> list[str]:
         res = self._query([f"SHOW TAG VALUES FROM {ident(measurement)} WITH KEY = {ident(tag)}"])
         return sorted({v for s in res[0].get("series", []) for _k, v in s["values"]})
 
+    @locked
     def apply_retention(self, keep: timedelta, now: datetime) -> None:
         """`DELETE FROM meter|heatpump WHERE time < cutoff` (InfluxDB 1.x). InfluxDB 2.x/3.x
         do not accept DELETE through InfluxQL: this raises StoreError saying so; use
@@ -396,10 +421,11 @@ class InfluxStore(BaseStore):
             self._query([f"DELETE FROM {ident(m)} WHERE time < {cutoff}ms"
                          for m in RAW_RETENTION_MEASUREMENTS], post=True)
         except StoreError as exc:
-            raise raise_store_error(
+            raise store_error(
                 f"{exc} -- raw retention needs InfluxQL DELETE (InfluxDB 1.x); on 2.x/3.x use "
                 "`influx delete` or set HEATPUMP_RAW_RETENTION_DAYS=0", self._secrets) from None
 
+    @locked
     def info(self) -> StoreInfo:
         return StoreInfo("influxdb", self._version, f"{self.url} ({self.db})")
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from heatpump.schema import MEASUREMENTS, Measurement
@@ -122,17 +122,43 @@ def series_anchor_ms(start: datetime, step_ms: int, tz: ZoneInfo) -> int:
     return -int(off.total_seconds() * 1000) % step_ms
 
 
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_MS = timedelta(milliseconds=1)
+
+
+def local_midnight_ms(ordinal: int, tz: ZoneInfo) -> int:
+    """UTC ms of the local midnight starting that (proleptic Gregorian ordinal) date; when
+    DST skips midnight, the transition instant, like timeutil (offset before the change)."""
+    off = tz.utcoffset(datetime.fromordinal(ordinal)) or timedelta(0)
+    return (ordinal - _EPOCH_ORDINAL) * DAY_MS - off // _MS
+
+
 class CalendarBuckets:
     """Maps UTC ms instants to local calendar buckets over a range, by binary search."""
 
     def __init__(self, start_ms: int, end_ms: int, bucket: Bucket, tz: ZoneInfo):
         self.starts: list[int] = []
         cur = bucket_floor(from_ms(start_ms), bucket, tz)
-        end = from_ms(end_ms)
-        while cur < end:
-            self.starts.append(to_ms(cur))
-            cur = bucket_next(cur, bucket, tz)
-        self.starts.append(to_ms(cur))  # end of the last bucket
+        if bucket == "hour":
+            first = to_ms(cur)
+            self.starts = list(range(first, end_ms + HOUR_MS, HOUR_MS))
+            return
+        # Days and months: local midnights by calendar arithmetic, one zone look-up each
+        # (timeutil's bucket_next gives the same, ~20x slower; a test holds the two equal).
+        local = cur.astimezone(tz).date()
+        ordinal = local.toordinal()
+        y, m = local.year, local.month
+        while True:
+            ms = local_midnight_ms(ordinal, tz)
+            if not self.starts or ms > self.starts[-1]:  # a skipped day has no bucket
+                self.starts.append(ms)
+            if ms >= end_ms:
+                break
+            if bucket == "month":
+                y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+                ordinal = date(y, m, 1).toordinal()
+            else:
+                ordinal += 1
 
     def index(self, ms: int) -> int | None:
         i = bisect.bisect_right(self.starts, ms) - 1

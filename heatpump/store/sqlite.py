@@ -28,6 +28,7 @@ from heatpump.store.common import (
     Row,
     TagKey,
     field_type,
+    locked,
     tags_match,
     tags_sort_key,
     value_type,
@@ -109,6 +110,7 @@ class SQLiteStore(BaseStore):
         super().__init__(tz)
         self.path = Path(path)
         self._cat = _Catalog()
+        self._data_version = -1
         self._tagjson: dict[TagKey, str] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -164,6 +166,7 @@ class SQLiteStore(BaseStore):
 
     def _fail(self, what: str, exc: sqlite3.Error) -> StoreError:
         self._cat = _Catalog()  # a rolled-back transaction may have changed the catalog
+        self._data_version = -1
         with contextlib.suppress(sqlite3.Error):
             self._cat.load(self._db)
         return StoreError(f"embedded store {what} failed ({self.path}): {exc}")
@@ -204,9 +207,13 @@ class SQLiteStore(BaseStore):
         return sid
 
     def _refresh(self) -> None:
-        """Reload the catalog (another process may have added series) before a read."""
+        """Reload the catalog before a read when another connection committed since (it may
+        have added series); PRAGMA data_version tells, for the price of one statement."""
         try:
-            self._cat.load(self._db)
+            version = self._db.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._data_version:
+                self._cat.load(self._db)
+                self._data_version = version
         except sqlite3.Error as exc:
             raise StoreError(f"embedded store read failed ({self.path}): {exc}") from None
 
@@ -363,8 +370,37 @@ class SQLiteStore(BaseStore):
                         out.append((ts, group, f, v))
         return out
 
+    def _bucket_sums(self, measurement: str, fields: Sequence[str],
+                     bounds: Sequence[tuple[int, int, int]], tags: Mapping[str, str] | None,
+                     group_by: Sequence[str]) -> Iterable[tuple[int, tuple[str, ...], str, float]]:
+        self._refresh()
+        have = self._cat.fields.get(measurement, {})
+        names = [f for f in fields if f in have]
+        if not names or not bounds:
+            return []
+        aggs = ", ".join(f"total({have[f][0]}), count({have[f][0]})" for f in names)
+        sql = (f"SELECT b.i, {aggs} FROM sum_buckets b JOIN {self._cat.tables[measurement]} d "
+               "ON d.sid = ? AND d.t_ms >= b.s AND d.t_ms < b.e GROUP BY b.i")
+        out = []
+        try:
+            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS sum_buckets("
+                             "i INTEGER PRIMARY KEY, s INTEGER NOT NULL, e INTEGER NOT NULL)")
+            # Autocommit on the connection's private temp database: no lock on the main file.
+            self._db.execute("DELETE FROM sum_buckets")
+            self._db.executemany("INSERT INTO sum_buckets VALUES (?, ?, ?)", bounds)
+            for sid, t in self._matching(measurement, tags):
+                group = tuple(t.get(g, "") for g in group_by)
+                for i, *vals in self._db.execute(sql, (sid,)):
+                    for k, f in enumerate(names):
+                        if vals[2 * k + 1]:
+                            out.append((i, group, f, vals[2 * k]))
+        except sqlite3.Error as exc:
+            raise StoreError(f"embedded store read failed ({self.path}): {exc}") from None
+        return out
+
     # --- the rest of the contract --------------------------------------------------------
 
+    @locked
     def latest(self, measurement: str, fields: Sequence[str] | None = None,
                tags: Mapping[str, str] | None = None) -> dict[str, Latest]:
         self._refresh()
@@ -385,6 +421,7 @@ class SQLiteStore(BaseStore):
                     out[f] = Latest(when, _decode(row[0][1], typ), dict(t))
         return out
 
+    @locked
     def points(self, measurement: str, start: datetime, end: datetime,
                tags: Mapping[str, str] | None = None, limit: int | None = None) -> list[Point]:
         self._refresh()
@@ -410,10 +447,12 @@ class SQLiteStore(BaseStore):
             rows = rows[:limit]
         return [Point(measurement, from_ms(ts), fields, dict(t)) for ts, _k, t, fields in rows]
 
+    @locked
     def tag_values(self, measurement: str, tag: str) -> list[str]:
         self._refresh()
         return sorted({t[tag] for _sid, t in self._cat.series.get(measurement, []) if tag in t})
 
+    @locked
     def apply_retention(self, keep: timedelta, now: datetime) -> None:
         self._refresh()
         cutoff = to_ms(now - keep)
@@ -434,6 +473,7 @@ class SQLiteStore(BaseStore):
         except sqlite3.Error as exc:
             raise StoreError(f"embedded store retention failed ({self.path}): {exc}") from None
 
+    @locked
     def info(self) -> StoreInfo:
         return StoreInfo("sqlite", sqlite3.sqlite_version, str(self.path))
 
