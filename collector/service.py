@@ -20,9 +20,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from collector.health import HEARTBEAT_FILE, Change, HealthBook, SourceError, write_heartbeat
+from collector.health import Change, HealthBook, SourceError, heartbeat_body
 from collector.schedule import Grid
 from collector.sink import DurableSink
+from heatpump import heartbeat
 from heatpump.store.base import Latest, Point
 
 log = logging.getLogger("collector")
@@ -143,7 +144,8 @@ class Collector:
         self.clock = clock or RealClock()
         self.sink = sink
         self.health = HealthBook()
-        self.heartbeat = Path(data_dir) / HEARTBEAT_FILE
+        self.data_dir = Path(data_dir)
+        self.heartbeat = heartbeat.heartbeat_path(self.data_dir, "collector")
         self.threaded = threaded
         self.heartbeat_s = heartbeat_s
         self._heartbeat_wall = float("-inf")
@@ -334,7 +336,8 @@ class Collector:
         if stopped:
             extra["stopped"] = True
         try:
-            write_heartbeat(self.heartbeat, self.clock.now(), self.health, extra)
+            heartbeat.beat(self.data_dir, "collector",
+                           heartbeat_body(self.clock.now(), self.health, extra))
         except OSError as exc:
             log.warning("cannot write heartbeat %s: %s", self.heartbeat, exc)
 

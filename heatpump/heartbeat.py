@@ -1,13 +1,18 @@
 """Liveness heartbeat files: how a container health check sees that a process still works.
 
 A process that hangs (stuck call, dead event loop) does not exit, so `restart:` cannot help;
-touching `<data dir>/<process>.heartbeat` from its own main loop proves it is alive, and
+rewriting `<data dir>/<process>.heartbeat` from its own main loop proves it is alive, and
 `deploy/healthcheck.py` reports the container unhealthy when the file grows stale. The
+modification time is the heartbeat; the optional JSON content says what the process is doing
+(the collector writes its sources' states there) and whether it stopped on purpose. The
 contract (who beats, how often) is in docs/deployment.md.
 """
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 # The longest a healthy process waits between two beats, idle or not.
@@ -21,11 +26,17 @@ def heartbeat_path(data_dir: Path, process: str) -> Path:
     return Path(data_dir) / f"{process}.heartbeat"
 
 
-def beat(data_dir: Path, process: str) -> None:
-    """Mark `process` alive now (only the modification time counts, not the content)."""
+def beat(data_dir: Path, process: str, content: Mapping[str, object] | None = None) -> None:
+    """Mark `process` alive now; with `content`, replace the file atomically by that JSON
+    (a reader never sees half a file), else only touch it."""
     path = heartbeat_path(data_dir, process)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch()  # an existing file gets the current time
+    if content is None:
+        path.touch()  # an existing file gets the current time
+        return
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(content, indent=1) + "\n")
+    os.replace(tmp, path)
 
 
 def age_s(data_dir: Path, process: str, now: float) -> float | None:
@@ -34,3 +45,13 @@ def age_s(data_dir: Path, process: str, now: float) -> float | None:
         return now - heartbeat_path(data_dir, process).stat().st_mtime
     except FileNotFoundError:
         return None
+
+
+def content(path: Path) -> dict[str, object]:
+    """The JSON a process wrote with its last beat; {} for a touched, unreadable or foreign
+    file (the content is a bonus, only the age decides liveness)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -310,3 +310,47 @@ def test_live_ends_by_itself(h, monkeypatch):
     assert end.params["text"].startswith(call.params["text"].splitlines()[0])
     time.sleep(1.0)
     assert len([c for c in h.api.calls[n:] if c.method == "editMessageText"]) == 1
+
+
+def test_bot_beats_from_its_event_loop_for_the_container_healthcheck(tmp_path):
+    """The real bot against the fake Bot API writes `<data>/bot.heartbeat` from a job of its
+    job queue; deploy/healthcheck.py (what the compose file runs) finds it healthy while the
+    bot runs and unhealthy once it stopped."""
+    import subprocess
+    import sys
+
+    from bot.telegram_app import HEARTBEAT_EVERY_S
+    from heatpump.heartbeat import BEAT_EVERY_S
+    from tests.deploy_files import ROOT
+
+    def check() -> subprocess.CompletedProcess:
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT),
+               "HEATPUMP_DATA_DIR": str(tmp_path)}
+        return subprocess.run([sys.executable, str(ROOT / "deploy" / "healthcheck.py"), "bot"],
+                              env=env, capture_output=True, text=True, timeout=60)
+
+    beat = tmp_path / "bot.heartbeat"
+    assert check().returncode == 1
+    harness = Harness(tmp_path)
+    harness.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not beat.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert beat.exists()
+        r = check()
+        assert r.returncode == 0, r.stdout
+        job = harness.app.job_queue.get_jobs_by_name("heartbeat")[0]
+        assert job.job.trigger.interval.total_seconds() == HEARTBEAT_EVERY_S <= BEAT_EVERY_S
+        # still beating: the file gets newer while the loop runs
+        first = beat.stat().st_mtime
+        time.sleep(0.05)
+        asyncio.run_coroutine_threadsafe(job.run(harness.app), harness.loop).result(10)
+        deadline = time.monotonic() + 10
+        while beat.stat().st_mtime == first and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert beat.stat().st_mtime > first
+    finally:
+        harness.stop()
+    r = check()
+    assert r.returncode == 1 and "stopped" in r.stdout
