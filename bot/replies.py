@@ -21,7 +21,13 @@ from bot.analytics import (
 )
 from bot.periods import PERIOD_HELP, Period, parse_period
 from bot.queries import api_calls, health, hour_pairs, latest_by_device, messages_at
-from heatpump.schema import ESTIMATED_HEAT_METHODS, HEATPUMP
+from heatpump.schema import (
+    ESTIMATED_HEAT_METHODS,
+    HEALTH_ANY_DEVICE,
+    HEALTH_SOURCE,
+    HEALTH_STORE_SOURCE,
+    HEATPUMP,
+)
 from heatpump.settings import Settings
 from heatpump.store.base import Latest, Store
 from heatpump.timeutil import bucket_floor
@@ -264,6 +270,22 @@ def _today_lines(store: Store, tz: ZoneInfo, now: datetime) -> list[str]:
     return [f"today: electricity {fmt.kwh(elec)}, heat {fmt.kwh(heat)}{est}; {cop}"]
 
 
+# the `source` tag of the collector's health points -> what /status calls it
+HEALTH_LABELS = {HEALTH_SOURCE["meter"]: "meter", HEALTH_SOURCE["heatpump"]: "heat pump",
+                 HEALTH_STORE_SOURCE: "store"}
+
+
+def health_label(source: str, device: str) -> str:
+    """"heat pump 7571381681420106-0", "heat pump (Viessmann account)", "store": the same
+    names as the "last data" lines, so a device's two lines read together."""
+    label = HEALTH_LABELS.get(source, source)
+    if device == "account":
+        return f"{label} (Viessmann account)"
+    if device in HEALTH_ANY_DEVICE or not device:
+        return label
+    return f"{label} {device}"
+
+
 def _source_lines(store: Store, meters: Mapping[str, Mapping[str, Latest]],
                   pumps: Mapping[str, Mapping[str, Latest]], tz: ZoneInfo,
                   now: datetime) -> list[str]:
@@ -275,7 +297,7 @@ def _source_lines(store: Store, meters: Mapping[str, Mapping[str, Latest]],
                 out.append(f"  {label} {dev}: last data {fmt.local(t, tz)} "
                            f"({fmt.age(t, now)})")
     for h in sorted(health(store), key=lambda h: (h.source, h.device)):
-        who = f"{h.source} {h.device}".strip()
+        who = health_label(h.source, h.device)
         if h.status == "up":
             out.append(f"  {who}: up since {fmt.local(h.time, tz)}")
         else:

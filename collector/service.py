@@ -24,6 +24,7 @@ from collector.health import Change, HealthBook, SourceError, heartbeat_body
 from collector.schedule import Grid
 from collector.sink import DurableSink
 from heatpump import heartbeat
+from heatpump.schema import HEALTH_STORE_SOURCE
 from heatpump.store.base import Latest, Point
 
 log = logging.getLogger("collector")
@@ -313,8 +314,8 @@ class Collector:
     def _store_state(self, up: bool, detail: str) -> None:
         now = self.clock.now()
         err = SourceError("unreachable", detail or "the store does not answer")
-        change = (self.health.success("store", "-", now) if up
-                  else self.health.failure("store", "-", now, err))
+        change = (self.health.success(HEALTH_STORE_SOURCE, "-", now) if up
+                  else self.health.failure(HEALTH_STORE_SOURCE, "-", now, err))
         if change:
             getattr(log, change.level)(change.message)
             # stored like any point: spooled while the store is down, replayed with the rest
