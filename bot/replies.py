@@ -93,16 +93,18 @@ def device_lines(perf: Performance, spf: Mapping[str, Latest]) -> list[str]:
         lines.append(f"the heat pump's own electricity figure: {fmt.kwh(perf.device_elec_wh)} "
                      f"(meter {fmt.kwh(perf.meter_wh_same_hours)} over the same hours, "
                      f"device {diff:+.0%})")
-    if spf:
+    for kind, name in DEVICE_FIGURES:
         parts = []
-        for name, lt in sorted(spf.items()):
-            label = name.removeprefix("spf_").removesuffix("_ratio").replace("_", " ") or "total"
+        for circuit in ("total", "heating", "dhw", "cooling"):
+            lt = spf.get(f"device_{kind}_{circuit}")
+            if lt is None or isinstance(lt.value, bool):
+                continue
             try:
-                parts.append(f"{label} {float(lt.value):.2f}")
+                parts.append(f"{CIRCUIT_LABELS[circuit]} {float(lt.value):.2f}")
             except (TypeError, ValueError):
                 continue
         if parts:
-            lines.append("the heat pump's own SPF (as it reports it): " + ", ".join(parts))
+            lines.append(f"the heat pump's own {name} (as it reports it): " + ", ".join(parts))
     return lines
 
 
@@ -135,14 +137,15 @@ def jaz_text(store: Store, settings: Settings, arg: str, now: datetime) -> str:
     return "\n".join(lines)
 
 
-# The device's own seasonal performance factors, once the schema stores any (spf_*).
-SPF_FIELDS = tuple(f for f in HEATPUMP.field_names if f.startswith("spf"))
+# The device's own figures (collector/vicare/mapping.py writes device_<kind>_<circuit>):
+# the seasonal ones /jaz puts next to the measured JAZ. Its momentary COP is left out.
+DEVICE_FIGURES = (("spf", "SPF"), ("scop", "SCOP"))
+SPF_FIELDS = tuple(f for f in HEATPUMP.field_names
+                   if any(f.startswith(f"device_{kind}_") for kind, _ in DEVICE_FIGURES))
 
 
 def _device_spf(store: Store) -> dict[str, Latest]:
-    """Latest spf_* fields of the heat pump, when the schema and the device have any."""
-    if not SPF_FIELDS:
-        return {}
+    """Latest device_spf_* and device_scop_* fields of the heat pump, where it reports any."""
     return dict(store.latest("heatpump", SPF_FIELDS))
 
 
