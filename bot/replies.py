@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import fmt
+from bot.alerts.commands import COMMAND_HELP as ALERT_COMMAND_HELP
 from bot.analytics import (
     CIRCUIT_LABELS,
     COVER_MIN,
@@ -356,11 +357,14 @@ def live_text(store: Store, settings: Settings, now: datetime) -> str:
 
 # --- /start, /help -------------------------------------------------------------------------
 
+# Every command the running bot answers, in /help and Telegram's command menu: its own and
+# the alert commands (bot/alerts/telegram.py handles those).
 COMMAND_HELP: tuple[tuple[str, str], ...] = (
     ("status", "live power, compressor, temperatures, today's COP, faults, sources"),
     ("jaz", "JAZ/COP of a period: /jaz [today|yesterday|7d|month|12m|2025|2025-11]"),
     ("chart", "chart: /chart [power|temps|cop|energy|starts] [24h|7d|30d|12m]"),
     ("live", "live power and state, updated every 15 s for 10 minutes"),
+    *ALERT_COMMAND_HELP,
     ("help", "this help"),
 )
 

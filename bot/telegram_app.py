@@ -292,11 +292,17 @@ class BotApp:
             log.info("could not mark the live message stopped: %s", exc.message)
 
 
-def run_bot(settings: Settings, store: Store) -> None:
-    """Long-poll Telegram until interrupted."""
-    app = BotApp(settings, store).build()
+def build_app(settings: Settings, store: Store, **bot_options: Any) -> Application:
+    """The whole bot: the commands of bot/commands.py and the alert commands and check."""
     from bot.alerts.telegram import install as install_alerts
 
+    app = BotApp(settings, store, **bot_options).build()
     install_alerts(app, settings, store)
+    return app
+
+
+def run_bot(settings: Settings, store: Store) -> None:
+    """Long-poll Telegram until interrupted."""
+    app = build_app(settings, store)
     log.info("bot starting (%d allowed chats)", len(settings.telegram_allowed_chat_ids))
     app.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from telegram import Update
 
-from bot.telegram_app import BotApp, refusal_text
+from bot import replies
+from bot.telegram_app import BotApp, build_app, refusal_text
 from heatpump.logs import setup_logging
 from heatpump.settings import Settings
 from heatpump.store.base import Point
@@ -43,7 +44,7 @@ class Capture(logging.Handler):
 
 
 class Harness:
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, whole: bool = False):
         now = datetime.now(UTC)
         self.settings = Settings.from_mapping({
             "HEATPUMP_TZ": "Europe/Berlin", "HEATPUMP_DATA_DIR": str(tmp),
@@ -67,7 +68,8 @@ class Harness:
             "TELEGRAM_API_BASE_URL": self.api.url,
         })
         self.bot = BotApp(self.settings, self.store, live_interval_s=0.3, live_duration_s=60)
-        self.app = self.bot.build()
+        # whole: as `heatpump bot` runs it (run_bot), alert commands and check included
+        self.app = (build_app(self.settings, self.store) if whole else self.bot.build())
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
@@ -119,7 +121,8 @@ def buttons(call) -> list[str]:
 
 def test_startup_registers_commands(h):
     names = [c["command"] for c in h.api.commands]
-    assert names == ["status", "jaz", "chart", "live", "help"]
+    assert names == [name for name, _ in replies.COMMAND_HELP]
+    assert {"subscribe", "unsubscribe", "alerts", "mute"} <= set(names)
     methods = {c.method for c in h.api.calls}
     assert {"getMe", "deleteWebhook", "setMyCommands"} <= methods
 
@@ -312,10 +315,11 @@ def test_live_ends_by_itself(h, monkeypatch):
     assert len([c for c in h.api.calls[n:] if c.method == "editMessageText"]) == 1
 
 
-def test_bot_beats_from_its_event_loop_for_the_container_healthcheck(tmp_path):
-    """The real bot against the fake Bot API writes `<data>/bot.heartbeat` from a job of its
-    job queue; deploy/healthcheck.py (what the compose file runs) finds it healthy while the
-    bot runs and unhealthy once it stopped."""
+def test_whole_bot_beats_and_knows_every_command(tmp_path):
+    """The bot as `heatpump bot` builds it, against the fake Bot API: it writes
+    `<data>/bot.heartbeat` from a job of its job queue, and deploy/healthcheck.py (what the
+    compose file runs) finds it healthy while the bot runs and unhealthy once it stopped;
+    /help lists the alert commands, which answer."""
     import subprocess
     import sys
 
@@ -331,9 +335,14 @@ def test_bot_beats_from_its_event_loop_for_the_container_healthcheck(tmp_path):
 
     beat = tmp_path / "bot.heartbeat"
     assert check().returncode == 1
-    harness = Harness(tmp_path)
+    harness = Harness(tmp_path, whole=True)
     harness.start()
     try:
+        help_reply = harness.ask(OWNER, "/help").params["text"]
+        for name, _ in replies.COMMAND_HELP:
+            assert f"/{name} – " in help_reply
+        assert harness.ask(OWNER, "/subscribe").params["text"].startswith("Subscribed")
+        assert "This chat is subscribed" in harness.ask(OWNER, "/alerts").params["text"]
         deadline = time.monotonic() + 30
         while not beat.exists() and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -37,10 +37,12 @@ def house(tmp_path_factory):
     sim = Simulator(11, T0 - timedelta(days=1), settings.tz, scenarios=[
         Outage("meter", *METER_OUT), Outage("heatpump", HP_DOWN, END + timedelta(hours=5))])
     clock = VirtualClock(T0)
-    store = SQLiteStore(tmp / "heatpump.sqlite3", settings.tz)
+    db = tmp / "data" / "heatpump.sqlite3"  # where `heatpump chat` finds it
+    db.parent.mkdir()
+    store = SQLiteStore(db, settings.tz)
     run_simulated(sim, settings, store, clock=clock, threaded=False,
                   until=lambda: clock.now() >= END, install_signals=False)
-    store = SQLiteStore(tmp / "heatpump.sqlite3", settings.tz)
+    store = SQLiteStore(db, settings.tz)
     yield settings, store, sim, tmp
     store.close()
 
@@ -50,7 +52,7 @@ def _sum(store, measurement, tags, start, end) -> float:
 
 
 def test_status_and_alerts_explain_an_outage_with_the_collectors_health(house):
-    settings, store, sim, tmp = house
+    settings, store, sim, _ = house
     written = {(p.tags["source"], p.tags["device"]) for p in store.points("health", T0, END)}
     assert ("vicare", sim.heatpump_device) in written  # what the producer writes
     assert ("meter", sim.meter_device) in written
@@ -63,7 +65,7 @@ def test_status_and_alerts_explain_an_outage_with_the_collectors_health(house):
 
     h = gather.latest_health(store, "heatpump", sim.heatpump_device, END)
     assert h is not None and (h.status, h.reason) == ("down", "device_offline")
-    notes = AlertService(settings, store, apprise=False, data_dir=tmp / "alerts").check(END)
+    notes = AlertService(settings, store, apprise=False).check(END)
     stale = [n for n in notes if n.kind == "stale"]
     assert len(stale) == 1, [n.text for n in notes]  # the heat pump; the meter is back
     assert "heat pump" in stale[0].text and REASONS["device_offline"] in stale[0].text
@@ -138,3 +140,28 @@ def test_grafana_sums_only_the_total_circuit():
     assert energy
     for q in energy:
         assert "sum(" in q and """"circuit" = 'total'""" in q, q
+
+
+def test_chat_answers_alerts_from_the_alert_checks_state(house):
+    """`heatpump chat /alerts` shows what the bot's alert check keeps active (the same state
+    file); the subscription commands say they need Telegram."""
+    import argparse
+    import io
+
+    from bot import chat
+
+    settings, store, _sim, tmp = house
+    AlertService(settings, store, apprise=False).check(END)  # what the bot's job runs
+
+    def console(*words: str) -> str:
+        out = io.StringIO()
+        args = argparse.Namespace(demo=False, out=str(tmp), words=list(words))
+        assert chat.run(args, settings, out=out) == 0
+        return out.getvalue()
+
+    text = console("/alerts")
+    assert "Active alerts (1):" in text and "heat pump" in text.lower(), text
+    assert "send /subscribe to the bot" in text
+    for name in ("subscribe", "unsubscribe", "mute"):
+        assert "works in Telegram only" in console(f"/{name}")
+    assert "/alerts – " in console("/help")
