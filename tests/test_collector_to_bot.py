@@ -17,7 +17,7 @@ from bot.queries import hour_pairs
 from bot.replies import jaz_text, status_text
 from collector.demo_cmd import measured_summary
 from collector.service import VirtualClock
-from collector.simulator import Outage, Simulator
+from collector.simulator import Fault, Outage, Simulator
 from collector.wiring import run_simulated
 from heatpump.settings import Settings
 from heatpump.store.sqlite import SQLiteStore
@@ -35,7 +35,8 @@ def house(tmp_path_factory):
     settings = Settings.from_mapping({"HEATPUMP_DATA_DIR": str(tmp / "data"),
                                       "HEATPUMP_TZ": "Europe/Berlin"})
     sim = Simulator(11, T0 - timedelta(days=1), settings.tz, scenarios=[
-        Outage("meter", *METER_OUT), Outage("heatpump", HP_DOWN, END + timedelta(hours=5))])
+        Outage("meter", *METER_OUT), Outage("heatpump", HP_DOWN, END + timedelta(hours=5)),
+        Fault(HP_DOWN - timedelta(hours=1), code="F.1100", text="Fan blocked")])
     clock = VirtualClock(T0)
     db = tmp / "data" / "heatpump.sqlite3"  # where `heatpump chat` finds it
     db.parent.mkdir()
@@ -69,6 +70,9 @@ def test_status_and_alerts_explain_an_outage_with_the_collectors_health(house):
     stale = [n for n in notes if n.kind == "stale"]
     assert len(stale) == 1, [n.text for n in notes]  # the heat pump; the meter is back
     assert "heat pump" in stale[0].text and REASONS["device_offline"] in stale[0].text
+    # the fault the heat pump reported at its last poll, through the collector's messages
+    (fault,) = [n for n in notes if n.kind == "fault"]
+    assert "F.1100" in fault.text and "Fan blocked" in fault.text
 
 
 def test_circuits_are_split_never_added_to_the_total(house):
@@ -160,7 +164,7 @@ def test_chat_answers_alerts_from_the_alert_checks_state(house):
         return out.getvalue()
 
     text = console("/alerts")
-    assert "Active alerts (1):" in text and "heat pump" in text.lower(), text
+    assert "Active alerts (2):" in text and "F.1100" in text, text
     assert "send /subscribe to the bot" in text
     for name in ("subscribe", "unsubscribe", "mute"):
         assert "works in Telegram only" in console(f"/{name}")
