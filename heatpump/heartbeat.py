@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 # The longest a healthy process waits between two beats, idle or not.
@@ -27,13 +28,14 @@ def heartbeat_path(data_dir: Path, process: str) -> Path:
 
 
 def beat(data_dir: Path, process: str, content: Mapping[str, object] | None = None) -> None:
-    """Mark `process` alive now; with `content`, replace the file atomically by that JSON
-    (a reader never sees half a file), else only touch it."""
+    """Mark `process` alive now: replace the file atomically (a reader never sees half of
+    it) by `content` as JSON, or by its time and pid. Always rewritten, never just touched,
+    so a `"stopped": true` left by the previous run cannot outlive a restart."""
     path = heartbeat_path(data_dir, process)
     path.parent.mkdir(parents=True, exist_ok=True)
     if content is None:
-        path.touch()  # an existing file gets the current time
-        return
+        content = {"time": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+                   "pid": os.getpid()}
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(content, indent=1) + "\n")
     os.replace(tmp, path)
