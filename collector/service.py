@@ -255,6 +255,9 @@ class Collector:
             job.go.wait()
             job.go.clear()
             if self._stop.is_set():
+                # launched but never started: no poll is in flight, so shutdown may flush
+                # this source's accounting (read after join(), which orders the write)
+                job.running = False
                 return
             self._results.put(self._poll(job.source))
             self._wake.set()
