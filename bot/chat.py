@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import replies
-from bot.commands import Context, Reply, answer
+from bot.alerts.commands import COMMAND_HELP as ALERT_COMMAND_HELP
+from bot.commands import Context, Reply, answer, split_command
 from heatpump.settings import Settings
 from heatpump.timeutil import utcnow
 
@@ -27,6 +28,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=".", help="folder for chart PNG files (default: .)")
     p.add_argument("words", metavar="COMMAND", nargs=argparse.REMAINDER,
                    help="one command to answer, e.g. /jaz 12m (default: interactive)")
+
+
+ALERT_COMMANDS = frozenset(name for name, _ in ALERT_COMMAND_HELP)
+
+
+def console_answer(text: str, ctx: Context) -> Reply:
+    """`answer`, plus the alert commands: /alerts shows what the bot's alert check keeps
+    active; subscribing and muting belong to a Telegram chat, and say so."""
+    name, _args = split_command(text)
+    if name == "alerts":
+        from bot.alerts import persist
+        from bot.alerts.commands import console_overview
+        from bot.alerts.config import AlertConfig
+        from bot.alerts.service import state_dir
+
+        state = persist.load_state(state_dir(ctx.settings, ctx.store))
+        return Reply(console_overview(state, AlertConfig.from_settings(ctx.settings),
+                                      ctx.now(), ctx.settings.tz))
+    if name in ALERT_COMMANDS:
+        return Reply(f"/{name} works in Telegram only: alerts go to subscribed Telegram chats, "
+                     f"so send /{name} to the bot there. Here, /alerts shows what is active.")
+    return answer(text, ctx)
 
 
 def show(reply: Reply, out_dir: Path, out: TextIO) -> Path | None:
@@ -71,7 +94,7 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout,
             text = " ".join(args.words)
             if not text.startswith("/"):
                 text = "/" + text
-            reply = answer(text, ctx)
+            reply = console_answer(text, ctx)
             if reply.live:
                 with contextlib.suppress(KeyboardInterrupt):
                     live(ctx, out)
@@ -87,7 +110,7 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout,
             text = line.strip()
             if not text.startswith("/"):
                 text = "/" + text
-            reply = answer(text, ctx)
+            reply = console_answer(text, ctx)
             if reply.live:
                 try:
                     live(ctx, out)

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import fmt
+from bot.alerts.commands import COMMAND_HELP as ALERT_COMMAND_HELP
 from bot.analytics import (
     CIRCUIT_LABELS,
     COVER_MIN,
@@ -21,7 +22,13 @@ from bot.analytics import (
 )
 from bot.periods import PERIOD_HELP, Period, parse_period
 from bot.queries import api_calls, health, hour_pairs, latest_by_device, messages_at
-from heatpump.schema import ESTIMATED_HEAT_METHODS, HEATPUMP
+from heatpump.schema import (
+    ESTIMATED_HEAT_METHODS,
+    HEALTH_ANY_DEVICE,
+    HEALTH_SOURCE,
+    HEALTH_STORE_SOURCE,
+    HEATPUMP,
+)
 from heatpump.settings import Settings
 from heatpump.store.base import Latest, Store
 from heatpump.timeutil import bucket_floor
@@ -87,16 +94,18 @@ def device_lines(perf: Performance, spf: Mapping[str, Latest]) -> list[str]:
         lines.append(f"the heat pump's own electricity figure: {fmt.kwh(perf.device_elec_wh)} "
                      f"(meter {fmt.kwh(perf.meter_wh_same_hours)} over the same hours, "
                      f"device {diff:+.0%})")
-    if spf:
+    for kind, name in DEVICE_FIGURES:
         parts = []
-        for name, lt in sorted(spf.items()):
-            label = name.removeprefix("spf_").removesuffix("_ratio").replace("_", " ") or "total"
+        for circuit in ("total", "heating", "dhw", "cooling"):
+            lt = spf.get(f"device_{kind}_{circuit}")
+            if lt is None or isinstance(lt.value, bool):
+                continue
             try:
-                parts.append(f"{label} {float(lt.value):.2f}")
+                parts.append(f"{CIRCUIT_LABELS[circuit]} {float(lt.value):.2f}")
             except (TypeError, ValueError):
                 continue
         if parts:
-            lines.append("the heat pump's own SPF (as it reports it): " + ", ".join(parts))
+            lines.append(f"the heat pump's own {name} (as it reports it): " + ", ".join(parts))
     return lines
 
 
@@ -129,14 +138,15 @@ def jaz_text(store: Store, settings: Settings, arg: str, now: datetime) -> str:
     return "\n".join(lines)
 
 
-# The device's own seasonal performance factors, once the schema stores any (spf_*).
-SPF_FIELDS = tuple(f for f in HEATPUMP.field_names if f.startswith("spf"))
+# The device's own figures (collector/vicare/mapping.py writes device_<kind>_<circuit>):
+# the seasonal ones /jaz puts next to the measured JAZ. Its momentary COP is left out.
+DEVICE_FIGURES = (("spf", "SPF"), ("scop", "SCOP"))
+SPF_FIELDS = tuple(f for f in HEATPUMP.field_names
+                   if any(f.startswith(f"device_{kind}_") for kind, _ in DEVICE_FIGURES))
 
 
 def _device_spf(store: Store) -> dict[str, Latest]:
-    """Latest spf_* fields of the heat pump, when the schema and the device have any."""
-    if not SPF_FIELDS:
-        return {}
+    """Latest device_spf_* and device_scop_* fields of the heat pump, where it reports any."""
     return dict(store.latest("heatpump", SPF_FIELDS))
 
 
@@ -264,6 +274,22 @@ def _today_lines(store: Store, tz: ZoneInfo, now: datetime) -> list[str]:
     return [f"today: electricity {fmt.kwh(elec)}, heat {fmt.kwh(heat)}{est}; {cop}"]
 
 
+# the `source` tag of the collector's health points -> what /status calls it
+HEALTH_LABELS = {HEALTH_SOURCE["meter"]: "meter", HEALTH_SOURCE["heatpump"]: "heat pump",
+                 HEALTH_STORE_SOURCE: "store"}
+
+
+def health_label(source: str, device: str) -> str:
+    """"heat pump 7571381681420106-0", "heat pump (Viessmann account)", "store": the same
+    names as the "last data" lines, so a device's two lines read together."""
+    label = HEALTH_LABELS.get(source, source)
+    if device == "account":
+        return f"{label} (Viessmann account)"
+    if device in HEALTH_ANY_DEVICE or not device:
+        return label
+    return f"{label} {device}"
+
+
 def _source_lines(store: Store, meters: Mapping[str, Mapping[str, Latest]],
                   pumps: Mapping[str, Mapping[str, Latest]], tz: ZoneInfo,
                   now: datetime) -> list[str]:
@@ -275,7 +301,7 @@ def _source_lines(store: Store, meters: Mapping[str, Mapping[str, Latest]],
                 out.append(f"  {label} {dev}: last data {fmt.local(t, tz)} "
                            f"({fmt.age(t, now)})")
     for h in sorted(health(store), key=lambda h: (h.source, h.device)):
-        who = f"{h.source} {h.device}".strip()
+        who = health_label(h.source, h.device)
         if h.status == "up":
             out.append(f"  {who}: up since {fmt.local(h.time, tz)}")
         else:
@@ -331,11 +357,14 @@ def live_text(store: Store, settings: Settings, now: datetime) -> str:
 
 # --- /start, /help -------------------------------------------------------------------------
 
+# Every command the running bot answers, in /help and Telegram's command menu: its own and
+# the alert commands (bot/alerts/telegram.py handles those).
 COMMAND_HELP: tuple[tuple[str, str], ...] = (
     ("status", "live power, compressor, temperatures, today's COP, faults, sources"),
     ("jaz", "JAZ/COP of a period: /jaz [today|yesterday|7d|month|12m|2025|2025-11]"),
     ("chart", "chart: /chart [power|temps|cop|energy|starts] [24h|7d|30d|12m]"),
     ("live", "live power and state, updated every 15 s for 10 minutes"),
+    *ALERT_COMMAND_HELP,
     ("help", "this help"),
 )
 

@@ -36,6 +36,7 @@ from telegram.ext import (
 
 from bot import charts, replies
 from bot.commands import COMMANDS, Context, Reply, answer, answer_callback, usage
+from heatpump import heartbeat
 from heatpump.settings import Settings
 from heatpump.store.base import Store
 from heatpump.timeutil import utcnow
@@ -46,6 +47,8 @@ LIVE_INTERVAL_S = 15.0  # well inside Telegram's edit limits (about 1 edit/s per
 LIVE_DURATION_S = 600.0
 MAX_TEXT = 4000  # Telegram allows 4096 characters per message
 MAX_CAPTION = 1000  # and 1024 per photo caption
+# bot.heartbeat from a job of the event loop: a dead loop stops it (docs/deployment.md)
+HEARTBEAT_EVERY_S = heartbeat.BEAT_EVERY_S / 2
 
 
 def refusal_text(chat_id: int) -> str:
@@ -111,7 +114,8 @@ class BotApp:
         if not token:
             raise ValueError("TELEGRAM_BOT_TOKEN is empty; get a token from @BotFather")
         quiet_token_loggers()
-        builder = Application.builder().token(token).post_init(self._post_init)
+        builder = (Application.builder().token(token).post_init(self._post_init)
+                   .post_stop(self._post_stop))
         base = self.settings.telegram_api_base_url
         if base:
             builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
@@ -127,11 +131,30 @@ class BotApp:
         return app
 
     async def _post_init(self, app: Application) -> None:
+        if app.job_queue is None:
+            raise RuntimeError("the job queue is missing (install python-telegram-bot[job-queue])")
+        app.job_queue.run_repeating(self._beat, interval=HEARTBEAT_EVERY_S, first=0,
+                                    name="heartbeat")
         await asyncio.to_thread(charts.warm_up)
         await app.bot.set_my_commands([BotCommand(n, t[:256]) for n, t in replies.COMMAND_HELP])
         if not self.allowed:
             log.warning("TELEGRAM_ALLOWED_CHAT_IDS is empty: every chat is refused and told "
                         "its id")
+
+    async def _beat(self, context: CallbackContext) -> None:
+        """Runs on the event loop, so the file only stays fresh while the loop works."""
+        try:
+            heartbeat.beat(self.settings.data_dir, "bot")
+        except OSError as exc:
+            log.warning("cannot write the bot heartbeat: %s", exc)
+
+    async def _post_stop(self, app: Application) -> None:
+        """A bot that stopped is not healthy, however fresh its last beat."""
+        try:
+            heartbeat.beat(self.settings.data_dir, "bot",
+                           {"time": utcnow().isoformat(), "stopped": True})
+        except OSError as exc:
+            log.warning("cannot write the bot heartbeat: %s", exc)
 
     # --- handlers ---------------------------------------------------------------------
 
@@ -269,11 +292,17 @@ class BotApp:
             log.info("could not mark the live message stopped: %s", exc.message)
 
 
-def run_bot(settings: Settings, store: Store) -> None:
-    """Long-poll Telegram until interrupted."""
-    app = BotApp(settings, store).build()
+def build_app(settings: Settings, store: Store, **bot_options: Any) -> Application:
+    """The whole bot: the commands of bot/commands.py and the alert commands and check."""
     from bot.alerts.telegram import install as install_alerts
 
+    app = BotApp(settings, store, **bot_options).build()
     install_alerts(app, settings, store)
+    return app
+
+
+def run_bot(settings: Settings, store: Store) -> None:
+    """Long-poll Telegram until interrupted."""
+    app = build_app(settings, store)
     log.info("bot starting (%d allowed chats)", len(settings.telegram_allowed_chat_ids))
     app.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from collector.health import HEARTBEAT_FILE, heartbeat_age_s
+from heatpump import heartbeat
 from heatpump.settings import Settings
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
@@ -122,10 +122,13 @@ def check_store(settings: Settings, now: datetime) -> Check:
         c.warn(f"{pending / 1e6:.1f} MB waiting in the spool {spool} (store was down)",
                "it is replayed automatically while `heatpump collect` runs and the store "
                "answers")
-    age = heartbeat_age_s(settings.data_dir / HEARTBEAT_FILE, time.time())
+    age = heartbeat.age_s(settings.data_dir, "collector", time.time())
+    stopped = heartbeat.content(heartbeat.heartbeat_path(settings.data_dir, "collector")).get(
+        "stopped") is True
     c.lines.append("collector: " + ("not running here (no heartbeat)" if age is None else
+                                    f"stopped {age:.0f} s ago" if stopped else
                                     f"heartbeat {age:.0f} s ago"))
-    if age is not None and age > 120:
+    if age is not None and not stopped and age > 2 * heartbeat.BEAT_EVERY_S:
         c.warn("the collector's heartbeat is old: it stopped or hangs",
                "check `heatpump collect` (docker logs / systemctl status)")
     return c

@@ -3,22 +3,17 @@
 The bot can tell "stale" (no new data but the source is up) from "down" (and why: quota
 exhausted until 00:00 UTC, login failed, device offline, meter unreachable) because the
 collector writes a `health` point on every change of a source's state, and keeps a
-heartbeat file a container healthcheck can test. The state machine here is pure; the
-service hands it times and outcomes.
+heartbeat (heatpump/heartbeat.py) a container healthcheck can test. The state machine here
+is pure; the service hands it times and outcomes.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 from heatpump.store.base import Point
-
-HEARTBEAT_FILE = "collector.heartbeat"
 
 
 class SourceError(Exception):
@@ -158,49 +153,16 @@ def _short(t: datetime | None) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if t else "?"
 
 
-# --- heartbeat file ---------------------------------------------------------------------
+# --- heartbeat content ------------------------------------------------------------------
 
 
-def write_heartbeat(path: Path, now: datetime, book: HealthBook,
-                    extra: dict[str, object] | None = None) -> None:
-    """Replace the heartbeat atomically (its mtime is what a healthcheck tests)."""
-    body = {"time": now.astimezone(UTC).isoformat().replace("+00:00", "Z"), "pid": os.getpid(),
-            "sources": {name: st.as_json() for name, st in sorted(book.states.items())}}
+def heartbeat_body(now: datetime, book: HealthBook,
+                   extra: dict[str, object] | None = None) -> dict[str, object]:
+    """What the collector's heartbeat file (heatpump/heartbeat.py) says besides its age: each
+    source's state, so `docker inspect` and `heatpump doctor` show why data is missing."""
+    body: dict[str, object] = {
+        "time": now.astimezone(UTC).isoformat().replace("+00:00", "Z"), "pid": os.getpid(),
+        "sources": {name: st.as_json() for name, st in sorted(book.states.items())}}
     if extra:
         body.update(extra)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(body, indent=1) + "\n")
-    os.replace(tmp, path)
-
-
-def heartbeat_age_s(path: Path, wall_now: float) -> float | None:
-    try:
-        return wall_now - path.stat().st_mtime
-    except FileNotFoundError:
-        return None
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m collector.health [DATA_DIR] [MAX_AGE_S]`: exit 0 while the collector lives.
-
-    For a container healthcheck: fails when the heartbeat file is missing or older than
-    MAX_AGE_S (default 120 s; the collector touches it at least every 30 s)."""
-    import time
-
-    args = sys.argv[1:] if argv is None else argv
-    data_dir = Path(args[0]) if args else Path(os.environ.get("HEATPUMP_DATA_DIR", "./data"))
-    max_age = float(args[1]) if len(args) > 1 else 120.0
-    path = data_dir / HEARTBEAT_FILE
-    age = heartbeat_age_s(path, time.time())
-    if age is None:
-        print(f"no heartbeat at {path}: is `heatpump collect` running?")
-        return 1
-    if age > max_age:
-        print(f"heartbeat {age:.0f} s old (limit {max_age:.0f} s): the collector is stuck")
-        return 1
-    print(f"collector alive (heartbeat {age:.0f} s old)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return body

@@ -20,9 +20,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from collector.health import HEARTBEAT_FILE, Change, HealthBook, SourceError, write_heartbeat
+from collector.health import Change, HealthBook, SourceError, heartbeat_body
 from collector.schedule import Grid
 from collector.sink import DurableSink
+from heatpump import heartbeat
+from heatpump.schema import HEALTH_STORE_SOURCE
 from heatpump.store.base import Latest, Point
 
 log = logging.getLogger("collector")
@@ -143,7 +145,8 @@ class Collector:
         self.clock = clock or RealClock()
         self.sink = sink
         self.health = HealthBook()
-        self.heartbeat = Path(data_dir) / HEARTBEAT_FILE
+        self.data_dir = Path(data_dir)
+        self.heartbeat = heartbeat.heartbeat_path(self.data_dir, "collector")
         self.threaded = threaded
         self.heartbeat_s = heartbeat_s
         self._heartbeat_wall = float("-inf")
@@ -252,6 +255,9 @@ class Collector:
             job.go.wait()
             job.go.clear()
             if self._stop.is_set():
+                # launched but never started: no poll is in flight, so shutdown may flush
+                # this source's accounting (read after join(), which orders the write)
+                job.running = False
                 return
             self._results.put(self._poll(job.source))
             self._wake.set()
@@ -311,8 +317,8 @@ class Collector:
     def _store_state(self, up: bool, detail: str) -> None:
         now = self.clock.now()
         err = SourceError("unreachable", detail or "the store does not answer")
-        change = (self.health.success("store", "-", now) if up
-                  else self.health.failure("store", "-", now, err))
+        change = (self.health.success(HEALTH_STORE_SOURCE, "-", now) if up
+                  else self.health.failure(HEALTH_STORE_SOURCE, "-", now, err))
         if change:
             getattr(log, change.level)(change.message)
             # stored like any point: spooled while the store is down, replayed with the rest
@@ -334,7 +340,8 @@ class Collector:
         if stopped:
             extra["stopped"] = True
         try:
-            write_heartbeat(self.heartbeat, self.clock.now(), self.health, extra)
+            heartbeat.beat(self.data_dir, "collector",
+                           heartbeat_body(self.clock.now(), self.health, extra))
         except OSError as exc:
             log.warning("cannot write heartbeat %s: %s", self.heartbeat, exc)
 

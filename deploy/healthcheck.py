@@ -1,8 +1,9 @@
 """Container health check: is the collector's or the bot's heartbeat file fresh?
 
-The collector touches `<data dir>/collector.heartbeat` and the bot `<data dir>/bot.heartbeat`
-while their main loops run (contract: docs/deployment.md). A stale or missing file means the
-process hangs or died; docker then reports the container unhealthy.
+The collector rewrites `<data dir>/collector.heartbeat` and the bot `<data dir>/bot.heartbeat`
+while their main loops run (heatpump/heartbeat.py; contract: docs/deployment.md). A stale or
+missing file, or one saying the process stopped, means it hangs or died; docker then reports
+the container unhealthy.
 
     python /app/healthcheck.py collector|bot [--max-age SECONDS]
     python /app/healthcheck.py            # which one: from the running `heatpump` command
@@ -33,17 +34,39 @@ def default_max_age_s(process: str, poll_intervals_s: list[float]) -> float:
 
 
 def check(path: Path, max_age_s: float, now: float) -> tuple[bool, str]:
-    """(healthy, reason) from the heartbeat file's modification time."""
+    """(healthy, reason) from the heartbeat file's modification time, plus what its JSON
+    content says: a process that wrote `"stopped": true` has ended, however fresh the file,
+    and the collector's source states explain missing data in `docker inspect`."""
     try:
         mtime = path.stat().st_mtime
     except FileNotFoundError:
         return False, f"no heartbeat yet: {path} does not exist"
     except OSError as exc:
         return False, f"cannot read {path}: {exc.strerror}"
+    from heatpump.heartbeat import content
+
+    body = content(path)
+    sources = _sources(body)
     age = now - mtime
+    if body.get("stopped") is True:
+        return False, f"heartbeat {path}: the process stopped {age:.0f} s ago{sources}"
     if age > max_age_s:
-        return False, f"heartbeat {path} is {age:.0f} s old (limit {max_age_s:.0f} s)"
-    return True, f"heartbeat {path} is {max(age, 0):.0f} s old"
+        return False, (f"heartbeat {path} is {age:.0f} s old (limit {max_age_s:.0f} s)"
+                       f"{sources}")
+    return True, f"heartbeat {path} is {max(age, 0):.0f} s old{sources}"
+
+
+def _sources(body: dict[str, object]) -> str:
+    """"; meter up, vicare down (rate_limited)" from the collector's heartbeat content."""
+    found = body.get("sources")
+    if not isinstance(found, dict) or not found:
+        return ""
+    parts = []
+    for name, st in sorted(found.items()):
+        if isinstance(st, dict):
+            reason = f" ({st['reason']})" if st.get("reason") else ""
+            parts.append(f"{name} {st.get('status', '?')}{reason}")
+    return "; " + ", ".join(parts) if parts else ""
 
 
 def detect_process(proc: Path = Path("/proc")) -> str | None:

@@ -1,13 +1,19 @@
 """Liveness heartbeat files: how a container health check sees that a process still works.
 
 A process that hangs (stuck call, dead event loop) does not exit, so `restart:` cannot help;
-touching `<data dir>/<process>.heartbeat` from its own main loop proves it is alive, and
+rewriting `<data dir>/<process>.heartbeat` from its own main loop proves it is alive, and
 `deploy/healthcheck.py` reports the container unhealthy when the file grows stale. The
+modification time is the heartbeat; the optional JSON content says what the process is doing
+(the collector writes its sources' states there) and whether it stopped on purpose. The
 contract (who beats, how often) is in docs/deployment.md.
 """
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 # The longest a healthy process waits between two beats, idle or not.
@@ -21,11 +27,18 @@ def heartbeat_path(data_dir: Path, process: str) -> Path:
     return Path(data_dir) / f"{process}.heartbeat"
 
 
-def beat(data_dir: Path, process: str) -> None:
-    """Mark `process` alive now (only the modification time counts, not the content)."""
+def beat(data_dir: Path, process: str, content: Mapping[str, object] | None = None) -> None:
+    """Mark `process` alive now: replace the file atomically (a reader never sees half of
+    it) by `content` as JSON, or by its time and pid. Always rewritten, never just touched,
+    so a `"stopped": true` left by the previous run cannot outlive a restart."""
     path = heartbeat_path(data_dir, process)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch()  # an existing file gets the current time
+    if content is None:
+        content = {"time": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+                   "pid": os.getpid()}
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(content, indent=1) + "\n")
+    os.replace(tmp, path)
 
 
 def age_s(data_dir: Path, process: str, now: float) -> float | None:
@@ -34,3 +47,13 @@ def age_s(data_dir: Path, process: str, now: float) -> float | None:
         return now - heartbeat_path(data_dir, process).stat().st_mtime
     except FileNotFoundError:
         return None
+
+
+def content(path: Path) -> dict[str, object]:
+    """The JSON a process wrote with its last beat; {} for a touched, unreadable or foreign
+    file (the content is a bonus, only the age decides liveness)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

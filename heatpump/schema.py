@@ -169,6 +169,14 @@ HEALTH = Measurement(
     ),
 )
 
+# The `source` tag of the `health` points the collector writes, per data measurement they
+# explain ("store" is the store itself), and the `device` tags of health points that concern
+# every device of that source: the Viessmann account (login, quota) and a meter whose id is
+# not known yet ("-").
+HEALTH_SOURCE = {"meter": "meter", "heatpump": "vicare"}
+HEALTH_STORE_SOURCE = "store"
+HEALTH_ANY_DEVICE = ("account", "-")
+
 API_CALL = Measurement(
     "api_call",
     "One point per Viessmann API call, so the bot can show the quota used.",

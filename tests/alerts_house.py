@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from heatpump.schema import HEALTH_SOURCE
 from heatpump.store.base import Point, Store
 
 METER = "shellypro3em-0001"
@@ -84,10 +85,10 @@ class House:
             pts.append(Point("health", a + timedelta(minutes=1), {
                 "status": "down", "reason": "unreachable",
                 "detail": "The meter did not answer within 4 s.", "failures": 6},
-                {"source": "shelly", "device": METER}))
+                {"source": HEALTH_SOURCE["meter"], "device": METER}))
             if b < self.end:
                 pts.append(Point("health", b, {"status": "up", "reason": "", "detail": "",
                                                "failures": 0},
-                                 {"source": "shelly", "device": METER}))
+                                 {"source": HEALTH_SOURCE["meter"], "device": METER}))
         store.write(pts)
         store.flush()

@@ -75,7 +75,9 @@ class Harness:
             "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_ALLOWED_CHAT_IDS": f"{OWNER},{GROUP}",
             "TELEGRAM_API_BASE_URL": self.api.url, "APPRISE_URLS": apprise_url or ""})
         self.store = SQLiteStore(tmp / "heatpump.sqlite3", self.settings.tz)
-        end = now.replace(minute=0, second=0, microsecond=0)
+        # up to the end of the current hour: the house's last poll is at most 5 min old
+        # (ending at the hour made it stale for the last minutes of every hour)
+        end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         House(end - timedelta(days=3), end,
               faults=[(now - timedelta(hours=2), now + timedelta(hours=2), "F.1100")]
               ).write(self.store)

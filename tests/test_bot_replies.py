@@ -77,7 +77,7 @@ def test_status_shows_outage_and_stale_meter(house):
     assert "— STALE" in text
     assert "meter shellypro3em-0001: DOWN since 15.01.2026 11:32 because unreachable: " \
            "no answer within 4 s" in text
-    assert "vicare 7571381681420106: up since 15.01.2026 10:02" in text
+    assert "heat pump 7571381681420106: up since 15.01.2026 10:02" in text
     # polls every 5 min at :02, :07...; local midnight is 23:00 UTC: 23:02..11:02 is 145
     # polls, less the 36 of the 3-hour outage; the last 24 h start at 12:00 UTC: 277 - 36
     assert "Viessmann API calls: 109 today, 241 in the last 24 h (budget 1400)" in text
@@ -100,10 +100,11 @@ def test_jaz_hand_check_against_the_generator(house):
 def test_device_spf_shown_when_reported_and_absent_otherwise():
     perf = performance([], NOW, NOW)
     assert device_lines(perf, {}) == []
-    spf = {"spf_heating": Latest(NOW, 4.4, {}), "spf_dhw": Latest(NOW, 3.1, {}),
-           "spf_total": Latest(NOW, "n/a", {})}
+    spf = {"device_spf_heating": Latest(NOW, 4.4, {}), "device_spf_dhw": Latest(NOW, 3.1, {}),
+           "device_spf_total": Latest(NOW, "n/a", {}), "device_scop_total": Latest(NOW, 4.0, {})}
     assert device_lines(perf, spf) == [
-        "the heat pump's own SPF (as it reports it): dhw 3.10, heating 4.40"]
+        "the heat pump's own SPF (as it reports it): heating 4.40, hot water 3.10",
+        "the heat pump's own SCOP (as it reports it): total 4.00"]
 
 
 def test_split_command():

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from telegram import Update
 
-from bot.telegram_app import BotApp, refusal_text
+from bot import replies
+from bot.telegram_app import BotApp, build_app, refusal_text
 from heatpump.logs import setup_logging
 from heatpump.settings import Settings
 from heatpump.store.base import Point
@@ -43,7 +44,7 @@ class Capture(logging.Handler):
 
 
 class Harness:
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, whole: bool = False):
         now = datetime.now(UTC)
         self.settings = Settings.from_mapping({
             "HEATPUMP_TZ": "Europe/Berlin", "HEATPUMP_DATA_DIR": str(tmp),
@@ -67,7 +68,8 @@ class Harness:
             "TELEGRAM_API_BASE_URL": self.api.url,
         })
         self.bot = BotApp(self.settings, self.store, live_interval_s=0.3, live_duration_s=60)
-        self.app = self.bot.build()
+        # whole: as `heatpump bot` runs it (run_bot), alert commands and check included
+        self.app = (build_app(self.settings, self.store) if whole else self.bot.build())
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
@@ -119,7 +121,8 @@ def buttons(call) -> list[str]:
 
 def test_startup_registers_commands(h):
     names = [c["command"] for c in h.api.commands]
-    assert names == ["status", "jaz", "chart", "live", "help"]
+    assert names == [name for name, _ in replies.COMMAND_HELP]
+    assert {"subscribe", "unsubscribe", "alerts", "mute"} <= set(names)
     methods = {c.method for c in h.api.calls}
     assert {"getMe", "deleteWebhook", "setMyCommands"} <= methods
 
@@ -310,3 +313,53 @@ def test_live_ends_by_itself(h, monkeypatch):
     assert end.params["text"].startswith(call.params["text"].splitlines()[0])
     time.sleep(1.0)
     assert len([c for c in h.api.calls[n:] if c.method == "editMessageText"]) == 1
+
+
+def test_whole_bot_beats_and_knows_every_command(tmp_path):
+    """The bot as `heatpump bot` builds it, against the fake Bot API: it writes
+    `<data>/bot.heartbeat` from a job of its job queue, and deploy/healthcheck.py (what the
+    compose file runs) finds it healthy while the bot runs and unhealthy once it stopped;
+    /help lists the alert commands, which answer."""
+    import subprocess
+    import sys
+
+    from bot.telegram_app import HEARTBEAT_EVERY_S
+    from heatpump.heartbeat import BEAT_EVERY_S
+    from tests.deploy_files import ROOT
+
+    def check() -> subprocess.CompletedProcess:
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT),
+               "HEATPUMP_DATA_DIR": str(tmp_path)}
+        return subprocess.run([sys.executable, str(ROOT / "deploy" / "healthcheck.py"), "bot"],
+                              env=env, capture_output=True, text=True, timeout=60)
+
+    beat = tmp_path / "bot.heartbeat"
+    assert check().returncode == 1
+    harness = Harness(tmp_path, whole=True)
+    harness.start()
+    try:
+        help_reply = harness.ask(OWNER, "/help").params["text"]
+        for name, _ in replies.COMMAND_HELP:
+            assert f"/{name} – " in help_reply
+        assert harness.ask(OWNER, "/subscribe").params["text"].startswith("Subscribed")
+        assert "This chat is subscribed" in harness.ask(OWNER, "/alerts").params["text"]
+        deadline = time.monotonic() + 30
+        while not beat.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert beat.exists()
+        r = check()
+        assert r.returncode == 0, r.stdout
+        job = harness.app.job_queue.get_jobs_by_name("heartbeat")[0]
+        assert job.job.trigger.interval.total_seconds() == HEARTBEAT_EVERY_S <= BEAT_EVERY_S
+        # still beating: the file gets newer while the loop runs
+        first = beat.stat().st_mtime
+        time.sleep(0.05)
+        asyncio.run_coroutine_threadsafe(job.run(harness.app), harness.loop).result(10)
+        deadline = time.monotonic() + 10
+        while beat.stat().st_mtime == first and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert beat.stat().st_mtime > first
+    finally:
+        harness.stop()
+    r = check()
+    assert r.returncode == 1 and "stopped" in r.stdout

@@ -231,17 +231,36 @@ def test_once_polls_each_source_once_and_exits(tmp_path):
     assert len(_rows(tmp_path, "heatpump")) == 1
 
 
-def test_heartbeat_checker_for_container_healthchecks(tmp_path):
+def test_container_healthcheck_reads_the_running_collectors_heartbeat(tmp_path):
+    """The one health check of docs/deployment.md (deploy/healthcheck.py) against the real
+    `heatpump collect`: healthy while it polls (with its sources' states in the reason),
+    unhealthy once it stopped (however fresh the file) and when the file is stale."""
     def check(*args):
-        return subprocess.run([sys.executable, "-m", "collector.health", str(tmp_path), *args],
-                              env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+        return subprocess.run([sys.executable, str(ROOT / "deploy" / "healthcheck.py"),
+                               "collector", *args], env=_env(tmp_path), capture_output=True,
+                              text=True, timeout=60)
 
     r = check()
     assert r.returncode == 1 and "no heartbeat" in r.stdout
+    proc = _start(tmp_path)
+    try:
+        _wait_polls(tmp_path, 1)
+        r = check()
+        assert r.returncode == 0, r.stdout
+        assert "vicare up" in r.stdout
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    r = check()
+    assert r.returncode == 1 and "stopped" in r.stdout, r.stdout
     beat = tmp_path / "collector.heartbeat"
-    beat.write_text("{}")
+    body = json.loads(beat.read_text())
+    del body["stopped"]  # as if it hung instead: only the age tells
+    beat.write_text(json.dumps(body))
     assert check().returncode == 0
-    os.utime(beat, (time.time() - 300, time.time() - 300))
-    r = check("120")
-    assert r.returncode == 1 and "stuck" in r.stdout
-    assert check("600").returncode == 0
+    os.utime(beat, (time.time() - 900, time.time() - 900))
+    r = check()
+    assert r.returncode == 1 and "900 s old" in r.stdout
+    assert check("--max-age", "1000").returncode == 0
+
+

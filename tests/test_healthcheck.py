@@ -126,6 +126,16 @@ def test_a_beat_from_the_library_is_what_the_health_check_reads(tmp_path):
     assert (tmp_path / "missing" / "dir" / "collector.heartbeat").exists()
 
 
+def test_a_stopped_process_is_unhealthy_until_it_beats_again(tmp_path):
+    from heatpump import heartbeat
+
+    heartbeat.beat(tmp_path, "bot", {"stopped": True})  # what a bot writes when it stops
+    r = run("bot", data_dir=tmp_path)
+    assert r.returncode == 1 and "stopped" in r.stdout
+    heartbeat.beat(tmp_path, "bot")  # the restarted bot's first plain beat
+    assert run("bot", data_dir=tmp_path).returncode == 0
+
+
 def test_library_and_health_check_know_the_same_processes():
     from heatpump import heartbeat
 

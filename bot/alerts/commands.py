@@ -81,25 +81,39 @@ def mute(subs: Subscribers, chat_id: int, arg: str, now: datetime, tz: ZoneInfo)
 
 def alerts_overview(state: Mapping[str, Any], subs: Subscribers, chat_id: int,
                     cfg: AlertConfig, now: datetime, tz: ZoneInfo) -> str:
-    lines: list[str] = []
-    active = active_alerts(state)
-    if active:
-        lines.append(f"Active alerts ({len(active)}):")
-        lines += [f"• {texts.summary_line(r['kind'], r.get('facts', {}), r, tz, now)}"
-                  for _, r in active]
-    else:
-        lines.append("No active alerts.")
+    lines = active_lines(state, now, tz)
     if not subs.is_subscribed(chat_id):
         lines.append("This chat is not subscribed: /subscribe to get alerts.")
     else:
         until = subs.muted_until(chat_id, now)
         lines.append(f"This chat is muted until {texts.when(until, tz, now)} (/mute off)."
                      if until else "This chat is subscribed and not muted.")
+    lines.append(watching_line(cfg))
+    return "\n".join(lines)
+
+
+def console_overview(state: Mapping[str, Any], cfg: AlertConfig, now: datetime,
+                     tz: ZoneInfo) -> str:
+    """/alerts in `heatpump chat`: what is active; subscriptions belong to Telegram chats."""
+    return "\n".join([*active_lines(state, now, tz),
+                      "Alerts are sent to subscribed Telegram chats: send /subscribe to the "
+                      "bot there (/mute and /unsubscribe too).", watching_line(cfg)])
+
+
+def active_lines(state: Mapping[str, Any], now: datetime, tz: ZoneInfo) -> list[str]:
+    active = active_alerts(state)
+    if not active:
+        return ["No active alerts."]
+    return [f"Active alerts ({len(active)}):",
+            *(f"• {texts.summary_line(r['kind'], r.get('facts', {}), r, tz, now)}"
+              for _, r in active)]
+
+
+def watching_line(cfg: AlertConfig) -> str:
     rules = [f"no data for {cfg.stale_meter / timedelta(minutes=1):g} min (meter) / "
              f"{cfg.stale_heatpump / timedelta(minutes=1):g} min (heat pump)",
              "heat pump errors" + (" and warnings" if cfg.warnings else ""),
              f"COP {cfg.cop_drop_pct:g} % below normal on {cfg.cop_days} days in a row"]
     if cfg.short_cycle_starts_per_h > 0:
         rules.append(f"more than {cfg.short_cycle_starts_per_h:g} starts per runtime hour")
-    lines.append("Watching: " + "; ".join(rules) + ".")
-    return "\n".join(lines)
+    return "Watching: " + "; ".join(rules) + "."

@@ -21,14 +21,10 @@ from bot.alerts.model import (
 )
 from bot.analytics import daily_means, daily_stats
 from bot.queries import hour_pairs
+from heatpump.schema import HEALTH_ANY_DEVICE, HEALTH_SOURCE
 from heatpump.store.base import Point, Store
 from heatpump.timeutil import bucket_floor
 
-# measurement -> values of the `source` tag its collector writes `health` points with
-HEALTH_SOURCES: dict[str, tuple[str, ...]] = {
-    "meter": ("shelly", "meter"),
-    "heatpump": ("vicare", "viessmann", "heatpump"),
-}
 # Widening windows to find the last sample before `now` when latest() is after it (replay).
 SEARCH_WINDOWS = (timedelta(minutes=15), timedelta(hours=3), timedelta(days=1),
                   timedelta(days=7))
@@ -68,17 +64,19 @@ def last_point(store: Store, measurement: str, device: str, now: datetime) -> Po
 
 def latest_health(store: Store, measurement: str, device: str,
                   now: datetime) -> Health | None:
-    """The collector's last recorded state of the source behind `measurement`."""
-    names = set(HEALTH_SOURCES[measurement])
-    best: Point | None = None
-    for source in store.tag_values("health", "source"):
-        if source.lower() not in names:
-            continue
-        pts = store.points("health", now - HEALTH_LOOKBACK, now + timedelta(milliseconds=1),
-                           {"source": source})
-        mine = [p for p in pts if p.tags.get("device") in (device, None, "")] or pts
-        if mine and (best is None or mine[-1].time > best.time):
-            best = mine[-1]
+    """The collector's last recorded state of the source behind `measurement` for `device`.
+
+    A problem of the whole source (Viessmann login or quota: device `account`) explains the
+    device's silence unless the device reported after it; an older account `up` never hides
+    the device's own failure."""
+    pts = store.points("health", now - HEALTH_LOOKBACK, now + timedelta(milliseconds=1),
+                       {"source": HEALTH_SOURCE[measurement]})
+    own = [p for p in pts if p.tags.get("device") == device]
+    shared = [p for p in pts if p.tags.get("device") in (*HEALTH_ANY_DEVICE, None, "")]
+    best: Point | None = own[-1] if own else None
+    if shared and (best is None or (shared[-1].fields.get("status") != "up"
+                                    and shared[-1].time >= best.time)):
+        best = shared[-1]
     if best is None:
         return None
     f = best.fields

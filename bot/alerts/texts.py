@@ -27,6 +27,11 @@ REASONS = {
     "unreachable": "not reachable on the network",
     "bad_response": "answered with something unreadable",
     "counter_reset": "the meter's energy counter was reset",
+    "reversed_clamp": "the meter's current clamp looks reversed (negative power)",
+    "login_spacing": "Viessmann logins are spaced out after failed ones",
+    "no_device": "no heat pump found in the Viessmann account (check VICARE_DEVICE)",
+    "replay_finished": "every dump of VICARE_DUMP was replayed",
+    "error": "an unexpected error in the collector (see its log)",
 }
 
 

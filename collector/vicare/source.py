@@ -43,13 +43,13 @@ from collector.vicare.guard import Guard, QuotaBlocked, _write_atomic
 from collector.vicare.mapping import map_sample
 from collector.vicare.replay import OfflineOAuthManager, dump_files, save_dump
 from heatpump.logs import redact
-from heatpump.schema import API_CALL, HEALTH, HEATPUMP, MESSAGE
+from heatpump.schema import API_CALL, HEALTH, HEALTH_SOURCE, HEATPUMP, MESSAGE
 from heatpump.settings import Settings
 from heatpump.store.base import Point
 
 log = logging.getLogger(__name__)
 
-SOURCE = "vicare"
+SOURCE = HEALTH_SOURCE["heatpump"]  # the `source` tag of its health points
 ACCOUNT = "account"  # `device` tag of health events that concern the whole account
 # Same models PyViCare's auto-detection treats as heat pumps (without its extra API call).
 HEATPUMP_MODELS = re.compile(r"Vitocal|VBC70|V200WO1A|CU401B|OBNG_SCU|OBNG_OCU")
