@@ -181,6 +181,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"heatpump demo: {exc}", file=sys.stderr)
         return 2
     print(format_summary(summary, args.days))
+    if args.scenario:  # show the injected problem the way the owner would hear of it
+        from bot.alerts.replay import print_replay
+        from heatpump.store import open_store
+
+        print("\nAlerts the bot would have sent to subscribed chats "
+              "(again: heatpump alerts --demo --replay all):\n")
+        with open_store(settings, demo=True) as store:  # up to the simulated now, no later
+            print_replay(store, settings, sys.stdout, end=summary.end)
     if args.live:
         from collector.wiring import run_simulated
         from heatpump.store import open_store

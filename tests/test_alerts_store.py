@@ -182,21 +182,6 @@ def test_heatpump_alerts_cli_replays_the_stored_data(tmp_path, monkeypatch, caps
     assert main(["--env-file", str(tmp_path / "none.env"), "alerts", "--step", "soon"]) == 2
 
 
-def test_print_demo_alerts_reads_the_demo_store(tmp_path):
-    from bot.alerts.replay import print_demo_alerts
-
-    s = settings(tmp_path)
-    demo = SQLiteStore(s.data_dir / "demo" / "heatpump.sqlite3", TZ)
-    end = START + timedelta(days=1)
-    House(START, end, faults=[(end - timedelta(hours=5), end - timedelta(hours=4),
-                               "F.1100")]).write(demo)
-    demo.close()
-    out = io.StringIO()
-    assert print_demo_alerts(s, out) >= 2
-    assert "⚠️ Heat pump fault F.1100" in out.getvalue()
-    assert not (s.data_dir / "heatpump.sqlite3").exists()  # never the real store
-
-
 def test_the_demo_store_keeps_its_own_alert_state(tmp_path):
     from bot.alerts.service import state_dir
 

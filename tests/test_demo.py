@@ -92,3 +92,17 @@ def test_cli_live_keeps_collecting_until_interrupted(tmp_path):
     assert live is not None, err
     assert p.returncode == 0, err
     assert "JAZ over the span" in out and "Traceback" not in err
+
+
+def test_cli_scenarios_show_the_alerts_a_subscriber_would_get(tmp_path):
+    p = _cli(tmp_path, "--days", "2", "--scenario", "fault@-30h/4h",
+             "--scenario", "meter-outage@-12h/3h")
+    out, err = p.communicate(timeout=300)
+    assert p.returncode == 0, err
+    alerts = out.split("Alerts the bot would have sent", 1)[1]
+    assert "⚠️ Heat pump fault F.1100" in alerts and "✅ Resolved: heat pump fault" in alerts
+    assert "No data from the electricity meter" in alerts
+    assert "Meter data is arriving again" in alerts
+    # the replay ends at the simulated now: no phantom outage after the data ends
+    assert "is the collector still running" not in alerts
+    assert not (tmp_path / "data" / "heatpump.sqlite3").exists()  # never the real store

@@ -72,13 +72,3 @@ def print_replay(store: Store, settings: Settings, out: TextIO, start: datetime 
     for t, n in sent:
         print(f"[{t.astimezone(tz):%Y-%m-%d %H:%M}] {n.text}\n", file=out)
     return len(sent)
-
-
-def print_demo_alerts(settings: Settings, out: TextIO,
-                      step: timedelta = timedelta(minutes=15)) -> int:
-    """For `heatpump demo --scenario ...`: replay the whole demo store (<data dir>/demo/)
-    and print every alert the bot would have sent, with its local time."""
-    from heatpump.store import open_store
-
-    with open_store(settings, demo=True) as store:
-        return print_replay(store, settings, out, step=step)
