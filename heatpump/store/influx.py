@@ -11,6 +11,7 @@ message, log line or exception can contain them.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -20,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from heatpump.schema import rollup_name
+from heatpump.schema import MEASUREMENTS, rollup_name
 from heatpump.store.base import FieldValue, Latest, Point, StoreError, StoreInfo
 from heatpump.store.common import (
     BaseStore,
@@ -30,9 +31,17 @@ from heatpump.store.common import (
     store_error,
     tags_sort_key,
 )
-from heatpump.store.rollup import COUNT, HOUR_MS, SUM, from_ms, to_ms
+from heatpump.store.rollup import COUNT, DAY_MS, HOUR_MS, SUM, from_ms, to_ms
 
 BATCH_LINES = 5000
+SHARD_DURATION = "52w"  # of the database this client creates (see _ensure_ready)
+# Sums over a rollup measurement read its rows and add them up here when no bucket holds more
+# than ROWS_PER_BUCKET_MAX rollup rows of a series (months of `_1d`, days of `_1h`); each
+# statement then covers at most STATEMENT_ROWS rows of a series, far below any max-row-limit.
+ROWS_PER_BUCKET_MAX = 32
+STATEMENT_ROWS = 1000
+_ROLLUP_STEP_MS = {rollup_name(m.name, level): step for m in MEASUREMENTS.values() if m.rollup
+                   for level, step in (("1h", HOUR_MS), ("1d", DAY_MS))}
 RAW_RETENTION_MEASUREMENTS = ("meter", "heatpump")
 _INFLUX_TYPES = {"float": "float", "integer": "int", "boolean": "bool", "string": "str"}
 
@@ -168,8 +177,12 @@ class InfluxStore(BaseStore):
         # 2.x/3.x (and 1.x users without admin rights) refuse CREATE DATABASE: buckets are
         # made in their UI/CLI. That is fine as long as the bucket can then be queried.
         with contextlib.suppress(CredentialsRefused):
-            created = self._request("POST", "/query",
-                                    params={"q": f"CREATE DATABASE {ident(self.db)}"})
+            # A new database gets year-long shard groups (InfluxDB's default for infinite
+            # retention is 7 days): a year's sum then opens 1-2 shards instead of 53, which
+            # is most of its cost. An existing database keeps its layout: the server answers
+            # "retention policy conflicts with an existing policy" and nothing changes.
+            created = self._request("POST", "/query", params={
+                "q": f"CREATE DATABASE {ident(self.db)} WITH SHARD DURATION {SHARD_DURATION}"})
             if created.status_code >= 500:
                 raise self._error("failed", f"HTTP {created.status_code} "
                                   f"{self._server_message(created)}")
@@ -341,6 +354,10 @@ class InfluxStore(BaseStore):
     def _bucket_sums(self, measurement: str, fields: Sequence[str],
                      bounds: Sequence[tuple[int, int, int]], tags: Mapping[str, str] | None,
                      group_by: Sequence[str]) -> Iterable[tuple[int, tuple[str, ...], str, float]]:
+        step = _ROLLUP_STEP_MS.get(measurement)
+        if step is not None and bounds and all(b - a <= ROWS_PER_BUCKET_MAX * step
+                                               for _i, a, b in bounds):
+            return self._bucket_rows(measurement, fields, bounds, tags, group_by, step)
         sel = ", ".join(f"sum({ident(f)}) AS {ident(f)}" for f in fields)
         group = (" GROUP BY " + ", ".join(ident(g) for g in group_by)) if group_by else ""
         statements = [f"SELECT {sel} FROM {ident(measurement)}{where(a, b, tags)}{group}"
@@ -355,6 +372,43 @@ class InfluxStore(BaseStore):
                     for c, v in zip(s["columns"][1:], s["values"][0][1:], strict=True):
                         if v is not None:
                             out.append((i, key, c, v))
+        return out
+
+    def _bucket_rows(self, measurement: str, fields: Sequence[str],
+                     bounds: Sequence[tuple[int, int, int]], tags: Mapping[str, str] | None,
+                     group_by: Sequence[str],
+                     step_ms: int) -> list[tuple[int, tuple[str, ...], str, float]]:
+        """Rollup rows (a few per bucket) read with one statement per ~STATEMENT_ROWS rows of
+        a series and summed here. InfluxDB runs each statement through its whole planning and
+        shard mapping, so 13 month aggregates cost several times one read of 365 day rows;
+        a row lands in the bucket whose [start, end) holds its time, as with WHERE time."""
+        names = ", ".join(ident(f) for f in fields)
+        group = (" GROUP BY " + ", ".join(ident(g) for g in group_by)) if group_by else ""
+        starts = [a for _i, a, _b in bounds]
+        chunks: list[tuple[int, int]] = []  # [first bucket, last bucket] per statement
+        first = 0
+        for k, (_i, _a, b) in enumerate(bounds):
+            if k > first and b - bounds[first][1] > STATEMENT_ROWS * step_ms:
+                chunks.append((first, k - 1))
+                first = k
+        chunks.append((first, len(bounds) - 1))
+        statements = [f"SELECT {names} FROM {ident(measurement)}"
+                      f"{where(bounds[f][1], bounds[last][2], tags)}{group}"
+                      for f, last in chunks]
+        out = []
+        for k in range(0, len(statements), 100):
+            for res in self._query(statements[k:k + 100]):
+                for s in res.get("series", []):
+                    stags = s.get("tags") or {}
+                    key = tuple(stags.get(g, "") for g in group_by)
+                    cols = s["columns"][1:]
+                    for t, *vals in s["values"]:
+                        j = bisect.bisect_right(starts, t) - 1
+                        if j < 0 or t >= bounds[j][2]:
+                            continue  # in a gap between two buckets
+                        for c, v in zip(cols, vals, strict=True):
+                            if v is not None:
+                                out.append((bounds[j][0], key, c, v))
         return out
 
     # --- the rest of the contract --------------------------------------------------------
