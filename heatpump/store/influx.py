@@ -130,7 +130,11 @@ class InfluxStore(BaseStore):
             f":{parts.port}" if parts.port else "") if parts.hostname else parts.netloc))
         self.db = database
         self._secrets = [s for s in (token, password) if s]
-        headers = {"Authorization": f"Token {token}"} if token else {}
+        # Uncompressed answers: InfluxDB's gzip costs ~1 ms of server time per response (more
+        # than sending a year of day rows, ~12 kB, uncompressed); answers stay small.
+        headers = {"Accept-Encoding": "identity"}
+        if token:
+            headers["Authorization"] = f"Token {token}"
         auth = (username, password or "") if username and not token else None
         self._http = httpx.Client(base_url=self.url, headers=headers, auth=auth,
                                   timeout=timeout_s)
@@ -378,10 +382,11 @@ class InfluxStore(BaseStore):
                      bounds: Sequence[tuple[int, int, int]], tags: Mapping[str, str] | None,
                      group_by: Sequence[str],
                      step_ms: int) -> list[tuple[int, tuple[str, ...], str, float]]:
-        """Rollup rows (a few per bucket) read with one statement per ~STATEMENT_ROWS rows of
-        a series and summed here. InfluxDB runs each statement through its whole planning and
-        shard mapping, so 13 month aggregates cost several times one read of 365 day rows;
-        a row lands in the bucket whose [start, end) holds its time, as with WHERE time."""
+        """Rollup rows (a few per bucket) read with one statement per STATEMENT_ROWS rows of
+        a series and summed here; a row lands in the bucket whose [start, end) holds its time,
+        as with WHERE time. Measured on InfluxDB 1.6 (docs/schema.md, Benchmarks): every
+        statement costs ~0.2 ms of planning and opens each shard it spans again, so one read
+        of a year's 365 day rows beats 13 month aggregates, most with long shard groups."""
         names = ", ".join(ident(f) for f in fields)
         group = (" GROUP BY " + ", ".join(ident(g) for g in group_by)) if group_by else ""
         starts = [a for _i, a, _b in bounds]
@@ -395,21 +400,25 @@ class InfluxStore(BaseStore):
         statements = [f"SELECT {names} FROM {ident(measurement)}"
                       f"{where(bounds[f][1], bounds[last][2], tags)}{group}"
                       for f, last in chunks]
-        out = []
+        # Σ per (bucket, group, field) right here: the caller then handles ~a dozen sums,
+        # not a tuple per row. Rows come in time order, so the bucket only moves forward.
+        acc: dict[tuple[int, tuple[str, ...], str], float] = {}
         for k in range(0, len(statements), 100):
             for res in self._query(statements[k:k + 100]):
                 for s in res.get("series", []):
                     stags = s.get("tags") or {}
                     key = tuple(stags.get(g, "") for g in group_by)
                     cols = s["columns"][1:]
+                    i, a, b = bounds[0]
                     for t, *vals in s["values"]:
-                        j = bisect.bisect_right(starts, t) - 1
-                        if j < 0 or t >= bounds[j][2]:
-                            continue  # in a gap between two buckets
+                        if not a <= t < b:
+                            i, a, b = bounds[max(bisect.bisect_right(starts, t) - 1, 0)]
+                            if not a <= t < b:
+                                continue  # in a gap between two buckets
                         for c, v in zip(cols, vals, strict=True):
                             if v is not None:
-                                out.append((bounds[j][0], key, c, v))
-        return out
+                                acc[(i, key, c)] = acc.get((i, key, c), 0.0) + v
+        return [(i, key, c, v) for (i, key, c), v in acc.items()]
 
     # --- the rest of the contract --------------------------------------------------------
 
