@@ -25,7 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -115,15 +115,19 @@ def simulate_day(day: int, rng: random.Random) -> Iterator[Point]:
             heat_wh = 0.0
 
 
-def timed(fn: Callable[[], object], repeat: int = 7) -> float:
-    """Median wall time (s) of `repeat` runs after one warm-up."""
-    fn()
-    runs = []
-    for _ in range(repeat):
-        t = time.perf_counter()
+def timed(fns: Sequence[Callable[[], object]], repeat: int = 15) -> list[float]:
+    """Median wall time (s) of each function over `repeat` rounds after one warm-up; the
+    functions take turns within a round, so a burst of load on a shared machine stretches
+    all of them instead of only the one that happened to run then (and skewing the ratio)."""
+    runs: list[list[float]] = [[] for _ in fns]
+    for fn in fns:
         fn()
-        runs.append(time.perf_counter() - t)
-    return statistics.median(runs)
+    for _ in range(repeat):
+        for fn, r in zip(fns, runs, strict=True):
+            t = time.perf_counter()
+            fn()
+            r.append(time.perf_counter() - t)
+    return [statistics.median(r) for r in runs]
 
 
 def holds(marker: Path | None, days: int) -> bool:
@@ -192,8 +196,7 @@ def time_queries(store: Store, days: int) -> None:
          "day", "day", False),
     ]
     for label, q, b1, b365, target in queries:
-        t1 = timed(lambda q=q, b1=b1: q(one, b1))
-        t365 = timed(lambda q=q, b365=b365: q(year, b365))
+        t1, t365 = timed([lambda q=q, b1=b1: q(one, b1), lambda q=q, b365=b365: q(year, b365)])
         verdict = ("ok" if t365 <= 3 * t1 else "OVER 3x") if target else "(no target)"
         print(f"{label:46s} 1 day {t1 * 1000:7.1f} ms  {min(days, 365)} days "
               f"{t365 * 1000:7.1f} ms  ratio {t365 / t1:5.2f}x {verdict}")
