@@ -132,28 +132,6 @@ def test_a_store_made_while_the_server_is_down_starts_working_later(make_influxd
     s.close()
 
 
-def _shard_durations(server: Influxd, db: str) -> list[str]:
-    [res] = server.query("SHOW RETENTION POLICIES", db=db)["results"]
-    return [row[2] for row in res["series"][0]["values"]]
-
-
-def test_a_new_database_gets_year_long_shards_and_an_existing_one_keeps_its_own(influxd):
-    # Year-long shard groups: a year's sum opens 1-2 shards instead of 53 (benchmark).
-    with InfluxStore(influxd.url, "shards_new", BERLIN):
-        pass
-    assert _shard_durations(influxd, "shards_new") == ["8736h0m0s"]
-    influxd.query('CREATE DATABASE "shards_old"')  # made by someone else, default layout
-    day = datetime(2026, 1, 5, tzinfo=BERLIN)
-    with InfluxStore(influxd.url, "shards_old", BERLIN) as s:
-        s.write([Point("electricity", day + timedelta(hours=1), {"energy_wh": 2.0},
-                       {"device": "d"})])
-        s.flush()
-        [row] = s.sums("electricity", ["energy_wh"], day, day + timedelta(days=1), "day",
-                       BERLIN)
-        assert row.values == {"energy_wh": 2.0}
-    assert _shard_durations(influxd, "shards_old") == ["168h0m0s"]
-
-
 def test_sums_over_rollup_rows_match_per_bucket_aggregates(influxd, monkeypatch):
     """Month sums read `_1d` rows and add them up client-side, one statement per
     STATEMENT_ROWS rows; the answer must be what one server aggregate per bucket gives."""

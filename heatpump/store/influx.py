@@ -34,7 +34,6 @@ from heatpump.store.common import (
 from heatpump.store.rollup import COUNT, DAY_MS, HOUR_MS, SUM, from_ms, to_ms
 
 BATCH_LINES = 5000
-SHARD_DURATION = "52w"  # of the database this client creates (see _ensure_ready)
 # Sums over a rollup measurement read its rows and add them up here when no bucket holds more
 # than ROWS_PER_BUCKET_MAX rollup rows of a series (months of `_1d`, days of `_1h`); each
 # statement then covers at most STATEMENT_ROWS rows of a series, far below any max-row-limit.
@@ -181,12 +180,8 @@ class InfluxStore(BaseStore):
         # 2.x/3.x (and 1.x users without admin rights) refuse CREATE DATABASE: buckets are
         # made in their UI/CLI. That is fine as long as the bucket can then be queried.
         with contextlib.suppress(CredentialsRefused):
-            # A new database gets year-long shard groups (InfluxDB's default for infinite
-            # retention is 7 days): a year's sum then opens 1-2 shards instead of 53, which
-            # is most of its cost. An existing database keeps its layout: the server answers
-            # "retention policy conflicts with an existing policy" and nothing changes.
-            created = self._request("POST", "/query", params={
-                "q": f"CREATE DATABASE {ident(self.db)} WITH SHARD DURATION {SHARD_DURATION}"})
+            created = self._request("POST", "/query",
+                                    params={"q": f"CREATE DATABASE {ident(self.db)}"})
             if created.status_code >= 500:
                 raise self._error("failed", f"HTTP {created.status_code} "
                                   f"{self._server_message(created)}")
