@@ -381,7 +381,7 @@ class InfluxStore(BaseStore):
         a series and summed here; a row lands in the bucket whose [start, end) holds its time,
         as with WHERE time. Measured on InfluxDB 1.6 (docs/schema.md, Benchmarks): every
         statement costs ~0.2 ms of planning and opens each shard it spans again, so one read
-        of a year's 365 day rows beats 13 month aggregates, most with long shard groups."""
+        of a year's 365 day rows beats 13 month aggregates (a row costs ~5 µs)."""
         names = ", ".join(ident(f) for f in fields)
         group = (" GROUP BY " + ", ".join(ident(g) for g in group_by)) if group_by else ""
         starts = [a for _i, a, _b in bounds]
@@ -396,7 +396,8 @@ class InfluxStore(BaseStore):
                       f"{where(bounds[f][1], bounds[last][2], tags)}{group}"
                       for f, last in chunks]
         # Σ per (bucket, group, field) right here: the caller then handles ~a dozen sums,
-        # not a tuple per row. Rows come in time order, so the bucket only moves forward.
+        # not a tuple per row. Rows come in time order: the bucket is looked up again only
+        # when a row leaves the current one.
         acc: dict[tuple[int, tuple[str, ...], str], float] = {}
         for k in range(0, len(statements), 100):
             for res in self._query(statements[k:k + 100]):
