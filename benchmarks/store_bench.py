@@ -1,6 +1,10 @@
 """Store benchmark: ingest N simulated days, then time 1-day and 365-day queries.
 
-    python benchmarks/store_bench.py [--days 365] [--backend sqlite|influx|both]
+    python benchmarks/store_bench.py [--days 365] [--backend sqlite|influx|both] [--data DIR]
+
+With --data DIR the stores live in DIR and are kept: a later run with the same DIR and
+--days skips the ingest and only times the queries (a marker file per backend records the
+days ingested; delete DIR to start over).
 
 Data per day (what the collector writes): 8640 meter samples (10 s), 1440 per-minute
 electricity intervals, 288 heat pump polls and 288 heat intervals (5 min). Written one
@@ -21,7 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -111,18 +115,43 @@ def simulate_day(day: int, rng: random.Random) -> Iterator[Point]:
             heat_wh = 0.0
 
 
-def timed(fn: Callable[[], object], repeat: int = 7) -> float:
-    """Median wall time (s) of `repeat` runs after one warm-up."""
-    fn()
-    runs = []
-    for _ in range(repeat):
-        t = time.perf_counter()
+def timed(fns: Sequence[Callable[[], object]], repeat: int = 15) -> list[float]:
+    """Median wall time (s) of each function over `repeat` rounds after one warm-up; the
+    functions take turns within a round, so a burst of load on a shared machine stretches
+    all of them instead of only the one that happened to run then (and skewing the ratio)."""
+    runs: list[list[float]] = [[] for _ in fns]
+    for fn in fns:
         fn()
-        runs.append(time.perf_counter() - t)
-    return statistics.median(runs)
+    for _ in range(repeat):
+        for fn, r in zip(fns, runs, strict=True):
+            t = time.perf_counter()
+            fn()
+            r.append(time.perf_counter() - t)
+    return [statistics.median(r) for r in runs]
 
 
-def bench(name: str, store: Store, days: int) -> None:
+def holds(marker: Path | None, days: int) -> bool:
+    """Whether a kept store's marker says it holds exactly `days` ingested days."""
+    return marker is not None and marker.is_file() and marker.read_text().strip() == str(days)
+
+
+def bench(name: str, store: Store, days: int, marker: Path | None = None) -> None:
+    """Ingest (unless `marker` says this store already holds `days` days), then time."""
+    reuse = holds(marker, days)
+    if reuse:
+        summary = f"ingest skipped: reusing the {days} days already in {marker.parent}"
+    else:
+        summary = ingest_days(store, days)
+        if marker is not None:
+            marker.write_text(f"{days}\n")
+    info = store.info()
+    print(f"\n== {name}: {info.backend} {info.version} ({info.location})")
+    print(summary)
+    time_queries(store, days)
+    store.close()
+
+
+def ingest_days(store: Store, days: int) -> str:
     rng = random.Random(42)
     n = 0
     gen = ingest = cpu = 0.0
@@ -136,10 +165,12 @@ def bench(name: str, store: Store, days: int) -> None:
         store.flush()
         ingest += time.perf_counter() - t
         cpu += time.process_time() - c
-    info = store.info()
-    print(f"\n== {name}: {info.backend} {info.version} ({info.location})")
-    print(f"ingest {days} days: {n:,} points in {ingest:.1f} s wall, {cpu:.1f} s CPU of this "
-          f"process ({n / ingest:,.0f} points/s; generating them took {gen:.1f} s, not counted)")
+    return (f"ingest {days} days: {n:,} points in {ingest:.1f} s wall, {cpu:.1f} s CPU of "
+            f"this process ({n / ingest:,.0f} points/s; generating them took {gen:.1f} s, not "
+            "counted)")
+
+
+def time_queries(store: Store, days: int) -> None:
     end = START + timedelta(days=days)
     last_day = datetime.combine((end - timedelta(hours=12)).astimezone(TZ).date(),
                                 datetime.min.time(), TZ)
@@ -165,33 +196,46 @@ def bench(name: str, store: Store, days: int) -> None:
          "day", "day", False),
     ]
     for label, q, b1, b365, target in queries:
-        t1 = timed(lambda q=q, b1=b1: q(one, b1))
-        t365 = timed(lambda q=q, b365=b365: q(year, b365))
+        t1, t365 = timed([lambda q=q, b1=b1: q(one, b1), lambda q=q, b365=b365: q(year, b365)])
         verdict = ("ok" if t365 <= 3 * t1 else "OVER 3x") if target else "(no target)"
         print(f"{label:46s} 1 day {t1 * 1000:7.1f} ms  {min(days, 365)} days "
               f"{t365 * 1000:7.1f} ms  ratio {t365 / t1:5.2f}x {verdict}")
-    store.close()
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--backend", choices=("sqlite", "influx", "both"), default="both")
+    ap.add_argument("--data", type=Path, metavar="DIR",
+                    help="keep the stores in DIR and reuse them when they hold --days days")
     args = ap.parse_args(argv)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"{os.cpu_count()} CPUs, load average {load:.1f} at start (wall times stretch when "
           "the machine is busy)")
     with tempfile.TemporaryDirectory() as tmp:
+        keep = args.data
+        base = keep or Path(tmp)
+        base.mkdir(parents=True, exist_ok=True)
         if args.backend in ("sqlite", "both"):
             from heatpump.store.sqlite import SQLiteStore
 
-            bench("embedded", SQLiteStore(Path(tmp) / "bench.sqlite3", TZ), args.days)
+            db = base / "bench.sqlite3"
+            marker = base / "sqlite.days" if keep else None
+            if marker is not None and not (holds(marker, args.days) and db.is_file()):
+                marker.unlink(missing_ok=True)  # other days or half an ingest: start over
+                for f in base.glob("bench.sqlite3*"):
+                    f.unlink()
+            bench("embedded", SQLiteStore(db, TZ), args.days, marker)
         if args.backend in ("influx", "both"):
             from heatpump.store.influx import InfluxStore
             from tests.influxd import Influxd, find_influxd
 
-            with Influxd(find_influxd(), Path(tmp) / "influxd") as server:
-                bench("influxdb", InfluxStore(server.url, "bench", TZ), args.days)
+            marker = base / "influx.days" if keep else None
+            with Influxd(find_influxd(), base / "influxd") as server:
+                if marker is not None and not holds(marker, args.days):
+                    marker.unlink(missing_ok=True)
+                    server.query('DROP DATABASE "bench"')  # other days or half an ingest
+                bench("influxdb", InfluxStore(server.url, "bench", TZ), args.days, marker)
     return 0
 
 

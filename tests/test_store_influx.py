@@ -130,3 +130,46 @@ def test_a_store_made_while_the_server_is_down_starts_working_later(make_influxd
     assert s.latest("meter")["power_w"].value == 1.0
     assert s.info().version.startswith("1.")
     s.close()
+
+
+def test_sums_over_rollup_rows_match_per_bucket_aggregates(influxd, monkeypatch):
+    """Month sums read `_1d` rows and add them up client-side, one statement per
+    STATEMENT_ROWS rows; the answer must be what one server aggregate per bucket gives."""
+    import heatpump.store.influx as influx
+
+    start = datetime(2025, 11, 1, tzinfo=BERLIN)
+    pts = []
+    for day in range(150):  # two devices, two sources, a gap in January, DST at the end
+        if 62 <= day < 70:
+            continue
+        t = start + timedelta(days=day, hours=7)
+        for dev, src, wh in (("a", "meter", 1.0 + day), ("b", "heatpump", 0.25 * day)):
+            pts.append(Point("electricity", t, {"energy_wh": wh, "duration_s": 60.0},
+                             {"device": dev, "source": src, "circuit": "total"}))
+    end = datetime(2026, 4, 1, tzinfo=BERLIN)
+    with InfluxStore(influxd.url, "rollup_rows", BERLIN) as s:
+        s.write(pts)
+        s.flush()
+        queries = [
+            dict(fields=["energy_wh", "duration_s"]),
+            dict(fields=["energy_wh"], group_by=["source"]),
+            dict(fields=["energy_wh"], tags={"device": "b"}),
+        ]
+        read = {i: s.sums("electricity", start=start, end=end, bucket="month", tz=BERLIN, **q)
+                for i, q in enumerate(queries)}
+        monkeypatch.setattr(influx, "STATEMENT_ROWS", 20)  # several statements per request
+        chunked = {i: s.sums("electricity", start=start, end=end, bucket="month", tz=BERLIN,
+                             **q) for i, q in enumerate(queries)}
+        monkeypatch.setattr(influx, "ROWS_PER_BUCKET_MAX", 0)  # force per-bucket aggregates
+        aggregated = {i: s.sums("electricity", start=start, end=end, bucket="month",
+                                tz=BERLIN, **q) for i, q in enumerate(queries)}
+    assert read == chunked == aggregated
+    months = read[0]
+    assert [m.start for m in months] == [datetime(2025, m, 1, tzinfo=BERLIN) for m in (11, 12)] + \
+        [datetime(2026, m, 1, tzinfo=BERLIN) for m in (1, 2, 3)]
+    want = sum(1.0 + d + 0.25 * d for d in range(150) if not 62 <= d < 70)
+    assert sum(m.values["energy_wh"] for m in months) == pytest.approx(want)
+    assert sum(m.values["duration_s"] for m in months) == 60.0 * 2 * 142
+    assert {tuple(r.tags.items()) for r in read[1]} == {(("source", "meter"),),
+                                                        (("source", "heatpump"),)}
+    assert read[2][0].values == {"energy_wh": pytest.approx(0.25 * sum(range(30)))}
