@@ -24,7 +24,7 @@ log = logging.getLogger("collector")
 
 NO_SOURCES = (
     "Nothing to collect: neither SHELLY_URL nor VICARE_USERNAME (or VICARE_DUMP) is set.\n"
-    "  - set them in .env (see README: Configuration), then run `heatpump doctor`;\n"
+    "  - set them in .env (see README: Set up your system), then run `heatpump doctor`;\n"
     "  - or try everything with simulated data first: `heatpump demo`."
 )
 

@@ -70,7 +70,7 @@ def check_settings(settings: Settings, now: datetime) -> Check:
     if not enabled:
         c.fail("no source configured",
                "set SHELLY_URL and/or VICARE_USERNAME, VICARE_PASSWORD, VICARE_CLIENT_ID "
-               "(README: Configuration), or try `heatpump demo`")
+               "(README: Set up your system), or try `heatpump demo`")
     else:
         c.lines.append("sources: " + ", ".join(enabled))
     if settings.vicare_enabled and not settings.vicare_dump:
@@ -86,7 +86,8 @@ def check_settings(settings: Settings, now: datetime) -> Check:
                "add a Shelly meter on the heat pump's supply (SHELLY_URL) for the real JAZ")
     if settings.shelly_enabled and not settings.vicare_enabled:
         c.warn("no heat pump source: electricity only, no heat, so no JAZ/COP",
-               "set VICARE_USERNAME, VICARE_PASSWORD and VICARE_CLIENT_ID (README: Viessmann)")
+               "set VICARE_USERNAME, VICARE_PASSWORD and VICARE_CLIENT_ID "
+               "(README: Set up your system)")
     if settings.vicare_enabled and not settings.vicare_dump:
         tf = settings.token_file
         if tf.exists() and tf.stat().st_mode & 0o077:

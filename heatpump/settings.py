@@ -373,7 +373,7 @@ def _cross_checks(v: Mapping[str, Any]) -> list[str]:
                           ("VICARE_CLIENT_ID", "vicare_client_id")):
             if not v.get(attr):
                 problems.append(f"VICARE_USERNAME is set but {env} is empty; "
-                                f"set {env} too (see README: Viessmann)")
+                                f"set {env} too (see README: Set up your system)")
     if v.get("vicare_dump") and not Path(v["vicare_dump"]).exists():
         problems.append(f"VICARE_DUMP={v['vicare_dump']!r}: no such file or folder")
     if v.get("shelly_password") and not v.get("shelly_username"):
