@@ -88,10 +88,6 @@ def _chat_ids(value: str) -> tuple[int, ...]:
     return tuple(ids)
 
 
-def _list(value: str) -> tuple[str, ...]:
-    return tuple(p.strip() for p in value.replace("\n", ",").split(",") if p.strip())
-
-
 def _log_level(value: str) -> str:
     v = value.strip().upper()
     if v not in ("DEBUG", "INFO", "WARNING", "ERROR"):
