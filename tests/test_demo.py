@@ -57,6 +57,16 @@ def test_summary_text_says_what_to_try_next(tmp_path):
     assert "heatpump chat --demo" in text
 
 
+def test_a_mistyped_scenario_keeps_the_previous_demo_store(tmp_path):
+    s = settings(tmp_path)
+    backfill(s, 0.1, 3, [], now=NOW, out=io.StringIO())
+    db = s.data_dir / "demo" / "heatpump.sqlite3"
+    size = db.stat().st_size
+    with pytest.raises(ValueError, match="unknown scenario"):
+        backfill(s, 0.1, 3, ["earthquake"], now=NOW, out=io.StringIO())
+    assert db.stat().st_size == size
+
+
 def _cli(tmp_path: Path, *args: str, **kw):
     env = {**os.environ, "HEATPUMP_DATA_DIR": str(tmp_path / "data"),
            "HEATPUMP_TZ": "Europe/Berlin", "PYTHONPATH": str(ROOT)}
