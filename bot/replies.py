@@ -131,7 +131,8 @@ def jaz_text(store: Store, settings: Settings, arg: str, now: datetime) -> str:
             lines.append(f"compressor: {starts / len(days):.1f} starts per day, mean run "
                          f"{fmt.duration(run / starts)}")
         else:
-            lines.append(f"compressor: no start in {len(days)} days with metered running "
+            lines.append(f"compressor: no start in {len(days)} day{'s' if len(days) != 1 else ''} "
+                         "with metered running "
                          f"time (it ran without stopping, {fmt.duration(run)})")
     spf = _device_spf(store)
     lines += device_lines(perf, spf)
