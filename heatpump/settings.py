@@ -292,8 +292,21 @@ class Settings:
         return bool(self.shelly_url)
 
     def secrets(self) -> list[str]:
-        """Every secret value in use, so log filters can mask them."""
-        return [getattr(self, s.attr) for s in SPECS if s.secret and getattr(self, s.attr)]
+        """Every secret value in use, so log filters can mask them: also each URL of
+        APPRISE_URLS alone and a password written into a URL (user:password@host)."""
+        from urllib.parse import urlsplit
+
+        found = [getattr(self, s.attr) for s in SPECS if s.secret and getattr(self, s.attr)]
+        apprise = [u.strip() for u in (self.apprise_urls or "").replace("\n", ",").split(",")]
+        found += [u for u in apprise if u]
+        for url in (self.shelly_url, self.influx_url, *apprise):
+            try:
+                password = urlsplit(url).password if url else None
+            except ValueError:
+                password = None
+            if password:
+                found.append(password)
+        return list(dict.fromkeys(found))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None,
