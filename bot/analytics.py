@@ -81,10 +81,6 @@ def _key(row: BucketSum) -> tuple[datetime, datetime]:
     return row.start, row.end
 
 
-def _seconds(row: BucketSum) -> float:
-    return (row.end - row.start).total_seconds()
-
-
 def pair_hours(electricity: Iterable[BucketSum], heat: Iterable[BucketSum],
                cover_min: float = COVER_MIN) -> list[HourPair]:
     """Join hourly electricity rows (grouped by source, device, circuit) with heat rows

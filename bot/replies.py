@@ -6,7 +6,7 @@ test or a terminal sees is exactly what the chat gets.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -131,7 +131,8 @@ def jaz_text(store: Store, settings: Settings, arg: str, now: datetime) -> str:
             lines.append(f"compressor: {starts / len(days):.1f} starts per day, mean run "
                          f"{fmt.duration(run / starts)}")
         else:
-            lines.append(f"compressor: no start in {len(days)} days with metered running "
+            lines.append(f"compressor: no start in {len(days)} day{'s' if len(days) != 1 else ''} "
+                         "with metered running "
                          f"time (it ran without stopping, {fmt.duration(run)})")
     spf = _device_spf(store)
     lines += device_lines(perf, spf)
@@ -260,9 +261,10 @@ def _fault_lines(store: Store, device: str, fresh: Mapping[str, Latest],
 def _today_lines(store: Store, tz: ZoneInfo, now: datetime) -> list[str]:
     day0 = bucket_floor(now, "day", tz)
     pairs = hour_pairs(store, day0, bucket_floor(now, "hour", tz) + timedelta(hours=1), tz)
-    # today's energy: every interval so far (also the hour in progress)
-    elec = sum(p.elec_wh or 0.0 for p in pairs)
-    heat = sum(p.heat_wh or 0.0 for p in pairs)
+    # today's energy: every interval so far (also the hour in progress); a side without
+    # any data today is a gap ("–"), not 0 kWh
+    elec = _total(p.elec_wh for p in pairs)
+    heat = _total(p.heat_wh for p in pairs)
     methods = {p.method for p in pairs if p.method}
     est = " (estimated)" if methods and methods <= ESTIMATED_HEAT_METHODS else ""
     perf = performance(pairs, day0, bucket_floor(now, "hour", tz))
@@ -272,6 +274,11 @@ def _today_lines(store: Store, tz: ZoneInfo, now: datetime) -> list[str]:
     if not pairs:
         return ["today: no energy data yet"]
     return [f"today: electricity {fmt.kwh(elec)}, heat {fmt.kwh(heat)}{est}; {cop}"]
+
+
+def _total(values: Iterable[float | None]) -> float | None:
+    found = [v for v in values if v is not None]
+    return sum(found) if found else None
 
 
 # the `source` tag of the collector's health points -> what /status calls it

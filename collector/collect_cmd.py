@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from collector.service import Clock, Collector, RealClock, Source
@@ -24,7 +25,7 @@ log = logging.getLogger("collector")
 
 NO_SOURCES = (
     "Nothing to collect: neither SHELLY_URL nor VICARE_USERNAME (or VICARE_DUMP) is set.\n"
-    "  - set them in .env (see README: Configuration), then run `heatpump doctor`;\n"
+    "  - set them in .env (see README: Set up your system), then run `heatpump doctor`;\n"
     "  - or try everything with simulated data first: `heatpump demo`."
 )
 
@@ -42,7 +43,10 @@ def build_collector(settings: Settings, sources: Sequence[Source], store: Store,
     data_dir = Path(data_dir or settings.data_dir)
     spool = Spool(data_dir / "spool", int(settings.spool_max_mb * 1e6))
     sink = DurableSink(store, spool, clock.monotonic, flush_every=flush_every)
-    return Collector(sources, sink, data_dir, clock=clock, threaded=threaded)
+    keep = (timedelta(days=settings.raw_retention_days) if settings.raw_retention_days > 0
+            else None)
+    return Collector(sources, sink, data_dir, clock=clock, threaded=threaded,
+                     raw_retention=keep)
 
 
 def install_signal_handlers(collector: Collector) -> None:

@@ -148,12 +148,13 @@ def backfill(settings: Settings, days: float, seed: int, scenarios: list[str],
     now = (now or utcnow()).replace(microsecond=0)
     # whole hours, so the summary's hourly sums cover exactly the simulated span
     start = (now - timedelta(days=days)).replace(minute=0, second=0)
+    injected = [parse_scenario(s, now) for s in scenarios]  # a typo must not wipe the store
     demo_dir = settings.data_dir / "demo"
     if demo_dir.exists():  # simulated data is recreated on every run
         shutil.rmtree(demo_dir)
     demo_dir.mkdir(parents=True)
     sim = Simulator(seed, start - timedelta(days=1), settings.tz,
-                    scenarios=[parse_scenario(s, now) for s in scenarios],
+                    scenarios=injected,
                     meter_device="demo-meter", heatpump_device="demo-heatpump")
     clock = VirtualClock(start)
     progress = Progress(start, now, out)

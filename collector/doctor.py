@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from heatpump import heartbeat
+from heatpump.logs import without_credentials
 from heatpump.settings import Settings
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
@@ -69,7 +70,7 @@ def check_settings(settings: Settings, now: datetime) -> Check:
     if not enabled:
         c.fail("no source configured",
                "set SHELLY_URL and/or VICARE_USERNAME, VICARE_PASSWORD, VICARE_CLIENT_ID "
-               "(README: Configuration), or try `heatpump demo`")
+               "(README: Set up your system), or try `heatpump demo`")
     else:
         c.lines.append("sources: " + ", ".join(enabled))
     if settings.vicare_enabled and not settings.vicare_dump:
@@ -85,7 +86,8 @@ def check_settings(settings: Settings, now: datetime) -> Check:
                "add a Shelly meter on the heat pump's supply (SHELLY_URL) for the real JAZ")
     if settings.shelly_enabled and not settings.vicare_enabled:
         c.warn("no heat pump source: electricity only, no heat, so no JAZ/COP",
-               "set VICARE_USERNAME, VICARE_PASSWORD and VICARE_CLIENT_ID (README: Viessmann)")
+               "set VICARE_USERNAME, VICARE_PASSWORD and VICARE_CLIENT_ID "
+               "(README: Set up your system)")
     if settings.vicare_enabled and not settings.vicare_dump:
         tf = settings.token_file
         if tf.exists() and tf.stat().st_mode & 0o077:
@@ -136,9 +138,10 @@ def check_store(settings: Settings, now: datetime) -> Check:
 
 def _store_fix(settings: Settings) -> str:
     if settings.influx_url:
-        return (f"check that InfluxDB runs at {settings.influx_url}, INFLUX_BUCKET="
-                f"{settings.influx_bucket} exists and INFLUX_TOKEN (or INFLUX_USERNAME/"
-                "INFLUX_PASSWORD) may write it; unset INFLUX_URL to use the embedded store")
+        return (f"check that InfluxDB runs at {without_credentials(settings.influx_url)}, "
+                f"INFLUX_BUCKET={settings.influx_bucket} exists and INFLUX_TOKEN (or "
+                "INFLUX_USERNAME/INFLUX_PASSWORD) may write it; unset INFLUX_URL to use the "
+                "embedded store")
     return f"check free space and permissions of {settings.data_dir}"
 
 
@@ -148,8 +151,9 @@ def check_shelly(settings: Settings, now: datetime) -> Check:
 
     c = Check("Shelly meter")
     fixes = {
-        "unreachable": f"check SHELLY_URL={settings.shelly_url}: is the meter on, on this "
-                       "network, does its web page open in a browser from this machine?",
+        "unreachable": f"check SHELLY_URL={without_credentials(settings.shelly_url)}: is the "
+                       "meter on, on this network, does its web page open in a browser "
+                       "from this machine?",
         "auth_failed": "the meter has a password: set SHELLY_USERNAME (admin on Gen2+) and "
                        "SHELLY_PASSWORD",
         "rate_limited": "something else polls the meter very often; raise "

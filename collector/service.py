@@ -31,6 +31,7 @@ log = logging.getLogger("collector")
 
 HEARTBEAT_S = 30.0  # the loop wakes at least this often, so the heartbeat stays fresh
 HEARTBEAT_MIN_WALL_S = 1.0  # but the file is rewritten at most once a wall-clock second
+RETENTION_EVERY_S = 86400.0  # HEATPUMP_RAW_RETENTION_DAYS is applied at start, then daily
 STOP_BUDGET_S = 3.0  # how long shutdown waits for polls in flight (SIGTERM -> exit < 5 s)
 
 
@@ -141,8 +142,10 @@ class _Job:
 class Collector:
     def __init__(self, sources: Sequence[Source], sink: DurableSink, data_dir: Path,
                  clock: Clock | None = None, threaded: bool = True,
-                 heartbeat_s: float = HEARTBEAT_S):
+                 heartbeat_s: float = HEARTBEAT_S, raw_retention: timedelta | None = None):
         self.clock = clock or RealClock()
+        self.raw_retention = raw_retention  # None or 0: raw samples are kept for ever
+        self._retention_due = float("-inf")
         self.sink = sink
         self.health = HealthBook()
         self.data_dir = Path(data_dir)
@@ -215,6 +218,7 @@ class Collector:
         self._wake.clear()
         self._drain()
         self.sink.pump()
+        self._apply_retention()
         self.cycles += 1
         self._write_heartbeat()
 
@@ -240,6 +244,17 @@ class Collector:
         self.sink.close()
         self._write_heartbeat(stopped=True)
         log.info("collector stopped")
+
+    def _apply_retention(self) -> None:
+        """Delete raw samples older than HEATPUMP_RAW_RETENTION_DAYS (rollups and energy
+        stay): at start, then once a day; a store that refuses is retried in a day."""
+        if not self.raw_retention or self.clock.monotonic() < self._retention_due:
+            return
+        self._retention_due = self.clock.monotonic() + RETENTION_EVERY_S
+        try:
+            self.sink.store.apply_retention(self.raw_retention, self.clock.now())
+        except Exception as exc:  # a failed clean-up must not stop the collection
+            log.error("raw retention (HEATPUMP_RAW_RETENTION_DAYS) failed: %s", exc)
 
     # --- polling ----------------------------------------------------------------------
 

@@ -1129,11 +1129,6 @@ def _check_scenario(s: Scenario) -> None:
         raise ValueError("CopDrop.factor must be in (0, 1.5]")
 
 
-def _tenth_down(kwh: float) -> float:
-    """E3 counters: kWh with 0.1 resolution, truncated (never ahead of the energy)."""
-    return math.floor(kwh * 10.0 + 1e-6) / 10.0
-
-
 def _frost_factor(outdoor_c: np.ndarray, humidity: np.ndarray) -> np.ndarray:
     """How fast the evaporator ices, relative to the worst case (about -2..2 °C, humid):
     warmer air freezes less on the coil, very cold air is dry."""

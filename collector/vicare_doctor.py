@@ -19,7 +19,7 @@ from heatpump.settings import Settings
 FIXES: dict[str, str] = {
     "login_failed": "check VICARE_USERNAME, VICARE_PASSWORD and VICARE_CLIENT_ID; the "
                     "developer-portal client must have redirect URI "
-                    "vicare://oauth-callback/everest (README: Viessmann)",
+                    "vicare://oauth-callback/everest (README: Set up your system)",
     "rate_limited": "the account hit its daily API limit; wait until the time shown, and "
                     "keep VICARE_POLL_SECONDS at 300 or more",
     "quota_exhausted": "this installation used its VICARE_DAILY_BUDGET; wait until the "

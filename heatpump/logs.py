@@ -44,3 +44,16 @@ def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
     # Libraries that log every request (with URLs that can carry a bot token) stay quiet.
     for noisy in ("httpx", "httpcore", "telegram.ext.Application", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def without_credentials(url: str | None) -> str:
+    """The URL as it may be shown: `http://user:pw@host` -> `http://host` (both the Shelly
+    and the InfluxDB client accept credentials inside their URL setting)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))

@@ -88,10 +88,6 @@ def _chat_ids(value: str) -> tuple[int, ...]:
     return tuple(ids)
 
 
-def _list(value: str) -> tuple[str, ...]:
-    return tuple(p.strip() for p in value.replace("\n", ",").split(",") if p.strip())
-
-
 def _log_level(value: str) -> str:
     v = value.strip().upper()
     if v not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -296,8 +292,21 @@ class Settings:
         return bool(self.shelly_url)
 
     def secrets(self) -> list[str]:
-        """Every secret value in use, so log filters can mask them."""
-        return [getattr(self, s.attr) for s in SPECS if s.secret and getattr(self, s.attr)]
+        """Every secret value in use, so log filters can mask them: also each URL of
+        APPRISE_URLS alone and a password written into a URL (user:password@host)."""
+        from urllib.parse import urlsplit
+
+        found = [getattr(self, s.attr) for s in SPECS if s.secret and getattr(self, s.attr)]
+        apprise = [u.strip() for u in (self.apprise_urls or "").replace("\n", ",").split(",")]
+        found += [u for u in apprise if u]
+        for url in (self.shelly_url, self.influx_url, *apprise):
+            try:
+                password = urlsplit(url).password if url else None
+            except ValueError:
+                password = None
+            if password:
+                found.append(password)
+        return list(dict.fromkeys(found))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None,
@@ -373,7 +382,7 @@ def _cross_checks(v: Mapping[str, Any]) -> list[str]:
                           ("VICARE_CLIENT_ID", "vicare_client_id")):
             if not v.get(attr):
                 problems.append(f"VICARE_USERNAME is set but {env} is empty; "
-                                f"set {env} too (see README: Viessmann)")
+                                f"set {env} too (see README: Set up your system)")
     if v.get("vicare_dump") and not Path(v["vicare_dump"]).exists():
         problems.append(f"VICARE_DUMP={v['vicare_dump']!r}: no such file or folder")
     if v.get("shelly_password") and not v.get("shelly_username"):

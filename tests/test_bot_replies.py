@@ -226,3 +226,15 @@ def test_gaps_are_gaps_in_charts(house):
     heat = next(ln for ln in energy.lines if ln.label == "heat")
     assert math.isnan(heat.values[-4])  # 08:00-09:00 UTC: no heat poll at all
     assert 0 not in heat.values
+
+
+def test_today_without_heat_data_says_so_instead_of_zero(empty):
+    """A meter-only day (the heat pump's data missing since midnight) is a gap on the heat
+    side: /status must not claim the heat pump delivered 0.0 kWh."""
+    store, s = empty
+    midnight = datetime(2026, 1, 14, 23, 0, tzinfo=UTC)  # 15.01. 00:00 in Berlin
+    synthetic.fill(store, NOW - timedelta(days=1), NOW - timedelta(minutes=2), meter_step_s=300,
+                   gaps=[synthetic.Gap("heatpump", midnight - timedelta(hours=2), NOW)])
+    line = next(x for x in status_text(store, s, NOW).splitlines() if x.startswith("today:"))
+    assert line.startswith("today: electricity ")
+    assert "heat 0.0 kWh" not in line and "heat –" in line, line

@@ -141,3 +141,36 @@ def test_classify_table():
     assert classify(ValueError("x")).reason == "bad_response"
     e = classify(RuntimeError("boom"))
     assert e.reason == "error" and "boom" in e.detail
+
+
+def test_raw_retention_setting_deletes_old_raw_samples(tmp_path):
+    """HEATPUMP_RAW_RETENTION_DAYS is applied by the running collector (at start, then
+    daily): raw meter samples older than that go, newer ones and energy stay."""
+    from collector.collect_cmd import build_collector
+    from heatpump.settings import Settings
+    from heatpump.store.base import Point
+    from heatpump.store.sqlite import SQLiteStore
+
+    for days, old_left in (("0", 1), ("2", 0)):
+        d = tmp_path / days
+        s = Settings.from_mapping({"HEATPUMP_DATA_DIR": str(d), "HEATPUMP_TZ": "Europe/Berlin",
+                                   "HEATPUMP_RAW_RETENTION_DAYS": days})
+        d.mkdir()
+        store = SQLiteStore(d / "heatpump.sqlite3", s.tz)
+        tags = {"device": "m1"}
+        store.write([Point("meter", T0 - timedelta(days=10), {"power_w": 1.0}, tags),
+                     Point("meter", T0 - timedelta(days=1), {"power_w": 2.0}, tags),
+                     Point("electricity", T0 - timedelta(days=10),
+                           {"energy_wh": 5.0, "duration_s": 3600.0},
+                           {"device": "m1", "source": "meter", "circuit": "total"})])
+        store.flush()
+        clock = VirtualClock(T0)
+        col = build_collector(s, [CountingSource("m", 10, clock.now, advance=clock.advance)],
+                              store, clock=clock, threaded=False, data_dir=d)
+        col.run(until=lambda c=clock: c.now() >= T0 + timedelta(minutes=1))
+        with SQLiteStore(d / "heatpump.sqlite3", s.tz) as check:
+            old = check.points("meter", T0 - timedelta(days=11), T0 - timedelta(days=9))
+            recent = check.points("meter", T0 - timedelta(days=2), T0 - timedelta(hours=1))
+            energy = check.points("electricity", T0 - timedelta(days=11),
+                                  T0 - timedelta(days=9))
+        assert (len(old), len(recent), len(energy)) == (old_left, 1, 1), days

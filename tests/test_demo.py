@@ -57,6 +57,16 @@ def test_summary_text_says_what_to_try_next(tmp_path):
     assert "heatpump chat --demo" in text
 
 
+def test_a_mistyped_scenario_keeps_the_previous_demo_store(tmp_path):
+    s = settings(tmp_path)
+    backfill(s, 0.1, 3, [], now=NOW, out=io.StringIO())
+    db = s.data_dir / "demo" / "heatpump.sqlite3"
+    size = db.stat().st_size
+    with pytest.raises(ValueError, match="unknown scenario"):
+        backfill(s, 0.1, 3, ["earthquake"], now=NOW, out=io.StringIO())
+    assert db.stat().st_size == size
+
+
 def _cli(tmp_path: Path, *args: str, **kw):
     env = {**os.environ, "HEATPUMP_DATA_DIR": str(tmp_path / "data"),
            "HEATPUMP_TZ": "Europe/Berlin", "PYTHONPATH": str(ROOT)}
@@ -106,3 +116,13 @@ def test_cli_scenarios_show_the_alerts_a_subscriber_would_get(tmp_path):
     # the replay ends at the simulated now: no phantom outage after the data ends
     assert "is the collector still running" not in alerts
     assert not (tmp_path / "data" / "heatpump.sqlite3").exists()  # never the real store
+
+
+def test_a_meter_outage_is_an_outage_not_a_rejected_reading(tmp_path, caplog):
+    """The simulated meter goes silent at an outage; it must not hand the reading it already
+    gave once more (which the accounting rejects as 'collector clock went back?')."""
+    s = settings(tmp_path)
+    with caplog.at_level("WARNING"):
+        backfill(s, 0.25, 3, ["meter-outage@-3h/30m"], now=NOW, out=io.StringIO())
+    assert "meter down (unreachable)" in caplog.text
+    assert "rejected" not in caplog.text

@@ -96,3 +96,17 @@ def test_unreachable_influxdb_fails_with_the_next_step(tmp_path):
     r = doctor(tmp_path, VICARE_DUMP=str(DUMP), INFLUX_URL=f"http://127.0.0.1:{free_port()}")
     assert r.returncode == 1
     assert "[FAIL] Store" in r.stdout and "-> check that InfluxDB runs at" in r.stdout
+
+
+def test_a_password_inside_a_url_is_never_printed(tmp_path):
+    """SHELLY_URL/INFLUX_URL may carry user:password@ (both clients accept it); the next
+    steps name the URL, so they must name it without its credentials."""
+    from tests.influxd import free_port
+
+    r = doctor(tmp_path, VICARE_DUMP=str(DUMP),
+               SHELLY_URL=f"http://admin:url-secret-1@127.0.0.1:{free_port()}",
+               INFLUX_URL=f"http://user:url-secret-2@127.0.0.1:{free_port()}")
+    assert r.returncode == 1
+    assert "-> check SHELLY_URL=http://127.0.0.1:" in r.stdout
+    assert "-> check that InfluxDB runs at http://127.0.0.1:" in r.stdout
+    assert "url-secret" not in r.stdout + r.stderr

@@ -81,3 +81,19 @@ def test_specs_are_unique_and_map_to_fields():
     assert len(names) == len(set(names))
     fields = set(Settings.__dataclass_fields__)
     assert {s.attr for s in SPECS} <= fields
+
+
+def test_log_redaction_knows_each_apprise_url_and_passwords_inside_urls():
+    """A library logging one Apprise URL of several, or a URL with user:password@, must be
+    masked too: the filter gets each URL and each password component."""
+    from heatpump.logs import redact
+
+    s = Settings.from_mapping({
+        "APPRISE_URLS": "ntfys://ntfy.sh/topic-secret-1,mailtos://me:mail-pw-2@example.com",
+        "SHELLY_URL": "http://admin:shelly-pw-3@192.168.1.50",
+        "INFLUX_URL": "http://user:influx-pw-4@influxdb:8086"})
+    line = ("sending to ntfys://ntfy.sh/topic-secret-1 failed; mailtos://me:mail-pw-2@example.com;"
+            " shelly-pw-3 influx-pw-4")
+    masked = redact(line, sorted(s.secrets(), key=len, reverse=True))
+    for part in ("topic-secret-1", "mail-pw-2", "shelly-pw-3", "influx-pw-4"):
+        assert part not in masked, masked

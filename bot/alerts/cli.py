@@ -3,7 +3,7 @@
 Without options it evaluates now against the store, with a scratch state (the running
 bot's state and subscribers are not touched), and prints the messages. --replay 14d (or
 --replay all) steps through a stored period; with --demo it reads the demo store, e.g. after
-`heatpump demo --scenario outage`.
+`heatpump demo --scenario meter-outage`.
 """
 
 from __future__ import annotations
