@@ -275,7 +275,11 @@ def render(chart: Chart) -> bytes:
                 va="center", fontsize=fs + 4, color="#777777")
     locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    # Day.month like the titles (27.11.2026), not matplotlib's English "Nov-27".
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(
+        locator, formats=["%Y", "%m.%Y", "%d.%m.", "%H:%M", "%H:%M", "%S.%f"],
+        zero_formats=["", "%Y", "%m.%Y", "%d.%m.", "%H:%M", "%H:%M"],
+        offset_formats=["", "%Y", "%m.%Y", "%d.%m.%Y", "%d.%m.%Y", "%d.%m.%Y %H:%M"]))
     if len(handles) > 1 or chart.note:
         ax.legend(handles=handles, fontsize=fs - 3, framealpha=0.8,
                   loc="upper left" if chart.ylim_zero else "best")

@@ -64,8 +64,10 @@ def show(reply: Reply, out_dir: Path, out: TextIO) -> Path | None:
     else:
         print(reply.text, file=out)
     if reply.buttons and reply.photo is not None:
+        # the buttons mark the chart on show as "· x ·": list only the others
+        others = [d for row in reply.buttons for label, d in row if not label.startswith("·")]
         print("other charts: " + " | ".join("/chart " + d.removeprefix("chart ")
-                                             for row in reply.buttons for _, d in row), file=out)
+                                             for d in others), file=out)
     return path
 
 

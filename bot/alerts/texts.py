@@ -124,7 +124,8 @@ def health_text(h: Mapping[str, Any] | None, tz: ZoneInfo, now: datetime) -> str
         text += f", waiting until {when(until, tz, now)}"
     detail = (h.get("detail") or "").strip()
     if detail and detail.rstrip(".").lower() != reason.lower():
-        text += f". {detail.rstrip('.')}"
+        detail = detail.rstrip(".")
+        text += f". {detail[0].upper()}{detail[1:]}"  # a sentence of its own
     return text + "."
 
 
