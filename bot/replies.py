@@ -168,8 +168,9 @@ def status_text(store: Store, settings: Settings, now: datetime) -> str:
     today_calls = api_calls(store, day0, now + timedelta(hours=1), tz)
     day_calls = api_calls(store, bucket_floor(now - timedelta(hours=23), "hour", tz),
                           now + timedelta(hours=1), tz)
-    lines.append(f"Viessmann API calls: {today_calls} today, {day_calls} in the last 24 h "
-                 f"(budget {settings.vicare_daily_budget})")
+    if settings.vicare_enabled or day_calls:  # a meter-only set-up has no quota to show
+        lines.append(f"Viessmann API calls: {today_calls} today, {day_calls} in the last "
+                     f"24 h (budget {settings.vicare_daily_budget})")
     return "\n".join(lines)
 
 

@@ -60,7 +60,12 @@ def test_empty_store_answers_without_inventing(empty):
     assert "heat pump: no data" in status
     assert "today: no energy data yet" in status
     assert "sources: no data yet" in status
-    assert "0 today" in status
+    assert "API calls" not in status  # no Viessmann source configured: no quota to show
+    with_vicare = Settings.from_mapping({"HEATPUMP_TZ": "Europe/Berlin",
+                                         "VICARE_USERNAME": "me@example.com",
+                                         "VICARE_PASSWORD": "pw-1234", "VICARE_CLIENT_ID": "x"})
+    assert "Viessmann API calls: 0 today, 0 in the last 24 h" in status_text(store, with_vicare,
+                                                                            NOW)
     jaz = jaz_text(store, s, "", NOW)
     assert jaz.splitlines() == ["JAZ last 12 months (16.01.2025 – today)",
                                 "JAZ: no data in this period"]
