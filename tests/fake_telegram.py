@@ -9,6 +9,7 @@ presses as updates and read back every call the bot made.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import struct
 import threading
@@ -340,3 +341,30 @@ def parse_body(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str
                 params[str(name)] = payload.decode()
         return params, files
     raise ApiError(400, f"Bad Request: unsupported content type {ctype}")
+
+
+class PollingThread:
+    """Runs a python-telegram-bot Application's long polling in a thread, as `heatpump bot`
+    runs it, against the fake API; `loop` is the bot's event loop once started."""
+
+    def __init__(self, app: Any, api: FakeBotApi):
+        self.app, self.api = app, api
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        from telegram import Update
+
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        self.app.run_polling(poll_interval=0, timeout=1, stop_signals=None, close_loop=True,
+                             allowed_updates=Update.ALL_TYPES)
+
+    def start(self) -> None:
+        self.thread.start()
+        self.api.wait_for(lambda c: c.method == "deleteWebhook", timeout=30)
+
+    def stop(self) -> None:
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self.app.stop_running)
+        self.thread.join(30)

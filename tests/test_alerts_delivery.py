@@ -13,7 +13,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from telegram import Update
 
 from bot.alerts.deliver import AlertChannelError, AppriseChannel, apprise_channel
 from bot.alerts.service import AlertService
@@ -22,7 +21,7 @@ from bot.telegram_app import BotApp
 from heatpump.settings import Settings
 from heatpump.store.sqlite import SQLiteStore
 from tests.alerts_house import House
-from tests.fake_telegram import TOKEN, FakeBotApi
+from tests.fake_telegram import TOKEN, FakeBotApi, PollingThread
 
 OWNER = 4242
 GROUP = -100777
@@ -83,22 +82,14 @@ class Harness:
               ).write(self.store)
         self.app = BotApp(self.settings, self.store).build()
         self.alerts = install(self.app, self.settings, self.store, first_s=first_s)
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self.loop)
-        self.app.run_polling(poll_interval=0, timeout=1, stop_signals=None, close_loop=True,
-                             allowed_updates=Update.ALL_TYPES)
+        self.polling = PollingThread(self.app, self.api)
 
     def start(self) -> Harness:
-        self.thread.start()
-        self.api.wait_for(lambda c: c.method == "deleteWebhook", timeout=30)
+        self.polling.start()
         return self
 
     def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.app.stop_running)
-        self.thread.join(30)
+        self.polling.stop()
         self.api.stop()
         self.store.close()
 
@@ -112,7 +103,7 @@ class Harness:
     def tick(self) -> None:
         """Run the scheduled job's callback now, on the bot's loop, and wait for it."""
         context = SimpleNamespace(bot=self.app.bot)
-        asyncio.run_coroutine_threadsafe(self.alerts.tick(context), self.loop).result(60)
+        asyncio.run_coroutine_threadsafe(self.alerts.tick(context), self.polling.loop).result(60)
 
 
 @pytest.fixture

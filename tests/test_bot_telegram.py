@@ -7,13 +7,11 @@ import asyncio
 import json
 import logging
 import random
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from telegram import Update
 
 from bot import replies
 from bot.telegram_app import BotApp, build_app, refusal_text
@@ -22,7 +20,7 @@ from heatpump.settings import Settings
 from heatpump.store.base import Point
 from heatpump.store.sqlite import SQLiteStore
 from tests import synthetic
-from tests.fake_telegram import TOKEN, FakeBotApi, png_size
+from tests.fake_telegram import TOKEN, FakeBotApi, PollingThread, png_size
 
 OWNER = 4242
 GROUP = -100777
@@ -70,21 +68,13 @@ class Harness:
         self.bot = BotApp(self.settings, self.store, live_interval_s=0.3, live_duration_s=60)
         # whole: as `heatpump bot` runs it (run_bot), alert commands and check included
         self.app = (build_app(self.settings, self.store) if whole else self.bot.build())
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self.loop)
-        self.app.run_polling(poll_interval=0, timeout=1, stop_signals=None, close_loop=True,
-                             allowed_updates=Update.ALL_TYPES)
+        self.polling = PollingThread(self.app, self.api)
 
     def start(self) -> None:
-        self.thread.start()
-        self.api.wait_for(lambda c: c.method == "deleteWebhook", timeout=30)
+        self.polling.start()
 
     def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.app.stop_running)
-        self.thread.join(30)
+        self.polling.stop()
         self.api.stop()
         self.store.close()
 
@@ -354,7 +344,7 @@ def test_whole_bot_beats_and_knows_every_command(tmp_path):
         # still beating: the file gets newer while the loop runs
         first = beat.stat().st_mtime
         time.sleep(0.05)
-        asyncio.run_coroutine_threadsafe(job.run(harness.app), harness.loop).result(10)
+        asyncio.run_coroutine_threadsafe(job.run(harness.app), harness.polling.loop).result(10)
         deadline = time.monotonic() + 10
         while beat.stat().st_mtime == first and time.monotonic() < deadline:
             time.sleep(0.02)
