@@ -18,6 +18,7 @@ from pathlib import Path
 from collector.service import Clock, Collector, RealClock, Source
 from collector.sink import DurableSink
 from collector.spool import Spool
+from collector.state import StateFile
 from heatpump.settings import Settings
 from heatpump.store.base import Store, StoreError
 
@@ -33,12 +34,17 @@ NO_SOURCES = (
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--once", action="store_true",
                    help="poll every source once, store the result and exit")
+    p.add_argument("--record", metavar="DIR",
+                   help="also keep every raw device answer in DIR (identifiers redacted) "
+                        "for `heatpump replay DIR` or a bug report (docs/recording.md)")
 
 
 def build_collector(settings: Settings, sources: Sequence[Source], store: Store,
                     clock: Clock | None = None, threaded: bool = True,
-                    data_dir: Path | None = None, flush_every: int = 1) -> Collector:
-    """The service over any sources (real, replayed or simulated) and any store."""
+                    data_dir: Path | None = None, flush_every: int = 1,
+                    state: StateFile | None = None) -> Collector:
+    """The service over any sources (real, replayed or simulated) and any store; `state` is
+    the accounting state file the sources resume from (collector.wiring.build_sources)."""
     clock = clock or RealClock()
     data_dir = Path(data_dir or settings.data_dir)
     spool = Spool(data_dir / "spool", int(settings.spool_max_mb * 1e6))
@@ -46,7 +52,7 @@ def build_collector(settings: Settings, sources: Sequence[Source], store: Store,
     keep = (timedelta(days=settings.raw_retention_days) if settings.raw_retention_days > 0
             else None)
     return Collector(sources, sink, data_dir, clock=clock, threaded=threaded,
-                     raw_retention=keep)
+                     raw_retention=keep, state=state)
 
 
 def install_signal_handlers(collector: Collector) -> None:
@@ -59,10 +65,13 @@ def install_signal_handlers(collector: Collector) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from collector.sources import build_sources
+    from collector.recording import Recorder
+    from collector.wiring import build_sources
     from heatpump.store import open_store
 
-    sources = build_sources(settings)
+    clock = RealClock()
+    recorder = Recorder(Path(args.record), clock.now, settings) if args.record else None
+    sources, state = build_sources(settings, clock, recorder=recorder)
     if not sources:
         print(NO_SOURCES, file=sys.stderr)
         return 2
@@ -73,8 +82,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"heatpump collect: cannot use the store: {exc}\n  run `heatpump doctor` for "
               "the next step", file=sys.stderr)
         return 2
-    collector = build_collector(settings, sources, store)
+    collector = build_collector(settings, sources, store, clock=clock, state=state)
     install_signal_handlers(collector)
+    if recorder is not None:
+        log.info("recording every device answer into %s", recorder.folder)
     log.info("collecting from %s into %s", ", ".join(
         f"{s.name} every {s.interval_s:g} s" for s in sources), _describe(store))
     if args.once:
@@ -82,8 +93,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         collector.run(until=lambda: collector.polls >= polls)
     else:
         collector.run()
-    down = [st for st in collector.health.states.values() if st.status == "down"]
-    return 1 if args.once and down else 0
+    if recorder is not None:
+        recorder.close()
+    return 1 if args.once and collector.health.worst() else 0
 
 
 def _describe(store: Store) -> str:

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from collector.points import health_point, iso_utc
 from heatpump.store.base import Point
 
 
@@ -44,7 +45,7 @@ class SourceState:
 
     def as_json(self) -> dict[str, object]:
         def iso(t: datetime | None) -> str | None:
-            return t.isoformat().replace("+00:00", "Z") if t else None
+            return iso_utc(t) if t else None
 
         return {"status": self.status, "reason": self.reason, "detail": self.detail,
                 "until": iso(self.until), "failures": self.failures, "device": self.device,
@@ -63,23 +64,26 @@ class Change:
 
     def point(self) -> Point:
         s = self.state
-        fields: dict[str, str | int] = {"status": s.status, "reason": s.reason,
-                                        "detail": s.detail, "failures": s.failures}
-        if s.until:
-            fields["until"] = s.until.astimezone(UTC).isoformat().replace("+00:00", "Z")
-        return Point("health", self.time, fields, {"source": s.source, "device": s.device})
+        return health_point(self.time, s.source, s.device, s.status, s.reason, s.detail,
+                            s.until, s.failures)
 
 
 @dataclass
 class HealthBook:
-    """Per-source state; every method returns a Change only when something changed."""
+    """The state of every (source, device): the meter, each heat pump, the Viessmann
+    account, the store. Every method returns a Change only when something changed."""
 
-    states: dict[str, SourceState] = field(default_factory=dict)
+    states: dict[tuple[str, str], SourceState] = field(default_factory=dict)
 
     def state(self, source: str, device: str) -> SourceState:
-        st = self.states.get(source)
+        key = (source, device or ANY_DEVICE)
+        st = self.states.get(key)
         if st is None:
-            st = self.states[source] = SourceState(source, device or "-")
+            # a device seen for the first time inherits what was known before its id was
+            # (the meter's id is learnt from its first answer)
+            unknown = self.states.pop((source, ANY_DEVICE), None) if device else None
+            st = self.states[key] = unknown or SourceState(source, key[1])
+            st.device = key[1]
         return st
 
     def success(self, source: str, device: str, now: datetime,
@@ -87,21 +91,21 @@ class HealthBook:
         st = self.state(source, device)
         previous = (st.status, st.reason)
         was_down, failures, down_since = st.status == "down", st.failures, st.down_since
-        if device:
-            st.device = device
         st.last_success, st.failures, st.until, st.down_since = now, 0, None, None
         st.status, st.reason, st.detail = ("degraded", *degraded) if degraded else ("up", "", "")
         if (st.status, st.reason) == previous:
             return None
+        who = _who(st)
         if st.status == "degraded":
-            return Change(_copy(st), now, f"{source} degraded ({st.reason}): {st.detail}",
+            return Change(_copy(st), now, f"{who} degraded ({st.reason}): {st.detail}",
                           "warning")
-        dev = f" ({st.device})" if st.device != "-" else ""
         if was_down:
             since = f", down since {_short(down_since)}" if down_since else ""
             polls = f" after {failures} failed polls" if failures > 1 else ""
-            return Change(_copy(st), now, f"{source} up again{dev}{polls}{since}", "info")
-        return Change(_copy(st), now, f"{source} up{dev}", "info")
+            recovered = _copy(st)
+            recovered.failures = failures  # the point says how many polls failed before
+            return Change(recovered, now, f"{who} up again{polls}{since}", "info")
+        return Change(_copy(st), now, f"{who} up", "info")
 
     def failure(self, source: str, device: str, now: datetime, error: SourceError
                 ) -> Change | None:
@@ -116,33 +120,34 @@ class HealthBook:
         if (st.status, st.reason) == previous:
             return None
         until = f" until {_short(error.until)}" if error.until else ""
-        return Change(_copy(st), now, f"{source} {st.status} ({st.reason}){until}: "
+        return Change(_copy(st), now, f"{_who(st)} {st.status} ({st.reason}){until}: "
                       f"{st.detail}", "error" if st.status == "down" else "warning")
 
-    def mirror(self, source: str, device: str, now: datetime, status: str, reason: str,
-               detail: str, until: datetime | None) -> None:
-        """Follow the state of a source that records its own health (no Change: it already
-        logged and stored it)."""
-        st = self.state(source, device)
-        if device:
-            st.device = device
-        if status == "down":
-            st.failures += 1
-            st.last_error, st.last_error_detail = now, detail
-            st.down_since = st.down_since or now
-        else:
-            st.last_success, st.failures, st.down_since = now, 0, None
-        st.status, st.reason, st.detail, st.until = status, reason, detail, until
-
-    def event(self, source: str, device: str, now: datetime, reason: str, detail: str
-              ) -> Change:
-        """A one-off occurrence (counter reset, quota warning): logged and stored, state kept."""
+    def event(self, source: str, device: str, now: datetime, reason: str, detail: str,
+              status: str | None = None) -> Change:
+        """A one-off occurrence (counter reset, reversed clamp): logged and stored with
+        `status` (default: the current one), the state itself is kept."""
         st = self.state(source, device)
         snapshot = _copy(st)
         snapshot.reason, snapshot.detail = reason, detail
-        if snapshot.status == "starting":
-            snapshot.status = "up"
-        return Change(snapshot, now, f"{source} {reason}: {detail}", "warning")
+        snapshot.status = status or ("up" if st.status == "starting" else st.status)
+        return Change(snapshot, now, f"{_who(st)} {reason}: {detail}", "warning")
+
+    def worst(self) -> list[SourceState]:
+        """The states that are down (for `collect --once`'s exit code)."""
+        return [st for st in self.states.values() if st.status == "down"]
+
+
+ANY_DEVICE = "-"  # device tag while a source's device id is not known yet
+
+
+def _who(st: SourceState) -> str:
+    return st.source if st.device == ANY_DEVICE else f"{st.source} {st.device}"
+
+
+def _key(st: SourceState) -> str:
+    """"meter/shellypro3em-…", "vicare/account": a source's entry in the heartbeat."""
+    return st.source if st.device == ANY_DEVICE else f"{st.source}/{st.device}"
 
 
 def _copy(st: SourceState) -> SourceState:
@@ -161,8 +166,8 @@ def heartbeat_body(now: datetime, book: HealthBook,
     """What the collector's heartbeat file (heatpump/heartbeat.py) says besides its age: each
     source's state, so `docker inspect` and `heatpump doctor` show why data is missing."""
     body: dict[str, object] = {
-        "time": now.astimezone(UTC).isoformat().replace("+00:00", "Z"), "pid": os.getpid(),
-        "sources": {name: st.as_json() for name, st in sorted(book.states.items())}}
+        "time": iso_utc(now), "pid": os.getpid(),
+        "sources": {_key(st): st.as_json() for _, st in sorted(book.states.items())}}
     if extra:
         body.update(extra)
     return body

@@ -18,11 +18,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from collector.health import Change, HealthBook, SourceError, heartbeat_body
 from collector.schedule import Grid
 from collector.sink import DurableSink
+from collector.state import StateFile
 from heatpump import heartbeat
 from heatpump.schema import HEALTH_STORE_SOURCE
 from heatpump.store.base import Latest, Point
@@ -38,18 +39,25 @@ STOP_BUDGET_S = 3.0  # how long shutdown waits for polls in flight (SIGTERM -> e
 # --- what a source is -------------------------------------------------------------------
 
 
+# A one-off occurrence worth a `health` point: (device, reason, detail, status or None
+# for the current one), e.g. a counter reset.
+Event = tuple[str, str, str, str | None]
+
+
 @dataclass
 class Batch:
-    """What one successful poll yields, already turned into points by the source's accounting."""
+    """What one poll yields, already turned into points by the source's accounting."""
 
     points: list[Point] = field(default_factory=list)
     device: str = ""  # the device id the source talked to (for health tags)
-    events: list[tuple[str, str]] = field(default_factory=list)  # (reason, detail): resets...
+    # Per device: None when it answered, its SourceError when it did not. Empty: `device`
+    # answered. A source reading several devices (the Viessmann account and its heat
+    # pumps) reports each.
+    outcomes: dict[str, SourceError | None] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
     degraded: tuple[str, str] | None = None  # (reason, detail) when it works only partly
-    # A source that keeps its own health (writes `health` points and logs its changes, like
-    # the Viessmann source) reports its current state here; the service then only mirrors
-    # it in the heartbeat: (status, reason, detail, until).
-    own_health: tuple[str, str, str, datetime | None] | None = None
+    # Accounting state to keep once these points are durable (collector/state.py).
+    state: dict[str, Any] = field(default_factory=dict)
 
 
 class Lookup(Protocol):
@@ -97,26 +105,35 @@ class RealClock:
 
 
 class VirtualClock:
-    """Time jumps forward instead of sleeping: a simulated day runs in a moment."""
+    """Time jumps forward instead of sleeping: a simulated day runs in a moment. The time
+    is kept exactly (a datetime offset), so a replay stamps readings to the microsecond."""
 
     def __init__(self, start: datetime, mono: float = 1000.0):
-        self.t = mono
         self._t0, self._start = mono, start
+        self._offset = timedelta(0)
+
+    @property
+    def t(self) -> float:
+        return self._t0 + self._offset.total_seconds()
 
     def monotonic(self) -> float:
         return self.t
 
     def now(self) -> datetime:
-        return self._start + timedelta(seconds=self.t - self._t0)
+        return self._start + self._offset
 
     def wait(self, event: threading.Event, timeout: float) -> bool:
         if event.is_set():
             return True
-        self.t += max(0.0, timeout)
+        self.advance(max(0.0, timeout))
         return event.is_set()
 
     def advance(self, seconds: float) -> None:
-        self.t += seconds
+        self._offset += timedelta(seconds=seconds)
+
+    def set(self, when: datetime) -> None:
+        """Jump to `when` (a replay follows the recorded times)."""
+        self._offset = when - self._start
 
 
 # --- the service ------------------------------------------------------------------------
@@ -142,8 +159,10 @@ class _Job:
 class Collector:
     def __init__(self, sources: Sequence[Source], sink: DurableSink, data_dir: Path,
                  clock: Clock | None = None, threaded: bool = True,
-                 heartbeat_s: float = HEARTBEAT_S, raw_retention: timedelta | None = None):
+                 heartbeat_s: float = HEARTBEAT_S, raw_retention: timedelta | None = None,
+                 state: StateFile | None = None):
         self.clock = clock or RealClock()
+        self.state = state
         self.raw_retention = raw_retention  # None or 0: raw samples are kept for ever
         self._retention_due = float("-inf")
         self.sink = sink
@@ -242,8 +261,15 @@ class Collector:
                 log.error("%s: could not flush accounting at shutdown: %s", job.source.name,
                           exc)
         self.sink.close()
+        if self.state is not None and self.sink.up:
+            self.state.save()
         self._write_heartbeat(stopped=True)
         log.info("collector stopped")
+
+    def poll_now(self, source: Source) -> None:
+        """Poll one source now, in this thread, and handle the result like a scheduled poll
+        (the offline driver, collector/drive.py, calls this instead of `run`)."""
+        self._handle(self._poll(source))
 
     def _apply_retention(self) -> None:
         """Delete raw samples older than HEATPUMP_RAW_RETENTION_DAYS (rollups and energy
@@ -301,33 +327,46 @@ class Collector:
         job = next(j for j in self.jobs if j.source is out.source)
         job.running = False  # first: whatever happens below, the source polls again
         self.polls += 1
-        src, now = out.source, self.clock.now()
-        points: list[Point] = []
-        changes: list[Change] = []
-        if out.batch is not None and out.batch.own_health is not None:
-            b = out.batch
-            self.health.mirror(src.name, b.device or src.device, now, *b.own_health)
-            points.extend(b.points)
-        elif out.batch is not None:
-            b = out.batch
-            points.extend(b.points)
-            changes.extend(c for c in [self.health.success(src.name, b.device or src.device,
-                                                           now, b.degraded)] if c)
-            changes.extend(self.health.event(src.name, b.device or src.device, now, r, d)
-                           for r, d in b.events)
-        else:
+        src = out.source
+        if out.batch is None:
             err = classify(out.error)
-            change = self.health.failure(src.name, src.device, now, err)
+            change = self.health.failure(src.name, src.device, self.clock.now(), err)
             if change:
-                changes.append(change)
+                self._log(change)
                 if err.reason == "error":  # unforeseen: the traceback helps a bug report
                     log.error("%s: unexpected error", src.name, exc_info=out.error)
+                self.sink.write([change.point()])
             else:
                 log.debug("%s still %s: %s", src.name, err.reason, err.detail)
+            return
+        self.handle_batch(src.name, src.device, out.batch)
+
+    def handle_batch(self, source: str, known_device: str, b: Batch) -> None:
+        """Health from a poll's outcomes, then its points to the sink and, once they are
+        durable, its accounting state to the state file (also used by collector/drive.py)."""
+        now = self.clock.now()
+        points = list(b.points)
+        changes: list[Change] = []
+        device = b.device or known_device
+        outcomes = b.outcomes or {device: None}
+        for dev, err in outcomes.items():
+            change = (self.health.success(source, dev, now, b.degraded) if err is None
+                      else self.health.failure(source, dev, now, err))
+            if change:
+                changes.append(change)
+        changes.extend(self.health.event(source, dev, now, reason, detail, status)
+                       for dev, reason, detail, status in b.events)
         for c in changes:
-            getattr(log, c.level)(c.message)
+            self._log(c)
             points.append(c.point())
-        self.sink.write(points)
+        if self.state is not None:
+            self.state.put(b.state)
+        if self.sink.write(points) and self.state is not None:
+            self.state.save()
+
+    @staticmethod
+    def _log(change: Change) -> None:
+        getattr(log, change.level)(change.message)
 
     def _store_state(self, up: bool, detail: str) -> None:
         now = self.clock.now()

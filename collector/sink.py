@@ -41,26 +41,32 @@ class DurableSink:
         self.lost = 0  # points neither the store nor the spool could take
         self.replaying = False  # a replay is under way (the store answers, more to send)
 
-    def write(self, points: Sequence[Point]) -> None:
+    def write(self, points: Sequence[Point]) -> bool:
+        """Hand points to the store (or the spool while it is down). True when everything
+        written so far is durable (flushed to the store or spooled), False while a bulk
+        load still buffers or when the points were lost."""
         if not points:
-            return
+            return self._unflushed == 0
         if not self.spool:
             try:
-                self._send(points)
+                durable = self._send(points)
                 self._set_up(True, "")
-                return
+                return durable
             except StoreError as exc:
                 self._set_up(False, str(exc))
                 self._schedule_retry()
         try:
             self.spooled += self.spool.append(points)
+            return True
         except OSError as exc:  # the store AND the local disk fail: say so, keep running
             self.lost += len(points)
             log.error("cannot spool %d points (%s): they are lost; %d lost so far",
                       len(points), exc, self.lost)
+            return False
 
-    def _send(self, points: Sequence[Point]) -> None:
-        """Write and flush; raises StoreError when the store is unavailable.
+    def _send(self, points: Sequence[Point]) -> bool:
+        """Write and flush (True), or only buffer during a bulk load (False); raises
+        StoreError when the store is unavailable.
 
         A point the store can never take (invalid value, type conflict) is dropped with an
         error line instead: spooling it would block the spool forever."""
@@ -77,7 +83,7 @@ class DurableSink:
         self._unflushed += 1
         if self._unflushed < self.flush_every:
             self.written += len(points)
-            return
+            return False
         self._unflushed = 0
         try:
             self.store.flush()
@@ -85,6 +91,7 @@ class DurableSink:
             self.invalid += 1
             log.error("%s", exc)
         self.written += len(points)
+        return True
 
     def pump(self, force: bool = False, budget_s: float = REPLAY_BUDGET_S) -> bool:
         """Replay the spool when its retry time has come; True when it is empty.

@@ -1,9 +1,10 @@
 """`heatpump doctor`'s Viessmann section: devices, their fields and heat method, the quota.
 
-Uses the collector's own ViCareSource, so every call goes through the same guard and is
-counted in the same ledger (`<data dir>/vicare_api_calls.jsonl`) as the collector's. A
-poll made here is written to the store like the collector's, so heat accounting, which
-continues from the last sample, loses nothing.
+Uses the collector's own reader over the same connection, so every call goes through the
+same guard and is counted in the same ledger (`<data dir>/vicare_api_calls.jsonl`) as the
+collector's, and a device the collector polled moments ago is not polled again. The poll's
+`heatpump`, `message` and `api_call` points are stored like the collector's; energy
+accounting is left to the collector (its counters bridge the doctor's poll).
 """
 
 from __future__ import annotations
@@ -12,61 +13,47 @@ from datetime import datetime
 from pathlib import Path
 
 from collector.doctor import Check
+from collector.reasons import FIXES
 from heatpump.schema import HEATPUMP
 from heatpump.settings import Settings
 
-# reason -> next step (the reasons are those of the `health` measurement)
-FIXES: dict[str, str] = {
-    "login_failed": "check VICARE_USERNAME, VICARE_PASSWORD and VICARE_CLIENT_ID; the "
-                    "developer-portal client must have redirect URI "
-                    "vicare://oauth-callback/everest (README: Set up your system)",
-    "rate_limited": "the account hit its daily API limit; wait until the time shown, and "
-                    "keep VICARE_POLL_SECONDS at 300 or more",
-    "quota_exhausted": "this installation used its VICARE_DAILY_BUDGET; wait until the "
-                       "time shown or raise the budget (the free tier allows 1450 per 24 h)",
-    "login_spacing": "logins are spaced out after failures; wait until the time shown",
-    "device_offline": "the heat pump is not connected to the Viessmann cloud: check its "
-                      "internet connection in the ViCare app",
-    "gateway_offline": "the Vitoconnect/gateway is offline: check its power and Wi-Fi",
-    "server_error": "the Viessmann cloud has a problem; try again later",
-    "unreachable": "this machine cannot reach api.viessmann.com: check internet and DNS",
-    "auth_failed": "your API client may not read this device (PACKAGE_NOT_PAID_FOR)",
-    "no_device": "set VICARE_DEVICE to one of the devices listed, or unset it",
-    "bad_response": "unexpected answer; run `heatpump doctor --save-dump dump.json` and "
-                    "attach the file to a bug report",
-}
-
 
 def check_vicare(settings: Settings, now: datetime, save_dump: str | None = None) -> Check:
+    from collector.accounting.heat import choose_heat_method
+    from collector.points import heatpump_points
+    from collector.service import RealClock
     from collector.sink import DurableSink
     from collector.spool import Spool
-    from collector.vicare.source import ViCareSource
+    from collector.vicare.reader import ACCOUNT
+    from collector.wiring import Context, vicare_reader
     from heatpump.store import open_store
 
     c = Check("Viessmann" + (" (replay of VICARE_DUMP)" if settings.vicare_dump else ""))
-    source = ViCareSource(settings)
+    reader = vicare_reader(Context(settings, RealClock(), Path(settings.data_dir)))
     budget = settings.vicare_daily_budget
-    used = source.guard.used_24h(now)
-    c.lines.append(f"API calls in the last 24 h: {used} of {budget} (shared with the "
-                   "collector)")
-    result = source.poll()
+    if reader.guard is not None:
+        c.lines.append(f"API calls in the last 24 h: {reader.guard.used_24h(now)} of "
+                       f"{budget} (shared with the collector)")
+    result = reader.read()
+    points = list(result.calls)
+    for sample in result.samples:
+        points.extend(heatpump_points(sample))
     store = open_store(settings)
     sink = DurableSink(store, Spool(settings.data_dir / "spool",
                                     int(settings.spool_max_mb * 1e6)), lambda: 0.0)
-    sink.write(result.points)  # keeps heat accounting continuous; spooled if store is down
+    sink.write(points)  # spooled if the store is down
     sink.close()
-    for d in source.devices:
+    for d in reader.devices:
         c.lines.append(f"device {d.tag}: {d.config.device_model} ({d.config.device_type})")
-    samples = {s.device: s for s in result.samples}
-    if not samples and source.devices:
-        c.lines.append("no fresh poll (the collector polled moments ago); fields below are "
-                       "from its last sample")
-    methods = source.heat_methods()
+    polled = {s.device for s in result.samples}
+    skipped = [d.tag for d in reader.devices if d.tag not in polled
+               and d.tag not in result.failures]
+    if skipped:
+        c.lines.append("not polled now (the collector polled moments ago): "
+                       + ", ".join(skipped))
     known = {f.name for f in HEATPUMP.fields}
-    for tag, choice in sorted(methods.items()):
-        sample = samples.get(tag) or source._last.get(tag)
-        if sample is None:
-            continue
+    for sample in sorted(result.samples, key=lambda s: s.device):
+        tag = sample.device
         fields = sorted(k for k in sample.values if k in known)
         c.lines.append(f"{tag}: {len(fields)} fields: {', '.join(fields)}")
         if sample.counters:
@@ -75,31 +62,35 @@ def check_vicare(settings: Settings, now: datetime, save_dump: str | None = None
         if sample.messages:
             c.lines.append(f"{tag}: active messages: " + "; ".join(
                 f"{m.kind} {m.code} ({m.priority})" for m in sample.messages))
+        choice = choose_heat_method(sample, settings.rated_heat_kw)
         if choice.method is None:
             c.warn(f"{tag}: heat cannot be measured: {choice.reason}",
-                   "set HEATPUMP_RATED_HEAT_KW for an estimate (see docs/heat.md)")
+                   "set HEATPUMP_RATED_HEAT_KW for an estimate (see docs/vicare.md, "
+                   "'Heat delivered: the four methods')")
         else:
             c.lines.append(f"{tag}: heat method {choice.method}"
                            + (" (estimate)" if choice.estimate else "") + f": {choice.reason}")
-    for e in result.health:
-        if e.status == "down" or (e.status == "degraded" and e.reason != "replay_finished"):
-            until = f" until {e.until.isoformat()}" if e.until else ""
-            line = f"{e.device}: {e.status} ({e.reason}){until}: {e.detail}"
-            fix = FIXES.get(e.reason, FIXES["bad_response"])
-            if e.status == "down":
-                c.fail(line, fix)
-            else:
-                c.warn(line, fix)
-    if not source.devices and c.verdict != "FAIL":
+    for device, err in sorted(result.failures.items()):
+        if err.reason == "replay_finished":
+            continue
+        until = f" until {err.until.isoformat()}" if err.until else ""
+        line = f"{device}: {err.status} ({err.reason}){until}: {err.detail}"
+        fix = FIXES.get(err.reason, FIXES["bad_response"])
+        if err.status == "down":
+            c.fail(line, fix)
+        else:
+            c.warn(line, fix)
+    if not reader.devices and c.verdict != "FAIL" and ACCOUNT not in result.failures:
         c.fail("no heat pump found", FIXES["no_device"])
     if save_dump:
         if c.verdict == "FAIL":
             c.lines.append("dump not saved: fix the problem above first")
         else:
-            n = source.save_dump(Path(save_dump))
+            n = reader.save_dump(Path(save_dump))
             cost = ("replayed, no API call" if settings.vicare_dump
-                    else f"{len(source.devices)} API call(s)")
+                    else f"{len(reader.devices)} API call(s)")
             c.lines.append(f"saved a redacted dump ({n} features) to {save_dump} ({cost})")
-    c.lines.append(f"API calls in the last 24 h now: {source.guard.used_24h(source.clock())}"
-                   f" of {budget}")
+    if reader.guard is not None:
+        c.lines.append(f"API calls in the last 24 h now: {reader.guard.used_24h(reader.clock())}"
+                       f" of {budget}")
     return c

@@ -18,8 +18,10 @@ from heatpump.settings import Settings, SettingsError
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("collector.demo_cmd", "simulate a heat pump and fill a demo store; no devices needed"),
+    "demo": ("simhouse.demo_cmd", "simulate a heat pump and fill a demo store; no devices needed"),
     "collect": ("collector.collect_cmd", "poll the meter and the heat pump into the store"),
+    "replay": ("collector.replay_cmd",
+               "run a recording (collect --record) or dumps through the collector again"),
     "doctor": ("collector.doctor", "check settings, devices and store; say what to fix"),
     "bot": ("bot.run", "run the Telegram bot"),
     "chat": ("bot.chat", "the bot's commands in a terminal (heatpump chat /jaz 12m)"),

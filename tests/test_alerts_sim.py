@@ -16,7 +16,7 @@ import pytest
 
 from bot.alerts.replay import replay
 from bot.alerts.service import AlertService
-from collector.simulator import CopDrop, Fault, Outage, Scenario, Simulator
+from simhouse.house import CopDrop, Fault, Outage, Scenario, Simulator
 from heatpump.settings import Settings
 from heatpump.store.base import Point, Store
 from heatpump.store.sqlite import SQLiteStore
@@ -24,6 +24,7 @@ from heatpump.store.sqlite import SQLiteStore
 TZ = ZoneInfo("Europe/Berlin")
 START = datetime(2025, 12, 1, tzinfo=TZ).astimezone(UTC)
 METER_DAYS = 2
+METER, PUMP = "sim-meter", "sim-heatpump"  # device tags
 
 
 def _overlaps(a: datetime, b: datetime, spans: list[tuple[datetime, datetime]]) -> bool:
@@ -47,26 +48,27 @@ def fill(store: Store, sim: Simulator, end: datetime,
                 "energy_wh": truth.electricity_wh, "duration_s": 3600.0,
                 "running_s": truth.compressor_running_s,
                 "starts": truth.compressor_starts},
-                {"device": sim.meter_device, "source": "meter", "circuit": "total"}))
+                {"device": METER, "source": "meter", "circuit": "total"}))
         if not _overlaps(a, b, out["heatpump"]):
             pts.append(Point("heat", a, {"energy_wh": truth.heat_wh, "duration_s": 3600.0,
                                          "estimate": False},
-                             {"device": sim.heatpump_device, "method": "counter",
+                             {"device": PUMP, "method": "counter",
                               "circuit": "total"}))
-    for s in sim.heatpump_samples(START, end):
-        pts.append(Point("heatpump", s.time, dict(s.values), {"device": s.device}))
+    for s in sim.pump_states(START + timedelta(seconds=2), end):  # a poll every 5 minutes
+        values = dict(s.values, error_count=len(s.messages))
+        pts.append(Point("heatpump", s.time, values, {"device": PUMP}))
         for msg in s.messages:
             fields = {"priority": msg.priority, "text": msg.text}
             if msg.since is not None:
                 fields["since"] = msg.since.isoformat()
             pts.append(Point("message", s.time, fields,
-                             {"device": s.device, "kind": msg.kind, "code": msg.code}))
+                             {"device": PUMP, "kind": msg.kind, "code": msg.code}))
     arr = sim.meter_arrays(end - timedelta(days=METER_DAYS), end)
     for i in np.arange(0, len(arr), 30):
         t = datetime.fromtimestamp(int(arr.time_s[i]), UTC)
         pts.append(Point("meter", t, {"power_w": float(arr.power_w[i]),
                                       "energy_import_wh": float(arr.energy_import_wh[i])},
-                         {"device": sim.meter_device}))
+                         {"device": METER}))
     store.write(pts)
     store.flush()
 

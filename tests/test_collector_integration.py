@@ -16,7 +16,7 @@ from PyViCare.PyViCareUtils import PyViCareRateLimitError
 
 from collector.collect_cmd import build_collector
 from collector.service import VirtualClock
-from collector.wiring import ViCareAdapter
+from collector.wiring import build_sources
 from heatpump.settings import Settings
 from heatpump.store.sqlite import SQLiteStore
 
@@ -36,8 +36,8 @@ def test_replayed_vicare_survives_a_429_and_reports_it(tmp_path):
     s = settings(tmp_path)
     clock = VirtualClock(T0)
     store = SQLiteStore(tmp_path / "heatpump.sqlite3", s.tz)
-    vicare = ViCareAdapter(s, clock)
-    col = build_collector(s, [vicare], store, clock=clock, threaded=False)
+    (vicare,), state = build_sources(s, clock)
+    col = build_collector(s, [vicare], store, clock=clock, threaded=False, state=state)
     body = json.loads((FIX / "errors" / "rate_limit.json").read_text())
     polls = {"n": 0}
 
@@ -45,8 +45,8 @@ def test_replayed_vicare_survives_a_429_and_reports_it(tmp_path):
     real_get = None
     while clock.now() < T0 + timedelta(hours=2):
         col.step()
-        if vicare.vicare.manager is not None and real_get is None:
-            mgr = vicare.vicare.manager
+        if vicare.reader._manager is not None and real_get is None:
+            mgr = vicare.reader._manager
             real_get = mgr.get
 
             def get(url, real_get=real_get):
@@ -69,7 +69,8 @@ def test_replayed_vicare_survives_a_429_and_reports_it(tmp_path):
     assert "until" in limited.fields
     assert reasons[-1][0] == "up"  # and it came back
     beat = json.loads((tmp_path / "collector.heartbeat").read_text())
-    assert beat["sources"]["vicare"]["status"] == "up"
+    assert beat["sources"]["vicare/Vitocal250A"]["status"] == "up"
+    assert beat["sources"]["vicare/account"]["status"] == "up"
     store.close()
 
 
@@ -204,25 +205,6 @@ def test_kill_9_with_a_fast_meter_loses_at_most_one_poll(tmp_path):
         assert polls - 1 <= stored <= polls
 
 
-def test_quota_warning_is_one_line_not_one_per_poll(tmp_path, caplog):
-    import logging
-
-    s = settings(tmp_path, VICARE_DAILY_BUDGET="10")
-    clock = VirtualClock(T0)
-    vicare = ViCareAdapter(s, clock)
-    for i in range(8):  # calls the account already made today (the shared ledger)
-        vicare.vicare.guard.record(T0 - timedelta(hours=20, minutes=i), "features", 200)
-    store = SQLiteStore(tmp_path / "heatpump.sqlite3", s.tz)
-    col = build_collector(s, [vicare], store, clock=clock, threaded=False)
-    caplog.set_level(logging.INFO)
-    col.run(until=lambda: clock.now() >= T0 + timedelta(hours=5))
-    lines = [r.getMessage() for r in caplog.records if "API calls" in r.getMessage()]
-    # warned once at 8 of 10; the old calls age out 4 h later: one line saying so
-    assert lines == ["vicare: 8 of 10 API calls used in the last 24 h; polls stop at the "
-                     "budget until calls age out (VICARE_DAILY_BUDGET)",
-                     "vicare: API calls back to 5 of 10 in the last 24 h"]
-
-
 def test_once_polls_each_source_once_and_exits(tmp_path):
     r = subprocess.run([sys.executable, "-m", "heatpump.cli", "--env-file", "/nonexistent",
                         "collect", "--once"], cwd=tmp_path, env=_env(tmp_path),
@@ -247,7 +229,7 @@ def test_container_healthcheck_reads_the_running_collectors_heartbeat(tmp_path):
         _wait_polls(tmp_path, 1)
         r = check()
         assert r.returncode == 0, r.stdout
-        assert "vicare up" in r.stdout
+        assert "vicare/Vitocal250A up" in r.stdout
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)

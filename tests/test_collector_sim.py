@@ -1,15 +1,16 @@
-"""The service driven by the simulator (what `heatpump demo --live` runs), and an InfluxDB
-outage in the middle of it: nothing lost, nothing doubled."""
+"""The service driven by the simulated house's devices (what `heatpump demo --live` runs),
+and an InfluxDB outage in the middle of it: nothing lost, nothing doubled."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from collector.service import VirtualClock
-from collector.simulator import Outage, Simulator
-from collector.wiring import run_simulated
 from heatpump.settings import Settings
 from heatpump.store.sqlite import SQLiteStore
+from simhouse.demo_cmd import run_service, simulated_house
+from simhouse.house import Outage
+from simhouse.scenarios import Setup
 
 T0 = datetime(2026, 1, 12, 0, 0, tzinfo=UTC)
 FAR = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
@@ -37,8 +38,8 @@ def sums(store, start, end):
 
 def run(tmp_path, store, hours, scenarios=(), between=None):
     s = settings(tmp_path)
-    sim = Simulator(7, T0 - timedelta(days=1), s.tz, scenarios=scenarios)
     clock = VirtualClock(T0)
+    house = simulated_house(s, T0, Setup(scenarios=tuple(scenarios)), 7, clock.now)
     end = T0 + timedelta(hours=hours)
 
     def until():
@@ -46,33 +47,38 @@ def run(tmp_path, store, hours, scenarios=(), between=None):
             between(clock.now())
         return clock.now() >= end
 
-    col = run_simulated(sim, s, store, clock=clock, threaded=False, until=until,
-                        install_signals=False)
-    return sim, col
+    col = run_service(s, house, store, clock=clock, data_dir=tmp_path / "demo",
+                      threaded=False, until=until, install_signals=False)
+    return house, col
 
 
 def test_simulated_sources_measure_the_simulated_truth(tmp_path):
     outage = Outage("meter", T0 + timedelta(hours=2), T0 + timedelta(hours=2, minutes=30))
     db = tmp_path / "h.sqlite3"
-    sim, _col = run(tmp_path, SQLiteStore(db, settings(tmp_path).tz), 6, [outage])
+    house, _col = run(tmp_path, SQLiteStore(db, settings(tmp_path).tz), 6, [outage])
+    sim = house.sim
     store = SQLiteStore(db, settings(tmp_path).tz)
     got = sums(store, *FAR)
     assert got["heatpump_n"] == 6 * 12
     assert got["meter_n"] == 6 * 360 - 180  # a 30-minute meter outage is a gap, not zeros
     stored = store.points("heatpump", *FAR)
-    sims = list(sim.heatpump_samples(stored[0].time, stored[-1].time + timedelta(seconds=1)))
-    assert [x.time for x in sims] == [p.time for p in stored]  # every poll, none twice
+    assert [p.time for p in stored] == [T0 + timedelta(minutes=5 * i) for i in range(72)]
 
-    def day_wh(x, kind):  # the finest counter, the one accounting differences
-        return 1000 * sum(x.counters[f"{kind}.{c}.day"] for c in ("heating", "dhw"))
+    def day_wh(t, kind):  # the finest counter, the one accounting differences, as the
+        # simulated device answered it at that time
+        feature = {"heat": "heating.heat.production.summary",
+                   "electricity": "heating.power.consumption.summary"}[kind]
+        body = house.vitocal.features(t)["data"]
+        return 1000 * sum(f["properties"]["currentDay"]["value"] for f in body
+                          if f["feature"] in (f"{feature}.heating", f"{feature}.dhw"))
 
     heat = store.points("heat", *FAR)
     assert heat and {p.tags["method"] for p in heat} == {"counter"}
     # what the device's counters moved from the first to the last poll, nothing lost
-    assert got["heat"] == pytest.approx(day_wh(sims[-1], "heat") - day_wh(sims[0], "heat"),
-                                        abs=1e-6)
+    first, last = stored[0].time, stored[-1].time
+    assert got["heat"] == pytest.approx(day_wh(last, "heat") - day_wh(first, "heat"), abs=1e-6)
     assert got["electricity_heatpump"] == pytest.approx(
-        day_wh(sims[-1], "electricity") - day_wh(sims[0], "electricity"), abs=1e-6)
+        day_wh(last, "electricity") - day_wh(first, "electricity"), abs=1e-6)
     # the meter's electricity: every Wh between its first and last reading, the 30-minute
     # outage included (the counter bridges it), none twice
     readings = store.points("meter", *FAR)
@@ -85,6 +91,7 @@ def test_simulated_sources_measure_the_simulated_truth(tmp_path):
               for p in store.points("health", *FAR)]
     assert ("meter", "down", "unreachable") in health
     assert health.count(("meter", "up", "")) == 2  # up, then up again after the outage
+    assert ("vicare", "up", "") in health
     store.close()
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.demo_cmd import backfill, format_summary
+from simhouse.demo_cmd import backfill, format_summary
 from heatpump.settings import Settings
 from heatpump.store import open_store
 
@@ -38,7 +38,9 @@ def test_backfill_measures_the_simulated_truth_into_the_demo_store(tmp_path):
     with open_store(s, demo=True) as store:
         meter = store.points("meter", NOW - timedelta(days=1), NOW)
         assert 12 * 360 - 10 <= len(meter) <= 12 * 360
-        assert store.tag_values("heatpump", "device") == ["demo-heatpump"]
+        # the devices' own ids, as the collector learns them from their answers
+        assert store.tag_values("heatpump", "device") == ["7571381681420106-0"]
+        assert store.tag_values("meter", "device") == ["shellypro3em-aabbccddee01"]
 
 
 def test_rerun_recreates_instead_of_doubling(tmp_path):
@@ -124,5 +126,5 @@ def test_a_meter_outage_is_an_outage_not_a_rejected_reading(tmp_path, caplog):
     s = settings(tmp_path)
     with caplog.at_level("WARNING"):
         backfill(s, 0.25, 3, ["meter-outage@-3h/30m"], now=NOW, out=io.StringIO())
-    assert "meter down (unreachable)" in caplog.text
+    assert "meter shellypro3em-aabbccddee01 down (unreachable)" in caplog.text
     assert "rejected" not in caplog.text

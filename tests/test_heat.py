@@ -9,14 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from collector.heat import (
+from collector.accounting.heat import (
     boundaries_crossed,
     choose_heat_method,
     counter_delta_kwh,
     electricity_points,
     heat_intervals,
     heat_points,
-    next_boundary,
 )
 from collector.readings import HeatPumpSample
 
@@ -134,9 +133,9 @@ def test_nothing_to_compare() -> None:
 def test_dst_change_day_boundaries() -> None:
     # 2026-03-29 has 23 hours in Berlin; exactly one day boundary between these polls.
     assert boundaries_crossed("day", t(2026, 3, 28, 23, 59), t(2026, 3, 29, 0, 1), BERLIN) == 1
-    assert next_boundary("day", t(2026, 3, 29, 12), BERLIN) == t(2026, 3, 30)
-    assert next_boundary("month", t(2026, 12, 31, 12), BERLIN) == t(2027, 1, 1)
-    assert next_boundary("week", t(2026, 1, 15, 12), BERLIN) == t(2026, 1, 19)
+    assert boundaries_crossed("day", t(2026, 3, 29, 0, 1), t(2026, 3, 29, 23, 59), BERLIN) == 0
+    assert boundaries_crossed("month", t(2026, 12, 31, 12), t(2027, 1, 1, 0, 1), BERLIN) == 1
+    assert boundaries_crossed("week", t(2026, 1, 15, 12), t(2026, 1, 19, 0, 1), BERLIN) == 1
 
 
 @given(st.lists(st.floats(min_value=0, max_value=3.0), min_size=2, max_size=60),

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector.meter import MeterConfig, MeterState, flush, resume_state, step
+from collector.accounting.meter import MeterConfig, MeterState, flush, resume_state, step
 from collector.readings import MeterReading
 
 T0 = datetime(2026, 3, 1, 0, 0, 3, tzinfo=UTC)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from collector.meter import MeterAccountant, MeterConfig
+from collector.accounting.meter import MeterAccountant, MeterConfig
 from collector.shelly.client import ShellyClient
 from collector.shelly.errors import ShellyTimeout
 from tests.fake_shelly import FakeShelly, load_device

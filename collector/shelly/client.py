@@ -1,7 +1,9 @@
 """Thin HTTP shell around `parse`: recognise the Shelly, then read it, one request at a time.
 
 `ShellyClient.poll()` returns one `MeterReading` stamped with the collector's own UTC clock
-(the device's clock is not trusted) or raises a typed `ShellyError`. Gen1 devices use HTTP
+(the device's clock is not trusted) or raises a typed `ShellyError`. The answers come
+through a transport (collector/shelly/transport.py): HTTP for a real meter, a function
+for the simulated one or a recording; everything after that is the same code. Gen1 devices use HTTP
 Basic auth, Gen2+ Digest SHA-256 with the fixed user `admin`; `GET /shelly` never needs a
 password. Gen2 devices accept few simultaneous connections and some firmware answers 429,
 so a lock keeps a single request in flight and one connection is reused.
@@ -13,7 +15,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -23,8 +25,6 @@ from collector.shelly.errors import (
     ShellyAuthFailed,
     ShellyBadResponse,
     ShellyRateLimited,
-    ShellyTimeout,
-    ShellyUnreachable,
     ShellyUnsupported,
 )
 from collector.shelly.parse import (
@@ -39,14 +39,12 @@ from collector.shelly.parse import (
     resolve_channel,
     responses_from_status,
 )
+from collector.shelly.transport import HttpTransport, NotJson, Transport
+from heatpump.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
 GEN2_USER = "admin"  # Gen2+ devices have exactly one user
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -71,12 +69,13 @@ class ShellyDevice:
 
 
 class ShellyClient:
-    """Reads one Shelly meter over local HTTP. Not async: one small request every 10 s."""
+    """Reads one Shelly meter through a transport (HTTP, or an in-process stand-in). Not
+    async: one small request every 10 s."""
 
     def __init__(self, url: str, *, username: str | None = None, password: str | None = None,
                  channel: str | None = None, timeout_s: float = 4.0,
-                 clock: Callable[[], datetime] = utc_now,
-                 transport: httpx.BaseTransport | None = None):
+                 clock: Callable[[], datetime] = utcnow,
+                 transport: Transport | None = None):
         parsed = httpx.URL(url)
         # Credentials written into the URL are moved to the auth settings, never shown.
         username = username or (parsed.username or None)
@@ -85,25 +84,22 @@ class ShellyClient:
         self._username = username
         self._password = password
         self._channel_setting = channel
-        self._timeout_s = timeout_s
         self._clock = clock
         self._lock = threading.Lock()
-        self._http = httpx.Client(
-            base_url=self.url, timeout=timeout_s, transport=transport, follow_redirects=False,
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-            headers={"Accept": "application/json"})
+        self.transport: Transport = transport or HttpTransport(self.url, timeout_s)
         self._auth: httpx.Auth | None = None
         self.device: ShellyDevice | None = None
 
     @classmethod
-    def from_settings(cls, settings: Any, clock: Callable[[], datetime] = utc_now
-                      ) -> ShellyClient:
-        """Build from `heatpump.settings.Settings` (SHELLY_* variables)."""
+    def from_settings(cls, settings: Any, clock: Callable[[], datetime] = utcnow,
+                      transport: Transport | None = None) -> ShellyClient:
+        """Build from `heatpump.settings.Settings` (SHELLY_* variables); `transport` replaces
+        HTTP (a recording replayed, the simulated meter)."""
         if not settings.shelly_url:
             raise ValueError("SHELLY_URL is empty: the meter source is disabled")
         return cls(settings.shelly_url, username=settings.shelly_username,
                    password=settings.shelly_password, channel=settings.shelly_channel,
-                   timeout_s=settings.shelly_timeout_seconds, clock=clock)
+                   timeout_s=settings.shelly_timeout_seconds, clock=clock, transport=transport)
 
     # --- public API -------------------------------------------------------------------
 
@@ -132,7 +128,7 @@ class ShellyClient:
                                 uptime_s=values.uptime_s)
 
     def close(self) -> None:
-        self._http.close()
+        self.transport.close()
 
     def __enter__(self) -> ShellyClient:
         return self
@@ -180,18 +176,8 @@ class ShellyClient:
 
     def _get_json(self, path: str, auth: bool = True) -> Any:
         where = f"{self.url}{path.split('?')[0]}"
-        try:
-            response = self._http.get(path, auth=self._auth if auth and self._auth else None)
-        except httpx.TimeoutException:
-            raise ShellyTimeout(f"the meter at {self.url} did not answer within "
-                                f"{self._timeout_s:g} s") from None
-        except httpx.TransportError as exc:
-            raise ShellyUnreachable(f"cannot reach the meter at {self.url} "
-                                    f"({type(exc).__name__})") from None
-        except (KeyError, ValueError):  # httpx cannot answer this Digest challenge
-            raise ShellyAuthFailed(f"the meter at {self.url} asks for an authentication "
-                                   "this client does not support") from None
-        status = response.status_code
+        answer = self.transport.get(path, self._auth if auth and self._auth else None)
+        status = answer.status
         if status == 401:
             hint = ("rejected the password" if self._password else "requires a password")
             raise ShellyAuthFailed(f"the meter at {self.url} {hint} (HTTP 401); check "
@@ -199,14 +185,13 @@ class ShellyClient:
         if status == 429:
             raise ShellyRateLimited(f"the meter at {self.url} is rate limiting (HTTP 429); "
                                     "polling less often helps",
-                                    _retry_after(response.headers.get("retry-after")))
+                                    _retry_after(answer.retry_after))
         if status >= 400:
-            raise ShellyBadResponse(f"{where} answered HTTP {status}{_rpc_error(response)}")
-        try:
-            return response.json()
-        except ValueError:
+            raise ShellyBadResponse(f"{where} answered HTTP {status}{_rpc_error(answer.body)}")
+        if isinstance(answer.body, NotJson):
             raise ShellyBadResponse(f"{where} answered something that is not JSON "
-                                    f"({len(response.content)} bytes)") from None
+                                    f"({answer.body.size} bytes)")
+        return answer.body
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -217,11 +202,7 @@ def _retry_after(value: str | None) -> float | None:
     return seconds if seconds is not None and 0 <= seconds < 86400 else None
 
 
-def _rpc_error(response: httpx.Response) -> str:
+def _rpc_error(body: Any) -> str:
     """The short RPC error message a Gen2 device puts in an error body, if any."""
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
     message = body.get("message") if isinstance(body, dict) else None
     return f": {message[:120]}" if isinstance(message, str) and message else ""

@@ -1,5 +1,5 @@
-"""Viessmann source: `ViCareSource(settings).poll(now)` -> PollResult (see source.py)."""
+"""Viessmann source: `ViCareReader.read()` -> samples or classified errors (see reader.py)."""
 
-from collector.vicare.source import HealthEvent, PollResult, ViCareSource
+from collector.vicare.reader import ViCareRead, ViCareReader
 
-__all__ = ["HealthEvent", "PollResult", "ViCareSource"]
+__all__ = ["ViCareRead", "ViCareReader"]

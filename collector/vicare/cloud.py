@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import PyViCare.PyViCareAbstractOAuthManager as _pyvicare_api
 import PyViCare.PyViCareOAuthManager as _pyvicare_oauth
 import requests
 from authlib.integrations.requests_client import OAuth2Session
@@ -68,6 +69,10 @@ _pyvicare_oauth.OAuth2Session = _TimeoutOAuth2Session  # type: ignore[misc]
 _pyvicare_oauth.requests = _RequestsWithTimeout()  # type: ignore[assignment]
 
 CallListener = Callable[[datetime, str, int, int], None]
+# (path relative to the API root, HTTP status, JSON body or text): one API answer, for
+# `heatpump collect --record` (collector/recording.py). Login and token answers never
+# reach it: they do not go to the API root.
+Recorder = Callable[[str, int, Any], None]
 
 
 def call_kind(url: str) -> str:
@@ -106,8 +111,9 @@ class GuardedOAuthManager(ViCareOAuthManager):
 
     def __init__(self, username: str, password: str, client_id: str, token_file: Path,
                  guard: Guard, clock: Callable[[], datetime], on_call: CallListener,
-                 listing_path: Path | None = None):
+                 listing_path: Path | None = None, recorder: Recorder | None = None):
         self._guard = guard
+        self._recorder = recorder
         self._clock = clock
         self._on_call = on_call
         self._responses = 0
@@ -133,6 +139,13 @@ class GuardedOAuthManager(ViCareOAuthManager):
         now = self._clock()
         self._guard.record(now, kind, int(response.status_code))
         self._on_call(now, kind, int(response.status_code), 1)
+        url, root = str(response.url), _pyvicare_api.API_BASE_URL  # read now: tests move it
+        if self._recorder is not None and url.startswith(root):
+            try:
+                body: Any = response.json()
+            except ValueError:
+                body = response.text[:2000]
+            self._recorder(url[len(root):], int(response.status_code), body)
 
     def replace_session(self, new_session: Any) -> None:
         super().replace_session(new_session)
@@ -179,6 +192,8 @@ class GuardedOAuthManager(ViCareOAuthManager):
         if url == LISTING_URL and self._listing_path is not None:
             cached = self._cached_listing()
             if cached is not None:
+                if self._recorder is not None:  # a recording must be replayable on its own
+                    self._recorder(url, 200, cached)
                 return cached
         if self._token_dead:
             self.renewToken()

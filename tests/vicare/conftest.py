@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.vicare.source import ViCareSource
+from tests.vicare.harness import ViCareHarness
 from heatpump.settings import Settings
 from tests.vicare.fakecloud import FakeCloud, use_fake_cloud
 
@@ -50,7 +50,7 @@ def live_settings(cloud: FakeCloud, data_dir: Path, **env: str) -> Settings:
 def make_source(cloud: FakeCloud, tmp_path: Path, clock: Clock):
     """A new source object each call: a process restart reading the persisted state."""
 
-    def make(**env: str) -> ViCareSource:
-        return ViCareSource(live_settings(cloud, tmp_path / "data", **env), clock=clock)
+    def make(**env: str) -> ViCareHarness:
+        return ViCareHarness(live_settings(cloud, tmp_path / "data", **env), clock)
 
     return make

@@ -1,4 +1,4 @@
-"""What the Viessmann source writes, as the bot reads it: the real ViCareSource (real PyViCare
+"""What the Viessmann source writes, as the bot reads it: the real Viessmann pipeline (real PyViCare
 against the fake cloud, or replaying a real dump) fills a real SQLite store, and the real
 alert engine, /status and /jaz show it."""
 
@@ -12,11 +12,11 @@ from bot.alerts import gather
 from bot.alerts.service import AlertService
 from bot.alerts.texts import REASONS
 from bot.replies import jaz_text, status_text
-from collector.vicare.source import ViCareSource
 from heatpump.settings import Settings
 from heatpump.store.sqlite import SQLiteStore
 from tests.vicare.conftest import Clock
 from tests.vicare.fakecloud import FIXTURES, FakeCloud
+from tests.vicare.harness import ViCareHarness
 
 DEVICE = "7571381681420106-0"
 
@@ -70,7 +70,7 @@ def test_jaz_shows_the_devices_own_spf_and_scop_from_a_replayed_dump(
                                       "HEATPUMP_DATA_DIR": str(tmp_path / "data"),
                                       "HEATPUMP_TZ": "Europe/Berlin"})
     store = SQLiteStore(tmp_path / "heatpump.sqlite3", settings.tz)
-    source = ViCareSource(settings, clock=clock)
+    source = ViCareHarness(settings, clock)
     for _ in range(3):
         store.write(source.poll().points)
         clock.advance(300)

@@ -111,7 +111,7 @@ def test_rate_limit_blocks_until_limit_reset_even_across_restarts(
     assert ("7571381681420106-0", "down", "rate_limited") in reasons(result)
     (event,) = [h for h in result.health if h.reason == "rate_limited"]
     assert event.until == reset
-    assert event.point().fields["until"] == reset.isoformat()
+    assert event.point.fields["until"] == reset.isoformat().replace("+00:00", "Z")
     before = len(cloud.requests)
     for _ in range(20):  # restarts every 5 minutes during the block: no call at all
         clock.advance(300)
@@ -157,7 +157,7 @@ def test_offline_and_server_errors_skip_the_poll(cloud: FakeCloud, make_source, 
     clock.advance(300)
     recovered = source.poll()
     assert len(recovered.samples) == 1
-    assert reasons(recovered) == [("7571381681420106-0", "up", "ok")]
+    assert reasons(recovered) == [("7571381681420106-0", "up", "")]
     assert recovered.health[0].failures == 2
 
 
@@ -349,12 +349,12 @@ def test_save_dump_from_live_account_is_redacted_and_replayable(
     assert count == len(device.body["data"])
     assert "7571381681420106" not in text and "1234567" not in text
     assert cloud.username not in text
-    from collector.vicare.source import ViCareSource
     from heatpump.settings import Settings
+    from tests.vicare.harness import ViCareHarness
 
-    replayed = ViCareSource(Settings.from_mapping({
+    replayed = ViCareHarness(Settings.from_mapping({
         "VICARE_DUMP": str(target), "HEATPUMP_DATA_DIR": str(tmp_path / "replay")}),
-        clock=clock).poll()
+        clock).poll()
     (sample,) = replayed.samples
     assert sample.values["compressor_hours_h"] == 8118.0
     assert sample.device == "dump"
@@ -363,7 +363,7 @@ def test_save_dump_from_live_account_is_redacted_and_replayable(
 def test_an_unexpected_bug_becomes_a_health_event(cloud: FakeCloud, make_source,
                                                   monkeypatch: pytest.MonkeyPatch,
                                                   caplog: pytest.LogCaptureFixture) -> None:
-    import collector.vicare.source as source_module
+    import collector.vicare.reader as source_module
 
     cloud.add_device("Vitocal250A")
 
@@ -433,3 +433,22 @@ def test_a_failing_device_listing_is_retried_once_per_interval_across_restarts(
     cloud.errors.clear()
     assert len(make_source().poll().samples) == 1
     assert cloud.count(LISTING) == 2
+
+
+def test_quota_warning_is_one_line_not_one_per_poll(cloud: FakeCloud, make_source,
+                                                    clock: Clock,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    cloud.add_device("Vitocal250A")
+    source = make_source(VICARE_DAILY_BUDGET="100")
+    for i in range(80):  # calls the account already made today (the shared ledger)
+        source.guard.record(clock.now - timedelta(hours=20, minutes=i), "features", 200)
+    caplog.set_level(logging.INFO)
+    for _ in range(5 * 12):  # five hours, a poll every 5 minutes
+        source.poll()
+        clock.advance(300)
+    lines = [r.getMessage() for r in caplog.records if "API calls" in r.getMessage()]
+    # warned once at 84 of 100 (80 + login, listing, features); the old calls age out 4 h
+    # later: one line saying so
+    assert lines == ["vicare: 84 of 100 API calls used in the last 24 h; polls stop at the "
+                     "budget until calls age out (VICARE_DAILY_BUDGET)",
+                     "vicare: API calls back to 56 of 100 in the last 24 h"]

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 from PyViCare.PyViCare import PyViCare
 
-from collector.heat import choose_heat_method
-from collector.vicare.replay import OfflineOAuthManager
-from collector.vicare.source import ViCareSource
+from collector.accounting.heat import choose_heat_method
+from collector.vicare.dumps import DumpAnswers
+from collector.vicare.offline import OfflineOAuthManager
 from heatpump.schema import HEATPUMP
 from heatpump.settings import Settings
 from tests.vicare.conftest import Clock
 from tests.vicare.fakecloud import FIXTURES
+from tests.vicare.harness import ViCareHarness
 
 A = "absent"
 # dump: outside, supply, return, dhw, hours, hours resolution, starts, flow l/h, active,
@@ -68,13 +69,13 @@ def replay(dump: Path, tmp_path: Path, **env: str):
     settings = Settings.from_mapping({"VICARE_DUMP": str(dump),
                                       "HEATPUMP_DATA_DIR": str(tmp_path / "d"),
                                       "HEATPUMP_TZ": "UTC", **env})
-    return ViCareSource(settings, clock=Clock())
+    return ViCareHarness(settings, Clock())
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_dump_maps_to_expected_values(name: str, tmp_path: Path) -> None:
     result = replay(FIXTURES / f"{name}.json", tmp_path).poll()
-    assert [h.reason for h in result.health] == ["ok", "ok"]
+    assert [(h.status, h.reason) for h in result.health] == [("up", ""), ("up", "")]
     (sample,) = result.samples
     assert sample.device == name
     expected = EXPECTED[name]
@@ -118,7 +119,8 @@ def test_mapping_agrees_with_pyvicare_getters(name: str, tmp_path: Path) -> None
     """The table reads the same numbers as PyViCare's own HeatPump getters."""
     vicare = PyViCare()
     vicare.setCacheDuration(3600)
-    vicare.initWithExternalOAuth(OfflineOAuthManager([FIXTURES / f"{name}.json"], name))
+    dump = DumpAnswers([FIXTURES / f"{name}.json"], name)
+    vicare.initWithExternalOAuth(OfflineOAuthManager(dump.answer))
     device = vicare.devices[0].asHeatPump()
     (sample,) = replay(FIXTURES / f"{name}.json", tmp_path).poll().samples
     compressor = device.getCompressor(0)

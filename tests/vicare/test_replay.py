@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from collector.vicare.replay import redact_features
-from collector.vicare.source import ViCareSource
+from collector.vicare.dumps import redact_features
 from heatpump.settings import Settings
 from tests.vicare.conftest import Clock
 from tests.vicare.fakecloud import FIXTURES, fixture
+from tests.vicare.harness import ViCareHarness
 
 
-def source(dump: Path, tmp_path: Path, clock: Clock) -> ViCareSource:
-    return ViCareSource(Settings.from_mapping({
+def source(dump: Path, tmp_path: Path, clock: Clock) -> ViCareHarness:
+    return ViCareHarness(Settings.from_mapping({
         "VICARE_DUMP": str(dump), "HEATPUMP_DATA_DIR": str(tmp_path / "data"),
-        "HEATPUMP_TZ": "Europe/Berlin"}), clock=clock)
+        "HEATPUMP_TZ": "Europe/Berlin"}), clock)
 
 
 def set_prop(body: dict, feature: str, prop: str, value: float) -> None:

@@ -18,13 +18,15 @@ set the controller's clock to local time).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from collector.points import electricity_point, heat_point
 from collector.readings import HeatPumpSample
-from heatpump.schema import ELECTRICITY, ESTIMATED_HEAT_METHODS, HEAT
+from heatpump.schema import ESTIMATED_HEAT_METHODS
 from heatpump.store.base import Point
 
 WATER_WH_PER_L_K = 1.163  # heat capacity of water near 35 °C: 4.186 kJ/(kg·K) × 0.993 kg/l
@@ -258,11 +260,8 @@ def heat_points(prev: HeatPumpSample, cur: HeatPumpSample, *, tz: ZoneInfo,
     """`heat` points for the interval ending at `cur.time` (one per circuit)."""
     _, intervals = heat_intervals(prev, cur, tz=tz, rated_heat_kw=rated_heat_kw,
                                   running_s=running_s, max_gap_s=max_gap_s)
-    return [Point(HEAT.name, cur.time,
-                  {"energy_wh": round(i.energy_wh, 3), "duration_s": i.duration_s,
-                   "estimate": i.estimate},
-                  {"device": cur.device, "method": i.method, "circuit": i.circuit})
-            for i in intervals]
+    return [heat_point(cur.time, cur.device, i.method, i.circuit, i.energy_wh, i.duration_s,
+                       i.estimate) for i in intervals]
 
 
 def electricity_points(prev: HeatPumpSample, cur: HeatPumpSample, *,
@@ -271,23 +270,58 @@ def electricity_points(prev: HeatPumpSample, cur: HeatPumpSample, *,
     duration_s = (cur.time - prev.time).total_seconds()
     if duration_s <= 0:
         return []
-    return [Point(ELECTRICITY.name, cur.time,
-                  {"energy_wh": round(d.kwh * 1000.0, 3), "duration_s": duration_s},
-                  {"device": cur.device, "source": "heatpump", "circuit": circuit})
+    return [electricity_point(cur.time, cur.device, "heatpump", circuit,
+                              {"energy_wh": round(d.kwh * 1000.0, 3), "duration_s": duration_s})
             for circuit, d in counter_energy(prev, cur, "electricity", tz).items()]
 
 
-def next_boundary(period: str, after: datetime, tz: ZoneInfo) -> datetime:
-    """Start of the next local `period` after `after` (UTC), for documentation and tests."""
-    local = after.astimezone(tz)
-    day = local.date()
-    if period == "day":
-        target = day + timedelta(days=1)
-    elif period == "week":
-        target = day + timedelta(days=7 - day.weekday())
-    elif period == "month":
-        target = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-    else:
-        target = date(day.year + 1, 1, 1)
-    return datetime(target.year, target.month, target.day, tzinfo=tz).astimezone(
-        after.tzinfo)
+# --- the thin stateful wrapper -----------------------------------------------------------
+
+
+class HeatAccountant:
+    """Keeps the previous sample of each heat pump and turns each new one into `heat` and
+    `electricity` (source=heatpump) points for the interval between them.
+
+    `running_s(start, end)` answers the compressor's running seconds the meter saw in an
+    interval (None when the meter did not cover it); the runtime estimate uses it."""
+
+    def __init__(self, tz: ZoneInfo, rated_heat_kw: float | None, poll_s: float,
+                 running_s: Callable[[datetime, datetime], float | None] | None = None,
+                 last: dict[str, HeatPumpSample] | None = None):
+        self.tz, self.rated_heat_kw = tz, rated_heat_kw
+        # the sampled methods integrate two snapshots, so they refuse longer gaps
+        self.max_gap_s = 3.0 * poll_s
+        self.running_s = running_s
+        self.last: dict[str, HeatPumpSample] = dict(last or {})
+
+    def add(self, sample: HeatPumpSample, single_device: bool = True) -> list[Point]:
+        """Points for the interval that ends with `sample` (none for a device's first sample
+        or a sample that is not newer than the previous one)."""
+        prev = self.last.get(sample.device)
+        if prev is not None and sample.time <= prev.time:
+            return []
+        self.last[sample.device] = sample
+        if prev is None:
+            return []
+        running = (self.running_s(prev.time, sample.time)
+                   if self.running_s is not None and single_device else None)
+        return (heat_points(prev, sample, tz=self.tz, rated_heat_kw=self.rated_heat_kw,
+                            running_s=running, max_gap_s=self.max_gap_s)
+                + electricity_points(prev, sample, tz=self.tz))
+
+    def method(self, device: str) -> MethodChoice | None:
+        """The heat method the device's last sample allows, and why (`heatpump doctor`)."""
+        sample = self.last.get(device)
+        return None if sample is None else choose_heat_method(sample, self.rated_heat_kw)
+
+
+def sample_to_json(s: HeatPumpSample) -> dict[str, Any]:
+    """What heat accounting needs of a sample to resume after a restart."""
+    return {"time": s.time.isoformat(), "device": s.device, "values": dict(s.values),
+            "counters": dict(s.counters)}
+
+
+def sample_from_json(d: Mapping[str, Any]) -> HeatPumpSample:
+    """Inverse of `sample_to_json`; KeyError/TypeError/ValueError on a damaged entry."""
+    return HeatPumpSample(datetime.fromisoformat(d["time"]), str(d["device"]),
+                          dict(d["values"]), {k: float(v) for k, v in d["counters"].items()})

@@ -1,9 +1,12 @@
-"""A simulated house with an air-to-water heat pump and its electricity meter.
+"""A simulated house with an air-to-water heat pump and its electricity meter: the physics.
 
-Why: `heatpump demo` must exercise the real ingest path, so the simulator hands out exactly
-what real sources hand out (`MeterReading` every 10 s, `HeatPumpSample` every 5 min with the
-device's own day/month/year counters) and keeps the exact truth beside it, so tests and the
-demo summary can compare what accounting measured against what really happened.
+Why: `heatpump demo` must exercise the real ingest path, so the simulated devices
+(simhouse.vitocal, simhouse.shelly) answer in the devices' own wire formats, built from the
+state this module computes, and the exact truth is kept beside it, so tests and the demo
+summary can compare what accounting measured against what really happened. This module
+knows nothing of wire formats or of the collector: it gives per-minute physics, the meter's
+10-s trace (`meter_arrays`), the heat pump's observable state at any time (`pump_state`)
+and the energy the heat pump's own counters accumulate (`device_totals_kwh`).
 
 Pure and deterministic: the same seed, start and configuration give the same data however the
 time range is queried. The physics runs at one-minute resolution (a Python loop for the
@@ -24,7 +27,6 @@ Model (documented for users in docs/demo.md):
 from __future__ import annotations
 
 import dataclasses
-import heapq
 import math
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -35,21 +37,17 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from collector.readings import HeatPumpMessage, HeatPumpSample, MeterReading
-from heatpump.store.base import FieldValue
-
 MINUTES_PER_CHUNK = 1440
 METER_STEP_S = 10
-SAMPLE_STEP_MIN = 5
 WATER_KWH_PER_M3K = 1.163  # heat capacity of water: kWh per m³ and K (= Wh per litre and K)
 
 # Modes of the heat pump's state machine (per minute).
 IDLE, HEAT, DHW, DEFROST, LOCKED = 0, 1, 2, 3, 4
 MODE_NAMES = ("idle", "heating", "dhw", "defrost", "locked")
 
-# Counters a modern E3 device reports, in kWh (see HeatPumpSample.counters).
+# Energy series the heat pump's own counters accumulate ("<kind>.<circuit>", kWh).
 COUNTER_SERIES = ("heat.heating", "heat.dhw", "electricity.heating", "electricity.dhw")
-COUNTER_PERIODS = ("day", "month", "year")
+PRIOR_DAYS = 800  # device history estimated before the origin (last year's counters)
 
 
 # --- configuration -------------------------------------------------------------------------
@@ -194,106 +192,6 @@ class MeterReboot:
 Scenario = Outage | Fault | CopDrop | MeterReboot
 
 
-@dataclass(frozen=True)
-class _ScenarioKind:
-    default_start: str  # relative to "now"
-    default_duration: str | None  # None: open-ended
-    options: tuple[str, ...]
-
-
-# What `heatpump demo --scenario` accepts: KIND[@START][/DURATION][,key=value...]
-SCENARIO_KINDS: dict[str, _ScenarioKind] = {
-    "fault": _ScenarioKind("-1d", "6h", ("code", "priority", "text", "stops")),
-    "meter-outage": _ScenarioKind("-6h", "2h", ()),
-    "heatpump-outage": _ScenarioKind("-6h", "2h", ()),
-    "cop-drop": _ScenarioKind("-7d", None, ("factor",)),
-    "meter-reboot": _ScenarioKind("-1d", "30s", ("counter",)),
-}
-_UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_scenario(text: str, now: datetime) -> Scenario:
-    """A scenario from its command-line form, times relative to `now` unless absolute.
-
-    Examples: "fault" (yesterday, 6 h, F.1100), "fault@-3d/12h,code=F.454,stops=no",
-    "meter-outage@-2h/30m", "heatpump-outage@2026-01-10T06:00+01:00/3h",
-    "cop-drop@-10d,factor=0.7", "meter-reboot@-3h/1m,counter=keep" (DURATION: offline).
-    Raises ValueError with the reason.
-    """
-    if now.tzinfo is None:
-        raise ValueError("now must carry a zone")
-    head, _, opts = text.strip().partition(",")
-    kind_name, _, when = head.partition("@")
-    kind = SCENARIO_KINDS.get(kind_name)
-    if kind is None:
-        raise ValueError(f"unknown scenario {kind_name!r}; choose from "
-                         + ", ".join(SCENARIO_KINDS))
-    start_text, _, duration_text = when.partition("/")
-    start = _parse_when(start_text or kind.default_start, now)
-    duration = duration_text or kind.default_duration
-    end = start + timedelta(seconds=_parse_duration(duration)) if duration else None
-    options: dict[str, str] = {}
-    for part in filter(None, (p.strip() for p in opts.split(","))):
-        key, eq, value = part.partition("=")
-        if not eq or key not in kind.options:
-            raise ValueError(f"{kind_name}: unknown option {part!r}; options: "
-                             + (", ".join(kind.options) or "none"))
-        options[key] = value
-    if kind_name == "fault":
-        stops = options.get("stops", "yes").lower()
-        if stops not in ("yes", "no"):
-            raise ValueError("fault: stops must be yes or no")
-        return Fault(start, end, code=options.get("code", "F.1100"),
-                     priority=options.get("priority", "criticalError"),
-                     text=options.get("text", "Simulated fault"), stops_compressor=stops == "yes")
-    if kind_name == "cop-drop":
-        try:
-            factor = float(options.get("factor", "0.75"))
-        except ValueError:
-            raise ValueError("cop-drop: factor must be a number") from None
-        scenario: Scenario = CopDrop(start, factor, end)
-    elif kind_name == "meter-reboot":
-        counter = options.get("counter", "reset")
-        if counter not in ("reset", "keep"):
-            raise ValueError("meter-reboot: counter must be reset or keep")
-        offline = (end - start).total_seconds() if end else 0.0
-        scenario = MeterReboot(start, offline, resets_counter=counter == "reset")
-    else:
-        if end is None:
-            raise ValueError(f"{kind_name}: needs a duration")
-        scenario = Outage("meter" if kind_name == "meter-outage" else "heatpump", start, end)
-    _check_scenario(scenario)
-    return scenario
-
-
-def _parse_duration(text: str) -> float:
-    text = text.strip()
-    if len(text) >= 2 and text[-1] in _UNITS_S:
-        try:
-            value = float(text[:-1])
-        except ValueError:
-            value = -1.0
-        if value > 0:
-            return value * _UNITS_S[text[-1]]
-    raise ValueError(f"bad duration {text!r}: use e.g. 30m, 6h or 2d")
-
-
-def _parse_when(text: str, now: datetime) -> datetime:
-    text = text.strip()
-    if text == "now":
-        return now
-    if text.startswith(("-", "+")):
-        sign = -1 if text[0] == "-" else 1
-        return now + sign * timedelta(seconds=_parse_duration(text[1:]))
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"bad start {text!r}: use ISO 8601 with a zone or e.g. -3d") from None
-    if when.tzinfo is None:
-        raise ValueError(f"start {text!r} must carry a zone (e.g. +01:00 or Z)")
-    return when
-
-
 # --- results -------------------------------------------------------------------------------
 
 
@@ -340,6 +238,47 @@ class Truth:
         return self.heat_wh / self.electricity_wh if self.electricity_wh > 0 else None
 
 
+@dataclass(frozen=True, slots=True)
+class MeterStep:
+    """The meter at one 10-s step: what its answer reports."""
+
+    time_s: int  # UTC epoch seconds of the step
+    power_w: float  # active power as measured (noisy), never negative
+    energy_import_wh: float  # cumulative import counter, 0.01 Wh resolution
+    uptime_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class PumpMessage:
+    """An active message on the heat pump's display (a simulated fault)."""
+
+    kind: str  # "error"
+    code: str
+    priority: str
+    text: str
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PumpState:
+    """What the heat pump reports about itself at one moment (before any wire format).
+
+    `values` uses the product's field names (outside_temp_c, compressor_active, ...);
+    energy counters are not here: the device's counter model (simhouse.vitocal) derives
+    them from `Simulator.device_totals_kwh`."""
+
+    time: datetime
+    mode: str  # MODE_NAMES
+    values: dict[str, float | int | bool | str]
+    messages: tuple[PumpMessage, ...] = ()
+
+
+# Device counter series -> the per-minute column it integrates (W).
+_DEVICE_POWER = {"heat.heating": "dev_heat_heating_w", "heat.dhw": "dev_heat_dhw_w",
+                 "electricity.heating": "dev_elec_heating_w",
+                 "electricity.dhw": "dev_elec_dhw_w"}
+
+
 # Per-minute arrays of a chunk (all float64 unless noted).
 MINUTE_FIELDS = (
     "outdoor_c", "room_c", "water_c", "supply_c", "return_c", "dhw_c", "flow_target_c",
@@ -374,8 +313,6 @@ class _State:
     meter_last_w: float  # true power of the last 10-s step
     uptime_s: int
     totals_kwh: tuple[float, ...]  # running totals of COUNTER_SERIES since the origin
-    bases_kwh: tuple[tuple[float, ...], ...]  # per period, per series: total at period start
-    period_keys: tuple[int, int, int]  # local day, month and year index of the last minute
 
 
 @dataclass
@@ -387,7 +324,7 @@ class _Chunk:
     started: np.ndarray  # bool: a compressor start in this minute
     run_s: np.ndarray  # int64 running-seconds counter at the start of each minute
     starts: np.ndarray  # int64 starts counter at the start of each minute
-    counters: dict[str, np.ndarray]  # "heat.heating.day" -> kWh at the start of each minute
+    totals: dict[str, np.ndarray]  # COUNTER_SERIES -> kWh since the origin at each minute start
     meter: MeterArrays
     fault: np.ndarray  # bool per minute
     pause: np.ndarray  # bool: idle but still inside the minimum off time
@@ -410,8 +347,6 @@ class Simulator:
         house: House | None = None,
         heat_pump: HeatPumpModel | None = None,
         scenarios: Sequence[Scenario] = (),
-        meter_device: str = "sim-meter",
-        heatpump_device: str = "sim-heatpump",
         cache_chunks: int = 4,
     ) -> None:
         if start.tzinfo is None:
@@ -423,9 +358,7 @@ class Simulator:
         self.hp = heat_pump or HeatPumpModel()
         self.scenarios = tuple(scenarios)
         for s in self.scenarios:
-            _check_scenario(s)
-        self.meter_device = meter_device
-        self.heatpump_device = heatpump_device
+            check_scenario(s)
         origin = int(start.astimezone(UTC).timestamp()) // 60 * 60
         self.origin_s = origin
         self.start = datetime.fromtimestamp(origin, UTC)
@@ -435,27 +368,10 @@ class Simulator:
 
     # --- public queries ---
 
-    def meter_readings(self, start: datetime, end: datetime) -> Iterator[MeterReading]:
-        """MeterReadings with start <= time < end, as the Shelly source yields them."""
-        outages = self._outages("meter")
-        device = self.meter_device
-        offsets = _STEP_OFFSETS
-        for arr in self._meter_chunks(start, end):
-            first = int(arr.time_s[0]) if len(arr) else 0
-            base = datetime.fromtimestamp(first, UTC)
-            steps = ((arr.time_s - first) // METER_STEP_S).tolist()
-            times = arr.time_s.tolist()
-            powers = arr.power_w.tolist()
-            energies = arr.energy_import_wh.tolist()
-            uptimes = arr.uptime_s.tolist()
-            for i, k in enumerate(steps):
-                if outages and _inside(times[i], outages):
-                    continue
-                yield MeterReading(base + offsets[k], device, powers[i], energies[i],
-                                   uptimes[i])
-
     def meter_arrays(self, start: datetime, end: datetime) -> MeterArrays:
-        """The same readings as arrays (fast path for long spans; outages removed)."""
+        """The meter's 10-s trace with start <= time < end (what the real meter measured at
+        each step: noisy power, its cumulative import counter, its uptime); steps inside a
+        meter outage or a reboot's offline time are left out."""
         parts = list(self._meter_chunks(start, end))
         if not parts:
             empty = np.zeros(0)
@@ -471,19 +387,57 @@ class Simulator:
             np.concatenate([p.uptime_s for p in parts])[keep],
         )
 
-    def heatpump_samples(self, start: datetime, end: datetime) -> Iterator[HeatPumpSample]:
-        """HeatPumpSamples with start <= time < end, as the Viessmann source yields them."""
-        lo, hi = self._range_s(start, end)
-        outages = self._outages("heatpump")
-        for chunk in self._chunks(lo, hi):
-            yield from self._samples_of(chunk, lo, hi, outages)
+    def meter_step(self, t: datetime) -> MeterStep | None:
+        """The meter at time `t`: its latest 10-s step (power, counter, uptime), or None
+        while it is offline (an outage, or the offline time of a reboot)."""
+        t_s = _epoch(t)
+        if t_s < self.origin_s or _inside(t_s, self._outages("meter")):
+            return None
+        chunk = self._chunk(int((t_s - self.origin_s) // (60 * MINUTES_PER_CHUNK)))
+        k = int((t_s - chunk.t0_s) // METER_STEP_S)
+        m = chunk.meter
+        return MeterStep(int(m.time_s[k]), float(m.power_w[k]), float(m.energy_import_wh[k]),
+                         int(m.uptime_s[k]))
 
-    def events(self, start: datetime, end: datetime) -> Iterator[MeterReading | HeatPumpSample]:
-        """Both sources merged in time order (a meter reading first on a tie)."""
-        meter = ((r.time, 0, r) for r in self.meter_readings(start, end))
-        pump = ((s.time, 1, s) for s in self.heatpump_samples(start, end))
-        for _, _, event in heapq.merge(meter, pump, key=lambda e: (e[0], e[1])):
-            yield event
+    def pump_state(self, t: datetime) -> PumpState | None:
+        """What the heat pump reports at time `t` (the minute containing it), or None while
+        it cannot be reached (a heat pump outage)."""
+        t_s = _epoch(t)
+        if t_s < self.origin_s or _inside(t_s, self._outages("heatpump")):
+            return None
+        minute = int((t_s - self.origin_s) // 60)
+        chunk = self._chunk(minute // MINUTES_PER_CHUNK)
+        return self._state_of(chunk, minute % MINUTES_PER_CHUNK, t)
+
+    def pump_states(self, start: datetime, end: datetime,
+                    step: timedelta = timedelta(minutes=5)) -> Iterator[PumpState]:
+        """`pump_state` every `step` from `start` (inclusive) to `end` (exclusive), outages
+        left out: the heat pump as a poller sees it."""
+        t = start
+        while t < end:
+            state = self.pump_state(t)
+            if state is not None:
+                yield state
+            t += step
+
+    def device_totals_kwh(self, t: datetime | float) -> dict[str, float]:
+        """Energy the heat pump's own counters have accumulated up to `t` per
+        COUNTER_SERIES, in kWh relative to the simulation's origin (negative before it).
+
+        Exact between minutes (power is constant within a minute). Before the origin it
+        follows an estimate from the mean climate (`PRIOR_DAYS` back), so a device's
+        counters for last month and last year look like those of a house in use."""
+        t_s = _epoch(t) if isinstance(t, datetime) else float(t)
+        if t_s < self.origin_s:
+            return self._prior_totals(t_s)
+        minute = int((t_s - self.origin_s) // 60)
+        chunk = self._chunk(minute // MINUTES_PER_CHUNK)
+        k = minute % MINUTES_PER_CHUNK
+        frac = (t_s - chunk.t0_s - 60 * k) / 60.0
+        m = chunk.minutes
+        return {series: float(chunk.totals[series][k]
+                              + frac * m[_DEVICE_POWER[series]][k] / 60_000.0)
+                for series in COUNTER_SERIES}
 
     def minutes(self, start: datetime, end: datetime) -> dict[str, np.ndarray]:
         """Per-minute truth and state for minutes starting in [start, end) (for tests/plots).
@@ -599,7 +553,6 @@ class Simulator:
         t0 = float(self.origin_s)
         outdoor = float(_seasonal_c(c, np.array([t0]))[0])
         flow = _flow_target_c(h, outdoor)
-        keys = _period_keys(np.array([self.origin_s - 60], dtype=np.int64), self.tz)
         return _State(
             weather_z=0.0, humidity_z=0.0, damped_c=outdoor, limit_damped_c=outdoor,
             heating_on=outdoor < h.heating_limit_c, room_c=h.room_c,
@@ -609,25 +562,28 @@ class Simulator:
             meter_wh=self.hp.meter_initial_wh, meter_offset_wh=0.0, meter_last_w=0.0,
             uptime_s=1_234_567,
             totals_kwh=(0.0,) * len(COUNTER_SERIES),
-            # counter = total - base: a negative base carries what the device counted in
-            # the current day/month/year before the simulation started
-            bases_kwh=tuple(tuple(-v for v in per_period)
-                            for per_period in self._prior_counters_kwh()),
-            period_keys=(int(keys[0][0]), int(keys[1][0]), int(keys[2][0])),
         )
 
-    def _prior_counters_kwh(self) -> list[list[float]]:
-        """Estimate of each counter from the start of its local period to the origin, from
-        the mean climate (no weather), so a device does not look new every month."""
+    def _prior_totals(self, t_s: float) -> dict[str, float]:
+        """device_totals_kwh before the origin: minus the estimated energy from t to it."""
+        hours, suffix = self._prior_hours()
+        first = float(hours[0])
+        i = min(max(int((t_s - first) // 3600), 0), len(hours) - 1)
+        frac = min(max((t_s - first - 3600 * i) / 3600.0, 0.0), 1.0)
+        out = {}
+        for series, (energy, after) in suffix.items():
+            out[series] = -(float(after[i + 1]) + float(energy[i]) * (1.0 - frac))
+        return out
+
+    def _prior_hours(self) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]:
+        """Per hour before the origin (PRIOR_DAYS back): each series' estimated energy and
+        the sum from that hour on (suffix sums), from the mean climate (no weather)."""
+        cached = getattr(self, "_prior_cache", None)
+        if cached is not None:
+            return cached
         h, c, hp = self.house, self.climate, self.hp
-        local = datetime.fromtimestamp(self.origin_s, UTC).astimezone(self.tz)
-        starts = (local.replace(hour=0, minute=0, second=0, microsecond=0),
-                  local.replace(day=1, hour=0, minute=0, second=0, microsecond=0),
-                  local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0))
-        year_start = int(starts[2].timestamp())
-        t = np.arange(year_start, self.origin_s, 3600, dtype=np.int64) + 1800
-        if len(t) == 0:
-            return [[0.0] * len(COUNTER_SERIES) for _ in COUNTER_PERIODS]
+        t = np.arange(self.origin_s - PRIOR_DAYS * 86400, self.origin_s, 3600,
+                      dtype=np.int64) + 1800
         tf = t.astype(float)
         summer = _summerness(c, tf)
         outdoor = _seasonal_c(c, tf) - _daily_amplitude(c, summer) * np.cos(
@@ -659,10 +615,13 @@ class Simulator:
             * hp.device_electricity_factor,
             "electricity.dhw": dhw / cop_dhw * hp.device_electricity_factor,
         }
-        result = []
-        for period_start in starts:
-            sel = t >= int(period_start.timestamp())
-            result.append([float(per_hour[k][sel].sum()) for k in COUNTER_SERIES])
+        suffix = {}
+        for series in COUNTER_SERIES:
+            e = per_hour[series]
+            after = np.concatenate((np.cumsum(e[::-1])[::-1], [0.0]))
+            suffix[series] = (e, after)
+        result = (t - 1800, suffix)
+        self._prior_cache = result
         return result
 
     # --- one chunk: inputs (vectorised), controller loop, outputs (vectorised) ---
@@ -714,13 +673,13 @@ class Simulator:
         starts = state.starts + np.concatenate(([0], np.cumsum(started)[:-1]))
         state.run_s = int(run_s0 + 60 * running.sum())
         state.starts = int(state.starts + started.sum())
-        counters = self._counters(state, t, out)
+        totals = self._totals(state, out)
 
         meter = self._meter(index, state, t0, out["elec_w"])
         idx = np.arange(n)
         last_run = np.maximum.accumulate(np.where(running, idx, -1 - off0))
         pause = ~running & (idx - last_run <= self.hp.min_off_min)
-        chunk = _Chunk(index, t0, out, mode, started, run_s, starts, counters, meter, fault,
+        chunk = _Chunk(index, t0, out, mode, started, run_s, starts, totals, meter, fault,
                        pause, state)
         return chunk
 
@@ -972,37 +931,16 @@ class Simulator:
             "started": np.asarray(o_start, dtype=bool),
         }
 
-    def _counters(self, st: _State, t: np.ndarray,
-                  out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """The device's day/month/year counters (kWh) at the start of each minute, reset at
-        local midnight, month and year."""
-        energy = {  # kWh per minute per series
-            "heat.heating": np.asarray(out["dev_heat_heating_w"]) / 60_000.0,
-            "heat.dhw": np.asarray(out["dev_heat_dhw_w"]) / 60_000.0,
-            "electricity.heating": np.asarray(out["dev_elec_heating_w"]) / 60_000.0,
-            "electricity.dhw": np.asarray(out["dev_elec_dhw_w"]) / 60_000.0,
-        }
-        keys = _period_keys(t, self.tz)
-        new_totals = []
-        new_bases: list[list[float]] = [list(b) for b in st.bases_kwh]
+    def _totals(self, st: _State, out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Energy of each COUNTER_SERIES since the origin (kWh) at the start of each minute:
+        what the heat pump's own counters accumulate before they are reset or rounded."""
         result: dict[str, np.ndarray] = {}
-        idx = np.arange(len(t))
+        new_totals = []
         for s_i, series in enumerate(COUNTER_SERIES):
-            e = energy[series]
-            before = st.totals_kwh[s_i] + np.concatenate(([0.0], np.cumsum(e)[:-1]))
+            e = np.asarray(out[_DEVICE_POWER[series]]) / 60_000.0  # kWh per minute
+            result[series] = st.totals_kwh[s_i] + np.concatenate(([0.0], np.cumsum(e)[:-1]))
             new_totals.append(float(st.totals_kwh[s_i] + e.sum()))
-            for p_i, period in enumerate(COUNTER_PERIODS):
-                k = keys[p_i]
-                prev = np.concatenate(([st.period_keys[p_i]], k[:-1]))
-                boundary = k != prev
-                last = np.maximum.accumulate(np.where(boundary, idx, -1))
-                base = np.where(last >= 0, before[np.maximum(last, 0)],
-                                st.bases_kwh[p_i][s_i])
-                result[f"{series}.{period}"] = before - base
-                new_bases[p_i][s_i] = float(base[-1])
         st.totals_kwh = tuple(new_totals)
-        st.bases_kwh = tuple(tuple(b) for b in new_bases)
-        st.period_keys = (int(keys[0][-1]), int(keys[1][-1]), int(keys[2][-1]))
         return result
 
     def _meter(self, index: int, st: _State, t0: int, elec_w: np.ndarray) -> MeterArrays:
@@ -1037,65 +975,34 @@ class Simulator:
         st.uptime_s = int(uptime[-1] + METER_STEP_S)
         return MeterArrays(times, power, energy, uptime)
 
-    def _samples_of(self, chunk: _Chunk, lo: int, hi: int,
-                    outages: list[tuple[float, float]]) -> Iterator[HeatPumpSample]:
-        per_chunk = MINUTES_PER_CHUNK // SAMPLE_STEP_MIN
-        rng = np.random.default_rng([self.seed, 4, chunk.index])
-        jitter_s = rng.integers(0, 5, per_chunk)
-        noise = rng.normal(0.0, 0.05, (4, per_chunk))
-        at = np.arange(0, MINUTES_PER_CHUNK, SAMPLE_STEP_MIN)
-        times = (chunk.t0_s + 60 * at + jitter_s).tolist()
+    def _state_of(self, chunk: _Chunk, k: int, when: datetime) -> PumpState:
+        """The heat pump's report in minute `k` of `chunk`: sensors rounded to 0.1 K with a
+        little noise (fixed per minute, so a repeated question gets the same answer)."""
         m = chunk.minutes
-
-        def sensor(name: str, k: int) -> list[float]:
-            return np.round(m[name][at] + noise[k], 1).tolist()
-
-        outside, supply = sensor("outdoor_c", 0), sensor("supply_c", 1)
-        ret, dhw = sensor("return_c", 2), sensor("dhw_c", 3)
-        modulation = np.round(m["modulation"][at]).tolist()
-        flow = np.round(m["flow_l_h"][at]).tolist()
-        target = np.round(m["flow_target_c"][at], 1).tolist()
-        dhw_only = m["dhw_only"][at].tolist()
-        hours = (chunk.run_s[at] // 3600).astype(float).tolist()  # E3: whole hours
-        starts = chunk.starts[at].tolist()
-        modes = chunk.mode[at].tolist()
-        pause = chunk.pause[at].tolist()
-        counters = {k: (np.floor(v[at] * 10.0 + 1e-6) / 10.0).tolist()
-                    for k, v in chunk.counters.items()}
+        noise = np.random.default_rng([self.seed, 4, chunk.index, k]).normal(0.0, 0.05, 4)
+        mode = int(chunk.mode[k])
         faults = [f for f in self.scenarios if isinstance(f, Fault)]
-        for j, ts in enumerate(times):
-            if ts < lo or ts >= hi or (outages and _inside(ts, outages)):
-                continue
-            when = datetime.fromtimestamp(ts, UTC)
-            mode = modes[j]
-            messages = tuple(
-                HeatPumpMessage("error", f.code, f.priority, f.text, f.start)
-                for f in faults if f.start <= when and (f.end is None or when < f.end))
-            values: dict[str, FieldValue] = {
-                "outside_temp_c": outside[j],
-                "supply_temp_c": supply[j],
-                "return_temp_c": ret[j],
-                "dhw_temp_c": dhw[j],
-                "compressor_active": mode in (HEAT, DHW, DEFROST),
-                "compressor_phase": _PHASES[mode] if mode != IDLE else (
-                    "pause" if pause[j] else "ready"),
-                "compressor_modulation_pct": modulation[j],
-                "compressor_hours_h": hours[j],
-                "compressor_starts": starts[j],
-                "flow_l_h": flow[j],
-                "heating_mode": "dhw" if dhw_only[j] else "heating",
-                "dhw_mode": "efficient",
-                "heating_supply_target_temp_c": target[j],
-                "dhw_target_temp_c": self.hp.dhw_target_c,
-                "error_count": len(messages),
-            }
-            yield HeatPumpSample(when, self.heatpump_device, values,
-                                 {k: v[j] for k, v in counters.items()}, messages)
+        messages = tuple(PumpMessage("error", f.code, f.priority, f.text, f.start)
+                         for f in faults if f.start <= when and (f.end is None or when < f.end))
+        values: dict[str, float | int | bool | str] = {
+            "outside_temp_c": round(float(m["outdoor_c"][k] + noise[0]), 1),
+            "supply_temp_c": round(float(m["supply_c"][k] + noise[1]), 1),
+            "return_temp_c": round(float(m["return_c"][k] + noise[2]), 1),
+            "dhw_temp_c": round(float(m["dhw_c"][k] + noise[3]), 1),
+            "compressor_active": mode in (HEAT, DHW, DEFROST),
+            "compressor_phase": _PHASES[mode] if mode != IDLE else (
+                "pause" if chunk.pause[k] else "ready"),
+            "compressor_modulation_pct": float(round(m["modulation"][k])),
+            "compressor_hours_h": float(chunk.run_s[k]) / 3600.0,
+            "compressor_starts": int(chunk.starts[k]),
+            "flow_l_h": float(round(m["flow_l_h"][k])),
+            "heating_mode": "dhw" if m["dhw_only"][k] else "heating",
+            "dhw_mode": "efficient",
+            "heating_supply_target_temp_c": round(float(m["flow_target_c"][k]), 1),
+            "dhw_target_temp_c": self.hp.dhw_target_c,
+        }
+        return PumpState(when, MODE_NAMES[mode], values, messages)
 
-
-# Reused timedeltas: building 3 million of them costs more than the readings themselves.
-_STEP_OFFSETS = tuple(timedelta(seconds=METER_STEP_S * k)
-                      for k in range(MINUTES_PER_CHUNK * 60 // METER_STEP_S))
 
 _PHASES = {HEAT: "heating", DHW: "heating", DEFROST: "defrost", LOCKED: "off"}
 
@@ -1113,7 +1020,7 @@ def _inside(t: float, spans: list[tuple[float, float]]) -> bool:
     return any(a <= t < b for a, b in spans)
 
 
-def _check_scenario(s: Scenario) -> None:
+def check_scenario(s: Scenario) -> None:
     for name in ("start", "end"):
         v = getattr(s, name, None)
         if v is not None and v.tzinfo is None:
@@ -1211,11 +1118,3 @@ def _utc_offsets_s(t_s: np.ndarray, tz: ZoneInfo) -> np.ndarray:
 def _offset(t_s: int, tz: ZoneInfo) -> int:
     off = datetime.fromtimestamp(t_s, UTC).astimezone(tz).utcoffset() or timedelta(0)
     return int(off.total_seconds())
-
-
-def _period_keys(t_s: np.ndarray, tz: ZoneInfo) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Local day, month and year index of each time (a change marks a counter reset)."""
-    local = (t_s + _utc_offsets_s(t_s, tz)).astype("datetime64[s]")
-    return (local.astype("datetime64[D]").astype(np.int64),
-            local.astype("datetime64[M]").astype(np.int64),
-            local.astype("datetime64[Y]").astype(np.int64))

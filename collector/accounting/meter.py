@@ -26,8 +26,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from collector.points import electricity_point, meter_point
 from collector.readings import MeterReading
-from heatpump.store.base import FieldValue, Point, Store
+from heatpump.store.base import FieldValue, Point
+from heatpump.store.latest_point import LatestReader, latest_point
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +77,11 @@ class MeterEvent:
     kind: str  # "rejected", "counter_reset", "reversed_clamp"
     detail: str
 
-    def health_point(self) -> Point | None:
-        """A `health` point for state-like events; None for per-reading rejections."""
-        status = {"counter_reset": "up", "reversed_clamp": "degraded"}.get(self.kind)
-        if status is None:
-            return None
-        return Point("health", self.time, {"status": status, "reason": self.kind,
-                                           "detail": self.detail},
-                     {"source": "meter", "device": self.device})
+    @property
+    def health_status(self) -> str | None:
+        """The `health` status this event is stored with; None for per-reading rejections
+        (logged only)."""
+        return {"counter_reset": "up", "reversed_clamp": "degraded"}.get(self.kind)
 
 
 @dataclass(frozen=True)
@@ -117,8 +116,7 @@ class Bucket:
             fields.update(running_s=self.running_s, starts=self.starts)
         if not fields:
             return None
-        return Point("electricity", self.minute, fields,
-                     {"device": device, "source": "meter", "circuit": "total"})
+        return electricity_point(self.minute, device, "meter", "total", fields)
 
 
 @dataclass(frozen=True)
@@ -138,6 +136,9 @@ class MeterState:
 class MeterUpdate:
     points: tuple[Point, ...] = ()
     events: tuple[MeterEvent, ...] = field(default_factory=tuple)
+    # (covered seconds, running seconds) of the power interval this reading closed; None
+    # when it closed none (first reading, a gap, no valid power)
+    running: tuple[float, float] | None = None
 
 
 # --- the pure core ---------------------------------------------------------------------
@@ -177,15 +178,9 @@ def step(state: MeterState, reading: MeterReading, cfg: MeterConfig
     uptime = reading.uptime_s if isinstance(reading.uptime_s, int) and not isinstance(
         reading.uptime_s, bool) and reading.uptime_s >= 0 else None
 
-    raw: dict[str, FieldValue] = {}
-    if power is not None:
-        raw["power_w"] = power
-    if counter is not None and cfg.has_counter:
-        raw["energy_import_wh"] = counter
-    if uptime is not None:
-        raw["uptime_s"] = uptime
-    if raw:
-        points.append(Point("meter", t, raw, {"device": cfg.device}))
+    raw = meter_point(t, cfg.device, power, counter if cfg.has_counter else None, uptime)
+    if raw is not None:
+        points.append(raw)
 
     # Close the open minute once this reading's interval ends in a later one.
     bucket = state.bucket
@@ -203,12 +198,14 @@ def step(state: MeterState, reading: MeterReading, cfg: MeterConfig
 
     new = replace(state, baseline=baseline, suspect=suspect)
     if power is not None:
-        new, bucket = _power(new, bucket, t, power, cfg, events)
+        new, bucket, running = _power(new, bucket, t, power, cfg, events)
+    else:
+        running = None
 
     kinds = [e for e in events if e.kind == "rejected"]
     last_reject = kinds[-1].detail if kinds else None
     new = replace(new, bucket=bucket, last_reject=last_reject)
-    return new, MeterUpdate(tuple(points), tuple(events))
+    return new, MeterUpdate(tuple(points), tuple(events), running)
 
 
 def _count(state: MeterState, bucket: Bucket, t: datetime, counter: float,
@@ -270,9 +267,12 @@ def _plausible(suspect: Baseline, t: datetime, counter: float, cfg: MeterConfig)
 
 
 def _power(state: MeterState, bucket: Bucket, t: datetime, power: float, cfg: MeterConfig,
-           events: list[MeterEvent]) -> tuple[MeterState, Bucket]:
-    """Running time, starts, reversed-clamp detection and (no counter) integration."""
+           events: list[MeterEvent]
+           ) -> tuple[MeterState, Bucket, tuple[float, float] | None]:
+    """Running time, starts, reversed-clamp detection and (no counter) integration; also
+    (covered, running) seconds of the interval this reading closes."""
     prev_t, prev_p, running = state.prev_time, state.prev_power_w, state.running
+    closed: tuple[float, float] | None = None
     negative_since, reported = state.negative_since, state.reversed_reported
     gap_limit = cfg.gap_limit_s
     if prev_t is not None and prev_p is not None:
@@ -289,6 +289,7 @@ def _power(state: MeterState, bucket: Bucket, t: datetime, power: float, cfg: Me
             starts = 1 if running is False and state_prev else 0
             bucket = replace(bucket, running_s=bucket.running_s + (dt if state_prev else 0.0),
                              starts=bucket.starts + starts, has_power=True)
+            closed = (dt, dt if state_prev else 0.0)
             running = state_prev
             if not cfg.has_counter:
                 energy = (max(prev_p, 0.0) + max(power, 0.0)) / 2.0 * dt / 3600.0
@@ -313,7 +314,7 @@ def _power(state: MeterState, bucket: Bucket, t: datetime, power: float, cfg: Me
     else:
         negative_since = None
     return replace(state, prev_time=t, prev_power_w=power, running=running,
-                   negative_since=negative_since, reversed_reported=reported), bucket
+                   negative_since=negative_since, reversed_reported=reported), bucket, closed
 
 
 def flush(state: MeterState, cfg: MeterConfig) -> tuple[MeterState, list[Point]]:
@@ -382,15 +383,75 @@ def _why_invalid(value: Any) -> str:
 ELECTRICITY_FIELDS = ("energy_wh", "duration_s", "counter_wh", "running_s", "starts")
 
 
-def _latest_point(store: Store, measurement: str, fields: tuple[str, ...],
-                  tags: dict[str, str], anchor: str) -> Point | None:
-    """The newest point holding `anchor`, rebuilt from `Store.latest` (fields of that time)."""
-    latest = store.latest(measurement, list(fields), tags)
-    if anchor not in latest:
-        return None
-    when = latest[anchor].time
-    return Point(measurement, when,
-                 {name: v.value for name, v in latest.items() if v.time == when}, tags)
+def stored_state(cfg: MeterConfig, store: LatestReader) -> MeterState:
+    """`resume_state` from the newest `electricity` (source=meter) and `meter` points stored
+    for this device (a fresh state when there are none). Raises StoreError."""
+    electricity = latest_point(store, "electricity", {
+        "device": cfg.device, "source": "meter", "circuit": "total"}, ELECTRICITY_FIELDS,
+        anchor="counter_wh")
+    meter = latest_point(store, "meter", {"device": cfg.device},
+                         ("energy_import_wh", "uptime_s"), anchor="energy_import_wh")
+    return resume_state(cfg, electricity, meter)
+
+
+# --- the state, kept in the data dir so a restart resumes exactly -----------------------
+
+
+def state_to_json(state: MeterState) -> dict[str, Any]:
+    """What a restart needs of a meter's accounting (rejection streaks are not kept)."""
+
+    def base(b: Baseline | None) -> dict[str, Any] | None:
+        return None if b is None else {"time": b.time.isoformat(), "counter_wh": b.counter_wh,
+                                       "uptime_s": b.uptime_s}
+
+    bucket = state.bucket
+    return {
+        "baseline": base(state.baseline), "suspect": base(state.suspect),
+        "prev_time": state.prev_time.isoformat() if state.prev_time else None,
+        "prev_power_w": state.prev_power_w, "running": state.running,
+        "negative_since": state.negative_since.isoformat() if state.negative_since else None,
+        "reversed_reported": state.reversed_reported,
+        "bucket": None if bucket is None else {
+            "minute": bucket.minute.isoformat(), "energy_wh": bucket.energy_wh,
+            "duration_s": bucket.duration_s, "counter_wh": bucket.counter_wh,
+            "running_s": bucket.running_s, "starts": bucket.starts,
+            "has_energy": bucket.has_energy, "has_power": bucket.has_power},
+    }
+
+
+def state_from_json(d: dict[str, Any]) -> MeterState:
+    """Inverse of `state_to_json`; KeyError/TypeError/ValueError when it is damaged."""
+
+    def when(v: Any) -> datetime | None:
+        return None if v is None else datetime.fromisoformat(v)
+
+    def base(b: Any) -> Baseline | None:
+        if b is None:
+            return None
+        uptime = b["uptime_s"]
+        return Baseline(datetime.fromisoformat(b["time"]), float(b["counter_wh"]),
+                        None if uptime is None else int(uptime))
+
+    bk = d["bucket"]
+    bucket = None if bk is None else Bucket(
+        datetime.fromisoformat(bk["minute"]), float(bk["energy_wh"]), float(bk["duration_s"]),
+        None if bk["counter_wh"] is None else float(bk["counter_wh"]), float(bk["running_s"]),
+        int(bk["starts"]), bool(bk["has_energy"]), bool(bk["has_power"]))
+    running = d["running"]
+    power = d["prev_power_w"]
+    return MeterState(baseline=base(d["baseline"]), suspect=base(d["suspect"]),
+                      prev_time=when(d["prev_time"]),
+                      prev_power_w=None if power is None else float(power),
+                      running=None if running is None else bool(running),
+                      negative_since=when(d["negative_since"]),
+                      reversed_reported=bool(d["reversed_reported"]), bucket=bucket)
+
+
+def newest_time(state: MeterState) -> datetime | None:
+    """The newest reading this state has taken in."""
+    times = [t for t in (state.prev_time, state.baseline.time if state.baseline else None)
+             if t is not None]
+    return max(times) if times else None
 
 
 # --- the thin stateful wrapper -----------------------------------------------------------
@@ -402,21 +463,6 @@ class MeterAccountant:
     def __init__(self, cfg: MeterConfig, state: MeterState | None = None):
         self.cfg = cfg
         self.state = state or MeterState()
-
-    @classmethod
-    def resume(cls, cfg: MeterConfig, electricity: Point | None = None,
-               meter: Point | None = None) -> MeterAccountant:
-        return cls(cfg, resume_state(cfg, electricity, meter))
-
-    @classmethod
-    def from_store(cls, cfg: MeterConfig, store: Store) -> MeterAccountant:
-        """Resume from the newest `electricity` (source=meter) and `meter` points stored for
-        this device; a fresh accountant when there are none."""
-        electricity = _latest_point(store, "electricity", ELECTRICITY_FIELDS, {
-            "device": cfg.device, "source": "meter", "circuit": "total"}, "counter_wh")
-        meter = _latest_point(store, "meter", ("energy_import_wh", "uptime_s"),
-                              {"device": cfg.device}, "energy_import_wh")
-        return cls.resume(cfg, electricity, meter)
 
     def add(self, reading: MeterReading) -> MeterUpdate:
         previous = self.state.last_reject

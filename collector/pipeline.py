@@ -1,0 +1,183 @@
+"""One pipeline per source: a reader, one accounting layer, the points of one builder each.
+
+    reader (device or stand-in)  ->  readings  ->  accounting  ->  points  ->  Batch
+
+`MeterPipeline` reads a Shelly (over HTTP, from a recording or the simulated meter: the
+reader does not know) and runs the meter accounting; `HeatPumpPipeline` reads the
+Viessmann API the same way and runs heat accounting. The service (collector/service.py),
+the offline driver (collector/drive.py: demo and replay) and `heatpump doctor` use these and
+nothing else, so a simulated or recorded device takes exactly the path a real one takes.
+Health is not kept here: a Batch says per device whether it answered, and the service's
+one health book (collector/health.py) records it.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from collector.accounting.heat import HeatAccountant, sample_from_json, sample_to_json
+from collector.accounting.meter import (
+    MeterAccountant,
+    MeterConfig,
+    MeterState,
+    newest_time,
+    state_from_json,
+    state_to_json,
+    stored_state,
+)
+from collector.accounting.running import RunningLedger
+from collector.health import SourceError
+from collector.points import heatpump_points
+from collector.readings import HeatPumpSample
+from collector.service import Batch, Lookup
+from collector.shelly.client import ShellyClient
+from collector.shelly.errors import ShellyError
+from collector.state import StateFile
+from collector.vicare.reader import ACCOUNT, ViCareReader
+from heatpump.settings import Settings
+from heatpump.store.base import Point, StoreError
+
+log = logging.getLogger("collector")
+
+RUNNING_COVER_MIN = 0.9  # share of a heat pump interval the meter must cover to be used
+
+
+class MeterPipeline:
+    """A Shelly meter with the meter accounting of collector.accounting.meter.
+
+    The device id is known only after the first answer, so accounting resumes then: from
+    the local accounting state, or from the store when that is newer (or the state is
+    missing), so a restart neither loses nor doubles energy."""
+
+    name = "meter"
+
+    def __init__(self, client: ShellyClient, settings: Settings, *,
+                 interval_s: float | None = None, running: RunningLedger | None = None,
+                 state: StateFile | None = None):
+        self.client, self.settings = client, settings
+        self.interval_s = float(interval_s or settings.shelly_poll_seconds)
+        self.device = ""
+        self.running, self.state = running, state
+        self.accountant: MeterAccountant | None = None
+        self._lookup: Lookup | None = None
+
+    def resume(self, lookup: Lookup) -> None:
+        self._lookup = lookup
+
+    def poll(self) -> Batch:
+        try:
+            r = self.client.poll()
+        except ShellyError as exc:
+            raise SourceError(exc.reason, str(exc)) from None
+        self.device = r.device
+        if self.accountant is None or self.accountant.cfg.device != r.device:
+            survives = (self.client.device.counter_survives_reboot if self.client.device
+                        else True)
+            cfg = MeterConfig.from_settings(self.settings, r.device, survives)
+            self.accountant = MeterAccountant(cfg, self._resume_state(cfg))
+        update = self.accountant.add(r)
+        if self.running is not None and update.running is not None:
+            self.running.add(r.time, *update.running)
+        events = [(r.device, e.kind, e.detail, e.health_status) for e in update.events
+                  if e.health_status is not None]
+        current = self.accountant.state
+        state = {f"meter/{r.device}": lambda: state_to_json(current)}
+        return Batch(list(update.points), r.device, events=events, state=state)
+
+    def close(self) -> list[Point]:
+        self.client.close()
+        return self.accountant.flush() if self.accountant is not None else []
+
+    def _resume_state(self, cfg: MeterConfig) -> MeterState:
+        key = f"meter/{cfg.device}"
+        local: MeterState | None = None
+        raw = self.state.get(key) if self.state is not None else None
+        if raw is not None:
+            try:
+                local = state_from_json(raw)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                log.warning("meter %s: accounting state damaged (%s); resuming from the "
+                            "store", cfg.device, exc)
+                assert self.state is not None
+                self.state.discard(key)
+        stored: MeterState | None = None
+        if self._lookup is not None:
+            try:
+                stored = stored_state(cfg, self._lookup)
+            except StoreError as exc:
+                log.warning("meter %s: cannot read the store to resume (%s); using the local "
+                            "accounting state", cfg.device, exc)
+        if local is None:
+            return stored or MeterState()
+        if stored is None:
+            return local
+        local_t, stored_t = newest_time(local), newest_time(stored)
+        if stored_t is not None and (local_t is None or stored_t > local_t):
+            return stored
+        return local
+
+
+class HeatPumpPipeline:
+    """The Viessmann reader with heat accounting (collector.accounting.heat). Each device's
+    last sample is kept in the accounting state, so heat accounting resumes exactly."""
+
+    name = "vicare"
+
+    def __init__(self, reader: ViCareReader, settings: Settings, *,
+                 interval_s: float | None = None, running: RunningLedger | None = None,
+                 state: StateFile | None = None):
+        self.reader, self.settings = reader, settings
+        self.interval_s = float(interval_s or settings.vicare_poll_seconds)
+        self.device = ""
+        self.state = state
+        self.accountant = HeatAccountant(settings.tz, settings.rated_heat_kw,
+                                         self.interval_s,
+                                         self._running_between(running) if running else None)
+
+    @staticmethod
+    def _running_between(running: RunningLedger) -> Any:
+        def between(start: Any, end: Any) -> float | None:
+            run_s, covered_s = running.between(start, end)
+            span = (end - start).total_seconds()
+            return run_s if span > 0 and covered_s >= RUNNING_COVER_MIN * span else None
+        return between
+
+    def resume(self, lookup: Lookup) -> None:
+        """Each device's last sample from the accounting state (nothing to read from the
+        store: counters are not stored)."""
+        if self.state is None:
+            return
+        for key, raw in self.state.sections("heatpump/").items():
+            try:
+                sample = sample_from_json(raw)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                log.warning("%s: accounting state damaged (%s); heat accounting for this "
+                            "device starts with the next poll", key, exc)
+                self.state.discard(key)
+                continue
+            self.accountant.last[sample.device] = sample
+
+    def poll(self) -> Batch:
+        read = self.reader.read()
+        points: list[Point] = list(read.calls)
+        outcomes: dict[str, SourceError | None] = dict(read.failures)
+        if read.connected and ACCOUNT not in outcomes:
+            outcomes[ACCOUNT] = None
+        single = len(self.reader.devices) == 1
+        state: dict[str, Any] = {}
+        for s in read.samples:
+            points.extend(heatpump_points(s))
+            points.extend(self.accountant.add(s, single_device=single))
+            outcomes[s.device] = None
+            state[f"heatpump/{s.device}"] = partial(sample_to_json, s)
+        if read.samples:
+            self.device = ",".join(sorted({s.device for s in read.samples}))
+        return Batch(points, self.device, outcomes=outcomes, state=state)
+
+    def last_samples(self) -> dict[str, HeatPumpSample]:
+        return dict(self.accountant.last)
+
+    def close(self) -> list[Point]:
+        return []

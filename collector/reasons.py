@@ -1,0 +1,24 @@
+"""What to do about each `health` reason of the Viessmann source (`heatpump doctor`)."""
+
+from __future__ import annotations
+
+# reason -> next step (the reasons are those of the `health` measurement)
+FIXES: dict[str, str] = {
+    "login_failed": "check VICARE_USERNAME, VICARE_PASSWORD and VICARE_CLIENT_ID; the "
+                    "developer-portal client must have redirect URI "
+                    "vicare://oauth-callback/everest (README: Set up your system)",
+    "rate_limited": "the account hit its daily API limit; wait until the time shown, and "
+                    "keep VICARE_POLL_SECONDS at 300 or more",
+    "quota_exhausted": "this installation used its VICARE_DAILY_BUDGET; wait until the "
+                       "time shown or raise the budget (the free tier allows 1450 per 24 h)",
+    "login_spacing": "logins are spaced out after failures; wait until the time shown",
+    "device_offline": "the heat pump is not connected to the Viessmann cloud: check its "
+                      "internet connection in the ViCare app",
+    "gateway_offline": "the Vitoconnect/gateway is offline: check its power and Wi-Fi",
+    "server_error": "the Viessmann cloud has a problem; try again later",
+    "unreachable": "this machine cannot reach api.viessmann.com: check internet and DNS",
+    "auth_failed": "your API client may not read this device (PACKAGE_NOT_PAID_FOR)",
+    "no_device": "set VICARE_DEVICE to one of the devices listed, or unset it",
+    "bad_response": "unexpected answer; run `heatpump doctor --save-dump dump.json` and "
+                    "attach the file to a bug report",
+}

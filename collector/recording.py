@@ -1,0 +1,256 @@
+"""Record every raw device answer, and replay a recording through the same path.
+
+`heatpump collect --record DIR` (and `heatpump demo --record DIR`) keep what the devices
+answered, with the time of each poll and each answer, so `heatpump replay DIR` can run
+exactly that through the same readers, mapping and accounting into a separate store. This
+is what a user attaches to a bug report, and what a regression test replays.
+
+Format (docs/recording.md), a folder with:
+- `recording.json`: {"format": "heatpump-monitor recording", "version": 1, "started": ...,
+  "settings": {the settings that change accounting: HEATPUMP_TZ, HEATPUMP_RUNNING_W,
+  HEATPUMP_RATED_HEAT_KW, SHELLY_CHANNEL, SHELLY_POLL_SECONDS, VICARE_POLL_SECONDS}}
+- `answers.jsonl`: one JSON object per line, in the order they happened:
+  {"t": ..., "source": "meter"|"vicare", "poll": n} opens poll n of a source;
+  {"t": ..., "source": ..., "poll": n, "path": ..., "status": 200, "body": {...}} is one
+  answer (`path` relative to the Shelly's root or to the Viessmann API root);
+  {"t": ..., "source": ..., "poll": n, "path": ..., "error": "unreachable"|"timeout",
+  "detail": ...} is a request that got no answer.
+Times are UTC ISO 8601. Identifiers are redacted (collector/redact.py) consistently over
+the whole recording; passwords, tokens and login answers are never written.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from collector.points import iso_utc
+from collector.redact import Redactor
+from collector.shelly.errors import ShellyTimeout, ShellyUnreachable
+from collector.shelly.transport import Answer, NotJson, Transport
+
+FORMAT = "heatpump-monitor recording"
+VERSION = 1
+HEADER = "recording.json"
+ANSWERS = "answers.jsonl"
+# Settings that change what accounting makes of the answers (kept in the header).
+ACCOUNTING_SETTINGS = {"HEATPUMP_TZ": "tz_name", "HEATPUMP_RUNNING_W": "running_w",
+                       "HEATPUMP_RATED_HEAT_KW": "rated_heat_kw",
+                       "SHELLY_CHANNEL": "shelly_channel",
+                       "SHELLY_POLL_SECONDS": "shelly_poll_seconds",
+                       "VICARE_POLL_SECONDS": "vicare_poll_seconds"}
+
+
+class RecordingError(ValueError):
+    """A recording that cannot be read (one line saying what and where)."""
+
+
+# --- writing -----------------------------------------------------------------------------
+
+
+class Recorder:
+    """Appends to a recording folder; thread-safe (the two sources poll in two threads)."""
+
+    def __init__(self, folder: Path, clock: Callable[[], datetime], settings: Any):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.clock = clock
+        self._redactor = Redactor()
+        self._lock = threading.Lock()
+        self._polls: dict[str, int] = defaultdict(int)
+        header = self.folder / HEADER
+        if not header.exists():
+            header.write_text(json.dumps({
+                "format": FORMAT, "version": VERSION, "started": iso_utc(clock()),
+                "settings": {env: getattr(settings, attr)
+                             for env, attr in ACCOUNTING_SETTINGS.items()}}, indent=1))
+        self._out = open(self.folder / ANSWERS, "a", encoding="utf-8")  # noqa: SIM115
+
+    def begin_poll(self, source: str) -> None:
+        with self._lock:
+            self._polls[source] += 1
+            self._write({"t": iso_utc(self.clock()), "source": source,
+                         "poll": self._polls[source]})
+
+    def answer(self, source: str, path: str, status: int, body: Any) -> None:
+        with self._lock:
+            if isinstance(body, NotJson):
+                body = f"<not JSON, {body.size} bytes>"
+            red = (self._redactor.listing(body) if path.startswith("/equipment/installations")
+                   else self._redactor.json(body))
+            self._write({"t": iso_utc(self.clock()), "source": source,
+                         "poll": self._polls[source], "path": self._redactor.text(path),
+                         "status": status, "body": red})
+
+    def error(self, source: str, path: str, kind: str, detail: str) -> None:
+        with self._lock:
+            self._write({"t": iso_utc(self.clock()), "source": source,
+                         "poll": self._polls[source], "path": self._redactor.text(path),
+                         "error": kind, "detail": self._redactor.text(detail)})
+
+    def _write(self, entry: dict[str, Any]) -> None:
+        self._out.write(json.dumps(entry, separators=(",", ":")) + "\n")
+        self._out.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._out.close()
+
+    # --- wrappers for the transports ------------------------------------------------------
+
+    def answers(self, source: str, answer: Callable[[str], tuple[int, Any]]
+                ) -> Callable[[str], tuple[int, Any]]:
+        """An answer function (simulated device, dump) that records what it answers."""
+
+        def recorded(path: str) -> tuple[int, Any]:
+            try:
+                status, body = answer(path)
+            except TimeoutError as exc:
+                self.error(source, path, "timeout", str(exc))
+                raise
+            except ConnectionError as exc:
+                self.error(source, path, "unreachable", str(exc))
+                raise
+            self.answer(source, path, status, body)
+            return status, body
+
+        return recorded
+
+
+class RecordingTransport:
+    """A Shelly transport (HTTP) whose answers are also recorded."""
+
+    def __init__(self, inner: Transport, recorder: Recorder, source: str = "meter"):
+        self.inner, self.recorder, self.source = inner, recorder, source
+        self.url = inner.url
+
+    def get(self, path: str, auth: httpx.Auth | None) -> Answer:
+        try:
+            answer = self.inner.get(path, auth)
+        except ShellyTimeout as exc:
+            self.recorder.error(self.source, path, "timeout", str(exc))
+            raise
+        except ShellyUnreachable as exc:
+            self.recorder.error(self.source, path, "unreachable", str(exc))
+            raise
+        self.recorder.answer(self.source, path, answer.status, answer.body)
+        return answer
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class RecordedSource:
+    """A source whose polls open a new poll in the recording."""
+
+    def __init__(self, source: Any, recorder: Recorder):
+        self._source, self._recorder = source, recorder
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._source, name)
+
+    def poll(self) -> Any:
+        self._recorder.begin_poll(self._source.name)
+        return self._source.poll()
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+@dataclass
+class Poll:
+    """One recorded poll of one source: when it began and what it was answered."""
+
+    source: str
+    number: int
+    time: datetime
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Recording:
+    folder: Path
+    settings: dict[str, Any]
+    polls: list[Poll]  # in the order they began
+
+    @property
+    def sources(self) -> set[str]:
+        return {p.source for p in self.polls}
+
+
+def read_recording(folder: Path) -> Recording:
+    """The recording in `folder`; RecordingError when it is not one or is damaged."""
+    folder = Path(folder)
+    try:
+        header = json.loads((folder / HEADER).read_text())
+    except FileNotFoundError:
+        raise RecordingError(f"{folder} has no {HEADER}: not a recording") from None
+    except (OSError, ValueError) as exc:
+        raise RecordingError(f"{folder / HEADER} cannot be read: {exc}") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise RecordingError(f"{folder / HEADER} is not a {FORMAT}")
+    if header.get("version") != VERSION:
+        raise RecordingError(f"{folder / HEADER}: version {header.get('version')!r} is not "
+                             f"{VERSION}; use the heatpump-monitor that made it")
+    polls: dict[tuple[str, int], Poll] = {}
+    order: list[Poll] = []
+    try:
+        lines = (folder / ANSWERS).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise RecordingError(f"{folder / ANSWERS} cannot be read: {exc}") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            source, number = str(entry["source"]), int(entry["poll"])
+            when = datetime.fromisoformat(str(entry["t"]).replace("Z", "+00:00"))
+        except (ValueError, KeyError, TypeError) as exc:
+            if n == len(lines):  # a line cut by a crash while it was written
+                break
+            raise RecordingError(f"{folder / ANSWERS} line {n} is damaged ({exc})") from None
+        key = (source, number)
+        if "path" not in entry:
+            poll = Poll(source, number, when)
+            polls[key] = poll
+            order.append(poll)
+        elif key in polls:
+            polls[key].entries.append(dict(entry, time=when))
+    order.sort(key=lambda p: p.time)
+    return Recording(folder, dict(header.get("settings") or {}), order)
+
+
+class Replayer:
+    """Serves the answers of the current poll of each source, in order, and sets the replay
+    clock to the time each answer arrived (so readings are stamped as they were)."""
+
+    def __init__(self, set_time: Callable[[datetime], None]):
+        self._set_time = set_time
+        self._pending: dict[str, list[dict[str, Any]]] = {}
+
+    def begin(self, poll: Poll) -> None:
+        self._pending[poll.source] = list(poll.entries)
+
+    def answers(self, source: str) -> Callable[[str], tuple[int, Any]]:
+        def answer(path: str) -> tuple[int, Any]:
+            pending = self._pending.get(source, [])
+            for i, entry in enumerate(pending):
+                if entry["path"] == path:
+                    del pending[i]
+                    self._set_time(entry["time"])
+                    if "error" in entry:
+                        if entry["error"] == "timeout":
+                            raise TimeoutError(entry.get("detail") or "no answer in time")
+                        raise ConnectionError(entry.get("detail") or "no answer")
+                    return int(entry["status"]), entry.get("body")
+            raise ConnectionError(f"the recording has no answer for {path} in this poll")
+
+        return answer

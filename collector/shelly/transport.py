@@ -1,0 +1,101 @@
+"""How a Shelly's answers reach the client: over HTTP, or from an in-process stand-in.
+
+The client (collector/shelly/client.py) asks a `Transport` for one path at a time and gets
+an `Answer` (HTTP status, JSON body or "not JSON", Retry-After). Everything that decides
+what an answer means (401, 429, HTTP errors, bodies that are not JSON, the family's fields)
+stays in the client and the parser, so the real meter over HTTP, a recording replayed
+(collector/recording.py) and the simulated meter (simhouse.shelly) take the same path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from collector.shelly.errors import ShellyAuthFailed, ShellyTimeout, ShellyUnreachable
+
+
+class NotJson:
+    """The body of an answer that was not JSON (its size is kept for the error message)."""
+
+    def __init__(self, size: int):
+        self.size = size
+
+    def __repr__(self) -> str:
+        return f"NotJson({self.size} bytes)"
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int  # HTTP status
+    body: Any  # parsed JSON, or a NotJson
+    retry_after: str | None = None  # the Retry-After header, if any
+
+
+class Transport(Protocol):
+    """GET one path of the meter. Raises ShellyUnreachable/ShellyTimeout when no answer
+    came, ShellyAuthFailed when the authentication cannot be answered at all."""
+
+    url: str  # for messages (never with credentials)
+
+    def get(self, path: str, auth: httpx.Auth | None) -> Answer: ...
+
+    def close(self) -> None: ...
+
+
+class HttpTransport:
+    """The real meter over local HTTP: one connection, reused (Gen2 devices accept few)."""
+
+    def __init__(self, url: str, timeout_s: float):
+        self.url = url
+        self._timeout_s = timeout_s
+        self._http = httpx.Client(
+            base_url=url, timeout=timeout_s, follow_redirects=False,
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            headers={"Accept": "application/json"})
+
+    def get(self, path: str, auth: httpx.Auth | None) -> Answer:
+        try:
+            response = self._http.get(path, auth=auth) if auth else self._http.get(path)
+        except httpx.TimeoutException:
+            raise ShellyTimeout(f"the meter at {self.url} did not answer within "
+                                f"{self._timeout_s:g} s") from None
+        except httpx.TransportError as exc:
+            raise ShellyUnreachable(f"cannot reach the meter at {self.url} "
+                                    f"({type(exc).__name__})") from None
+        except (KeyError, ValueError):  # httpx cannot answer this Digest challenge
+            raise ShellyAuthFailed(f"the meter at {self.url} asks for an authentication "
+                                   "this client does not support") from None
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = NotJson(len(response.content))
+        return Answer(response.status_code, body, response.headers.get("retry-after"))
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class AnswerTransport:
+    """Answers from a function `answer(path) -> (status, JSON body)` in this process: the
+    simulated meter, or a recording. The function raises ConnectionError (or TimeoutError)
+    when the meter does not answer at all."""
+
+    def __init__(self, answer: Callable[[str], tuple[int, Any]], url: str = "simulated"):
+        self._answer = answer
+        self.url = url
+
+    def get(self, path: str, auth: httpx.Auth | None) -> Answer:
+        try:
+            status, body = self._answer(path)
+        except TimeoutError:
+            raise ShellyTimeout(f"the meter at {self.url} did not answer in time") from None
+        except ConnectionError as exc:
+            raise ShellyUnreachable(f"cannot reach the meter at {self.url} ({exc})") from None
+        return Answer(status, body)
+
+    def close(self) -> None:
+        return None

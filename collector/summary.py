@@ -1,0 +1,78 @@
+"""What a run stored, in a few lines: the summary of `heatpump replay` (and the demo's base).
+
+Pure over store reads: energy per side (the meter's electricity, the heat by method, the
+heat pump's own electricity figure), the JAZ over the span, how many hours each side
+covers, and the health events (resets, rejected values, outages) the run recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from heatpump.store.base import Store
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    start: datetime
+    end: datetime
+    electricity_kwh: float  # the meter's
+    heat_kwh: float  # circuit total, every method
+    device_electricity_kwh: float  # what the heat pump reports of itself
+    heat_methods: tuple[str, ...]
+    hours: int  # whole hours in the span
+    meter_hours: int  # hours with meter energy
+    heat_hours: int  # hours with heat
+    warnings: tuple[str, ...]  # health events other than "up", oldest first
+
+    @property
+    def jaz(self) -> float | None:
+        """Heat over the meter's electricity over the span (no pairing by hour)."""
+        return self.heat_kwh / self.electricity_kwh if self.electricity_kwh > 0 else None
+
+
+def run_summary(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> RunSummary:
+    """Sum what the run stored over [start, end) (whole hours)."""
+
+    def hourly(measurement: str, tags: dict[str, str]) -> dict[datetime, float]:
+        return {r.start: r.values.get("energy_wh", 0.0)
+                for r in store.sums(measurement, ["energy_wh"], start, end, "hour", tz,
+                                    tags=tags)}
+
+    meter = hourly("electricity", {"source": "meter", "circuit": "total"})
+    heat = hourly("heat", {"circuit": "total"})
+    device = hourly("electricity", {"source": "heatpump", "circuit": "total"})
+    methods = store.sums("heat", ["energy_wh"], start, end, "month", tz,
+                         tags={"circuit": "total"}, group_by=("method",))
+    health = store.points("health", start, end)
+    warnings = tuple(
+        f"{p.time.astimezone(tz):%Y-%m-%d %H:%M} {p.tags.get('source')} "
+        f"{p.tags.get('device')}: {p.fields.get('status')} ({p.fields.get('reason')}) "
+        f"{p.fields.get('detail', '')}".rstrip()
+        for p in health if p.fields.get("status") != "up" or p.fields.get("reason") not in
+        ("", None, "ok"))
+    return RunSummary(
+        start, end, sum(meter.values()) / 1000.0, sum(heat.values()) / 1000.0,
+        sum(device.values()) / 1000.0, tuple(sorted({r.tags["method"] for r in methods})),
+        int((end - start).total_seconds() // 3600), len(meter), len(heat), warnings)
+
+
+def format_run_summary(s: RunSummary, tz: ZoneInfo, max_warnings: int = 20) -> str:
+    jaz = f"{s.jaz:.2f}" if s.jaz is not None else "n/a"
+    lines = [
+        f"{s.start.astimezone(tz):%Y-%m-%d %H:%M} to {s.end.astimezone(tz):%Y-%m-%d %H:%M} "
+        f"({s.hours} h)",
+        f"  electricity in (meter):   {s.electricity_kwh:10.3f} kWh in {s.meter_hours} h",
+        f"  heat out:                 {s.heat_kwh:10.3f} kWh in {s.heat_hours} h "
+        f"(method: {', '.join(s.heat_methods) or 'none'})",
+        f"  heat pump's own figure:   {s.device_electricity_kwh:10.3f} kWh electricity",
+        f"  JAZ over the span:        {jaz:>10}",
+    ]
+    if s.warnings:
+        lines.append(f"  warnings ({len(s.warnings)}):")
+        lines += [f"    {w}" for w in s.warnings[:max_warnings]]
+        if len(s.warnings) > max_warnings:
+            lines.append(f"    ... and {len(s.warnings) - max_warnings} more")
+    return "\n".join(lines)

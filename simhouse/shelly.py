@@ -1,0 +1,225 @@
+"""The simulated electricity meter as a Shelly on the LAN: its HTTP answers, at the wire.
+
+`SimulatedShelly.answer(path)` returns what a real Shelly returns for a GET of `path`
+(HTTP status and JSON body), shaped like the real answers in tests/fixtures/shelly:
+`/shelly`, and `/status` (Gen1) or `/rpc/Shelly.GetStatus` and the per-component
+`/rpc/<Component>.GetStatus?id=N` (Gen2+). The collector reads it with the real Shelly
+client, parser and meter accounting. While the meter is offline (an `Outage` of the meter,
+the seconds after a `MeterReboot`) `answer` raises `MeterOffline`, which the transport
+turns into the error a real unreachable meter gives.
+
+Models (`MODELS`): a Pro 3EM (triphase, Gen2), a Plus 1PM (Gen2 switch), a Gen1 Plug S
+(counter in watt-minutes, reset at every reboot) and a Gen1 3EM. How meters get energy
+wrong in the field is a set of `ShellyQuirks`: a counter that dips and recovers, a
+one-reading spike, counters that stay at 0 while power flows (Pro 3EM, unimeter#352), and
+early Pro 3EM firmware whose `emdata:0` holds no counters at all.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from simhouse.house import MeterStep, Simulator
+
+MAC = "AABBCCDDEE01"
+PHASE_SHARE = (0.34, 0.33, 0.33)  # how the heat pump's load splits over L1, L2, L3
+Span = tuple[datetime, datetime]
+
+
+class MeterOffline(ConnectionError):
+    """The simulated meter does not answer (outage or reboot)."""
+
+
+@dataclass(frozen=True)
+class ShellyQuirks:
+    """Faults of the simulated meter's energy counter (power stays right).
+
+    - `dips`: (start, end, Wh) spans in which the counter reads this much lower, then
+      recovers (seen on Gen2 meters around firmware-side counter saves).
+    - `spikes`: (time, Wh): the one reading at that time is this much higher.
+    - `zero_counters`: spans in which every energy counter reads 0.00 while power is
+      right (Pro 3EM field case, unimeter#352).
+    - `no_counters`: `emdata:0` holds only its id (Pro 3EM firmware before 1.0).
+    """
+
+    dips: tuple[tuple[datetime, datetime, float], ...] = ()
+    spikes: tuple[tuple[datetime, float], ...] = ()
+    zero_counters: tuple[Span, ...] = ()
+    no_counters: bool = False
+
+
+@dataclass(frozen=True)
+class Model:
+    key: str
+    gen: int
+    shelly: dict[str, Any]  # the `/shelly` answer
+    counter_resets_on_reboot: bool
+
+
+MODELS: dict[str, Model] = {m.key: m for m in (
+    Model("pro3em", 2, {"name": "heat pump", "id": f"shellypro3em-{MAC.lower()}", "mac": MAC,
+                        "slot": 0, "model": "SPEM-003CEBEU", "gen": 2,
+                        "fw_id": "20250508-110717/1.6.1-g8dbd358", "ver": "1.6.1",
+                        "app": "Pro3EM", "auth_en": False, "auth_domain": None,
+                        "profile": "triphase"}, False),
+    Model("plus1pm", 2, {"name": "heat pump", "id": f"shellyplus1pm-{MAC.lower()}",
+                         "mac": MAC, "slot": 0, "model": "SNSW-001P16EU", "gen": 2,
+                         "fw_id": "20231219-133934/1.1.0-g34b5d4f", "ver": "1.1.0",
+                         "app": "Plus1PM", "auth_en": False, "auth_domain": None}, False),
+    Model("plugs", 1, {"type": "SHPLG-S", "mac": MAC, "auth": False,
+                       "fw": "20230913-113421/v1.14.0-gcb84623", "discoverable": True,
+                       "num_outputs": 1, "num_meters": 1}, True),
+    Model("3em", 1, {"type": "SHEM-3", "mac": MAC, "auth": False,
+                     "fw": "20230913-114244/v1.14.0-gcb84623", "num_outputs": 1,
+                     "num_emeters": 3}, False),
+)}
+
+
+class SimulatedShelly:
+    """One simulated Shelly meter. `clock()` is the time of a request."""
+
+    def __init__(self, sim: Simulator, clock: Callable[[], datetime], *,
+                 model: str = "pro3em", quirks: ShellyQuirks | None = None):
+        if model not in MODELS:
+            raise ValueError(f"unknown meter model {model!r}; one of {', '.join(MODELS)}")
+        self.sim, self.clock = sim, clock
+        self.model = MODELS[model]
+        self.quirks = quirks or ShellyQuirks()
+        self._cached: tuple[int, dict[str, Any]] | None = None
+
+    @property
+    def device_id(self) -> str:
+        """The id the collector tags this meter's data with (as the real client derives)."""
+        s = self.model.shelly
+        return s["id"] if self.model.gen >= 2 else f"{s['type']}-{s['mac']}".lower()
+
+    def answer(self, path: str) -> tuple[int, Any]:
+        """(HTTP status, JSON body) for a GET of `path`; raises MeterOffline when the meter
+        does not answer at all."""
+        route = path.split("?")[0]
+        if route == "/shelly":
+            self._step()  # an offline meter does not answer /shelly either
+            return 200, dict(self.model.shelly)
+        status = self.status()
+        if self.model.gen == 1:
+            return (200, status) if route == "/status" else (404, "Not Found")
+        if route == "/rpc/Shelly.GetStatus":
+            return 200, status
+        component = _COMPONENTS.get(route)
+        if component is None:
+            return 404, {"code": 404, "message": f"No handler for {route[5:]}"}
+        n = path.split("id=")[1] if "id=" in path else "0"
+        key = component if component == "sys" else f"{component}:{n}"
+        if key not in status:
+            return 400, {"code": -105, "message": f"Argument 'id', value {n} not found!"}
+        return 200, status[key]
+
+    def status(self) -> dict[str, Any]:
+        """The full status answer at the current step (Gen1 /status, Gen2 GetStatus)."""
+        step = self._step()
+        if self._cached is not None and self._cached[0] == step.time_s:
+            return self._cached[1]
+        energy = self._counter(step)
+        builder = {"pro3em": self._pro3em, "plus1pm": self._plus1pm, "plugs": self._plugs,
+                   "3em": self._gen1_3em}[self.model.key]
+        status = builder(step, energy)
+        self._cached = (step.time_s, status)
+        return status
+
+    # --- state and counter -------------------------------------------------------------
+
+    def _step(self) -> MeterStep:
+        step = self.sim.meter_step(self.clock())
+        if step is None:
+            raise MeterOffline("the simulated meter does not answer")
+        return step
+
+    def _counter(self, step: MeterStep) -> float:
+        q = self.quirks
+        t = datetime.fromtimestamp(step.time_s, self.clock().tzinfo)
+        energy = step.energy_import_wh
+        energy -= sum(wh for a, b, wh in q.dips if a <= t < b)
+        energy += sum(wh for at, wh in q.spikes if int(at.timestamp()) // 10 * 10
+                      == step.time_s)
+        if any(a <= t < b for a, b in q.zero_counters):
+            energy = 0.0
+        return max(energy, 0.0)
+
+    # --- answers per model --------------------------------------------------------------
+
+    def _sys(self, step: MeterStep) -> dict[str, Any]:
+        return {"mac": MAC, "restart_required": False, "time": None,
+                "unixtime": step.time_s, "uptime": step.uptime_s, "ram_size": 247524,
+                "ram_free": 113080, "fs_size": 524288, "fs_free": 180224, "cfg_rev": 12,
+                "kvs_rev": 1, "schedule_rev": 0, "webhook_rev": 0, "available_updates": {},
+                "reset_reason": 3}
+
+    def _pro3em(self, step: MeterStep, energy: float) -> dict[str, Any]:
+        p = step.power_w
+        em: dict[str, Any] = {"id": 0}
+        for share, ph in zip(PHASE_SHARE, "abc", strict=True):
+            power = round(p * share, 1)
+            em.update({f"{ph}_act_power": power, f"{ph}_aprt_power": round(power * 1.03, 1),
+                       f"{ph}_current": round(power / 230.0, 3), f"{ph}_pf": 0.97,
+                       f"{ph}_voltage": 230.0, f"{ph}_freq": 50.0})
+        em.update({"n_current": None, "total_act_power": round(p, 3),
+                   "total_aprt_power": round(p * 1.03, 3),
+                   "total_current": round(p / 230.0, 3), "user_calibrated_phase": []})
+        data: dict[str, Any] = {"id": 0}
+        if not self.quirks.no_counters:
+            for share, ph in zip(PHASE_SHARE, "abc", strict=True):
+                data[f"{ph}_total_act_energy"] = _floor(energy * share, 2)
+                data[f"{ph}_total_act_ret_energy"] = 0.0
+            data.update({"total_act": _floor(energy, 2), "total_act_ret": 0.0})
+        return {"em:0": em, "emdata:0": data, "sys": self._sys(step),
+                "temperature:0": {"id": 0, "tC": 41.2, "tF": 106.2},
+                "cloud": {"connected": False}, "mqtt": {"connected": False}}
+
+    def _plus1pm(self, step: MeterStep, energy: float) -> dict[str, Any]:
+        p = step.power_w
+        return {"switch:0": {"id": 0, "source": "init", "output": True, "apower": round(p, 1),
+                             "voltage": 230.0, "current": round(p / 230.0, 3),
+                             "aenergy": {"total": _floor(energy, 3),
+                                         "by_minute": [0.0, 0.0, 0.0],
+                                         "minute_ts": step.time_s // 60 * 60},
+                             "temperature": {"tC": 38.5, "tF": 101.3}},
+                "input:0": {"id": 0, "state": False}, "sys": self._sys(step),
+                "cloud": {"connected": False}, "mqtt": {"connected": False}}
+
+    def _plugs(self, step: MeterStep, energy: float) -> dict[str, Any]:
+        return {"meters": [{"power": round(step.power_w, 2), "overpower": 0.0,
+                            "is_valid": True, "timestamp": step.time_s,
+                            "counters": [0.0, 0.0, 0.0],
+                            "total": math.floor(energy * 60.0 + 1e-6)}],
+                "relays": [{"ison": True, "has_timer": False, "overpower": False,
+                            "source": "http"}],
+                "unixtime": step.time_s, "uptime": step.uptime_s, "mac": MAC,
+                "temperature": 31.2, "has_update": False}
+
+    def _gen1_3em(self, step: MeterStep, energy: float) -> dict[str, Any]:
+        emeters = []
+        for share in PHASE_SHARE:
+            power = round(step.power_w * share, 2)
+            emeters.append({"power": power, "pf": 0.97, "current": round(power / 230.0, 2),
+                            "voltage": 230.0, "is_valid": True,
+                            "total": _floor(energy * share, 1), "total_returned": 0.0})
+        return {"emeters": emeters, "total_power": round(step.power_w, 2),
+                "relays": [{"ison": True, "has_timer": False, "overpower": False,
+                            "is_valid": True, "source": "input"}],
+                "unixtime": step.time_s, "uptime": step.uptime_s, "mac": MAC,
+                "fs_mounted": True, "has_update": False}
+
+
+_COMPONENTS = {"/rpc/EM.GetStatus": "em", "/rpc/EMData.GetStatus": "emdata",
+               "/rpc/Switch.GetStatus": "switch", "/rpc/Sys.GetStatus": "sys",
+               "/rpc/EM1.GetStatus": "em1", "/rpc/EM1Data.GetStatus": "em1data",
+               "/rpc/PM1.GetStatus": "pm1"}
+
+
+def _floor(value: float, digits: int) -> float:
+    scale = 10.0 ** digits
+    return math.floor(value * scale + 1e-6) / scale

@@ -1,0 +1,336 @@
+"""The simulated heat pump as the Viessmann cloud shows it: PyViCare's answers, at the wire.
+
+`SimulatedVitocal.answer(path)` returns what the Viessmann API returns for a GET of `path`
+(HTTP status and JSON body): the installation listing, or the "all features" answer of the
+device, shaped like the real dumps in tests/fixtures/vicare (Vitocal 250-A, PyViCare's
+tests/response/Vitocal250A.json: feature names, property names, units, the
+`*ValueReadAt` stamps of the day/week/month/year arrays). While the simulated heat pump is
+unreachable (an `Outage` of the heat pump) it answers with the real DEVICE_OFFLINE error
+body. The collector reads these answers with the real PyViCare, mapping and accounting.
+
+The device's energy counters are modelled here, not in the physics: a counter is the
+energy the device accumulated since the start of its period (local day, week, month,
+year of the DEVICE's clock), truncated to 0.1 kWh as the real ones are. How real devices
+get this wrong is a set of `VitocalQuirks`: a reset minutes or hours after (or before)
+midnight, a clock in another zone, arrays the device stopped updating, a transient answer
+with every counter at 0, a counter that dips or sticks, whole compressor hours.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from simhouse.house import PumpState, Simulator
+
+API_ROOT = "https://api.viessmann-climatesolutions.com/iot/v2"
+LISTING_PATH = "/equipment/installations?includeGateways=true"
+INSTALLATION_ID = 2000001
+# The real error body of a device the cloud cannot reach (HTTP 400), as in
+# tests/fixtures/vicare/errors/device_offline.json.
+DEVICE_OFFLINE = (400, {
+    "viErrorId": "simulated", "statusCode": 400, "errorType": "DEVICE_COMMUNICATION_ERROR",
+    "message": "Device communication error",
+    "extendedPayload": {"httpStatusCode": "NotFound", "code": "404",
+                        "reason": "DEVICE_OFFLINE"}})
+NOT_FOUND = (404, {"viErrorId": "simulated", "statusCode": 404, "errorType": "NOT_FOUND",
+                   "message": "unknown resource"})
+COUNTER_STEP_KWH = 0.1  # real counters are truncated to 0.1 kWh
+
+
+Span = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class VitocalQuirks:
+    """How the simulated device reports, including the faults real devices show.
+
+    - `counter_tz`: zone of the device's own clock (None: the house's zone).
+    - `reset_lag`: counters reset this long after local midnight (negative: before it);
+      real devices are seen up to ~2 h late and a few minutes early.
+    - `stale_arrays_from`: the day/week/month/year arrays stop being updated here (their
+      `*ValueReadAt` stays at this time), as in the field case of ha#130273.
+    - `zero_answers`: answers in these spans report every counter as 0.0 (a transient
+      glitch of the cloud), then the real values come back.
+    - `counter_dips`: (start, end, kWh) spans in which the current-period counters read
+      this much lower, then recover.
+    - `stuck`: spans in which every counter keeps the value it had at the span's start.
+    - `hours_resolution_h`: 1.0 for whole compressor hours (E3 devices), 0.1 otherwise.
+    - `heat_counters`/`power_counters`: which energy summaries the device has at all.
+    - `modulation_sensor`: reports `heating.compressors.0.sensors.power` (%), as the
+      Vitocal 200-S does; the Vitocal 250-A does not.
+    """
+
+    counter_tz: str | None = None
+    reset_lag: timedelta = timedelta(0)
+    stale_arrays_from: datetime | None = None
+    zero_answers: tuple[Span, ...] = ()
+    counter_dips: tuple[tuple[datetime, datetime, float], ...] = ()
+    stuck: tuple[Span, ...] = ()
+    hours_resolution_h: float = 1.0
+    heat_counters: bool = True
+    power_counters: bool = True
+    modulation_sensor: bool = False
+
+
+@dataclass
+class _Periods:
+    """Start instants (UTC epoch s) of the device's periods containing one moment."""
+
+    days: list[float]  # [today, yesterday, ...] starts
+    weeks: list[float]
+    months: list[float]
+    years: list[float]
+
+
+class SimulatedVitocal:
+    """One simulated Vitocal behind the Viessmann cloud. `clock()` is the time of a request
+    (the collector's clock: virtual in the demo, real in `demo --live`)."""
+
+    model = "E3_Vitocal_250A"
+
+    def __init__(self, sim: Simulator, clock: Callable[[], datetime], *,
+                 quirks: VitocalQuirks | None = None, gateway: str = "7571381681420106",
+                 device_id: str = "0"):
+        self.sim, self.clock = sim, clock
+        self.quirks = quirks or VitocalQuirks()
+        self.gateway, self.device_id = gateway, device_id
+        self.tz = ZoneInfo(self.quirks.counter_tz) if self.quirks.counter_tz else sim.tz
+        self._totals_at: dict[float, dict[str, float]] = {}
+        self._features_path = (f"/features/installations/{INSTALLATION_ID}/gateways/{gateway}"
+                               f"/devices/{device_id}/features/")
+
+    # --- the API -------------------------------------------------------------------------
+
+    def answer(self, path: str) -> tuple[int, Any]:
+        """(HTTP status, JSON body) for a GET of `path` (relative to the API root)."""
+        if path.startswith("/equipment/installations"):
+            return 200, self.listing()
+        if path.rstrip("/") == self._features_path.rstrip("/"):
+            body = self.features(self.clock())
+            return (200, body) if body is not None else DEVICE_OFFLINE
+        return NOT_FOUND
+
+    def listing(self) -> dict[str, Any]:
+        """The installation listing as `GET /equipment/installations?includeGateways=true`."""
+        return {"data": [{
+            "id": INSTALLATION_ID, "description": "Simulated house", "gateways": [{
+                "serial": self.gateway, "version": "simulated", "gatewayType": "VitoconnectOpto1",
+                "installationId": INSTALLATION_ID, "devices": [{
+                    "gatewaySerial": self.gateway, "id": self.device_id, "boilerSerial": None,
+                    "modelId": self.model, "status": "Online", "deviceType": "heating",
+                    "roles": ["type:heatpump", "type:E3", "type:product;Vitocal250A"]}]}]}]}
+
+    def features(self, now: datetime) -> dict[str, Any] | None:
+        """The device's "all features" answer at `now`; None while it is unreachable."""
+        state = self.sim.pump_state(now)
+        if state is None:
+            return None
+        return {"data": self._features(state, now)}
+
+    # --- building the answer -------------------------------------------------------------
+
+    def _feature(self, name: str, props: dict[str, Any], stamp: str,
+                 enabled: bool = True) -> dict[str, Any]:
+        return {"apiVersion": 1, "commands": {}, "deviceId": self.device_id, "feature": name,
+                "gatewayId": self.gateway, "isEnabled": enabled, "isReady": True,
+                "properties": props, "timestamp": stamp,
+                "uri": f"{API_ROOT}{self._features_path}{name}"}
+
+    def _features(self, state: PumpState, now: datetime) -> list[dict[str, Any]]:
+        v, q = state.values, self.quirks
+        stamp = _iso(now)
+        f = self._feature
+        out = [
+            f("heating.sensors.temperature.outside", _sensor(v["outside_temp_c"]), stamp),
+            f("heating.secondaryCircuit.sensors.temperature.supply",
+              _sensor(v["supply_temp_c"]), stamp),
+            f("heating.sensors.temperature.return", _sensor(v["return_temp_c"]), stamp),
+            f("heating.dhw.sensors.temperature.dhwCylinder", _sensor(v["dhw_temp_c"]), stamp),
+            f("heating.compressors", {"enabled": {"type": "array", "value": ["0"]}}, stamp),
+            f("heating.compressors.0", {"active": _bool(v["compressor_active"]),
+                                        "phase": _str(v["compressor_phase"])}, stamp),
+            f("heating.compressors.0.statistics", {
+                "hours": {"type": "number", "unit": "hour",
+                          "value": _hours(float(v["compressor_hours_h"]),
+                                          q.hours_resolution_h)},
+                "starts": {"type": "number", "unit": "", "value": v["compressor_starts"]}},
+              stamp),
+            f("heating.sensors.volumetricFlow.allengra", _sensor(v["flow_l_h"], "liter/hour"),
+              stamp),
+            f("heating.circuits", {"enabled": {"type": "array", "value": ["0"]}}, stamp),
+            f("heating.circuits.0.operating.modes.active", {"value": _str(v["heating_mode"])},
+              stamp),
+            f("heating.circuits.0.operating.programs.active",
+              {"value": _str("normalHeating")}, stamp),
+            f("heating.circuits.0.operating.programs.normalHeating", {
+                "active": _bool(True), "demand": _str("heating"),
+                "temperature": {"type": "number", "unit": "celsius",
+                                "value": self.sim.house.room_c}}, stamp),
+            f("heating.circuits.0.temperature", {"value": {
+                "type": "number", "unit": "celsius",
+                "value": v["heating_supply_target_temp_c"]}}, stamp),
+            f("heating.dhw.operating.modes.active", {"value": _str(v["dhw_mode"])}, stamp),
+            f("heating.dhw.temperature.main", {"value": {
+                "type": "number", "unit": "celsius", "value": v["dhw_target_temp_c"]}}, stamp),
+            f("device.messages.errors.raw", {"entries": {"type": "array", "value": [
+                {"accessLevel": "customer", "errorCode": m.code, "priority": m.priority,
+                 "timestamp": _iso(m.since)} for m in state.messages]}}, stamp),
+        ]
+        if q.modulation_sensor:
+            out.append(f("heating.compressors.0.sensors.power", _sensor(
+                v["compressor_modulation_pct"], "percent"), stamp))
+        out.extend(self._counter_features(now, stamp))
+        return out
+
+    def _counter_features(self, now: datetime, stamp: str) -> list[dict[str, Any]]:
+        q = self.quirks
+        t = _epoch(now)
+        if any(a <= now < b for a, b in q.stuck):
+            t = min(_epoch(a) for a, b in q.stuck if a <= now < b)
+        zero = any(a <= now < b for a, b in q.zero_answers)
+        dip = sum(kwh for a, b, kwh in q.counter_dips if a <= now < b)
+        periods = self._periods(t)
+        current = self._totals(t)
+        out = []
+        kinds = [k for k, on in (("heat", q.heat_counters), ("electricity", q.power_counters))
+                 if on]
+        for kind in kinds:
+            feature = ("heating.heat.production.summary" if kind == "heat"
+                       else "heating.power.consumption.summary")
+            for circuit in ("heating", "dhw"):
+                series = f"{kind}.{circuit}"
+
+                def since(start: float, series: str = series) -> float:
+                    return current[series] - self._totals(start)[series]
+
+                def between(a: float, b: float, series: str = series) -> float:
+                    return self._totals(b)[series] - self._totals(a)[series]
+
+                values = {
+                    "currentDay": since(periods.days[0]) - dip,
+                    "currentMonth": since(periods.months[0]) - dip,
+                    "currentYear": since(periods.years[0]) - dip,
+                    "lastMonth": between(periods.months[1], periods.months[0]),
+                    "lastSevenDays": since(periods.days[6]),
+                    "lastYear": between(periods.years[1], periods.years[0]),
+                }
+                out.append(self._feature(f"{feature}.{circuit}", {
+                    name: _kwh(0.0 if zero else value) for name, value in values.items()},
+                    stamp))
+        if q.power_counters:
+            out.extend(self._array_features(now, zero))
+        return out
+
+    def _array_features(self, now: datetime, zero: bool) -> list[dict[str, Any]]:
+        """heating.power.consumption.{total,heating,dhw}: [current, previous, ...] arrays."""
+        q = self.quirks
+        read_at = now if q.stale_arrays_from is None else min(now, q.stale_arrays_from)
+        t = _epoch(read_at)
+        p = self._periods(t)
+        current = self._totals(t)
+        stamp = _iso(read_at)
+        out = []
+        for circuit in ("total", "heating", "dhw"):
+            parts = ("heating", "dhw") if circuit == "total" else (circuit,)
+
+            def energy(a: float, b: float | None, parts: Sequence[str] = parts) -> float:
+                end = current if b is None else self._totals(b)
+                start = self._totals(a)
+                return sum(end[f"electricity.{c}"] - start[f"electricity.{c}"] for c in parts)
+
+            def array(starts: list[float], count: int) -> list[float]:
+                values = [energy(starts[0], None)] + [energy(starts[i], starts[i - 1])
+                                                      for i in range(1, count)]
+                return [0.0 if zero else _trunc(x) for x in values]
+
+            out.append(self._feature(f"heating.power.consumption.{circuit}", {
+                "day": {"type": "array", "unit": "kilowattHour", "value": array(p.days, 8)},
+                "dayValueReadAt": _str(stamp),
+                "week": {"type": "array", "unit": "kilowattHour", "value": array(p.weeks, 5)},
+                "weekValueReadAt": _str(stamp),
+                "month": {"type": "array", "unit": "kilowattHour",
+                          "value": array(p.months, 13)},
+                "monthValueReadAt": _str(stamp),
+                "year": {"type": "array", "unit": "kilowattHour", "value": array(p.years, 2)},
+                "yearValueReadAt": _str(stamp)}, _iso(now)))
+        return out
+
+    # --- the device's clock and counters -------------------------------------------------
+
+    def _totals(self, t: float) -> dict[str, float]:
+        """Cumulative device energy at `t` (cached for period starts, which repeat)."""
+        cached = self._totals_at.get(t)
+        if cached is None:
+            cached = self.sim.device_totals_kwh(t)
+            if len(self._totals_at) > 4096:
+                self._totals_at.clear()
+            self._totals_at[t] = cached
+        return cached
+
+    def _periods(self, t: float) -> _Periods:
+        """Starts of the device's current and previous periods at `t`: local midnight (of
+        the device's zone) shifted by its reset lag."""
+        lag = self.quirks.reset_lag.total_seconds()
+        local = datetime.fromtimestamp(t - lag, UTC).astimezone(self.tz).date()
+
+        def start(d: date) -> float:
+            midnight = datetime(d.year, d.month, d.day, tzinfo=self.tz)
+            return midnight.timestamp() + lag
+
+        days = [start(local - timedelta(days=i)) for i in range(8)]
+        monday = local - timedelta(days=local.weekday())
+        weeks = [start(monday - timedelta(weeks=i)) for i in range(5)]
+        months = []
+        y, m = local.year, local.month
+        for _ in range(13):
+            months.append(start(date(y, m, 1)))
+            y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+        years = [start(date(local.year - i, 1, 1)) for i in range(2)]
+        return _Periods(days, weeks, months, years)
+
+
+# --- small wire helpers ----------------------------------------------------------------
+
+
+def _epoch(t: datetime) -> float:
+    return t.timestamp()
+
+
+def _iso(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+def _trunc(kwh: float) -> float:
+    """Truncated to 0.1 kWh, like the device's counters (never negative)."""
+    return max(0.0, math.floor(kwh * 10.0 + 1e-6) / 10.0)
+
+
+def _kwh(value: float) -> dict[str, Any]:
+    return {"type": "number", "unit": "kilowattHour", "value": _trunc(value)}
+
+
+def _hours(hours: float, resolution: float) -> float | int:
+    if resolution >= 1.0:
+        return int(hours)
+    return round(math.floor(hours / resolution + 1e-9) * resolution, 1)
+
+
+def _sensor(value: Any, unit: str = "celsius") -> dict[str, Any]:
+    return {"status": {"type": "string", "value": "connected"},
+            "value": {"type": "number", "unit": unit, "value": value}}
+
+
+def _bool(value: Any) -> dict[str, Any]:
+    return {"type": "boolean", "value": bool(value)}
+
+
+def _str(value: Any) -> dict[str, Any]:
+    return {"type": "string", "value": str(value)}
+
+
+__all__ = ["SimulatedVitocal", "VitocalQuirks"]
