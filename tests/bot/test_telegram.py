@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import replies
+from bot.commands import menu
 from bot.telegram_app import BotApp, build_app, refusal_text
 from heatpump.logs import setup_logging
 from heatpump.settings import Settings
@@ -111,7 +111,7 @@ def buttons(call) -> list[str]:
 
 def test_startup_registers_commands(h):
     names = [c["command"] for c in h.api.commands]
-    assert names == [name for name, _ in replies.COMMAND_HELP]
+    assert names == [name for name, _ in menu()]
     assert {"subscribe", "unsubscribe", "alerts", "mute"} <= set(names)
     methods = {c.method for c in h.api.calls}
     assert {"getMe", "deleteWebhook", "setMyCommands"} <= methods
@@ -329,7 +329,7 @@ def test_whole_bot_beats_and_knows_every_command(tmp_path):
     harness.start()
     try:
         help_reply = harness.ask(OWNER, "/help").params["text"]
-        for name, _ in replies.COMMAND_HELP:
+        for name, _ in menu():
             assert f"/{name} – " in help_reply
         assert harness.ask(OWNER, "/subscribe").params["text"].startswith("Subscribed")
         assert "This chat is subscribed" in harness.ask(OWNER, "/alerts").params["text"]
