@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands import menu
+from bot.commands import COMMANDS, menu
 from bot.telegram_app import BotApp, build_app, refusal_text
 from heatpump.logs import setup_logging
 from heatpump.settings import Settings
@@ -210,6 +210,20 @@ def test_sticker_gets_help(h):
     h.api.push_sticker(OWNER)
     call = h.api.wait_for(lambda c: c.method == "sendMessage", after=n)
     assert call.params["text"].startswith("I did not understand that.")
+
+
+def test_edited_messages_trigger_no_command(h):
+    """Editing an old message into a command does not run it: every row of the command
+    table, the alert commands included (an edited /subscribe subscribes nobody)."""
+    n = len(h.api.calls)
+    for command in COMMANDS:
+        h.api.push_edit(OWNER, f"/{command.name}")
+    h.api.push_edit(OWNER, "/mute 2h")
+    h.api.push_edit(OWNER, "hello")
+    reply = h.ask(OWNER, "/status")  # answered after the edits were processed (in order)
+    assert reply.params["text"].startswith("Heat pump status")
+    assert h.api.sent_to(OWNER, after=n) == [reply]
+    assert not h.bot.alerts.subscribers.is_subscribed(OWNER)
 
 
 def test_live_edits_only_on_change_and_stops(h):
