@@ -34,7 +34,7 @@ HEAT_COVER_MAX = 1.5
 DAY_COVER_MIN = 0.99
 # A counted hour is "running" for the running COP when the compressor ran this much of it.
 RUNNING_MIN = 0.95
-SPLIT_CIRCUITS = ("heating", "dhw", "cooling")
+SPLIT_CIRCUITS = ("heating", "dhw", "cooling")  # the heat split /jaz shows, in this order
 
 METHOD_LABELS: Mapping[str, str] = {
     "counter": "measured by the heat pump's heat counter",
@@ -285,10 +285,6 @@ class DayStat:
     @property
     def coverage(self) -> float:
         return self.hours_counted / self.hours if self.hours else 0.0
-
-    @property
-    def mean_run_s(self) -> float | None:
-        return self.running_s / self.starts if self.starts > 0 else None
 
 
 def daily_stats(pairs: Sequence[HourPair], tz: ZoneInfo,

@@ -1,4 +1,5 @@
-"""Charts as PNG bytes: data gathered from the store into plain `Chart`s, drawn by matplotlib.
+"""Charts as PNG bytes: what a chart needs (`request`), the data bot.store_reads returned
+built into a plain `Chart` (`build`), drawn by matplotlib (`render`); no store access here.
 
 Drawing uses the object-oriented Figure API with the Agg canvas (no pyplot global state), so
 it is safe to run in a worker thread off the bot's event loop. Times are drawn in local wall
@@ -16,8 +17,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.analytics import HourPair, daily_means
-from bot.queries import hour_pairs
-from heatpump.store.base import Store
+from bot.store_reads import ChartData
+from heatpump.store.base import Series
 from heatpump.timeutil import bucket_floor, bucket_next
 
 KINDS = ("power", "temps", "cop", "energy", "starts")
@@ -98,12 +99,53 @@ def _naive(t: datetime, tz: ZoneInfo) -> datetime:
     return t.astimezone(tz).replace(tzinfo=None)
 
 
-def gather(store: Store, kind: str, rng: str, now: datetime, tz: ZoneInfo) -> Chart:
+@dataclass(frozen=True)
+class ChartRequest:
+    """One chart asked for, and what it needs from the store over [start, end)."""
+
+    kind: str
+    rng: str
+    start: datetime
+    end: datetime
+    bucket: str  # energy bucket: "hour", "day" or "month"
+    series: tuple[tuple[str, str, int], ...]  # (measurement, field, max_points)
+    pairs: bool  # paired electricity and heat (bot.analytics)
+
+
+def _buckets(start: datetime, end: datetime, bucket: str, tz: ZoneInfo) -> list[datetime]:
+    out, t = [], start
+    while t < end:
+        out.append(t)
+        t = bucket_next(t, bucket, tz)  # type: ignore[arg-type]
+    return out
+
+
+def request(kind: str, rng: str, now: datetime, tz: ZoneInfo) -> ChartRequest:
+    """What `kind` over `rng` reads; ChartError for an unknown kind."""
     start, end, bucket = chart_start(rng, now, tz)
+    points = SERIES_POINTS[rng]
+    if kind == "power":
+        series: tuple[tuple[str, str, int], ...] = (("meter", "power_w", points),)
+    elif kind == "temps":
+        series = tuple(("heatpump", f, points) for f, _ in TEMP_FIELDS)
+    elif kind == "cop":  # the mean outdoor temperature of each bucket, from hourly means
+        n = len(_buckets(start, end, bucket, tz))
+        series = (("heatpump", "outside_temp_c",
+                   max(1, min(2000, n * (24 if bucket != "hour" else 1)))),)
+    elif kind in ("energy", "starts"):
+        series = ()
+    else:
+        raise ChartError(f"unknown chart kind {kind!r}")
+    return ChartRequest(kind, rng, start, end, bucket, series, kind in ("cop", "energy", "starts"))
+
+
+def build(req: ChartRequest, data: ChartData, now: datetime, tz: ZoneInfo) -> Chart:
+    """The chart of `req` from `data` (read by store_reads.chart_data for `req`)."""
+    kind, rng, start, end, bucket = req.kind, req.rng, req.start, req.end, req.bucket
     when = f"{RANGE_LABELS[rng]} to {_naive(now, tz):%d.%m.%Y %H:%M}"
     xlim = (_naive(start, tz), _naive(end, tz))
     if kind == "power":
-        s = store.series("meter", "power_w", start, end, SERIES_POINTS[rng])
+        s = data.series[("meter", "power_w")]
         step = _step_label(s.step)
         return Chart(f"Electric power ({step} means), {when}", "W",
                      [_naive(t, tz) for t in s.times()],
@@ -111,16 +153,14 @@ def gather(store: Store, kind: str, rng: str, now: datetime, tz: ZoneInfo) -> Ch
     if kind == "temps":
         lines, times = [], []
         for f, label in TEMP_FIELDS:
-            s = store.series("heatpump", f, start, end, SERIES_POINTS[rng])
+            s = data.series[("heatpump", f)]
             if any(v is not None for v in s.values):
                 times = [_naive(t, tz) for t in s.times()]
                 lines.append(Line(label, [_nan(v) for v in s.values]))
         if not lines:
-            s = store.series("heatpump", "outside_temp_c", start, end, SERIES_POINTS[rng])
-            times = [_naive(t, tz) for t in s.times()]
+            times = [_naive(t, tz) for t in data.series[("heatpump", "outside_temp_c")].times()]
         return Chart(f"Temperatures, {when}", "°C", times, lines, xlim=xlim)
-    pairs = hour_pairs(store, start, end, tz)
-    groups = _group(pairs, bucket, start, end, tz)
+    groups = _group(data.pairs, bucket, start, end, tz)
     # bars and dots sit in the middle of their bucket
     times = [_naive(t + (bucket_next(t, bucket, tz) - t) / 2, tz)  # type: ignore[arg-type]
              for t in groups]
@@ -141,7 +181,7 @@ def gather(store: Store, kind: str, rng: str, now: datetime, tz: ZoneInfo) -> Ch
             e = sum(p.elec_wh or 0.0 for p in counted)
             h = sum(p.heat_wh or 0.0 for p in counted)
             cops.append(h / e if e > 0 else float("nan"))
-        out = _outdoor(store, start, end, bucket, list(groups), tz)
+        out = _outdoor(data.series[("heatpump", "outside_temp_c")], bucket, list(groups), tz)
         return Chart(f"COP per {per} (hours with both sides), {when}", "COP", times,
                      [Line("COP", cops, "bar"), Line("outdoor", out, "point", right=True)],
                      right_unit="outdoor °C", bar_width_days=width, ylim_zero=True, xlim=xlim,
@@ -180,11 +220,7 @@ def _sum_or_none(ps: list[HourPair], attr: str, div: float) -> float | None:
 def _group(pairs: list[HourPair], bucket: str, start: datetime, end: datetime,
            tz: ZoneInfo) -> dict[datetime, list[HourPair]]:
     """Every bucket of the range (also empty ones, so gaps show) with its hour pairs."""
-    groups: dict[datetime, list[HourPair]] = {}
-    t = start
-    while t < end:
-        groups[t] = []
-        t = bucket_next(t, bucket, tz)  # type: ignore[arg-type]
+    groups: dict[datetime, list[HourPair]] = {t: [] for t in _buckets(start, end, bucket, tz)}
     for p in pairs:
         key = bucket_floor(p.start, bucket, tz)  # type: ignore[arg-type]
         if key in groups:
@@ -192,11 +228,8 @@ def _group(pairs: list[HourPair], bucket: str, start: datetime, end: datetime,
     return groups
 
 
-def _outdoor(store: Store, start: datetime, end: datetime, bucket: str,
-             keys: list[datetime], tz: ZoneInfo) -> list[float]:
-    n = len(keys)
-    points = min(2000, n * (24 if bucket != "hour" else 1))
-    s = store.series("heatpump", "outside_temp_c", start, end, max(1, points))
+def _outdoor(s: Series, bucket: str, keys: list[datetime], tz: ZoneInfo) -> list[float]:
+    """The mean outdoor temperature of each bucket (NaN where there was none)."""
     if bucket == "hour":
         acc: dict[datetime, list[float]] = defaultdict(list)
         for t, v in zip(s.times(), s.values, strict=True):
@@ -318,8 +351,7 @@ def _wrap(title: str, width: int = 60) -> str:
     return f"{head}\n{tail}"
 
 
-def chart_png(store: Store, kind: str, rng: str, now: datetime, tz: ZoneInfo) -> tuple[bytes, str]:
+def chart_png(chart: Chart) -> tuple[bytes, str]:
     """PNG bytes and a caption; the caption says what and when in words."""
-    chart = gather(store, kind, rng, now, tz)
     caption = chart.title.replace("\n", " ") + (" — no data in this range" if chart.empty else "")
     return render(chart), caption

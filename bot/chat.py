@@ -1,7 +1,10 @@
 """The bot's commands in a terminal, against the same store: `heatpump chat /jaz 12m`.
 
-Without a command it starts an interactive prompt. A chart is saved as a PNG file and its
-path printed; /live prints a new snapshot whenever it changes (Ctrl-C stops it).
+The same command table as Telegram (bot/commands.py), without a chat: /alerts shows what the
+alert check keeps active, and the commands that act on a Telegram chat (/subscribe,
+/unsubscribe, /mute) say so. Without a command it starts an interactive prompt. A chart is
+saved as a PNG file and its path printed; /live prints a new snapshot whenever it changes
+(Ctrl-C stops it).
 """
 
 from __future__ import annotations
@@ -11,13 +14,10 @@ import contextlib
 import re
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from bot import replies
-from bot.alerts.commands import COMMAND_HELP as ALERT_COMMAND_HELP
-from bot.commands import Context, Reply, answer, split_command
+from bot.commands import LIVE_DURATION_S, LIVE_INTERVAL_S, Context, Reply, answer, live_snapshot
 from heatpump.settings import Settings
 from heatpump.timeutil import utcnow
 
@@ -28,28 +28,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=".", help="folder for chart PNG files (default: .)")
     p.add_argument("words", metavar="COMMAND", nargs=argparse.REMAINDER,
                    help="one command to answer, e.g. /jaz 12m (default: interactive)")
-
-
-ALERT_COMMANDS = frozenset(name for name, _ in ALERT_COMMAND_HELP)
-
-
-def console_answer(text: str, ctx: Context) -> Reply:
-    """`answer`, plus the alert commands: /alerts shows what the bot's alert check keeps
-    active; subscribing and muting belong to a Telegram chat, and say so."""
-    name, _args = split_command(text)
-    if name == "alerts":
-        from bot.alerts import persist
-        from bot.alerts.commands import console_overview
-        from bot.alerts.config import AlertConfig
-        from bot.alerts.service import state_dir
-
-        state = persist.load_state(state_dir(ctx.settings, ctx.store))
-        return Reply(console_overview(state, AlertConfig.from_settings(ctx.settings),
-                                      ctx.now(), ctx.settings.tz))
-    if name in ALERT_COMMANDS:
-        return Reply(f"/{name} works in Telegram only: alerts go to subscribed Telegram chats, "
-                     f"so send /{name} to the bot there. Here, /alerts shows what is active.")
-    return answer(text, ctx)
 
 
 def show(reply: Reply, out_dir: Path, out: TextIO) -> Path | None:
@@ -71,18 +49,18 @@ def show(reply: Reply, out_dir: Path, out: TextIO) -> Path | None:
     return path
 
 
-def live(ctx: Context, out: TextIO, interval_s: float = 15.0, duration_s: float = 600.0,
-         sleep: Callable[[float], None] = time.sleep) -> None:
+def live(ctx: Context, out: TextIO) -> None:
+    """/live in a terminal: print the snapshot whenever it changed, as long as in Telegram."""
     last = ""
-    end = time.monotonic() + duration_s
+    end = time.monotonic() + LIVE_DURATION_S
     while True:
-        text = replies.live_text(ctx.store, ctx.settings, ctx.now())
+        text = live_snapshot(ctx)
         if text != last:
             print(text + "\n", file=out, flush=True)
             last = text
-        if time.monotonic() + interval_s > end:
+        if time.monotonic() + LIVE_INTERVAL_S > end:
             break
-        sleep(interval_s)
+        time.sleep(LIVE_INTERVAL_S)
 
 
 def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout,
@@ -96,7 +74,7 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout,
             text = " ".join(args.words)
             if not text.startswith("/"):
                 text = "/" + text
-            reply = console_answer(text, ctx)
+            reply = answer(text, ctx)
             if reply.live:
                 with contextlib.suppress(KeyboardInterrupt):
                     live(ctx, out)
@@ -112,7 +90,7 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout,
             text = line.strip()
             if not text.startswith("/"):
                 text = "/" + text
-            reply = console_answer(text, ctx)
+            reply = answer(text, ctx)
             if reply.live:
                 try:
                     live(ctx, out)

@@ -1,7 +1,12 @@
-"""One table of commands, answered without Telegram: text in, `Reply` out.
+"""The one command table: every command the bot answers, in Telegram and in `heatpump chat`.
 
-The Telegram handlers and the `heatpump chat` console both go through `answer`, so any
-text gets a reply (a short help for anything unknown or malformed), never a traceback.
+Each row (`Command`) holds a command's name, its short help and usage (what /help and
+Telegram's command menu show), whether it acts on a Telegram chat, and its handler: a
+function `(args, ctx) -> Reply` that reads through bot.store_reads and builds the answer
+with the pure bot.replies, bot.charts or bot.alerts.commands, without Telegram. The Telegram
+app (bot/telegram_app.py) registers one CommandHandler per row and the console (bot/chat.py)
+calls `answer`, as tests do; so any text gets the same reply everywhere (a short help for
+anything unknown or malformed), never a traceback.
 """
 
 from __future__ import annotations
@@ -10,16 +15,25 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
-from bot import replies
-from bot.charts import KINDS, RANGES, ChartError, chart_png, parse_chart_args
-from bot.periods import PeriodError
+from bot import charts, replies, store_reads
+from bot.alerts import commands as alert_commands
+from bot.alerts import persist
+from bot.alerts.config import AlertConfig
+from bot.alerts.persist import Subscribers
+from bot.charts import KINDS, RANGES, Chart, ChartError, parse_chart_args
+from bot.periods import PeriodError, parse_period
 from heatpump.settings import Settings
 from heatpump.store.base import Store, StoreError
 
 log = logging.getLogger(__name__)
 
 Button = tuple[str, str]  # (label, callback data)
+# /live: one message edited every 15 s for 10 minutes (well inside Telegram's edit limits of
+# about one edit per second and chat); the console prints a snapshot at the same pace.
+LIVE_INTERVAL_S = 15.0
+LIVE_DURATION_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -31,15 +45,57 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class Chat:
+    """The Telegram chat a message came from, and the alert subscriptions it acts on (the
+    running bot's own `Subscribers`, which its alert check reads)."""
+
+    id: int
+    subscribers: Subscribers
+
+
+@dataclass(frozen=True)
 class Context:
+    """What a handler may use besides its arguments."""
+
     store: Store
     settings: Settings
     now: Callable[[], datetime]
+    chat: Chat | None = None  # None in the console: commands that need a chat say so
+    alert_dir: Path | None = None  # alert state; None: the data dir (alerts.service.state_dir)
+
+
+Handler = Callable[[list[str], Context], Reply]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One row of the command table."""
+
+    name: str  # without the slash; a public contract (never renamed)
+    help: str  # one line for /help and the Telegram menu
+    usage: str  # how to call it with arguments, shown after the help; "" when it takes none
+    handler: Handler
+    needs_chat: bool = False  # acts on the Telegram chat it was sent in
+    listed: bool = True  # in /help and the menu (/start is not)
+
+    @property
+    def description(self) -> str:
+        """The help line without the command: what /help and the Telegram menu show."""
+        return f"{self.help}: {self.usage}" if self.usage else self.help
+
+
+# --- replies shared by several commands ------------------------------------------------------
 
 
 def usage(problem: str = "") -> Reply:
     head = f"Sorry: {problem}\n\n" if problem else "I did not understand that.\n\n"
-    return Reply(head + replies.help_text())
+    return Reply(head + replies.help_text(menu()))
+
+
+def telegram_only(name: str) -> Reply:
+    """The console's answer to a command that acts on a Telegram chat."""
+    return Reply(f"/{name} works in Telegram only: alerts go to subscribed Telegram chats, "
+                 f"so send /{name} to the bot there. Here, /alerts shows what is active.")
 
 
 def chart_buttons(kind: str, rng: str) -> tuple[tuple[Button, ...], ...]:
@@ -48,54 +104,124 @@ def chart_buttons(kind: str, rng: str) -> tuple[tuple[Button, ...], ...]:
     return ranges, kinds
 
 
-def _status(ctx: Context, args: list[str]) -> Reply:
+def chart_of(ctx: Context, kind: str, rng: str) -> Chart:
+    """The chart `kind` over `rng` at ctx.now(): what it needs, read, built (not drawn)."""
+    now, tz = ctx.now(), ctx.settings.tz
+    req = charts.request(kind, rng, now, tz)
+    data = store_reads.chart_data(ctx.store, req.start, req.end, tz, req.series, req.pairs)
+    return charts.build(req, data, now, tz)
+
+
+def live_snapshot(ctx: Context) -> str:
+    """The text /live shows (and keeps editing) at ctx.now()."""
+    return replies.live_text(store_reads.live_data(ctx.store), ctx.now(), ctx.settings.tz)
+
+
+def _chat(ctx: Context) -> Chat:
+    if ctx.chat is None:  # `answer` never calls a needs_chat handler without one
+        raise ValueError("this command needs a Telegram chat")
+    return ctx.chat
+
+
+# --- the handlers ----------------------------------------------------------------------------
+
+
+def status(args: list[str], ctx: Context) -> Reply:
     if args:
         return usage("/status takes no arguments")
-    return Reply(replies.status_text(ctx.store, ctx.settings, ctx.now()))
+    now = ctx.now()
+    data = store_reads.status_data(ctx.store, now, ctx.settings.tz)
+    return Reply(replies.status_text(data, ctx.settings, now))
 
 
-def _jaz(ctx: Context, args: list[str]) -> Reply:
+def jaz(args: list[str], ctx: Context) -> Reply:
     if len(args) > 1:
         return usage("/jaz takes one period, e.g. /jaz 12m or /jaz 2025-11")
+    now, tz = ctx.now(), ctx.settings.tz
     try:
-        return Reply(replies.jaz_text(ctx.store, ctx.settings, args[0] if args else "",
-                                      ctx.now()))
+        period = parse_period(args[0] if args else "", now, tz)
     except PeriodError as exc:
         return usage(str(exc))
+    data = store_reads.period_data(ctx.store, period.start, period.elapsed_end(now), tz)
+    return Reply(replies.jaz_text(period, data, now, tz))
 
 
-def _chart(ctx: Context, args: list[str]) -> Reply:
+def chart(args: list[str], ctx: Context) -> Reply:
     try:
         kind, rng = parse_chart_args(args)
     except ChartError as exc:
         return usage(str(exc))
-    png, caption = chart_png(ctx.store, kind, rng, ctx.now(), ctx.settings.tz)
+    png, caption = charts.chart_png(chart_of(ctx, kind, rng))
     return Reply(caption, photo=png, buttons=chart_buttons(kind, rng))
 
 
-def _live(ctx: Context, args: list[str]) -> Reply:
+def live(args: list[str], ctx: Context) -> Reply:
     if args:
         return usage("/live takes no arguments")
-    return Reply(replies.live_text(ctx.store, ctx.settings, ctx.now()),
-                 buttons=((("stop", "live stop"),),), live=True)
+    return Reply(live_snapshot(ctx), buttons=((("stop", "live stop"),),), live=True)
 
 
-def _help(ctx: Context, args: list[str]) -> Reply:
-    return Reply(replies.help_text())
+def subscribe(args: list[str], ctx: Context) -> Reply:
+    chat = _chat(ctx)
+    allowed = frozenset(ctx.settings.telegram_allowed_chat_ids)
+    return Reply(alert_commands.subscribe(chat.subscribers, chat.id, allowed))
 
 
-def _start(ctx: Context, args: list[str]) -> Reply:
-    return Reply(replies.start_text())
+def unsubscribe(args: list[str], ctx: Context) -> Reply:
+    chat = _chat(ctx)
+    return Reply(alert_commands.unsubscribe(chat.subscribers, chat.id))
 
 
-COMMANDS: dict[str, Callable[[Context, list[str]], Reply]] = {
-    "start": _start,
-    "help": _help,
-    "status": _status,
-    "jaz": _jaz,
-    "chart": _chart,
-    "live": _live,
-}
+def mute(args: list[str], ctx: Context) -> Reply:
+    chat = _chat(ctx)
+    return Reply(alert_commands.mute(chat.subscribers, chat.id, " ".join(args), ctx.now(),
+                                     ctx.settings.tz))
+
+
+def alerts(args: list[str], ctx: Context) -> Reply:
+    """What the alert check keeps active; in a chat also whether it is subscribed or muted,
+    in the console where subscribing happens."""
+    from bot.alerts.service import state_dir
+
+    now, tz = ctx.now(), ctx.settings.tz
+    state = persist.load_state(ctx.alert_dir or state_dir(ctx.settings, ctx.store))
+    cfg = AlertConfig.from_settings(ctx.settings)
+    if ctx.chat is None:
+        return Reply(alert_commands.console_overview(state, cfg, now, tz))
+    return Reply(alert_commands.alerts_overview(state, ctx.chat.subscribers, ctx.chat.id, cfg,
+                                                now, tz))
+
+
+def help_(args: list[str], ctx: Context) -> Reply:
+    return Reply(replies.help_text(menu()))
+
+
+def start(args: list[str], ctx: Context) -> Reply:
+    return Reply(replies.start_text(menu()))
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("status", "live power, compressor, temperatures, today's COP, faults, sources", "",
+            status),
+    Command("jaz", "JAZ/COP of a period", "/jaz [today|yesterday|7d|month|12m|2025|2025-11]",
+            jaz),
+    Command("chart", "chart", "/chart [power|temps|cop|energy|starts] [24h|7d|30d|12m]", chart),
+    Command("live", "live power and state, updated every 15 s for 10 minutes", "", live),
+    Command("subscribe", "get alerts in this chat: faults, missing data, COP drop, short "
+            "cycling", "", subscribe, needs_chat=True),
+    Command("unsubscribe", "stop alerts in this chat", "", unsubscribe, needs_chat=True),
+    Command("alerts", "active alerts and whether this chat is subscribed or muted", "", alerts),
+    Command("mute", "silence alerts here for a while", "/mute 2h, /mute 1d, /mute off", mute,
+            needs_chat=True),
+    Command("help", "this help", "", help_),
+    Command("start", "greeting and this help", "", start, listed=False),
+)
+BY_NAME = {c.name: c for c in COMMANDS}
+
+
+def menu() -> list[tuple[str, str]]:
+    """(name, description) of every listed command, in table order: /help and the menu."""
+    return [(c.name, c.description) for c in COMMANDS if c.listed]
 
 
 def split_command(text: str) -> tuple[str | None, list[str]]:
@@ -108,13 +234,16 @@ def split_command(text: str) -> tuple[str | None, list[str]]:
 
 
 def answer(text: str, ctx: Context) -> Reply:
-    """Reply to one message text; unknown input gets the help, a store outage a clear line."""
+    """Reply to one message text; unknown input gets the help, a store outage a clear line,
+    a command that needs a Telegram chat outside one says so."""
     name, args = split_command(text)
-    handler = COMMANDS.get(name or "")
-    if handler is None:
+    command = BY_NAME.get(name or "")
+    if command is None:
         return usage(f"unknown command /{name}" if name else "")
+    if command.needs_chat and ctx.chat is None:
+        return telegram_only(command.name)
     try:
-        return handler(ctx, args)
+        return command.handler(args, ctx)
     except StoreError as exc:
         log.warning("store unavailable for /%s: %s", name, exc)
         return Reply(f"The store cannot be read right now ({exc}). Try again later.")
@@ -124,5 +253,5 @@ def answer_callback(data: str, ctx: Context) -> Reply | None:
     """Reply to an inline button ("chart <kind> <range>"); None for unknown data."""
     parts = (data or "").split()
     if len(parts) == 3 and parts[0] == "chart" and parts[1] in KINDS and parts[2] in RANGES:
-        return _chart(ctx, parts[1:])
+        return chart(parts[1:], ctx)
     return None

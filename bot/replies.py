@@ -1,45 +1,43 @@
-"""The bot's answers as plain text, built from the store without Telegram.
+"""The bot's answers as plain text: pure functions over what bot.store_reads returned.
 
-The Telegram handlers and the `heatpump chat` console call the same functions, so what a
-test or a terminal sees is exactly what the chat gets.
+The command handlers (bot/commands.py) read, then call these; Telegram and the `heatpump
+chat` console go through the same handlers, so what a test or a terminal sees is exactly
+what the chat gets.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot import fmt
-from bot.alerts.commands import COMMAND_HELP as ALERT_COMMAND_HELP
 from bot.analytics import (
     CIRCUIT_LABELS,
     COVER_MIN,
     METHOD_LABELS,
+    SPLIT_CIRCUITS,
+    HourPair,
     Performance,
     daily_stats,
     performance,
 )
-from bot.periods import PERIOD_HELP, Period, parse_period
-from bot.queries import api_calls, health, hour_pairs, latest_by_device, messages_at
+from bot.periods import PERIOD_HELP, Period
+from bot.store_reads import Latests, LiveData, PeriodData, SourceHealth, StatusData
 from heatpump.schema import (
     ESTIMATED_HEAT_METHODS,
     HEALTH_ANY_DEVICE,
     HEALTH_SOURCE,
     HEALTH_STORE_SOURCE,
-    HEATPUMP,
 )
 from heatpump.settings import Settings
-from heatpump.store.base import Latest, Store
+from heatpump.store.base import Latest, Point
 from heatpump.timeutil import bucket_floor
 
 STALE_METER_S = 120  # older than this, live power is shown as stale
 STALE_HEATPUMP_S = 1800  # six missed 5-minute polls
 TEMPS = (("outside_temp_c", "outdoor"), ("supply_temp_c", "flow"),
          ("return_temp_c", "return"), ("dhw_temp_c", "hot water"))
-# the heat pump fields /status shows (the latest of each is one store query)
-STATUS_FIELDS = ("compressor_active", "compressor_modulation_pct", "compressor_phase",
-                 "error_count", *(f for f, _ in TEMPS))
 
 
 # --- /jaz ----------------------------------------------------------------------------------
@@ -78,7 +76,7 @@ def split_lines(perf: Performance) -> list[str]:
     if not split or perf.heat_wh <= 0:
         return []
     parts = []
-    for c in ("heating", "dhw", "cooling"):
+    for c in SPLIT_CIRCUITS:
         if c in split:
             r = perf.circuit_ratio(c)
             parts.append(f"{CIRCUIT_LABELS[c]} {fmt.kwh(split[c])} "
@@ -109,12 +107,10 @@ def device_lines(perf: Performance, spf: Mapping[str, Latest]) -> list[str]:
     return lines
 
 
-def jaz_text(store: Store, settings: Settings, arg: str, now: datetime) -> str:
-    """Reply to /jaz [period]; raises PeriodError on a period it cannot read."""
-    tz = settings.tz
-    period = parse_period(arg, now, tz)
+def jaz_text(period: Period, data: PeriodData, now: datetime, tz: ZoneInfo) -> str:
+    """Reply to /jaz [period]: `data` read over [period.start, period.elapsed_end(now))."""
     end = period.elapsed_end(now)
-    pairs = hour_pairs(store, period.start, end, tz)
+    pairs = data.pairs
     perf = performance(pairs, period.start, end)
     name = "JAZ" if period.key == "12m" or period.key.isdigit() else "COP"
     head = f"{name} {period.label}"
@@ -134,47 +130,33 @@ def jaz_text(store: Store, settings: Settings, arg: str, now: datetime) -> str:
             lines.append(f"compressor: no start in {len(days)} day{'s' if len(days) != 1 else ''} "
                          "with metered running "
                          f"time (it ran without stopping, {fmt.duration(run)})")
-    spf = _device_spf(store)
-    lines += device_lines(perf, spf)
+    lines += device_lines(perf, data.device_figures)
     return "\n".join(lines)
 
 
-# The device's own figures (collector/vicare/mapping.py writes device_<kind>_<circuit>):
-# the seasonal ones /jaz puts next to the measured JAZ. Its momentary COP is left out.
+# The device's own seasonal figures (store_reads.SEASONAL_FIELDS) and their names.
 DEVICE_FIGURES = (("spf", "SPF"), ("scop", "SCOP"))
-SPF_FIELDS = tuple(f for f in HEATPUMP.field_names
-                   if any(f.startswith(f"device_{kind}_") for kind, _ in DEVICE_FIGURES))
-
-
-def _device_spf(store: Store) -> dict[str, Latest]:
-    """Latest device_spf_* and device_scop_* fields of the heat pump, where it reports any."""
-    return dict(store.latest("heatpump", SPF_FIELDS))
 
 
 # --- /status -------------------------------------------------------------------------------
 
 
-def status_text(store: Store, settings: Settings, now: datetime) -> str:
+def status_text(data: StatusData, settings: Settings, now: datetime) -> str:
+    """Reply to /status from `data` read at `now`."""
     tz = settings.tz
     lines = [f"Heat pump status · {fmt.local(now, tz)}"]
-    # one latest() per measurement and device, shared by every section
-    meters = latest_by_device(store, "meter", ("power_w",))
-    pumps = latest_by_device(store, "heatpump", STATUS_FIELDS)
-    lines += _power_lines(meters, now)
-    lines += _heatpump_lines(store, pumps, tz, now)
-    lines += _today_lines(store, tz, now)
-    lines += _source_lines(store, meters, pumps, tz, now)
-    day0 = bucket_floor(now, "day", tz)
-    today_calls = api_calls(store, day0, now + timedelta(hours=1), tz)
-    day_calls = api_calls(store, bucket_floor(now - timedelta(hours=23), "hour", tz),
-                          now + timedelta(hours=1), tz)
-    if settings.vicare_enabled or day_calls:  # a meter-only set-up has no quota to show
-        lines.append(f"Viessmann API calls: {today_calls} today, {day_calls} in the last "
-                     f"24 h (budget {settings.vicare_daily_budget})")
+    lines += _power_lines(data.meters, now)
+    lines += _heatpump_lines(data.pumps, data.messages, tz, now)
+    lines += _today_lines(data.today, tz, now)
+    lines += _source_lines(data.meters, data.pumps, data.health, tz, now)
+    if settings.vicare_enabled or data.api_calls_24h:  # a meter-only set-up: no quota
+        lines.append(f"Viessmann API calls: {data.api_calls_today} today, "
+                     f"{data.api_calls_24h} in the last 24 h "
+                     f"(budget {settings.vicare_daily_budget})")
     return "\n".join(lines)
 
 
-def _power_lines(meters: Mapping[str, Mapping[str, Latest]], now: datetime) -> list[str]:
+def _power_lines(meters: Latests, now: datetime) -> list[str]:
     if not meters:
         return ["⚡ power: no meter data"]
     out = []
@@ -189,7 +171,7 @@ def _power_lines(meters: Mapping[str, Mapping[str, Latest]], now: datetime) -> l
     return out or ["⚡ power: no meter data"]
 
 
-def _heatpump_lines(store: Store, pumps: Mapping[str, Mapping[str, Latest]], tz: ZoneInfo,
+def _heatpump_lines(pumps: Latests, messages: Mapping[str, list[Point]], tz: ZoneInfo,
                     now: datetime) -> list[str]:
     if not pumps:
         return ["heat pump: no data"]
@@ -223,7 +205,7 @@ def _heatpump_lines(store: Store, pumps: Mapping[str, Mapping[str, Latest]], tz:
             temps.append(t)
         if temps:
             out.append("🌡 " + " · ".join(temps))
-        out += _fault_lines(store, dev, fresh, poll, tz)
+        out += _fault_lines(messages.get(dev, []), fresh, tz)
     return out
 
 
@@ -236,9 +218,7 @@ def _when(iso: str, tz: ZoneInfo) -> str:
     return fmt.local(t, tz) if t.tzinfo else t.strftime("%d.%m.%Y %H:%M")
 
 
-def _fault_lines(store: Store, device: str, fresh: Mapping[str, Latest],
-                 poll: datetime, tz: ZoneInfo) -> list[str]:
-    msgs = messages_at(store, device, poll)
+def _fault_lines(msgs: list[Point], fresh: Mapping[str, Latest], tz: ZoneInfo) -> list[str]:
     errors = fresh.get("error_count")
     if not msgs:
         if errors is not None and int(errors.value) == 0:
@@ -259,9 +239,8 @@ def _fault_lines(store: Store, device: str, fresh: Mapping[str, Latest],
     return out
 
 
-def _today_lines(store: Store, tz: ZoneInfo, now: datetime) -> list[str]:
+def _today_lines(pairs: list[HourPair], tz: ZoneInfo, now: datetime) -> list[str]:
     day0 = bucket_floor(now, "day", tz)
-    pairs = hour_pairs(store, day0, bucket_floor(now, "hour", tz) + timedelta(hours=1), tz)
     # today's energy: every interval so far (also the hour in progress); a side without
     # any data today is a gap ("–"), not 0 kWh
     elec = _total(p.elec_wh for p in pairs)
@@ -298,9 +277,8 @@ def health_label(source: str, device: str) -> str:
     return f"{label} {device}"
 
 
-def _source_lines(store: Store, meters: Mapping[str, Mapping[str, Latest]],
-                  pumps: Mapping[str, Mapping[str, Latest]], tz: ZoneInfo,
-                  now: datetime) -> list[str]:
+def _source_lines(meters: Latests, pumps: Latests, health: list[SourceHealth],
+                  tz: ZoneInfo, now: datetime) -> list[str]:
     out = ["sources:"]
     for found, label in ((meters, "meter"), (pumps, "heat pump")):
         for dev, latest in sorted(found.items()):
@@ -308,7 +286,7 @@ def _source_lines(store: Store, meters: Mapping[str, Mapping[str, Latest]],
                 t = max(v.time for v in latest.values())
                 out.append(f"  {label} {dev}: last data {fmt.local(t, tz)} "
                            f"({fmt.age(t, now)})")
-    for h in sorted(health(store), key=lambda h: (h.source, h.device)):
+    for h in sorted(health, key=lambda h: (h.source, h.device)):
         who = health_label(h.source, h.device)
         if h.status == "up":
             out.append(f"  {who}: up since {fmt.local(h.time, tz)}")
@@ -327,12 +305,11 @@ def _source_lines(store: Store, meters: Mapping[str, Mapping[str, Latest]],
 # --- /live ---------------------------------------------------------------------------------
 
 
-def live_text(store: Store, settings: Settings, now: datetime) -> str:
+def live_text(data: LiveData, now: datetime, tz: ZoneInfo) -> str:
     """The compact snapshot /live keeps editing: power and state with the time of each
     reading (not an age), so the text only changes when a reading does."""
-    tz = settings.tz
     lines = ["live view (updates every 15 s for 10 min)"]
-    meters = latest_by_device(store, "meter", ("power_w",))
+    meters = data.meters
     for dev, latest in sorted(meters.items()):
         p = latest.get("power_w")
         if p is None:
@@ -343,8 +320,7 @@ def live_text(store: Store, settings: Settings, now: datetime) -> str:
                      f"{p.time.astimezone(tz):%H:%M:%S}" + (" — STALE" if stale else ""))
     if len(lines) == 1:
         lines.append("⚡ power: no meter data")
-    pumps = latest_by_device(store, "heatpump", ("compressor_active", "compressor_modulation_pct",
-                                                 "supply_temp_c", "outside_temp_c"))
+    pumps = data.pumps
     for dev, latest in sorted(pumps.items()):
         active = latest.get("compressor_active")
         if active is None:
@@ -365,21 +341,11 @@ def live_text(store: Store, settings: Settings, now: datetime) -> str:
 
 # --- /start, /help -------------------------------------------------------------------------
 
-# Every command the running bot answers, in /help and Telegram's command menu: its own and
-# the alert commands (bot/alerts/telegram.py handles those).
-COMMAND_HELP: tuple[tuple[str, str], ...] = (
-    ("status", "live power, compressor, temperatures, today's COP, faults, sources"),
-    ("jaz", "JAZ/COP of a period: /jaz [today|yesterday|7d|month|12m|2025|2025-11]"),
-    ("chart", "chart: /chart [power|temps|cop|energy|starts] [24h|7d|30d|12m]"),
-    ("live", "live power and state, updated every 15 s for 10 minutes"),
-    *ALERT_COMMAND_HELP,
-    ("help", "this help"),
-)
-
-
-def help_text() -> str:
+def help_text(commands: Iterable[tuple[str, str]]) -> str:
+    """The help: one line per (command name, description), in the order given (the command
+    table of bot/commands.py), then how periods and coverage work."""
     lines = ["Heat pump monitor. Commands:"]
-    lines += [f"/{name} – {text}" for name, text in COMMAND_HELP]
+    lines += [f"/{name} – {text}" for name, text in commands]
     lines.append(f"Periods: {PERIOD_HELP}.")
     lines.append(f"JAZ/COP count only hours in which the meter and the heat data both cover "
                  f"at least {COVER_MIN:.0%} of the hour; every figure says how much of the "
@@ -387,8 +353,5 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
-def start_text() -> str:
-    return "Hello! I report how well your heat pump really works.\n\n" + help_text()
-
-
-__all__ = ["Period", "help_text", "jaz_text", "live_text", "start_text", "status_text"]
+def start_text(commands: Iterable[tuple[str, str]]) -> str:
+    return "Hello! I report how well your heat pump really works.\n\n" + help_text(commands)

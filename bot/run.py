@@ -1,4 +1,4 @@
-"""Run the Telegram bot (long polling): answers /status, /jaz, /chart and /live from the store.
+"""Run the Telegram bot (long polling): the commands of bot/commands.py and the alert check.
 
 Needs TELEGRAM_BOT_TOKEN and TELEGRAM_ALLOWED_CHAT_IDS; other chats are told their id and
 refused. TELEGRAM_API_BASE_URL points it at another Bot API server.

@@ -1,14 +1,16 @@
-"""The Telegram shell: python-telegram-bot handlers around the pure command table.
+"""The Telegram shell: python-telegram-bot handlers around the one command table.
 
-Each handler is small: check access (a gate in group -1), compute the `Reply` off the event
-loop (store reads and matplotlib run in a worker thread), send it. The bot token is never
-logged: the URL logger of httpx is quieted in heatpump.logs and our own log lines carry no
-URL.
+One CommandHandler per row of bot/commands.py (new messages only: an edited message never
+triggers an answer), each small: check access (a gate in group -1), compute the `Reply` off
+the event loop (store reads and matplotlib run in a worker thread), send it. The alert check
+runs on the job queue (bot/alerts/telegram.py). The bot token is never logged: the URL
+logger of httpx is quieted in heatpump.logs and our own log lines carry no URL.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -34,8 +36,22 @@ from telegram.ext import (
     filters,
 )
 
-from bot import charts, replies
-from bot.commands import COMMANDS, Context, Reply, answer, answer_callback, usage
+from bot import charts
+from bot.alerts.service import AlertService
+from bot.alerts.telegram import FIRST_CHECK_S, AlertJob
+from bot.commands import (
+    COMMANDS,
+    LIVE_DURATION_S,
+    LIVE_INTERVAL_S,
+    Chat,
+    Context,
+    Reply,
+    answer,
+    answer_callback,
+    live_snapshot,
+    menu,
+    usage,
+)
 from heatpump import heartbeat
 from heatpump.settings import Settings
 from heatpump.store.base import Store
@@ -43,8 +59,6 @@ from heatpump.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
-LIVE_INTERVAL_S = 15.0  # well inside Telegram's edit limits (about 1 edit/s per chat)
-LIVE_DURATION_S = 600.0
 MAX_TEXT = 4000  # Telegram allows 4096 characters per message
 MAX_CAPTION = 1000  # and 1024 per photo caption
 # bot.heartbeat from a job of the event loop: a dead loop stops it (docs/deployment.md)
@@ -94,14 +108,19 @@ def quiet_token_loggers() -> None:
 
 
 class BotApp:
-    """Holds the shared state (context, allow-list, refused chats) of one running bot."""
+    """Holds the shared state (context, allow-list, refused chats, the alert service) of one
+    running bot; `first_check_s` is when the first alert check runs after start-up."""
 
     def __init__(self, settings: Settings, store: Store,
                  now: Callable[[], datetime] = utcnow,
                  live_interval_s: float = LIVE_INTERVAL_S,
-                 live_duration_s: float = LIVE_DURATION_S):
+                 live_duration_s: float = LIVE_DURATION_S,
+                 first_check_s: float = FIRST_CHECK_S):
         self.settings = settings
-        self.ctx = Context(store, settings, now)
+        self.alerts = AlertService(settings, store, now)
+        self.alert_job = AlertJob(self.alerts)
+        self.first_check_s = first_check_s
+        self.ctx = Context(store, settings, now, alert_dir=self.alerts.data_dir)
         self.allowed = frozenset(settings.telegram_allowed_chat_ids)
         self.refused: set[int] = set()
         self.live_interval_s = live_interval_s
@@ -123,8 +142,8 @@ class BotApp:
         app.add_handler(TypeHandler(Update, self.gate), group=-1)
         # new messages only: editing an old message does not trigger a second answer
         fresh = filters.UpdateType.MESSAGE
-        for name in COMMANDS:
-            app.add_handler(CommandHandler(name, self.on_command, filters=fresh))
+        for command in COMMANDS:
+            app.add_handler(CommandHandler(command.name, self.on_command, filters=fresh))
         app.add_handler(CallbackQueryHandler(self.on_button))
         app.add_handler(MessageHandler(fresh, self.on_other))
         app.add_error_handler(self.on_error)
@@ -135,8 +154,9 @@ class BotApp:
             raise RuntimeError("the job queue is missing (install python-telegram-bot[job-queue])")
         app.job_queue.run_repeating(self._beat, interval=HEARTBEAT_EVERY_S, first=0,
                                     name="heartbeat")
+        self.alert_job.schedule(app.job_queue, self.first_check_s)
         await asyncio.to_thread(charts.warm_up)
-        await app.bot.set_my_commands([BotCommand(n, t[:256]) for n, t in replies.COMMAND_HELP])
+        await app.bot.set_my_commands([BotCommand(n, t[:256]) for n, t in menu()])
         if not self.allowed:
             log.warning("TELEGRAM_ALLOWED_CHAT_IDS is empty: every chat is refused and told "
                         "its id")
@@ -172,11 +192,15 @@ class BotApp:
             await context.bot.send_message(chat.id, refusal_text(chat.id))
         raise ApplicationHandlerStop
 
+    def chat_context(self, chat_id: int) -> Context:
+        """The context of a message from `chat_id`: the alert commands act on that chat."""
+        return dataclasses.replace(self.ctx, chat=Chat(chat_id, self.alerts.subscribers))
+
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         msg = update.effective_message
         if msg is None or msg.text is None:
             return
-        reply = await asyncio.to_thread(answer, msg.text, self.ctx)
+        reply = await asyncio.to_thread(answer, msg.text, self.chat_context(msg.chat_id))
         sent = await self.send(context, msg.chat_id, reply)
         if reply.live and sent is not None:
             self.start_live(context, msg.chat_id, sent.message_id, reply.text)
@@ -186,7 +210,8 @@ class BotApp:
         msg = update.effective_message
         if msg is None:
             return
-        reply = await asyncio.to_thread(answer, msg.text, self.ctx) if msg.text else usage()
+        reply = (await asyncio.to_thread(answer, msg.text, self.chat_context(msg.chat_id))
+                 if msg.text else usage())
         await self.send(context, msg.chat_id, reply)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -258,8 +283,7 @@ class BotApp:
         chat_id = job.chat_id
         assert isinstance(data, dict) and chat_id is not None
         over = self.ctx.now() >= data["until"]
-        text = await asyncio.to_thread(replies.live_text, self.ctx.store, self.settings,
-                                       self.ctx.now())
+        text = await asyncio.to_thread(live_snapshot, self.ctx)
         if over:
             job.schedule_removal()
             text += "\n(live view ended; /live to start again)"
@@ -293,12 +317,8 @@ class BotApp:
 
 
 def build_app(settings: Settings, store: Store, **bot_options: Any) -> Application:
-    """The whole bot: the commands of bot/commands.py and the alert commands and check."""
-    from bot.alerts.telegram import install as install_alerts
-
-    app = BotApp(settings, store, **bot_options).build()
-    install_alerts(app, settings, store)
-    return app
+    """The whole bot: the commands of bot/commands.py and the alert check."""
+    return BotApp(settings, store, **bot_options).build()
 
 
 def run_bot(settings: Settings, store: Store) -> None:

@@ -95,6 +95,19 @@ class FakeBotApi:
                                 "length": len(word.encode("utf-16-le")) // 2}]
         return self._push({"message": msg})
 
+    def push_edit(self, chat_id: int, text: str, message_id: int | None = None) -> int:
+        """A user edits an earlier message (by default one with a new id) to read `text`:
+        Telegram sends it as an `edited_message` update with an `edit_date`."""
+        msg: dict[str, Any] = {"message_id": message_id or self._new_message_id(),
+                               "date": int(time.time()) - 60, "edit_date": int(time.time()),
+                               "chat": self._chat(chat_id), "from": self._user(chat_id),
+                               "text": text}
+        if text.startswith("/"):
+            word = text.split()[0] if text.split() else text
+            msg["entities"] = [{"type": "bot_command", "offset": 0,
+                                "length": len(word.encode("utf-16-le")) // 2}]
+        return self._push({"edited_message": msg})
+
     def push_sticker(self, chat_id: int) -> int:
         msg = {"message_id": self._new_message_id(), "date": int(time.time()),
                "chat": self._chat(chat_id), "from": self._user(chat_id),

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.alerts import gather
+from bot import store_reads
 from bot.alerts.service import AlertService
 from bot.alerts.texts import REASONS
 from bot.analytics import daily_stats, performance
-from bot.queries import hour_pairs
-from bot.replies import jaz_text, status_text
+from bot.commands import Context, answer
+from bot.store_reads import hour_pairs
 from collector.demo_cmd import measured_summary
 from collector.service import VirtualClock
 from collector.simulator import Fault, Outage, Simulator
@@ -58,13 +58,13 @@ def test_status_and_alerts_explain_an_outage_with_the_collectors_health(house):
     assert ("vicare", sim.heatpump_device) in written  # what the producer writes
     assert ("meter", sim.meter_device) in written
 
-    status = status_text(store, settings, END)
+    status = answer("/status", Context(store, settings, lambda: END)).text
     assert f"heat pump {sim.heatpump_device}: DOWN since" in status, status
     assert "device_offline" in status
     assert f"meter {sim.meter_device}: up since" in status
     assert "  vicare " not in status  # no raw source tag next to "heat pump ... last data"
 
-    h = gather.latest_health(store, "heatpump", sim.heatpump_device, END)
+    h = store_reads.latest_health(store, "heatpump", sim.heatpump_device, END)
     assert h is not None and (h.status, h.reason) == ("down", "device_offline")
     notes = AlertService(settings, store, apprise=False).check(END)
     stale = [n for n in notes if n.kind == "stale"]
@@ -100,11 +100,12 @@ def test_circuits_are_split_never_added_to_the_total(house):
     assert perf.device_elec_wh == pytest.approx(dev_total, rel=1e-9)
 
     # /jaz says the same, with the split by circuit
-    text = jaz_text(store, settings, "2026-01", end)
+    text = answer("/jaz 2026-01", Context(store, settings, lambda: end)).text
     assert "heat split: heating" in text and "hot water" in text
 
     # the alerts' daily COP: the same hour pairing, one day, no double counting
-    (day,) = [d for d in gather.complete_days(store, end + timedelta(hours=1), settings.tz, 1)]
+    (day,) = [d for d in store_reads.complete_days(store, end + timedelta(hours=1), settings.tz,
+                                                   1)]
     (stats,) = daily_stats(pairs, settings.tz)
     assert day.heat_wh == pytest.approx(stats.heat_wh, rel=1e-9)
     assert day.heat_wh == pytest.approx(perf.heat_wh, rel=1e-9)

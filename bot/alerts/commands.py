@@ -1,7 +1,8 @@
-"""/subscribe, /unsubscribe, /alerts and /mute: replies built from plain data.
+"""/subscribe, /unsubscribe, /alerts and /mute: their reply texts, from plain data.
 
-Shared by the Telegram handlers and `heatpump alerts`; subscriptions live in
-`persist.Subscribers` (data dir), alert state in the state file.
+The command table (bot/commands.py) calls these for Telegram and the console; `heatpump
+alerts` uses `parse_duration`. Subscriptions live in `persist.Subscribers` (data dir), alert
+state in the state file.
 """
 
 from __future__ import annotations
@@ -17,12 +18,6 @@ from bot.alerts.config import AlertConfig
 from bot.alerts.engine import active_alerts
 from bot.alerts.persist import Subscribers
 
-COMMAND_HELP: tuple[tuple[str, str], ...] = (
-    ("subscribe", "get alerts in this chat: faults, missing data, COP drop, short cycling"),
-    ("unsubscribe", "stop alerts in this chat"),
-    ("alerts", "active alerts and whether this chat is subscribed or muted"),
-    ("mute", "silence alerts here for a while: /mute 2h, /mute 1d, /mute off"),
-)
 UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 MAX_MUTE = timedelta(days=30)
 

@@ -55,8 +55,8 @@ def _t(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def evaluate(snap: Snapshot, state: Mapping[str, Any], cfg: AlertConfig, tz: ZoneInfo,
-             rules: tuple[RuleSpec, ...] = RULES) -> tuple[dict[str, Any], list[Notification]]:
+def evaluate(snap: Snapshot, state: Mapping[str, Any], cfg: AlertConfig,
+             tz: ZoneInfo) -> tuple[dict[str, Any], list[Notification]]:
     """Run every enabled rule and advance each alert's life cycle to `snap.now`."""
     now = snap.now
     new = copy.deepcopy(dict(state)) if state else empty_state()
@@ -66,7 +66,7 @@ def evaluate(snap: Snapshot, state: Mapping[str, Any], cfg: AlertConfig, tz: Zon
         if resolved_at is not None and now - resolved_at > FLAP_WINDOW:
             del alerts[k]
     out: list[Notification] = []
-    for spec in rules:
+    for spec in RULES:
         mine = {k: r for k, r in alerts.items() if r["kind"] == spec.kind}
         if not spec.enabled(cfg):
             for k in mine:  # switched off: forget quietly, nothing to resolve for the user

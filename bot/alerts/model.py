@@ -79,7 +79,8 @@ class DayStats:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """What the rules see at `now`: built from the store by `gather`, or scripted in tests."""
+    """What the rules see at `now`: read by bot.store_reads.alert_snapshot, or scripted in
+    tests."""
 
     now: datetime
     polls: tuple[MessagePoll, ...] = ()

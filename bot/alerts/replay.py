@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TextIO
 
-from bot.alerts import gather
+from bot import store_reads
 from bot.alerts.config import AlertConfig
 from bot.alerts.engine import empty_state, evaluate
 from bot.alerts.model import DayStats, Notification
@@ -29,36 +29,20 @@ def replay(store: Store, settings: Settings, start: datetime, end: datetime,
     while now <= end:
         today = now.astimezone(tz).date()
         if today not in days_by_date:
-            days_by_date[today] = gather.complete_days(store, now, tz, gather.days_needed(cfg))
-        snap = gather.snapshot(store, cfg, tz, now, days_by_date[today])
+            days_by_date[today] = store_reads.complete_days(store, now, tz,
+                                                            store_reads.days_needed(cfg))
+        snap = store_reads.alert_snapshot(store, cfg, tz, now, days_by_date[today])
         state, notes = evaluate(snap, state, cfg, tz)
         out += [(now, n) for n in notes]
         now += step
     return out
 
 
-def data_span(store: Store) -> tuple[datetime, datetime] | None:
-    """First and last time any meter or heat pump sample was stored."""
-    times: list[datetime] = []
-    for measurement in ("meter", "heatpump"):
-        latest = store.latest(measurement)
-        times += [v.time for v in latest.values()]
-    if not times:
-        return None
-    newest = max(times)
-    first = None
-    for measurement in ("meter", "heatpump"):
-        pts = store.points(measurement, newest - timedelta(days=400), newest, limit=1)
-        if pts and (first is None or pts[0].time < first):
-            first = pts[0].time
-    return (first or newest), newest
-
-
 def print_replay(store: Store, settings: Settings, out: TextIO, start: datetime | None = None,
                  end: datetime | None = None, step: timedelta = timedelta(minutes=15)) -> int:
     """Print what the bot would have sent over [start, end] (default: the stored data,
     ending one check after the last sample, so an outage at the end shows too)."""
-    span = data_span(store)
+    span = store_reads.data_span(store)
     if span is None:
         print("No meter or heat pump data stored yet; nothing to check.", file=out)
         return 0

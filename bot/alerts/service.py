@@ -14,7 +14,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.alerts import gather, persist
+from bot import store_reads
+from bot.alerts import persist
 from bot.alerts.config import AlertConfig
 from bot.alerts.deliver import AppriseChannel, apprise_channel
 from bot.alerts.engine import evaluate
@@ -35,7 +36,7 @@ def state_dir(settings: Settings, store: Store) -> Path:
     bot reads the demo store (`heatpump bot --demo`), so demo alerts never mix with real."""
     demo = (settings.data_dir / "demo").resolve()
     try:
-        location = Path(store.info().location).resolve()
+        location = Path(store_reads.store_location(store)).resolve()
     except (OSError, ValueError):
         return settings.data_dir
     return demo if demo in location.parents else settings.data_dir
@@ -67,14 +68,15 @@ class AlertService:
         key = now.astimezone(self.tz).date()
         cached = self._days_cache
         if cached is None or cached[0] != key or now - cached[1] > DAYS_CACHE:
-            days = gather.complete_days(self.store, now, self.tz, gather.days_needed(self.cfg))
+            days = store_reads.complete_days(self.store, now, self.tz,
+                                             store_reads.days_needed(self.cfg))
             self._days_cache = cached = (key, now, days)
         return cached[2]
 
     def check(self, now: datetime | None = None) -> list[Notification]:
         """Evaluate the rules at `now` and queue what is to be sent (blocking: store I/O)."""
         now = now or self.now()
-        snap = gather.snapshot(self.store, self.cfg, self.tz, now, self._days(now))
+        snap = store_reads.alert_snapshot(self.store, self.cfg, self.tz, now, self._days(now))
         state = persist.load_state(self.data_dir)
         new, notes = evaluate(snap, state, self.cfg, self.tz)
         outbox = list(state.get("outbox", []))

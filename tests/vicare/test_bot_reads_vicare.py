@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.alerts import gather
+from bot import store_reads
 from bot.alerts.service import AlertService
 from bot.alerts.texts import REASONS
-from bot.replies import jaz_text, status_text
+from bot.commands import Context, answer
 from heatpump.settings import Settings
 from heatpump.store.sqlite import SQLiteStore
 from tests.vicare.conftest import Clock
@@ -46,13 +46,13 @@ def test_an_account_login_failure_explains_the_heat_pumps_silence(
     store.flush()
     assert ("account", "login_failed") in reasons  # what the producer writes
 
-    h = gather.latest_health(store, "heatpump", DEVICE, clock.now)
+    h = store_reads.latest_health(store, "heatpump", DEVICE, clock.now)
     assert h is not None and (h.status, h.reason) == ("down", "login_failed")
     notes = AlertService(settings, store, apprise=False,
                          data_dir=tmp_path / "alerts").check(clock.now)
     stale = [n for n in notes if n.kind == "stale"]
     assert len(stale) == 1 and REASONS["login_failed"] in stale[0].text, notes
-    status = status_text(store, settings, clock.now)
+    status = answer("/status", Context(store, settings, clock)).text
     assert "heat pump (Viessmann account): DOWN since" in status
     assert "login_failed" in status and "  vicare " not in status  # no raw source tag
     store.close()
@@ -75,7 +75,7 @@ def test_jaz_shows_the_devices_own_spf_and_scop_from_a_replayed_dump(
         store.write(source.poll().points)
         clock.advance(300)
     store.flush()
-    text = jaz_text(store, settings, "", clock.now)
+    text = answer("/jaz", Context(store, settings, clock)).text
     assert f"the heat pump's own SPF (as it reports it): {spf}" in text, text
     assert f"the heat pump's own SCOP (as it reports it): {scop}" in text, text
     store.close()

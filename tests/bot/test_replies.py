@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.analytics import performance
-from bot.commands import Context, answer, split_command
-from bot.replies import device_lines, jaz_text, live_text, status_text
+from bot.commands import Context, answer, chart_of, split_command
+from bot.replies import device_lines
 from heatpump.settings import Settings
 from heatpump.store.base import Latest, Point
 from heatpump.store.sqlite import SQLiteStore
@@ -21,12 +21,17 @@ from tests import synthetic
 from tests.fake_telegram import png_size
 
 NOW = datetime(2026, 1, 15, 11, 2, tzinfo=UTC)
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def settings(tmp: Path) -> Settings:
     return Settings.from_mapping({"HEATPUMP_TZ": "Europe/Berlin",
                                   "HEATPUMP_DATA_DIR": str(tmp)})
+
+
+def ask(store, s: Settings, text: str, now: datetime) -> str:
+    """The reply to `text` at `now`, through the command table as Telegram and chat ask."""
+    return answer(text, Context(store, s, lambda: now)).text
 
 
 @pytest.fixture
@@ -55,7 +60,7 @@ def house(tmp_path_factory):
 
 def test_empty_store_answers_without_inventing(empty):
     store, s = empty
-    status = status_text(store, s, NOW)
+    status = ask(store, s, "/status", NOW)
     assert "⚡ power: no meter data" in status
     assert "heat pump: no data" in status
     assert "today: no energy data yet" in status
@@ -64,12 +69,12 @@ def test_empty_store_answers_without_inventing(empty):
     with_vicare = Settings.from_mapping({"HEATPUMP_TZ": "Europe/Berlin",
                                          "VICARE_USERNAME": "me@example.com",
                                          "VICARE_PASSWORD": "pw-1234", "VICARE_CLIENT_ID": "x"})
-    assert "Viessmann API calls: 0 today, 0 in the last 24 h" in status_text(store, with_vicare,
-                                                                            NOW)
-    jaz = jaz_text(store, s, "", NOW)
+    assert "Viessmann API calls: 0 today, 0 in the last 24 h" in ask(store, with_vicare,
+                                                                     "/status", NOW)
+    jaz = ask(store, s, "/jaz", NOW)
     assert jaz.splitlines() == ["JAZ last 12 months (16.01.2025 – today)",
                                 "JAZ: no data in this period"]
-    assert "no meter data" in live_text(store, s, NOW)
+    assert "no meter data" in ask(store, s, "/live", NOW)
     ctx = Context(store, s, lambda: NOW)
     chart = answer("/chart cop 30d", ctx)
     assert chart.photo is not None and png_size(chart.photo) == (1000, 700)
@@ -78,7 +83,7 @@ def test_empty_store_answers_without_inventing(empty):
 
 def test_status_shows_outage_and_stale_meter(house):
     store, s, _ = house
-    text = status_text(store, s, NOW + timedelta(minutes=10))
+    text = ask(store, s, "/status", NOW + timedelta(minutes=10))
     assert "— STALE" in text
     assert "meter shellypro3em-0001: DOWN since 15.01.2026 11:32 because unreachable: " \
            "no answer within 4 s" in text
@@ -90,13 +95,13 @@ def test_status_shows_outage_and_stale_meter(house):
 
 def test_jaz_hand_check_against_the_generator(house):
     store, s, _ = house
-    text = jaz_text(store, s, "yesterday", NOW)
+    text = ask(store, s, "/jaz yesterday", NOW)
     lines = text.splitlines()
     assert lines[0] == "COP yesterday (14.01.2026)"
     # every hour of yesterday is covered by both sides in the synthetic house
     assert "covers 100% of the period (24 of 24 h" in lines[2]
     assert lines[3] == "heat measured by the heat pump's heat counter"
-    today = jaz_text(store, s, "today", NOW)
+    today = ask(store, s, "/jaz today", NOW)
     # today so far: 23:00-11:00 UTC, 12 complete hours. The outage skipped the polls
     # 06:07-09:02 UTC: hours 06, 07, 08 lack heat; hour 09 keeps 11 of 12 polls (92% >= 90%)
     assert "covers 75% of the period (9 of 12 h with both meter and heat data)" in today
@@ -158,7 +163,7 @@ def test_bot_without_token_says_how_to_fix(tmp_path):
 
 def test_long_periods_paired_by_days_match_hour_by_hour(tmp_path):
     """The day-first pairing of long periods gives the hourly rule's answer on gappy data."""
-    from bot import queries
+    from bot import store_reads
 
     s = settings(tmp_path)
     with SQLiteStore(tmp_path / "long.sqlite3", s.tz) as store:
@@ -169,8 +174,8 @@ def test_long_periods_paired_by_days_match_hour_by_hour(tmp_path):
                           NOW - timedelta(days=29, hours=22))])
         start = NOW - timedelta(days=45, hours=5)
         end = NOW.replace(minute=0)
-        mixed = queries.hour_pairs(store, start, end, s.tz)
-        hourly = queries._pairs(store, start, end, s.tz, "hour", 0.9)
+        mixed = store_reads.hour_pairs(store, start, end, s.tz)
+        hourly = store_reads._pairs(store, start, end, s.tz, "hour", 0.9)
         assert any(p.hours == 24 for p in mixed) and any(p.hours == 1 for p in mixed)
         a, b = performance(mixed, start, end), performance(hourly, start, end)
         assert a.hours_counted == b.hours_counted
@@ -189,12 +194,12 @@ def test_same_answers_on_both_backends(make_store, tmp_path):
     synthetic.fill(store, NOW - timedelta(days=2), NOW - timedelta(minutes=2), meter_step_s=300,
                    gaps=[synthetic.Gap("meter", NOW - timedelta(hours=30),
                                        NOW - timedelta(hours=28))])
-    text = jaz_text(store, s, "yesterday", NOW)
+    text = ask(store, s, "/jaz yesterday", NOW)
     lines = text.splitlines()
     assert lines[0] == "COP yesterday (14.01.2026)"
     # the meter outage 05:02-07:02 UTC leaves hours 05 and 06 out (07 keeps 11 of 12)
     assert lines[2] == "covers 92% of the period (22 of 24 h with both meter and heat data)"
-    status = status_text(store, s, NOW)
+    status = ask(store, s, "/status", NOW)
     assert "meter shellypro3em-0001: up since 14.01.2026 08:02" in status
     assert "today: electricity" in status
 
@@ -218,16 +223,15 @@ def test_refused_token_exits_with_a_clear_line(tmp_path):
 def test_gaps_are_gaps_in_charts(house):
     import math
 
-    from bot.charts import gather
-
     store, s, _ = house
-    chart = gather(store, "temps", "24h", NOW, s.tz)
+    ctx = Context(store, s, lambda: NOW)
+    chart = chart_of(ctx, "temps", "24h")
     outdoor = next(ln for ln in chart.lines if ln.label == "outdoor")
     gap = [v for t, v in zip(chart.times, outdoor.values, strict=True)
            if datetime(2026, 1, 15, 7, 30) <= t < datetime(2026, 1, 15, 10, 0)]  # local
     assert gap and all(math.isnan(v) for v in gap)
     assert sum(not math.isnan(v) for v in outdoor.values) > 200
-    energy = gather(store, "energy", "24h", NOW, s.tz)
+    energy = chart_of(ctx, "energy", "24h")
     heat = next(ln for ln in energy.lines if ln.label == "heat")
     assert math.isnan(heat.values[-4])  # 08:00-09:00 UTC: no heat poll at all
     assert 0 not in heat.values
@@ -240,6 +244,6 @@ def test_today_without_heat_data_says_so_instead_of_zero(empty):
     midnight = datetime(2026, 1, 14, 23, 0, tzinfo=UTC)  # 15.01. 00:00 in Berlin
     synthetic.fill(store, NOW - timedelta(days=1), NOW - timedelta(minutes=2), meter_step_s=300,
                    gaps=[synthetic.Gap("heatpump", midnight - timedelta(hours=2), NOW)])
-    line = next(x for x in status_text(store, s, NOW).splitlines() if x.startswith("today:"))
+    line = next(x for x in ask(store, s, "/status", NOW).splitlines() if x.startswith("today:"))
     assert line.startswith("today: electricity ")
     assert "heat 0.0 kWh" not in line and "heat –" in line, line

@@ -134,7 +134,7 @@ def test_dst_autumn_day_has_25_hours_all_counted():
     [d] = daily_stats(pairs, BERLIN)
     assert d.day == date(2026, 10, 25) and d.hours == 25 and d.hours_counted == 25
     assert d.cop == pytest.approx(2.0)
-    assert d.starts == 1 and d.mean_run_s == 5 * 3600
+    assert d.starts == 1 and d.running_s == 5 * 3600
 
 
 def test_dst_spring_day_has_23_hours():
@@ -200,7 +200,9 @@ def test_reply_flags_estimated_heat_and_mixed_methods():
 
 
 def test_dst_week_chart_groups_local_days(tmp_path):
-    from bot.charts import gather, render
+    from bot.charts import render
+    from bot.commands import Context, chart_of
+    from heatpump.settings import Settings
     from heatpump.store.base import Point
     from heatpump.store.sqlite import SQLiteStore
 
@@ -219,9 +221,11 @@ def test_dst_week_chart_groups_local_days(tmp_path):
                              {"device": "hp", "method": "counter", "circuit": "total"}))
         store.write(pts)
         store.flush()
-        chart = gather(store, "energy", "7d", now, BERLIN)
+        ctx = Context(store, Settings.from_mapping({"HEATPUMP_TZ": "Europe/Berlin"}),
+                      lambda: now)
+        chart = chart_of(ctx, "energy", "7d")
         heat_kwh = [v for v in chart.lines[0].values if v == v]
         assert heat_kwh == [75.0]  # one 25-hour local day, nothing split or lost
-        cop = gather(store, "cop", "7d", now, BERLIN)
+        cop = chart_of(ctx, "cop", "7d")
         assert [v for v in cop.lines[0].values if v == v] == [3.0]
         assert len(render(cop)) > 5000

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import replies
+from bot.commands import COMMANDS, menu
 from bot.telegram_app import BotApp, build_app, refusal_text
 from heatpump.logs import setup_logging
 from heatpump.settings import Settings
@@ -111,7 +111,7 @@ def buttons(call) -> list[str]:
 
 def test_startup_registers_commands(h):
     names = [c["command"] for c in h.api.commands]
-    assert names == [name for name, _ in replies.COMMAND_HELP]
+    assert names == [name for name, _ in menu()]
     assert {"subscribe", "unsubscribe", "alerts", "mute"} <= set(names)
     methods = {c.method for c in h.api.calls}
     assert {"getMe", "deleteWebhook", "setMyCommands"} <= methods
@@ -210,6 +210,20 @@ def test_sticker_gets_help(h):
     h.api.push_sticker(OWNER)
     call = h.api.wait_for(lambda c: c.method == "sendMessage", after=n)
     assert call.params["text"].startswith("I did not understand that.")
+
+
+def test_edited_messages_trigger_no_command(h):
+    """Editing an old message into a command does not run it: every row of the command
+    table, the alert commands included (an edited /subscribe subscribes nobody)."""
+    n = len(h.api.calls)
+    for command in COMMANDS:
+        h.api.push_edit(OWNER, f"/{command.name}")
+    h.api.push_edit(OWNER, "/mute 2h")
+    h.api.push_edit(OWNER, "hello")
+    reply = h.ask(OWNER, "/status")  # answered after the edits were processed (in order)
+    assert reply.params["text"].startswith("Heat pump status")
+    assert h.api.sent_to(OWNER, after=n) == [reply]
+    assert not h.bot.alerts.subscribers.is_subscribed(OWNER)
 
 
 def test_live_edits_only_on_change_and_stops(h):
@@ -329,7 +343,7 @@ def test_whole_bot_beats_and_knows_every_command(tmp_path):
     harness.start()
     try:
         help_reply = harness.ask(OWNER, "/help").params["text"]
-        for name, _ in replies.COMMAND_HELP:
+        for name, _ in menu():
             assert f"/{name} – " in help_reply
         assert harness.ask(OWNER, "/subscribe").params["text"].startswith("Subscribed")
         assert "This chat is subscribed" in harness.ask(OWNER, "/alerts").params["text"]

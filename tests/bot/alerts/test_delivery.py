@@ -16,11 +16,10 @@ import pytest
 
 from bot.alerts.deliver import AlertChannelError, AppriseChannel, apprise_channel
 from bot.alerts.service import AlertService
-from bot.alerts.telegram import install
 from bot.telegram_app import BotApp
 from heatpump.settings import Settings
 from heatpump.store.sqlite import SQLiteStore
-from tests.alerts_house import House
+from tests.bot.alerts.house import House
 from tests.fake_telegram import TOKEN, FakeBotApi, PollingThread
 
 OWNER = 4242
@@ -80,8 +79,8 @@ class Harness:
         House(end - timedelta(days=3), end,
               faults=[(now - timedelta(hours=2), now + timedelta(hours=2), "F.1100")]
               ).write(self.store)
-        self.app = BotApp(self.settings, self.store).build()
-        self.alerts = install(self.app, self.settings, self.store, first_s=first_s)
+        self.bot = BotApp(self.settings, self.store, first_check_s=first_s)
+        self.app = self.bot.build()
         self.polling = PollingThread(self.app, self.api)
 
     def start(self) -> Harness:
@@ -103,7 +102,8 @@ class Harness:
     def tick(self) -> None:
         """Run the scheduled job's callback now, on the bot's loop, and wait for it."""
         context = SimpleNamespace(bot=self.app.bot)
-        asyncio.run_coroutine_threadsafe(self.alerts.tick(context), self.polling.loop).result(60)
+        asyncio.run_coroutine_threadsafe(self.bot.alert_job.tick(context),
+                                         self.polling.loop).result(60)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from pathlib import Path
 from bot.alerts import examples
 from heatpump.settings import SPECS
 
-DOC = (Path(__file__).resolve().parent.parent / "docs" / "alerts.md").read_text()
+DOC = (Path(__file__).resolve().parents[3] / "docs" / "alerts.md").read_text()
 
 
 def test_every_example_message_is_in_the_docs():

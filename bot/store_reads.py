@@ -1,0 +1,383 @@
+"""Every store read of the bot: thin functions over the `Store` contract returning plain data.
+
+Nothing else in bot/ calls the store (tests/bot/test_layout.py checks it): the replies, the
+charts, the JAZ/COP analytics and the alert rules are pure functions over what these return,
+so a test, the `heatpump chat` console and Telegram see the same answers from the same data.
+Each command's handler (bot/commands.py) and the alert check (bot/alerts/service.py) call one
+of these, then the pure part. All times are timezone-aware UTC; `tz` is the zone of the
+calendar buckets (local hours, days, months). A `StoreError` from the store passes through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.alerts.config import AlertConfig
+from bot.alerts.model import (
+    DayStats,
+    DeviceMessage,
+    Health,
+    MessagePoll,
+    Snapshot,
+    SourceSeen,
+)
+from bot.analytics import (
+    COVER_MIN,
+    DAY_COVER_MIN,
+    HourPair,
+    daily_means,
+    daily_stats,
+    merge_days_and_hours,
+    pair_hours,
+)
+from heatpump.schema import HEALTH_ANY_DEVICE, HEALTH_SOURCE, HEATPUMP
+from heatpump.store.base import Bucket, Latest, Point, Series, Store
+from heatpump.timeutil import bucket_floor, bucket_next
+
+# --- energy: electricity and heat paired hour by hour (bot.analytics) -------------------------
+
+ELEC_FIELDS = ("energy_wh", "duration_s", "running_s", "starts")
+HEAT_FIELDS = ("energy_wh", "duration_s")
+# Periods longer than this are paired by days first (see bot.analytics); the hourly
+# rollup of a year is ~9000 rows per series, the daily one 365.
+HOURLY_MAX = timedelta(days=35)
+
+
+def _pairs(store: Store, start: datetime, end: datetime, tz: ZoneInfo, bucket: Bucket,
+           cover_min: float) -> list[HourPair]:
+    elec = store.sums("electricity", ELEC_FIELDS, start, end, bucket, tz,
+                      group_by=("source", "device", "circuit"))
+    heat = store.sums("heat", HEAT_FIELDS, start, end, bucket, tz,
+                      group_by=("device", "method", "circuit"))
+    return pair_hours(elec, heat, cover_min)
+
+
+def hour_pairs(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> list[HourPair]:
+    """Electricity and heat over [start, end), paired (see bot.analytics): hour by hour, or
+    for long periods by whole local days where both sides cover the day, and hour by hour
+    inside the days that have a gap."""
+    if end <= start:
+        return []
+    if end - start <= HOURLY_MAX:
+        return _pairs(store, start, end, tz, "hour", COVER_MIN)
+    d0 = bucket_floor(start, "day", tz)
+    d1 = bucket_floor(end, "day", tz)
+    if d0 < start:
+        d0 = bucket_next(d0, "day", tz)
+    pairs = [p for p in _pairs(store, d0, d1, tz, "day", DAY_COVER_MIN)
+             if p.start >= d0 and p.end <= d1]
+
+    def hours_of(spans: list[tuple[datetime, datetime]]) -> list[HourPair]:
+        out: list[HourPair] = []
+        for a, b in [(start, d0), *spans, (d1, end)]:
+            if b > a:
+                out += _pairs(store, a, b, tz, "hour", COVER_MIN)
+        return out
+
+    return merge_days_and_hours(pairs, hours_of)
+
+
+# --- /status and /live -------------------------------------------------------------------------
+
+# the heat pump fields /status shows (the latest of each is one store query)
+STATUS_FIELDS = ("compressor_active", "compressor_modulation_pct", "compressor_phase",
+                 "error_count", "outside_temp_c", "supply_temp_c", "return_temp_c",
+                 "dhw_temp_c")
+LIVE_FIELDS = ("compressor_active", "compressor_modulation_pct", "supply_temp_c",
+               "outside_temp_c")
+
+Latests = dict[str, dict[str, Latest]]  # device -> field -> its latest value
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    """The collector's latest health point of one (source, device)."""
+
+    source: str
+    device: str
+    time: datetime
+    status: str
+    reason: str
+    detail: str
+    until: str
+
+
+@dataclass(frozen=True)
+class StatusData:
+    """What /status shows, read at one `now`."""
+
+    meters: Latests  # power_w of each meter device
+    pumps: Latests  # STATUS_FIELDS of each heat pump device
+    messages: dict[str, list[Point]]  # device -> the messages written with its latest poll
+    today: list[HourPair]  # local midnight to the end of the hour in progress
+    health: list[SourceHealth]
+    api_calls_today: int  # since local midnight
+    api_calls_24h: int  # over the last 24 local hours
+
+
+@dataclass(frozen=True)
+class LiveData:
+    """What /live shows: the latest power and compressor state."""
+
+    meters: Latests  # power_w of each meter device
+    pumps: Latests  # LIVE_FIELDS of each heat pump device
+
+
+def latest_by_device(store: Store, measurement: str,
+                     fields: Sequence[str] | None) -> Latests:
+    """Latest fields per device tag (a house may have two meters or two heat pumps)."""
+    devices = store.tag_values(measurement, "device")
+    if not devices:
+        return {}
+    return {d: store.latest(measurement, fields, {"device": d}) for d in devices}
+
+
+def messages_at(store: Store, device: str, time: datetime) -> list[Point]:
+    """Messages written with the heat pump poll at `time` (the active ones then)."""
+    return store.points("message", time, time + timedelta(seconds=1), {"device": device})
+
+
+def api_calls(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> int:
+    """Viessmann API calls the collector counted over [start, end)."""
+    rows = store.sums("api_call", ("calls",), start, end, "hour", tz)
+    return int(sum(r.values.get("calls", 0) for r in rows))
+
+
+def source_health(store: Store) -> list[SourceHealth]:
+    """The latest health point of every (source, device) that ever wrote one."""
+    out = []
+    for source in store.tag_values("health", "source"):
+        for device in store.tag_values("health", "device") or [""]:
+            tags = {"source": source, "device": device} if device else {"source": source}
+            latest = store.latest("health", ("status", "reason", "detail", "until"), tags)
+            if "status" not in latest:
+                continue
+            st = latest["status"]
+            same = {k: v for k, v in latest.items() if v.time == st.time}
+
+            def s(name: str, same: dict[str, Latest] = same) -> str:
+                return str(same[name].value) if name in same else ""
+
+            out.append(SourceHealth(source, device, st.time, str(st.value), s("reason"),
+                                    s("detail"), s("until")))
+    return out
+
+
+def status_data(store: Store, now: datetime, tz: ZoneInfo) -> StatusData:
+    """Everything /status shows; one latest() per measurement and device."""
+    meters = latest_by_device(store, "meter", ("power_w",))
+    pumps = latest_by_device(store, "heatpump", STATUS_FIELDS)
+    messages = {dev: messages_at(store, dev, max(v.time for v in latest.values()))
+                for dev, latest in pumps.items() if latest}
+    day0 = bucket_floor(now, "day", tz)
+    today = hour_pairs(store, day0, bucket_floor(now, "hour", tz) + timedelta(hours=1), tz)
+    health = source_health(store)
+    calls_today = api_calls(store, day0, now + timedelta(hours=1), tz)
+    calls_24h = api_calls(store, bucket_floor(now - timedelta(hours=23), "hour", tz),
+                          now + timedelta(hours=1), tz)
+    return StatusData(meters, pumps, messages, today, health, calls_today, calls_24h)
+
+
+def live_data(store: Store) -> LiveData:
+    return LiveData(latest_by_device(store, "meter", ("power_w",)),
+                    latest_by_device(store, "heatpump", LIVE_FIELDS))
+
+
+# --- /jaz --------------------------------------------------------------------------------------
+
+# The device's own seasonal figures (collector/vicare/mapping.py writes
+# device_<kind>_<circuit>), which /jaz puts next to the measured JAZ; its momentary COP is
+# left out.
+SEASONAL_FIELDS = tuple(f for f in HEATPUMP.field_names
+                        if f.startswith(("device_spf_", "device_scop_")))
+
+
+@dataclass(frozen=True)
+class PeriodData:
+    """What /jaz shows for a period."""
+
+    pairs: list[HourPair]
+    device_figures: dict[str, Latest] = field(default_factory=dict)  # SEASONAL_FIELDS
+
+
+def period_data(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> PeriodData:
+    """Paired energy over [start, end) and the heat pump's latest own SPF/SCOP figures."""
+    pairs = hour_pairs(store, start, end, tz)
+    return PeriodData(pairs, dict(store.latest("heatpump", SEASONAL_FIELDS)))
+
+
+# --- /chart ------------------------------------------------------------------------------------
+
+SeriesKey = tuple[str, str]  # (measurement, field)
+
+
+@dataclass(frozen=True)
+class ChartData:
+    series: dict[SeriesKey, Series]  # means per bucket, None where there was no data
+    pairs: list[HourPair]  # paired energy (empty when not asked for)
+
+
+def chart_data(store: Store, start: datetime, end: datetime, tz: ZoneInfo,
+               series: Sequence[tuple[str, str, int]], pairs: bool) -> ChartData:
+    """The series `(measurement, field, max_points)` over [start, end), and the paired
+    energy when `pairs`."""
+    read = {(m, f): store.series(m, f, start, end, n) for m, f, n in series}
+    return ChartData(read, hour_pairs(store, start, end, tz) if pairs else [])
+
+
+# --- the alert check ---------------------------------------------------------------------------
+# `now` may lie in the past, so the demo can replay a backfilled store hour by hour: nothing
+# here reads "the latest" without bounding it by `now`. Daily COP comes from the same hour
+# pairing as /jaz, so an alert and /jaz never disagree.
+
+# Widening windows to find the last sample before `now` when latest() is after it (replay).
+SEARCH_WINDOWS = (timedelta(minutes=15), timedelta(hours=3), timedelta(days=1),
+                  timedelta(days=7))
+HEALTH_LOOKBACK = timedelta(days=30)
+SLACK_DAYS = 3  # complete days fetched beyond history + test days
+
+
+def _dt(value: object) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def last_point(store: Store, measurement: str, device: str, now: datetime) -> Point | None:
+    """The device's last point at or before `now`, or None when it never wrote one."""
+    tags = {"device": device}
+    end = now + timedelta(milliseconds=1)
+    first = store.points(measurement, now - SEARCH_WINDOWS[0], end, tags)
+    if first:
+        return first[-1]
+    latest = store.latest(measurement, None, tags)
+    if not latest:
+        return None
+    newest = max(v.time for v in latest.values())
+    if newest <= now:
+        pts = store.points(measurement, newest, newest + timedelta(seconds=1), tags)
+        return pts[-1] if pts else Point(measurement, newest, {}, tags)
+    for window in SEARCH_WINDOWS[1:]:  # replaying the past: search backwards
+        pts = store.points(measurement, now - window, end, tags)
+        if pts:
+            return pts[-1]
+    return None
+
+
+def _health(p: Point) -> Health:
+    f = p.fields
+    failures = f.get("failures")
+    return Health(p.time, str(f.get("status", "")), str(f.get("reason", "") or ""),
+                  str(f.get("detail", "") or ""), _dt(f.get("until")),
+                  int(failures) if isinstance(failures, int | float) else None)
+
+
+def latest_health(store: Store, measurement: str, device: str,
+                  now: datetime) -> Health | None:
+    """The collector's last recorded state of the source behind `measurement` for `device`
+    at `now` (within HEALTH_LOOKBACK).
+
+    A problem of the whole source (Viessmann login or quota: device `account`) explains the
+    device's silence unless the device reported after it; an older account `up` never hides
+    the device's own failure."""
+    pts = store.points("health", now - HEALTH_LOOKBACK, now + timedelta(milliseconds=1),
+                       {"source": HEALTH_SOURCE[measurement]})
+    own = [p for p in pts if p.tags.get("device") == device]
+    shared = [p for p in pts if p.tags.get("device") in (*HEALTH_ANY_DEVICE, None, "")]
+    best: Point | None = own[-1] if own else None
+    if shared and (best is None or (shared[-1].fields.get("status") != "up"
+                                    and shared[-1].time >= best.time)):
+        best = shared[-1]
+    return None if best is None else _health(best)
+
+
+def _messages(store: Store, device: str, at: datetime) -> tuple[DeviceMessage, ...]:
+    return tuple(DeviceMessage(p.tags.get("kind", ""), p.tags.get("code", ""),
+                               str(p.fields.get("priority", "")),
+                               str(p.fields.get("text", "") or ""),
+                               _dt(p.fields.get("since")))
+                 for p in messages_at(store, device, at))
+
+
+def sources_and_polls(store: Store, now: datetime
+                      ) -> tuple[tuple[SourceSeen, ...], tuple[MessagePoll, ...]]:
+    """Every meter and heat pump that delivered before `now`, when it last did (with its
+    health), and the messages of each heat pump's last poll."""
+    sources: list[SourceSeen] = []
+    polls: list[MessagePoll] = []
+    for measurement in ("meter", "heatpump"):
+        for device in store.tag_values(measurement, "device"):
+            p = last_point(store, measurement, device, now)
+            if p is None:
+                continue  # never delivered (before `now`): nothing to miss
+            sources.append(SourceSeen(measurement, device, p.time,  # type: ignore[arg-type]
+                                      latest_health(store, measurement, device, now)))
+            if measurement == "heatpump":
+                count = p.fields.get("error_count")
+                polls.append(MessagePoll(device, p.time, _messages(store, device, p.time),
+                                         int(count) if isinstance(count, int | float)
+                                         else None))
+    return tuple(sources), tuple(polls)
+
+
+def complete_days(store: Store, now: datetime, tz: ZoneInfo, n_days: int) -> tuple[DayStats, ...]:
+    """The last `n_days` complete local days (today excluded), oldest first."""
+    end = bucket_floor(now, "day", tz)
+    first_day: date = end.astimezone(tz).date() - timedelta(days=n_days)
+    start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=tz)
+    if end <= start:
+        return ()
+    pairs = hour_pairs(store, start, end, tz)
+    hours = max(1, round((end - start) / timedelta(hours=1)))
+    temps = store.series("heatpump", "outside_temp_c", start, end, max_points=hours)
+    outdoor = daily_means(temps.times(), temps.values, tz)
+    return tuple(DayStats(day=d.day, heat_wh=d.heat_wh if d.hours_counted else None,
+                          electricity_wh=d.elec_wh if d.hours_counted else None,
+                          running_s=d.running_s, starts=d.starts, outside_temp_c=d.outdoor_c,
+                          coverage=d.coverage)
+                 for d in daily_stats(pairs, tz, outdoor))
+
+
+def days_needed(cfg: AlertConfig) -> int:
+    """Complete days the COP rule looks at: its history, its test days and some slack."""
+    return cfg.cop_history_days + cfg.cop_days + SLACK_DAYS
+
+
+def alert_snapshot(store: Store, cfg: AlertConfig, tz: ZoneInfo, now: datetime,
+                   days: tuple[DayStats, ...] | None = None) -> Snapshot:
+    """Everything the alert rules need at `now`; pass `days` to reuse daily figures already
+    read (they change once a day)."""
+    sources, polls = sources_and_polls(store, now)
+    if days is None:
+        days = complete_days(store, now, tz, days_needed(cfg))
+    return Snapshot(now, polls=polls, sources=sources, days=days,
+                    today=now.astimezone(tz).date())
+
+
+def data_span(store: Store) -> tuple[datetime, datetime] | None:
+    """First and last time any meter or heat pump sample was stored (the first within 400
+    days of the last)."""
+    times: list[datetime] = []
+    for measurement in ("meter", "heatpump"):
+        latest = store.latest(measurement)
+        times += [v.time for v in latest.values()]
+    if not times:
+        return None
+    newest = max(times)
+    first = None
+    for measurement in ("meter", "heatpump"):
+        pts = store.points(measurement, newest - timedelta(days=400), newest, limit=1)
+        if pts and (first is None or pts[0].time < first):
+            first = pts[0].time
+    return (first or newest), newest
+
+
+def store_location(store: Store) -> str:
+    """The store's file path or URL (never with credentials)."""
+    return store.info().location
