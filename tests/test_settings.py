@@ -1,5 +1,6 @@
 """Settings: defaults serve one home, every problem is reported clearly, secrets never shown."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,16 @@ def test_specs_are_unique_and_map_to_fields():
     assert len(names) == len(set(names))
     fields = set(Settings.__dataclass_fields__)
     assert {s.attr for s in SPECS} <= fields
+
+
+def test_each_setting_is_declared_once_on_its_field():
+    """Every field but `warnings` is a setting, in declaration order, and a Settings built
+    directly has the same defaults as one read from an empty environment."""
+    names = [f.name for f in dataclasses.fields(Settings)]
+    assert [s.attr for s in SPECS] == [n for n in names if n != "warnings"]
+    assert Settings() == Settings.from_mapping({"HEATPUMP_TZ": "UTC"})
+    secret = {s.attr for s in SPECS if s.secret}
+    assert {f.name for f in dataclasses.fields(Settings) if not f.repr} == secret | {"warnings"}
 
 
 def test_log_redaction_knows_each_apprise_url_and_passwords_inside_urls():

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from heatpump.settings import SPECS, Settings
+from heatpump.settings import PLACEHOLDER, SPECS, Settings
 from heatpump.settings_docs import (
     ACTIVE,
     COMPOSE_VARS,
-    PLACEHOLDER,
     render_env_example,
     render_markdown,
 )
