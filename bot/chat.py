@@ -40,11 +40,10 @@ def console_answer(text: str, ctx: Context) -> Reply:
     if name == "alerts":
         from bot.alerts import persist
         from bot.alerts.commands import console_overview
-        from bot.alerts.config import AlertConfig
         from bot.alerts.service import state_dir
 
         state = persist.load_state(state_dir(ctx.settings, ctx.store))
-        return Reply(console_overview(state, AlertConfig.from_settings(ctx.settings),
+        return Reply(console_overview(state, ctx.settings,
                                       ctx.now(), ctx.settings.tz))
     if name in ALERT_COMMANDS:
         return Reply(f"/{name} works in Telegram only: alerts go to subscribed Telegram chats, "

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.alerts.config import AlertConfig
 from bot.alerts.model import (
     DayStats,
     DeviceMessage,
@@ -22,6 +21,7 @@ from bot.alerts.model import (
 from bot.analytics import daily_means, daily_stats
 from bot.queries import hour_pairs
 from heatpump.schema import HEALTH_ANY_DEVICE, HEALTH_SOURCE
+from heatpump.settings import Settings
 from heatpump.store.base import Point, Store
 from heatpump.timeutil import bucket_floor
 
@@ -134,11 +134,11 @@ def complete_days(store: Store, now: datetime, tz: ZoneInfo, n_days: int) -> tup
     return tuple(out)
 
 
-def days_needed(cfg: AlertConfig) -> int:
-    return cfg.cop_history_days + cfg.cop_days + SLACK_DAYS
+def days_needed(cfg: Settings) -> int:
+    return cfg.alert_cop_history_days + cfg.alert_cop_days + SLACK_DAYS
 
 
-def snapshot(store: Store, cfg: AlertConfig, tz: ZoneInfo, now: datetime,
+def snapshot(store: Store, cfg: Settings, tz: ZoneInfo, now: datetime,
              days: tuple[DayStats, ...] | None = None) -> Snapshot:
     """Everything the rules need at `now`; pass `days` to reuse daily figures already read
     (they change once a day)."""

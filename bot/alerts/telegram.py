@@ -67,7 +67,7 @@ class AlertsBot:
             return
         state = await asyncio.to_thread(persist.load_state, self.service.data_dir)
         await self._reply(update, commands.alerts_overview(
-            state, self.subs, chat.id, self.service.cfg, self.now(), self.settings.tz))
+            state, self.subs, chat.id, self.settings, self.now(), self.settings.tz))
 
     async def send_text(self, bot, chat_id: int, text: str) -> None:  # type: ignore[no-untyped-def]
         try:
