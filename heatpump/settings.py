@@ -10,21 +10,32 @@ one go. Secret values are never part of any message.
 
 from __future__ import annotations
 
+import difflib
 import os
-from collections.abc import Callable, Mapping
+import re
+import stat
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from heatpump.logs import hide_url_password
 
 
 class SettingsError(ValueError):
-    """Raised with every problem found, one per line."""
+    """Raised with every problem found, one per line; the warnings found on the way (a
+    misspelt name often explains a problem) follow them."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], warnings: Iterable[str] = ()):
         self.problems = problems
-        super().__init__("invalid settings:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.warnings = list(warnings)
+        text = "invalid settings:\n" + "\n".join(f"  - {p}" for p in problems)
+        if self.warnings:
+            text += "\nalso:\n" + "\n".join(f"  - {w}" for w in self.warnings)
+        super().__init__(text)
 
 
 # --- parsers: each raises ValueError with a short reason ----------------------------------
@@ -79,6 +90,15 @@ def _url(value: str) -> str | None:
         return None
     if not value.startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://")
+    if any(c.isspace() for c in value):
+        raise ValueError("contains a space")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number
+    except ValueError:
+        raise ValueError("not a valid URL (check the host and the port)") from None
+    if not parts.hostname:
+        raise ValueError("has no host")
     return value
 
 
@@ -208,7 +228,7 @@ class Settings:
     # Shelly meter
     shelly_url: str | None = setting(
         "SHELLY_URL", _url, "", example="http://192.168.1.50",
-        env_example="http://192.168.1.50",
+        env_example="http://your-shelly-address",
         help="Shelly meter on the LAN; empty disables the meter source.")
     shelly_username: str | None = setting(
         "SHELLY_USERNAME", _opt_str, "", example="admin",
@@ -230,7 +250,7 @@ class Settings:
     # Viessmann
     vicare_username: str | None = setting(
         "VICARE_USERNAME", _opt_str, "", example="me@example.com",
-        env_example="me@example.com",
+        env_example="your-vicare-login@example.com",
         help="ViCare account e-mail; empty disables the Viessmann source.")
     vicare_password: str | None = setting(
         "VICARE_PASSWORD", _opt_str, "", example="change-me", secret=True,
@@ -238,7 +258,7 @@ class Settings:
         help="ViCare account password.")
     vicare_client_id: str | None = setting(
         "VICARE_CLIENT_ID", _opt_str, "", example="0123456789abcdef0123456789abcdef",
-        env_example="0123456789abcdef0123456789abcdef",
+        env_example="your-client-id",
         help="Client id of your Viessmann developer portal app.")
     vicare_token_file: str | None = setting(
         "VICARE_TOKEN_FILE", _opt_str, "", example="/data/vicare_token.save",
@@ -265,7 +285,7 @@ class Settings:
         help="Bot token from @BotFather.")
     telegram_allowed_chat_ids: tuple[int, ...] = setting(
         "TELEGRAM_ALLOWED_CHAT_IDS", _chat_ids, "", example="123456789,-1001234567890",
-        env_example="123456789,-1001234567890",
+        env_example="your-chat-id",
         help="Comma-separated chat ids allowed to use the bot; others are refused and told "
              "their id.")
     telegram_api_base_url: str | None = setting(
@@ -345,8 +365,6 @@ class Settings:
     def secrets(self) -> list[str]:
         """Every secret value in use, so log filters can mask them: also each URL of
         APPRISE_URLS alone and a password written into a URL (user:password@host)."""
-        from urllib.parse import urlsplit
-
         found = [getattr(self, s.attr) for s in SPECS if s.secret and getattr(self, s.attr)]
         apprise = [u.strip() for u in (self.apprise_urls or "").replace("\n", ",").split(",")]
         found += [u for u in apprise if u]
@@ -362,33 +380,52 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None,
                  env_file: str | Path | None = ".env") -> Settings:
-        """Read `environ` (default: os.environ) over an optional `.env` file and validate."""
+        """Read `environ` (default: os.environ) over an optional `.env` file and validate.
+
+        Raises SettingsError listing every problem; a `.env` that other users may read
+        adds a warning (see `from_mapping` for the others)."""
         values: dict[str, str] = {}
+        notes: list[str] = []
         if env_file is not None and Path(env_file).is_file():
             from dotenv import dotenv_values
 
             values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+            notes += env_file_warnings(Path(env_file))
         values.update(os.environ if environ is None else environ)
-        return cls.from_mapping(values)
+        return cls.from_mapping(values, warnings=notes)
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, str]) -> Settings:
+    def from_mapping(cls, values: Mapping[str, str], warnings: Iterable[str] = ()) -> Settings:
+        """Parse and check every setting in `values` (variable name -> text).
+
+        Raises SettingsError with one line per problem: a value that does not parse, is
+        below its minimum, is still a placeholder from .env.example, or contradicts
+        another. Secret values are never shown, nor the password inside a URL. Names that
+        look like a misspelt setting become `warnings`, with the setting meant."""
+        notes = [*warnings, *unknown_variable_warnings(values)]
         problems: list[str] = []
+        refused: set[str] = set()
         kwargs: dict[str, Any] = {}
         for spec in SPECS:
             raw = values.get(spec.env)
             if raw is None or raw.strip() == "":
                 raw = spec.default
+            elif is_placeholder(raw):
+                problems.append(_problem(spec, raw, "still a placeholder from .env.example; "
+                                                    "put in your own value",
+                                         example=not spec.secret))
+                refused.add(spec.env)
+                continue
             try:
                 parsed = spec.parse(raw)
             except ValueError as exc:
-                shown = "(hidden)" if spec.secret else repr(raw)
-                problems.append(f"{spec.env}={shown}: {exc}; for example {spec.env}={spec.example}")
+                problems.append(_problem(spec, raw, str(exc)))
+                refused.add(spec.env)
                 continue
             if (spec.minimum is not None and isinstance(parsed, int | float)
                     and parsed < spec.minimum):
-                problems.append(f"{spec.env}={raw!r}: must be at least {spec.minimum:g}; "
-                                f"for example {spec.env}={spec.example}")
+                problems.append(_problem(spec, raw, f"must be at least {spec.minimum:g}"))
+                refused.add(spec.env)
                 continue
             kwargs[spec.attr] = parsed
         tz_name = kwargs.get("tz_name") or values.get("TZ", "").strip() or _system_zone()
@@ -398,14 +435,76 @@ class Settings:
             problems.append(f"HEATPUMP_TZ={tz_name!r}: unknown time zone; "
                             "for example HEATPUMP_TZ=Europe/Berlin")
         kwargs["tz_name"] = tz_name
-        problems.extend(_cross_checks(kwargs))
+        # A check involving a refused setting cannot be judged (its value is unknown).
+        problems += [p for p in _cross_checks(kwargs)
+                     if not any(re.search(rf"\b{name}\b", p) for name in refused)]
         if problems:
-            raise SettingsError(problems)
-        return cls(**kwargs)
+            raise SettingsError(problems, notes)
+        return cls(**kwargs, warnings=tuple(notes))
 
 
 SPECS: tuple[Spec, ...] = tuple(replace(f.metadata["setting"], attr=f.name)
                                 for f in fields(Settings) if "setting" in f.metadata)
+
+
+# --- the checks that catch mistakes ------------------------------------------------------
+
+# Values .env.example ships for what a user must fill in (change-me, your-...), and other
+# obvious stand-ins (<token>, 123456:ABC-DEF..., xxxx): never a real value.
+_PLACEHOLDER = re.compile(r"change[-_ ]?me|\byour[-_]|^<.*>$|\.\.\.$|^x{3,}$", re.IGNORECASE)
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether `value` is a stand-in copied from .env.example or the docs, not a value."""
+    return bool(_PLACEHOLDER.search(value.strip()))
+
+
+def _problem(spec: Spec, raw: str, reason: str, example: bool = True) -> str:
+    """`NAME=value: reason; for example NAME=example`, never showing a secret value nor
+    the password inside a URL, and no example that is itself a placeholder."""
+    shown = "(hidden)" if spec.secret else repr(hide_url_password(raw))
+    line = f"{spec.env}={shown}: {reason}"
+    if example and not is_placeholder(spec.example):
+        line += f"; for example {spec.env}={spec.example}"
+    return line
+
+
+# This program's variables start with one of these; a name with such a prefix (or with a
+# likely misspelling of one) that is no setting is taken for a typo.
+PREFIXES: tuple[str, ...] = ("HEATPUMP_", "SHELLY_", "VICARE_", "TELEGRAM_", "INFLUX_",
+                             "ALERT_", "APPRISE_")
+MISSPELT_PREFIXES: tuple[str, ...] = ("SHELY_", "SHELLEY_", "VICAR_", "VIESSMANN_", "ALERTS_")
+# Variables with those prefixes that are read, but not by heatpump itself.
+OTHER_VARIABLES: dict[str, str] = {
+    "HEATPUMP_REQUIRE_INFLUX": "tests/conftest.py: 1 makes the InfluxDB tests mandatory (CI)",
+    "HEATPUMP_CACHE_DIR": "tests/influxd.py: where the test suite keeps the fetched influxd",
+}
+
+
+def unknown_variable_warnings(names: Iterable[str]) -> list[str]:
+    """One line for each of `names` that looks meant for heatpump but is no setting (a typo
+    such as SHELY_URL or VICARE_USER, or the wrong case), with the closest setting name."""
+    known = [s.env for s in SPECS]
+    out = []
+    for name in sorted(set(names) - set(known) - set(OTHER_VARIABLES)):
+        if not name.upper().startswith(PREFIXES + MISSPELT_PREFIXES):
+            continue
+        close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}?" if close else "the names are in docs/settings.md"
+        out.append(f"{name} is not a setting and is ignored; {hint}")
+    return out
+
+
+def env_file_warnings(path: Path) -> list[str]:
+    """A warning when `path` (the .env file, with passwords and tokens) may be read by
+    other users of this machine, with the command that fixes it."""
+    if os.name != "posix":
+        return []
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if not mode & 0o077:
+        return []
+    return [f"{path} can be read by other users (mode {mode:o}) and holds your passwords "
+            f"and tokens; fix: chmod 600 {path}"]
 
 
 def _system_zone() -> str:

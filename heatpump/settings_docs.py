@@ -109,6 +109,19 @@ def render_markdown(specs: Iterable[Spec] = SPECS) -> str:
         "never logged or shown in a chat. `.env.example` lists the same variables with the "
         "ones docker compose uses; see docs/deployment.md.",
         "",
+        "Mistakes are caught at start. A value still a placeholder from `.env.example` "
+        "(`change-me`, `your-...`) is refused, naming the variable. A rejected URL is shown "
+        "without the password inside it (`http://admin:***@...`). A variable that looks like a "
+        "misspelt setting (prefix `HEATPUMP_`, `SHELLY_`, `VICARE_`, `TELEGRAM_`, `INFLUX_`, "
+        "`ALERT_`, `APPRISE_` or a near miss such as `SHELY_`; or the wrong case) is ignored "
+        "with a warning naming the setting it probably means, e.g. `SHELY_URL is not a setting "
+        "and is ignored; did you mean SHELLY_URL?`; a `.env` other users may read gives a "
+        "warning with the fix, `chmod 600 .env`. Every `heatpump` command logs these warnings "
+        "when it starts, `heatpump doctor` included. With docker compose only the variables "
+        "docker-compose.yml lists reach the containers, so a misspelt name in `.env` is not "
+        "seen there; a local install's `heatpump doctor`, run in the folder with the `.env`, "
+        "finds it.",
+        "",
     ]
     for title, members in grouped(specs):
         lines += [f"## {title}", "",
@@ -147,7 +160,8 @@ def render_env_example(specs: Iterable[Spec] = SPECS,
         "#",
         "# A line NAME=value is in force. A commented line '# NAME=value' shows the default and",
         "# changes nothing until you remove the '# '. Values with a $ must be in single quotes",
-        "# ('pa$word'), otherwise docker compose and python-dotenv expand them.",
+        "# ('pa$word'), otherwise docker compose and python-dotenv expand them. A value left as",
+        "# a placeholder (change-me, your-...) is refused at start, naming the variable.",
     ]
     for title, members in grouped(specs):
         lines += ["", f"# ===== {title} " + "=" * max(3, 80 - len(title)), ""]
