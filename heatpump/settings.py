@@ -368,7 +368,7 @@ class Settings:
         found = [getattr(self, s.attr) for s in SPECS if s.secret and getattr(self, s.attr)]
         apprise = [u.strip() for u in (self.apprise_urls or "").replace("\n", ",").split(",")]
         found += [u for u in apprise if u]
-        for url in (self.shelly_url, self.influx_url, *apprise):
+        for url in (self.shelly_url, self.influx_url, self.telegram_api_base_url, *apprise):
             try:
                 password = urlsplit(url).password if url else None
             except ValueError:

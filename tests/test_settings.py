@@ -77,9 +77,9 @@ def test_chat_ids_and_channel():
 
 def test_env_file_read_and_environment_wins(tmp_path):
     env = tmp_path / ".env"
-    env.write_text("SHELLY_URL=http://10.0.0.5\nHEATPUMP_RUNNING_W=300\n")
+    env.write_text("SHELLY_URL=http://127.0.0.1:8080\nHEATPUMP_RUNNING_W=300\n")
     s = Settings.from_env({"HEATPUMP_RUNNING_W": "400"}, env_file=env)
-    assert s.shelly_url == "http://10.0.0.5" and s.running_w == 400
+    assert s.shelly_url == "http://127.0.0.1:8080" and s.running_w == 400
 
 
 def test_specs_are_unique_and_map_to_fields():
@@ -106,12 +106,13 @@ def test_log_redaction_knows_each_apprise_url_and_passwords_inside_urls():
 
     s = Settings.from_mapping({
         "APPRISE_URLS": "ntfys://ntfy.sh/topic-secret-1,mailtos://me:mail-pw-2@example.com",
-        "SHELLY_URL": "http://admin:shelly-pw-3@192.168.1.50",
-        "INFLUX_URL": "http://user:influx-pw-4@influxdb:8086"})
+        "SHELLY_URL": "http://admin:shelly-pw-3@127.0.0.1",
+        "INFLUX_URL": "http://user:influx-pw-4@influxdb:8086",
+        "TELEGRAM_API_BASE_URL": "http://bot:api-pw-5@127.0.0.1:8081"})
     line = ("sending to ntfys://ntfy.sh/topic-secret-1 failed; mailtos://me:mail-pw-2@example.com;"
-            " shelly-pw-3 influx-pw-4")
+            " shelly-pw-3 influx-pw-4 api-pw-5")
     masked = redact(line, sorted(s.secrets(), key=len, reverse=True))
-    for part in ("topic-secret-1", "mail-pw-2", "shelly-pw-3", "influx-pw-4"):
+    for part in ("topic-secret-1", "mail-pw-2", "shelly-pw-3", "influx-pw-4", "api-pw-5"):
         assert part not in masked, masked
 
 
