@@ -20,7 +20,6 @@ from pathlib import Path
 from bot import charts, replies, store_reads
 from bot.alerts import commands as alert_commands
 from bot.alerts import persist
-from bot.alerts.config import AlertConfig
 from bot.alerts.persist import Subscribers
 from bot.charts import KINDS, RANGES, Chart, ChartError, parse_chart_args
 from bot.periods import PeriodError, parse_period
@@ -185,7 +184,7 @@ def alerts(args: list[str], ctx: Context) -> Reply:
 
     now, tz = ctx.now(), ctx.settings.tz
     state = persist.load_state(ctx.alert_dir or state_dir(ctx.settings, ctx.store))
-    cfg = AlertConfig.from_settings(ctx.settings)
+    cfg = ctx.settings
     if ctx.chat is None:
         return Reply(alert_commands.console_overview(state, cfg, now, tz))
     return Reply(alert_commands.alerts_overview(state, ctx.chat.subscribers, ctx.chat.id, cfg,

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.alerts.config import AlertConfig
 from bot.alerts.model import (
     DayStats,
     DeviceMessage,
@@ -34,6 +33,7 @@ from bot.analytics import (
     pair_hours,
 )
 from heatpump.schema import HEALTH_ANY_DEVICE, HEALTH_SOURCE, HEATPUMP
+from heatpump.settings import Settings
 from heatpump.store.base import Bucket, Latest, Point, Series, Store
 from heatpump.timeutil import bucket_floor, bucket_next
 
@@ -344,12 +344,12 @@ def complete_days(store: Store, now: datetime, tz: ZoneInfo, n_days: int) -> tup
                  for d in daily_stats(pairs, tz, outdoor))
 
 
-def days_needed(cfg: AlertConfig) -> int:
+def days_needed(cfg: Settings) -> int:
     """Complete days the COP rule looks at: its history, its test days and some slack."""
-    return cfg.cop_history_days + cfg.cop_days + SLACK_DAYS
+    return cfg.alert_cop_history_days + cfg.alert_cop_days + SLACK_DAYS
 
 
-def alert_snapshot(store: Store, cfg: AlertConfig, tz: ZoneInfo, now: datetime,
+def alert_snapshot(store: Store, cfg: Settings, tz: ZoneInfo, now: datetime,
                    days: tuple[DayStats, ...] | None = None) -> Snapshot:
     """Everything the alert rules need at `now`; pass `days` to reuse daily figures already
     read (they change once a day)."""

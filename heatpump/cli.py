@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -57,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"heatpump: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level, settings.secrets())
+    for warning in settings.warnings:  # e.g. a misspelt variable: shown by every command
+        logging.getLogger("heatpump.settings").warning("%s", warning)
     module = importlib.import_module(COMMANDS[args.command][0])
     try:
         return int(module.run(args, settings) or 0)

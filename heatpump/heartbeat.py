@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
+
+from heatpump.fsutil import write_atomic
+from heatpump.timeutil import utcnow
 
 # The longest a healthy process waits between two beats, idle or not.
 BEAT_EVERY_S = 60.0
@@ -31,14 +33,11 @@ def beat(data_dir: Path, process: str, content: Mapping[str, object] | None = No
     """Mark `process` alive now: replace the file atomically (a reader never sees half of
     it) by `content` as JSON, or by its time and pid. Always rewritten, never just touched,
     so a `"stopped": true` left by the previous run cannot outlive a restart."""
-    path = heartbeat_path(data_dir, process)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if content is None:
-        content = {"time": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-                   "pid": os.getpid()}
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(content, indent=1) + "\n")
-    os.replace(tmp, path)
+        content = {"time": utcnow().isoformat().replace("+00:00", "Z"), "pid": os.getpid()}
+    # Whole, not durable: after a power cut the process beats again anyway.
+    write_atomic(heartbeat_path(data_dir, process), json.dumps(content, indent=1) + "\n",
+                 durable=False)
 
 
 def age_s(data_dir: Path, process: str, now: float) -> float | None:

@@ -57,3 +57,22 @@ def without_credentials(url: str | None) -> str:
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def hide_url_password(text: str) -> str:
+    """`text` with the password of a `user:password@host` part replaced by `***`.
+
+    Unlike `without_credentials` it needs no valid URL (it is for showing a URL setting
+    that was rejected: a missing scheme, a bad port), keeps the user name, and takes the
+    last '@' as the end of the credentials, so a password holding '@', '/' or '#' is
+    hidden whole: `htp://admin:p@ss@host` -> `htp://admin:***@host`."""
+    head, at, host = text.rpartition("@")
+    if not at:
+        return text
+    scheme, slashes, userinfo = head.partition("//")
+    if not slashes:
+        scheme, userinfo = "", head
+    user, colon, _password = userinfo.partition(":")
+    if not colon:
+        return text
+    return f"{scheme}{slashes}{user}:***@{host}"

@@ -1,27 +1,41 @@
 """All configuration, read once from the environment (and an optional `.env` file).
 
-Settings are the public contract users build on: every variable is declared once in
-`SPECS` below, which also feeds the README table test and `.env.example` check. Problems are
-collected and reported together, one clear line each, so a user fixes them in one go.
-Secret values are never part of any message.
+Settings are the public contract users build on: every variable is declared once, as a
+field of `Settings` whose metadata (a `Spec`) carries its name, parser, default, help,
+example and flags. Parsing, validation, docs/settings.md, .env.example and the tests that
+keep README and deployment files true all derive from those declarations (`SPECS`).
+Problems are collected and reported together, one clear line each, so a user fixes them in
+one go. Secret values are never part of any message.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+import re
+import stat
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from heatpump.logs import hide_url_password
 
 
 class SettingsError(ValueError):
-    """Raised with every problem found, one per line."""
+    """Raised with every problem found, one per line; the warnings found on the way (a
+    misspelt name often explains a problem) follow them."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], warnings: Iterable[str] = ()):
         self.problems = problems
-        super().__init__("invalid settings:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.warnings = list(warnings)
+        text = "invalid settings:\n" + "\n".join(f"  - {p}" for p in problems)
+        if self.warnings:
+            text += "\nalso:\n" + "\n".join(f"  - {w}" for w in self.warnings)
+        super().__init__(text)
 
 
 # --- parsers: each raises ValueError with a short reason ----------------------------------
@@ -29,6 +43,10 @@ class SettingsError(ValueError):
 
 def _str(value: str) -> str:
     return value.strip()
+
+
+def _path(value: str) -> Path:
+    return Path(value.strip())
 
 
 def _opt_str(value: str) -> str | None:
@@ -72,6 +90,15 @@ def _url(value: str) -> str | None:
         return None
     if not value.startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://")
+    if any(c.isspace() for c in value):
+        raise ValueError("contains a space")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number
+    except ValueError:
+        raise ValueError("not a valid URL (check the host and the port)") from None
+    if not parts.hostname:
+        raise ValueError("has no host")
     return value
 
 
@@ -95,184 +122,228 @@ def _log_level(value: str) -> str:
     return v
 
 
+# What .env.example writes for a secret every installation must fill in.
+PLACEHOLDER = "change-me"
+
+
 @dataclass(frozen=True)
 class Spec:
-    """One environment variable: how to parse it, its default, and how to explain it."""
+    """One environment variable: how to parse it, its default, and how to explain it.
+
+    Declared once, as the metadata of its `Settings` field (see `setting`); `SPECS` lists
+    them in field order with `attr` filled in. `default` is the text an unset or empty
+    variable stands for (shown in docs/settings.md); `env_example` is the value
+    `.env.example` writes uncommented for a setting every installation fills in (None:
+    written commented out, showing the default); `compose_note` says what docker-compose.yml
+    does with it."""
 
     env: str
-    attr: str
     parse: Callable[[str], Any]
     default: str
     help: str
     example: str
     secret: bool = False
     minimum: float | None = None
+    env_example: str | None = None
+    compose_note: str = ""
+    attr: str = ""
 
 
-SPECS: tuple[Spec, ...] = (
-    # general
-    Spec("HEATPUMP_DATA_DIR", "data_dir", _str, "./data",
-         "Runtime state: embedded database, Viessmann token, spool, alert state.", "/data"),
-    Spec("HEATPUMP_TZ", "tz_name", _str, "",
-         "Time zone for everything shown to a person and for calendar sums "
-         "(falls back to TZ, then the system zone, then UTC).", "Europe/Berlin"),
-    Spec("HEATPUMP_LOG_LEVEL", "log_level", _log_level, "INFO",
-         "Log level: DEBUG, INFO, WARNING or ERROR.", "INFO"),
-    Spec("HEATPUMP_SPOOL_MAX_MB", "spool_max_mb", _float, "200",
-         "Disk space (MB) the collector may use to keep data while the store is down; "
-         "warns at 50 % and 80 %, then drops the oldest raw meter samples (never energy).",
-         "200", minimum=1),
-    Spec("HEATPUMP_RUNNING_W", "running_w", _float, "250",
-         "The compressor counts as running while the meter reads more than this (W).", "250",
-         minimum=1),
-    Spec("HEATPUMP_RATED_HEAT_KW", "rated_heat_kw", _opt_float, "",
-         "Rated heat output (kW); enables the estimated heat methods when the device has "
-         "no heat counter and no flow sensor.", "8", minimum=0.1),
-    Spec("HEATPUMP_RAW_RETENTION_DAYS", "raw_retention_days", _int, "0",
-         "Delete raw 10-second meter and 5-minute heat pump samples older than this many "
-         "days; hourly and daily rollups and energy are kept. 0 keeps everything.", "400",
-         minimum=0),
-    # store
-    Spec("INFLUX_URL", "influx_url", _url, "",
-         "InfluxDB base URL; empty uses the embedded SQLite store in the data dir.",
-         "http://influxdb:8086"),
-    Spec("INFLUX_TOKEN", "influx_token", _opt_str, "",
-         "InfluxDB 2.x/3.x API token.", "my-super-secret-token", secret=True),
-    Spec("INFLUX_USERNAME", "influx_username", _opt_str, "",
-         "InfluxDB 1.x user (instead of a token).", "heatpump"),
-    Spec("INFLUX_PASSWORD", "influx_password", _opt_str, "",
-         "InfluxDB 1.x password.", "change-me", secret=True),
-    Spec("INFLUX_BUCKET", "influx_bucket", _str, "heatpump_raw",
-         "InfluxDB bucket (2.x/3.x) or database (1.x).", "heatpump_raw"),
-    # Shelly meter
-    Spec("SHELLY_URL", "shelly_url", _url, "",
-         "Shelly meter on the LAN; empty disables the meter source.", "http://192.168.1.50"),
-    Spec("SHELLY_USERNAME", "shelly_username", _opt_str, "",
-         "Shelly user when authentication is on (Gen2+ always use 'admin').", "admin"),
-    Spec("SHELLY_PASSWORD", "shelly_password", _opt_str, "",
-         "Shelly password when authentication is on.", "change-me", secret=True),
-    Spec("SHELLY_CHANNEL", "shelly_channel", _opt_str, "",
-         "Which channel/phase measures the heat pump: a number (0, 1, 2) or a phase "
-         "(a, b, c); empty sums all phases of a 3-phase meter and reads channel 0 "
-         "otherwise.", "0"),
-    Spec("SHELLY_POLL_SECONDS", "shelly_poll_seconds", _float, "10",
-         "Meter poll interval (s).", "10", minimum=1),
-    Spec("SHELLY_TIMEOUT_SECONDS", "shelly_timeout_seconds", _float, "4",
-         "Timeout of one meter request (s).", "4", minimum=0.5),
-    # Viessmann
-    Spec("VICARE_USERNAME", "vicare_username", _opt_str, "",
-         "ViCare account e-mail; empty disables the Viessmann source.", "me@example.com"),
-    Spec("VICARE_PASSWORD", "vicare_password", _opt_str, "",
-         "ViCare account password.", "change-me", secret=True),
-    Spec("VICARE_CLIENT_ID", "vicare_client_id", _opt_str, "",
-         "Client id of your Viessmann developer portal app.", "0123456789abcdef0123456789abcdef"),
-    Spec("VICARE_TOKEN_FILE", "vicare_token_file", _opt_str, "",
-         "Where the OAuth token is kept (mode 0600); default <data dir>/vicare_token.save.",
-         "/data/vicare_token.save"),
-    Spec("VICARE_POLL_SECONDS", "vicare_poll_seconds", _int, "300",
-         "Heat pump poll interval (s); below 60 is refused (API quota).", "300", minimum=60),
-    Spec("VICARE_DAILY_BUDGET", "vicare_daily_budget", _int, "1400",
-         "At most this many Viessmann API calls in any rolling 24 h (free tier: 1450).", "1400",
-         minimum=1),
-    Spec("VICARE_DEVICE", "vicare_device", _opt_str, "",
-         "Only this device (serial or device id); default every heat pump of the account.",
-         "7571381681420106"),
-    Spec("VICARE_DUMP", "vicare_dump", _opt_str, "",
-         "Replay a saved API response file (or a folder of them, one per poll) instead of "
-         "calling the cloud.", "tests/fixtures/vicare/Vitocal250A.json"),
-    # Telegram
-    Spec("TELEGRAM_BOT_TOKEN", "telegram_bot_token", _opt_str, "",
-         "Bot token from @BotFather.", "123456:ABC-DEF...", secret=True),
-    Spec("TELEGRAM_ALLOWED_CHAT_IDS", "telegram_allowed_chat_ids", _chat_ids, "",
-         "Comma-separated chat ids allowed to use the bot; others are refused and told "
-         "their id.", "123456789,-1001234567890"),
-    Spec("TELEGRAM_API_BASE_URL", "telegram_api_base_url", _url, "",
-         "Another Bot API server (self-hosted, or tests); empty uses Telegram's.",
-         "http://127.0.0.1:8081"),
-    # alerts (bot/alerts)
-    Spec("ALERT_CHECK_MINUTES", "alert_check_minutes", _float, "5",
-         "How often the bot evaluates the alert rules (minutes).", "5", minimum=1),
-    Spec("ALERT_REPEAT_H", "alert_repeat_h", _float, "24",
-         "An alert that stays active is sent again at most every this many hours.", "24",
-         minimum=1),
-    Spec("ALERT_STALE_SHELLY_MIN", "alert_stale_shelly_min", _float, "60",
-         "Alert when the meter has delivered no sample for this many minutes.", "60",
-         minimum=5),
-    Spec("ALERT_STALE_VICARE_MIN", "alert_stale_vicare_min", _float, "60",
-         "Alert when the heat pump (Viessmann) has delivered no sample for this many "
-         "minutes; keep it above VICARE_POLL_SECONDS.", "60", minimum=10),
-    Spec("ALERT_WARNINGS", "alert_warnings", _bool, "true",
-         "Also alert on the heat pump's warning-level and service messages (errors always "
-         "alert).", "true"),
-    Spec("ALERT_COP_DROP_PCT", "alert_cop_drop_pct", _float, "20",
-         "Alert when the daily COP is this many percent below what this heat pump normally "
-         "reaches at that outdoor temperature.", "20", minimum=1),
-    Spec("ALERT_COP_DAYS", "alert_cop_days", _int, "3",
-         "The COP drop must last this many valid days in a row before it alerts.", "3", minimum=1),
-    Spec("ALERT_COP_FLOOR", "alert_cop_floor", _opt_float, "",
-         "Until enough own history exists (10 valid days), alert when the daily COP is below "
-         "this value; empty waits for history.", "2.5", minimum=0.1),
-    Spec("ALERT_COP_MIN_RUNTIME_H", "alert_cop_min_runtime_h", _float, "3",
-         "A day counts for the COP and short-cycling rules only with at least this much "
-         "compressor runtime (h).", "3", minimum=0.5),
-    Spec("ALERT_COP_HISTORY_DAYS", "alert_cop_history_days", _int, "42",
-         "How many recent days the normal COP is learned from.", "42", minimum=7),
-    Spec("ALERT_SHORT_CYCLE_STARTS_PER_H", "alert_short_cycle_starts_per_h", _float, "3",
-         "Alert when a day averages more compressor starts per hour of runtime than this; "
-         "0 switches the rule off.", "3", minimum=0),
-    Spec("APPRISE_URLS", "apprise_urls", _opt_str, "",
-         "Send alerts also through Apprise (pip install 'heatpump-monitor[alerts]'): "
-         "comma-separated URLs, e.g. e-mail or ntfy.",
-         "ntfys://ntfy.sh/my-heatpump,mailtos://user:pass@example.com", secret=True),
-)
+_UNSET: Any = object()
+
+
+def setting(env: str, parse: Callable[[str], Any], default: str, *, help: str, example: str,
+            secret: bool = False, minimum: float | None = None, env_example: str | None = None,
+            compose_note: str = "", value: Any = _UNSET) -> Any:
+    """A `Settings` field declaring the environment variable `env` (see `Spec`).
+
+    The field's own default is `parse(default)`, or `value` where a Settings built directly
+    (tests) needs another one. Secret fields are left out of repr()."""
+    spec = Spec(env, parse, default, help, example, secret, minimum, env_example, compose_note)
+    return field(default=parse(default) if value is _UNSET else value, repr=not secret,
+                 metadata={"setting": spec})
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Validated settings; build with `Settings.from_env()`."""
+    """Validated settings; build with `Settings.from_env()` (or `Settings()` in tests).
 
-    data_dir: Path = Path("./data")
-    tz_name: str = "UTC"
-    log_level: str = "INFO"
-    spool_max_mb: float = 200.0
-    running_w: float = 250.0
-    rated_heat_kw: float | None = None
-    raw_retention_days: int = 0
-    influx_url: str | None = None
-    influx_token: str | None = field(default=None, repr=False)
-    influx_username: str | None = None
-    influx_password: str | None = field(default=None, repr=False)
-    influx_bucket: str = "heatpump_raw"
-    shelly_url: str | None = None
-    shelly_username: str | None = None
-    shelly_password: str | None = field(default=None, repr=False)
-    shelly_channel: str | None = None
-    shelly_poll_seconds: float = 10.0
-    shelly_timeout_seconds: float = 4.0
-    vicare_username: str | None = None
-    vicare_password: str | None = field(default=None, repr=False)
-    vicare_client_id: str | None = None
-    vicare_token_file: str | None = None
-    vicare_poll_seconds: int = 300
-    vicare_daily_budget: int = 1400
-    vicare_device: str | None = None
-    vicare_dump: str | None = None
-    telegram_bot_token: str | None = field(default=None, repr=False)
-    telegram_allowed_chat_ids: tuple[int, ...] = ()
-    telegram_api_base_url: str | None = None
+    Each field is one environment variable, declared once below; parsing, validation,
+    docs/settings.md and .env.example all follow from these declarations. `warnings` holds
+    what looks wrong but does not stop the program (a misspelt variable name, a `.env`
+    others can read); `heatpump` logs them at start, so `heatpump doctor` shows them."""
+
+    # general
+    data_dir: Path = setting(
+        "HEATPUMP_DATA_DIR", _path, "./data", example="/data",
+        help="Runtime state: embedded database, Viessmann token, spool, alert state.",
+        compose_note="docker compose: fixed to /data, which is the ./data folder next to "
+                     "docker-compose.yml.")
+    tz_name: str = setting(
+        "HEATPUMP_TZ", _str, "", example="Europe/Berlin", value="UTC",
+        help="Time zone for everything shown to a person and for calendar sums "
+             "(falls back to TZ, then the system zone, then UTC).")
+    log_level: str = setting(
+        "HEATPUMP_LOG_LEVEL", _log_level, "INFO", example="INFO",
+        help="Log level: DEBUG, INFO, WARNING or ERROR.")
+    spool_max_mb: float = setting(
+        "HEATPUMP_SPOOL_MAX_MB", _float, "200", example="200", minimum=1,
+        help="Disk space (MB) the collector may use to keep data while the store is down; "
+             "warns at 50 % and 80 %, then drops the oldest raw meter samples (never energy).")
+    running_w: float = setting(
+        "HEATPUMP_RUNNING_W", _float, "250", example="250", minimum=1,
+        help="The compressor counts as running while the meter reads more than this (W).")
+    rated_heat_kw: float | None = setting(
+        "HEATPUMP_RATED_HEAT_KW", _opt_float, "", example="8", minimum=0.1,
+        help="Rated heat output (kW); enables the estimated heat methods when the device has "
+             "no heat counter and no flow sensor.")
+    raw_retention_days: int = setting(
+        "HEATPUMP_RAW_RETENTION_DAYS", _int, "0", example="400", minimum=0,
+        help="Delete raw 10-second meter and 5-minute heat pump samples older than this many "
+             "days; hourly and daily rollups and energy are kept. 0 keeps everything.")
+    # store
+    influx_url: str | None = setting(
+        "INFLUX_URL", _url, "", example="http://influxdb:8086",
+        help="InfluxDB base URL; empty uses the embedded SQLite store in the data dir.",
+        compose_note="docker compose: defaults to the bundled InfluxDB, http://influxdb:8086; "
+                     "set it for your own InfluxDB (docs/deployment.md).")
+    influx_token: str | None = setting(
+        "INFLUX_TOKEN", _opt_str, "", example="my-super-secret-token", secret=True,
+        env_example=PLACEHOLDER,
+        help="InfluxDB 2.x/3.x API token.",
+        compose_note="docker compose: also the admin token the bundled InfluxDB is set up "
+                     "with on its first start (changing it later does not change InfluxDB's). "
+                     "Make one with: openssl rand -hex 32")
+    influx_username: str | None = setting(
+        "INFLUX_USERNAME", _opt_str, "", example="heatpump",
+        help="InfluxDB 1.x user (instead of a token).")
+    influx_password: str | None = setting(
+        "INFLUX_PASSWORD", _opt_str, "", example="change-me", secret=True,
+        help="InfluxDB 1.x password.")
+    influx_bucket: str = setting(
+        "INFLUX_BUCKET", _str, "heatpump_raw", example="heatpump_raw",
+        help="InfluxDB bucket (2.x/3.x) or database (1.x).",
+        compose_note="docker compose: also the bucket the bundled InfluxDB creates on its "
+                     "first start.")
+    # Shelly meter
+    shelly_url: str | None = setting(
+        "SHELLY_URL", _url, "", example="http://192.168.1.50",
+        env_example="http://your-shelly-address",
+        help="Shelly meter on the LAN; empty disables the meter source.")
+    shelly_username: str | None = setting(
+        "SHELLY_USERNAME", _opt_str, "", example="admin",
+        help="Shelly user when authentication is on (Gen2+ always use 'admin').")
+    shelly_password: str | None = setting(
+        "SHELLY_PASSWORD", _opt_str, "", example="change-me", secret=True,
+        help="Shelly password when authentication is on.")
+    shelly_channel: str | None = setting(
+        "SHELLY_CHANNEL", _opt_str, "", example="0",
+        help="Which channel/phase measures the heat pump: a number (0, 1, 2) or a phase "
+             "(a, b, c); empty sums all phases of a 3-phase meter and reads channel 0 "
+             "otherwise.")
+    shelly_poll_seconds: float = setting(
+        "SHELLY_POLL_SECONDS", _float, "10", example="10", minimum=1,
+        help="Meter poll interval (s).")
+    shelly_timeout_seconds: float = setting(
+        "SHELLY_TIMEOUT_SECONDS", _float, "4", example="4", minimum=0.5,
+        help="Timeout of one meter request (s).")
+    # Viessmann
+    vicare_username: str | None = setting(
+        "VICARE_USERNAME", _opt_str, "", example="me@example.com",
+        env_example="your-vicare-login@example.com",
+        help="ViCare account e-mail; empty disables the Viessmann source.")
+    vicare_password: str | None = setting(
+        "VICARE_PASSWORD", _opt_str, "", example="change-me", secret=True,
+        env_example=PLACEHOLDER,
+        help="ViCare account password.")
+    vicare_client_id: str | None = setting(
+        "VICARE_CLIENT_ID", _opt_str, "", example="0123456789abcdef0123456789abcdef",
+        env_example="your-client-id",
+        help="Client id of your Viessmann developer portal app.")
+    vicare_token_file: str | None = setting(
+        "VICARE_TOKEN_FILE", _opt_str, "", example="/data/vicare_token.save",
+        help="Where the OAuth token is kept (mode 0600); default "
+             "<data dir>/vicare_token.save.")
+    vicare_poll_seconds: int = setting(
+        "VICARE_POLL_SECONDS", _int, "300", example="300", minimum=60,
+        help="Heat pump poll interval (s); below 60 is refused (API quota).")
+    vicare_daily_budget: int = setting(
+        "VICARE_DAILY_BUDGET", _int, "1400", example="1400", minimum=1,
+        help="At most this many Viessmann API calls in any rolling 24 h (free tier: 1450).")
+    vicare_device: str | None = setting(
+        "VICARE_DEVICE", _opt_str, "", example="7571381681420106",
+        help="Only this device (serial or device id); default every heat pump of the "
+             "account.")
+    vicare_dump: str | None = setting(
+        "VICARE_DUMP", _opt_str, "", example="tests/fixtures/vicare/Vitocal250A.json",
+        help="Replay a saved API response file (or a folder of them, one per poll) instead "
+             "of calling the cloud.")
+    # Telegram
+    telegram_bot_token: str | None = setting(
+        "TELEGRAM_BOT_TOKEN", _opt_str, "", example="123456:ABC-DEF...", secret=True,
+        env_example=PLACEHOLDER,
+        help="Bot token from @BotFather.")
+    telegram_allowed_chat_ids: tuple[int, ...] = setting(
+        "TELEGRAM_ALLOWED_CHAT_IDS", _chat_ids, "", example="123456789,-1001234567890",
+        env_example="your-chat-id",
+        help="Comma-separated chat ids allowed to use the bot; others are refused and told "
+             "their id.")
+    telegram_api_base_url: str | None = setting(
+        "TELEGRAM_API_BASE_URL", _url, "", example="http://127.0.0.1:8081",
+        help="Another Bot API server (self-hosted, or tests); empty uses Telegram's.")
     # alerts (bot/alerts)
-    alert_check_minutes: float = 5.0
-    alert_repeat_h: float = 24.0
-    alert_stale_shelly_min: float = 60.0
-    alert_stale_vicare_min: float = 60.0
-    alert_warnings: bool = True
-    alert_cop_drop_pct: float = 20.0
-    alert_cop_days: int = 3
-    alert_cop_floor: float | None = None
-    alert_cop_min_runtime_h: float = 3.0
-    alert_cop_history_days: int = 42
-    alert_short_cycle_starts_per_h: float = 3.0
-    apprise_urls: str | None = field(default=None, repr=False)
+    alert_check_minutes: float = setting(
+        "ALERT_CHECK_MINUTES", _float, "5", example="5", minimum=1,
+        help="How often the bot evaluates the alert rules (minutes).")
+    alert_repeat_h: float = setting(
+        "ALERT_REPEAT_H", _float, "24", example="24", minimum=1,
+        help="An alert that stays active is sent again at most every this many hours.")
+    alert_stale_shelly_min: float = setting(
+        "ALERT_STALE_SHELLY_MIN", _float, "60", example="60", minimum=5,
+        help="Alert when the meter has delivered no sample for this many minutes.")
+    alert_stale_vicare_min: float = setting(
+        "ALERT_STALE_VICARE_MIN", _float, "60", example="60", minimum=10,
+        help="Alert when the heat pump (Viessmann) has delivered no sample for this many "
+             "minutes; keep it above VICARE_POLL_SECONDS.")
+    alert_warnings: bool = setting(
+        "ALERT_WARNINGS", _bool, "true", example="true",
+        help="Also alert on the heat pump's warning-level and service messages (errors "
+             "always alert).")
+    alert_cop_drop_pct: float = setting(
+        "ALERT_COP_DROP_PCT", _float, "20", example="20", minimum=1,
+        help="Alert when the daily COP is this many percent below what this heat pump "
+             "normally reaches at that outdoor temperature.")
+    alert_cop_days: int = setting(
+        "ALERT_COP_DAYS", _int, "3", example="3", minimum=1,
+        help="The COP drop must last this many valid days in a row before it alerts.")
+    alert_cop_floor: float | None = setting(
+        "ALERT_COP_FLOOR", _opt_float, "", example="2.5", minimum=0.1,
+        help="Until enough own history exists (10 valid days), alert when the daily COP is "
+             "below this value; empty waits for history.")
+    alert_cop_min_runtime_h: float = setting(
+        "ALERT_COP_MIN_RUNTIME_H", _float, "3", example="3", minimum=0.5,
+        help="A day counts for the COP and short-cycling rules only with at least this much "
+             "compressor runtime (h).")
+    alert_cop_history_days: int = setting(
+        "ALERT_COP_HISTORY_DAYS", _int, "42", example="42", minimum=7,
+        help="How many recent days the normal COP is learned from.")
+    alert_short_cycle_starts_per_h: float = setting(
+        "ALERT_SHORT_CYCLE_STARTS_PER_H", _float, "3", example="3", minimum=0,
+        help="Alert when a day averages more compressor starts per hour of runtime than "
+             "this; 0 switches the rule off.")
+    apprise_urls: str | None = setting(
+        "APPRISE_URLS", _opt_str, "", secret=True,
+        example="ntfys://ntfy.sh/my-heatpump,mailtos://user:pass@example.com",
+        help="Send alerts also through Apprise (pip install 'heatpump-monitor[alerts]'): "
+             "comma-separated URLs, e.g. e-mail or ntfy.")
+
+    # Not a setting: what looks wrong but does not stop the program (see the class doc).
+    warnings: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def alert_repeat(self) -> timedelta:
+        """ALERT_REPEAT_H as a duration: the least time between two sends of one alert."""
+        return timedelta(hours=self.alert_repeat_h)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -294,12 +365,10 @@ class Settings:
     def secrets(self) -> list[str]:
         """Every secret value in use, so log filters can mask them: also each URL of
         APPRISE_URLS alone and a password written into a URL (user:password@host)."""
-        from urllib.parse import urlsplit
-
         found = [getattr(self, s.attr) for s in SPECS if s.secret and getattr(self, s.attr)]
         apprise = [u.strip() for u in (self.apprise_urls or "").replace("\n", ",").split(",")]
         found += [u for u in apprise if u]
-        for url in (self.shelly_url, self.influx_url, *apprise):
+        for url in (self.shelly_url, self.influx_url, self.telegram_api_base_url, *apprise):
             try:
                 password = urlsplit(url).password if url else None
             except ValueError:
@@ -311,36 +380,54 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None,
                  env_file: str | Path | None = ".env") -> Settings:
-        """Read `environ` (default: os.environ) over an optional `.env` file and validate."""
+        """Read `environ` (default: os.environ) over an optional `.env` file and validate.
+
+        Raises SettingsError listing every problem; a `.env` that other users may read
+        adds a warning (see `from_mapping` for the others)."""
         values: dict[str, str] = {}
+        notes: list[str] = []
         if env_file is not None and Path(env_file).is_file():
             from dotenv import dotenv_values
 
             values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+            notes += env_file_warnings(Path(env_file))
         values.update(os.environ if environ is None else environ)
-        return cls.from_mapping(values)
+        return cls.from_mapping(values, warnings=notes)
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, str]) -> Settings:
+    def from_mapping(cls, values: Mapping[str, str], warnings: Iterable[str] = ()) -> Settings:
+        """Parse and check every setting in `values` (variable name -> text).
+
+        Raises SettingsError with one line per problem: a value that does not parse, is
+        below its minimum, is still a placeholder from .env.example, or contradicts
+        another. Secret values are never shown, nor the password inside a URL. Names that
+        look like a misspelt setting become `warnings`, with the setting meant."""
+        notes = [*warnings, *unknown_variable_warnings(values)]
         problems: list[str] = []
+        refused: set[str] = set()
         kwargs: dict[str, Any] = {}
         for spec in SPECS:
             raw = values.get(spec.env)
             if raw is None or raw.strip() == "":
                 raw = spec.default
+            elif is_placeholder(raw):
+                problems.append(_problem(spec, raw, "still a placeholder from .env.example; "
+                                                    "put in your own value",
+                                         example=not spec.secret))
+                refused.add(spec.env)
+                continue
             try:
                 parsed = spec.parse(raw)
             except ValueError as exc:
-                shown = "(hidden)" if spec.secret else repr(raw)
-                problems.append(f"{spec.env}={shown}: {exc}; for example {spec.env}={spec.example}")
+                problems.append(_problem(spec, raw, str(exc)))
+                refused.add(spec.env)
                 continue
             if (spec.minimum is not None and isinstance(parsed, int | float)
                     and parsed < spec.minimum):
-                problems.append(f"{spec.env}={raw!r}: must be at least {spec.minimum:g}; "
-                                f"for example {spec.env}={spec.example}")
+                problems.append(_problem(spec, raw, f"must be at least {spec.minimum:g}"))
+                refused.add(spec.env)
                 continue
             kwargs[spec.attr] = parsed
-        kwargs["data_dir"] = Path(kwargs.get("data_dir") or "./data")
         tz_name = kwargs.get("tz_name") or values.get("TZ", "").strip() or _system_zone()
         try:
             ZoneInfo(tz_name)
@@ -348,11 +435,76 @@ class Settings:
             problems.append(f"HEATPUMP_TZ={tz_name!r}: unknown time zone; "
                             "for example HEATPUMP_TZ=Europe/Berlin")
         kwargs["tz_name"] = tz_name
-        problems.extend(_cross_checks(kwargs))
+        # A check involving a refused setting cannot be judged (its value is unknown).
+        problems += [p for p in _cross_checks(kwargs)
+                     if not any(re.search(rf"\b{name}\b", p) for name in refused)]
         if problems:
-            raise SettingsError(problems)
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in kwargs.items() if k in names})
+            raise SettingsError(problems, notes)
+        return cls(**kwargs, warnings=tuple(notes))
+
+
+SPECS: tuple[Spec, ...] = tuple(replace(f.metadata["setting"], attr=f.name)
+                                for f in fields(Settings) if "setting" in f.metadata)
+
+
+# --- the checks that catch mistakes ------------------------------------------------------
+
+# Values .env.example ships for what a user must fill in (change-me, your-...), and other
+# obvious stand-ins (<token>, 123456:ABC-DEF..., xxxx): never a real value.
+_PLACEHOLDER = re.compile(r"change[-_ ]?me|\byour[-_]|^<.*>$|\.\.\.$|^x{3,}$", re.IGNORECASE)
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether `value` is a stand-in copied from .env.example or the docs, not a value."""
+    return bool(_PLACEHOLDER.search(value.strip()))
+
+
+def _problem(spec: Spec, raw: str, reason: str, example: bool = True) -> str:
+    """`NAME=value: reason; for example NAME=example`, never showing a secret value nor
+    the password inside a URL, and no example that is itself a placeholder."""
+    shown = "(hidden)" if spec.secret else repr(hide_url_password(raw))
+    line = f"{spec.env}={shown}: {reason}"
+    if example and not is_placeholder(spec.example):
+        line += f"; for example {spec.env}={spec.example}"
+    return line
+
+
+# This program's variables start with one of these; a name with such a prefix (or with a
+# likely misspelling of one) that is no setting is taken for a typo.
+PREFIXES: tuple[str, ...] = ("HEATPUMP_", "SHELLY_", "VICARE_", "TELEGRAM_", "INFLUX_",
+                             "ALERT_", "APPRISE_")
+MISSPELT_PREFIXES: tuple[str, ...] = ("SHELY_", "SHELLEY_", "VICAR_", "VIESSMANN_", "ALERTS_")
+# Variables with those prefixes that are read, but not by heatpump itself.
+OTHER_VARIABLES: dict[str, str] = {
+    "HEATPUMP_REQUIRE_INFLUX": "tests/conftest.py: 1 makes the InfluxDB tests mandatory (CI)",
+    "HEATPUMP_CACHE_DIR": "tests/influxd.py: where the test suite keeps the fetched influxd",
+}
+
+
+def unknown_variable_warnings(names: Iterable[str]) -> list[str]:
+    """One line for each of `names` that looks meant for heatpump but is no setting (a typo
+    such as SHELY_URL or VICARE_USER, or the wrong case), with the closest setting name."""
+    known = [s.env for s in SPECS]
+    out = []
+    for name in sorted(set(names) - set(known) - set(OTHER_VARIABLES)):
+        if not name.upper().startswith(PREFIXES + MISSPELT_PREFIXES):
+            continue
+        close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}?" if close else "the names are in docs/settings.md"
+        out.append(f"{name} is not a setting and is ignored; {hint}")
+    return out
+
+
+def env_file_warnings(path: Path) -> list[str]:
+    """A warning when `path` (the .env file, with passwords and tokens) may be read by
+    other users of this machine, with the command that fixes it."""
+    if os.name != "posix":
+        return []
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if not mode & 0o077:
+        return []
+    return [f"{path} can be read by other users (mode {mode:o}) and holds your passwords "
+            f"and tokens; fix: chmod 600 {path}"]
 
 
 def _system_zone() -> str:

@@ -1,10 +1,11 @@
 """The user-facing settings documents, generated from `heatpump.settings.SPECS`.
 
 `docs/settings.md` (the README's settings table) and `.env.example` (what users copy to
-`.env`) are rendered here so they can never drift from the code: a test compares the
-committed files with this output, and `python scripts/gen_settings_docs.py` rewrites them.
-Variables that only docker-compose.yml reads (InfluxDB first-start setup, Grafana, the
-container user) are declared in `COMPOSE_VARS` below, next to the settings they go with.
+`.env`) are rendered here from each setting's one declaration (`heatpump.settings.SPECS`)
+so they can never drift from the code: a test compares the committed files with this
+output, and `python scripts/gen_settings_docs.py` rewrites them. Variables that only
+docker-compose.yml reads (InfluxDB first-start setup, Grafana, the container user) are
+declared in `COMPOSE_VARS` below.
 """
 
 from __future__ import annotations
@@ -26,29 +27,9 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("APPRISE_", "Alerts"),
 )
 
-# Settings written uncommented into .env.example: what a new installation must fill in.
-# Their value is the Spec example, or PLACEHOLDER for secrets.
-ACTIVE: frozenset[str] = frozenset({
-    "INFLUX_TOKEN",
-    "SHELLY_URL",
-    "VICARE_USERNAME", "VICARE_PASSWORD", "VICARE_CLIENT_ID",
-    "TELEGRAM_BOT_TOKEN", "TELEGRAM_ALLOWED_CHAT_IDS",
-})
-
-PLACEHOLDER = "change-me"
-
-# What docker-compose.yml does with a setting, shown next to it in .env.example.
-COMPOSE_NOTES: dict[str, str] = {
-    "HEATPUMP_DATA_DIR": "docker compose: fixed to /data, which is the ./data folder next to "
-                         "docker-compose.yml.",
-    "INFLUX_URL": "docker compose: defaults to the bundled InfluxDB, http://influxdb:8086; set "
-                  "it for your own InfluxDB (docs/deployment.md).",
-    "INFLUX_TOKEN": "docker compose: also the admin token the bundled InfluxDB is set up with "
-                    "on its first start (changing it later does not change InfluxDB's). Make "
-                    "one with: openssl rand -hex 32",
-    "INFLUX_BUCKET": "docker compose: also the bucket the bundled InfluxDB creates on its "
-                     "first start.",
-}
+# Settings written uncommented into .env.example: what a new installation must fill in
+# (declared by `env_example` on the setting itself).
+ACTIVE: frozenset[str] = frozenset(s.env for s in SPECS if s.env_example is not None)
 
 
 @dataclass(frozen=True)
@@ -128,6 +109,19 @@ def render_markdown(specs: Iterable[Spec] = SPECS) -> str:
         "never logged or shown in a chat. `.env.example` lists the same variables with the "
         "ones docker compose uses; see docs/deployment.md.",
         "",
+        "Mistakes are caught at start. A value still a placeholder from `.env.example` "
+        "(`change-me`, `your-...`) is refused, naming the variable. A rejected URL is shown "
+        "without the password inside it (`http://admin:***@...`). A variable that looks like a "
+        "misspelt setting (prefix `HEATPUMP_`, `SHELLY_`, `VICARE_`, `TELEGRAM_`, `INFLUX_`, "
+        "`ALERT_`, `APPRISE_` or a near miss such as `SHELY_`; or the wrong case) is ignored "
+        "with a warning naming the setting it probably means, e.g. `SHELY_URL is not a setting "
+        "and is ignored; did you mean SHELLY_URL?`; a `.env` other users may read gives a "
+        "warning with the fix, `chmod 600 .env`. Every `heatpump` command logs these warnings "
+        "when it starts, `heatpump doctor` included. With docker compose only the variables "
+        "docker-compose.yml lists reach the containers, so a misspelt name in `.env` is not "
+        "seen there; a local install's `heatpump doctor`, run in the folder with the `.env`, "
+        "finds it.",
+        "",
     ]
     for title, members in grouped(specs):
         lines += [f"## {title}", "",
@@ -150,7 +144,8 @@ def _comment(text: str) -> list[str]:
 
 
 def active_value(spec: Spec) -> str:
-    return PLACEHOLDER if spec.secret else spec.example
+    """The value .env.example writes for `spec`: its placeholder, or its example."""
+    return spec.env_example if spec.env_example is not None else spec.example
 
 
 def render_env_example(specs: Iterable[Spec] = SPECS,
@@ -165,7 +160,8 @@ def render_env_example(specs: Iterable[Spec] = SPECS,
         "#",
         "# A line NAME=value is in force. A commented line '# NAME=value' shows the default and",
         "# changes nothing until you remove the '# '. Values with a $ must be in single quotes",
-        "# ('pa$word'), otherwise docker compose and python-dotenv expand them.",
+        "# ('pa$word'), otherwise docker compose and python-dotenv expand them. A value left as",
+        "# a placeholder (change-me, your-...) is refused at start, naming the variable.",
     ]
     for title, members in grouped(specs):
         lines += ["", f"# ===== {title} " + "=" * max(3, 80 - len(title)), ""]
@@ -174,12 +170,12 @@ def render_env_example(specs: Iterable[Spec] = SPECS,
             extras = []
             if s.minimum is not None:
                 extras.append(f"At least {s.minimum:g}.")
-            if s.env not in ACTIVE or s.secret:
+            if s.env not in ACTIVE or active_value(s) != s.example:
                 extras.append(f"Example: {s.example}")
             if extras:
                 lines += _comment(" ".join(extras))
-            if s.env in COMPOSE_NOTES:
-                lines += _comment(COMPOSE_NOTES[s.env])
+            if s.compose_note:
+                lines += _comment(s.compose_note)
             if s.env in ACTIVE:
                 lines.append(f"{s.env}={active_value(s)}")
             else:

@@ -15,11 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from heatpump.settings import SPECS, Settings
+from heatpump.settings import (
+    OTHER_VARIABLES,
+    PLACEHOLDER,
+    PREFIXES,
+    SPECS,
+    Settings,
+    SettingsError,
+    unknown_variable_warnings,
+)
 from heatpump.settings_docs import (
     ACTIVE,
     COMPOSE_VARS,
-    PLACEHOLDER,
     render_env_example,
     render_markdown,
 )
@@ -150,6 +157,17 @@ def test_every_variable_the_code_reads_is_documented():
         f"read by the code but not in .env.example (add a Spec): {undocumented}")
 
 
+def test_variables_with_a_settings_prefix_that_are_no_setting_are_declared():
+    """The test suite's own switches (HEATPUMP_REQUIRE_INFLUX in CI) share the settings'
+    prefixes; declared in OTHER_VARIABLES, they are not reported as misspelt settings."""
+    read = set(source_env_reads())
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        read |= env_reads_in_source(ast.parse(path.read_text(encoding="utf-8")))
+    prefixed = {n for n in read if n.startswith(PREFIXES)} - SPEC_NAMES
+    assert prefixed == set(OTHER_VARIABLES)
+    assert unknown_variable_warnings(prefixed) == []
+
+
 def test_every_variable_compose_reads_is_documented():
     assert compose_variables() - documented() == set()
 
@@ -159,28 +177,65 @@ def test_every_documented_variable_is_read_by_someone():
     assert not unused, f"in .env.example but read by nothing: {sorted(unused)}"
 
 
-# --- .env.example is a valid configuration -------------------------------------------------
+# --- .env.example is a valid configuration once filled in -----------------------------------
 
-def test_env_example_is_a_valid_configuration_as_shipped():
-    settings = Settings.from_env(environ={}, env_file=ENV_EXAMPLE)
-    for name, value, in_force in env_example_lines():
+def own_value(spec) -> str:
+    """What a user puts in for a fill-in setting: a made-up secret, else the docs example."""
+    return f"s3cret-{spec.attr}" if spec.secret else spec.example
+
+
+def filled_in(text: str) -> str:
+    """.env.example text with every fill-in placeholder replaced by an own value."""
+    for spec in SPECS:
+        if spec.env in ACTIVE:
+            text = text.replace(f"\n{spec.env}={spec.env_example}\n",
+                                f"\n{spec.env}={own_value(spec)}\n")
+    return text
+
+
+def private_env(tmp_path, text: str) -> Path:
+    path = tmp_path / ".env"
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def test_env_example_as_shipped_is_refused_naming_each_placeholder(tmp_path):
+    """Copied unchanged, .env.example must not start anything: one line per value the user
+    still has to fill in, each naming its variable, none showing a secret."""
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env(environ={}, env_file=ENV_EXAMPLE)
+    problems = err.value.problems
+    assert sorted(p.split("=")[0] for p in problems) == sorted(ACTIVE)
+    assert all("placeholder from .env.example" in p for p in problems)
+    for spec in SPECS:
+        if spec.secret and spec.env in ACTIVE:
+            assert f"{spec.env}=(hidden):" in str(err.value), spec.env
+
+
+def test_env_example_is_a_valid_configuration_once_filled_in(tmp_path):
+    path = private_env(tmp_path, filled_in(ENV_EXAMPLE.read_text(encoding="utf-8")))
+    settings = Settings.from_env(environ={}, env_file=path)
+    lines = env_example_lines()
+    for name, _, in_force in lines:
         spec = next((s for s in SPECS if s.env == name), None)
         if spec is None or not in_force:
             continue
-        assert getattr(settings, spec.attr) == spec.parse(value), name
-    assert settings.tz_name == dict((n, v) for n, v, _ in env_example_lines())["TZ"]
+        assert getattr(settings, spec.attr) == spec.parse(own_value(spec)), name
+    assert settings.tz_name == dict((n, v) for n, v, _ in lines)["TZ"]
     assert settings.vicare_enabled and settings.shelly_enabled
     assert settings.telegram_bot_token and settings.telegram_allowed_chat_ids
+    assert settings.warnings == ()
 
 
 def test_uncommenting_the_documented_defaults_changes_nothing(tmp_path):
-    text = ENV_EXAMPLE.read_text(encoding="utf-8")
+    text = filled_in(ENV_EXAMPLE.read_text(encoding="utf-8"))
     uncommented = re.sub(r"(?m)^# ([A-Z][A-Z0-9_]*=)", r"\1", text)
     assert uncommented.count("\n# ") < text.count("\n# ")
-    path = tmp_path / ".env"
-    path.write_text(uncommented, encoding="utf-8")
-    assert Settings.from_env(environ={}, env_file=path) == Settings.from_env(
-        environ={}, env_file=ENV_EXAMPLE)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    assert Settings.from_env(environ={}, env_file=private_env(tmp_path / "a", uncommented)) == \
+        Settings.from_env(environ={}, env_file=private_env(tmp_path / "b", text))
 
 
 def test_secrets_in_env_example_are_obvious_placeholders():
@@ -204,3 +259,41 @@ def test_every_spec_has_a_group_in_the_documents():
     for s in SPECS:
         assert re.search(rf"(?m)^(# )?{s.env}=", text)
     assert Path(ROOT / "docs" / "settings.md").read_text().count("## ") >= 5
+
+
+# --- README and docs/ name only real settings, with their real defaults ---------------------
+
+DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+# Shown on purpose, as the misspellings the settings check reports.
+TYPO_EXAMPLES = {"VICARE_USER", "SHELY_URL"}
+_NAME_IN_CODE = re.compile(r"`([A-Z][A-Z0-9_]*[A-Z0-9])(?:=[^`]*)?`")
+
+
+def test_every_variable_the_docs_name_exists():
+    """A typo in the docs (or a renamed setting) would send users to a name that is
+    ignored: every `NAME` with a settings prefix in README.md and docs/ is a setting."""
+    compose = {v.env for v in COMPOSE_VARS}
+    for path in DOC_FILES:
+        names = set(_NAME_IN_CODE.findall(path.read_text(encoding="utf-8")))
+        wrong = ({n for n in names if n.startswith(PREFIXES)} - SPEC_NAMES - compose
+                 - set(OTHER_VARIABLES) - TYPO_EXAMPLES)
+        assert not wrong, f"{path.name} names no setting: {sorted(wrong)}"
+
+
+def test_readme_settings_table_shows_the_real_defaults():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    by_env = {s.env: s for s in SPECS}
+    checked = 0
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        names = re.findall(r"`([A-Z][A-Z0-9_]*[A-Z0-9])`", cells[0]) if len(cells) == 3 else []
+        for name in names:
+            assert name in by_env, name
+            default = cells[1]
+            if default == "–":
+                assert by_env[name].default == "", name
+            elif re.fullmatch(r"`[^`]*`", default):
+                assert default == f"`{by_env[name].default}`", name
+            checked += 1
+    assert checked >= 10

@@ -14,9 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.alerts import texts
-from bot.alerts.config import AlertConfig
 from bot.alerts.engine import active_alerts
 from bot.alerts.persist import Subscribers
+from heatpump.settings import Settings
 
 UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 MAX_MUTE = timedelta(days=30)
@@ -75,7 +75,7 @@ def mute(subs: Subscribers, chat_id: int, arg: str, now: datetime, tz: ZoneInfo)
 
 
 def alerts_overview(state: Mapping[str, Any], subs: Subscribers, chat_id: int,
-                    cfg: AlertConfig, now: datetime, tz: ZoneInfo) -> str:
+                    cfg: Settings, now: datetime, tz: ZoneInfo) -> str:
     lines = active_lines(state, now, tz)
     if not subs.is_subscribed(chat_id):
         lines.append("This chat is not subscribed: /subscribe to get alerts.")
@@ -87,7 +87,7 @@ def alerts_overview(state: Mapping[str, Any], subs: Subscribers, chat_id: int,
     return "\n".join(lines)
 
 
-def console_overview(state: Mapping[str, Any], cfg: AlertConfig, now: datetime,
+def console_overview(state: Mapping[str, Any], cfg: Settings, now: datetime,
                      tz: ZoneInfo) -> str:
     """/alerts in `heatpump chat`: what is active; subscriptions belong to Telegram chats."""
     return "\n".join([*active_lines(state, now, tz),
@@ -104,11 +104,13 @@ def active_lines(state: Mapping[str, Any], now: datetime, tz: ZoneInfo) -> list[
               for _, r in active)]
 
 
-def watching_line(cfg: AlertConfig) -> str:
-    rules = [f"no data for {cfg.stale_meter / timedelta(minutes=1):g} min (meter) / "
-             f"{cfg.stale_heatpump / timedelta(minutes=1):g} min (heat pump)",
-             "heat pump errors" + (" and warnings" if cfg.warnings else ""),
-             f"COP {cfg.cop_drop_pct:g} % below normal on {cfg.cop_days} days in a row"]
-    if cfg.short_cycle_starts_per_h > 0:
-        rules.append(f"more than {cfg.short_cycle_starts_per_h:g} starts per runtime hour")
+def watching_line(cfg: Settings) -> str:
+    rules = [f"no data for {cfg.alert_stale_shelly_min:g} min (meter) / "
+             f"{cfg.alert_stale_vicare_min:g} min (heat pump)",
+             "heat pump errors" + (" and warnings" if cfg.alert_warnings else ""),
+             f"COP {cfg.alert_cop_drop_pct:g} % below normal on {cfg.alert_cop_days} days in "
+             "a row"]
+    if cfg.alert_short_cycle_starts_per_h > 0:
+        rules.append(f"more than {cfg.alert_short_cycle_starts_per_h:g} starts per runtime "
+                     "hour")
     return "Watching: " + "; ".join(rules) + "."

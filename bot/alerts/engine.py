@@ -15,11 +15,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.alerts import texts
-from bot.alerts.config import AlertConfig
 from bot.alerts.model import Finding, Notification, Snapshot
 from bot.alerts.rules import cop_rule, message_rule, short_cycle_rule, stale_rule
+from heatpump.settings import Settings
 
-Rule = Callable[[Snapshot, AlertConfig, Collection[str], Mapping[str, Mapping[str, Any]]],
+Rule = Callable[[Snapshot, Settings, Collection[str], Mapping[str, Mapping[str, Any]]],
                 list[Finding]]
 STATE_VERSION = 1
 
@@ -33,17 +33,17 @@ class RuleSpec:
     rule: Rule
     raise_after: timedelta
     clear_after: timedelta
-    enabled: Callable[[AlertConfig], bool] = lambda cfg: True
+    enabled: Callable[[Settings], bool] = lambda cfg: True
 
 
 RULES: tuple[RuleSpec, ...] = (
     RuleSpec("fault", message_rule("fault"), timedelta(0), timedelta(minutes=10)),
     RuleSpec("warning", message_rule("warning"), timedelta(0), timedelta(minutes=10),
-             enabled=lambda cfg: cfg.warnings),
+             enabled=lambda cfg: cfg.alert_warnings),
     RuleSpec("stale", stale_rule, timedelta(0), timedelta(minutes=15)),
     RuleSpec("cop_drop", cop_rule, timedelta(0), timedelta(0)),
     RuleSpec("short_cycle", short_cycle_rule, timedelta(0), timedelta(0),
-             enabled=lambda cfg: cfg.short_cycle_starts_per_h > 0),
+             enabled=lambda cfg: cfg.alert_short_cycle_starts_per_h > 0),
 )
 
 
@@ -55,7 +55,7 @@ def _t(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def evaluate(snap: Snapshot, state: Mapping[str, Any], cfg: AlertConfig,
+def evaluate(snap: Snapshot, state: Mapping[str, Any], cfg: Settings,
              tz: ZoneInfo) -> tuple[dict[str, Any], list[Notification]]:
     """Run every enabled rule and advance each alert's life cycle to `snap.now`."""
     now = snap.now
@@ -85,7 +85,7 @@ FLAP_WINDOW = timedelta(hours=6)  # a resolved alert is remembered this long
 MAX_BACKOFF = 4  # the clear hold doubles per re-raise within FLAP_WINDOW, up to 2**4
 
 
-def _advance(alerts: dict[str, dict[str, Any]], f: Finding, spec: RuleSpec, cfg: AlertConfig,
+def _advance(alerts: dict[str, dict[str, Any]], f: Finding, spec: RuleSpec, cfg: Settings,
              now: datetime, tz: ZoneInfo) -> Notification | None:
     rec = alerts.get(f.key)
     stamp = now.isoformat()
@@ -113,7 +113,7 @@ def _advance(alerts: dict[str, dict[str, Any]], f: Finding, spec: RuleSpec, cfg:
                 return _note(f, "raised", rec, tz, now)
             return None
         last = _t(rec.get("last_sent"))
-        if last is None or now - last >= cfg.repeat:
+        if last is None or now - last >= cfg.alert_repeat:
             rec["last_sent"] = stamp
             return _note(f, "repeat", rec, tz, now)
         return None

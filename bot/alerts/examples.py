@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.alerts.config import AlertConfig
 from bot.alerts.engine import empty_state, evaluate
 from bot.alerts.model import (
     DayStats,
@@ -20,6 +19,7 @@ from bot.alerts.model import (
     Snapshot,
     SourceSeen,
 )
+from heatpump.settings import Settings
 
 TZ = ZoneInfo("Europe/Berlin")
 T0 = datetime(2026, 1, 12, 6, 0, tzinfo=UTC)
@@ -27,8 +27,8 @@ PUMP = "7571381681420106"
 METER = "shellypro3em-0001"
 
 
-def _run(snaps: list[Snapshot], cfg: AlertConfig | None = None) -> list[Notification]:
-    cfg = cfg or AlertConfig()
+def _run(snaps: list[Snapshot], cfg: Settings | None = None) -> list[Notification]:
+    cfg = cfg or Settings()
     state, out = empty_state(), []
     for s in snaps:
         state, notes = evaluate(s, state, cfg, TZ)
@@ -94,7 +94,7 @@ def cop_drop() -> list[Notification]:
         now = datetime.combine(days[i - 1].day + timedelta(days=1), datetime.min.time(),
                                TZ) + timedelta(hours=7)
         state, notes = evaluate(Snapshot(now.astimezone(UTC), days=tuple(days[:i])), state,
-                                AlertConfig(repeat=timedelta(hours=72)), TZ)
+                                Settings(alert_repeat_h=72), TZ)
         out += notes
     return out
 

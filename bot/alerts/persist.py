@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from bot.alerts.engine import STATE_VERSION, empty_state
+from heatpump.fsutil import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -24,25 +23,8 @@ SUBSCRIBERS_FILE = "alerts_subscribers.json"
 
 
 def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
+    """`data` as JSON, replacing `path` atomically and durably, readable only by its owner."""
+    write_atomic(path, json.dumps(data, indent=1, sort_keys=True))
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

@@ -10,7 +10,6 @@ from datetime import date, datetime, timedelta
 from typing import TextIO
 
 from bot import store_reads
-from bot.alerts.config import AlertConfig
 from bot.alerts.engine import empty_state, evaluate
 from bot.alerts.model import DayStats, Notification
 from heatpump.settings import Settings
@@ -20,7 +19,6 @@ from heatpump.store.base import Store
 def replay(store: Store, settings: Settings, start: datetime, end: datetime,
            step: timedelta = timedelta(minutes=15)) -> list[tuple[datetime, Notification]]:
     """Evaluate at start, start+step, ... up to end; every notification with its time."""
-    cfg = AlertConfig.from_settings(settings)
     tz = settings.tz
     state = empty_state()
     out: list[tuple[datetime, Notification]] = []
@@ -30,9 +28,9 @@ def replay(store: Store, settings: Settings, start: datetime, end: datetime,
         today = now.astimezone(tz).date()
         if today not in days_by_date:
             days_by_date[today] = store_reads.complete_days(store, now, tz,
-                                                            store_reads.days_needed(cfg))
-        snap = store_reads.alert_snapshot(store, cfg, tz, now, days_by_date[today])
-        state, notes = evaluate(snap, state, cfg, tz)
+                                                            store_reads.days_needed(settings))
+        snap = store_reads.alert_snapshot(store, settings, tz, now, days_by_date[today])
+        state, notes = evaluate(snap, state, settings, tz)
         out += [(now, n) for n in notes]
         now += step
     return out

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.alerts.config import AlertConfig
 from bot.alerts.model import DayStats, DeviceMessage, Finding, Snapshot
+from heatpump.settings import Settings
 
 # --- heat pump messages -----------------------------------------------------------------
 
@@ -40,12 +40,12 @@ def _iso(dt: datetime | None) -> str | None:
     return dt.isoformat() if dt else None
 
 
-def message_rule(alert_kind: str) -> Callable[[Snapshot, AlertConfig, Collection[str],
+def message_rule(alert_kind: str) -> Callable[[Snapshot, Settings, Collection[str],
                                                Mapping[str, Mapping[str, Any]]], list[Finding]]:
     """A rule raising one alert per active message of `alert_kind` and clearing it when a
     newer poll of the same device no longer lists it."""
 
-    def rule(snap: Snapshot, cfg: AlertConfig, active: Collection[str],
+    def rule(snap: Snapshot, cfg: Settings, active: Collection[str],
              facts_of: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
         out: list[Finding] = []
         for poll in snap.polls:
@@ -83,7 +83,24 @@ STALE_MIN_CLEAR = timedelta(minutes=30)
 RETIRED_AFTER = timedelta(days=14)
 
 
-def stale_rule(snap: Snapshot, cfg: AlertConfig, active: Collection[str],
+def stale_after(cfg: Settings, source: str) -> timedelta:
+    """No sample from `source` ("meter" or "vicare") for this long raises the alert:
+    ALERT_STALE_SHELLY_MIN or ALERT_STALE_VICARE_MIN."""
+    minutes = cfg.alert_stale_shelly_min if source == "meter" else cfg.alert_stale_vicare_min
+    return timedelta(minutes=minutes)
+
+
+def fresh_within(cfg: Settings, source: str) -> timedelta:
+    """A source counts as recovered while its latest sample is younger than this: three
+    poll intervals (at least 5 min), at most half the stale threshold.
+
+    Between `fresh_within` and `stale_after` is the hysteresis band: nothing changes."""
+    poll_s = cfg.shelly_poll_seconds if source == "meter" else cfg.vicare_poll_seconds
+    return min(stale_after(cfg, source) / 2,
+               max(3 * timedelta(seconds=poll_s), timedelta(minutes=5)))
+
+
+def stale_rule(snap: Snapshot, cfg: Settings, active: Collection[str],
                facts_of: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
     """No sample for too long; fresh again only when the latest sample is recent."""
     out = []
@@ -92,7 +109,7 @@ def stale_rule(snap: Snapshot, cfg: AlertConfig, active: Collection[str],
         age = snap.now - s.last_time
         facts: dict[str, Any] = {
             "source": s.source, "device": s.device, "last": _iso(s.last_time),
-            "threshold_min": cfg.stale_after(s.source) / timedelta(minutes=1)}
+            "threshold_min": stale_after(cfg, s.source) / timedelta(minutes=1)}
         if key in facts_of:
             facts["since"] = facts_of[key].get("since", facts["last"])
         else:
@@ -104,15 +121,15 @@ def stale_rule(snap: Snapshot, cfg: AlertConfig, active: Collection[str],
                                "failures": h.failures}
         if age > RETIRED_AFTER:
             verdict = "hold"  # a replaced or removed device: no more daily reminders
-        elif age >= cfg.stale_after(s.source):
+        elif age >= stale_after(cfg, s.source):
             verdict = "raise"
-        elif age <= cfg.fresh_within(s.source):
+        elif age <= fresh_within(cfg, s.source):
             verdict = "clear"
         else:
             verdict = "hold"
         # Recovery must outlast the "fresh" window, so a lone sample never resolves.
         out.append(Finding(key, "stale", verdict, facts,
-                           clear_after=max(STALE_MIN_CLEAR, 2 * cfg.fresh_within(s.source))))
+                           clear_after=max(STALE_MIN_CLEAR, 2 * fresh_within(cfg, s.source))))
     return out
 
 
@@ -144,10 +161,10 @@ class CopModel:
         return self.intercept + self.slope_per_k * temp_c
 
 
-def valid_day(d: DayStats, cfg: AlertConfig) -> bool:
+def valid_day(d: DayStats, cfg: Settings) -> bool:
     """Enough runtime and complete data for the day's COP to mean something."""
     return (d.cop is not None and d.running_s is not None
-            and d.running_s >= cfg.cop_min_runtime_h * 3600
+            and d.running_s >= cfg.alert_cop_min_runtime_h * 3600
             and (d.coverage is None or d.coverage >= MIN_COVERAGE))
 
 
@@ -189,7 +206,7 @@ def _fit(pts: list[tuple[float, float]]) -> CopModel | None:
     return CopModel(c_mean - slope * t_mean, slope, min(ts), max(ts), n, margin)
 
 
-def cop_rule(snap: Snapshot, cfg: AlertConfig, active: Collection[str],
+def cop_rule(snap: Snapshot, cfg: Settings, active: Collection[str],
              facts_of: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
     """Daily COP below normal by more than ALERT_COP_DROP_PCT on ALERT_COP_DAYS valid days."""
     key = "cop_drop"
@@ -198,17 +215,17 @@ def cop_rule(snap: Snapshot, cfg: AlertConfig, active: Collection[str],
     today = snap.current_day
     assert today is not None
     valid = [d for d in snap.days if valid_day(d, cfg)]
-    tested = valid[-cfg.cop_days:]
-    if len(tested) < cfg.cop_days or (today - tested[-1].day).days > MAX_JUDGE_AGE_DAYS:
+    tested = valid[-cfg.alert_cop_days:]
+    if len(tested) < cfg.alert_cop_days or (today - tested[-1].day).days > MAX_JUDGE_AGE_DAYS:
         return [Finding(key, "cop_drop", "hold")]
     first_tested = tested[0].day
     # Days since an active drop began are not "normal": keep them out of the reference.
     began = facts_of.get(key, {}).get("first_day")
     exclude_from = min(first_tested, date.fromisoformat(began)) if began else first_tested
-    ref_start = exclude_from - timedelta(days=cfg.cop_history_days)
+    ref_start = exclude_from - timedelta(days=cfg.alert_cop_history_days)
     reference = [d for d in valid if ref_start <= d.day < exclude_from]
-    model = fit_cop_model(reference, cfg.cop_drop_pct)
-    if model is None and cfg.cop_floor is None:
+    model = fit_cop_model(reference, cfg.alert_cop_drop_pct)
+    if model is None and cfg.alert_cop_floor is None:
         return [Finding(key, "cop_drop", "hold")]
     rows = []
     for d in tested:
@@ -220,16 +237,16 @@ def cop_rule(snap: Snapshot, cfg: AlertConfig, active: Collection[str],
             expected = model.expected(d.outside_temp_c)
             if expected is None:
                 return [Finding(key, "cop_drop", "hold")]
-            limit = expected * (1 - cfg.cop_drop_pct / 100)
-            back = expected * (1 - cfg.cop_drop_pct / 200)
+            limit = expected * (1 - cfg.alert_cop_drop_pct / 100)
+            back = expected * (1 - cfg.alert_cop_drop_pct / 200)
         else:
-            assert cfg.cop_floor is not None
-            expected = limit = cfg.cop_floor
-            back = cfg.cop_floor * 1.05
+            assert cfg.alert_cop_floor is not None
+            expected = limit = cfg.alert_cop_floor
+            back = cfg.alert_cop_floor * 1.05
         rows.append({"day": d.day.isoformat(), "cop": round(cop, 3),
                      "expected": round(expected, 3), "temp_c": d.outside_temp_c,
                      "below": cop < limit, "back": cop >= back})
-    facts: dict[str, Any] = {"days": rows, "pct": cfg.cop_drop_pct,
+    facts: dict[str, Any] = {"days": rows, "pct": cfg.alert_cop_drop_pct,
                              "basis": "floor" if model is None else "history"}
     if model is not None:
         facts.update(ref_days=model.days, ref_t_min=model.t_min_c, ref_t_max=model.t_max_c,
@@ -247,15 +264,15 @@ def cop_rule(snap: Snapshot, cfg: AlertConfig, active: Collection[str],
 SHORT_CYCLE_CLEAR_RATIO = 0.8
 
 
-def short_cycle_rule(snap: Snapshot, cfg: AlertConfig, active: Collection[str],
+def short_cycle_rule(snap: Snapshot, cfg: Settings, active: Collection[str],
                      facts_of: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
     """Mean compressor starts per hour of runtime over the latest day with enough runtime."""
     key = "short_cycle"
-    limit = cfg.short_cycle_starts_per_h
+    limit = cfg.alert_short_cycle_starts_per_h
     if limit <= 0 or not snap.days:
         return []
     days = [d for d in snap.days if d.starts is not None and d.running_s is not None
-            and d.running_s >= cfg.cop_min_runtime_h * 3600
+            and d.running_s >= cfg.alert_cop_min_runtime_h * 3600
             and (d.coverage is None or d.coverage >= MIN_COVERAGE)]
     today = snap.current_day
     assert today is not None

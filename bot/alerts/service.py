@@ -16,7 +16,6 @@ from typing import Any
 
 from bot import store_reads
 from bot.alerts import persist
-from bot.alerts.config import AlertConfig
 from bot.alerts.deliver import AppriseChannel, apprise_channel
 from bot.alerts.engine import evaluate
 from bot.alerts.model import DayStats, Notification
@@ -54,7 +53,6 @@ class AlertService:
         self.settings = settings
         self.store = store
         self.now = now
-        self.cfg = AlertConfig.from_settings(settings)
         self.tz = settings.tz
         self.data_dir = data_dir or state_dir(settings, store)
         self.subscribers = persist.Subscribers(self.data_dir)
@@ -69,16 +67,16 @@ class AlertService:
         cached = self._days_cache
         if cached is None or cached[0] != key or now - cached[1] > DAYS_CACHE:
             days = store_reads.complete_days(self.store, now, self.tz,
-                                             store_reads.days_needed(self.cfg))
+                                             store_reads.days_needed(self.settings))
             self._days_cache = cached = (key, now, days)
         return cached[2]
 
     def check(self, now: datetime | None = None) -> list[Notification]:
         """Evaluate the rules at `now` and queue what is to be sent (blocking: store I/O)."""
         now = now or self.now()
-        snap = store_reads.alert_snapshot(self.store, self.cfg, self.tz, now, self._days(now))
+        snap = store_reads.alert_snapshot(self.store, self.settings, self.tz, now, self._days(now))
         state = persist.load_state(self.data_dir)
-        new, notes = evaluate(snap, state, self.cfg, self.tz)
+        new, notes = evaluate(snap, state, self.settings, self.tz)
         outbox = list(state.get("outbox", []))
         allowed = set(self.settings.telegram_allowed_chat_ids)
         chats = [c for c in self.subscribers.recipients(now) if c in allowed]

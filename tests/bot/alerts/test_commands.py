@@ -6,10 +6,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.alerts import commands
-from bot.alerts.config import AlertConfig
 from bot.alerts.engine import evaluate
 from bot.alerts.model import MessagePoll, Snapshot, SourceSeen
 from bot.alerts.persist import SUBSCRIBERS_FILE, Subscribers
+from heatpump.settings import Settings
 
 TZ = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
@@ -62,7 +62,7 @@ def test_mute_expires(tmp_path):
 def test_alerts_overview_lists_active_alerts(tmp_path):
     subs = Subscribers(tmp_path)
     subs.subscribe(1)
-    cfg = AlertConfig()
+    cfg = Settings()
     snap = Snapshot(NOW, polls=(MessagePoll("hp1", NOW, (), 2),),
                     sources=(SourceSeen("meter", "m1", NOW - timedelta(hours=2)),))
     state, _ = evaluate(snap, {}, cfg, TZ)

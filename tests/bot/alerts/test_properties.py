@@ -6,13 +6,13 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.alerts.config import AlertConfig
 from bot.alerts.engine import empty_state, evaluate
 from bot.alerts.model import DeviceMessage, MessagePoll, Snapshot, SourceSeen
+from heatpump.settings import Settings
 
 TZ = ZoneInfo("Europe/Berlin")
 T0 = datetime(2026, 1, 12, 6, 0, tzinfo=UTC)
-CFG = AlertConfig(repeat=timedelta(hours=3))
+CFG = Settings(alert_repeat_h=3)
 F = DeviceMessage("error", "F.1", "error")
 
 # runs of 5-minute checks: does the source deliver, is the fault listed, for how many checks
@@ -49,7 +49,7 @@ def test_never_spams(flags):
                 assert not active
                 active, last_sent = True, t
             elif event == "repeat":
-                assert active and t - last_sent >= CFG.repeat
+                assert active and t - last_sent >= CFG.alert_repeat
                 last_sent = t
             else:
                 assert active  # "resolved" only for something raised, and only once

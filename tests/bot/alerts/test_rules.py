@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.alerts import persist
-from bot.alerts.config import AlertConfig
 from bot.alerts.engine import active_alerts, empty_state, evaluate
 from bot.alerts.model import (
     DayStats,
@@ -23,10 +22,11 @@ from bot.alerts.model import (
     SourceSeen,
 )
 from bot.alerts.rules import classify, fit_cop_model
+from heatpump.settings import Settings
 
 TZ = ZoneInfo("Europe/Berlin")
 T0 = datetime(2026, 1, 12, 6, 0, tzinfo=UTC)  # 07:00 in Berlin
-CFG = AlertConfig()
+CFG = Settings()
 HP = "7571381681420106"
 F1100 = DeviceMessage("error", "F.1100", "criticalError", "Compressor fault",
                       datetime(2026, 1, 12, 6, 28, tzinfo=UTC))
@@ -88,7 +88,7 @@ def test_fault_gone_for_one_poll_does_not_flap():
 
 
 def test_fault_repeats_at_most_every_repeat_hours():
-    cfg = AlertConfig(repeat=timedelta(hours=1))
+    cfg = Settings(alert_repeat_h=1)
     _, sent = run(fault_timeline(lambda m: [F1100], minutes=200), cfg)
     assert events(sent) == [("fault", "raised")] + [("fault", "repeat")] * 3
     assert [t - T0 for t, _ in sent] == [timedelta(hours=h) for h in range(4)]
@@ -115,7 +115,7 @@ def test_warnings_switchable():
     _, sent = run(timeline)
     assert events(sent) == [("warning", "raised"), ("warning", "resolved")]
     assert "Maintenance due" in sent[0][1].text
-    _, sent = run(timeline, AlertConfig(warnings=False))
+    _, sent = run(timeline, Settings(alert_warnings=False))
     assert sent == []
 
 
@@ -211,7 +211,7 @@ def test_repeated_real_recoveries_back_off():
 
 
 def test_a_retired_device_stops_reminding():
-    cfg = AlertConfig(repeat=timedelta(days=1))
+    cfg = Settings(alert_repeat_h=24)
     last = T0 - timedelta(days=10)
     snaps = [Snapshot(T0 + timedelta(days=d), sources=(SourceSeen("meter", "old", last),))
              for d in range(10)]
@@ -307,7 +307,7 @@ def test_five_day_cop_drop_in_cold_weather_alerts_once_then_resolves():
     cold = [-1.0, -2.0, -2.5, -2.0, -1.5]
     days += [day(start + timedelta(days=i), t, curve(t) * 0.7) for i, t in enumerate(cold)]
     days += [day(start + timedelta(days=5), 0.0, curve(0.0))]
-    cfg = AlertConfig(cop_days=3)
+    cfg = Settings(alert_cop_days=3)
     state, sent = daily_run(days, cfg)
     # checked each morning: reminded daily (ALERT_REPEAT_H=24) while it lasts
     assert events(sent) == [("cop_drop", "raised"), ("cop_drop", "repeat"),
@@ -350,11 +350,11 @@ def test_short_runtime_days_are_ignored():
 def test_floor_until_history_exists():
     start = date(2026, 1, 1)
     days = [day(start + timedelta(days=i), 3.0, 2.1) for i in range(4)]
-    cfg = AlertConfig(cop_floor=2.5, repeat=timedelta(hours=48))
+    cfg = Settings(alert_cop_floor=2.5, alert_repeat_h=48)
     _, sent = daily_run(days, cfg, first_check=1)
     assert events(sent) == [("cop_drop", "raised")]
     assert "ALERT_COP_FLOOR" in sent[0][1].text
-    _, sent = daily_run(days, AlertConfig(), first_check=1)
+    _, sent = daily_run(days, Settings(), first_check=1)
     assert sent == []  # no floor, no history: nothing to judge against
 
 
@@ -373,7 +373,7 @@ def test_short_cycling_raises_and_clears_with_hysteresis():
     assert "60 compressor starts in 10.0 h" in sent[0][1].text
     assert "6.0 starts per hour (limit 3)" in sent[0][1].text
     assert "runs of 10 min" in sent[0][1].text
-    _, sent = daily_run(days, AlertConfig(short_cycle_starts_per_h=0), first_check=1)
+    _, sent = daily_run(days, Settings(alert_short_cycle_starts_per_h=0), first_check=1)
     assert sent == []
 
 

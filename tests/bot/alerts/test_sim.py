@@ -16,10 +16,10 @@ import pytest
 
 from bot.alerts.replay import replay
 from bot.alerts.service import AlertService
-from simhouse.house import CopDrop, Fault, Outage, Scenario, Simulator
 from heatpump.settings import Settings
 from heatpump.store.base import Point, Store
 from heatpump.store.sqlite import SQLiteStore
+from simhouse.house import CopDrop, Fault, Outage, Scenario, Simulator
 
 TZ = ZoneInfo("Europe/Berlin")
 START = datetime(2025, 12, 1, tzinfo=TZ).astimezone(UTC)

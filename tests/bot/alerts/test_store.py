@@ -11,7 +11,6 @@ import pytest
 
 from bot import store_reads
 from bot.alerts import persist
-from bot.alerts.config import AlertConfig
 from bot.alerts.replay import print_replay, replay
 from bot.alerts.service import AlertService, PermanentFailure
 from heatpump.settings import Settings
@@ -40,7 +39,7 @@ def local_midnight(days_before_end: int) -> datetime:
 def test_snapshot_reads_sources_messages_and_days(store):
     House(START, END, faults=[(END - timedelta(hours=1), END + timedelta(hours=1),
                                "F.1100")]).write(store)
-    snap = store_reads.alert_snapshot(store, AlertConfig(), TZ, END)
+    snap = store_reads.alert_snapshot(store, Settings(), TZ, END)
     seen = {(s.source, s.device): s.last_time for s in snap.sources}
     assert seen == {("meter", METER): END - timedelta(minutes=5),
                     ("heatpump", PUMP): END - timedelta(minutes=5)}
@@ -63,14 +62,14 @@ def test_snapshot_reads_sources_messages_and_days(store):
 def test_snapshot_in_the_past_ignores_later_data(store):
     House(START, END).write(store)
     past = END - timedelta(days=2)
-    snap = store_reads.alert_snapshot(store, AlertConfig(), TZ, past)
+    snap = store_reads.alert_snapshot(store, Settings(), TZ, past)
     assert {s.last_time for s in snap.sources} == {past}
     assert snap.days[-1].day == past.astimezone(TZ).date() - timedelta(days=1)
 
 
 def test_sources_that_never_delivered_do_not_alert(store):
     House(START, END).write(store)
-    snap = store_reads.alert_snapshot(store, AlertConfig(), TZ, START - timedelta(hours=5))
+    snap = store_reads.alert_snapshot(store, Settings(), TZ, START - timedelta(hours=5))
     assert snap.sources == () and snap.polls == ()
 
 
