@@ -1,11 +1,13 @@
 """Collector cost: CPU time per hour of polling and resident memory after a simulated day.
 
-Drives the real service loop (scheduler, meter accounting, Viessmann mapping and heat
-accounting through real PyViCare replaying a real dump, health, heartbeat file, SQLite
-store with a commit per poll) on a virtual clock: a day of 10-second meter polls and
-5-minute heat pump polls runs in seconds, and the process CPU time it took is what the
-collector would spend in that day. Not counted: the HTTP round trips themselves (kernel and
-the devices' side). Targets: under 1 % of one core, under 80 MB resident.
+Drives the real service loop (scheduler, the Shelly client and meter accounting, PyViCare,
+the Viessmann mapping and heat accounting, health, heartbeat file, SQLite store with a
+commit per poll) over the simulated house's devices (simhouse), on a virtual clock: a day
+of 10-second meter polls and 5-minute heat pump polls runs in seconds, and the process CPU
+time it took is what the collector would spend in that day. Counted too, though a real
+collector does not spend it: the simulation and building the devices' answers. Not
+counted: the HTTP round trips themselves (kernel and the devices' side). Targets: under
+1 % of one core, under 80 MB resident.
 
     python benchmarks/collector_bench.py [--hours 24]
 """
@@ -23,16 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from collector.collect_cmd import build_collector  # noqa: E402
-from collector.meter import MeterConfig  # noqa: E402
-from collector.readings import MeterReading  # noqa: E402
 from collector.service import VirtualClock  # noqa: E402
-from collector.sources import MeterSource  # noqa: E402
-from collector.wiring import ViCareAdapter  # noqa: E402
 from heatpump.settings import Settings  # noqa: E402
 from heatpump.store.sqlite import SQLiteStore  # noqa: E402
+from simhouse.demo_cmd import run_service, simulated_house  # noqa: E402
+from simhouse.scenarios import Setup  # noqa: E402
 
-DUMP = ROOT / "tests" / "fixtures" / "vicare" / "Vitocal250A.json"
 T0 = datetime(2026, 1, 12, tzinfo=UTC)
 
 
@@ -48,27 +46,15 @@ def main() -> int:
     ap.add_argument("--hours", type=float, default=24.0)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        s = Settings.from_mapping({"HEATPUMP_DATA_DIR": tmp, "HEATPUMP_TZ": "Europe/Berlin",
-                                   "VICARE_DUMP": str(DUMP)})
+        s = Settings.from_mapping({"HEATPUMP_DATA_DIR": tmp, "HEATPUMP_TZ": "Europe/Berlin"})
         clock = VirtualClock(T0)
-        state = {"wh": 1000.0, "up": 0}
-
-        def read_meter() -> MeterReading:  # a meter drawing 1.5 kW in 6-minute cycles
-            now = clock.now()
-            power = 1500.0 if (now.minute % 12) < 6 else 15.0
-            state["wh"] += power * 10 / 3600
-            state["up"] += 10
-            return MeterReading(now, "bench-meter", power, round(state["wh"], 2), state["up"])
-
-        meter = MeterSource("meter", s.shelly_poll_seconds, read_meter,
-                            lambda d: MeterConfig.from_settings(s, d))
-        vicare = ViCareAdapter(s, clock)
+        house = simulated_house(s, T0, Setup(), 1, clock.now)
         store = SQLiteStore(Path(tmp) / "heatpump.sqlite3", s.tz)
-        col = build_collector(s, [meter, vicare], store, clock=clock, threaded=False)
         end = T0 + timedelta(hours=args.hours)
         rss0 = rss_mb()
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        col.run(until=lambda: clock.now() >= end)
+        col = run_service(s, house, store, clock=clock, data_dir=Path(tmp), threaded=False,
+                          until=lambda: clock.now() >= end, install_signals=False)
         cpu = time.process_time() - cpu0
         wall = time.perf_counter() - wall0
         rss = rss_mb()

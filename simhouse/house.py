@@ -166,7 +166,6 @@ class Fault:
     end: datetime | None = None
     code: str = "F.1100"
     priority: str = "criticalError"
-    text: str = "Simulated fault"
     stops_compressor: bool = True
 
 
@@ -255,7 +254,6 @@ class PumpMessage:
     kind: str  # "error"
     code: str
     priority: str
-    text: str
     since: datetime
 
 
@@ -982,7 +980,7 @@ class Simulator:
         noise = np.random.default_rng([self.seed, 4, chunk.index, k]).normal(0.0, 0.05, 4)
         mode = int(chunk.mode[k])
         faults = [f for f in self.scenarios if isinstance(f, Fault)]
-        messages = tuple(PumpMessage("error", f.code, f.priority, f.text, f.start)
+        messages = tuple(PumpMessage("error", f.code, f.priority, f.start)
                          for f in faults if f.start <= when and (f.end is None or when < f.end))
         values: dict[str, float | int | bool | str] = {
             "outside_temp_c": round(float(m["outdoor_c"][k] + noise[0]), 1),

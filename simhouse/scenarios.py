@@ -17,6 +17,7 @@ the quirks of each device. Every mistake is a ValueError with the reason.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -30,15 +31,16 @@ _UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 @dataclass(frozen=True)
 class Kind:
-    default_start: str | None  # relative to "now"; None: the whole run
-    default_duration: str | None  # None: open-ended (or a moment)
+    default_start: str | None  # relative to "now"; None: the whole run (no @START)
+    default_duration: str | None  # None: open-ended, or a moment when `moment`
     options: tuple[str, ...]
     help: str
+    moment: bool = False  # happens at START only: no /DURATION
 
 
 KINDS: dict[str, Kind] = {
     # the house
-    "fault": Kind("-1d", "6h", ("code", "priority", "text", "stops"),
+    "fault": Kind("-1d", "6h", ("code", "priority", "stops"),
                   "an active error message; the compressor is locked out"),
     "meter-outage": Kind("-6h", "2h", (), "the meter does not answer"),
     "heatpump-outage": Kind("-6h", "2h", (), "the Viessmann cloud cannot reach the heat pump"),
@@ -52,7 +54,8 @@ KINDS: dict[str, Kind] = {
                         "local midnight (default 5m)"),
     "other-zone": Kind(None, None, ("tz",), "the device's clock runs in another zone "
                        "(default UTC)"),
-    "stale-arrays": Kind("-10d", None, (), "the day/week/month arrays stop being updated"),
+    "stale-arrays": Kind("-10d", None, (), "the day/week/month arrays stop being updated",
+                         moment=True),
     "zero-counters": Kind("-1d", "10m", (), "answers report every counter as 0"),
     "counter-dip": Kind("-1d", "30m", ("kwh",), "the current counters read KWH lower "
                         "(default 1), then recover"),
@@ -65,7 +68,7 @@ KINDS: dict[str, Kind] = {
     "meter-dip": Kind("-1d", "30s", ("wh",), "the meter's counter reads WH lower (default "
                       "100), then recovers"),
     "meter-spike": Kind("-1d", None, ("wh",), "one reading of the counter is WH higher "
-                        "(default 50)"),
+                        "(default 50)", moment=True),
     "meter-zero-counters": Kind("-1d", "1h", (), "the meter's counters read 0 while power "
                                 "flows (Pro 3EM)"),
     "meter-no-counters": Kind(None, None, (), "the meter has no energy counters (Pro 3EM "
@@ -100,6 +103,11 @@ def parse(text: str, now: datetime) -> Spec:
     if kind is None:
         raise ValueError(f"unknown scenario {kind_name!r}; choose from " + ", ".join(KINDS))
     start_text, _, duration_text = when.partition("/")
+    if kind.default_start is None and when:
+        raise ValueError(f"{kind_name} applies to the whole run; it takes no @START or "
+                         "/DURATION")
+    if kind.moment and duration_text:
+        raise ValueError(f"{kind_name} happens at one moment; it takes no /DURATION")
     start_text = start_text or (kind.default_start or "")
     start = _parse_when(start_text, now) if start_text else None
     duration = duration_text or kind.default_duration
@@ -112,12 +120,16 @@ def parse(text: str, now: datetime) -> Spec:
         if not eq or key not in kind.options:
             raise ValueError(f"{kind_name}: unknown option {part!r}; options: "
                              + (", ".join(kind.options) or "none"))
+        if not value.strip():
+            raise ValueError(f"{kind_name}: option {key} needs a value")
         options[key] = value
     return Spec(kind_name, start, end, options)
 
 
 def build_setup(texts: Sequence[str], now: datetime, meter_model: str = "pro3em") -> Setup:
     """The Setup of every `--scenario` given; ValueError names the first bad one."""
+    if meter_model not in MODELS:
+        raise ValueError(f"unknown meter model {meter_model!r}; one of {', '.join(MODELS)}")
     setup = Setup()
     for text in texts:
         spec = parse(text, now)
@@ -141,7 +153,6 @@ def _fault(setup: Setup, s: Spec, _: str) -> Setup:
     assert s.start is not None
     return _house(setup, Fault(s.start, s.end, code=s.options.get("code", "F.1100"),
                                priority=s.options.get("priority", "criticalError"),
-                               text=s.options.get("text", "Simulated fault"),
                                stops_compressor=stops == "yes"))
 
 
@@ -254,10 +265,14 @@ _APPLY: dict[str, Callable[[Setup, Spec, str], Setup]] = {
 
 
 def _number(s: Spec, key: str, default: float) -> float:
+    """A positive, finite number option (factors, energies)."""
     try:
-        return float(s.options.get(key, default))
+        value = float(s.options.get(key, default))
     except ValueError:
         raise ValueError(f"{s.kind}: {key} must be a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{s.kind}: {key} must be a number above 0")
+    return value
 
 
 def _parse_duration(text: str) -> float:

@@ -230,6 +230,9 @@ class SimulatedVitocal:
         """heating.power.consumption.{total,heating,dhw}: [current, previous, ...] arrays."""
         q = self.quirks
         read_at = now if q.stale_arrays_from is None else min(now, q.stale_arrays_from)
+        stuck = [a for a, b in q.stuck if a <= read_at < b]
+        if stuck:  # stuck counters: the arrays hold their values too
+            read_at = min(stuck)
         t = _epoch(read_at)
         p = self._periods(t)
         current = self._totals(t)

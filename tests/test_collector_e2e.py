@@ -134,8 +134,9 @@ def run_scenario(data_dir: Path, store: Store, monkeypatch: pytest.MonkeyPatch,
         with RecordingShelly(load_device(PLUG)) as fake:
             plug = Plug(fake, clock)
             s = settings(data_dir, fake.url, cloud)
-            collector = build_collector(s, build_sources(s, clock), store, clock=clock,
-                                        threaded=False)
+            sources, accounting = build_sources(s, clock)
+            collector = build_collector(s, sources, store, clock=clock, threaded=False,
+                                        state=accounting)
             install_signal_handlers(collector)  # what `heatpump collect` installs
             # (else the SIGTERM below would kill pytest rather than fail the test)
             assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, previous[
@@ -227,8 +228,8 @@ def check_run(run: Run, store: Store, outage: bool) -> None:
     assert datetime.fromisoformat(limited.fields["until"]) == LIMIT_RESET
     vicare = [(p.time, p.fields["status"], p.fields["reason"]) for p in health
               if p.tags["source"] == "vicare" and p.tags["device"] != "account"]
-    assert vicare == [(T0, "up", "ok"), (RATE_LIMITED_AT, "down", "rate_limited"),
-                      (T0 + timedelta(minutes=45), "up", "ok")]
+    assert vicare == [(T0, "up", ""), (RATE_LIMITED_AT, "down", "rate_limited"),
+                      (T0 + timedelta(minutes=45), "up", "")]
     calls = rows(store, "api_call")
     assert sum(p.fields["calls"] for p in calls) == len(run.calls)  # the ledger misses none
     assert [(p.time, p.fields["status_code"]) for p in calls
@@ -248,8 +249,10 @@ def check_run(run: Run, store: Store, outage: bool) -> None:
     assert run.last_cycle == T0 + RUN  # the SIGTERM stopped it: not one cycle more
     assert run.sigterm_to_exit_s < 5
     assert run.heartbeat["stopped"] is True
-    assert run.heartbeat["sources"]["meter"]["status"] == "up"
-    assert run.heartbeat["sources"]["vicare"]["status"] == "up"
+    beat = run.heartbeat["sources"]
+    assert [st["status"] for name, st in beat.items() if name.startswith("meter/")] == ["up"]
+    assert beat["vicare/7571381681420106-0"]["status"] == "up"
+    assert beat["vicare/account"]["status"] == "up"
 
 
 def content(store: Store) -> dict[str, list[tuple]]:

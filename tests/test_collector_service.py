@@ -69,10 +69,10 @@ def test_health_points_only_on_change_with_reason_and_until(tmp_path, caplog):
     assert health[2].fields["failures"] == 7
     lines = [r.getMessage() for r in caplog.records if r.name == "collector"]
     assert len([m for m in lines if "vicare" in m]) == 4  # one line per change, not per poll
-    assert any("up again (dev1) after 7 failed polls, down since 2026-01-01 00:10 UTC" in m
-               for m in lines)
+    assert any("vicare dev1 up again after 7 failed polls, down since 2026-01-01 00:10 UTC"
+               in m for m in lines)
     beat = json.loads((tmp_path / "collector.heartbeat").read_text())
-    assert beat["sources"]["vicare"]["status"] == "up" and beat["stopped"] is True
+    assert beat["sources"]["vicare/dev1"]["status"] == "up" and beat["stopped"] is True
 
 
 def test_store_outage_loses_nothing_and_doubles_nothing(tmp_path):

@@ -47,7 +47,8 @@ def collector(tmp_path, fake, clock):
     s = Settings.from_mapping({"HEATPUMP_DATA_DIR": str(tmp_path), "HEATPUMP_TZ": "UTC",
                                "SHELLY_URL": fake.url})
     store = SQLiteStore(tmp_path / "heatpump.sqlite3", s.tz)
-    return build_collector(s, build_sources(s, clock), store, clock=clock, threaded=False)
+    sources, state = build_sources(s, clock)
+    return build_collector(s, sources, store, clock=clock, threaded=False, state=state)
 
 
 def test_counter_reset_and_restart_lose_and_double_nothing(tmp_path):

@@ -1,7 +1,8 @@
-"""Seams between the collector and its readers: the real collector (collector.wiring.
-run_simulated on a virtual clock, with the real meter and heat accounting and health book)
-fills a real SQLite store, and the real /status, /jaz, alert engine and demo summary read it.
-Nothing here is hand-written data that merely agrees with the reader."""
+"""Seams between the collector and its readers: the real collector (the service on a
+virtual clock over the simulated house's devices, with the real readers, meter and heat
+accounting and health book) fills a real SQLite store, and the real /status, /jaz, alert
+engine and demo summary read it. Nothing here is hand-written data that merely agrees with
+the reader."""
 
 from __future__ import annotations
 
@@ -15,18 +16,19 @@ from bot.alerts.texts import REASONS
 from bot.analytics import daily_stats, performance
 from bot.commands import Context, answer
 from bot.store_reads import hour_pairs
-from collector.demo_cmd import measured_summary
 from collector.service import VirtualClock
-from collector.simulator import Fault, Outage, Simulator
-from collector.wiring import run_simulated
 from heatpump.settings import Settings
 from heatpump.store.sqlite import SQLiteStore
+from simhouse.demo_cmd import measured_summary, run_service, simulated_house
+from simhouse.house import Fault, Outage
+from simhouse.scenarios import Setup
 
 T0 = datetime(2026, 1, 11, 23, 0, tzinfo=UTC)  # local midnight, Europe/Berlin
 DAY = (T0, T0 + timedelta(days=1))  # Monday 12 January, a complete local day
 END = T0 + timedelta(hours=30)
 HP_DOWN = T0 + timedelta(hours=27)  # the heat pump is still offline at END
 METER_OUT = (T0 + timedelta(hours=3), T0 + timedelta(hours=3, minutes=30))
+PUMP, METER = "7571381681420106-0", "shellypro3em-aabbccddee01"  # the simulated devices' ids
 
 
 @pytest.fixture(scope="module")
@@ -34,17 +36,18 @@ def house(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("house")
     settings = Settings.from_mapping({"HEATPUMP_DATA_DIR": str(tmp / "data"),
                                       "HEATPUMP_TZ": "Europe/Berlin"})
-    sim = Simulator(11, T0 - timedelta(days=1), settings.tz, scenarios=[
+    setup = Setup(scenarios=(
         Outage("meter", *METER_OUT), Outage("heatpump", HP_DOWN, END + timedelta(hours=5)),
-        Fault(HP_DOWN - timedelta(hours=1), code="F.1100", text="Fan blocked")])
+        Fault(HP_DOWN - timedelta(hours=1), code="F.1100")))
     clock = VirtualClock(T0)
+    house = simulated_house(settings, T0, setup, 11, clock.now)
     db = tmp / "data" / "heatpump.sqlite3"  # where `heatpump chat` finds it
     db.parent.mkdir()
     store = SQLiteStore(db, settings.tz)
-    run_simulated(sim, settings, store, clock=clock, threaded=False,
-                  until=lambda: clock.now() >= END, install_signals=False)
+    run_service(settings, house, store, clock=clock, data_dir=tmp / "data", threaded=False,
+                until=lambda: clock.now() >= END, install_signals=False)
     store = SQLiteStore(db, settings.tz)
-    yield settings, store, sim, tmp
+    yield settings, store, house.sim, tmp
     store.close()
 
 
@@ -53,18 +56,18 @@ def _sum(store, measurement, tags, start, end) -> float:
 
 
 def test_status_and_alerts_explain_an_outage_with_the_collectors_health(house):
-    settings, store, sim, _ = house
+    settings, store, _sim, _ = house
     written = {(p.tags["source"], p.tags["device"]) for p in store.points("health", T0, END)}
-    assert ("vicare", sim.heatpump_device) in written  # what the producer writes
-    assert ("meter", sim.meter_device) in written
+    assert ("vicare", PUMP) in written  # what the producer writes
+    assert ("meter", METER) in written
 
     status = answer("/status", Context(store, settings, lambda: END)).text
-    assert f"heat pump {sim.heatpump_device}: DOWN since" in status, status
+    assert f"heat pump {PUMP}: DOWN since" in status, status
     assert "device_offline" in status
-    assert f"meter {sim.meter_device}: up since" in status
+    assert f"meter {METER}: up since" in status
     assert "  vicare " not in status  # no raw source tag next to "heat pump ... last data"
 
-    h = store_reads.latest_health(store, "heatpump", sim.heatpump_device, END)
+    h = store_reads.latest_health(store, "heatpump", PUMP, END)
     assert h is not None and (h.status, h.reason) == ("down", "device_offline")
     notes = AlertService(settings, store, apprise=False).check(END)
     stale = [n for n in notes if n.kind == "stale"]
@@ -72,7 +75,7 @@ def test_status_and_alerts_explain_an_outage_with_the_collectors_health(house):
     assert "heat pump" in stale[0].text and REASONS["device_offline"] in stale[0].text
     # the fault the heat pump reported at its last poll, through the collector's messages
     (fault,) = [n for n in notes if n.kind == "fault"]
-    assert "F.1100" in fault.text and "Fan blocked" in fault.text
+    assert "F.1100" in fault.text and "criticalError" in fault.text
 
 
 def test_circuits_are_split_never_added_to_the_total(house):

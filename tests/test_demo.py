@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from simhouse.demo_cmd import backfill, format_summary
 from heatpump.settings import Settings
 from heatpump.store import open_store
+from simhouse.demo_cmd import backfill, format_summary
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent

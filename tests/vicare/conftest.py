@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.vicare.harness import ViCareHarness
 from heatpump.settings import Settings
 from tests.vicare.fakecloud import FakeCloud, use_fake_cloud
+from tests.vicare.harness import ViCareHarness
 
 
 class Clock:

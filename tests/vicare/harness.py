@@ -63,8 +63,9 @@ class PollResult:
 
     @property
     def health(self) -> list[Health]:
-        return [Health(p, p.time, p.tags["device"], str(p.fields["status"]), str(p.fields["reason"]),
-                       str(p.fields["detail"]), _time(p.fields.get("until")),
+        return [Health(p, p.time, p.tags["device"], str(p.fields["status"]),
+                       str(p.fields["reason"]), str(p.fields["detail"]),
+                       _time(p.fields.get("until")),
                        int(p.fields.get("failures", 0)))
                 for p in self.points if p.measurement == "health"]
 

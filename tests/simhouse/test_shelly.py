@@ -1,0 +1,271 @@
+"""The simulated Shelly (simhouse.shelly): its HTTP answers, read by the real Shelly client.
+
+Every model's answer is polled with `collector.shelly.client.ShellyClient` over an
+`AnswerTransport`, the path the collector takes for the simulated meter; power and counter
+must be what the physics' meter measured (`Simulator.meter_step`), up to the model's own
+counter resolution.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from collector.readings import MeterReading
+from collector.shelly.client import ShellyClient
+from collector.shelly.errors import ShellyUnreachable, ShellyUnsupported
+from collector.shelly.transport import AnswerTransport
+from simhouse.house import MeterReboot, MeterStep, Outage, Simulator
+from simhouse.shelly import MODELS, MeterOffline, ShellyQuirks, SimulatedShelly
+
+BERLIN = ZoneInfo("Europe/Berlin")
+START = datetime(2025, 1, 5, tzinfo=BERLIN)
+SEED = 9
+# How far a model's counter may read below the meter's (its wire resolution, in Wh):
+# Gen2 counters in 0.01 Wh, Gen1 plugs in watt-minutes, the Gen1 3EM per phase in 0.1 Wh.
+COUNTER_RESOLUTION_WH = {"pro3em": 1e-6, "plus1pm": 1e-6, "plugs": 1 / 60, "3em": 0.3}
+POWER_RESOLUTION_W = {"pro3em": 1e-9, "plus1pm": 1e-9, "plugs": 1e-9, "3em": 0.015}
+
+
+def local(*args: int) -> datetime:
+    return datetime(*args, tzinfo=BERLIN)
+
+
+class Clock:
+    """The time of a request, set by the test."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def sim() -> Simulator:
+    return Simulator(SEED, START, BERLIN)
+
+
+def meter(sim: Simulator, model: str = "pro3em", at: datetime | None = None,
+          **quirks: object) -> tuple[SimulatedShelly, ShellyClient, Clock]:
+    clock = Clock(at or local(2025, 1, 6, 12))
+    shelly = SimulatedShelly(sim, clock, model=model,
+                             quirks=ShellyQuirks(**quirks))  # type: ignore[arg-type]
+    client = ShellyClient("http://127.0.0.1", transport=AnswerTransport(shelly.answer),
+                          clock=clock)
+    return shelly, client, clock
+
+
+def step_at(sim: Simulator, t: datetime) -> MeterStep:
+    step = sim.meter_step(t)
+    assert step is not None
+    return step
+
+
+def assert_reads(reading: MeterReading, step: MeterStep, model: str,
+                 offset_wh: float = 0.0) -> None:
+    """The reading is the meter's step (its counter `offset_wh` off), at the model's
+    resolution: truncated, never ahead."""
+    assert reading.power_w is not None and reading.energy_import_wh is not None
+    assert reading.power_w == pytest.approx(step.power_w, abs=POWER_RESOLUTION_W[model])
+    expected = step.energy_import_wh + offset_wh
+    assert expected - COUNTER_RESOLUTION_WH[model] < reading.energy_import_wh \
+        <= expected + 1e-6
+    assert reading.uptime_s == step.uptime_s
+
+
+# --- every model, read by the real client ---------------------------------------------------
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_the_real_client_reads_every_model(sim, model):
+    shelly, client, clock = meter(sim, model)
+    device = client.identify()
+    assert device.device_id == shelly.device_id
+    assert device.info.gen == MODELS[model].gen
+    assert device.counter_survives_reboot == (not MODELS[model].counter_resets_on_reboot)
+    previous = None
+    for i in range(40):  # polls every 10 s, a little off the steps
+        clock.now = local(2025, 1, 6, 12) + timedelta(seconds=10 * i + 3)
+        reading = client.poll()
+        assert reading.time == clock.now and reading.device == shelly.device_id
+        assert_reads(reading, step_at(sim, clock.now), model)
+        if previous is not None:
+            assert reading.energy_import_wh >= previous
+        previous = reading.energy_import_wh
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_the_counter_adds_up_to_the_truth(sim, model):
+    _, client, clock = meter(sim, model)
+    a, b = local(2025, 1, 6, 6), local(2025, 1, 6, 18)
+    clock.now = a
+    first = client.poll().energy_import_wh
+    clock.now = b
+    last = client.poll().energy_import_wh
+    assert first is not None and last is not None
+    assert last - first == pytest.approx(sim.truth(a, b).electricity_wh,
+                                         abs=COUNTER_RESOLUTION_WH[model] + 0.02)
+
+
+def test_pro3em_phases_add_up(sim):
+    shelly, _, _ = meter(sim, "pro3em")
+    status = shelly.status()
+    em, data = status["em:0"], status["emdata:0"]
+    assert sum(em[f"{p}_act_power"] for p in "abc") == pytest.approx(
+        em["total_act_power"], abs=0.15)
+    assert sum(data[f"{p}_total_act_energy"] for p in "abc") == pytest.approx(
+        data["total_act"], abs=0.03)
+    assert status["sys"]["unixtime"] == step_at(sim, local(2025, 1, 6, 12)).time_s
+
+
+# --- the wire -------------------------------------------------------------------------------
+
+
+def test_gen2_routes(sim):
+    shelly, _, clock = meter(sim, "pro3em")
+    status = shelly.status()
+    assert shelly.answer("/shelly") == (200, MODELS["pro3em"].shelly)
+    assert shelly.answer("/rpc/Shelly.GetStatus") == (200, status)
+    assert shelly.answer("/rpc/EM.GetStatus?id=0") == (200, status["em:0"])
+    assert shelly.answer("/rpc/EMData.GetStatus?id=0") == (200, status["emdata:0"])
+    assert shelly.answer("/rpc/Sys.GetStatus") == (200, status["sys"])
+    code, body = shelly.answer("/rpc/EM.GetStatus?id=1")
+    assert code == 400 and body["code"] == -105
+    code, body = shelly.answer("/rpc/Switch.GetStatus?id=0")  # a Pro 3EM has no switch
+    assert code == 400
+    assert shelly.answer("/rpc/Nothing.GetStatus")[0] == 404
+    assert shelly.answer("/status")[0] == 404
+    clock.now += timedelta(seconds=5)  # the same 10-s step: the same answer
+    assert shelly.status() == status
+    clock.now += timedelta(seconds=5)
+    assert shelly.status()["sys"]["unixtime"] == status["sys"]["unixtime"] + 10
+
+
+def test_plus1pm_switch_route(sim):
+    shelly, _, _ = meter(sim, "plus1pm")
+    code, body = shelly.answer("/rpc/Switch.GetStatus?id=0")
+    assert code == 200 and body == shelly.status()["switch:0"]
+    assert body["apower"] == step_at(sim, local(2025, 1, 6, 12)).power_w
+
+
+@pytest.mark.parametrize("model", ["plugs", "3em"])
+def test_gen1_routes(sim, model):
+    shelly, _, _ = meter(sim, model)
+    assert shelly.answer("/shelly") == (200, MODELS[model].shelly)
+    assert shelly.answer("/status") == (200, shelly.status())
+    assert shelly.answer("/rpc/Shelly.GetStatus")[0] == 404
+
+
+def test_plug_counts_watt_minutes(sim):
+    shelly, _, _ = meter(sim, "plugs")
+    total = shelly.status()["meters"][0]["total"]
+    assert isinstance(total, int)
+    step = step_at(sim, local(2025, 1, 6, 12))
+    assert total <= step.energy_import_wh * 60 < total + 1
+
+
+def test_unknown_model_is_refused(sim):
+    with pytest.raises(ValueError, match="pro3em"):
+        SimulatedShelly(sim, Clock(START), model="pro4em")
+
+
+# --- offline and reboots --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_offline_during_a_meter_outage(model):
+    gap = (local(2025, 1, 5, 8), local(2025, 1, 5, 11))
+    sim = Simulator(SEED, START, BERLIN, scenarios=[Outage("meter", *gap)])
+    shelly, client, clock = meter(sim, model, at=gap[0] - timedelta(seconds=10))
+    before = client.poll()
+    clock.now = gap[0] + timedelta(minutes=30)
+    with pytest.raises(MeterOffline):
+        shelly.answer("/shelly")
+    assert issubclass(MeterOffline, ConnectionError)
+    with pytest.raises(ShellyUnreachable):
+        client.poll()
+    clock.now = gap[1]
+    after = client.poll()
+    assert_reads(after, step_at(sim, gap[1]), model)
+    assert before.energy_import_wh is not None and after.energy_import_wh is not None
+    assert after.energy_import_wh - before.energy_import_wh > 1000  # it kept counting
+
+
+@pytest.mark.parametrize(("model", "resets"), [("plugs", True), ("pro3em", False)])
+def test_reboot_as_the_model_does_it(model, resets):
+    """A Gen1 plug counts from 0 after a reboot, a Pro 3EM keeps its counter; both are
+    offline while they boot and their uptime starts again."""
+    at = local(2025, 1, 5, 9, 0, 3)
+    sim = Simulator(SEED, START, BERLIN, scenarios=[MeterReboot(at, 30.0, resets)])
+    _, client, clock = meter(sim, model, at=at - timedelta(seconds=5))
+    before = client.poll()
+    clock.now = at + timedelta(seconds=20)
+    with pytest.raises(ShellyUnreachable):
+        client.poll()
+    clock.now = at + timedelta(seconds=40)
+    after = client.poll()
+    assert after.uptime_s is not None and after.uptime_s < 45
+    assert before.uptime_s is not None and before.uptime_s > 1000
+    step = step_at(sim, clock.now)
+    assert_reads(after, step, model)
+    assert before.energy_import_wh is not None and after.energy_import_wh is not None
+    if resets:
+        assert after.energy_import_wh < 50  # 40 s since the boot
+    else:
+        assert after.energy_import_wh > before.energy_import_wh > 1e6
+
+
+# --- quirks ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_dips_read_lower_then_recover(sim, model):
+    span = (local(2025, 1, 6, 12), local(2025, 1, 6, 12, 0, 30))
+    _, client, clock = meter(sim, model, dips=((span[0], span[1], 100.0),))
+    for offset_s, dip in ((-10, 0.0), (0, -100.0), (25, -100.0), (30, 0.0)):
+        clock.now = span[0] + timedelta(seconds=offset_s)
+        assert_reads(client.poll(), step_at(sim, clock.now), model, dip)
+
+
+def test_a_spike_is_one_reading(sim):
+    at = local(2025, 1, 6, 12, 0, 14)  # inside the step that starts at 12:00:10
+    _, client, clock = meter(sim, spikes=((at, 50.0),))
+    for offset_s, spike in ((-10, 0.0), (-4, 50.0), (0, 50.0), (5, 50.0), (6, 0.0)):
+        clock.now = at + timedelta(seconds=offset_s)
+        assert_reads(client.poll(), step_at(sim, clock.now), "pro3em", spike)
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_zero_counters_while_power_flows(sim, model):
+    span = (local(2025, 1, 6, 12), local(2025, 1, 6, 13))
+    _, client, clock = meter(sim, model, zero_counters=(span,))
+    clock.now = span[0] + timedelta(minutes=20)
+    reading = client.poll()
+    assert reading.energy_import_wh == 0.0
+    step = step_at(sim, clock.now)
+    assert step.power_w > 100  # a winter noon: the heat pump runs
+    assert reading.power_w == pytest.approx(step.power_w, abs=POWER_RESOLUTION_W[model])
+    clock.now = span[1]
+    assert_reads(client.poll(), step_at(sim, span[1]), model)
+
+
+def test_no_counters_in_early_pro3em_firmware(sim):
+    shelly, client, _ = meter(sim, "pro3em", no_counters=True)
+    assert shelly.answer("/rpc/EMData.GetStatus?id=0") == (200, {"id": 0})
+    code, em = shelly.answer("/rpc/EM.GetStatus?id=0")
+    assert code == 200 and em["total_act_power"] == step_at(sim, local(2025, 1, 6, 12)).power_w
+    with pytest.raises(ShellyUnsupported):  # the real client refuses it with one error
+        client.poll()
+
+
+def test_quirk_times_are_the_steps_times(sim):
+    """A quirk span is judged by the time of the meter's step, in any zone."""
+    begin = datetime(2025, 1, 6, 11, 0, 0, tzinfo=UTC)  # 12:00 in Berlin
+    _, client, clock = meter(sim, zero_counters=((begin, begin + timedelta(seconds=10)),))
+    clock.now = local(2025, 1, 6, 12, 0, 9)
+    assert client.poll().energy_import_wh == 0.0
+    clock.now = local(2025, 1, 6, 12, 0, 10)
+    assert client.poll().energy_import_wh != 0.0
