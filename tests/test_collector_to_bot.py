@@ -126,7 +126,7 @@ def test_grafana_sums_only_the_total_circuit():
     import json
     import re
 
-    from tests.deploy_files import ROOT
+    from tests.deploy.files import ROOT
 
     board = json.loads((ROOT / "deploy" / "grafana" / "dashboards" / "heatpump.json")
                        .read_text())

@@ -18,7 +18,7 @@ from heatpump.settings import Settings
 from heatpump.store.base import Latest, Point
 from heatpump.store.sqlite import SQLiteStore
 from tests import synthetic
-from tests.fake_telegram import png_size
+from tests.fakes.telegram import png_size
 
 NOW = datetime(2026, 1, 15, 11, 2, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
@@ -205,7 +205,7 @@ def test_same_answers_on_both_backends(make_store, tmp_path):
 
 
 def test_refused_token_exits_with_a_clear_line(tmp_path):
-    from tests.fake_telegram import FakeBotApi
+    from tests.fakes.telegram import FakeBotApi
 
     api = FakeBotApi(token="1:right").start()
     wrong = "987654321:AAwrongTokenThatMustNotBeShown"

@@ -20,7 +20,7 @@ from heatpump.settings import Settings
 from heatpump.store.base import Point
 from heatpump.store.sqlite import SQLiteStore
 from tests import synthetic
-from tests.fake_telegram import TOKEN, FakeBotApi, PollingThread, png_size
+from tests.fakes.telegram import TOKEN, FakeBotApi, PollingThread, png_size
 
 OWNER = 4242
 GROUP = -100777
@@ -329,7 +329,7 @@ def test_whole_bot_beats_and_knows_every_command(tmp_path):
 
     from bot.telegram_app import HEARTBEAT_EVERY_S
     from heatpump.heartbeat import BEAT_EVERY_S
-    from tests.deploy_files import ROOT
+    from tests.deploy.files import ROOT
 
     def check() -> subprocess.CompletedProcess:
         env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT),

@@ -20,7 +20,7 @@ from bot.telegram_app import BotApp
 from heatpump.settings import Settings
 from heatpump.store.sqlite import SQLiteStore
 from tests.bot.alerts.house import House
-from tests.fake_telegram import TOKEN, FakeBotApi, PollingThread
+from tests.fakes.telegram import TOKEN, FakeBotApi, PollingThread
 
 OWNER = 4242
 GROUP = -100777

@@ -12,7 +12,7 @@ from collector.service import VirtualClock
 from collector.wiring import build_sources
 from heatpump.settings import Settings
 from heatpump.store.sqlite import SQLiteStore
-from tests.fake_shelly import FakeShelly, load_device
+from tests.fakes.shelly import FakeShelly, load_device
 
 T0 = datetime(2026, 1, 12, 0, 0, tzinfo=UTC)
 FAR = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))

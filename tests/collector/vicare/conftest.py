@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from heatpump.settings import Settings
-from tests.vicare.fakecloud import FakeCloud, use_fake_cloud
-from tests.vicare.harness import ViCareHarness
+from tests.collector.vicare.harness import ViCareHarness
+from tests.fakes.vicare_cloud import FakeCloud, use_fake_cloud
 
 
 class Clock:

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from heatpump.settings import SPECS, Settings, SettingsError
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import ROOT
 
 
 def test_defaults_need_nothing():

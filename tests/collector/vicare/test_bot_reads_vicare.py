@@ -14,9 +14,9 @@ from bot.alerts.texts import REASONS
 from bot.commands import Context, answer
 from heatpump.settings import Settings
 from heatpump.store.sqlite import SQLiteStore
-from tests.vicare.conftest import Clock
-from tests.vicare.fakecloud import FIXTURES, FakeCloud
-from tests.vicare.harness import ViCareHarness
+from tests.collector.vicare.conftest import Clock
+from tests.collector.vicare.harness import ViCareHarness
+from tests.fakes.vicare_cloud import FIXTURES, FakeCloud
 
 DEVICE = "7571381681420106-0"
 

@@ -10,7 +10,7 @@ import pytest
 from collector.accounting.meter import MeterAccountant, MeterConfig
 from collector.shelly.client import ShellyClient
 from collector.shelly.errors import ShellyTimeout
-from tests.fake_shelly import FakeShelly, load_device
+from tests.fakes.shelly import FakeShelly, load_device
 
 T0 = datetime(2026, 1, 15, 6, 0, 2, tzinfo=UTC)
 

@@ -8,7 +8,6 @@ watt-minutes (/60), Gen1 3EM sums the three `emeters`, Pro 3EM uses `total_act_p
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +19,9 @@ from collector.shelly.parse import (
     resolve_channel,
     responses_from_status,
 )
+from tests.paths import FIXTURES, ROOT
 
-FIX = Path(__file__).parent / "fixtures" / "shelly"
+FIX = FIXTURES / "shelly"
 
 
 def load(name: str):
@@ -283,7 +283,7 @@ def test_identify_rejects_garbage(body):
 
 
 def test_docs_list_every_family_with_its_requests():
-    doc = (Path(__file__).parent.parent / "docs" / "shelly.md").read_text()
+    doc = (ROOT / "docs" / "shelly.md").read_text()
     for fam in FAMILIES.values():
         row = next((ln for ln in doc.splitlines() if ln.startswith(f"| {fam.title} |")), None)
         assert row is not None, fam.title
@@ -298,7 +298,7 @@ def test_every_response_file_is_covered_by_a_test_here():
         "gen2_pro3em_EM.GetStatus_id0__aioshelly_fixture.json",
         "gen2_pro3em_EMData.GetStatus_id0__aioshelly_fixture.json",
         "gen2_pro3em_EM.GetStatus_negative_phase__crestron-shelly_issue36_log.json",
-        # header format and auth frame: tests/test_shelly_client.py
+        # header format and auth frame: tests/collector/shelly/test_client.py
         "gen2_http_401_digest_challenge_pro3em__opendtu-onbattery_issue438.txt",
         "gen2_ws_rpc_401_auth_challenge_frame__aioshelly.json",
     }

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy_files import ROOT
+from tests.deploy.files import ROOT
 
 SCRIPT = ROOT / "deploy" / "healthcheck.py"
 _spec = importlib.util.spec_from_file_location("healthcheck", SCRIPT)

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from PyViCare.PyViCareUtils import PyViCareRateLimitError
 
@@ -19,8 +18,8 @@ from collector.service import VirtualClock
 from collector.wiring import build_sources
 from heatpump.settings import Settings
 from heatpump.store.sqlite import SQLiteStore
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "tests" / "fixtures" / "vicare"
 DUMP = FIX / "Vitocal250A.json"
 T0 = datetime(2026, 1, 10, 6, 0, tzinfo=UTC)
@@ -176,7 +175,7 @@ def test_no_source_configured_points_to_the_demo(tmp_path):
 
 
 def test_kill_9_with_a_fast_meter_loses_at_most_one_poll(tmp_path):
-    from tests.fake_shelly import FakeShelly, load_device
+    from tests.fakes.shelly import FakeShelly, load_device
 
     with FakeShelly(load_device("aioshelly_gen1_PlugS_SHPLG-S_v1.14.0.json")) as fake:
         env = _env(tmp_path)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from collector.vicare.guard import Guard
-from tests.vicare.conftest import Clock
-from tests.vicare.fakecloud import FakeCloud, error_body
+from tests.collector.vicare.conftest import Clock
+from tests.fakes.vicare_cloud import FakeCloud, error_body
 
 FEATURES = "/iot/v2/features/"
 LISTING = "/iot/v2/equipment/"
@@ -350,7 +350,7 @@ def test_save_dump_from_live_account_is_redacted_and_replayable(
     assert "7571381681420106" not in text and "1234567" not in text
     assert cloud.username not in text
     from heatpump.settings import Settings
-    from tests.vicare.harness import ViCareHarness
+    from tests.collector.vicare.harness import ViCareHarness
 
     replayed = ViCareHarness(Settings.from_mapping({
         "VICARE_DUMP": str(target), "HEATPUMP_DATA_DIR": str(tmp_path / "replay")}),

@@ -23,7 +23,7 @@ import yaml
 from packaging.requirements import Requirement
 
 from heatpump.settings import SPECS
-from tests.deploy_files import (
+from tests.deploy.files import (
     COMPOSE_FILE,
     ROOT,
     compose,

@@ -14,9 +14,9 @@ import pytest
 from heatpump.settings import Settings
 from heatpump.store import open_store
 from simhouse.demo_cmd import backfill, format_summary
+from tests.paths import ROOT
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def settings(tmp_path: Path) -> Settings:

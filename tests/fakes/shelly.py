@@ -20,12 +20,13 @@ import threading
 import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from urllib.request import parse_http_list, parse_keqv_list
 
-DEVICES = Path(__file__).parent / "fixtures" / "shelly" / "devices"
+from tests.paths import FIXTURES
+
+DEVICES = FIXTURES / "shelly" / "devices"
 
 
 def load_device(name: str) -> dict[str, Any]:

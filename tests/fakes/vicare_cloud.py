@@ -29,7 +29,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "vicare"
+from tests.paths import FIXTURES as ALL_FIXTURES
+
+FIXTURES = ALL_FIXTURES / "vicare"
 REDIRECT_URI = "vicare://oauth-callback/everest"
 
 

@@ -13,9 +13,9 @@ from collector.vicare.dumps import DumpAnswers
 from collector.vicare.offline import OfflineOAuthManager
 from heatpump.schema import HEATPUMP
 from heatpump.settings import Settings
-from tests.vicare.conftest import Clock
-from tests.vicare.fakecloud import FIXTURES
-from tests.vicare.harness import ViCareHarness
+from tests.collector.vicare.conftest import Clock
+from tests.collector.vicare.harness import ViCareHarness
+from tests.fakes.vicare_cloud import FIXTURES
 
 A = "absent"
 # dump: outside, supply, return, dhw, hours, hours resolution, starts, flow l/h, active,

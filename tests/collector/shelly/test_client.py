@@ -7,7 +7,6 @@ import logging
 import socket
 import threading
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.request import parse_http_list, parse_keqv_list
 
 import pytest
@@ -23,9 +22,10 @@ from collector.shelly.errors import (
     ShellyUnsupported,
 )
 from heatpump.settings import Settings
-from tests.fake_shelly import FakeShelly, load_device
+from tests.fakes.shelly import FakeShelly, load_device
+from tests.paths import FIXTURES
 
-FIX = Path(__file__).parent / "fixtures" / "shelly"
+FIX = FIXTURES / "shelly"
 T0 = datetime(2026, 1, 15, 12, 0, 0, tzinfo=UTC)
 SECRET = "s3cr3t-Passw0rd"
 

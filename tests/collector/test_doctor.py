@@ -5,12 +5,11 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 from heatpump.settings import Settings
 from heatpump.store.sqlite import SQLiteStore
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 DUMP = ROOT / "tests" / "fixtures" / "vicare" / "Vitocal250A.json"
 
 
@@ -63,7 +62,7 @@ def test_stale_heartbeat_and_spool_are_reported(tmp_path):
 
 
 def test_shelly_found_with_generation_model_and_channel(tmp_path):
-    from tests.fake_shelly import FakeShelly, load_device
+    from tests.fakes.shelly import FakeShelly, load_device
 
     with FakeShelly(load_device("gen2_pro3em_fw161.json"), password="s3cret-pass") as fake:
         r = doctor(tmp_path, SHELLY_URL=fake.url, SHELLY_USERNAME="admin",
@@ -75,7 +74,7 @@ def test_shelly_found_with_generation_model_and_channel(tmp_path):
 
 
 def test_shelly_problems_fail_with_the_next_step(tmp_path):
-    from tests.fake_shelly import FakeShelly, load_device
+    from tests.fakes.shelly import FakeShelly, load_device
     from tests.influxd import free_port
 
     r = doctor(tmp_path, SHELLY_URL=f"http://127.0.0.1:{free_port()}")

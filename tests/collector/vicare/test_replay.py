@@ -9,9 +9,9 @@ import pytest
 
 from collector.vicare.dumps import redact_features
 from heatpump.settings import Settings
-from tests.vicare.conftest import Clock
-from tests.vicare.fakecloud import FIXTURES, fixture
-from tests.vicare.harness import ViCareHarness
+from tests.collector.vicare.conftest import Clock
+from tests.collector.vicare.harness import ViCareHarness
+from tests.fakes.vicare_cloud import FIXTURES, fixture
 
 
 def source(dump: Path, tmp_path: Path, clock: Clock) -> ViCareHarness:

@@ -30,7 +30,7 @@ from heatpump.settings_docs import (
     render_env_example,
     render_markdown,
 )
-from tests.deploy_files import ENV_EXAMPLE, ROOT, compose_variables, env_example_lines
+from tests.deploy.files import ENV_EXAMPLE, ROOT, compose_variables, env_example_lines
 
 SPEC_NAMES = {s.env for s in SPECS}
 SOURCE_DIRS = ("heatpump", "collector", "bot")

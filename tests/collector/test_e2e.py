@@ -3,11 +3,11 @@
 The collector (collector.collect_cmd.build_collector over collector.wiring.build_sources,
 as `heatpump collect` builds it) polls, on a virtual clock, for two hours:
 
-- a fake Gen1 Shelly Plug S over HTTP on 127.0.0.1 (tests/fake_shelly.py), whose counter
+- a fake Gen1 Shelly Plug S over HTTP on 127.0.0.1 (tests/fakes/shelly.py), whose counter
   (watt-minutes) follows a compressor cycling on and off, and which REBOOTS mid-run: its
   counter restarts at 0 and its uptime drops;
 - the real ViCareSource with the real PyViCare logging in and fetching features over HTTP
-  from the fake Viessmann cloud (tests/vicare/fakecloud.py), which answers one feature poll
+  from the fake Viessmann cloud (tests/fakes/vicare_cloud.py), which answers one feature poll
   with the API's real 429 body (a `limitReset` 17.5 minutes later);
 - into the real store: SQLite, or a real influxd that is STOPPED for 25 minutes in the
   middle (points spool to disk) and started again (the spool is replayed).
@@ -37,8 +37,8 @@ from collector.wiring import build_sources
 from heatpump.settings import Settings
 from heatpump.store.base import Point, Store
 from heatpump.store.sqlite import SQLiteStore
-from tests.fake_shelly import FakeShelly, load_device
-from tests.vicare.fakecloud import FakeCloud, error_body, use_fake_cloud
+from tests.fakes.shelly import FakeShelly, load_device
+from tests.fakes.vicare_cloud import FakeCloud, error_body, use_fake_cloud
 
 T0 = datetime(2026, 1, 12, 5, 0, tzinfo=UTC)
 RUN = timedelta(hours=2)
