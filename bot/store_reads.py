@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.alerts.model import (
+from bot.alert_data import (
     DayStats,
     DeviceMessage,
     Health,

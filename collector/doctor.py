@@ -12,36 +12,12 @@ import argparse
 import contextlib
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from collector.check import FAIL, OK, Check
 from heatpump import heartbeat
 from heatpump.logs import without_credentials
 from heatpump.settings import Settings
-
-OK, WARN, FAIL = "ok", "warn", "FAIL"
-
-
-@dataclass
-class Check:
-    """One section of the report: a verdict, what was found, and the next step if any."""
-
-    title: str
-    verdict: str = OK
-    lines: list[str] = field(default_factory=list)
-    fixes: list[str] = field(default_factory=list)
-
-    def fail(self, line: str, fix: str) -> None:
-        self.verdict = FAIL
-        self.lines.append(line)
-        self.fixes.append(fix)
-
-    def warn(self, line: str, fix: str = "") -> None:
-        if self.verdict == OK:
-            self.verdict = WARN
-        self.lines.append(line)
-        if fix:
-            self.fixes.append(fix)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from collector.doctor import Check
+from collector.check import Check
 from collector.reasons import FIXES
 from heatpump.schema import HEATPUMP
 from heatpump.settings import Settings

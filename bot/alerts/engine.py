@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.alert_data import Finding, Notification, Snapshot
 from bot.alerts import texts
-from bot.alerts.model import Finding, Notification, Snapshot
 from bot.alerts.rules import cop_rule, message_rule, short_cycle_rule, stale_rule
 from heatpump.settings import Settings
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.alerts.engine import empty_state, evaluate
-from bot.alerts.model import (
+from bot.alert_data import (
     DayStats,
     DeviceMessage,
     Health,
@@ -19,6 +18,7 @@ from bot.alerts.model import (
     Snapshot,
     SourceSeen,
 )
+from bot.alerts.engine import empty_state, evaluate
 from heatpump.settings import Settings
 
 TZ = ZoneInfo("Europe/Berlin")

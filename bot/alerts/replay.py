@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta
 from typing import TextIO
 
 from bot import store_reads
+from bot.alert_data import DayStats, Notification
 from bot.alerts.engine import empty_state, evaluate
-from bot.alerts.model import DayStats, Notification
 from heatpump.settings import Settings
 from heatpump.store.base import Store
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.alerts.model import DayStats, DeviceMessage, Finding, Snapshot
+from bot.alert_data import DayStats, DeviceMessage, Finding, Snapshot
 from heatpump.settings import Settings
 
 # --- heat pump messages -----------------------------------------------------------------

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from bot import store_reads
+from bot.alert_data import DayStats, Notification
 from bot.alerts import persist
 from bot.alerts.deliver import AppriseChannel, apprise_channel
 from bot.alerts.engine import evaluate
-from bot.alerts.model import DayStats, Notification
 from heatpump.settings import Settings
 from heatpump.store.base import Store
 from heatpump.timeutil import utcnow

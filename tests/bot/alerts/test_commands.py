@@ -5,9 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.alert_data import MessagePoll, Snapshot, SourceSeen
 from bot.alerts import commands
 from bot.alerts.engine import evaluate
-from bot.alerts.model import MessagePoll, Snapshot, SourceSeen
 from bot.alerts.persist import SUBSCRIBERS_FILE, Subscribers
 from heatpump.settings import Settings
 

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.alert_data import DeviceMessage, MessagePoll, Snapshot, SourceSeen
 from bot.alerts.engine import empty_state, evaluate
-from bot.alerts.model import DeviceMessage, MessagePoll, Snapshot, SourceSeen
 from heatpump.settings import Settings
 
 TZ = ZoneInfo("Europe/Berlin")

@@ -10,9 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.alerts import persist
-from bot.alerts.engine import active_alerts, empty_state, evaluate
-from bot.alerts.model import (
+from bot.alert_data import (
     DayStats,
     DeviceMessage,
     Health,
@@ -21,6 +19,8 @@ from bot.alerts.model import (
     Snapshot,
     SourceSeen,
 )
+from bot.alerts import persist
+from bot.alerts.engine import active_alerts, empty_state, evaluate
 from bot.alerts.rules import classify, fit_cop_model
 from heatpump.settings import Settings
 
