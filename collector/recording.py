@@ -14,7 +14,10 @@ Format (docs/recording.md), a folder with:
   {"t": ..., "source": ..., "poll": n, "path": ..., "status": 200, "body": {...}} is one
   answer (`path` relative to the Shelly's root or to the Viessmann API root);
   {"t": ..., "source": ..., "poll": n, "path": ..., "error": "unreachable"|"timeout",
-  "detail": ...} is a request that got no answer.
+  "detail": ...} is a request that got no answer (`detail`: its cause, e.g.
+  "ConnectError").
+- the header's "meter": the meter's URL (without credentials), so a replay's messages
+  name the meter as the recorded run did.
 Times are UTC ISO 8601. Identifiers are redacted (collector/redact.py) consistently over
 the whole recording; passwords, tokens and login answers are never written.
 """
@@ -73,6 +76,13 @@ class Recorder:
                 "settings": {env: getattr(settings, attr)
                              for env, attr in ACCOUNTING_SETTINGS.items()}}, indent=1))
         self._out = open(self.folder / ANSWERS, "a", encoding="utf-8")  # noqa: SIM115
+
+    def note(self, key: str, value: Any) -> None:
+        """A fact about the recorded run for the header (e.g. the meter's URL)."""
+        header = self.folder / HEADER
+        body = json.loads(header.read_text())
+        body[key] = value
+        header.write_text(json.dumps(body, indent=1))
 
     def begin_poll(self, source: str) -> None:
         with self._lock:
@@ -136,10 +146,10 @@ class RecordingTransport:
         try:
             answer = self.inner.get(path, auth)
         except ShellyTimeout as exc:
-            self.recorder.error(self.source, path, "timeout", str(exc))
+            self.recorder.error(self.source, path, "timeout", exc.cause)
             raise
         except ShellyUnreachable as exc:
-            self.recorder.error(self.source, path, "unreachable", str(exc))
+            self.recorder.error(self.source, path, "unreachable", exc.cause)
             raise
         self.recorder.answer(self.source, path, answer.status, answer.body)
         return answer
@@ -180,6 +190,7 @@ class Recording:
     folder: Path
     settings: dict[str, Any]
     polls: list[Poll]  # in the order they began
+    meter_url: str | None = None  # as the recorded run named the meter
 
     @property
     def sources(self) -> set[str]:
@@ -225,7 +236,9 @@ def read_recording(folder: Path) -> Recording:
         elif key in polls:
             polls[key].entries.append(dict(entry, time=when))
     order.sort(key=lambda p: p.time)
-    return Recording(folder, dict(header.get("settings") or {}), order)
+    meter = header.get("meter")
+    return Recording(folder, dict(header.get("settings") or {}), order,
+                     meter if isinstance(meter, str) else None)
 
 
 class Replayer:

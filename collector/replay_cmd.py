@@ -84,13 +84,13 @@ def replay(folder: Path, settings: Settings, into: Path) -> tuple[datetime, date
         devices = Devices(
             meter=replayer.answers("meter") if "meter" in recording.sources else None,
             vicare=replayer.answers("vicare") if "vicare" in recording.sources else None,
-            where="recording")
+            meter_url=recording.meter_url or f"recording:{folder.name}")
         sources, state = _sources(settings, clock, into, devices)
         polls: Iterator[Poll] = _recorded_polls(recording, replayer, sources)
     else:
         answers = DumpAnswers([p for _, p in dumps], folder.name)
         devices = Devices(vicare=answers.answer, vicare_begin_poll=answers.begin_poll,
-                          vicare_name=folder.name, where="dumps")
+                          vicare_name=folder.name)
         sources, state = _sources(settings, clock, into, devices)
         polls = ((t, sources[0]) for t, _ in dumps)
     store = SQLiteStore(into / "heatpump.sqlite3", settings.tz)

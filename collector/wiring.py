@@ -38,7 +38,7 @@ class Devices:
     vicare: Answer | None = None
     vicare_begin_poll: Callable[[], bool] | None = None  # before each poll (dump sequences)
     vicare_name: str | None = None  # device tag instead of the gateway serial (dumps)
-    where: str = "simulated"  # how messages name the stand-in ("the meter at ...")
+    meter_url: str = "sim://simulated-meter"  # how messages name the stand-in meter
 
 
 @dataclass
@@ -71,13 +71,15 @@ def _meter(c: Context) -> MeterPipeline:
         answer = c.devices.meter
         if c.recorder is not None:
             answer = c.recorder.answers("meter", answer)
-        url = f"sim://{c.devices.where}-meter"
+        url = c.devices.meter_url
         transport = AnswerTransport(answer, url)
     client = ShellyClient(url, username=s.shelly_username, password=s.shelly_password,
                           channel=s.shelly_channel, timeout_s=s.shelly_timeout_seconds,
                           clock=c.clock.now, transport=transport)
-    if c.recorder is not None and c.devices.meter is None:
-        client.transport = RecordingTransport(client.transport, c.recorder)
+    if c.recorder is not None:
+        c.recorder.note("meter", client.url)
+        if c.devices.meter is None:
+            client.transport = RecordingTransport(client.transport, c.recorder)
     return MeterPipeline(client, s, running=c.running, state=c.state)
 
 

@@ -175,7 +175,8 @@ def simulated_house(settings: Settings, start: datetime, setup: Setup, seed: int
 
 def devices_of(house: House) -> Devices:
     """The house's devices as the collector's stand-ins for real ones."""
-    return Devices(meter=house.shelly.answer, vicare=house.vitocal.answer, where="demo")
+    return Devices(meter=house.shelly.answer, vicare=house.vitocal.answer,
+                   meter_url="sim://demo-meter")
 
 
 def backfill(settings: Settings, days: float, seed: int, scenarios: list[str],

@@ -19,9 +19,15 @@ class ShellyError(Exception):
 
 
 class ShellyUnreachable(ShellyError):
-    """No connection (host down, wrong address, network error)."""
+    """No connection (host down, wrong address, network error). `cause` is the short
+    reason the message ends with (e.g. "ConnectError"), kept by a recording so a replay
+    says the same."""
 
     reason = "unreachable"
+
+    def __init__(self, message: str, cause: str = ""):
+        super().__init__(message)
+        self.cause = cause
 
 
 class ShellyTimeout(ShellyUnreachable):

@@ -61,11 +61,9 @@ class HttpTransport:
         try:
             response = self._http.get(path, auth=auth) if auth else self._http.get(path)
         except httpx.TimeoutException:
-            raise ShellyTimeout(f"the meter at {self.url} did not answer within "
-                                f"{self._timeout_s:g} s") from None
+            raise timeout(self.url, f"within {self._timeout_s:g} s") from None
         except httpx.TransportError as exc:
-            raise ShellyUnreachable(f"cannot reach the meter at {self.url} "
-                                    f"({type(exc).__name__})") from None
+            raise unreachable(self.url, type(exc).__name__) from None
         except (KeyError, ValueError):  # httpx cannot answer this Digest challenge
             raise ShellyAuthFailed(f"the meter at {self.url} asks for an authentication "
                                    "this client does not support") from None
@@ -79,10 +77,18 @@ class HttpTransport:
         self._http.close()
 
 
+def timeout(url: str, cause: str) -> ShellyTimeout:
+    return ShellyTimeout(f"the meter at {url} did not answer {cause}", cause)
+
+
+def unreachable(url: str, cause: str) -> ShellyUnreachable:
+    return ShellyUnreachable(f"cannot reach the meter at {url} ({cause})", cause)
+
+
 class AnswerTransport:
     """Answers from a function `answer(path) -> (status, JSON body)` in this process: the
     simulated meter, or a recording. The function raises ConnectionError (or TimeoutError)
-    when the meter does not answer at all."""
+    with the cause as its message when the meter does not answer at all."""
 
     def __init__(self, answer: Callable[[str], tuple[int, Any]], url: str = "simulated"):
         self._answer = answer
@@ -91,10 +97,10 @@ class AnswerTransport:
     def get(self, path: str, auth: httpx.Auth | None) -> Answer:
         try:
             status, body = self._answer(path)
-        except TimeoutError:
-            raise ShellyTimeout(f"the meter at {self.url} did not answer in time") from None
+        except TimeoutError as exc:
+            raise timeout(self.url, str(exc) or "in time") from None
         except ConnectionError as exc:
-            raise ShellyUnreachable(f"cannot reach the meter at {self.url} ({exc})") from None
+            raise unreachable(self.url, str(exc) or type(exc).__name__) from None
         return Answer(status, body)
 
     def close(self) -> None:

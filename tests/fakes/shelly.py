@@ -19,11 +19,12 @@ import json
 import threading
 import time
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from urllib.request import parse_http_list, parse_keqv_list
 
+from tests.fakes.base import LoopbackServer, QuietHandler
 from tests.paths import FIXTURES
 
 DEVICES = FIXTURES / "shelly" / "devices"
@@ -53,27 +54,22 @@ class FakeShelly:
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.02}, daemon=True)
+        self._http = LoopbackServer(self._handler(), poll_interval=0.02)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._http.url
 
     @property
     def status(self) -> dict[str, Any]:
         return self.device["status"]
 
     def __enter__(self) -> FakeShelly:
-        self._thread.start()
+        self._http.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
     # --- routing ----------------------------------------------------------------------
 
@@ -143,13 +139,7 @@ class FakeShelly:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            wbufsize = -1  # one segment per answer (no Nagle/delayed-ACK stall)
-
-            def log_message(self, *args: object) -> None:  # keep test output clean
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 with fake._lock:
                     fake.in_flight += 1
@@ -189,15 +179,6 @@ class FakeShelly:
 
             def _send(self, code: int, body: Any, headers: dict[str, str] | None = None,
                       raw: bool = False) -> None:
-                data = b"" if body is None else (body if raw else json.dumps(body).encode())
-                self.send_response(code)
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                if data:
-                    self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("Server", "ShellyHTTP/1.0.0")
-                self.end_headers()
-                self.wfile.write(data)
+                self.send_body(code, body, {**(headers or {}), "Server": "ShellyHTTP/1.0.0"})
 
         return Handler

@@ -18,8 +18,9 @@ import urllib.parse
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.fakes.base import LoopbackServer, QuietHandler
 
 TOKEN = "123456789:AAFakeTokenForTestsOnly-abcdefghijk"
 BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "Heat pump",
@@ -56,24 +57,20 @@ class FakeBotApi:
         self._cond = threading.Condition()
         self._next_update = 1
         self._next_message = 1
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._http = LoopbackServer(self._handler_class())
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._http.url
 
     def start(self) -> FakeBotApi:
-        self.thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
         with self._cond:
             self._cond.notify_all()
-        self.server.shutdown()
-        self.server.server_close()
+        self._http.stop()
 
     # --- what tests do ----------------------------------------------------------------
 
@@ -285,16 +282,7 @@ class FakeBotApi:
     def _handler_class(self):
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # one segment per response (headers + body), no Nagle: otherwise every call
-            # waits out the client's delayed ACK (~40 ms)
-            wbufsize = 1 << 16
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 prefix = f"/bot{api.token}/"
                 if not self.path.startswith(prefix):
@@ -318,15 +306,7 @@ class FakeBotApi:
             do_GET = do_POST
 
             def _send(self, code: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                try:
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up on a long poll (shutdown)
+                self.send_body(code, payload)
 
         return Handler
 

@@ -24,11 +24,12 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from tests.fakes.base import LoopbackServer, QuietHandler
 from tests.paths import FIXTURES as ALL_FIXTURES
 
 FIXTURES = ALL_FIXTURES / "vicare"
@@ -72,22 +73,20 @@ class FakeCloud:
         self._codes: dict[str, str] = {}  # code -> PKCE challenge
         self.hang_seconds = 0.0  # > 0: the identity server does not answer in time
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._http = LoopbackServer(self._handler())
 
     # --- control -------------------------------------------------------------------------
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self._http.url
 
     def start(self) -> FakeCloud:
-        self.thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._http.stop()
 
     def add_device(self, dump: str, gateway: str = "7571381681420106", device_id: str = "0",
                    model: str | None = None, installation: int = 1234567,
@@ -117,28 +116,16 @@ class FakeCloud:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         cloud = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
+        class Handler(QuietHandler):
+            protocol_version = "HTTP/1.0"  # the cloud closes each connection, as before
 
             def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None,
                       content_type: str = "application/json") -> None:
-                raw = b"" if body is None else (
-                    body.encode() if isinstance(body, str) else json.dumps(body).encode())
                 # Recorded before answering: the client may look at the count as soon as it
                 # has the answer, and on a loaded machine this thread may not run again first.
                 with cloud.lock:
                     cloud.requests.append((self.command, urlparse(self.path).path, status))
-                try:
-                    self.send_response(status)
-                    for k, v in (headers or {}).items():
-                        self.send_header(k, v)
-                    self.send_header("Content-Type", content_type)
-                    self.send_header("Content-Length", str(len(raw)))
-                    self.end_headers()
-                    self.wfile.write(raw)
-                except (BrokenPipeError, ConnectionResetError):
-                    return  # the client gave up (timeout test)
+                self.send_body(status, body, headers, content_type)
 
             def do_POST(self) -> None:
                 url = urlparse(self.path)

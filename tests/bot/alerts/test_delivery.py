@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import threading
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -20,6 +18,7 @@ from bot.telegram_app import BotApp
 from heatpump.settings import Settings
 from heatpump.store.sqlite import SQLiteStore
 from tests.bot.alerts.house import House
+from tests.fakes.base import LoopbackServer, QuietHandler
 from tests.fakes.telegram import TOKEN, FakeBotApi, PollingThread
 
 OWNER = 4242
@@ -35,26 +34,21 @@ class Receiver:
         self.status = status
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 outer.bodies.append(json.loads(self.rfile.read(length)))
-                self.send_response(outer.status)
-                self.end_headers()
+                self.send_body(outer.status)
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.http = LoopbackServer(Handler).start()
+        self.port = self.http.server.server_address[1]
 
     @property
     def url(self) -> str:
-        return f"json://127.0.0.1:{self.server.server_address[1]}/"
+        return f"json://127.0.0.1:{self.port}/"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.stop()
 
 
 @pytest.fixture
@@ -227,7 +221,7 @@ def test_apprise_errors_name_no_secret(monkeypatch):
 
 def test_apprise_logs_no_password(caplog):
     bad = Receiver(status=500)
-    port = bad.server.server_address[1]
+    port = bad.port
     try:
         with caplog.at_level("DEBUG"):
             channel = AppriseChannel([f"json://alice:s3cretpass@127.0.0.1:{port}/"])
