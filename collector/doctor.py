@@ -18,6 +18,7 @@ from collector.check import FAIL, OK, Check
 from heatpump import heartbeat
 from heatpump.logs import without_credentials
 from heatpump.settings import Settings
+from heatpump.timeutil import utcnow
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,6 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def check_settings(settings: Settings, now: datetime) -> Check:
     c = Check("Settings")
     c.lines.append(f"data dir {settings.data_dir.resolve()}, time zone {settings.tz_name}")
+    for warning in settings.warnings:  # misspelt variables, a .env others can read
+        c.warn(warning)
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         probe = settings.data_dir / ".doctor-probe"
@@ -178,7 +181,7 @@ def _ago(t: datetime, now: datetime) -> str:
 
 
 def run_checks(settings: Settings, args: argparse.Namespace) -> Iterator[Check]:
-    now = datetime.now(UTC)
+    now = utcnow()
     checks = list(CHECKS)
     if settings.vicare_enabled and not getattr(args, "no_vicare", False):
         from collector.vicare_doctor import check_vicare

@@ -30,7 +30,6 @@ from collector.accounting.meter import (
 from collector.accounting.running import RunningLedger
 from collector.health import SourceError
 from collector.points import heatpump_points
-from collector.readings import HeatPumpSample
 from collector.service import Batch, Lookup
 from collector.shelly.client import ShellyClient
 from collector.shelly.errors import ShellyError
@@ -175,9 +174,6 @@ class HeatPumpPipeline:
         if read.samples:
             self.device = ",".join(sorted({s.device for s in read.samples}))
         return Batch(points, self.device, outcomes=outcomes, state=state)
-
-    def last_samples(self) -> dict[str, HeatPumpSample]:
-        return dict(self.accountant.last)
 
     def close(self) -> list[Point]:
         return []

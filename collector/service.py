@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,6 +27,7 @@ from collector.state import StateFile
 from heatpump import heartbeat
 from heatpump.schema import HEALTH_STORE_SOURCE
 from heatpump.store.base import Latest, Point
+from heatpump.timeutil import utcnow
 
 log = logging.getLogger("collector")
 
@@ -98,7 +99,7 @@ class RealClock:
         return time.monotonic()
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return utcnow()
 
     def wait(self, event: threading.Event, timeout: float) -> bool:
         return event.wait(max(0.0, timeout))
@@ -187,10 +188,6 @@ class Collector:
         """Safe from a signal handler or another thread."""
         self._stop.set()
         self._wake.set()
-
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
 
     def run(self, until: Callable[[], bool] | None = None) -> None:
         """Poll until stopped (or `until()` is true), then flush everything."""

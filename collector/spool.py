@@ -22,19 +22,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from heatpump.fsutil import write_atomic
 from heatpump.store.base import Point
 
 log = logging.getLogger(__name__)
 
 SEGMENT_BYTES = 1 << 20  # start a new file after ~1 MB so dropping and replay work in pieces
 WARN_FRACTIONS = (0.5, 0.8)
-# Dropped first to last when the spool is full; what is not listed is never dropped.
+# Dropped first to last when the spool is full; what is not listed (the energy
+# measurements electricity and heat) is never dropped.
 DROP_ORDER: tuple[frozenset[str], ...] = (
     frozenset({"meter"}),
     frozenset({"api_call", "health"}),
     frozenset({"heatpump", "message"}),
 )
-NEVER_DROPPED = frozenset({"electricity", "heat"})
 
 
 def point_to_json(p: Point) -> str:
@@ -158,13 +159,8 @@ class Spool:
                 kept.append(line)
         if not dropped:
             return
-        tmp = seg.with_suffix(".tmp")
         data = "".join(line + "\n" for line in kept).encode()
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, seg)
+        write_atomic(seg, data)
         self._sizes[seg] = len(data)
         for m, n in dropped.items():
             self._dropped[m] = self._dropped.get(m, 0) + n

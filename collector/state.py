@@ -16,11 +16,11 @@ import json
 import logging
 import os
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from collector.vicare.guard import _write_atomic
+from heatpump.fsutil import write_atomic
+from heatpump.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class StateFile:
         return dict(raw["sections"])
 
     def _set_aside(self, why: str) -> None:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
         aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
         try:
             os.replace(self.path, aside)
@@ -86,7 +86,7 @@ class StateFile:
             return
         try:
             sections = {k: _resolved(v) for k, v in self._data.items()}
-            _write_atomic(self.path, json.dumps({"version": VERSION, "sections": sections},
+            write_atomic(self.path, json.dumps({"version": VERSION, "sections": sections},
                                                 separators=(",", ":")))
             self._dirty = False
         except OSError as exc:

@@ -30,6 +30,7 @@ from PyViCare.PyViCareOAuthManager import ViCareOAuthManager
 from PyViCare.PyViCareUtils import PyViCareInternalServerError
 
 from collector.vicare.guard import Guard
+from heatpump.fsutil import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,6 @@ class GuardedOAuthManager(ViCareOAuthManager):
         self._on_call = on_call
         self._responses = 0
         self._listing_path = listing_path
-        self.logins_made = 0
         # Set when the server refused the token and no new login could be made yet: until
         # one succeeds, a GET would only spend quota on another 401.
         self._token_dead = False
@@ -158,7 +158,6 @@ class GuardedOAuthManager(ViCareOAuthManager):
         now = self._clock()
         self._guard.check_login(now)  # raises QuotaBlocked during backoff / without quota
         self._guard.start_login(now)
-        self.logins_made += 1
         created = False
         if token_file and not os.path.exists(token_file):
             # Create it 0600 first: PyViCare's open(..., "wb") keeps an existing mode, so
@@ -224,12 +223,6 @@ class GuardedOAuthManager(ViCareOAuthManager):
 
     def _store_listing(self, response: Any) -> None:
         assert self._listing_path is not None
-        from collector.vicare.guard import _write_atomic
-
-        _write_atomic(self._listing_path, json.dumps(
+        write_atomic(self._listing_path, json.dumps(
             {"fetched": self._clock().isoformat(), "response": response}))
 
-    def forget_listing(self) -> None:
-        if self._listing_path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self._listing_path.unlink()

@@ -13,17 +13,17 @@ The decision functions are pure (`LoginPolicy`, `Budget`); `Guard` only adds the
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from heatpump.fsutil import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -125,21 +125,6 @@ def credentials_fingerprint(salt: str, username: str, password: str, client_id: 
                           dklen=16).hex()
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 class Guard:
     """The persisted guard of one data dir; every method takes `now` (UTC)."""
 
@@ -182,7 +167,7 @@ class Guard:
             return GuardState()
 
     def _save_state(self) -> None:
-        _write_atomic(self.state_path, json.dumps(self.state.__dict__, indent=1))
+        write_atomic(self.state_path, json.dumps(self.state.__dict__, indent=1))
 
     def record(self, now: datetime, kind: str, status: int, calls: int = 1) -> Call:
         """Append one call to the ledger (durably) and prune entries older than 24 h."""
@@ -192,7 +177,7 @@ class Guard:
         old = [c for c in self.calls if now - c.time >= DAY]
         if old and len(old) > 100:
             self.calls = [c for c in self.calls if now - c.time < DAY]
-            _write_atomic(self.ledger_path, "".join(self._line(c) for c in self.calls))
+            write_atomic(self.ledger_path, "".join(self._line(c) for c in self.calls))
         else:
             with open(self.ledger_path, "a") as f:
                 f.write(self._line(call))

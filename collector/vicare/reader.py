@@ -71,7 +71,6 @@ class ViCareRead:
     failures: dict[str, SourceError] = field(default_factory=dict)  # device (or account)
     connected: bool = False  # the account (or offline source) answered
     calls: list[Any] = field(default_factory=list)  # api_call points
-    next_poll_at: datetime | None = None  # earliest time another poll can do anything
 
 
 @dataclass
@@ -247,7 +246,6 @@ class ViCareReader:
             # interval, also across restarts.
             failed = guard.last_poll(CONNECT_FAILED)
             if failed is not None and now - failed < interval - POLL_SLACK:
-                result.next_poll_at = failed + interval
                 return
         try:
             self._connect()
@@ -255,9 +253,7 @@ class ViCareReader:
             self._manager = None
             if guard is not None:
                 guard.set_last_poll(CONNECT_FAILED, now)
-            err = self._classify(now, exc)
-            result.failures[ACCOUNT] = err
-            result.next_poll_at = max(err.until or now, now + interval)
+            result.failures[ACCOUNT] = self._classify(now, exc)
             return
         if guard is not None and guard.last_poll(CONNECT_FAILED) is not None:
             guard.clear_last_poll(CONNECT_FAILED)
@@ -267,13 +263,11 @@ class ViCareReader:
                 status="degraded")
             return
         result.connected = True
-        next_times = []
         for device in self.devices:
             if guard is not None:
                 last = guard.last_poll(device.tag)
                 if last is not None and now - last < interval - POLL_SLACK:
-                    next_times.append(last + interval)
-                    continue
+                    continue  # polled moments ago (another process, a restart)
             try:
                 if guard is not None:
                     guard.check_call(now)
@@ -284,13 +278,9 @@ class ViCareReader:
                 if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
                     raise PyViCareInvalidDataError(body)
             except Exception as exc:  # classified below
-                err = self._classify(now, exc)
-                result.failures[device.tag] = err
-                next_times.append(err.until or now + interval)
+                result.failures[device.tag] = self._classify(now, exc)
                 continue
             result.samples.append(map_sample(body["data"], device.tag, answered))
-            next_times.append(now + interval)
-        result.next_poll_at = min(next_times) if next_times else None
 
     def _classify(self, now: datetime, exc: Exception) -> SourceError:
         """A failure as the `health` reason, status and one sentence (never a secret)."""

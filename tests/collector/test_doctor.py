@@ -33,7 +33,7 @@ def test_replayed_device_fields_heat_method_and_redacted_dump(tmp_path):
     assert "sqlite" in out and "All good." in out
     body = json.loads(dump.read_text())
     assert len(body["data"]) == 325
-    # the doctor's poll is stored, so the collector's heat accounting continues from it
+    # the doctor's poll is stored (not its energy: the collector's counters bridge it)
     store = SQLiteStore(tmp_path / "data" / "heatpump.sqlite3", Settings.from_mapping({}).tz)
     try:
         assert store.points("heatpump", datetime(2000, 1, 1, tzinfo=UTC),
@@ -109,3 +109,9 @@ def test_a_password_inside_a_url_is_never_printed(tmp_path):
     assert "-> check SHELLY_URL=http://127.0.0.1:" in r.stdout
     assert "-> check that InfluxDB runs at http://127.0.0.1:" in r.stdout
     assert "url-secret" not in r.stdout + r.stderr
+
+
+def test_a_misspelt_variable_is_a_warning_in_the_settings_section(tmp_path):
+    r = doctor(tmp_path, VICARE_DUMP=str(DUMP), SHELY_URL="http://127.0.0.1:9")
+    assert "[warn] Settings" in r.stdout
+    assert "SHELY_URL" in r.stdout and "did you mean SHELLY_URL" in r.stdout.replace("`", "")

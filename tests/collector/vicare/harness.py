@@ -59,7 +59,6 @@ class Health:
 class PollResult:
     samples: list[HeatPumpSample] = field(default_factory=list)
     points: list[Point] = field(default_factory=list)
-    next_poll_at: datetime | None = None  # what the reader said
 
     @property
     def health(self) -> list[Health]:
@@ -89,7 +88,6 @@ class ViCareHarness:
         self.collector.start()
         self._written: list[Point] = []
         self._samples: list[HeatPumpSample] = []
-        self._next: datetime | None = None
         write, read = sink.write, self.reader.read
 
         def capture_write(points: Any) -> bool:
@@ -99,7 +97,6 @@ class ViCareHarness:
         def capture_read(*args: Any) -> Any:
             result = read(*args)
             self._samples.extend(result.samples)
-            self._next = result.next_poll_at
             return result
 
         sink.write = capture_write  # type: ignore[method-assign]
@@ -114,13 +111,13 @@ class ViCareHarness:
         return self.reader.devices
 
     def poll(self) -> PollResult:
-        self._written, self._samples, self._next = [], [], None
+        self._written, self._samples = [], []
         self.collector.poll_now(self.pipeline)
-        return PollResult(list(self._samples), list(self._written), self._next)
+        return PollResult(list(self._samples), list(self._written))
 
     def heat_methods(self) -> dict[str, MethodChoice]:
         return {tag: choose_heat_method(s, self.settings.rated_heat_kw)
-                for tag, s in self.pipeline.last_samples().items()}
+                for tag, s in self.pipeline.accountant.last.items()}
 
     def save_dump(self, path: Path) -> int:
         return self.reader.save_dump(path)
