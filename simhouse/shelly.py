@@ -89,7 +89,8 @@ class SimulatedShelly:
         self.sim, self.clock = sim, clock
         self.model = MODELS[model]
         self.quirks = quirks or ShellyQuirks()
-        self._cached: tuple[int, dict[str, Any]] | None = None
+        self._cached: tuple[int, dict[str, Any]] | None = None  # by meter step
+        self._asked: tuple[datetime, dict[str, Any]] | None = None  # by request time
 
     @property
     def device_id(self) -> str:
@@ -119,16 +120,19 @@ class SimulatedShelly:
         return 200, status[key]
 
     def status(self) -> dict[str, Any]:
-        """The full status answer at the current step (Gen1 /status, Gen2 GetStatus)."""
+        """The full status answer at the current step (Gen1 /status, Gen2 GetStatus). The
+        requests of one poll come at the same time: the answer is built once for them."""
+        now = self.clock()
+        if self._asked is not None and self._asked[0] == now:
+            return self._asked[1]
         step = self._step()
-        if self._cached is not None and self._cached[0] == step.time_s:
-            return self._cached[1]
-        energy = self._counter(step)
-        builder = {"pro3em": self._pro3em, "plus1pm": self._plus1pm, "plugs": self._plugs,
-                   "3em": self._gen1_3em}[self.model.key]
-        status = builder(step, energy)
-        self._cached = (step.time_s, status)
-        return status
+        if self._cached is None or self._cached[0] != step.time_s:
+            energy = self._counter(step)
+            builder = {"pro3em": self._pro3em, "plus1pm": self._plus1pm,
+                       "plugs": self._plugs, "3em": self._gen1_3em}[self.model.key]
+            self._cached = (step.time_s, builder(step, energy))
+        self._asked = (now, self._cached[1])
+        return self._cached[1]
 
     # --- state and counter -------------------------------------------------------------
 
