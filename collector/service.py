@@ -145,8 +145,6 @@ class _Outcome:
     source: Source
     batch: Batch | None
     error: BaseException | None
-    started: float
-    finished: float
 
 
 class _Job:
@@ -301,12 +299,10 @@ class Collector:
             self._wake.set()
 
     def _poll(self, source: Source) -> _Outcome:
-        started = self.clock.monotonic()
         try:
-            batch = source.poll()
-            return _Outcome(source, batch, None, started, self.clock.monotonic())
+            return _Outcome(source, source.poll(), None)
         except Exception as exc:
-            return _Outcome(source, None, exc, started, self.clock.monotonic())
+            return _Outcome(source, None, exc)
 
     def _drain(self) -> None:
         while True:

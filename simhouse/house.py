@@ -277,13 +277,7 @@ _DEVICE_POWER = {"heat.heating": "dev_heat_heating_w", "heat.dhw": "dev_heat_dhw
                  "electricity.dhw": "dev_elec_dhw_w"}
 
 
-# Per-minute arrays of a chunk (all float64 unless noted).
-MINUTE_FIELDS = (
-    "outdoor_c", "room_c", "water_c", "supply_c", "return_c", "dhw_c", "flow_target_c",
-    "heat_heating_w", "heat_dhw_w", "elec_w", "elec_heating_w", "elec_dhw_w",
-    "dev_heat_heating_w", "dev_heat_dhw_w", "dev_elec_heating_w", "dev_elec_dhw_w",
-    "modulation", "flow_l_h", "cop", "dhw_only",
-)
+
 
 
 @dataclass
@@ -742,7 +736,8 @@ class Simulator:
         flow_target = _flow_target_c(h, damped)
         water_target = _water_target_c(h, flow_target)
         cap = hp.rated_heat_kw * np.clip(1 + hp.capacity_slope_per_k * (outdoor - 2), 0.5, 1.25)
-        frost_rate = dt / hp.defrost_every_h * _frost_factor(outdoor, humidity)
+        frost_rate = dt / hp.defrost_every_h * _frost_factor(outdoor, humidity,
+                                                             hp.defrost_below_c)
         eta = hp.carnot_efficiency * eff
         source0 = outdoor - ea0
 
@@ -1034,10 +1029,11 @@ def check_scenario(s: Scenario) -> None:
         raise ValueError("CopDrop.factor must be in (0, 1.5]")
 
 
-def _frost_factor(outdoor_c: np.ndarray, humidity: np.ndarray) -> np.ndarray:
+def _frost_factor(outdoor_c: np.ndarray, humidity: np.ndarray,
+                  below_c: float = 6.0) -> np.ndarray:
     """How fast the evaporator ices, relative to the worst case (about -2..2 °C, humid):
-    warmer air freezes less on the coil, very cold air is dry."""
-    t = np.where(outdoor_c >= 2.0, (6.0 - outdoor_c) / 4.0,
+    warmer air freezes less on the coil (none from `below_c` up), very cold air is dry."""
+    t = np.where(outdoor_c >= 2.0, (below_c - outdoor_c) / max(below_c - 2.0, 0.1),
                  np.where(outdoor_c >= -2.0, 1.0,
                           np.maximum(0.25, 1.0 - (-2.0 - outdoor_c) / 14.0)))
     t = np.clip(t, 0.0, 1.0)

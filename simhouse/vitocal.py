@@ -310,7 +310,8 @@ def _iso(t: datetime) -> str:
 
 def _trunc(kwh: float) -> float:
     """Truncated to 0.1 kWh, like the device's counters (never negative)."""
-    return max(0.0, math.floor(kwh * 10.0 + 1e-6) / 10.0)
+    steps = math.floor(kwh / COUNTER_STEP_KWH + 1e-6)
+    return max(0.0, round(steps * COUNTER_STEP_KWH, 1))
 
 
 def _kwh(value: float) -> dict[str, Any]:
