@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 STATE_FILE = "accounting_state.json"
 VERSION = 1
+# Before this file existed, the heat pump's last samples were kept here ({device: sample});
+# imported once, so an upgrade does not cost an interval of heat.
+LEGACY_SAMPLES = "vicare_last_samples.json"
 
 
 class StateFile:
@@ -35,6 +38,25 @@ class StateFile:
         self.path = Path(data_dir) / STATE_FILE
         self._data: dict[str, Any] = self._load()
         self._dirty = False
+        self._legacy: Path | None = None
+        if not self.path.exists():
+            self._import_legacy(Path(data_dir) / LEGACY_SAMPLES)
+
+    def _import_legacy(self, legacy: Path) -> None:
+        try:
+            raw = json.loads(legacy.read_text())
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable %s (%s)", legacy, exc)
+            return
+        if not isinstance(raw, dict):
+            return
+        for device, sample in raw.items():
+            if isinstance(sample, dict):
+                self._data[f"heatpump/{device}"] = {**sample, "device": device}
+        self._dirty = bool(raw)
+        self._legacy = legacy
 
     def _load(self) -> dict[str, Any]:
         try:
@@ -89,6 +111,10 @@ class StateFile:
             write_atomic(self.path, json.dumps({"version": VERSION, "sections": sections},
                                                 separators=(",", ":")))
             self._dirty = False
+            if self._legacy is not None:  # imported: keep it, renamed, for a downgrade
+                os.replace(self._legacy, self._legacy.with_name(self._legacy.name
+                                                                + ".imported"))
+                self._legacy = None
         except OSError as exc:
             log.warning("cannot write %s: %s", self.path, exc)
 

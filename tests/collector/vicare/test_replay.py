@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,23 @@ def test_two_device_dump_replays_both(tmp_path: Path, clock: Clock) -> None:
     result = source(dump, tmp_path, clock).poll()
     hours = {s.device: s.values["compressor_hours_h"] for s in result.samples}
     assert hours == {"house-0": 8118.0, "house-1": 96.0}
+
+
+def test_an_upgrade_imports_the_old_last_samples_file(tmp_path: Path, clock: Clock) -> None:
+    """Older versions kept the last sample per device in vicare_last_samples.json: it is
+    imported once, so the first poll after an upgrade books its interval's heat."""
+    data = tmp_path / "data"
+    data.mkdir()
+    body = fixture("Vitocal250A.json")
+    old = {"time": (clock.now - timedelta(seconds=300)).isoformat(), "values": {},
+           "counters": {"heat.heating.day": 22.2, "heat.heating.month": 163.7,
+                        "heat.heating.year": 10023.6}}
+    (data / "vicare_last_samples.json").write_text(json.dumps({"Vitocal250A": old}))
+    dump = tmp_path / "Vitocal250A.json"
+    dump.write_text(json.dumps(body))
+    result = source(dump, tmp_path, clock).poll()
+    heat = [p.fields["energy_wh"] for p in result.points
+            if p.measurement == "heat" and p.tags["circuit"] == "heating"]
+    assert heat == pytest.approx([600.0])  # 22.8 - 22.2 kWh since the old sample
+    assert not (data / "vicare_last_samples.json").exists()
+    assert (data / "vicare_last_samples.json.imported").exists()
