@@ -35,6 +35,7 @@ from bot.analytics import (
 from heatpump.schema import HEALTH_ANY_DEVICE, HEALTH_SOURCE, HEATPUMP
 from heatpump.settings import Settings
 from heatpump.store.base import Bucket, Latest, Point, Series, Store
+from heatpump.store.latest_point import latest_point
 from heatpump.timeutil import bucket_floor, bucket_next
 
 # --- energy: electricity and heat paired hour by hour (bot.analytics) -------------------------
@@ -256,13 +257,11 @@ def last_point(store: Store, measurement: str, device: str, now: datetime) -> Po
     first = store.points(measurement, now - SEARCH_WINDOWS[0], end, tags)
     if first:
         return first[-1]
-    latest = store.latest(measurement, None, tags)
-    if not latest:
+    newest = latest_point(store, measurement, tags)
+    if newest is None:
         return None
-    newest = max(v.time for v in latest.values())
-    if newest <= now:
-        pts = store.points(measurement, newest, newest + timedelta(seconds=1), tags)
-        return pts[-1] if pts else Point(measurement, newest, {}, tags)
+    if newest.time <= now:
+        return newest
     for window in SEARCH_WINDOWS[1:]:  # replaying the past: search backwards
         pts = store.points(measurement, now - window, end, tags)
         if pts:
