@@ -356,6 +356,7 @@ class Simulator:
         self.start = datetime.fromtimestamp(origin, UTC)
         self._states: list[_State] = [self._initial_state()]
         self._cache: OrderedDict[int, _Chunk] = OrderedDict()
+        self._outage_spans: dict[str, list[tuple[float, float]]] = {}
         self._cache_size = max(1, cache_chunks)
 
     # --- public queries ---
@@ -531,11 +532,17 @@ class Simulator:
                                   mt.uptime_s[a:b])
 
     def _outages(self, source: str) -> list[tuple[float, float]]:
+        """[start, end) epoch spans in which `source` does not answer (asked every poll:
+        computed once, the scenarios never change)."""
+        cached = self._outage_spans.get(source)
+        if cached is not None:
+            return cached
         spans = [(_epoch(s.start), _epoch(s.end)) for s in self.scenarios
                  if isinstance(s, Outage) and s.source == source]
         if source == "meter":
             spans += [(_epoch(s.start), _epoch(s.start) + s.offline_s) for s in self.scenarios
                       if isinstance(s, MeterReboot) and s.offline_s > 0]
+        self._outage_spans[source] = spans
         return spans
 
     # --- initial state ---

@@ -165,11 +165,12 @@ class SimulatedShelly:
     def _pro3em(self, step: MeterStep, energy: float) -> dict[str, Any]:
         p = step.power_w
         em: dict[str, Any] = {"id": 0}
-        for share, ph in zip(PHASE_SHARE, "abc", strict=True):
+        for share, (act, aprt, current, pf, volt, freq) in zip(PHASE_SHARE, _EM_KEYS,
+                                                                strict=True):
             power = round(p * share, 1)
-            em.update({f"{ph}_act_power": power, f"{ph}_aprt_power": round(power * 1.03, 1),
-                       f"{ph}_current": round(power / 230.0, 3), f"{ph}_pf": 0.97,
-                       f"{ph}_voltage": 230.0, f"{ph}_freq": 50.0})
+            em[act], em[aprt], em[current] = power, round(power * 1.03, 1), round(
+                power / 230.0, 3)
+            em[pf], em[volt], em[freq] = 0.97, 230.0, 50.0
         em.update({"n_current": None, "total_act_power": round(p, 3),
                    "total_aprt_power": round(p * 1.03, 3),
                    "total_current": round(p / 230.0, 3), "user_calibrated_phase": []})
@@ -218,6 +219,9 @@ class SimulatedShelly:
                 "fs_mounted": True, "has_update": False}
 
 
+# Per phase (a, b, c): the Pro 3EM's em:0 keys, built once.
+_EM_KEYS = tuple(tuple(f"{ph}_{k}" for k in ("act_power", "aprt_power", "current", "pf",
+                                              "voltage", "freq")) for ph in "abc")
 _COMPONENTS = {"/rpc/EM.GetStatus": "em", "/rpc/EMData.GetStatus": "emdata",
                "/rpc/Switch.GetStatus": "switch", "/rpc/Sys.GetStatus": "sys",
                "/rpc/EM1.GetStatus": "em1", "/rpc/EM1Data.GetStatus": "em1data",
