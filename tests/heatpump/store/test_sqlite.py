@@ -56,7 +56,7 @@ WRITER = textwrap.dedent("""
 def test_a_writer_process_and_a_reader_work_at_once(tmp_path: Path):
     db = tmp_path / "heatpump.sqlite3"
     reader = SQLiteStore(db, BERLIN)
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db)], cwd=Path(__file__).parents[1])
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db)], cwd=Path(__file__).parents[3])
     day = datetime(2026, 1, 5, tzinfo=BERLIN)
     seen = []
     while proc.poll() is None:  # reads while the other process writes: never "locked"
