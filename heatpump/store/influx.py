@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +31,15 @@ from heatpump.store.common import (
     locked,
     store_error,
     tags_sort_key,
+)
+from heatpump.store.influx_http import (
+    DEADLINE_S,
+    MAX_ANSWER_BYTES,
+    Answer,
+    AnswerTooLarge,
+    DeadlinePassed,
+    DeadlineTransport,
+    bounded,
 )
 from heatpump.store.rollup import COUNT, DAY_MS, HOUR_MS, SUM, from_ms, to_ms
 
@@ -119,7 +129,10 @@ class InfluxStore(BaseStore):
 
     def __init__(self, url: str, database: str, tz: ZoneInfo, *, token: str | None = None,
                  username: str | None = None, password: str | None = None,
-                 timeout_s: float = 30.0):
+                 timeout_s: float = DEADLINE_S, max_answer_bytes: int = MAX_ANSWER_BYTES):
+        """`timeout_s` bounds each HTTP request as a whole (connect, send, wait, receive);
+        `max_answer_bytes` caps what one answer may hold (see heatpump/store/influx_http.py).
+        A server that is down or hangs is no error here: the next call tries again."""
         super().__init__(tz)
         parts = urlsplit(url.rstrip("/"))
         if parts.username and not username and not token:  # http://user:pass@host:8086
@@ -129,14 +142,17 @@ class InfluxStore(BaseStore):
             f":{parts.port}" if parts.port else "") if parts.hostname else parts.netloc))
         self.db = database
         self._secrets = [s for s in (token, password) if s]
+        self.timeout_s = timeout_s
+        self.max_answer_bytes = max_answer_bytes
         # Uncompressed answers: InfluxDB's gzip costs ~1 ms of server time per response (more
         # than sending a year of day rows, ~12 kB, uncompressed); answers stay small.
         headers = {"Accept-Encoding": "identity"}
         if token:
             headers["Authorization"] = f"Token {token}"
         auth = (username, password or "") if username and not token else None
+        self._transport = DeadlineTransport()
         self._http = httpx.Client(base_url=self.url, headers=headers, auth=auth,
-                                  timeout=timeout_s)
+                                  timeout=timeout_s, transport=self._transport)
         self._token = bool(token)
         self._ready = False
         self._version = "unknown"
@@ -154,9 +170,18 @@ class InfluxStore(BaseStore):
     def _error(self, what: str, detail: str) -> StoreError:
         return store_error(f"InfluxDB at {self.url} {what}: {detail}", self._secrets)
 
-    def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+    def _request(self, method: str, path: str, **kw: Any) -> Answer:
         try:
-            r = self._http.request(method, path, **kw)
+            r = bounded(self._http, self._transport, method, path, self.timeout_s,
+                        self.max_answer_bytes, **kw)
+        except DeadlinePassed:
+            raise self._error("gave no complete answer",
+                              f"nothing or too little within {self.timeout_s:g} s (the server "
+                              "hangs or is overloaded)") from None
+        except AnswerTooLarge as exc:
+            raise self._error("answered too much", f"{exc}, more than the "
+                              f"{self.max_answer_bytes:,} bytes one answer may hold (ask for "
+                              "a shorter range)") from None
         except httpx.HTTPError as exc:
             raise self._error("unreachable", f"{type(exc).__name__}: {exc}") from None
         if r.status_code in (401, 403):
@@ -166,11 +191,12 @@ class InfluxStore(BaseStore):
         return r
 
     @staticmethod
-    def _server_message(r: httpx.Response) -> str:
+    def _server_message(r: Answer) -> str:
         try:
-            return str(r.json().get("error") or r.json().get("message") or "")[:500]
+            body = json.loads(r.content)
+            return str(body.get("error") or body.get("message") or "")[:500]
         except (ValueError, AttributeError):
-            return r.text[:500]
+            return r.content[:500].decode("utf-8", "replace")
 
     def _ensure_ready(self) -> None:
         if self._ready:
@@ -196,10 +222,13 @@ class InfluxStore(BaseStore):
         params = {"db": self.db, "q": ";".join(statements), "epoch": "ms"}
         r = self._request("POST" if post else "GET", "/query", params=params)
         try:
-            body = r.json()
+            body = json.loads(r.content)
         except ValueError:
-            raise self._error("answered a query with no JSON",
-                              f"HTTP {r.status_code} {r.text[:200]}") from None
+            raise self._error("answered a query with no JSON", f"HTTP {r.status_code} "
+                              f"{r.content[:200].decode('utf-8', 'replace')}") from None
+        if not isinstance(body, dict):
+            raise self._error("answered a query with no JSON object",
+                              f"HTTP {r.status_code} {str(body)[:200]}")
         if r.status_code >= 400 or body.get("error"):
             raise self._error("refused a query", f"HTTP {r.status_code} "
                               f"{body.get('error', '')} ({statements[0][:200]})")
@@ -207,8 +236,13 @@ class InfluxStore(BaseStore):
         for res in results:
             if res.get("error"):
                 raise self._error("refused a query", f"{res['error']} ({statements[0][:200]})")
-            if res.get("partial"):
-                raise self._error("truncated a result", "raise the server's max-row-limit")
+            # InfluxDB 1.x with a max-row-limit cuts the answer and marks the cut series
+            # (`"partial": true` on the series, tests/fixtures/influxdb/); later versions may
+            # mark the result. Either way the data is incomplete: never return it.
+            if res.get("partial") or any(s.get("partial") for s in res.get("series", ())):
+                raise self._error("cut an answer short", "it holds more rows than the "
+                                  "server's max-row-limit ([http] max-row-limit in "
+                                  "influxdb.conf; 0 means no limit)")
         return results
 
     def _post_lines(self, lines: list[str]) -> list[str]:
