@@ -123,6 +123,12 @@ class Store(ABC):
     def apply_retention(self, keep: timedelta, now: datetime) -> None:
         """Delete raw `meter` and `heatpump` points older than `now - keep` (rollups stay)."""
 
+    def check(self) -> None:
+        """Whether the store is sound, for `heatpump doctor`: StoreError saying what is wrong
+        (unreachable, refused, damaged). The backends check deeper (the embedded store reads
+        its whole file); this default only proves that a read works."""
+        self.tag_values("health", "source")
+
     def __enter__(self) -> Store:
         return self
 

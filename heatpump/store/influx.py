@@ -522,6 +522,12 @@ class InfluxStore(BaseStore):
     def info(self) -> StoreInfo:
         return StoreInfo("influxdb", self._version, f"{self.url} ({self.db})")
 
+    @locked
+    def check(self) -> None:
+        """The server answers /ping and a query of the database within the deadline."""
+        self._ready = False
+        self._ensure_ready()
+
     def close(self) -> None:
         with self._lock:
             try:

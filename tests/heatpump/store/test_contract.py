@@ -39,6 +39,13 @@ def test_round_trip_of_every_field_type(store):
     assert store.info().backend in ("sqlite", "influxdb")
 
 
+def test_check_passes_on_a_sound_store(store):
+    store.check()  # empty
+    store.write([meter(T0 + timedelta(seconds=10 * i), float(i)) for i in range(500)])
+    store.flush()
+    store.check()
+
+
 def test_bad_points_are_refused_before_buffering(store):
     with pytest.raises(ValueError, match="schema type is int"):
         store.write([Point("heatpump", T0, {"compressor_starts": 1.5}, {"device": "d"})])

@@ -110,7 +110,10 @@ def test_server_down_keeps_points_and_a_restart_delivers_them(make_influxd):
     assert "unreachable" in str(info.value) and PASSWORD not in _all_text(info.value)
     with pytest.raises(StoreError):
         s.latest("electricity")
+    with pytest.raises(StoreError, match="unreachable"):
+        s.check()
     server.start()  # same data dir: the first point is still there
+    s.check()
     s.flush()
     day = datetime(2026, 1, 5, tzinfo=BERLIN)
     [row] = s.sums("electricity", ["energy_wh"], day, day + timedelta(days=1), "day",
