@@ -84,8 +84,17 @@ class Store(ABC):
 
     @abstractmethod
     def latest(self, measurement: str, fields: Sequence[str] | None = None,
-               tags: Mapping[str, str] | None = None) -> dict[str, Latest]:
-        """Latest value of each field (all fields when None), each with its own time."""
+               tags: Mapping[str, str] | None = None,
+               since: datetime | None = None) -> dict[str, Latest]:
+        """Latest value of each field (all fields when None), each with its own time; with
+        `since`, only values at or after it (a field without one is absent).
+
+        Bounded without `since` too: the embedded store reads at most 6 hours of one series
+        per field (heatpump/store/sqlite.py, last_seen), InfluxDB looks back in growing
+        windows and skips fields the measurement never had. Pass `since` when an older value
+        would not be used anyway (e.g. the last hour for a live reading): it is cheaper on
+        InfluxDB, whose windows otherwise reach back to the first data for a field that has
+        stopped."""
 
     @abstractmethod
     def series(self, measurement: str, field: str, start: datetime, end: datetime,

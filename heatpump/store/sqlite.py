@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -42,9 +43,19 @@ from heatpump.store.sqlite_files import (
     make_private_dirs,
 )
 
-SCHEMA_VERSION = "2"
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = "3"
+UPGRADES_FROM = ("2",)  # layouts this version upgrades in place when it opens them
 BUSY_TIMEOUT_S = 30.0
 RAW_RETENTION_MEASUREMENTS = ("meter", "heatpump")
+# last_seen promises: the newest value of a column of a series lies within SEEN_SLACK_MS
+# after the time it records. A wider slack means fewer writes of last_seen (each series'
+# row moves at most once per slack: 4 small writes a day), a narrower one less to read when a
+# field is written only now and then (at most 6 h of one series).
+SEEN_SLACK_MS = 6 * HOUR_MS
+ROLLUP_TABLES = frozenset(rollup_name(m.name, level) for m in MEASUREMENTS.values()
+                          if m.rollup for level in ("1h", "1d"))
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -54,6 +65,12 @@ _DDL = (
     # tags: canonical JSON object with sorted keys
     "CREATE TABLE IF NOT EXISTS series(sid INTEGER PRIMARY KEY, measurement TEXT NOT NULL, "
     "tags TEXT NOT NULL, UNIQUE(measurement, tags))",
+    # Where the newest value of each column of each raw series is (layout 3): the time of a
+    # stored non-null value, and no non-null value is later than t_ms + SEEN_SLACK_MS. No
+    # row: the column never had a value in that series. So latest() reads at most
+    # SEEN_SLACK_MS of one series, even for a field a device never reports.
+    "CREATE TABLE IF NOT EXISTS last_seen(sid INTEGER NOT NULL, col TEXT NOT NULL, "
+    "t_ms INTEGER NOT NULL, PRIMARY KEY(sid, col)) WITHOUT ROWID",
 )
 
 
@@ -104,10 +121,14 @@ class _Guard:
             raise self.store._fail("write", exc) from None
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
+        committed = False
         try:
             self.tx.__exit__(exc_type, *rest)
+            committed = exc_type is None
         except sqlite3.Error as exc:
             raise self.store._fail("commit", exc) from None
+        finally:
+            self.store._settle(committed)
 
 
 class SQLiteStore(BaseStore):
@@ -123,6 +144,10 @@ class SQLiteStore(BaseStore):
         self._cat = _Catalog()
         self._data_version = -1
         self._tagjson: dict[TagKey, str] = {}
+        # (sid, col) -> a time at or before last_seen's (so no write is skipped wrongly);
+        # what this flush found or wrote waits in _seen_new until its commit.
+        self._seen: dict[tuple[int, str], int] = {}
+        self._seen_new: dict[tuple[int, str], int] = {}
         try:
             make_private_dirs(self.path.parent)
             if not self.path.is_dir():
@@ -160,6 +185,9 @@ class SQLiteStore(BaseStore):
             if version is None:
                 self._db.execute("INSERT INTO meta VALUES('schema_version', ?)",
                                  (SCHEMA_VERSION,))
+            elif version[0] in UPGRADES_FROM:
+                self._cat.load(self._db)
+                self._upgrade(version[0])
             elif version[0] != SCHEMA_VERSION:
                 raise StoreError(f"cannot open the embedded store {self.path}: it has store "
                                  f"layout {version[0]}, this version reads {SCHEMA_VERSION}")
@@ -172,6 +200,24 @@ class SQLiteStore(BaseStore):
                         self._ensure_fields(name, {
                             c: field_type(name, c) or "float"
                             for f in rollup_fields(m) for c in (f + SUM, f + COUNT)})
+
+    def _upgrade(self, version: str) -> None:
+        """Layout 2 -> 3 (inside the opening transaction): fill last_seen from the data, one
+        pass over each raw table (a few seconds for years of data, once)."""
+        for m, tbl in self._cat.tables.items():
+            cols = [c for c, _typ in self._cat.fields.get(m, {}).values()]
+            if m in ROLLUP_TABLES or not cols:
+                continue
+            newest = ", ".join(f"max(CASE WHEN {c} IS NOT NULL THEN t_ms END)" for c in cols)
+            for sid, *times in self._db.execute(
+                    f"SELECT sid, {newest} FROM {tbl} GROUP BY sid").fetchall():
+                self._db.executemany("INSERT OR REPLACE INTO last_seen VALUES (?, ?, ?)",
+                                     [(sid, c, t) for c, t in zip(cols, times, strict=True)
+                                      if t is not None])
+        self._db.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'",
+                         (SCHEMA_VERSION,))
+        log.info("embedded store %s: upgraded from layout %s to %s", self.path, version,
+                 SCHEMA_VERSION)
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -206,6 +252,12 @@ class SQLiteStore(BaseStore):
 
     def _batch(self) -> contextlib.AbstractContextManager[object]:
         return _Guard(self)
+
+    def _settle(self, committed: bool) -> None:
+        """After a flush's transaction: keep what it learnt when it committed, else forget."""
+        if committed:
+            self._seen.update(self._seen_new)
+        self._seen_new = {}
 
     def _fail(self, what: str, exc: sqlite3.Error) -> StoreError:
         self._cat = _Catalog()  # a rolled-back transaction may have changed the catalog
@@ -299,9 +351,32 @@ class SQLiteStore(BaseStore):
                         f"INSERT INTO {tbl}(sid, t_ms, {', '.join(cols)}) "
                         f"VALUES (?, ?{', ?' * len(cols)}) "
                         f"ON CONFLICT(sid, t_ms) DO UPDATE SET {sets}", values)
+                    if m not in ROLLUP_TABLES:
+                        newest: dict[int, int] = {}
+                        for sid, t, *_vals in values:
+                            if t > newest.get(sid, t - 1):
+                                newest[sid] = t
+                        for sid, t in newest.items():
+                            for c in cols:
+                                self._note_seen(sid, c, t)
         except sqlite3.Error as exc:
             raise self._fail("write", exc) from None
         return conflicts
+
+    def _note_seen(self, sid: int, col: str, t: int) -> None:
+        """Keep last_seen's promise for a value of `col` at `t` (inside the write
+        transaction): a write only when `t` is beyond the recorded time + SEEN_SLACK_MS."""
+        key = (sid, col)
+        known = self._seen_new.get(key, self._seen.get(key))
+        if known is not None and t <= known + SEEN_SLACK_MS:
+            return
+        row = self._db.execute("SELECT t_ms FROM last_seen WHERE sid = ? AND col = ?",
+                               key).fetchone()
+        if row is not None and t <= row[0] + SEEN_SLACK_MS:
+            self._seen_new[key] = row[0]
+            return
+        self._db.execute("INSERT OR REPLACE INTO last_seen VALUES (?, ?, ?)", (sid, col, t))
+        self._seen_new[key] = t
 
     def _columns_for(self, m: str, names: tuple[str, ...], values: list[tuple],
                      conflicts: list[str]) -> list[str] | None:
@@ -450,18 +525,34 @@ class SQLiteStore(BaseStore):
 
     @locked
     def latest(self, measurement: str, fields: Sequence[str] | None = None,
-               tags: Mapping[str, str] | None = None) -> dict[str, Latest]:
+               tags: Mapping[str, str] | None = None,
+               since: datetime | None = None) -> dict[str, Latest]:
         self._refresh()
         have = self._cat.fields.get(measurement, {})
         names = [f for f in (fields if fields is not None else have) if f in have]
         out: dict[str, Latest] = {}
         tbl = self._cat.tables.get(measurement)
+        lo = None if since is None else to_ms(since)
+        hinted = measurement not in ROLLUP_TABLES
         for sid, t in sorted(self._matching(measurement, tags),
                              key=lambda st: tags_sort_key(st[1])):
+            seen = dict(self._read("SELECT col, t_ms FROM last_seen WHERE sid = ?", (sid,))) \
+                if hinted else {}
             for f in names:
                 c, typ = have[f]
-                row = self._read(f"SELECT t_ms, {c} FROM {tbl} WHERE sid = ? AND {c} IS NOT NULL "
-                                 "ORDER BY t_ms DESC LIMIT 1", (sid,))
+                if hinted:  # the newest value is in [seen, seen + slack], or there is none
+                    at = seen.get(c)
+                    if at is None or (lo is not None and lo > at + SEEN_SLACK_MS):
+                        continue
+                    row = self._read(
+                        f"SELECT t_ms, {c} FROM {tbl} WHERE sid = ? AND t_ms >= ? "
+                        f"AND t_ms <= ? AND {c} IS NOT NULL ORDER BY t_ms DESC LIMIT 1",
+                        (sid, at if lo is None else max(at, lo), at + SEEN_SLACK_MS))
+                else:  # rollup rows (one an hour): read back from the newest
+                    row = self._read(
+                        f"SELECT t_ms, {c} FROM {tbl} WHERE sid = ? AND t_ms >= ? "
+                        f"AND {c} IS NOT NULL ORDER BY t_ms DESC LIMIT 1",
+                        (sid, -(2**63) if lo is None else lo))
                 if not row:
                     continue
                 when = from_ms(row[0][0])

@@ -88,3 +88,69 @@ def test_a_file_of_another_layout_is_refused_clearly(tmp_path: Path):
     con.close()
     with pytest.raises(StoreError, match="layout 1"):
         SQLiteStore(db, BERLIN)
+
+
+def _vm_steps(store: SQLiteStore, read) -> int:
+    """SQLite virtual-machine instructions a read executes (a count, not a time)."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    store._db.set_progress_handler(count, 1)
+    try:
+        read()
+    finally:
+        store._db.set_progress_handler(None, 1)
+    return steps
+
+
+def test_latest_reads_as_much_after_years_as_after_days(tmp_path: Path):
+    """latest() of a field the device never reports (/jaz asks for the device's SPF), of
+    every field, and of a field that stopped: bounded by last_seen, not by the history."""
+    from heatpump.schema import MEASUREMENTS
+
+    never = [f.name for f in MEASUREMENTS["heatpump"].fields if f.name.startswith("device_")]
+    steps = []
+    for days in (3, 60):
+        s = SQLiteStore(tmp_path / f"{days}.sqlite3", BERLIN)
+        end = datetime(2026, 3, 1, tzinfo=UTC)
+        s.write([Point("heatpump", end - timedelta(days=days), {"compressor_starts": 1},
+                       {"device": "hp"})])  # a counter reported once, long ago
+        t = end - timedelta(days=days)
+        while t < end:
+            s.write([Point("heatpump", t, {"outside_temp_c": 1.0, "flow_l_h": 900.0},
+                           {"device": "hp"})])
+            t += timedelta(minutes=5)
+        s.flush()
+        steps.append([_vm_steps(s, lambda s=s: s.latest("heatpump", never)),
+                      _vm_steps(s, lambda s=s: s.latest("heatpump")),
+                      _vm_steps(s, lambda s=s: s.latest("heatpump", ["compressor_starts"]))])
+        assert s.latest("heatpump", ["compressor_starts"])["compressor_starts"].value == 1
+        s.close()
+    assert steps[0] == steps[1], steps
+
+
+def test_a_layout_2_store_is_upgraded_in_place(tmp_path: Path):
+    import sqlite3
+
+    db = tmp_path / "heatpump.sqlite3"
+    with SQLiteStore(db, BERLIN) as s:
+        s.write([Point("meter", T0, {"power_w": 1.0, "energy_import_wh": 5.0}, {"device": "d"}),
+                 Point("meter", T0 + timedelta(days=9), {"power_w": 2.0}, {"device": "d"})])
+        s.flush()
+    con = sqlite3.connect(db)  # what layout 2 looked like: no last_seen
+    con.execute("DROP TABLE last_seen")
+    con.execute("UPDATE meta SET value = '2' WHERE name = 'schema_version'")
+    con.commit()
+    con.close()
+    with SQLiteStore(db, BERLIN) as s:
+        got = s.latest("meter")
+        assert (got["power_w"].value, got["energy_import_wh"].value) == (2.0, 5.0)
+        assert got["energy_import_wh"].time == T0
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == \
+        ("3",)
+    con.close()
