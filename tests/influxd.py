@@ -70,12 +70,14 @@ class Influxd:
     """One influxd process on loopback; its data dir survives stop()/start().
 
     `max_row_limit` sets `[http] max-row-limit` (0: none): answers longer than that many
-    rows are cut and marked `"partial": true`."""
+    rows are cut and marked `"partial": true`. `settings` adds INFLUXDB_* environment
+    settings (e.g. a short cache-snapshot-write-cold-duration for benchmarks)."""
 
     def __init__(self, binary: Path, data_dir: Path, auth: bool = False,
-                 max_row_limit: int = 0):
+                 max_row_limit: int = 0, settings: dict[str, str] | None = None):
         self.binary, self.dir, self.auth = binary, Path(data_dir), auth
         self.max_row_limit = max_row_limit
+        self.settings = dict(settings or {})
         self.port = free_port()
         self.rpc_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -98,6 +100,7 @@ class Influxd:
             "INFLUXDB_LOGGING_LEVEL": "warn",
             "INFLUXDB_HTTP_AUTH_ENABLED": "true" if self.auth else "false",
             "INFLUXDB_HTTP_MAX_ROW_LIMIT": str(self.max_row_limit),
+            **self.settings,
         }
 
     def start(self, timeout: float = 30.0) -> None:
