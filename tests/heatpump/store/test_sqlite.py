@@ -154,3 +154,22 @@ def test_a_layout_2_store_is_upgraded_in_place(tmp_path: Path):
     assert con.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == \
         ("3",)
     con.close()
+
+
+def test_a_new_store_gets_small_pages_and_an_old_one_keeps_its_own(tmp_path: Path):
+    import sqlite3
+
+    with SQLiteStore(tmp_path / "new.sqlite3", BERLIN) as s:
+        s.write([Point("meter", T0, {"power_w": 1.0}, {"device": "d"})])
+        s.flush()
+        assert s._db.execute("PRAGMA page_size").fetchone() == (1024,)
+    old = tmp_path / "old.sqlite3"
+    con = sqlite3.connect(old)  # made with SQLite's default page size by an older version
+    con.execute("CREATE TABLE t(x)")
+    con.commit()
+    con.close()
+    with SQLiteStore(old, BERLIN) as s:
+        s.write([Point("meter", T0, {"power_w": 1.0}, {"device": "d"})])
+        s.flush()
+        assert s._db.execute("PRAGMA page_size").fetchone() == (4096,)
+        assert s.latest("meter")["power_w"].value == 1.0
