@@ -150,15 +150,17 @@ class _Guard:
         except sqlite3.Error as exc:
             raise self.store._fail("write", exc) from None
 
-    def __exit__(self, exc_type: object, *rest: object) -> None:
+    def __exit__(self, exc_type: object, exc: object, *rest: object) -> None:
         committed = False
         try:
-            self.tx.__exit__(exc_type, *rest)
+            self.tx.__exit__(exc_type, exc, *rest)
             committed = exc_type is None
-        except sqlite3.Error as exc:
-            raise self.store._fail("commit", exc) from None
+        except sqlite3.Error as failed:
+            raise self.store._fail("commit", failed) from None
         finally:
             self.store._settle(committed)
+        if isinstance(exc, sqlite3.Error):  # a statement of the flush failed: rolled back
+            raise self.store._fail("write", exc) from None
 
 
 class SQLiteStore(BaseStore):
@@ -549,9 +551,16 @@ class SQLiteStore(BaseStore):
                                    (m,)).fetchone()
             was_from = None if was is None else was[0]
             newest = max(hours)
-            if was_from is None:  # nothing open: every touched hour but the newest closes
-                ranges = coalesce_hours(h for h in hours if h < newest)
-                open_from = newest
+            open_from: int | None
+            if was_from is None:
+                # Nothing open (new file, upgrade, after retention or a rebuild): the newest
+                # touched hour opens, unless stored data reaches beyond it (then this is
+                # late data: roll it all up, open nothing).
+                if newest < self._newest_raw_hour(m):
+                    ranges, open_from = coalesce_hours(hours), None
+                else:
+                    ranges = coalesce_hours(h for h in hours if h < newest)
+                    open_from = newest
             else:  # the open hour(s) and late hours close; the newest touched opens
                 ranges = coalesce_hours(h for h in hours if h < was_from)
                 open_from = max(was_from, newest)
@@ -559,7 +568,7 @@ class SQLiteStore(BaseStore):
                     ranges.append((was_from, open_from))
             fields = rollup_fields(meas)
             days = local_days(ranges, self.tz)
-            if open_from != was_from:
+            if open_from is not None and open_from != was_from:
                 # The opened hour keeps no stored rollup (one written while nothing was open
                 # goes); its day is summed again without it.
                 self._drop_hours_from(m, open_from)
@@ -571,6 +580,14 @@ class SQLiteStore(BaseStore):
                 self._rollup_hours(m, fields, ranges)
             self._rollup_days(m, fields, days)
         self._open_cache = {}
+
+    def _newest_raw_hour(self, m: str) -> int:
+        """Start of the hour bucket of m's newest raw row (one index seek per series)."""
+        tbl = self._cat.tables[m]
+        newest = max((self._db.execute(f"SELECT max(t_ms) FROM {tbl} WHERE sid = ?",
+                                       (sid,)).fetchone()[0] or -_FAR
+                      for sid, _tags in self._cat.series.get(m, [])), default=-_FAR)
+        return floor_to(newest, HOUR_MS, self.hour_shift_ms)
 
     def _drop_hours_from(self, m: str, start_ms: int) -> None:
         hourly = rollup_name(m, "1h")
@@ -776,26 +793,18 @@ class SQLiteStore(BaseStore):
         lo = None if since is None else to_ms(since)
         if measurement in ROLLUP_TABLES:
             return self._latest_rollup(measurement, names, tags, lo)
-        hinted = True
         for sid, t in sorted(self._matching(measurement, tags),
                              key=lambda st: tags_sort_key(st[1])):
-            seen = dict(self._read("SELECT col, t_ms FROM last_seen WHERE sid = ?", (sid,))) \
-                if hinted else {}
+            seen = dict(self._read("SELECT col, t_ms FROM last_seen WHERE sid = ?", (sid,)))
             for f in names:
                 c, typ = have[f]
-                if hinted:  # the newest value is in [seen, seen + slack], or there is none
-                    at = seen.get(c)
-                    if at is None or (lo is not None and lo > at + SEEN_SLACK_MS):
-                        continue
-                    row = self._read(
-                        f"SELECT t_ms, {c} FROM {tbl} WHERE sid = ? AND t_ms >= ? "
-                        f"AND t_ms <= ? AND {c} IS NOT NULL ORDER BY t_ms DESC LIMIT 1",
-                        (sid, at if lo is None else max(at, lo), at + SEEN_SLACK_MS))
-                else:  # rollup rows (one an hour): read back from the newest
-                    row = self._read(
-                        f"SELECT t_ms, {c} FROM {tbl} WHERE sid = ? AND t_ms >= ? "
-                        f"AND {c} IS NOT NULL ORDER BY t_ms DESC LIMIT 1",
-                        (sid, -(2**63) if lo is None else lo))
+                at = seen.get(c)  # the newest value is in [at, at + slack], or there is none
+                if at is None or (lo is not None and lo > at + SEEN_SLACK_MS):
+                    continue
+                row = self._read(
+                    f"SELECT t_ms, {c} FROM {tbl} WHERE sid = ? AND t_ms >= ? "
+                    f"AND t_ms <= ? AND {c} IS NOT NULL ORDER BY t_ms DESC LIMIT 1",
+                    (sid, at if lo is None else max(at, lo), at + SEEN_SLACK_MS))
                 if not row:
                     continue
                 when = from_ms(row[0][0])

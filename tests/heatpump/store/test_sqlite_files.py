@@ -279,3 +279,27 @@ def test_a_write_the_disk_refuses_keeps_nothing_half_written(tmp_path: Path):
     with SQLiteStore(db, BERLIN) as s:
         s.check()
         assert stored(s) == (20_100, 100 * 1.0 + 20_000 * 2.0)
+
+
+def test_a_failure_anywhere_in_a_flush_is_a_store_error_and_rolled_back(tmp_path: Path,
+                                                                        monkeypatch):
+    """Not only the row writes: a statement of the rollup upkeep failing too."""
+    db = tmp_path / "heatpump.sqlite3"
+    store = SQLiteStore(db, BERLIN)
+    store.write([meter(i, 1.0) for i in range(100)])
+    store.flush()
+
+    def broken(self, m, start_ms):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(SQLiteStore, "_drop_hours_from", broken)
+    store.write([meter(i, 2.0) for i in range(100, 20_100)])  # reaches a later hour
+    with pytest.raises(StoreError) as info:
+        store.flush()
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert "embedded store write failed" in str(info.value)
+    _assert_nothing_half_written(db)
+    monkeypatch.undo()
+    store.flush()
+    assert stored(store) == (20_100, 100 * 1.0 + 20_000 * 2.0)
+    store.close()

@@ -80,23 +80,27 @@ batches = st.lists(st.lists(st.tuples(st.integers(0, DAYS * 24 * 60 - 1),
                             min_size=1, max_size=12), min_size=1, max_size=8)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(batches=batches, in_order=st.booleans())
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batches=batches, in_order=st.booleans(), rebuild_after=st.integers(0, 8))
 def test_every_read_answers_as_if_everything_were_rolled_up(tmp_path_factory, batches,
-                                                             in_order):
-    """Flushes of any size, late and repeated points, a second process reading: sums,
-    series and the rollup rows always equal what the points say."""
+                                                             in_order, rebuild_after):
+    """Flushes of any size, late and repeated points, a second process reading, a rebuild
+    (which closes the open hour) between flushes: sums, series and the rollup rows always
+    equal what the points say."""
     db = tmp_path_factory.mktemp("open") / "heatpump.sqlite3"
     writer, reader = SQLiteStore(db, BERLIN), SQLiteStore(db, BERLIN)
     truth: dict[tuple[str, int], float] = {}
-    for batch in (sorted(batches, key=lambda b: max(m for m, _v, _d in b)) if in_order
-                  else batches):
+    for i, batch in enumerate(sorted(batches, key=lambda b: max(m for m, _v, _d in b))
+                              if in_order else batches):
         writer.write([elec(minute, float(wh), device) for minute, wh, device in batch])
         writer.flush()
         for minute, wh, device in batch:
             truth[(device, minute)] = float(wh)
         check(writer, truth)
         check(reader, truth)
+        if i == rebuild_after:  # nothing open afterwards: the next flush opens an hour
+            writer.rebuild_rollups(DAY0, DAY0 + timedelta(days=DAYS))
+            check(reader, truth)
     writer.rebuild_rollups(DAY0 - timedelta(days=1), DAY0 + timedelta(days=DAYS + 1))
     check(writer, truth)
     check(reader, truth)
@@ -127,6 +131,26 @@ def test_the_newest_hour_is_rolled_up_when_a_later_hour_arrives(tmp_path: Path):
     s.flush()
     assert (hour0, 5.0) in stored_rows(db, "electricity_1h")
     s.close()
+
+
+def test_late_data_first_after_everything_was_rolled_up(tmp_path: Path):
+    """With nothing open (a fresh upgrade, after retention or a rebuild), a flush of late
+    data must not open an hour behind newer data (whose rollups are stored)."""
+    db = tmp_path / "heatpump.sqlite3"
+    truth = {("a", m): 1.0 for m in range(0, 48 * 60, 10)}
+    with SQLiteStore(db, BERLIN) as s:
+        s.write([elec(m, v, d) for (d, m), v in truth.items()])
+        s.flush()
+        with s._batch():
+            s._close_open()
+        s.write([elec(60, 5.0, "b")])  # late: a day and more behind the newest data
+        s.flush()
+        truth[("b", 60)] = 5.0
+        check(s, truth)
+        s.write([elec(48 * 60 + 5, 2.0, "a")])  # then the present again
+        s.flush()
+        truth[("a", 48 * 60 + 5)] = 2.0
+        check(s, truth)
 
 
 def test_a_layout_2_store_whose_newest_hour_was_rolled_up_counts_it_once(tmp_path: Path):
