@@ -47,11 +47,12 @@ def outside_temp_c(t: datetime) -> float:
             + 4.0 * math.sin(2 * math.pi * (hour - 9) / 24))
 
 
-def simulate_day(day: int, rng: random.Random) -> Iterator[Point]:
-    """One day of what the collector writes, from a crude but plausible heat pump: heat
-    demand grows as it gets colder, the compressor cycles in 40-min periods with a duty
-    cycle matching demand, COP falls with outside temperature; plus hot water at 6:00."""
-    t0 = START + timedelta(days=day)
+def simulate_day(day: int, rng: random.Random, start: datetime = START) -> Iterator[Point]:
+    """One day (`start` + `day` days on) of what the collector writes, from a crude but
+    plausible heat pump: heat demand grows as it gets colder, the compressor cycles in 40-min
+    periods with a duty cycle matching demand, COP falls with outside temperature; plus hot
+    water at 6:00."""
+    t0 = start + timedelta(days=day)
     counter_wh = 1_000_000.0 + day * 15_000.0
     starts = day * 12
     uptime = day * 86400
@@ -151,13 +152,13 @@ def bench(name: str, store: Store, days: int, marker: Path | None = None) -> Non
     store.close()
 
 
-def ingest_days(store: Store, days: int) -> str:
+def ingest_days(store: Store, days: int, start: datetime = START) -> str:
     rng = random.Random(42)
     n = 0
     gen = ingest = cpu = 0.0
     for day in range(days):
         t = time.perf_counter()
-        pts = list(simulate_day(day, rng))
+        pts = list(simulate_day(day, rng, start))
         gen += time.perf_counter() - t
         n += len(pts)
         t, c = time.perf_counter(), time.process_time()

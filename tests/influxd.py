@@ -4,13 +4,16 @@
 package with `apt-get download` and unpacks it with `dpkg-deb -x` into the cache dir
 (~/.cache/heatpump-monitor/influxdb, or $HEATPUMP_CACHE_DIR/influxdb). `Influxd` runs it on
 free loopback ports with its data in a given directory; `stop()` and `start()` again reuse
-that directory, so a test can take the server away for a while and bring it back.
+that directory, so a test can take the server away for a while and bring it back, and
+`freeze()`/`thaw()` (SIGSTOP/SIGCONT) make it hang the way a stuck server does: the kernel
+still accepts connections, nothing answers.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -64,10 +67,17 @@ def free_port() -> int:
 
 
 class Influxd:
-    """One influxd process on loopback; its data dir survives stop()/start()."""
+    """One influxd process on loopback; its data dir survives stop()/start().
 
-    def __init__(self, binary: Path, data_dir: Path, auth: bool = False):
+    `max_row_limit` sets `[http] max-row-limit` (0: none): answers longer than that many
+    rows are cut and marked `"partial": true`. `settings` adds INFLUXDB_* environment
+    settings (e.g. a short cache-snapshot-write-cold-duration for benchmarks)."""
+
+    def __init__(self, binary: Path, data_dir: Path, auth: bool = False,
+                 max_row_limit: int = 0, settings: dict[str, str] | None = None):
         self.binary, self.dir, self.auth = binary, Path(data_dir), auth
+        self.max_row_limit = max_row_limit
+        self.settings = dict(settings or {})
         self.port = free_port()
         self.rpc_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -89,7 +99,8 @@ class Influxd:
             "INFLUXDB_DATA_QUERY_LOG_ENABLED": "false",
             "INFLUXDB_LOGGING_LEVEL": "warn",
             "INFLUXDB_HTTP_AUTH_ENABLED": "true" if self.auth else "false",
-            "INFLUXDB_HTTP_MAX_ROW_LIMIT": "0",
+            "INFLUXDB_HTTP_MAX_ROW_LIMIT": str(self.max_row_limit),
+            **self.settings,
         }
 
     def start(self, timeout: float = 30.0) -> None:
@@ -121,6 +132,7 @@ class Influxd:
         if self.proc is None:
             return
         if self.proc.poll() is None:
+            self.thaw()  # a frozen process would not act on SIGTERM
             self.proc.terminate()
             try:
                 self.proc.wait(timeout=15)
@@ -128,6 +140,17 @@ class Influxd:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+    def freeze(self) -> None:
+        """SIGSTOP: the server keeps its port (connections are accepted) but answers nothing
+        until thaw()."""
+        assert self.proc is not None and self.proc.poll() is None, "influxd is not running"
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT after freeze(); harmless when the server is not frozen."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGCONT)
 
     @property
     def running(self) -> bool:

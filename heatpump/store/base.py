@@ -84,8 +84,17 @@ class Store(ABC):
 
     @abstractmethod
     def latest(self, measurement: str, fields: Sequence[str] | None = None,
-               tags: Mapping[str, str] | None = None) -> dict[str, Latest]:
-        """Latest value of each field (all fields when None), each with its own time."""
+               tags: Mapping[str, str] | None = None,
+               since: datetime | None = None) -> dict[str, Latest]:
+        """Latest value of each field (all fields when None), each with its own time; with
+        `since`, only values at or after it (a field without one is absent).
+
+        Bounded without `since` too: the embedded store reads at most 6 hours of one series
+        per field (heatpump/store/sqlite.py, last_seen), InfluxDB looks back in growing
+        windows and skips fields the measurement never had. Pass `since` when an older value
+        would not be used anyway (e.g. the last hour for a live reading): it is cheaper on
+        InfluxDB, whose windows otherwise reach back to the first data for a field that has
+        stopped."""
 
     @abstractmethod
     def series(self, measurement: str, field: str, start: datetime, end: datetime,
@@ -122,6 +131,12 @@ class Store(ABC):
     @abstractmethod
     def apply_retention(self, keep: timedelta, now: datetime) -> None:
         """Delete raw `meter` and `heatpump` points older than `now - keep` (rollups stay)."""
+
+    def check(self) -> None:
+        """Whether the store is sound, for `heatpump doctor`: StoreError saying what is wrong
+        (unreachable, refused, damaged). The backends check deeper (the embedded store reads
+        its whole file); this default only proves that a read works."""
+        self.tag_values("health", "source")
 
     def __enter__(self) -> Store:
         return self

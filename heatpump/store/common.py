@@ -271,6 +271,11 @@ class BaseStore(Store):
     def _batch(self) -> contextlib.AbstractContextManager[object]:
         return contextlib.nullcontext()
 
+    def _reading(self) -> contextlib.AbstractContextManager[object]:
+        """Around a query's reads: one snapshot of the data where the backend has them
+        (SQLite), so a query never mixes data from before and after another's commit."""
+        return contextlib.nullcontext()
+
     def _note_touched(self, rows: list[Row], pending: dict[str, set[int]]) -> None:
         """Hours (bucket starts) of rollup measurements that these rows touch."""
         shift = self.hour_shift_ms
@@ -310,6 +315,11 @@ class BaseStore(Store):
     @locked
     def series(self, measurement: str, field: str, start: datetime, end: datetime,
                max_points: int = 500, tags: Mapping[str, str] | None = None) -> Series:
+        with self._reading():
+            return self._series(measurement, field, start, end, max_points, tags)
+
+    def _series(self, measurement: str, field: str, start: datetime, end: datetime,
+                max_points: int, tags: Mapping[str, str] | None) -> Series:
         t = field_type(measurement, field)
         if t in ("str", "bool"):
             raise ValueError(f"{measurement}.{field} is {t}; a series needs a numeric field")
@@ -355,6 +365,12 @@ class BaseStore(Store):
     def sums(self, measurement: str, fields: Sequence[str], start: datetime, end: datetime,
              bucket: Bucket, tz: ZoneInfo, tags: Mapping[str, str] | None = None,
              group_by: Sequence[str] = ()) -> list[BucketSum]:
+        with self._reading():
+            return self._sums(measurement, fields, start, end, bucket, tz, tags, group_by)
+
+    def _sums(self, measurement: str, fields: Sequence[str], start: datetime, end: datetime,
+              bucket: Bucket, tz: ZoneInfo, tags: Mapping[str, str] | None,
+              group_by: Sequence[str]) -> list[BucketSum]:
         for f in fields:
             if field_type(measurement, f) == "str":
                 raise ValueError(f"{measurement}.{f} is text and cannot be summed")

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import json
+import time
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
@@ -31,6 +33,15 @@ from heatpump.store.common import (
     store_error,
     tags_sort_key,
 )
+from heatpump.store.influx_http import (
+    DEADLINE_S,
+    MAX_ANSWER_BYTES,
+    Answer,
+    AnswerTooLarge,
+    DeadlinePassed,
+    DeadlineTransport,
+    bounded,
+)
 from heatpump.store.rollup import COUNT, DAY_MS, HOUR_MS, SUM, from_ms, to_ms
 
 BATCH_LINES = 5000
@@ -42,6 +53,10 @@ STATEMENT_ROWS = 1000
 _ROLLUP_STEP_MS = {rollup_name(m.name, level): step for m in MEASUREMENTS.values() if m.rollup
                    for level, step in (("1h", HOUR_MS), ("1d", DAY_MS))}
 RAW_RETENTION_MEASUREMENTS = ("meter", "heatpump")
+# latest() without `since` looks back this far in turn (then to the start of the data): a
+# day spans one or two of InfluxDB's default 7-day shard groups instead of all of them.
+LATEST_WINDOWS_MS = (DAY_MS, 35 * DAY_MS, 400 * DAY_MS)
+FIELD_KEYS_MAX_AGE_S = 60.0
 _INFLUX_TYPES = {"float": "float", "integer": "int", "boolean": "bool", "string": "str"}
 
 
@@ -119,7 +134,10 @@ class InfluxStore(BaseStore):
 
     def __init__(self, url: str, database: str, tz: ZoneInfo, *, token: str | None = None,
                  username: str | None = None, password: str | None = None,
-                 timeout_s: float = 30.0):
+                 timeout_s: float = DEADLINE_S, max_answer_bytes: int = MAX_ANSWER_BYTES):
+        """`timeout_s` bounds each HTTP request as a whole (connect, send, wait, receive);
+        `max_answer_bytes` caps what one answer may hold (see heatpump/store/influx_http.py).
+        A server that is down or hangs is no error here: the next call tries again."""
         super().__init__(tz)
         parts = urlsplit(url.rstrip("/"))
         if parts.username and not username and not token:  # http://user:pass@host:8086
@@ -129,18 +147,22 @@ class InfluxStore(BaseStore):
             f":{parts.port}" if parts.port else "") if parts.hostname else parts.netloc))
         self.db = database
         self._secrets = [s for s in (token, password) if s]
+        self.timeout_s = timeout_s
+        self.max_answer_bytes = max_answer_bytes
         # Uncompressed answers: InfluxDB's gzip costs ~1 ms of server time per response (more
         # than sending a year of day rows, ~12 kB, uncompressed); answers stay small.
         headers = {"Accept-Encoding": "identity"}
         if token:
             headers["Authorization"] = f"Token {token}"
         auth = (username, password or "") if username and not token else None
+        self._transport = DeadlineTransport()
         self._http = httpx.Client(base_url=self.url, headers=headers, auth=auth,
-                                  timeout=timeout_s)
+                                  timeout=timeout_s, transport=self._transport)
         self._token = bool(token)
         self._ready = False
         self._version = "unknown"
         self._ftypes: dict[str, dict[str, str]] = {}
+        self._ftypes_at: dict[str, float] = {}  # monotonic time of each SHOW FIELD KEYS
         try:
             self._ensure_ready()
         except CredentialsRefused:
@@ -154,9 +176,18 @@ class InfluxStore(BaseStore):
     def _error(self, what: str, detail: str) -> StoreError:
         return store_error(f"InfluxDB at {self.url} {what}: {detail}", self._secrets)
 
-    def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+    def _request(self, method: str, path: str, **kw: Any) -> Answer:
         try:
-            r = self._http.request(method, path, **kw)
+            r = bounded(self._http, self._transport, method, path, self.timeout_s,
+                        self.max_answer_bytes, **kw)
+        except DeadlinePassed:
+            raise self._error("gave no complete answer",
+                              f"nothing or too little within {self.timeout_s:g} s (the server "
+                              "hangs or is overloaded)") from None
+        except AnswerTooLarge as exc:
+            raise self._error("answered too much", f"{exc}, more than the "
+                              f"{self.max_answer_bytes:,} bytes one answer may hold (ask for "
+                              "a shorter range)") from None
         except httpx.HTTPError as exc:
             raise self._error("unreachable", f"{type(exc).__name__}: {exc}") from None
         if r.status_code in (401, 403):
@@ -166,11 +197,12 @@ class InfluxStore(BaseStore):
         return r
 
     @staticmethod
-    def _server_message(r: httpx.Response) -> str:
+    def _server_message(r: Answer) -> str:
         try:
-            return str(r.json().get("error") or r.json().get("message") or "")[:500]
+            body = json.loads(r.content)
+            return str(body.get("error") or body.get("message") or "")[:500]
         except (ValueError, AttributeError):
-            return r.text[:500]
+            return r.content[:500].decode("utf-8", "replace")
 
     def _ensure_ready(self) -> None:
         if self._ready:
@@ -196,10 +228,13 @@ class InfluxStore(BaseStore):
         params = {"db": self.db, "q": ";".join(statements), "epoch": "ms"}
         r = self._request("POST" if post else "GET", "/query", params=params)
         try:
-            body = r.json()
+            body = json.loads(r.content)
         except ValueError:
-            raise self._error("answered a query with no JSON",
-                              f"HTTP {r.status_code} {r.text[:200]}") from None
+            raise self._error("answered a query with no JSON", f"HTTP {r.status_code} "
+                              f"{r.content[:200].decode('utf-8', 'replace')}") from None
+        if not isinstance(body, dict):
+            raise self._error("answered a query with no JSON object",
+                              f"HTTP {r.status_code} {str(body)[:200]}")
         if r.status_code >= 400 or body.get("error"):
             raise self._error("refused a query", f"HTTP {r.status_code} "
                               f"{body.get('error', '')} ({statements[0][:200]})")
@@ -207,8 +242,13 @@ class InfluxStore(BaseStore):
         for res in results:
             if res.get("error"):
                 raise self._error("refused a query", f"{res['error']} ({statements[0][:200]})")
-            if res.get("partial"):
-                raise self._error("truncated a result", "raise the server's max-row-limit")
+            # InfluxDB 1.x with a max-row-limit cuts the answer and marks the cut series
+            # (`"partial": true` on the series, tests/fixtures/influxdb/); later versions may
+            # mark the result. Either way the data is incomplete: never return it.
+            if res.get("partial") or any(s.get("partial") for s in res.get("series", ())):
+                raise self._error("cut an answer short", "it holds more rows than the "
+                                  "server's max-row-limit ([http] max-row-limit in "
+                                  "influxdb.conf; 0 means no limit)")
         return results
 
     def _post_lines(self, lines: list[str]) -> list[str]:
@@ -237,8 +277,16 @@ class InfluxStore(BaseStore):
         if refused:
             raise StoreError(f"InfluxDB at {self.url} refused rollup points: {refused[0]}")
 
-    def _field_types(self, measurement: str, refresh: bool = False) -> dict[str, str]:
-        if refresh or measurement not in self._ftypes:
+    def _field_types(self, measurement: str, refresh: bool = False,
+                     max_age_s: float | None = None) -> dict[str, str]:
+        """Field keys and types of a measurement (SHOW FIELD KEYS, which asks every shard:
+        ~50 us each). Cached; `refresh` asks again, `max_age_s` when the cache is older or
+        knows no field."""
+        stale = max_age_s is not None and (
+            not self._ftypes.get(measurement)
+            or time.monotonic() - self._ftypes_at.get(measurement, 0.0) > max_age_s)
+        if refresh or stale or measurement not in self._ftypes:
+            self._ftypes_at[measurement] = time.monotonic()
             res = self._query([f"SHOW FIELD KEYS FROM {ident(measurement)}"])
             types: dict[str, str] = {}
             for s in res[0].get("series", []):
@@ -420,23 +468,47 @@ class InfluxStore(BaseStore):
 
     @locked
     def latest(self, measurement: str, fields: Sequence[str] | None = None,
-               tags: Mapping[str, str] | None = None) -> dict[str, Latest]:
-        names = list(fields) if fields is not None else sorted(self._field_types(
-            measurement, refresh=True))
+               tags: Mapping[str, str] | None = None,
+               since: datetime | None = None) -> dict[str, Latest]:
+        """An unbounded `last()` opens every shard of the database (1.5 s for the meter at
+        three years of data, docs/performance.md). So the fields asked for are looked for in
+        the last day first (one or two shards), then, only those the measurement has (its
+        field keys, cached for FIELD_KEYS_MAX_AGE_S), further back in LATEST_WINDOWS, each
+        statement covering only what the one before did not. All fields (`fields=None`) are
+        those field keys: a field new to the measurement shows up within that age."""
+        if fields is not None:
+            names = list(dict.fromkeys(fields))
+        else:
+            names = sorted(self._field_types(measurement, max_age_s=FIELD_KEYS_MAX_AGE_S))
         if not names:
             return {}
-        statements = [f"SELECT last({ident(f)}) FROM {ident(measurement)}"
-                      f"{where(None, None, tags)} GROUP BY *" for f in names]
+        if since is not None:
+            windows: list[tuple[int | None, int | None]] = [(to_ms(since), None)]
+        else:
+            now = to_ms(datetime.now(UTC))
+            edges = [now - w for w in LATEST_WINDOWS_MS]
+            windows = [(edges[0], None), *zip(edges[1:], edges[:-1], strict=True),
+                       (None, edges[-1])]
         out: dict[str, Latest] = {}
-        for f, res in zip(names, self._query(statements), strict=True):
-            typ = self._type_of(measurement, f) if res.get("series") else None
-            for s in sorted(res.get("series", []), key=lambda s: tags_sort_key(s.get("tags"))):
-                t, v = s["values"][0][0], s["values"][0][1]
-                if v is None:
-                    continue
-                when = from_ms(t)
-                if f not in out or when > out[f].time:
-                    out[f] = Latest(when, _decode(v, typ), dict(s.get("tags") or {}))
+        for k, (lo, hi) in enumerate(windows):
+            wanted = [f for f in names if f not in out]
+            if k == 1 and wanted:  # further back only for fields the measurement has
+                known = self._field_types(measurement, max_age_s=FIELD_KEYS_MAX_AGE_S)
+                wanted = [f for f in wanted if f in known]
+            if not wanted:
+                break
+            statements = [f"SELECT last({ident(f)}) FROM {ident(measurement)}"
+                          f"{where(lo, hi, tags)} GROUP BY *" for f in wanted]
+            for f, res in zip(wanted, self._query(statements), strict=True):
+                typ = self._type_of(measurement, f) if res.get("series") else None
+                for s in sorted(res.get("series", []),
+                                key=lambda s: tags_sort_key(s.get("tags"))):
+                    t, v = s["values"][0][0], s["values"][0][1]
+                    if v is None:
+                        continue
+                    when = from_ms(t)
+                    if f not in out or when > out[f].time:
+                        out[f] = Latest(when, _decode(v, typ), dict(s.get("tags") or {}))
         return out
 
     @locked
@@ -487,6 +559,12 @@ class InfluxStore(BaseStore):
     @locked
     def info(self) -> StoreInfo:
         return StoreInfo("influxdb", self._version, f"{self.url} ({self.db})")
+
+    @locked
+    def check(self) -> None:
+        """The server answers /ping and a query of the database within the deadline."""
+        self._ready = False
+        self._ensure_ready()
 
     def close(self) -> None:
         with self._lock:

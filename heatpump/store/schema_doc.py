@@ -4,7 +4,7 @@
     python -m heatpump.store.schema_doc --write  # rewrite the generated part
 
 Only the part between the BEGIN/END markers is generated; the prose around it is written by
-hand. tests/heatpump/test_schema_doc.py fails when the two drift apart.
+hand. tests/heatpump/store/test_schema_doc.py fails when the two drift apart.
 """
 
 from __future__ import annotations

@@ -110,7 +110,10 @@ def test_server_down_keeps_points_and_a_restart_delivers_them(make_influxd):
     assert "unreachable" in str(info.value) and PASSWORD not in _all_text(info.value)
     with pytest.raises(StoreError):
         s.latest("electricity")
+    with pytest.raises(StoreError, match="unreachable"):
+        s.check()
     server.start()  # same data dir: the first point is still there
+    s.check()
     s.flush()
     day = datetime(2026, 1, 5, tzinfo=BERLIN)
     [row] = s.sums("electricity", ["energy_wh"], day, day + timedelta(days=1), "day",
@@ -173,3 +176,38 @@ def test_sums_over_rollup_rows_match_per_bucket_aggregates(influxd, monkeypatch)
     assert {tuple(r.tags.items()) for r in read[1]} == {(("source", "meter"),),
                                                         (("source", "heatpump"),)}
     assert read[2][0].values == {"energy_wh": pytest.approx(0.25 * sum(range(30)))}
+
+
+def test_latest_skips_fields_never_written_and_looks_back_in_windows(influxd, monkeypatch):
+    """An unbounded last() opens every shard: a field the measurement never had costs one
+    last() over the last day (no older window), a recent one the same, an old one the
+    windows back to the start."""
+    s = InfluxStore(influxd.url, "windows", BERLIN)
+    now = datetime.now(UTC).replace(microsecond=0)
+    s.write([Point("heatpump", now - timedelta(hours=1), {"outside_temp_c": 2.0},
+                   {"device": "hp"}),
+             Point("heatpump", now - timedelta(days=500), {"flow_l_h": 900.0},
+                   {"device": "hp"})])
+    s.flush()
+    sent: list[list[str]] = []
+    real = s._query
+
+    def spy(statements, *a, **k):
+        sent.append(list(statements))
+        return real(statements, *a, **k)
+
+    monkeypatch.setattr(s, "_query", spy)
+    assert s.latest("heatpump", ["device_spf_total", "device_scop_total"]) == {}
+    [batch] = [b for b in sent if "last(" in b[0]]
+    assert len(batch) == 2 and all("time >= " in q and "time < " not in q for q in batch)
+    sent.clear()
+    got = s.latest("heatpump", ["outside_temp_c"])
+    assert got["outside_temp_c"].time == now - timedelta(hours=1)
+    [batch] = [b for b in sent if "last(" in b[0]]
+    assert "time >= " in batch[0] and "time < " not in batch[0]
+    sent.clear()
+    got = s.latest("heatpump", ["flow_l_h"])
+    assert got["flow_l_h"].value == 900.0
+    lasts = [b[0] for b in sent if "last(" in b[0]]
+    assert len(lasts) == 4 and "time >= " not in lasts[-1]  # found in the open-ended window
+    s.close()

@@ -39,6 +39,13 @@ def test_round_trip_of_every_field_type(store):
     assert store.info().backend in ("sqlite", "influxdb")
 
 
+def test_check_passes_on_a_sound_store(store):
+    store.check()  # empty
+    store.write([meter(T0 + timedelta(seconds=10 * i), float(i)) for i in range(500)])
+    store.flush()
+    store.check()
+
+
 def test_bad_points_are_refused_before_buffering(store):
     with pytest.raises(ValueError, match="schema type is int"):
         store.write([Point("heatpump", T0, {"compressor_starts": 1.5}, {"device": "d"})])
@@ -73,6 +80,49 @@ def test_latest_per_field_with_own_time_and_tag_filter(store):
     assert both["power_w"].value == 999.0 and both["power_w"].tags == {"device": "other"}
     assert store.latest("meter", tags={"device": "nobody"}) == {}
     assert store.latest("heat") == {}
+
+
+def test_latest_since_leaves_out_older_values(store):
+    store.write([meter(T0, 100.0, energy_import_wh=5000.0),
+                 meter(T0 + timedelta(hours=1), 110.0),
+                 meter(T0 + timedelta(hours=2), 120.0, device="other")])
+    store.flush()
+    half = T0 + timedelta(minutes=30)
+    got = store.latest("meter", tags={"device": "shelly1"}, since=half)
+    assert set(got) == {"power_w"} and got["power_w"].time == T0 + timedelta(hours=1)
+    assert store.latest("meter", tags={"device": "shelly1"}, since=T0)["energy_import_wh"] \
+        .value == 5000.0  # `since` itself is included
+    assert store.latest("meter", ["power_w"], since=half)["power_w"].value == 120.0
+    assert store.latest("meter", since=T0 + timedelta(hours=3)) == {}
+    assert store.latest("meter", ["uptime_s"], since=T0) == {}  # never written
+
+
+def test_latest_finds_a_field_that_stopped_long_ago_and_old_values_written_late(make_store):
+    writer, other = make_store(), make_store()
+    long_ago = T0 - timedelta(days=800)
+    writer.write([meter(long_ago, 1.0, energy_import_wh=7.0)])
+    writer.flush()
+    for day in range(1, 12):  # flush by flush, power only: the counter stopped long ago
+        writer.write([meter(T0 + timedelta(days=day, seconds=10 * i), float(day))
+                      for i in range(0, 8640, 360)])
+        writer.flush()
+    got = writer.latest("meter")
+    assert got["energy_import_wh"].time == long_ago and got["energy_import_wh"].value == 7.0
+    assert got["power_w"].time == T0 + timedelta(days=11, seconds=10 * 8280)
+    # Another client writes a newer counter value; then an older one arrives late.
+    other.write([meter(T0 + timedelta(days=3), 3.0, energy_import_wh=9.0)])
+    other.flush()
+    writer.write([meter(T0 - timedelta(days=2), 2.0, energy_import_wh=8.0)])
+    writer.flush()
+    for s in (writer, other):
+        got = s.latest("meter", ["energy_import_wh"])
+        assert (got["energy_import_wh"].time, got["energy_import_wh"].value) == (
+            T0 + timedelta(days=3), 9.0)
+    assert writer.latest("meter", ["energy_import_wh"], since=T0 + timedelta(days=4)) == {}
+    # Retention takes the old values: nothing is found where they were.
+    writer.apply_retention(timedelta(days=1), T0 + timedelta(days=20))
+    assert writer.latest("meter", ["energy_import_wh"]) == {}
+    assert writer.latest("meter", ["power_w"]) == {}
 
 
 def test_series_means_per_bucket_and_gaps_stay_none(store):
