@@ -88,6 +88,7 @@ def check_store(settings: Settings, now: datetime) -> Check:
     try:
         info = store.info()
         c.lines.append(f"{info.backend} {info.version} at {info.location}")
+        store.check()  # the embedded store reads its whole file: a damaged one fails
         for measurement, fld in (("meter", "power_w"), ("heatpump", "outside_temp_c"),
                                  ("electricity", "energy_wh"), ("heat", "energy_wh")):
             got = store.latest(measurement, [fld]).get(fld)

@@ -26,7 +26,8 @@ from collector.sink import DurableSink
 from collector.state import StateFile
 from heatpump import heartbeat
 from heatpump.schema import HEALTH_STORE_SOURCE
-from heatpump.store.base import Latest, Point
+from heatpump.store.base import Point
+from heatpump.store.latest_point import LatestReader
 from heatpump.timeutil import utcnow
 
 log = logging.getLogger("collector")
@@ -61,9 +62,8 @@ class Batch:
     state: dict[str, Any] = field(default_factory=dict)
 
 
-class Lookup(Protocol):
-    def latest(self, measurement: str, fields: Sequence[str] | None = None,
-               tags: dict[str, str] | None = None) -> dict[str, Latest]: ...
+# What a source may read at start to resume (the sink: the store, and the spool).
+Lookup = LatestReader
 
 
 class Source(Protocol):

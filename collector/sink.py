@@ -139,18 +139,21 @@ class DurableSink:
             self._on_state(up, f"{detail}; spooling to {self.spool.dir}" if not up else "")
 
     def latest(self, measurement: str, fields: Sequence[str] | None = None,
-               tags: Mapping[str, str] | None = None) -> dict[str, Latest]:
-        """Latest value per field from the store, overridden by newer spooled points.
+               tags: Mapping[str, str] | None = None,
+               since: datetime | None = None) -> dict[str, Latest]:
+        """Latest value per field from the store, overridden by newer spooled points
+        (`since` as in Store.latest).
 
         Used to resume accounting after a restart even while the store is down."""
         out: dict[str, Latest] = {}
         try:
-            out.update(self.store.latest(measurement, fields, tags))
+            out.update(self.store.latest(measurement, fields, tags, since))
         except StoreError as exc:
             log.warning("cannot read the last %s from the store (%s); resuming from the "
                         "spool only", measurement, exc)
         for p in self.spool:
-            if p.measurement != measurement or not _tags_match(p.tags, tags):
+            if p.measurement != measurement or not _tags_match(p.tags, tags) or (
+                    since is not None and p.time < since):
                 continue
             for name, value in p.fields.items():
                 if fields is not None and name not in fields:

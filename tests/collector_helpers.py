@@ -53,12 +53,15 @@ class MemoryStore(Store):
                       key=lambda p: p.time)
 
     def latest(self, measurement: str, fields: Sequence[str] | None = None,
-               tags: Mapping[str, str] | None = None) -> dict[str, Latest]:
+               tags: Mapping[str, str] | None = None,
+               since: datetime | None = None) -> dict[str, Latest]:
         if self.down:
             raise StoreError("memory store is down")
         out: dict[str, Latest] = {}
         for p in self.all(measurement):
             if tags and any(p.tags.get(k) != v for k, v in tags.items()):
+                continue
+            if since is not None and p.time < since:
                 continue
             for k, v in p.fields.items():
                 if fields is None or k in fields:

@@ -8,6 +8,7 @@ accounting from such points and the bot reads the last poll of a device this way
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from heatpump.store.base import Latest, Point
@@ -15,7 +16,8 @@ from heatpump.store.base import Latest, Point
 
 class LatestReader(Protocol):
     def latest(self, measurement: str, fields: Sequence[str] | None = None,
-               tags: Mapping[str, str] | None = None) -> dict[str, Latest]: ...
+               tags: Mapping[str, str] | None = None,
+               since: datetime | None = None) -> dict[str, Latest]: ...
 
 
 def latest_point(store: LatestReader, measurement: str, tags: Mapping[str, str],

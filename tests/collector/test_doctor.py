@@ -115,3 +115,13 @@ def test_a_misspelt_variable_is_a_warning_in_the_settings_section(tmp_path):
     r = doctor(tmp_path, VICARE_DUMP=str(DUMP), SHELY_URL="http://127.0.0.1:9")
     assert "[warn] Settings" in r.stdout
     assert "SHELY_URL" in r.stdout and "did you mean SHELLY_URL" in r.stdout.replace("`", "")
+
+
+def test_a_damaged_store_is_not_ok(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "heatpump.sqlite3").write_bytes(b"SQLite format 3\x00" + b"\x13" * 4096)
+    r = doctor(tmp_path, VICARE_DUMP=str(DUMP))
+    assert r.returncode == 1
+    assert "[FAIL] Store" in r.stdout and "heatpump.sqlite3" in r.stdout
+    assert "Traceback" not in r.stdout + r.stderr
