@@ -54,17 +54,6 @@ def bucket_next(start: datetime, bucket: Bucket, tz: ZoneInfo) -> datetime:
     return _local_to_utc(nxt.replace(tzinfo=tz), tz)
 
 
-def bucket_starts(start: datetime, end: datetime, bucket: Bucket, tz: ZoneInfo) -> list[datetime]:
-    """Starts (UTC) of every local bucket that overlaps [start, end)."""
-    out: list[datetime] = []
-    cur = bucket_floor(start, bucket, tz)
-    end = as_utc(end)
-    while cur < end:
-        out.append(cur)
-        cur = bucket_next(cur, bucket, tz)
-    return out
-
-
 def _local_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
     """Local wall time -> UTC; a wall time skipped by DST moves to the first valid instant."""
     # fold=0 reads a wall time with the offset in force before a transition. For a skipped

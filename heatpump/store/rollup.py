@@ -17,7 +17,6 @@ rollups: a mean is Σsum/Σcount, an energy total is Σsum.
 from __future__ import annotations
 
 import bisect
-import math
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -102,15 +101,6 @@ def local_days(ranges: Iterable[tuple[int, int]], tz: ZoneInfo) -> list[tuple[in
             days.add((to_ms(cur), to_ms(nxt)))
             cur = nxt
     return sorted(days)
-
-
-def pick_step(start_ms: int, end_ms: int, max_points: int) -> int:
-    """The smallest nice step giving at most `max_points` buckets over [start, end)."""
-    span = max(end_ms - start_ms, 1)
-    for step in NICE_STEPS_MS:
-        if math.ceil(span / step) <= max_points:
-            return step
-    return NICE_STEPS_MS[-1] * math.ceil(span / (NICE_STEPS_MS[-1] * max(max_points, 1)))
 
 
 def series_anchor_ms(start: datetime, step_ms: int, tz: ZoneInfo) -> int:

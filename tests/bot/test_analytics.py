@@ -8,7 +8,7 @@ import pytest
 from bot.analytics import daily_means, daily_stats, pair_hours, performance
 from bot.periods import PeriodError, parse_period
 from heatpump.store.base import BucketSum
-from heatpump.timeutil import bucket_starts
+from tests.buckets import bucket_starts
 
 BERLIN = ZoneInfo("Europe/Berlin")
 T0 = datetime(2026, 1, 10, 0, 0, tzinfo=UTC)

@@ -5,7 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from heatpump.timeutil import as_utc, bucket_floor, bucket_next, bucket_starts
+from heatpump.timeutil import as_utc, bucket_floor, bucket_next
+from tests.buckets import bucket_starts
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

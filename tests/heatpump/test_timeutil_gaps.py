@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from heatpump.timeutil import bucket_floor, bucket_next, bucket_starts
+from heatpump.timeutil import bucket_floor, bucket_next
+from tests.buckets import bucket_starts
 
 
 def test_santiago_day_without_midnight_starts_at_the_transition():

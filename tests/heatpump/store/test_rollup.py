@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from heatpump.store.common import _plan
 from heatpump.store.rollup import (
     HOUR_MS,
     CalendarBuckets,
@@ -14,10 +15,10 @@ from heatpump.store.rollup import (
     floor_to,
     hour_shift_ms,
     local_days,
-    pick_step,
     to_ms,
 )
-from heatpump.timeutil import bucket_floor, bucket_next, bucket_starts
+from heatpump.timeutil import bucket_floor, bucket_next
+from tests.buckets import bucket_starts
 
 ZONES = ["Europe/Berlin", "America/Santiago", "America/Havana", "Asia/Kolkata",
          "Asia/Kathmandu", "Australia/Lord_Howe", "America/St_Johns", "UTC",
@@ -61,9 +62,12 @@ def test_index_and_bounds():
 
 def test_steps_and_ranges():
     day = 86_400_000
-    assert pick_step(0, day, 500) == 300_000
-    assert pick_step(0, 365 * day, 500) == day
-    assert pick_step(0, 60_000, 500) == 1000
+    utc = ZoneInfo("UTC")
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    # the smallest nice step giving at most max_points buckets (what Store.series uses)
+    assert _plan(0, day, 500, t0, utc)[0] == 300_000
+    assert _plan(0, 365 * day, 500, t0, utc)[0] == day
+    assert _plan(0, 60_000, 500, t0, utc)[0] == 1000
     assert coalesce_hours([3 * HOUR_MS, HOUR_MS, 2 * HOUR_MS, 7 * HOUR_MS]) == [
         (HOUR_MS, 4 * HOUR_MS), (7 * HOUR_MS, 8 * HOUR_MS)]
     berlin = ZoneInfo("Europe/Berlin")
