@@ -9,7 +9,6 @@ counter resolution.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -19,28 +18,14 @@ from collector.shelly.errors import ShellyUnreachable, ShellyUnsupported
 from collector.shelly.transport import AnswerTransport
 from simhouse.house import MeterReboot, MeterStep, Outage, Simulator
 from simhouse.shelly import MODELS, MeterOffline, ShellyQuirks, SimulatedShelly
+from tests.simhouse.clock import BERLIN, Clock, local
 
-BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2025, 1, 5, tzinfo=BERLIN)
 SEED = 9
 # How far a model's counter may read below the meter's (its wire resolution, in Wh):
 # Gen2 counters in 0.01 Wh, Gen1 plugs in watt-minutes, the Gen1 3EM per phase in 0.1 Wh.
 COUNTER_RESOLUTION_WH = {"pro3em": 1e-6, "plus1pm": 1e-6, "plugs": 1 / 60, "3em": 0.3}
 POWER_RESOLUTION_W = {"pro3em": 1e-9, "plus1pm": 1e-9, "plugs": 1e-9, "3em": 0.015}
-
-
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=BERLIN)
-
-
-class Clock:
-    """The time of a request, set by the test."""
-
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture(scope="module")

@@ -31,8 +31,8 @@ from simhouse.vitocal import (
     SimulatedVitocal,
     VitocalQuirks,
 )
+from tests.simhouse.clock import BERLIN, Clock, local
 
-BERLIN = ZoneInfo("Europe/Berlin")
 SEED = 7
 START = datetime(2025, 1, 1, tzinfo=BERLIN)
 SUMMARY = {"heat": "heating.heat.production.summary",
@@ -41,20 +41,6 @@ SUMMARY_PROPS = ("currentDay", "currentMonth", "currentYear", "lastMonth", "last
                  "lastYear")
 CURRENT_PROPS = ("currentDay", "currentMonth", "currentYear")
 ARRAYS = ("day", "week", "month", "year")
-
-
-def local(*args: int, tz: ZoneInfo = BERLIN) -> datetime:
-    return datetime(*args, tzinfo=tz)
-
-
-class Clock:
-    """The time of a request, set by the test."""
-
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture(scope="module")
