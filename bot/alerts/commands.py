@@ -106,8 +106,16 @@ def active_lines(state: Mapping[str, Any], now: datetime, tz: ZoneInfo) -> list[
     if not active:
         return ["No active alerts."]
     return [f"Active alerts ({len(active)}):",
-            *(f"• {texts.summary_line(r['kind'], r.get('facts', {}), r, tz, now)}"
-              for _, r in active)]
+            *(f"• {_summary(r, tz, now)}" for _, r in active)]
+
+
+def _summary(rec: Mapping[str, Any], tz: ZoneInfo, now: datetime) -> str:
+    """One line of /alerts; a record whose facts do not fit (a hand-edited file) still gets
+    a line naming its kind, never a failed /alerts."""
+    try:
+        return texts.summary_line(rec["kind"], rec.get("facts", {}), rec, tz, now)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return f"{str(rec.get('kind', 'alert')).replace('_', ' ')} (details unreadable)"
 
 
 def watching_line(cfg: Settings) -> str:

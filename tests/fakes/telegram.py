@@ -37,6 +37,7 @@ class Call:
     method: str
     params: dict[str, Any]
     files: dict[str, bytes] = field(default_factory=dict)
+    refused: int = 0  # the HTTP status of a refusal (`FakeBotApi.refuse`), 0 when answered
 
 
 class ApiError(Exception):
@@ -178,9 +179,10 @@ class FakeBotApi:
                 self._cond.wait(left)
 
     def sent_to(self, chat_id: int, after: int = 0) -> list[Call]:
+        """Messages and photos that reached `chat_id` (refused calls not counted)."""
         with self._cond:
             return [c for c in self.calls[after:]
-                    if c.method in ("sendMessage", "sendPhoto")
+                    if c.method in ("sendMessage", "sendPhoto") and not c.refused
                     and int(c.params.get("chat_id", 0)) == chat_id]
 
     # --- the API ----------------------------------------------------------------------
@@ -190,14 +192,17 @@ class FakeBotApi:
         if method == "getUpdates":
             return self._get_updates(params)
         with self._cond:
-            self.calls.append(Call(method, params, files))
-            self._cond.notify_all()
+            call = Call(method, params, files)
             refusal = self.refusals.get((method, int(params.get("chat_id") or 0)))
             if refusal is not None and refusal[1] != 0:
                 if refusal[1] is not None:
                     refusal[1] -= 1
+                call.refused = int(refusal[0]["error_code"])
+            self.calls.append(call)
+            self._cond.notify_all()
+            if call.refused:
                 body = refusal[0]
-                raise ApiError(int(body["error_code"]), str(body["description"]), body)
+                raise ApiError(call.refused, str(body["description"]), body)
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             raise ApiError(404, "Not Found: method not found")
