@@ -46,6 +46,28 @@ def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
+def error_line(exc: BaseException, secrets: Iterable[str] = ()) -> str:
+    """What an error says, on one line, for a command that stops with it: an OSError is its
+    reason and file; anything else its message (a StoreError names no secret by contract;
+    `secrets` are masked all the same)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    else:
+        text = str(exc) or type(exc).__name__
+    masked = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+    return redact(" ".join(text.split()), masked)
+
+
+def store_error_line(exc: BaseException) -> str:
+    """`error_line` for an error met opening or reading the store: a StoreError says what
+    failed itself; an OSError (a data dir that cannot be made, no permission) gets the
+    context."""
+    from heatpump.store.base import StoreError
+
+    line = error_line(exc)
+    return line if isinstance(exc, StoreError) else f"cannot open the store: {line}"
+
+
 def without_credentials(url: str | None) -> str:
     """The URL as it may be shown: `http://user:pw@host` -> `http://host` (both the Shelly
     and the InfluxDB client accept credentials inside their URL setting)."""
