@@ -66,7 +66,7 @@ def live(ctx: Context, out: TextIO) -> None:
 
 def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout,
         inp: TextIO = sys.stdin) -> int:
-    from heatpump.logs import store_error_line
+    from bot.fmt import store_error_line
     from heatpump.store import StoreError, open_store
 
     out_dir = Path(args.out)

@@ -25,8 +25,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from telegram.error import InvalidToken, TelegramError
 
     from bot.alerts.deliver import AlertChannelError
+    from bot.fmt import store_error_line
     from bot.telegram_app import run_bot
-    from heatpump.logs import store_error_line
     from heatpump.store import StoreError, open_store
 
     try:

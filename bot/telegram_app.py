@@ -178,7 +178,7 @@ class BotApp:
             raise ValueError("TELEGRAM_BOT_TOKEN is empty; get a token from @BotFather")
         quiet_token_loggers()
         builder = (Application.builder().token(token).post_init(self._post_init)
-                   .post_stop(self._post_stop))
+                   .post_stop(self._post_stop).post_shutdown(self._post_shutdown))
         base = self.settings.telegram_api_base_url
         if base:
             builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
@@ -213,9 +213,13 @@ class BotApp:
         except OSError as exc:
             log.warning("cannot write the bot heartbeat: %s", exc)
 
+    async def _post_shutdown(self, app: Application) -> None:
+        """Runs however the bot ends (even stopped while starting): the render worker
+        goes with it."""
+        await self.renders.stop()
+
     async def _post_stop(self, app: Application) -> None:
         """A bot that stopped is not healthy, however fresh its last beat."""
-        await self.renders.stop()
         try:
             heartbeat.beat(self.settings.data_dir, "bot",
                            {"time": utcnow().isoformat(), "stopped": True})

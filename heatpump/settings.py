@@ -364,10 +364,16 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Every secret value in use, so log filters can mask them: also each URL of
-        APPRISE_URLS alone and a password written into a URL (user:password@host)."""
+        APPRISE_URLS alone and each part of it that can be secret (heatpump.logs.url_secrets)
+        and a password written into a URL (user:password@host)."""
+        from heatpump.logs import url_secrets
+
         found = [getattr(self, s.attr) for s in SPECS if s.secret and getattr(self, s.attr)]
         apprise = [u.strip() for u in (self.apprise_urls or "").replace("\n", ",").split(",")]
         found += [u for u in apprise if u]
+        for u in apprise:  # Apprise prints them rebuilt (webhook paths, headers) at DEBUG
+            if u:
+                found += url_secrets(u)
         for url in (self.shelly_url, self.influx_url, self.telegram_api_base_url, *apprise):
             try:
                 password = urlsplit(url).password if url else None

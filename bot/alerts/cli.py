@@ -28,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from heatpump.logs import store_error_line
+    from bot.fmt import store_error_line
     from heatpump.store import StoreError, open_store
 
     try:
