@@ -209,11 +209,11 @@ class Settings:
                      "set it for your own InfluxDB (docs/deployment.md).")
     influx_token: str | None = setting(
         "INFLUX_TOKEN", _opt_str, "", example="my-super-secret-token", secret=True,
-        env_example=PLACEHOLDER,
         help="InfluxDB 2.x/3.x API token.",
-        compose_note="docker compose: also the admin token the bundled InfluxDB is set up "
-                     "with on its first start (changing it later does not change InfluxDB's). "
-                     "Make one with: openssl rand -hex 32")
+        compose_note="docker compose: only for your own InfluxDB (read and write on the "
+                     "bucket); leave it unset for the bundled one, which gives the collector "
+                     "and the bot tokens of their own (see DOCKER_INFLUXDB_INIT_ADMIN_TOKEN "
+                     "below).")
     influx_username: str | None = setting(
         "INFLUX_USERNAME", _opt_str, "", example="heatpump",
         help="InfluxDB 1.x user (instead of a token).")
