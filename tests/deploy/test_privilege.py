@@ -259,3 +259,12 @@ def test_env_example_names_the_admin_token_for_influxdb_only():
     text = ENV_EXAMPLE.read_text()
     assert f"\n{ADMIN}=change-me\n" in text
     assert "\n# INFLUX_TOKEN=\n" in text  # only for an InfluxDB of your own
+
+
+def test_the_deployment_guide_lists_every_compose_variable():
+    from heatpump.settings_docs import COMPOSE_VARS
+
+    guide = (ROOT / "docs" / "deployment.md").read_text()
+    table = guide.split("### Variables only docker compose reads", 1)[1].split("\n## ", 1)[0]
+    for var in COMPOSE_VARS:
+        assert f"`{var.env}`" in table, var.env
