@@ -276,7 +276,18 @@ class BotApp:
                            job: Callable[[], Any], query: Any = None) -> bool:
         """Offer a chart to the render queue; a full queue is told once per flood (a button
         press gets a short notice on the button instead)."""
-        if self.renders.offer(chat_id, job):
+        async def guarded() -> None:
+            try:
+                await job()
+            except Exception as exc:  # as on_error does for a handler
+                log.error("chart failed: %s", type(exc).__name__, exc_info=exc)
+                try:
+                    await context.bot.send_message(
+                        chat_id, "Sorry, that failed on my side; please try again. /help")
+                except TelegramError:
+                    log.warning("could not send the failure notice")
+
+        if self.renders.offer(chat_id, guarded):
             self.told_busy.discard(chat_id)
             return True
         log.info("chart queue full for chat %s: request refused", chat_id)
@@ -400,6 +411,8 @@ class BotApp:
             except BadRequest as exc:
                 if not not_modified(exc):
                     log.info("could not mark the live message ended: %s", exc.message)
+            except TelegramError as exc:  # the view has ended all the same
+                log.warning("could not mark the live message ended: %s", type(exc).__name__)
             return True
 
     async def _live_tick(self, context: CallbackContext) -> None:

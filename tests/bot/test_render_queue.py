@@ -112,3 +112,20 @@ def test_the_whole_queue_is_bounded():
         await q.stop()
 
     asyncio.run(main())
+
+
+def test_a_chart_that_fails_says_so_and_the_queue_goes_on(h, monkeypatch):
+    real = charts_module.chart_png
+
+    def broken(chart):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(charts_module, "chart_png", broken)
+    reply = h.ask(OWNER, "/chart power 24h")
+    assert reply.params["text"] == "Sorry, that failed on my side; please try again. /help"
+    monkeypatch.setattr(charts_module, "chart_png", real)
+    assert h.ask(OWNER, "/chart power 24h").method == "sendPhoto"
+    deadline = time.monotonic() + 10
+    while h.bot.renders.pending() and time.monotonic() < deadline:
+        time.sleep(0.01)  # the job ends right after its photo reached the API
+    assert h.bot.renders.pending() == 0
