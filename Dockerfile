@@ -29,6 +29,8 @@ RUN groupadd --gid "${GID}" heatpump \
  && chown heatpump:heatpump /data
 COPY --from=build /opt/venv /opt/venv
 COPY deploy/healthcheck.py /app/healthcheck.py
+# `heatpump`, with the InfluxDB token docker-compose.yml provisions for the container.
+COPY deploy/entrypoint.sh /app/entrypoint.sh
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -46,5 +48,5 @@ WORKDIR /app
 VOLUME ["/data"]
 HEALTHCHECK --interval=1m --timeout=15s --start-period=5m --retries=3 \
     CMD ["python", "/app/healthcheck.py"]
-ENTRYPOINT ["heatpump"]
+ENTRYPOINT ["/bin/sh", "/app/entrypoint.sh"]
 CMD ["--help"]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.commands import LIVE_DURATION_S, LIVE_INTERVAL_S, Context, Reply, answer, live_snapshot
+from heatpump.fsutil import write_atomic
 from heatpump.settings import Settings
 from heatpump.timeutil import utcnow
 
@@ -37,7 +38,7 @@ def show(reply: Reply, out_dir: Path, out: TextIO) -> Path | None:
         out_dir.mkdir(parents=True, exist_ok=True)
         name = re.sub(r"[^a-z0-9]+", "-", reply.text.lower()).strip("-")[:60] or "chart"
         path = out_dir / f"{name}.png"
-        path.write_bytes(reply.photo)
+        write_atomic(path, reply.photo, durable=False)  # private (0600), never half-written
         print(f"{reply.text}\nchart saved: {path}", file=out)
     else:
         print(reply.text, file=out)
@@ -65,16 +66,25 @@ def live(ctx: Context, out: TextIO) -> None:
 
 def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout,
         inp: TextIO = sys.stdin) -> int:
-    from heatpump.store import open_store
+    from bot.fmt import store_error_line
+    from heatpump.store import StoreError, open_store
 
     out_dir = Path(args.out)
-    with open_store(settings, demo=args.demo) as store:
+    try:
+        store = open_store(settings, demo=args.demo)
+    except (StoreError, OSError) as exc:
+        print(f"heatpump chat: {store_error_line(exc)}", file=sys.stderr)
+        return 1
+    with store:
         ctx = Context(store, settings, utcnow)
         if args.words:
             text = " ".join(args.words)
             if not text.startswith("/"):
                 text = "/" + text
             reply = answer(text, ctx)
+            if reply.failed:  # the store cannot be read: the one line, and exit 1
+                print(f"heatpump chat: {reply.text}", file=sys.stderr)
+                return 1
             if reply.live:
                 with contextlib.suppress(KeyboardInterrupt):
                     live(ctx, out)

@@ -41,6 +41,7 @@ class Reply:
     photo: bytes | None = None  # PNG; `text` is then its caption
     buttons: tuple[tuple[Button, ...], ...] = ()
     live: bool = False  # the caller should start a /live session
+    failed: bool = False  # the store could not be read: `text` says so (`heatpump chat` exits 1)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class Command:
     handler: Handler
     needs_chat: bool = False  # acts on the Telegram chat it was sent in
     listed: bool = True  # in /help and the menu (/start is not)
+    heavy: bool = False  # drawn in the bot's render queue (bot/render_queue.py), not inline
 
     @property
     def description(self) -> str:
@@ -162,7 +164,8 @@ def live(args: list[str], ctx: Context) -> Reply:
 
 def subscribe(args: list[str], ctx: Context) -> Reply:
     chat = _chat(ctx)
-    allowed = frozenset(ctx.settings.telegram_allowed_chat_ids)
+    # the allow-list and the supergroups its groups became
+    allowed = chat.subscribers.allowed(ctx.settings.telegram_allowed_chat_ids)
     return Reply(alert_commands.subscribe(chat.subscribers, chat.id, allowed))
 
 
@@ -204,7 +207,8 @@ COMMANDS: tuple[Command, ...] = (
             status),
     Command("jaz", "JAZ/COP of a period", "/jaz [today|yesterday|7d|month|12m|2025|2025-11]",
             jaz),
-    Command("chart", "chart", "/chart [power|temps|cop|energy|starts] [24h|7d|30d|12m]", chart),
+    Command("chart", "chart", "/chart [power|temps|cop|energy|starts] [24h|7d|30d|12m]", chart,
+            heavy=True),
     Command("live", "live power and state, updated every 15 s for 10 minutes", "", live),
     Command("subscribe", "get alerts in this chat: faults, missing data, COP drop, short "
             "cycling", "", subscribe, needs_chat=True),
@@ -244,13 +248,35 @@ def answer(text: str, ctx: Context) -> Reply:
     try:
         return command.handler(args, ctx)
     except StoreError as exc:
-        log.warning("store unavailable for /%s: %s", name, exc)
-        return Reply(f"The store cannot be read right now ({exc}). Try again later.")
+        return store_failed(name or "", exc)
+
+
+def store_failed(name: str, exc: StoreError) -> Reply:
+    """The one line a command answers when the store cannot be read."""
+    log.warning("store unavailable for /%s: %s", name, exc)
+    return Reply(f"The store cannot be read right now ({exc}). Try again later.", failed=True)
+
+
+def is_heavy(text: str) -> bool:
+    """Whether `text` runs a command of the table marked heavy (a chart)."""
+    command = BY_NAME.get(split_command(text)[0] or "")
+    return command is not None and command.heavy
+
+
+def parse_callback(data: str) -> tuple[str, str] | None:
+    """(kind, range) of an inline chart button ("chart <kind> <range>"); None otherwise."""
+    parts = (data or "").split()
+    if len(parts) == 3 and parts[0] == "chart" and parts[1] in KINDS and parts[2] in RANGES:
+        return parts[1], parts[2]
+    return None
 
 
 def answer_callback(data: str, ctx: Context) -> Reply | None:
     """Reply to an inline button ("chart <kind> <range>"); None for unknown data."""
-    parts = (data or "").split()
-    if len(parts) == 3 and parts[0] == "chart" and parts[1] in KINDS and parts[2] in RANGES:
-        return chart(parts[1:], ctx)
-    return None
+    parsed = parse_callback(data)
+    if parsed is None:
+        return None
+    try:
+        return chart(list(parsed), ctx)
+    except StoreError as exc:
+        return store_failed("chart", exc)

@@ -65,3 +65,14 @@ def duration(seconds: float | None) -> str:
     if seconds < 3600:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def store_error_line(exc: BaseException) -> str:
+    """The one line a command stops with when the store cannot be opened or read: a
+    StoreError says what failed itself (and names no secret); an OSError (a data dir that
+    cannot be made, no permission) gets the context."""
+    from heatpump.logs import error_line
+    from heatpump.store.base import StoreError
+
+    line = error_line(exc)
+    return line if isinstance(exc, StoreError) else f"cannot open the store: {line}"

@@ -25,10 +25,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from telegram.error import InvalidToken, TelegramError
 
     from bot.alerts.deliver import AlertChannelError
+    from bot.fmt import store_error_line
     from bot.telegram_app import run_bot
-    from heatpump.store import open_store
+    from heatpump.store import StoreError, open_store
 
-    with open_store(settings, demo=args.demo) as store:
+    try:
+        store = open_store(settings, demo=args.demo)
+    except (StoreError, OSError) as exc:
+        # e.g. a damaged SQLite file, no permission, InfluxDB refusing the token: one line
+        # and exit 1 (a traceback at every Docker restart helps nobody)
+        print(f"heatpump bot: {store_error_line(exc)}", file=sys.stderr)
+        return 1
+    with store:
         try:
             run_bot(settings, store)
         except InvalidToken:

@@ -2,9 +2,15 @@
 
 One CommandHandler per row of bot/commands.py (new messages only: an edited message never
 triggers an answer), each small: check access (a gate in group -1), compute the `Reply` off
-the event loop (store reads and matplotlib run in a worker thread), send it. The alert check
-runs on the job queue (bot/alerts/telegram.py). The bot token is never logged: the URL
-logger of httpx is quieted in heatpump.logs and our own log lines carry no URL.
+the event loop (store reads in a worker thread), send it. Charts, the heavy rows, go through
+the render queue (bot/render_queue.py): their handlers return at once, so a flood of charts
+from one chat never holds another chat's /status. The alert check runs on the job queue
+(bot/alerts/telegram.py). The bot token is never logged: the URL logger of httpx is quieted
+in heatpump.logs and our own log lines carry no URL.
+
+Handlers are idempotent: a button pressed twice, a command sent again or an update
+delivered twice leaves the same state (one subscription, one live view per chat, the final
+/live snapshot kept), and Telegram's "message is not modified" is success, not a failure.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,10 +55,13 @@ from bot.commands import (
     Reply,
     answer,
     answer_callback,
+    is_heavy,
     live_snapshot,
     menu,
+    parse_callback,
     usage,
 )
+from bot.render_queue import RenderQueue
 from heatpump import heartbeat
 from heatpump.settings import Settings
 from heatpump.store.base import Store
@@ -107,24 +117,58 @@ def quiet_token_loggers() -> None:
         lg.setLevel(max(floor, lg.getEffectiveLevel()))
 
 
+def not_modified(exc: BadRequest) -> bool:
+    """Telegram's answer to an edit that changes nothing: the message already shows what
+    was asked (a button pressed twice), so it is success."""
+    return "message is not modified" in exc.message.lower()
+
+
+BUSY_TEXT = ("Still drawing your earlier charts (at most {n} at a time for a chat); send "
+             "/chart again once they have arrived.")
+LIVE_STOP = InlineKeyboardMarkup([[InlineKeyboardButton("stop", callback_data="live stop")]])
+
+
+@dataclass
+class LiveSession:
+    """The one /live message of a chat. `ended` is set once, under `lock`, by the stop
+    button, the end of its time or a newer /live; after that nothing edits the message
+    again, so its final snapshot stays."""
+
+    chat_id: int
+    message_id: int
+    text: str
+    until: datetime
+    ended: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
 class BotApp:
-    """Holds the shared state (context, allow-list, refused chats, the alert service) of one
-    running bot; `first_check_s` is when the first alert check runs after start-up."""
+    """Holds the shared state (context, allow-list, refused chats, the alert service, the
+    render queue, the live views) of one running bot; `first_check_s` is when the first
+    alert check runs after start-up."""
 
     def __init__(self, settings: Settings, store: Store,
                  now: Callable[[], datetime] = utcnow,
                  live_interval_s: float = LIVE_INTERVAL_S,
                  live_duration_s: float = LIVE_DURATION_S,
-                 first_check_s: float = FIRST_CHECK_S):
+                 first_check_s: float = FIRST_CHECK_S,
+                 render_queue: RenderQueue | None = None):
         self.settings = settings
         self.alerts = AlertService(settings, store, now)
         self.alert_job = AlertJob(self.alerts)
         self.first_check_s = first_check_s
         self.ctx = Context(store, settings, now, alert_dir=self.alerts.data_dir)
-        self.allowed = frozenset(settings.telegram_allowed_chat_ids)
         self.refused: set[int] = set()
         self.live_interval_s = live_interval_s
         self.live_duration_s = live_duration_s
+        self.renders = render_queue or RenderQueue()
+        self.told_busy: set[int] = set()  # chats told their chart queue is full
+        self.live: dict[int, LiveSession] = {}  # chat -> its live view
+
+    @property
+    def allowed(self) -> frozenset[int]:
+        """TELEGRAM_ALLOWED_CHAT_IDS, plus the supergroups allowed groups became."""
+        return self.alerts.allowed_chats()
 
     # --- building ---------------------------------------------------------------------
 
@@ -134,7 +178,7 @@ class BotApp:
             raise ValueError("TELEGRAM_BOT_TOKEN is empty; get a token from @BotFather")
         quiet_token_loggers()
         builder = (Application.builder().token(token).post_init(self._post_init)
-                   .post_stop(self._post_stop))
+                   .post_stop(self._post_stop).post_shutdown(self._post_shutdown))
         base = self.settings.telegram_api_base_url
         if base:
             builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
@@ -155,6 +199,7 @@ class BotApp:
         app.job_queue.run_repeating(self._beat, interval=HEARTBEAT_EVERY_S, first=0,
                                     name="heartbeat")
         self.alert_job.schedule(app.job_queue, self.first_check_s)
+        self.renders.start()
         await asyncio.to_thread(charts.warm_up)
         await app.bot.set_my_commands([BotCommand(n, t[:256]) for n, t in menu()])
         if not self.allowed:
@@ -168,6 +213,11 @@ class BotApp:
         except OSError as exc:
             log.warning("cannot write the bot heartbeat: %s", exc)
 
+    async def _post_shutdown(self, app: Application) -> None:
+        """Runs however the bot ends (even stopped while starting): the render worker
+        goes with it."""
+        await self.renders.stop()
+
     async def _post_stop(self, app: Application) -> None:
         """A bot that stopped is not healthy, however fresh its last beat."""
         try:
@@ -179,7 +229,16 @@ class BotApp:
     # --- handlers ---------------------------------------------------------------------
 
     async def gate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Allowed chats pass; any other chat gets one refusal naming its id, then silence."""
+        """Allowed chats pass; any other chat gets one refusal naming its id, then silence.
+        A group that became a supergroup (Telegram's service message in either chat) moves
+        its subscription to the new id, which is allowed from then on."""
+        msg = update.effective_message
+        if msg is not None and (msg.migrate_to_chat_id or msg.migrate_from_chat_id):
+            old = msg.migrate_from_chat_id or msg.chat_id
+            new = msg.migrate_to_chat_id or msg.chat_id
+            if old in self.allowed and old != new:
+                self.alerts.follow_migration(old, new)
+            raise ApplicationHandlerStop  # a service message: nothing to answer
         chat = update.effective_chat
         if chat is not None and chat.id in self.allowed:
             return
@@ -200,10 +259,45 @@ class BotApp:
         msg = update.effective_message
         if msg is None or msg.text is None:
             return
-        reply = await asyncio.to_thread(answer, msg.text, self.chat_context(msg.chat_id))
-        sent = await self.send(context, msg.chat_id, reply)
+        chat_id, text = msg.chat_id, msg.text
+        if is_heavy(text):
+            async def draw() -> None:
+                reply = await asyncio.to_thread(answer, text, self.chat_context(chat_id))
+                await self.send(context, chat_id, reply)
+
+            await self.queue_render(context, chat_id, draw)
+            return
+        reply = await asyncio.to_thread(answer, text, self.chat_context(chat_id))
+        sent = await self.send(context, chat_id, reply)
         if reply.live and sent is not None:
-            self.start_live(context, msg.chat_id, sent.message_id, reply.text)
+            await self.start_live(context, chat_id, sent.message_id, reply.text)
+
+    async def queue_render(self, context: CallbackContext, chat_id: int,
+                           job: Callable[[], Any], query: Any = None) -> bool:
+        """Offer a chart to the render queue; a full queue is told once per flood (a button
+        press gets a short notice on the button instead)."""
+        async def guarded() -> None:
+            try:
+                await job()
+            except Exception as exc:  # as on_error does for a handler
+                log.error("chart failed: %s", type(exc).__name__, exc_info=exc)
+                try:
+                    await context.bot.send_message(
+                        chat_id, "Sorry, that failed on my side; please try again. /help")
+                except TelegramError:
+                    log.warning("could not send the failure notice")
+
+        if self.renders.offer(chat_id, guarded):
+            self.told_busy.discard(chat_id)
+            return True
+        log.info("chart queue full for chat %s: request refused", chat_id)
+        text = BUSY_TEXT.format(n=self.renders.per_chat)
+        if query is not None:
+            await query.answer(text[:200])
+        elif chat_id not in self.told_busy:
+            self.told_busy.add(chat_id)
+            await context.bot.send_message(chat_id, text)
+        return False
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Unknown commands, plain text, stickers...: a short help."""
@@ -221,20 +315,33 @@ class BotApp:
         data = query.data or ""
         message = query.message
         if data == "live stop":
-            await query.answer("stopped")
-            if message is not None:
-                await self.stop_live(context, message.chat.id, message.message_id)
+            stopped = message is not None and await self.stop_live(
+                context, message.chat.id, message.message_id)
+            await query.answer("stopped" if stopped else "This live view has already ended.")
             return
-        reply = await asyncio.to_thread(answer_callback, data, self.ctx)
-        if reply is None or message is None:
+        if parse_callback(data) is None or message is None:
             await query.answer("This button has expired; send the command again.")
             return
-        await query.answer()
-        if reply.photo is not None:
-            await context.bot.edit_message_media(
-                chat_id=message.chat.id, message_id=message.message_id,
-                media=InputMediaPhoto(reply.photo, caption=_clip(reply.text, MAX_CAPTION)),
-                reply_markup=keyboard(reply))
+        chat_id, message_id = message.chat.id, message.message_id
+
+        async def draw() -> None:
+            reply = await asyncio.to_thread(answer_callback, data, self.ctx)
+            if reply is None:
+                return
+            if reply.photo is None:  # the store could not be read: say so below the chart
+                await self.send(context, chat_id, reply)
+                return
+            try:
+                await context.bot.edit_message_media(
+                    chat_id=chat_id, message_id=message_id,
+                    media=InputMediaPhoto(reply.photo, caption=_clip(reply.text, MAX_CAPTION)),
+                    reply_markup=keyboard(reply))
+            except BadRequest as exc:
+                if not not_modified(exc):
+                    raise
+
+        if await self.queue_render(context, chat_id, draw, query=query):
+            await query.answer()
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the failure (secrets are redacted by the log filter) and say so briefly."""
@@ -261,59 +368,92 @@ class BotApp:
     def _live_name(self, chat_id: int) -> str:
         return f"live:{chat_id}"
 
-    def start_live(self, context: CallbackContext, chat_id: int, message_id: int,
-                   text: str) -> None:
-        """One live message per chat: a new /live ends the previous one."""
+    async def start_live(self, context: CallbackContext, chat_id: int, message_id: int,
+                         text: str) -> None:
+        """One live view per chat: a newer /live ends the previous one (its stop button
+        goes, its last snapshot stays)."""
         jq = context.job_queue
         if jq is None:
             raise RuntimeError("the job queue is missing (install python-telegram-bot[job-queue])")
-        for job in jq.get_jobs_by_name(self._live_name(chat_id)):
-            job.schedule_removal()
+        previous = self.live.get(chat_id)
+        if previous is not None:
+            await self._end_live(context, previous, "(ended: a newer /live follows)")
         until = self.ctx.now() + timedelta(seconds=self.live_duration_s)
+        session = LiveSession(chat_id, message_id, text, until)
+        self.live[chat_id] = session
         jq.run_repeating(self._live_tick, interval=self.live_interval_s,
                          first=self.live_interval_s, name=self._live_name(chat_id),
-                         chat_id=chat_id,
-                         data={"message_id": message_id, "text": text, "until": until})
+                         chat_id=chat_id, data=session)
+
+    def _drop_jobs(self, context: CallbackContext, session: LiveSession) -> None:
+        jq = context.job_queue
+        if jq is None:
+            return
+        for job in jq.get_jobs_by_name(self._live_name(session.chat_id)):
+            if job.data is session:
+                job.schedule_removal()
+
+    async def _end_live(self, context: CallbackContext, session: LiveSession,
+                        note: str) -> bool:
+        """End `session` once: its last snapshot with `note`, no stop button. False when it
+        had already ended (a second press of stop changes nothing)."""
+        async with session.lock:
+            if session.ended:
+                return False
+            session.ended = True
+            if self.live.get(session.chat_id) is session:
+                del self.live[session.chat_id]
+            self._drop_jobs(context, session)
+            try:
+                await context.bot.edit_message_text(f"{session.text}\n{note}",
+                                                    chat_id=session.chat_id,
+                                                    message_id=session.message_id)
+            except BadRequest as exc:
+                if not not_modified(exc):
+                    log.info("could not mark the live message ended: %s", exc.message)
+            except TelegramError as exc:  # the view has ended all the same
+                log.warning("could not mark the live message ended: %s", type(exc).__name__)
+            return True
 
     async def _live_tick(self, context: CallbackContext) -> None:
         job = context.job
-        if job is None:
+        if job is None or not isinstance(job.data, LiveSession):
             return
-        data = job.data
-        chat_id = job.chat_id
-        assert isinstance(data, dict) and chat_id is not None
-        over = self.ctx.now() >= data["until"]
+        session = job.data
+        if session.ended:
+            job.schedule_removal()
+            return
         text = await asyncio.to_thread(live_snapshot, self.ctx)
-        if over:
-            job.schedule_removal()
-            text += "\n(live view ended; /live to start again)"
-        if text == data["text"] and not over:
-            return  # nothing changed: no edit (Telegram refuses identical edits anyway)
-        markup = None if over else InlineKeyboardMarkup(
-            [[InlineKeyboardButton("stop", callback_data="live stop")]])
-        try:
-            await context.bot.edit_message_text(text, chat_id=chat_id,
-                                                message_id=data["message_id"],
-                                                reply_markup=markup)
-            data["text"] = text
-        except BadRequest as exc:
-            # e.g. the message was deleted: stop instead of failing every 15 s
-            log.info("live edit refused (%s); stopping", exc.message)
-            job.schedule_removal()
-
-    async def stop_live(self, context: CallbackContext, chat_id: int, message_id: int) -> None:
-        jq = context.job_queue
-        text = None
-        if jq is not None:
-            for job in jq.get_jobs_by_name(self._live_name(chat_id)):
-                if isinstance(job.data, dict) and job.data.get("message_id") == message_id:
-                    text = job.data["text"]
+        if self.ctx.now() >= session.until:
+            session.text = text
+            await self._end_live(context, session, "(live view ended; /live to start again)")
+            return
+        async with session.lock:
+            if session.ended or text == session.text:
+                return  # stopped meanwhile, or nothing changed (Telegram refuses those)
+            try:
+                await context.bot.edit_message_text(text, chat_id=session.chat_id,
+                                                    message_id=session.message_id,
+                                                    reply_markup=LIVE_STOP)
+                session.text = text
+            except BadRequest as exc:
+                if not_modified(exc):
+                    session.text = text
+                    return
+                # e.g. the message was deleted: stop instead of failing every 15 s
+                log.info("live edit refused (%s); stopping", exc.message)
+                session.ended = True
+                if self.live.get(session.chat_id) is session:
+                    del self.live[session.chat_id]
                 job.schedule_removal()
-        try:
-            await context.bot.edit_message_text(
-                (text or "live view") + "\n(stopped)", chat_id=chat_id, message_id=message_id)
-        except BadRequest as exc:
-            log.info("could not mark the live message stopped: %s", exc.message)
+
+    async def stop_live(self, context: CallbackContext, chat_id: int, message_id: int) -> bool:
+        """The stop button of `message_id`: True when it ended that live view now, False
+        when it had ended already (the final snapshot stays as it is)."""
+        session = self.live.get(chat_id)
+        if session is None or session.message_id != message_id:
+            return False
+        return await self._end_live(context, session, "(stopped)")
 
 
 def build_app(settings: Settings, store: Store, **bot_options: Any) -> Application:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from heatpump import __version__
-from heatpump.logs import setup_logging
+from heatpump.fsutil import make_private
+from heatpump.logs import error_line, setup_logging
 from heatpump.settings import Settings, SettingsError
+from heatpump.store.base import StoreError
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -60,11 +63,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(settings.log_level, settings.secrets())
     for warning in settings.warnings:  # e.g. a misspelt variable: shown by every command
         logging.getLogger("heatpump.settings").warning("%s", warning)
+    # Everything a command creates is its owner's only (the data dir holds tokens, chat ids
+    # and the measurements), and a data dir from before this rule is made private too.
+    os.umask(0o077)
+    if make_private(settings.data_dir):
+        logging.getLogger("heatpump.cli").info("made the data dir %s private (0700)",
+                                               settings.data_dir)
     module = importlib.import_module(COMMANDS[args.command][0])
     try:
         return int(module.run(args, settings) or 0)
     except KeyboardInterrupt:
         return 130
+    except (StoreError, OSError) as exc:
+        # The last catch: a store that cannot be opened or read, a file that cannot be
+        # written. One line and exit 1, never a traceback (a crash loop in Docker shows it
+        # at every restart); secrets are masked as in the log.
+        print(f"heatpump {args.command}: {error_line(exc, settings.secrets())}",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

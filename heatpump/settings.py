@@ -209,11 +209,11 @@ class Settings:
                      "set it for your own InfluxDB (docs/deployment.md).")
     influx_token: str | None = setting(
         "INFLUX_TOKEN", _opt_str, "", example="my-super-secret-token", secret=True,
-        env_example=PLACEHOLDER,
         help="InfluxDB 2.x/3.x API token.",
-        compose_note="docker compose: also the admin token the bundled InfluxDB is set up "
-                     "with on its first start (changing it later does not change InfluxDB's). "
-                     "Make one with: openssl rand -hex 32")
+        compose_note="docker compose: only for your own InfluxDB (read and write on the "
+                     "bucket); leave it unset for the bundled one, which gives the collector "
+                     "and the bot tokens of their own (see DOCKER_INFLUXDB_INIT_ADMIN_TOKEN "
+                     "below).")
     influx_username: str | None = setting(
         "INFLUX_USERNAME", _opt_str, "", example="heatpump",
         help="InfluxDB 1.x user (instead of a token).")
@@ -364,10 +364,16 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Every secret value in use, so log filters can mask them: also each URL of
-        APPRISE_URLS alone and a password written into a URL (user:password@host)."""
+        APPRISE_URLS alone and each part of it that can be secret (heatpump.logs.url_secrets)
+        and a password written into a URL (user:password@host)."""
+        from heatpump.logs import url_secrets
+
         found = [getattr(self, s.attr) for s in SPECS if s.secret and getattr(self, s.attr)]
         apprise = [u.strip() for u in (self.apprise_urls or "").replace("\n", ",").split(",")]
         found += [u for u in apprise if u]
+        for u in apprise:  # Apprise prints them rebuilt (webhook paths, headers) at DEBUG
+            if u:
+                found += url_secrets(u)
         for url in (self.shelly_url, self.influx_url, self.telegram_api_base_url, *apprise):
             try:
                 password = urlsplit(url).password if url else None

@@ -57,6 +57,12 @@ COMPOSE_VARS: tuple[ComposeVar, ...] = (
     ComposeVar("DOCKER_INFLUXDB_INIT_PASSWORD", "",
                "Bundled InfluxDB: password of that user, at least 8 characters. Used only on "
                "the first start.", value="change-me-please", secret=True),
+    ComposeVar("DOCKER_INFLUXDB_INIT_ADMIN_TOKEN", "",
+               "Bundled InfluxDB: its admin token, set on the first start (changing it later "
+               "does not change InfluxDB's). Only InfluxDB and the one-shot influxdb-tokens "
+               "service see it; that service gives the collector a token that reads and "
+               "writes the bucket, the bot and Grafana tokens that only read it. Make one "
+               "with: openssl rand -hex 32", value="change-me", secret=True),
     ComposeVar("DOCKER_INFLUXDB_INIT_ORG", "heatpump",
                "Bundled InfluxDB: organization created on the first start.", value="heatpump"),
     ComposeVar("DOCKER_INFLUXDB_INIT_RETENTION", "",
@@ -66,10 +72,15 @@ COMPOSE_VARS: tuple[ComposeVar, ...] = (
     ComposeVar("GRAFANA_PORT", "3000",
                "Optional Grafana (start with `docker compose --profile grafana up -d`): port "
                "on this machine."),
+    ComposeVar("GRAFANA_BIND", "127.0.0.1",
+               "Optional Grafana: the address it listens on. The default reaches it from this "
+               "machine only; to open it to your network, put this machine's address there "
+               "(docs/deployment.md)."),
     ComposeVar("GRAFANA_ADMIN_USER", "admin", "Optional Grafana: admin user."),
-    ComposeVar("GRAFANA_ADMIN_PASSWORD", "admin",
-               "Optional Grafana: admin password (Grafana asks to change 'admin' at the first "
-               "login).", secret=True),
+    ComposeVar("GRAFANA_ADMIN_PASSWORD", "",
+               "Optional Grafana: admin password. docker compose needs it set even without "
+               "Grafana (it reads every service); Grafana refuses to start with a placeholder "
+               "or 'admin'.", value="change-me", secret=True),
 )
 
 

@@ -28,7 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from heatpump.store import open_store
+    from bot.fmt import store_error_line
+    from heatpump.store import StoreError, open_store
 
     try:
         step = parse_duration(args.step)
@@ -37,13 +38,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         print(f"heatpump alerts: {exc}", file=sys.stderr)
         return 2
-    with open_store(settings, demo=args.demo) as store:
-        now = utcnow()
-        if args.replay is None:
-            print_replay(store, settings, sys.stdout, start=now, end=now, step=step)
-        elif period is None:
-            print_replay(store, settings, sys.stdout, step=step)
-        else:
-            print_replay(store, settings, sys.stdout, start=now - period, end=now, step=step)
+    try:
+        with open_store(settings, demo=args.demo) as store:
+            now = utcnow()
+            if args.replay is None:
+                print_replay(store, settings, sys.stdout, start=now, end=now, step=step)
+            elif period is None:
+                print_replay(store, settings, sys.stdout, step=step)
+            else:
+                print_replay(store, settings, sys.stdout, start=now - period, end=now,
+                             step=step)
+    except (StoreError, OSError) as exc:
+        # a store that cannot be opened or read (damaged, no permission, InfluxDB down)
+        print(f"heatpump alerts: {store_error_line(exc)}",
+              file=sys.stderr)
+        return 1
     return 0
 

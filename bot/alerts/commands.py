@@ -7,6 +7,7 @@ state in the state file.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -20,20 +21,25 @@ from heatpump.settings import Settings
 
 UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 MAX_MUTE = timedelta(days=30)
+MUTE_USAGE = "Usage: /mute 2h (or 30m, 1d, 1w); /mute off ends it."
 
 
 def parse_duration(text: str, maximum: timedelta = MAX_MUTE) -> timedelta:
-    """'30m', '2h', '1d', '1w', '1h30m' -> timedelta; ValueError with a hint otherwise."""
+    """'30m', '2h', '1d', '1w', '1h30m' -> timedelta, at most `maximum`; ValueError with a
+    hint otherwise (any number of digits: never an OverflowError)."""
     s = text.strip().lower().replace(" ", "")
     parts = re.findall(r"(\d+(?:\.\d+)?)(min|m|h|d|w)", s)
     if not parts or "".join(n + u for n, u in parts) != s:
         raise ValueError(f"{text!r} is not a duration; for example /mute 2h or /mute 1d")
-    total = timedelta(seconds=sum(float(n) * UNITS[u] for n, u in parts))
-    if total <= timedelta(0):
-        raise ValueError("the duration must be more than zero")
-    if total > maximum:
+    # Compared as seconds before a timedelta exists: an absurd number ('99999999999w', or
+    # 400 digits that make a float infinite) is beyond the maximum, not an OverflowError.
+    seconds = sum(float(n) * UNITS[u] for n, u in parts)
+    if not math.isfinite(seconds) or seconds > maximum.total_seconds():
         raise ValueError(f"at most {texts.duration(maximum)}; /unsubscribe stops alerts "
                          "for good")
+    total = timedelta(seconds=seconds)
+    if total <= timedelta(0):
+        raise ValueError("the duration must be more than zero")
     return total
 
 
@@ -60,14 +66,14 @@ def mute(subs: Subscribers, chat_id: int, arg: str, now: datetime, tz: ZoneInfo)
     if not subs.is_subscribed(chat_id):
         return "This chat is not subscribed, so there is nothing to mute. /subscribe first."
     if not arg:
-        return "Usage: /mute 2h (or 30m, 1d, 1w); /mute off ends it."
+        return MUTE_USAGE
     if arg.lower() in ("off", "0", "no", "end"):
         subs.mute(chat_id, None)
         return "Alerts are on again in this chat."
     try:
         length = parse_duration(arg)
     except ValueError as exc:
-        return str(exc)
+        return f"Sorry: {exc}.\n{MUTE_USAGE}"
     until = now + length
     subs.mute(chat_id, until)
     return (f"Muted until {texts.when(until, tz, now)} ({texts.duration(length)}). "
@@ -100,8 +106,16 @@ def active_lines(state: Mapping[str, Any], now: datetime, tz: ZoneInfo) -> list[
     if not active:
         return ["No active alerts."]
     return [f"Active alerts ({len(active)}):",
-            *(f"• {texts.summary_line(r['kind'], r.get('facts', {}), r, tz, now)}"
-              for _, r in active)]
+            *(f"• {_summary(r, tz, now)}" for _, r in active)]
+
+
+def _summary(rec: Mapping[str, Any], tz: ZoneInfo, now: datetime) -> str:
+    """One line of /alerts; a record whose facts do not fit (a hand-edited file) still gets
+    a line naming its kind, never a failed /alerts."""
+    try:
+        return texts.summary_line(rec["kind"], rec.get("facts", {}), rec, tz, now)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return f"{str(rec.get('kind', 'alert')).replace('_', ' ')} (details unreadable)"
 
 
 def watching_line(cfg: Settings) -> str:

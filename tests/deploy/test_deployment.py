@@ -167,11 +167,13 @@ def test_influxdb_is_set_up_on_first_start_from_env():
     assert env["DOCKER_INFLUXDB_INIT_MODE"] == "setup"
     for key in ("USERNAME", "PASSWORD", "ORG", "BUCKET", "RETENTION", "ADMIN_TOKEN"):
         assert "${" in env[f"DOCKER_INFLUXDB_INIT_{key}"], f"{key} must come from .env"
-    # the apps use the same token and bucket the bundled InfluxDB is set up with
+    # the apps use the bucket the bundled InfluxDB is set up with, and never its admin
+    # token: INFLUX_TOKEN only for an InfluxDB of your own (tests/deploy/test_privilege.py)
     app_env = services()["collector"]["environment"]
     token_var = re.match(r"\$\{(\w+)", env["DOCKER_INFLUXDB_INIT_ADMIN_TOKEN"])[1]
     bucket_var = re.match(r"\$\{(\w+)", env["DOCKER_INFLUXDB_INIT_BUCKET"])[1]
-    assert app_env["INFLUX_TOKEN"].startswith("${" + token_var)
+    assert token_var == "DOCKER_INFLUXDB_INIT_ADMIN_TOKEN"
+    assert app_env["INFLUX_TOKEN"] == "${INFLUX_TOKEN:-}"
     assert app_env["INFLUX_BUCKET"].startswith("${" + bucket_var)
     assert app_env["INFLUX_URL"] == "${INFLUX_URL-http://influxdb:8086}"
 
@@ -179,13 +181,20 @@ def test_influxdb_is_set_up_on_first_start_from_env():
 def test_influxdb_has_a_healthcheck_and_the_apps_wait_for_it():
     check = services()["influxdb"]["healthcheck"]["test"]
     assert check[0] == "CMD" and check[1:] == ["influx", "ping"]
-    for name in (*APP_SERVICES, "grafana"):
+    for name in (*APP_SERVICES, "grafana", "influxdb-tokens"):
         assert services()[name]["depends_on"]["influxdb"]["condition"] == "service_healthy", name
+    for name in (*APP_SERVICES, "grafana"):  # and for their tokens
+        assert services()[name]["depends_on"]["influxdb-tokens"]["condition"] == (
+            "service_completed_successfully"), name
+
+
+ONE_SHOT = ("influxdb-tokens",)  # runs once per `up`; restarted only when it failed
 
 
 def test_every_service_restarts_and_rotates_its_logs():
     for name, svc in services().items():
-        assert svc["restart"] in ("unless-stopped", "always"), name
+        wanted = ("on-failure",) if name in ONE_SHOT else ("unless-stopped", "always")
+        assert svc["restart"] in wanted, name
         logging = svc["logging"]
         assert logging["driver"] == "json-file", name
         assert re.fullmatch(r"\d+[km]", logging["options"]["max-size"]), name
@@ -232,7 +241,11 @@ def commands_run() -> list[list[str]]:
     """Argument lists given to the `heatpump` console script by the files users run."""
     stage = final_stage(dockerfile_instructions())
     entry = exec_form(next(a for w, a in stage if w == "ENTRYPOINT"))
-    assert entry == ["heatpump"], entry
+    assert entry == ["/bin/sh", "/app/entrypoint.sh"], entry
+    assert ("COPY", "deploy/entrypoint.sh /app/entrypoint.sh") in stage
+    # the entrypoint ends by running `heatpump` with the container's arguments
+    script = (ROOT / "deploy" / "entrypoint.sh").read_text().strip().splitlines()
+    assert script[-1] == 'exec heatpump "$@"'
     runs = [exec_form(next(a for w, a in stage if w == "CMD"))]
     runs += [services()[name]["command"] for name in APP_SERVICES]
     # `docker compose run --rm collector <subcommand>` in the deployment guide
@@ -269,8 +282,11 @@ def test_grafana_is_optional_and_provisioned_from_the_repository():
     dashboards_in_container = provider["providers"][0]["options"]["path"]
     assert mounts[dashboards_in_container] == "./deploy/grafana/dashboards"
     source = (ROOT / "deploy/grafana/provisioning/datasources/influxdb.yml").read_text()
+    start = (ROOT / "deploy/grafana/start.sh").read_text()
     for var in re.findall(r"\$\{(\w+)\}", source):
-        assert var in svc["environment"], f"the data source needs {var}"
+        # INFLUX_TOKEN: exported by deploy/grafana/start.sh from its provisioned token
+        given = var in svc["environment"] or f"export {var}" in start
+        assert given, f"the data source needs {var}"
 
 
 def test_dashboard_queries_use_only_stored_measurements_and_fields():

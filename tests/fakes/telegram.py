@@ -5,6 +5,10 @@ python-telegram-bot talks to it with its real HTTP client (httpx): POST
 `{"ok": true, "result": ...}` or `{"ok": false, "error_code": ..., "description": ...}` as the
 real API does. getUpdates long-polls with offsets. Tests push user messages and button
 presses as updates and read back every call the bot made.
+
+`refuse(method, chat_id, body)` makes the API answer a call for that chat with an error
+envelope exactly as Telegram sent it (tests/fixtures/telegram/: a group that became a
+supergroup, a user who blocked the bot), with the envelope's `error_code` as HTTP status.
 """
 
 from __future__ import annotations
@@ -33,11 +37,13 @@ class Call:
     method: str
     params: dict[str, Any]
     files: dict[str, bytes] = field(default_factory=dict)
+    refused: int = 0  # the HTTP status of a refusal (`FakeBotApi.refuse`), 0 when answered
 
 
 class ApiError(Exception):
-    def __init__(self, code: int, description: str):
+    def __init__(self, code: int, description: str, body: dict[str, Any] | None = None):
         self.code, self.description = code, description
+        self.body = body or {"ok": False, "error_code": code, "description": description}
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -54,6 +60,8 @@ class FakeBotApi:
         self.updates: list[dict[str, Any]] = []
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}  # (chat, id) -> message
         self.commands: list[dict[str, Any]] = []
+        # (method, chat id) -> [error envelope, times left (None: always)]
+        self.refusals: dict[tuple[str, int], list[Any]] = {}
         self._cond = threading.Condition()
         self._next_update = 1
         self._next_message = 1
@@ -78,8 +86,30 @@ class FakeBotApi:
         return {"id": abs(chat_id), "is_bot": False, "first_name": "Owner"}
 
     def _chat(self, chat_id: int) -> dict[str, Any]:
-        return ({"id": chat_id, "type": "private", "first_name": "Owner"} if chat_id > 0
-                else {"id": chat_id, "type": "group", "title": "House"})
+        if chat_id > 0:
+            return {"id": chat_id, "type": "private", "first_name": "Owner"}
+        # supergroup and channel ids are -100xxxxxxxxxx; basic groups are shorter
+        kind = "supergroup" if chat_id <= -1_000_000_000_000 else "group"
+        return {"id": chat_id, "type": kind, "title": "House"}
+
+    def refuse(self, method: str, chat_id: int, body: dict[str, Any],
+               times: int | None = None) -> None:
+        """Answer `method` for `chat_id` with the error envelope `body` (its error_code is
+        the HTTP status), `times` times or always; the call is still recorded."""
+        with self._cond:
+            self.refusals[(method, chat_id)] = [body, times]
+
+    def push_migration(self, old: int, new: int) -> tuple[int, int]:
+        """Group `old` became supergroup `new`: the service messages Telegram sends to both
+        chats (`migrate_to_chat_id` in the old group, `migrate_from_chat_id` in the new)."""
+        now = int(time.time())
+        first = self._push({"message": {
+            "message_id": self._new_message_id(), "date": now, "chat": self._chat(old),
+            "from": self._user(old), "migrate_to_chat_id": new}})
+        second = self._push({"message": {
+            "message_id": self._new_message_id(), "date": now, "chat": self._chat(new),
+            "sender_chat": self._chat(new), "migrate_from_chat_id": old}})
+        return first, second
 
     def push_text(self, chat_id: int, text: str) -> int:
         """A user sends `text`; bot commands carry their entity like Telegram's clients."""
@@ -149,9 +179,10 @@ class FakeBotApi:
                 self._cond.wait(left)
 
     def sent_to(self, chat_id: int, after: int = 0) -> list[Call]:
+        """Messages and photos that reached `chat_id` (refused calls not counted)."""
         with self._cond:
             return [c for c in self.calls[after:]
-                    if c.method in ("sendMessage", "sendPhoto")
+                    if c.method in ("sendMessage", "sendPhoto") and not c.refused
                     and int(c.params.get("chat_id", 0)) == chat_id]
 
     # --- the API ----------------------------------------------------------------------
@@ -161,8 +192,17 @@ class FakeBotApi:
         if method == "getUpdates":
             return self._get_updates(params)
         with self._cond:
-            self.calls.append(Call(method, params, files))
+            call = Call(method, params, files)
+            refusal = self.refusals.get((method, int(params.get("chat_id") or 0)))
+            if refusal is not None and refusal[1] != 0:
+                if refusal[1] is not None:
+                    refusal[1] -= 1
+                call.refused = int(refusal[0]["error_code"])
+            self.calls.append(call)
             self._cond.notify_all()
+            if call.refused:
+                body = refusal[0]
+                raise ApiError(call.refused, str(body["description"]), body)
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             raise ApiError(404, "Not Found: method not found")
@@ -300,8 +340,7 @@ class FakeBotApi:
                     result = api._dispatch(method, params, files, wait=True)
                     self._send(200, {"ok": True, "result": result})
                 except ApiError as exc:
-                    self._send(exc.code, {"ok": False, "error_code": exc.code,
-                                          "description": exc.description})
+                    self._send(exc.code, exc.body)
 
             do_GET = do_POST
 

@@ -246,7 +246,8 @@ def test_restart_mid_alert_neither_repeats_nor_forgets(tmp_path):
 def test_damaged_state_file_is_kept_aside(tmp_path):
     (tmp_path / persist.STATE_FILE).write_text("{not json")
     assert persist.load_state(tmp_path) == empty_state()
-    assert (tmp_path / (persist.STATE_FILE + ".broken")).exists()
+    (aside,) = tmp_path.glob(persist.STATE_FILE + ".broken-*")  # timestamped, kept
+    assert aside.read_text() == "{not json"
 
 
 # --- COP drop ---------------------------------------------------------------------------
