@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from heatpump.fsutil import private_dir
 from heatpump.schema import MEASUREMENTS, rollup_name
 from heatpump.store.base import FieldValue, Latest, Point, StoreError, StoreInfo
 from heatpump.store.common import (
@@ -55,7 +56,6 @@ from heatpump.store.sqlite_files import (
     create_private,
     describe,
     describe_os,
-    make_private_dirs,
 )
 from heatpump.timeutil import bucket_floor
 
@@ -183,7 +183,7 @@ class SQLiteStore(BaseStore):
         # raw measurement -> [(tags, hour start, {rollup field: value})] of its open hour
         self._open_cache: dict[str, list[tuple[dict[str, str], int, dict[str, float]]]] = {}
         try:
-            make_private_dirs(self.path.parent)
+            private_dir(self.path.parent)
             if not self.path.is_dir():
                 create_private(self.path)
         except OSError as exc:

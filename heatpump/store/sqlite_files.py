@@ -12,7 +12,6 @@ neither what is wrong nor where; `describe()` turns them into one line that says
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sqlite3
@@ -22,7 +21,6 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 PRIVATE_FILE = 0o600
-PRIVATE_DIR = 0o700
 COMPANIONS = ("-wal", "-shm")  # what SQLite keeps next to the database file in WAL mode
 
 # Primary SQLite result codes (sqlite3.h); Python exposes them as exc.sqlite_errorcode.
@@ -30,19 +28,6 @@ SQLITE_PERM, SQLITE_BUSY, SQLITE_READONLY, SQLITE_IOERR = 3, 5, 8, 10
 SQLITE_CORRUPT, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_NOTADB = 11, 13, 14, 26
 MOVE_AWAY = ("stop heatpump-monitor and move the file away (keep it: `sqlite3 FILE .recover` "
              "may save its data); a new, empty store is created at the next start")
-
-
-def make_private_dirs(directory: Path) -> None:
-    """Create `directory` and its missing parents, each 0700 (Path.mkdir(parents=True) gives
-    the parents the default mode); OSError when that is impossible."""
-    missing = []
-    d = directory
-    while not d.exists() and d != d.parent:
-        missing.append(d)
-        d = d.parent
-    for d in reversed(missing):
-        with contextlib.suppress(FileExistsError):  # made meanwhile by another process
-            d.mkdir(mode=PRIVATE_DIR)
 
 
 def create_private(path: Path) -> None:
