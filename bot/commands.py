@@ -23,6 +23,7 @@ from bot.alerts import persist
 from bot.alerts.persist import Subscribers
 from bot.charts import KINDS, RANGES, Chart, ChartError, parse_chart_args
 from bot.periods import PeriodError, parse_period
+from heatpump.live import LIVE_WAIT_S, request_live
 from heatpump.settings import Settings
 from heatpump.store.base import Store, StoreError
 
@@ -127,9 +128,20 @@ def _chat(ctx: Context) -> Chat:
 # --- the handlers ----------------------------------------------------------------------------
 
 
+def _want_live(ctx: Context) -> None:
+    """Someone looks: ask the collector to commit every poll for a while (heatpump.live),
+    in the data dir of the store this bot reads (the demo's for `--demo`); when the request
+    is new and a collector runs here, wait for its first commit (at most LIVE_WAIT_S)."""
+    from bot.alerts.service import state_dir
+
+    if request_live(state_dir(ctx.settings, ctx.store)):
+        store_reads.wait_for_meter_after(ctx.store, ctx.now(), LIVE_WAIT_S)
+
+
 def status(args: list[str], ctx: Context) -> Reply:
     if args:
         return usage("/status takes no arguments")
+    _want_live(ctx)
     now = ctx.now()
     data = store_reads.status_data(ctx.store, now, ctx.settings.tz)
     return Reply(replies.status_text(data, ctx.settings, now))
@@ -159,6 +171,7 @@ def chart(args: list[str], ctx: Context) -> Reply:
 def live(args: list[str], ctx: Context) -> Reply:
     if args:
         return usage("/live takes no arguments")
+    _want_live(ctx)
     return Reply(live_snapshot(ctx), buttons=((("stop", "live stop"),),), live=True)
 
 

@@ -10,6 +10,7 @@ calendar buckets (local hours, days, months). A `StoreError` from the store pass
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -180,6 +181,20 @@ def status_data(store: Store, now: datetime, tz: ZoneInfo) -> StatusData:
     calls_24h = api_calls(store, bucket_floor(now - timedelta(hours=23), "hour", tz),
                           now + timedelta(hours=1), tz)
     return StatusData(meters, pumps, messages, today, health, calls_today, calls_24h)
+
+
+def wait_for_meter_after(store: Store, after: datetime, timeout_s: float) -> bool:
+    """Wait (polling the store twice a second) until a meter sample newer than `after`
+    minus a poll is stored, at most `timeout_s`; True when one came. Used right after
+    asking the collector for live data (heatpump.live)."""
+    since = after - timedelta(seconds=30)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if store.latest("meter", ["power_w"], since=since):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.5)
 
 
 def live_data(store: Store) -> LiveData:

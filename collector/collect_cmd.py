@@ -19,6 +19,7 @@ from collector.service import Clock, Collector, RealClock, Source
 from collector.sink import DurableSink
 from collector.spool import Spool
 from collector.state import StateFile
+from heatpump.live import live_wanted
 from heatpump.settings import Settings
 from heatpump.store.base import Store, StoreError
 
@@ -44,11 +45,15 @@ def build_collector(settings: Settings, sources: Sequence[Source], store: Store,
                     data_dir: Path | None = None, flush_every: int = 1,
                     state: StateFile | None = None) -> Collector:
     """The service over any sources (real, replayed or simulated) and any store; `state` is
-    the accounting state file the sources resume from (collector.wiring.build_sources)."""
+    the accounting state file the sources resume from (collector.wiring.build_sources).
+
+    Commits every HEATPUMP_FLUSH_MINUTES (Settings.flush_s) and every poll while the bot
+    asks for live data (heatpump.live); a bulk load (`flush_every` > 1) every n polls."""
     clock = clock or RealClock()
     data_dir = Path(data_dir or settings.data_dir)
     spool = Spool(data_dir / "spool", int(settings.spool_max_mb * 1e6))
-    sink = DurableSink(store, spool, clock.monotonic, flush_every=flush_every)
+    sink = DurableSink(store, spool, clock.monotonic, flush_every=flush_every,
+                       flush_s=settings.flush_s, live=lambda: live_wanted(data_dir))
     keep = (timedelta(days=settings.raw_retention_days) if settings.raw_retention_days > 0
             else None)
     return Collector(sources, sink, data_dir, clock=clock, threaded=threaded,

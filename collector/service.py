@@ -10,6 +10,7 @@ and the benchmark drive a day of polling in a second on a virtual clock.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -33,7 +34,7 @@ from heatpump.timeutil import utcnow
 log = logging.getLogger("collector")
 
 HEARTBEAT_S = 30.0  # the loop wakes at least this often, so the heartbeat stays fresh
-HEARTBEAT_MIN_WALL_S = 1.0  # but the file is rewritten at most once a wall-clock second
+HEARTBEAT_CONTENT_S = 600.0  # the heartbeat's content is renewed at least this often
 RETENTION_EVERY_S = 86400.0  # HEATPUMP_RAW_RETENTION_DAYS is applied at start, then daily
 STOP_BUDGET_S = 3.0  # how long shutdown waits for polls in flight (SIGTERM -> exit < 5 s)
 
@@ -171,6 +172,8 @@ class Collector:
         self.threaded = threaded
         self.heartbeat_s = heartbeat_s
         self._heartbeat_wall = float("-inf")
+        self._heartbeat_content_wall = float("-inf")
+        self._heartbeat_key = ""
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._results: queue.Queue[_Outcome] = queue.Queue()
@@ -354,7 +357,8 @@ class Collector:
             points.append(c.point())
         if self.state is not None:
             self.state.put(b.state)
-        if self.sink.write(points) and self.state is not None:
+        # a change of health is committed at once: the bot explains a gap without delay
+        if self.sink.write(points, urgent=bool(changes)) and self.state is not None:
             self.state.save()
 
     @staticmethod
@@ -375,20 +379,31 @@ class Collector:
                 self.sink.spool.append([change.point()])
 
     def _write_heartbeat(self, stopped: bool = False) -> None:
-        # Liveness is about wall-clock time: under a virtual clock (demo backfill) the loop
-        # cycles thousands of times a second, and one file a second is plenty.
-        wall = time.monotonic()
-        if not stopped and wall - self._heartbeat_wall < HEARTBEAT_MIN_WALL_S:
+        """Beat at most every HEARTBEAT_S of the collector's clock, and rewrite the file's
+        content only when the sources' states or the spool changed, or every
+        HEARTBEAT_CONTENT_S: otherwise only its time is renewed (no data written), so an
+        SD card is not written every few seconds for nothing."""
+        wall = self.clock.monotonic()
+        st = self.sink.spool.status()
+        key = json.dumps([[s.status, s.reason, s.detail, s.until.isoformat() if s.until
+                           else None, s.failures] for _, s in sorted(self.health.states.items())]
+                         + [st.size_bytes, stopped])
+        changed = key != self._heartbeat_key
+        if not (stopped or changed) and wall - self._heartbeat_wall < self.heartbeat_s:
             return
         self._heartbeat_wall = wall
-        st = self.sink.spool.status()
-        extra: dict[str, object] = {"spool_bytes": st.size_bytes, "spool_max_bytes":
-                                    st.max_bytes, "polls": self.polls}
-        if stopped:
-            extra["stopped"] = True
         try:
+            if (not stopped and not changed
+                    and wall - self._heartbeat_content_wall < HEARTBEAT_CONTENT_S
+                    and heartbeat.touch(self.data_dir, "collector")):
+                return
+            extra: dict[str, object] = {"spool_bytes": st.size_bytes,
+                                        "spool_max_bytes": st.max_bytes, "polls": self.polls}
+            if stopped:
+                extra["stopped"] = True
             heartbeat.beat(self.data_dir, "collector",
                            heartbeat_body(self.clock.now(), self.health, extra))
+            self._heartbeat_key, self._heartbeat_content_wall = key, wall
         except OSError as exc:
             log.warning("cannot write heartbeat %s: %s", self.heartbeat, exc)
 

@@ -24,12 +24,24 @@ RETRY_S = (5.0, 10.0, 30.0, 60.0)  # wait before the 1st, 2nd, ... replay attemp
 
 
 class DurableSink:
+    """The store, or the spool while the store is down; commits every `flush_s` seconds.
+
+    Between commits the points wait in memory (and in `_pending`): a crash loses at most
+    those raw samples, never energy, because accounting resumes from the counters and its
+    state file is saved only with a commit. `flush_s=0` commits every batch; `live()` true
+    (someone looks: /status, /live) or an `urgent` batch (a change of health) commits at
+    once; so does the first batch. A bulk load (the demo, a replay: recreated when
+    interrupted) commits every `flush_every` batches instead."""
+
     def __init__(self, store: Store, spool: Spool, monotonic: Callable[[], float],
-                 on_state: Callable[[bool, str], None] | None = None, flush_every: int = 1):
+                 on_state: Callable[[bool, str], None] | None = None, flush_every: int = 1,
+                 flush_s: float = 0.0, live: Callable[[], bool] | None = None):
         self.store, self.spool, self._mono = store, spool, monotonic
-        # 1: every batch is durable at once (the collector). A bulk load (the demo's
-        # backfill, recreated when interrupted) flushes every n batches instead.
         self.flush_every = max(1, flush_every)
+        self.flush_s = max(0.0, flush_s)
+        self._live = live
+        self._last_flush: float | None = None
+        self._pending: list[Point] = []  # written to the store, not committed yet
         self._unflushed = 0
         self._attempts = 0
         self._next_try = 0.0
@@ -41,20 +53,24 @@ class DurableSink:
         self.lost = 0  # points neither the store nor the spool could take
         self.replaying = False  # a replay is under way (the store answers, more to send)
 
-    def write(self, points: Sequence[Point]) -> bool:
+    def write(self, points: Sequence[Point], urgent: bool = False) -> bool:
         """Hand points to the store (or the spool while it is down). True when everything
-        written so far is durable (flushed to the store or spooled), False while a bulk
-        load still buffers or when the points were lost."""
+        written so far is durable (committed to the store or spooled), False while points
+        wait for the next commit or when they were lost."""
         if not points:
-            return self._unflushed == 0
+            return not self._pending and self._unflushed == 0
         if not self.spool:
             try:
-                durable = self._send(points)
+                durable = self._send(points, urgent)
                 self._set_up(True, "")
                 return durable
             except StoreError as exc:
                 self._set_up(False, str(exc))
                 self._schedule_retry()
+                # what waited for the commit goes to the spool too (the store may still
+                # commit its copy later: the same points overwrite themselves)
+                points = [*self._pending, *points]
+                self._pending = []
         try:
             self.spooled += self.spool.append(points)
             return True
@@ -64,9 +80,9 @@ class DurableSink:
                       len(points), exc, self.lost)
             return False
 
-    def _send(self, points: Sequence[Point]) -> bool:
-        """Write and flush (True), or only buffer during a bulk load (False); raises
-        StoreError when the store is unavailable.
+    def _send(self, points: Sequence[Point], urgent: bool = False) -> bool:
+        """Write, and commit when due (True); raises StoreError when the store is
+        unavailable.
 
         A point the store can never take (invalid value, type conflict) is dropped with an
         error line instead: spooling it would block the spool forever."""
@@ -80,18 +96,32 @@ class DurableSink:
                     self.invalid += 1
                     log.error("dropped an invalid %s point at %s: %s", p.measurement,
                               p.time.isoformat(), exc)
-        self._unflushed += 1
-        if self._unflushed < self.flush_every:
-            self.written += len(points)
+        self.written += len(points)
+        if not self._due(urgent):
+            if self.flush_every == 1:
+                self._pending.extend(points)
             return False
-        self._unflushed = 0
+        self.commit()
+        return True
+
+    def _due(self, urgent: bool) -> bool:
+        if self.flush_every > 1:  # bulk load: by count
+            self._unflushed += 1
+            return self._unflushed >= self.flush_every
+        return (urgent or self.flush_s <= 0 or self._last_flush is None
+                or self._mono() - self._last_flush >= self.flush_s
+                or (self._live is not None and self._live()))
+
+    def commit(self) -> None:
+        """Commit what the store holds; raises StoreError (the points stay pending)."""
         try:
             self.store.flush()
         except PartialWriteError as exc:
             self.invalid += 1
             log.error("%s", exc)
-        self.written += len(points)
-        return True
+        self._pending = []
+        self._unflushed = 0
+        self._last_flush = self._mono()
 
     def pump(self, force: bool = False, budget_s: float = REPLAY_BUDGET_S) -> bool:
         """Replay the spool when its retry time has come; True when it is empty.
@@ -115,7 +145,7 @@ class DurableSink:
                     return False
                 points = self.spool.read(seg)
                 if points:
-                    self._send(points)
+                    self._send(points, urgent=True)  # committed before the segment goes
                 self.spool.remove(seg)
                 replayed += len(points)
         except StoreError as exc:
@@ -164,10 +194,15 @@ class DurableSink:
         return out
 
     def close(self) -> None:
-        """Flush; a spool that cannot be replayed now stays on disk for the next start."""
+        """Commit; what cannot be committed now is spooled, and the spool stays on disk
+        for the next start."""
         try:
-            self.store.flush()
+            self.commit()
         except StoreError as exc:
+            if self._pending:
+                with contextlib.suppress(OSError):
+                    self.spooled += self.spool.append(self._pending)
+                    self._pending = []
             log.warning("store still unavailable at shutdown (%s); %d bytes stay spooled",
                         exc, self.spool.size_bytes)
         finally:

@@ -1,7 +1,8 @@
 """Container health check: is the collector's or the bot's heartbeat file fresh?
 
-The collector rewrites `<data dir>/collector.heartbeat` and the bot `<data dir>/bot.heartbeat`
-while their main loops run (heatpump/heartbeat.py; contract: docs/deployment.md). A stale or
+The collector renews `collector.heartbeat` and the bot `bot.heartbeat` (in RAM, in the data
+dir's folder under /dev/shm; heatpump/heartbeat.py) while their main loops run (contract:
+docs/deployment.md). A stale or
 missing file, or one saying the process stopped, means it hangs or died; docker then reports
 the container unhealthy.
 

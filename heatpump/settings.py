@@ -164,6 +164,11 @@ def setting(env: str, parse: Callable[[str], Any], default: str, *, help: str, e
                  metadata={"setting": spec})
 
 
+# The embedded store's commit cadence: the collector writes about 9x the data it keeps, 1.8
+# GB a year (benchmarks/collector_io_bench.py, docs/performance.md): an SD card lasts.
+EMBEDDED_FLUSH_S = 60 * 60.0
+
+
 @dataclass(frozen=True)
 class Settings:
     """Validated settings; build with `Settings.from_env()` (or `Settings()` in tests).
@@ -197,6 +202,14 @@ class Settings:
         "HEATPUMP_RATED_HEAT_KW", _opt_float, "", example="8", minimum=0.1,
         help="Rated heat output (kW); enables the estimated heat methods when the device has "
              "no heat counter and no flow sensor.")
+    flush_minutes: float | None = setting(
+        "HEATPUMP_FLUSH_MINUTES", _opt_float, "", example="20", minimum=0,
+        help="How often the collector commits its samples to the store (minutes); between "
+             "commits they wait in memory, and a /status or /live asks for every poll to be "
+             "committed for the next 10 minutes. Empty: 60 for the embedded store (an SD card "
+             "is written about 9x the data it keeps, 1.8 GB a year, docs/performance.md), 0 "
+             "(every poll) for InfluxDB. A crash loses at most the samples not yet committed, "
+             "never energy: accounting resumes from the counters.")
     raw_retention_days: int = setting(
         "HEATPUMP_RAW_RETENTION_DAYS", _int, "0", example="400", minimum=0,
         help="Delete raw 10-second meter and 5-minute heat pump samples older than this many "
@@ -344,6 +357,14 @@ class Settings:
     def alert_repeat(self) -> timedelta:
         """ALERT_REPEAT_H as a duration: the least time between two sends of one alert."""
         return timedelta(hours=self.alert_repeat_h)
+
+    @property
+    def flush_s(self) -> float:
+        """Seconds between the collector's commits (HEATPUMP_FLUSH_MINUTES, or the store's
+        default: an hour embedded, every poll on InfluxDB)."""
+        if self.flush_minutes is not None:
+            return self.flush_minutes * 60.0
+        return 0.0 if self.influx_url else EMBEDDED_FLUSH_S
 
     @property
     def tz(self) -> ZoneInfo:

@@ -95,3 +95,19 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store
 @pytest.fixture
 def store(make_store: StoreFactory) -> Store:
     return make_store()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _heartbeat_folders_in_ram() -> Iterator[None]:
+    """Every test data dir gets its heartbeat folder in /dev/shm (heatpump/heartbeat.py):
+    the ones this session made are removed at its end, so RAM does not fill up run after run."""
+    import shutil
+
+    from heatpump.heartbeat import RAM_DIR
+
+    pattern = f"heatpump-{os.geteuid()}-*"
+    before = set(RAM_DIR.glob(pattern)) if RAM_DIR.is_dir() else set()
+    yield
+    if RAM_DIR.is_dir():
+        for folder in set(RAM_DIR.glob(pattern)) - before:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -16,6 +16,7 @@ import pytest
 from bot.alerts.persist import STATE_FILE, Subscribers
 from bot.alerts.service import AlertService
 from heatpump.fsutil import make_private, private_dir, write_atomic
+from heatpump.heartbeat import heartbeat_path
 from heatpump.settings import Settings
 from heatpump.store.sqlite import SQLiteStore
 from tests.bot.alerts.house import House
@@ -160,5 +161,5 @@ def test_the_bot_writes_only_private_files(setup):
         proc.wait(timeout=60)
     assert proc.returncode == 0, log.read_text()[-3000:]
     assert Subscribers(data).chats() == [OWNER]
-    assert (data / "bot.heartbeat").exists()
+    assert heartbeat_path(data, "bot").exists()
     assert_private(data)

@@ -16,6 +16,7 @@ import pytest
 from bot.commands import COMMANDS, menu
 from bot.render_queue import RenderQueue
 from bot.telegram_app import BotApp, build_app, refusal_text
+from heatpump.heartbeat import heartbeat_path
 from heatpump.logs import setup_logging
 from heatpump.settings import Settings
 from heatpump.store.base import Point
@@ -343,7 +344,7 @@ def test_whole_bot_beats_and_knows_every_command(tmp_path):
         return subprocess.run([sys.executable, str(ROOT / "deploy" / "healthcheck.py"), "bot"],
                               env=env, capture_output=True, text=True, timeout=60)
 
-    beat = tmp_path / "bot.heartbeat"
+    beat = heartbeat_path(tmp_path, "bot")
     assert check().returncode == 1
     harness = Harness(tmp_path, whole=True)
     harness.start()

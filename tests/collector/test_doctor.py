@@ -6,6 +6,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
+from heatpump.heartbeat import heartbeat_path
 from heatpump.settings import Settings
 from heatpump.store.sqlite import SQLiteStore
 from tests.paths import ROOT
@@ -53,7 +54,8 @@ def test_stale_heartbeat_and_spool_are_reported(tmp_path):
     data = tmp_path / "data"
     (data / "spool").mkdir(parents=True)
     (data / "spool" / "000000000001.jsonl").write_text("x" * 2_000_000)
-    beat = data / "collector.heartbeat"
+    beat = heartbeat_path(data, "collector")
+    beat.parent.mkdir(parents=True, exist_ok=True)
     beat.write_text("{}")
     os.utime(beat, (0, 0))
     r = doctor(tmp_path, VICARE_DUMP=str(DUMP))

@@ -34,6 +34,7 @@ import pytest
 from collector.collect_cmd import build_collector, install_signal_handlers
 from collector.service import Collector, VirtualClock
 from collector.wiring import build_sources
+from heatpump.heartbeat import heartbeat_path
 from heatpump.settings import Settings
 from heatpump.store.base import Point, Store
 from heatpump.store.sqlite import SQLiteStore
@@ -169,7 +170,7 @@ def run_scenario(data_dir: Path, store: Store, monkeypatch: pytest.MonkeyPatch,
             calls += [(t, path, status) for _, path, status in cloud.requests[first:last]]
         return Run(collector, fake.served, calls,
                    stopped - state["sigterm"],
-                   json.loads((data_dir / "collector.heartbeat").read_text()),
+                   json.loads(heartbeat_path(data_dir, "collector").read_text()),
                    sorted((data_dir / "spool").glob("*.jsonl")), marks[-1][0])
     finally:
         cloud.stop()

@@ -11,6 +11,7 @@ from collector.health import SourceError
 from collector.service import Collector, RealClock, VirtualClock, classify
 from collector.sink import DurableSink
 from collector.spool import Spool
+from heatpump.heartbeat import heartbeat_path
 from tests.collector_helpers import CountingSource, MemoryStore
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -71,7 +72,7 @@ def test_health_points_only_on_change_with_reason_and_until(tmp_path, caplog):
     assert len([m for m in lines if "vicare" in m]) == 4  # one line per change, not per poll
     assert any("vicare dev1 up again after 7 failed polls, down since 2026-01-01 00:10 UTC"
                in m for m in lines)
-    beat = json.loads((tmp_path / "collector.heartbeat").read_text())
+    beat = json.loads(heartbeat_path(tmp_path, "collector").read_text())
     assert beat["sources"]["vicare/dev1"]["status"] == "up" and beat["stopped"] is True
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from heatpump.heartbeat import heartbeat_path
 from tests.deploy.files import ROOT
 
 SCRIPT = ROOT / "deploy" / "healthcheck.py"
@@ -20,27 +21,28 @@ _spec.loader.exec_module(healthcheck)
 
 
 def beat(path, age_s: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.touch()
     stamp = time.time() - age_s
     os.utime(path, (stamp, stamp))
 
 
 def test_fresh_heartbeat_is_healthy(tmp_path):
-    path = tmp_path / "collector.heartbeat"
+    path = heartbeat_path(tmp_path, "collector")
     beat(path, 10)
     healthy, reason = healthcheck.check(path, 180, time.time())
     assert healthy and "s old" in reason
 
 
 def test_stale_heartbeat_is_unhealthy(tmp_path):
-    path = tmp_path / "bot.heartbeat"
+    path = heartbeat_path(tmp_path, "bot")
     beat(path, 181)
     healthy, reason = healthcheck.check(path, 180, time.time())
     assert not healthy and "limit 180 s" in reason
 
 
 def test_missing_heartbeat_is_unhealthy(tmp_path):
-    healthy, reason = healthcheck.check(tmp_path / "bot.heartbeat", 180, time.time())
+    healthy, reason = healthcheck.check(heartbeat_path(tmp_path, "bot"), 180, time.time())
     assert not healthy and "does not exist" in reason
 
 
@@ -88,10 +90,10 @@ def run(*args: str, data_dir, **env: str) -> subprocess.CompletedProcess:
 
 def test_script_exit_codes_follow_the_heartbeat(tmp_path):
     assert run("collector", data_dir=tmp_path).returncode == 1
-    beat(tmp_path / "collector.heartbeat", 5)
+    beat(heartbeat_path(tmp_path, "collector"), 5)
     r = run("collector", data_dir=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
-    beat(tmp_path / "collector.heartbeat", 400)
+    beat(heartbeat_path(tmp_path, "collector"), 400)
     assert run("collector", data_dir=tmp_path).returncode == 1  # 180 s: no source enabled
     r = run("collector", data_dir=tmp_path, VICARE_USERNAME="me@example.com",
             VICARE_PASSWORD="pw-secret-1234", VICARE_CLIENT_ID="abc")
@@ -100,7 +102,7 @@ def test_script_exit_codes_follow_the_heartbeat(tmp_path):
 
 
 def test_invalid_settings_are_unhealthy_without_showing_secrets(tmp_path):
-    beat(tmp_path / "bot.heartbeat", 1)
+    beat(heartbeat_path(tmp_path, "bot"), 1)
     r = run("bot", data_dir=tmp_path, VICARE_USERNAME="me@example.com",
             VICARE_PASSWORD="pw-secret-1234")
     assert r.returncode == 1
@@ -117,13 +119,13 @@ def test_a_beat_from_the_library_is_what_the_health_check_reads(tmp_path):
     from heatpump import heartbeat
 
     assert heartbeat.age_s(tmp_path / "new", "bot", time.time()) is None
-    beat(tmp_path / "bot.heartbeat", 1000)  # an old beat from before a restart
+    beat(heartbeat_path(tmp_path, "bot"), 1000)  # an old beat from before a restart
     assert run("bot", data_dir=tmp_path).returncode == 1
     heartbeat.beat(tmp_path, "bot")
     assert heartbeat.age_s(tmp_path, "bot", time.time()) < 5
     assert run("bot", data_dir=tmp_path).returncode == 0
     heartbeat.beat(tmp_path / "missing" / "dir", "collector")  # creates the data dir
-    assert (tmp_path / "missing" / "dir" / "collector.heartbeat").exists()
+    assert heartbeat_path(tmp_path / "missing" / "dir", "collector").exists()
 
 
 def test_a_stopped_process_is_unhealthy_until_it_beats_again(tmp_path):

@@ -1,0 +1,60 @@
+"""A /status after a quiet while: the bot asks the collector for live data and, when a
+collector runs beside it, waits for its first commit instead of answering with samples an
+hour old (the embedded store is committed hourly; heatpump.live)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from bot.commands import Context, answer
+from heatpump import heartbeat
+from heatpump.live import live_wanted
+from heatpump.settings import Settings
+from heatpump.store.base import Point
+from heatpump.store.sqlite import SQLiteStore
+
+NOW = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
+
+
+def meter(at: datetime, power: float) -> Point:
+    return Point("meter", at, {"power_w": power}, {"device": "shellypro3em-1"})
+
+
+def test_the_first_status_waits_for_the_collectors_commit(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    heartbeat.beat(tmp_path, "collector", {"sources": {}})  # a collector runs here
+    with SQLiteStore(tmp_path / "heatpump.sqlite3", settings.tz) as store:
+        store.write([meter(NOW - timedelta(minutes=50), 111.0)])  # the last hourly commit
+        store.flush()
+
+        def collector_commits():  # what the collector does at its next poll
+            time.sleep(1.0)
+            assert live_wanted(tmp_path)
+            with SQLiteStore(tmp_path / "heatpump.sqlite3", settings.tz) as other:
+                other.write([meter(NOW - timedelta(seconds=5), 1234.0)])
+                other.flush()
+
+        worker = threading.Thread(target=collector_commits)
+        worker.start()
+        started = time.monotonic()
+        text = answer("/status", Context(store, settings, lambda: NOW)).text
+        worker.join()
+        assert 0.9 < time.monotonic() - started < 10
+        assert "1234 W" in text, text
+
+
+def test_no_wait_without_a_collector_or_while_live(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    with SQLiteStore(tmp_path / "heatpump.sqlite3", settings.tz) as store:
+        store.write([meter(NOW - timedelta(minutes=50), 111.0)])
+        store.flush()
+        started = time.monotonic()
+        text = answer("/status", Context(store, settings, lambda: NOW)).text
+        assert time.monotonic() - started < 3  # no collector: nothing to wait for
+        assert "111 W" in text
+        heartbeat.beat(tmp_path, "collector", {"sources": {}})
+        started = time.monotonic()
+        answer("/status", Context(store, settings, lambda: NOW))
+        assert time.monotonic() - started < 3  # live already asked for: no second wait

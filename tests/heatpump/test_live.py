@@ -1,0 +1,45 @@
+"""Live on demand: a request the bot leaves, which the collector sees for ten minutes."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from heatpump.live import LIVE_REQUEST, LIVE_WINDOW_S, live_wanted, request_live
+
+
+def test_a_request_is_wanted_for_the_window_then_not(tmp_path):
+    assert not live_wanted(tmp_path)
+    request_live(tmp_path)
+    now = time.time()
+    assert live_wanted(tmp_path, now)
+    assert live_wanted(tmp_path, now + LIVE_WINDOW_S - 1)
+    assert not live_wanted(tmp_path, now + LIVE_WINDOW_S + 1)
+    assert os.stat(tmp_path / LIVE_REQUEST).st_mode & 0o777 == 0o600
+
+
+def test_a_read_only_data_dir_is_no_error(tmp_path):
+    missing = tmp_path / "no" / "such" / "dir"
+    request_live(missing)  # nothing to do, nothing raised
+    assert not live_wanted(missing)
+
+
+def test_status_and_live_ask_for_fresh_data_in_the_stores_data_dir(tmp_path):
+    from datetime import UTC, datetime
+
+    from bot.commands import Context, answer
+    from heatpump.settings import Settings
+    from heatpump.store.sqlite import SQLiteStore
+
+    settings = Settings(data_dir=tmp_path)
+    with SQLiteStore(tmp_path / "heatpump.sqlite3", settings.tz) as store:
+        ctx = Context(store, settings, lambda: datetime(2026, 1, 1, tzinfo=UTC))
+        answer("/jaz", ctx)
+        assert not live_wanted(tmp_path)  # a period's figures need no fresh samples
+        answer("/status", ctx)
+        assert live_wanted(tmp_path)
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    with SQLiteStore(demo / "heatpump.sqlite3", settings.tz) as store:
+        answer("/live", Context(store, settings, lambda: datetime(2026, 1, 1, tzinfo=UTC)))
+        assert live_wanted(demo)
