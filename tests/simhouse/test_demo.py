@@ -85,6 +85,8 @@ def test_cli_bad_scenario_is_one_clear_line(tmp_path):
 
 
 def test_cli_live_keeps_collecting_until_interrupted(tmp_path):
+    from heatpump.live import request_live
+
     started = datetime.now(UTC)
     p = _cli(tmp_path, "--days", "0.05", "--live")
     s = settings(tmp_path)
@@ -94,6 +96,7 @@ def test_cli_live_keeps_collecting_until_interrupted(tmp_path):
     while time.monotonic() < deadline and p.poll() is None and live is None:
         time.sleep(1)
         if db.exists():
+            request_live(s.data_dir / "demo")  # as `chat --demo /status`: commit every poll
             with open_store(s, demo=True) as store:
                 got = store.latest("meter", ["power_w"]).get("power_w")
             # the backfill ends when the process starts; later samples are live polls
