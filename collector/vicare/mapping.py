@@ -302,6 +302,7 @@ def map_counters_read_at(features: Features) -> tuple[dict[str, float], dict[str
             continue
         props = feature.get("properties") or {}
         found_any = False
+        arrays: list[str] = []
         for period, prop, index in spec.props:
             entry = props.get(prop)
             if not isinstance(entry, Mapping):
@@ -317,11 +318,16 @@ def map_counters_read_at(features: Features) -> tuple[dict[str, float], dict[str
             key = f"{spec.kind}.{spec.circuit}.{period}"
             counters[key] = round(float(value) * factor, 6)
             if index is not None:
+                arrays.append(key)
                 stamp = props.get(f"{prop}ValueReadAt")
                 when = _parse_time(stamp.get("value")) if isinstance(stamp, Mapping) else None
                 if when is not None:
                     read_at[key] = when
             found_any = True
+        stamps = [read_at[k] for k in arrays if k in read_at]
+        for key in arrays:  # an array without its own stamp is as old as the feature's
+            if key not in read_at and stamps:
+                read_at[key] = min(stamps)
         if found_any and not spec.fallback:
             kinds_with_primary.add(spec.kind)
     return counters, read_at
