@@ -23,13 +23,12 @@ ERROR_BANDS: dict[str, tuple[float, float]] = {
     "runtime": (-0.10, 1.75),
 }
 
-# What each estimate is good for (docs/vicare.md says the same at length).
+# What each computed method is good for (docs/vicare.md says the same at length).
 USE: dict[str, str] = {
-    "flow": "heat from the flow sensor and the supply/return spread; good for a JAZ",
-    "modulation": "compressor modulation x rated output; a rough JAZ, seasons differ",
-    "runtime": "running time x rated output; an inverter runs below its rating most of the "
-               "time, so this overstates heat: good for when and how long the compressor "
-               "runs, not for a JAZ",
+    "flow": "good for a JAZ within that band",
+    "modulation": "a rough JAZ; it reads high in winter and low in summer",
+    "runtime": "an inverter mostly runs below its rating, so this shows when and how long "
+               "the compressor runs, not a JAZ",
 }
 
 RATED_SETTING = "HEATPUMP_RATED_HEAT_KW"

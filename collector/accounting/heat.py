@@ -45,7 +45,7 @@ from typing import Any
 
 from collector.points import electricity_point, heat_point
 from collector.readings import HeatPumpSample
-from heatpump.estimates import RatedOutput, band_text, rated_output
+from heatpump.estimates import USE, RatedOutput, band_text, rated_output
 from heatpump.schema import ESTIMATED_HEAT_METHODS
 from heatpump.store.base import Point
 
@@ -345,9 +345,7 @@ def choose_heat_method(sample: HeatPumpSample, rated_heat_kw: float | None,
                   else "running time (the meter's, else the on/off flag sampled every poll)")
         return MethodChoice("runtime", no_measure + f" and no modulation: ESTIMATE = {source} "
                             f"× {rated.describe()}; measured {band_text('runtime')} of the "
-                            "real heat across the seasons (an inverter runs below its rating "
-                            "most of the time): good for when and how long it runs, not for "
-                            "a JAZ", rated)
+                            f"real heat across the seasons: {USE['runtime']}", rated)
     return MethodChoice(None, no_measure + " and no compressor state to estimate from", rated)
 
 

@@ -507,7 +507,7 @@ def test_the_estimates_state_their_rated_output_source_and_measured_band() -> No
     setting = choose_heat_method(mod, 6.0)
     assert setting.rated.kw == 6.0 and setting.rated.source == RATED_SETTING
     run = choose_heat_method(hp(t(2026, 1, 15, 12), compressor_active=True), 6.0)
-    assert band_text("runtime") in run.reason and "not for a JAZ" in run.reason
+    assert band_text("runtime") in run.reason and "not a JAZ" in run.reason
     lo, hi = ERROR_BANDS["runtime"]
     assert band_text("runtime") == f"{lo * 100:+.0f} % to {hi * 100:+.0f} %".replace("-", "−")
 
