@@ -67,7 +67,7 @@ ELECTRICITY_SERIES = ("electricity.heating", "electricity.dhw")
 
 WINTER = datetime(2026, 1, 15, 12, tzinfo=UTC)  # Dec 16 - Jan 15: a month and a year end
 SPRING = datetime(2026, 4, 10, 12, tzinfo=UTC)  # the March DST change and a month end
-SUMMER = datetime(2025, 7, 31, 12, tzinfo=UTC)  # hot water only
+SUMMER = datetime(2025, 8, 10, 12, tzinfo=UTC)  # hot water only, a month end
 AUTUMN = datetime(2025, 11, 10, 12, tzinfo=UTC)  # the October DST change, a month end
 SEASONS = {"winter": WINTER, "spring": SPRING, "summer": SUMMER, "autumn": AUTUMN}
 NO_MEASURED_HEAT = ("no-heat-counters", "no-flow-sensor")
@@ -125,10 +125,12 @@ ROWS: dict[str, Row] = {
     "heatpump-outage": Row(WINTER, ("heatpump-outage@2025-12-31T21:00:00+00:00/5h",
                                     "heatpump-outage@-3d/20m"),
                            what="the cloud cannot reach the heat pump across the year end"),
-    "dst-spring": Row(SPRING, ("late-reset",), health=("counter_rollover",),
+    # no year end inside: the year counter carries the month end, nothing to bridge
+    "dst-spring": Row(SPRING, ("late-reset",),
                       what="the March DST change and a month end, late resets"),
-    "dst-autumn": Row(AUTUMN, ("early-reset",), health=("counter_rollover",),
+    "dst-autumn": Row(AUTUMN, ("early-reset",),
                       what="the October DST change and a month end, early resets"),
+    "summer": Row(SUMMER, ("other-zone,tz=UTC",), what="hot water only, the device in UTC"),
     **{f"flow-{season}": Row(end, ("no-heat-counters",), method="flow",
                              year=season == "winter",
                              what="no heat counter: flow x spread")
@@ -312,6 +314,23 @@ def targets_text() -> str:
             "expected health reasons reported.")
 
 
+def matrix_table() -> str:
+    """The scenario matrix as a Markdown table (`--list`, docs/truth-bench.md)."""
+    lines = ["| row | what | end (UTC) | scenarios | settings | heat method | expects |",
+             "|---|---|---|---|---|---|---|"]
+    for name, r in ROWS.items():
+        expects = [*r.health, *(["own electricity: gap"] if r.device_electricity == "gap"
+                                else []), *(["365-day run"] if r.year else [])]
+        setting = [f"`{k}={v}`" for k, v in r.settings.items()]
+        if r.meter != "pro3em":
+            setting.append(f"`--meter {r.meter}`")
+        lines.append(f"| {name} | {r.what} | {r.end:%Y-%m-%d %H:%M} | "
+                     + (", ".join(f"`{x}`" for x in r.scenarios) or "-") + " | "
+                     + (", ".join(setting) or "-")
+                     + f" | {r.method} | {', '.join(expects) or '-'} |")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", nargs="*", help=f"rows to run (default: all): {', '.join(ROWS)}")
@@ -321,7 +340,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=1, help="rows run in parallel processes")
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    ap.add_argument("--list", action="store_true", help="print the scenario matrix and exit")
     args = ap.parse_args(argv)
+    if args.list:
+        print(matrix_table())
+        return 0
     unknown = [n for n in args.rows or () if n not in ROWS]
     if unknown:
         ap.error(f"unknown rows: {', '.join(unknown)}")
