@@ -125,10 +125,11 @@ ROWS: dict[str, Row] = {
     "heatpump-outage": Row(WINTER, ("heatpump-outage@2025-12-31T21:00:00+00:00/5h",
                                     "heatpump-outage@-3d/20m"),
                            what="the cloud cannot reach the heat pump across the year end"),
-    # no year end inside: the year counter carries the month end, nothing to bridge
-    "dst-spring": Row(SPRING, ("late-reset",),
+    # no year end inside (the year counter carries the month end, nothing to bridge); the
+    # restarts away from midnight are reported
+    "dst-spring": Row(SPRING, ("late-reset",), health=("counter_rollover",),
                       what="the March DST change and a month end, late resets"),
-    "dst-autumn": Row(AUTUMN, ("early-reset",),
+    "dst-autumn": Row(AUTUMN, ("early-reset",), health=("counter_rollover",),
                       what="the October DST change and a month end, early resets"),
     "summer": Row(SUMMER, ("other-zone,tz=UTC",), what="hot water only, the device in UTC"),
     **{f"flow-{season}": Row(end, ("no-heat-counters",), method="flow",

@@ -138,7 +138,8 @@ class HeatPumpPipeline:
         self.device = ""
         self.state = state
         self.accountant = HeatAccountant(settings.rated_heat_kw, self.interval_s,
-                                         running.between if running is not None else None)
+                                         running.between if running is not None else None,
+                                         tz=settings.tz)
 
     def resume(self, lookup: Lookup) -> None:
         """Each device's accounting state from the state file (nothing to read from the

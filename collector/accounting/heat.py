@@ -42,6 +42,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from collector.points import electricity_point, heat_point
 from collector.readings import HeatPumpSample
@@ -444,6 +445,9 @@ class Family:
     ref: Reading
     glitch_since: datetime | None = None
     stale_since: datetime | None = None
+    # whether the device's day counter last restarted at midnight of HEATPUMP_TZ
+    # ("midnight") or elsewhere ("off"); reported when it changes
+    day_restart: str | None = None
 
 
 @dataclass
@@ -476,8 +480,13 @@ class HeatAccountant:
 
     def __init__(self, rated_heat_kw: float | None, poll_s: float,
                  running: RunningBetween | None = None,
-                 devices: Mapping[str, DeviceState] | None = None):
+                 devices: Mapping[str, DeviceState] | None = None,
+                 tz: ZoneInfo | None = None):
         self.rated_heat_kw = rated_heat_kw
+        # HEATPUMP_TZ: only to tell the owner when the device's days are not theirs (its
+        # counters restart elsewhere than at local midnight); accounting never asks it
+        self.tz = tz
+        self.conclusive_s = 3.0 * poll_s
         # the snapshot methods integrate two snapshots, so they refuse longer gaps
         self.max_gap_s = 3.0 * poll_s
         self.running = running
@@ -547,6 +556,7 @@ class HeatAccountant:
                 st.families[name] = Family(cur, stale_since=_stale_since(cur, sample.time))
                 continue
             step = counter_step(fam.ref, cur, cap_kw, name)
+            prev_ref = fam.ref
             if step.problem is not None and step.problem[0] == "counter_glitch":
                 if fam.glitch_since is None:
                     fam.glitch_since = cur.newest
@@ -562,11 +572,43 @@ class HeatAccountant:
                 events.append(step.problem)
             if step.accept:
                 fam.ref, fam.glitch_since = cur, None
+            if step.accept and not cur.parts:
+                self._day_restart(fam, prev_ref, cur, name, said)
             if step.delta is not None:
                 out[circuit] = step.delta
                 if step.delta.rollover:
                     said.append(("counter_rollover", f"{name}: {step.delta.rollover}"))
         return out
+
+    def _day_restart(self, fam: Family, ref: Reading, cur: Reading, name: str,
+                     events: list[Problem]) -> None:
+        """Report, when it changes, whether the day counter restarts at midnight in
+        HEATPUMP_TZ: a late, early or other-zone device is told to the owner (its daily
+        figures will not match theirs) though accounting does not need to know."""
+        if self.tz is None or "day" not in ref.values or "day" not in cur.values:
+            return
+        if cur.values["day"] >= ref.values["day"] - EPS_KWH:
+            return  # no visible restart
+        a, b = ref.times["day"], cur.times["day"]
+        if (b - a).total_seconds() > self.conclusive_s:
+            return  # too long a span to say where in it the restart was
+        at_midnight = a.astimezone(self.tz).date() != b.astimezone(self.tz).date()
+        note = "midnight" if at_midnight else "off"
+        if note == fam.day_restart or (fam.day_restart is None and at_midnight):
+            fam.day_restart = note
+            return
+        fam.day_restart = note
+        zone = str(self.tz)
+        if at_midnight:
+            events.append(("counter_rollover", f"{name}: the day counter restarted at "
+                           f"midnight in HEATPUMP_TZ ({zone}) again"))
+        else:
+            local = b.astimezone(self.tz)
+            events.append(("counter_rollover", f"{name}: the day counter restarted between "
+                           f"{_utc(a)} and {_utc(b)} ({local:%H:%M} in {zone}), not at "
+                           "midnight of HEATPUMP_TZ: the device's clock or zone differs, so "
+                           "its daily figures are not your days; accounting follows its "
+                           "counters, nothing is lost"))
 
     @staticmethod
     def _staleness(fam: Family | None, name: str, cur: Reading, now: datetime,
@@ -667,7 +709,8 @@ def device_state_to_json(st: DeviceState) -> dict[str, Any]:
     out["families"] = {
         name: {"ref": _reading_to_json(f.ref),
                "glitch_since": f.glitch_since.isoformat() if f.glitch_since else None,
-               "stale_since": f.stale_since.isoformat() if f.stale_since else None}
+               "stale_since": f.stale_since.isoformat() if f.stale_since else None,
+               "day_restart": f.day_restart}
         for name, f in st.families.items()}
     return out
 
@@ -691,7 +734,8 @@ def device_state_from_json(d: Mapping[str, Any]) -> DeviceState:
         families[str(name)] = Family(
             _reading_from_json(f["ref"]),
             _time(f["glitch_since"]) if f.get("glitch_since") else None,
-            _time(f["stale_since"]) if f.get("stale_since") else None)
+            _time(f["stale_since"]) if f.get("stale_since") else None,
+            f.get("day_restart") if f.get("day_restart") in ("midnight", "off") else None)
     return DeviceState(sample, families)
 
 

@@ -376,8 +376,12 @@ def test_state_survives_a_restart_including_a_pending_glitch() -> None:
     good = summary("heat.heating", 10.0, 100.0, 1000.0)
     acct.add(hp(t(2026, 1, 15, 12), good))
     acct.add(hp(t(2026, 1, 15, 12, 5), dict.fromkeys(good, 0.0)))
+    acct.devices["hp"].families["heat.heating"].day_restart = "off"
     saved = device_state_to_json(acct.devices["hp"])
-    resumed = HeatAccountant(7.0, 300, devices={"hp": device_state_from_json(saved)})
+    state = device_state_from_json(saved)
+    assert state.families["heat.heating"].day_restart == "off"
+    assert state.families["heat.heating"].glitch_since == t(2026, 1, 15, 12, 5)
+    resumed = HeatAccountant(7.0, 300, devices={"hp": state})
     update = resumed.add(hp(t(2026, 1, 15, 12, 10), summary("heat.heating", 10.6, 100.6,
                                                             1000.6)))
     (heating,) = [p for p in update.points if p.tags["circuit"] == "heating"]
@@ -610,3 +614,33 @@ def test_reading_of_a_total_sums_the_circuits_the_device_reports() -> None:
     assert total == Reading({"day": 3.0, "year": 150.0}, {"day": s.time, "year": s.time},
                             ("heating", "dhw"))
     assert reading_of(s, "heat", "cooling") is None
+
+
+def test_a_device_whose_days_are_not_ours_is_reported_once() -> None:
+    """Accounting does not need to know, but the owner does: the device's day counter
+    restarts at 02:00 (Berlin), not at midnight. Said once, and again when that changes."""
+    acct = HeatAccountant(7.0, 300, tz=BERLIN)
+
+    def poll(when: datetime, day: float, year: float) -> list[str]:
+        update = acct.add(hp(when, summary("heat.heating", day, 100.0, year)))
+        return [d for r, d in update.events if r == "counter_rollover" and "day counter" in d]
+
+    assert poll(t(2026, 1, 15, 23, 55), 30.0, 1000.0) == []
+    assert poll(t(2026, 1, 16, 0, 0), 30.3, 1000.3) == []  # our midnight: no restart
+    assert poll(t(2026, 1, 16, 1, 55), 31.5, 1001.5) == []
+    (late,) = poll(t(2026, 1, 16, 2, 0), 0.1, 1001.7)
+    assert late.startswith("heat.heating: the day counter restarted between 2026-01-16 "
+                           "00:55 UTC and 2026-01-16 01:00 UTC (02:00 in Europe/Berlin), "
+                           "not at midnight of HEATPUMP_TZ")
+    assert poll(t(2026, 1, 17, 1, 55), 30.0, 1031.6) == []
+    assert poll(t(2026, 1, 17, 2, 0), 0.1, 1031.8) == []  # the same: said already
+    assert poll(t(2026, 1, 17, 23, 55), 30.0, 1061.7) == []
+    (back,) = poll(t(2026, 1, 18, 0, 0), 0.2, 1061.9)
+    assert "restarted at midnight in HEATPUMP_TZ (Europe/Berlin) again" in back
+
+
+def test_a_restart_after_a_long_gap_says_nothing_about_the_devices_clock() -> None:
+    acct = HeatAccountant(7.0, 300, tz=BERLIN)
+    acct.add(hp(t(2026, 1, 15, 20), summary("heat.heating", 30.0, 100.0, 1000.0)))
+    update = acct.add(hp(t(2026, 1, 16, 3), summary("heat.heating", 0.1, 105.0, 1005.0)))
+    assert update.events == []
