@@ -5,10 +5,11 @@ Shared by the collector (which computes heat and tells `heatpump doctor` why) an
 
 The bands are MEASURED, not promised: `python benchmarks/truth_bench.py` runs the simulated
 house through the real collector in every season and compares each method's heat with the
-simulator's truth (docs/truth-bench.md has the table). A band is the lowest and highest
-30-day error seen across the seasons, rounded outwards to 5 %; the benchmark fails a row
-whose error leaves the band, so a change that makes a method worse must change this table
-and its documentation.
+simulator's truth (docs/truth-bench.md has the tables). A band is the lowest and highest
+30-day error seen over four seasons and two weather seeds (1 and 2), rounded outwards to
+5 % and widened by another 5 % for weather those runs did not see. The benchmark fails a
+row whose error leaves its band, so a change that makes a method worse must change this
+table and its documentation.
 """
 
 from __future__ import annotations
@@ -17,15 +18,19 @@ from dataclasses import dataclass
 
 # method -> (lowest, highest) relative error of its heat against the truth over 30 days
 # (-0.10 = 10 % too low). `counter` is the device's own meter: exact to it, no band.
+# Measured (seeds 1 and 2, winter/spring/summer/autumn): flow -0.0 % to +1.7 % (the
+# simulator's sensors are ideal: real ones add their tolerance), modulation -18.1 % (summer:
+# hot water at high capacity) to +15.9 % (winter: less capacity in the cold, defrosts),
+# runtime -6.0 % (summer) to +176.5 % (spring: an inverter mostly runs at part load).
 ERROR_BANDS: dict[str, tuple[float, float]] = {
-    "flow": (-0.10, 0.05),
-    "modulation": (-0.20, 0.20),
-    "runtime": (-0.10, 1.75),
+    "flow": (-0.10, 0.10),
+    "modulation": (-0.25, 0.25),
+    "runtime": (-0.15, 1.85),
 }
 
 # What each computed method is good for (docs/vicare.md says the same at length).
 USE: dict[str, str] = {
-    "flow": "good for a JAZ within that band",
+    "flow": "good for a JAZ; real sensors add their own tolerance",
     "modulation": "a rough JAZ; it reads high in winter and low in summer",
     "runtime": "an inverter mostly runs below its rating, so this shows when and how long "
                "the compressor runs, not a JAZ",
