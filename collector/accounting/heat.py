@@ -183,7 +183,9 @@ def counter_step(ref: Reading, cur: Reading, cap_kw: float, name: str = "counter
     moved = [p for p in periods if cur.times[p] > ref.times[p]]
     if not moved:
         return Step()  # the device has not read these counters again: nothing new
-    if cur.all_zero() and not ref.all_zero():
+    if cur.all_zero() and not ref.all_zero() and any(k.startswith("last_") for k in cur.values):
+        # a last_ value cannot fall to 0 (it holds the period that ended, at least what the
+        # counter showed); without last_ values, 0 may be a restart: the rules below decide
         return Step(problem=("counter_glitch", f"{name}: every counter reads 0 (was "
                              f"{_kwh(max(ref.values.values()))}); not a rollover, so "
                              "nothing is booked until they make sense again"))
@@ -258,9 +260,10 @@ def _steady_delta(steady: Mapping[str, float], coarse_first: list[str], ref: Rea
         basis = fractional[0]
     gained = steady[basis]
     tolerance = SLACK_KWH if basis in fractional or not fractional else 1.0 + STEP_KWH
+    span = (ref.times[basis], cur.times[basis])
     for p in order[order.index(basis) + 1:]:
-        if steady[p] > gained + tolerance:
-            return None
+        if (ref.times[p], cur.times[p]) == span and steady[p] > gained + tolerance:
+            return None  # (arrays read at other times are not comparable)
     return CounterDelta(max(gained, 0.0), ref.times[basis], cur.times[basis], True,
                         f"{basis} counter")
 

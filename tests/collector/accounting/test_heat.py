@@ -644,3 +644,31 @@ def test_a_restart_after_a_long_gap_says_nothing_about_the_devices_clock() -> No
     acct.add(hp(t(2026, 1, 15, 20), summary("heat.heating", 30.0, 100.0, 1000.0)))
     update = acct.add(hp(t(2026, 1, 16, 3), summary("heat.heating", 0.1, 105.0, 1005.0)))
     assert update.events == []
+
+
+def test_a_weekly_counter_that_restarts_at_0_is_no_glitch() -> None:
+    """A 333-G's only heat counter is the week's; polled just after its Monday restart it
+    reads 0.0: a restart (nothing booked, nothing reported), not a glitch."""
+    acct = HeatAccountant(7.0, 300)
+    acct.add(hp(t(2026, 1, 18, 23, 58), {"heat.dhw.week": 10.7}))
+    update = acct.add(hp(t(2026, 1, 19, 0, 3), {"heat.dhw.week": 0.0}))
+    assert update.events == []
+    assert {p.tags["circuit"]: p.fields["energy_wh"] for p in update.points} == \
+        {"dhw": 0.0, "total": 0.0}
+    later = acct.add(hp(t(2026, 1, 19, 0, 8), {"heat.dhw.week": 0.4}))
+    assert {p.tags["circuit"]: p.fields["energy_wh"] for p in later.points} == \
+        pytest.approx({"dhw": 400.0, "total": 400.0})
+
+
+def test_arrays_read_at_other_times_are_not_compared() -> None:
+    """Year and day arrays read at different times: the day's later, larger gain is no
+    contradiction of the year's."""
+    r0, r1, y1 = t(2026, 1, 15, 8), t(2026, 1, 15, 12), t(2026, 1, 15, 9)
+    keys = ("electricity.total.day", "electricity.total.year")
+    a = hp(t(2026, 1, 15, 12, 5), {keys[0]: 5.0, keys[1]: 900.0}, dict.fromkeys(keys, r0))
+    b = hp(t(2026, 1, 15, 12, 10), {keys[0]: 9.0, keys[1]: 901.0},
+           {keys[0]: r1, keys[1]: y1})
+    s = counter_step(reading_of(a, "electricity", "total"), reading_of(b, "electricity", "total"),
+                     CAP)
+    assert s.problem is None and s.delta.kwh == pytest.approx(1.0)
+    assert (s.delta.start, s.delta.end) == (r0, y1)
