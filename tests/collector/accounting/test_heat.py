@@ -373,7 +373,7 @@ def test_the_cap_follows_the_rated_output() -> None:
 
 def test_state_survives_a_restart_including_a_pending_glitch() -> None:
     acct = HeatAccountant(7.0, 300)
-    good = summary("heat.heating", 10.0, 100.0, 1000.0)
+    good = summary("heat.heating", 10.0, 100.0, 1000.0, 90.0, 900.0)
     acct.add(hp(t(2026, 1, 15, 12), good))
     acct.add(hp(t(2026, 1, 15, 12, 5), dict.fromkeys(good, 0.0)))
     acct.devices["hp"].families["heat.heating"].day_restart = "off"
@@ -383,7 +383,7 @@ def test_state_survives_a_restart_including_a_pending_glitch() -> None:
     assert state.families["heat.heating"].glitch_since == t(2026, 1, 15, 12, 5)
     resumed = HeatAccountant(7.0, 300, devices={"hp": state})
     update = resumed.add(hp(t(2026, 1, 15, 12, 10), summary("heat.heating", 10.6, 100.6,
-                                                            1000.6)))
+                                                            1000.6, 90.0, 900.0)))
     (heating,) = [p for p in update.points if p.tags["circuit"] == "heating"]
     assert heating.fields["energy_wh"] == pytest.approx(600.0)
     assert update.events == []  # the glitch was already reported before the restart
@@ -648,11 +648,12 @@ def test_a_restart_after_a_long_gap_says_nothing_about_the_devices_clock() -> No
 
 def test_a_weekly_counter_that_restarts_at_0_is_no_glitch() -> None:
     """A 333-G's only heat counter is the week's; polled just after its Monday restart it
-    reads 0.0: a restart (nothing booked, nothing reported), not a glitch."""
+    reads 0.0: a restart (reported as such, 0 kWh since it), not a glitch."""
     acct = HeatAccountant(7.0, 300)
     acct.add(hp(t(2026, 1, 18, 23, 58), {"heat.dhw.week": 10.7}))
     update = acct.add(hp(t(2026, 1, 19, 0, 3), {"heat.dhw.week": 0.0}))
-    assert update.events == []
+    assert [r for r, _ in update.events] == ["counter_rollover"]
+    assert "no last_week to bridge it" in update.events[0][1]
     assert {p.tags["circuit"]: p.fields["energy_wh"] for p in update.points} == \
         {"dhw": 0.0, "total": 0.0}
     later = acct.add(hp(t(2026, 1, 19, 0, 8), {"heat.dhw.week": 0.4}))
