@@ -122,7 +122,7 @@ def heat_lines(c: Check, sample: HeatPumpSample, settings: Settings) -> list[str
         lines.append(f"{tag}: {choice.rated.describe()}; energy deltas above {cap:g} kW are "
                      "rejected as implausible")
     else:
-        lines.append(f"{tag}: rated output not known (set HEATPUMP_RATED_HEAT_KW); energy "
+        lines.append(f"{tag}: no rated output known (HEATPUMP_RATED_HEAT_KW unset); energy "
                      f"deltas above {cap:g} kW are rejected as implausible")
     stale: dict[str, datetime] = {}
     for key, when in sample.counters_read_at.items():

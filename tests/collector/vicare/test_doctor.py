@@ -37,7 +37,7 @@ def test_a_device_without_heat_counters_is_sent_to_the_methods(tmp_path) -> None
     assert check.verdict == WARN
     assert "heat cannot be measured" in lines
     assert f"{HEAT_METHODS_DOC[0]}, section '{HEAT_METHODS_DOC[1]}'" in fixes
-    assert "rated output not known (set HEATPUMP_RATED_HEAT_KW)" in lines
+    assert "no rated output known (HEATPUMP_RATED_HEAT_KW unset)" in lines
 
 
 def test_the_devices_own_rated_output_and_the_estimates_band(tmp_path) -> None:
