@@ -1,5 +1,6 @@
-"""Heat and heat-pump electricity per interval: the counters' own rollovers (never our
-clock's), glitches, the plausibility cap, stale arrays, and the sampled methods."""
+"""Heat and heat-pump electricity per interval (collector/accounting/counters.py and
+heat.py): the counters' own rollovers (never our clock's), glitches, the plausibility cap,
+stale arrays, and the sampled methods."""
 
 from __future__ import annotations
 
@@ -11,16 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from collector.accounting.counters import Reading, counter_step, reading_of
 from collector.accounting.heat import (
     DEFAULT_CAP_KW,
     REBASE_AFTER,
     HeatAccountant,
-    Reading,
     choose_heat_method,
-    counter_step,
     device_state_from_json,
     device_state_to_json,
-    reading_of,
     sampled_interval,
 )
 from collector.accounting.running import RunningLedger
