@@ -156,7 +156,7 @@ def jaz(args: list[str], ctx: Context) -> Reply:
     except PeriodError as exc:
         return usage(str(exc))
     data = store_reads.period_data(ctx.store, period.start, period.elapsed_end(now), tz)
-    return Reply(replies.jaz_text(period, data, now, tz))
+    return Reply(replies.jaz_text(period, data, now, tz, ctx.settings.rated_heat_kw))
 
 
 def chart(args: list[str], ctx: Context) -> Reply:

@@ -24,6 +24,7 @@ from bot.analytics import (
 )
 from bot.periods import PERIOD_HELP, Period
 from bot.store_reads import Latests, LiveData, PeriodData, SourceHealth, StatusData
+from heatpump.estimates import ERROR_BANDS, USE, RatedOutput, band_text, rated_output
 from heatpump.schema import (
     ESTIMATED_HEAT_METHODS,
     HEALTH_ANY_DEVICE,
@@ -71,6 +72,21 @@ def performance_lines(perf: Performance, name: str = "JAZ") -> list[str]:
     return lines
 
 
+def method_lines(methods: Iterable[str], rated: RatedOutput | None) -> list[str]:
+    """For each computed heat method among `methods` (flow and the estimates): its error
+    band as the truth benchmark measured it and what it is good for; for an estimate, the
+    rated output it used and where that comes from."""
+    lines = []
+    for method in sorted(set(methods) & set(ERROR_BANDS), key=list(ERROR_BANDS).index):
+        line = f"{method} method: "
+        if method in ESTIMATED_HEAT_METHODS:
+            line = f"{method} estimate: " + (
+                rated.describe() if rated is not None else "rated output not known here "
+                "(HEATPUMP_RATED_HEAT_KW unset, no figure from the heat pump stored)") + "; "
+        lines.append(f"{line}measured {band_text(method)} of the real heat: {USE[method]}")
+    return lines
+
+
 def split_lines(perf: Performance) -> list[str]:
     split = {c: wh for c, wh in perf.heat_by_circuit.items() if wh > 0}
     if not split or perf.heat_wh <= 0:
@@ -107,14 +123,21 @@ def device_lines(perf: Performance, spf: Mapping[str, Latest]) -> list[str]:
     return lines
 
 
-def jaz_text(period: Period, data: PeriodData, now: datetime, tz: ZoneInfo) -> str:
-    """Reply to /jaz [period]: `data` read over [period.start, period.elapsed_end(now))."""
+def jaz_text(period: Period, data: PeriodData, now: datetime, tz: ZoneInfo,
+             rated_heat_kw: float | None = None) -> str:
+    """Reply to /jaz [period]: `data` read over [period.start, period.elapsed_end(now));
+    `rated_heat_kw` is HEATPUMP_RATED_HEAT_KW (an estimate names its rated output)."""
     end = period.elapsed_end(now)
     pairs = data.pairs
     perf = performance(pairs, period.start, end)
     name = "JAZ" if period.key == "12m" or period.key.isdigit() else "COP"
     head = f"{name} {period.label}"
     lines = [head, *performance_lines(perf, name)]
+    if perf.ratio is not None:
+        own = data.device_figures.get("device_rated_heat_kw")
+        device_kw = (float(own.value) if own is not None and isinstance(own.value, int | float)
+                     and not isinstance(own.value, bool) else None)
+        lines += method_lines(perf.heat_by_method, rated_output(rated_heat_kw, device_kw))
     lines += split_lines(perf)
     if perf.running_cop is not None:
         lines.append(f"running COP {fmt.ratio(perf.running_cop)} (hours the compressor ran "
@@ -246,7 +269,8 @@ def _today_lines(pairs: list[HourPair], tz: ZoneInfo, now: datetime) -> list[str
     elec = _total(p.elec_wh for p in pairs)
     heat = _total(p.heat_wh for p in pairs)
     methods = {p.method for p in pairs if p.method}
-    est = " (estimated)" if methods and methods <= ESTIMATED_HEAT_METHODS else ""
+    est = (" (estimated: " + ", ".join(f"{m} {band_text(m)}" for m in sorted(methods)) + ")"
+           if methods and methods <= ESTIMATED_HEAT_METHODS else "")
     perf = performance(pairs, day0, bucket_floor(now, "hour", tz))
     cop = (f"COP {fmt.ratio(perf.ratio)} over {perf.hours_counted:.0f} of "
            f"{perf.hours_elapsed:.0f} complete hours" if perf.ratio is not None

@@ -209,6 +209,9 @@ def live_data(store: Store) -> LiveData:
 # left out.
 SEASONAL_FIELDS = tuple(f for f in HEATPUMP.field_names
                         if f.startswith(("device_spf_", "device_scop_")))
+# ... and the rated output the device reports (what an estimate used when
+# HEATPUMP_RATED_HEAT_KW is unset)
+DEVICE_FIGURE_FIELDS = (*SEASONAL_FIELDS, "device_rated_heat_kw")
 
 
 @dataclass(frozen=True)
@@ -216,13 +219,14 @@ class PeriodData:
     """What /jaz shows for a period."""
 
     pairs: list[HourPair]
-    device_figures: dict[str, Latest] = field(default_factory=dict)  # SEASONAL_FIELDS
+    device_figures: dict[str, Latest] = field(default_factory=dict)  # DEVICE_FIGURE_FIELDS
 
 
 def period_data(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> PeriodData:
-    """Paired energy over [start, end) and the heat pump's latest own SPF/SCOP figures."""
+    """Paired energy over [start, end) and the heat pump's latest own SPF/SCOP figures and
+    rated output."""
     pairs = hour_pairs(store, start, end, tz)
-    return PeriodData(pairs, dict(store.latest("heatpump", SEASONAL_FIELDS)))
+    return PeriodData(pairs, dict(store.latest("heatpump", DEVICE_FIGURE_FIELDS)))
 
 
 # --- /chart ------------------------------------------------------------------------------------

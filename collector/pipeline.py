@@ -17,7 +17,12 @@ import logging
 from functools import partial
 from typing import Any
 
-from collector.accounting.heat import HeatAccountant, sample_from_json, sample_to_json
+from collector.accounting.heat import (
+    HeatAccountant,
+    copy_state,
+    device_state_from_json,
+    device_state_to_json,
+)
 from collector.accounting.meter import (
     MeterAccountant,
     MeterConfig,
@@ -30,7 +35,7 @@ from collector.accounting.meter import (
 from collector.accounting.running import RunningLedger
 from collector.health import SourceError
 from collector.points import heatpump_points
-from collector.service import Batch, Lookup
+from collector.service import Batch, Event, Lookup
 from collector.shelly.client import ShellyClient
 from collector.shelly.errors import ShellyError
 from collector.state import StateFile
@@ -39,8 +44,6 @@ from heatpump.settings import Settings
 from heatpump.store.base import Point, StoreError
 
 log = logging.getLogger("collector")
-
-RUNNING_COVER_MIN = 0.9  # share of a heat pump interval the meter must cover to be used
 
 
 class MeterPipeline:
@@ -120,7 +123,9 @@ class MeterPipeline:
 
 class HeatPumpPipeline:
     """The Viessmann reader with heat accounting (collector.accounting.heat). Each device's
-    last sample is kept in the accounting state, so heat accounting resumes exactly."""
+    last sample and counter references are kept in the accounting state, so heat
+    accounting resumes exactly; the meter's running time is asked of the shared ledger for
+    each interval between two samples, so a failed poll loses none of it."""
 
     name = "vicare"
 
@@ -131,32 +136,24 @@ class HeatPumpPipeline:
         self.interval_s = float(interval_s or settings.vicare_poll_seconds)
         self.device = ""
         self.state = state
-        self.accountant = HeatAccountant(settings.tz, settings.rated_heat_kw,
-                                         self.interval_s,
-                                         self._running_between(running) if running else None)
-
-    @staticmethod
-    def _running_between(running: RunningLedger) -> Any:
-        def between(start: Any, end: Any) -> float | None:
-            run_s, covered_s = running.between(start, end)
-            span = (end - start).total_seconds()
-            return run_s if span > 0 and covered_s >= RUNNING_COVER_MIN * span else None
-        return between
+        self.accountant = HeatAccountant(settings.rated_heat_kw, self.interval_s,
+                                         running.between if running is not None else None,
+                                         tz=settings.tz)
 
     def resume(self, lookup: Lookup) -> None:
-        """Each device's last sample from the accounting state (nothing to read from the
+        """Each device's accounting state from the state file (nothing to read from the
         store: counters are not stored)."""
         if self.state is None:
             return
         for key, raw in self.state.sections("heatpump/").items():
             try:
-                sample = sample_from_json(raw)
+                device = device_state_from_json(raw)
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 log.warning("%s: accounting state damaged (%s); heat accounting for this "
                             "device starts with the next poll", key, exc)
                 self.state.discard(key)
                 continue
-            self.accountant.last[sample.device] = sample
+            self.accountant.devices[device.sample.device] = device
 
     def poll(self) -> Batch:
         read = self.reader.read()
@@ -166,14 +163,20 @@ class HeatPumpPipeline:
             outcomes[ACCOUNT] = None
         single = len(self.reader.devices) == 1
         state: dict[str, Any] = {}
+        events: list[Event] = []
         for s in read.samples:
             points.extend(heatpump_points(s))
-            points.extend(self.accountant.add(s, single_device=single))
+            update = self.accountant.add(s, single_device=single)
+            points.extend(update.points)
+            events.extend((s.device, reason, detail, None) for reason, detail in update.events)
             outcomes[s.device] = None
-            state[f"heatpump/{s.device}"] = partial(sample_to_json, s)
+            device = self.accountant.devices.get(s.device)
+            if device is not None:
+                state[f"heatpump/{s.device}"] = partial(device_state_to_json,
+                                                            copy_state(device))
         if read.samples:
             self.device = ",".join(sorted({s.device for s in read.samples}))
-        return Batch(points, self.device, outcomes=outcomes, state=state)
+        return Batch(points, self.device, outcomes=outcomes, events=events, state=state)
 
     def close(self) -> list[Point]:
         return []

@@ -38,8 +38,12 @@ class HeatPumpSample:
     """One heat pump poll, stamped with the time the API actually answered.
 
     `values` holds fields of the `heatpump` measurement (absent when the device lacks the
-    feature). `counters` holds the device's own energy summaries in kWh, keyed
-    "<heat|electricity>.<total|heating|dhw|cooling>.<day|month|year>".
+    feature). `counters` holds the device's own energy counters in kWh, keyed
+    "<heat|electricity>.<total|heating|dhw|cooling>.<period>", period one of day, week,
+    month, year (the current periods) or last_day, last_week, last_month, last_year.
+    `counters_read_at` gives, for the counters the device read at another time than this
+    poll (the day/week/month/year arrays and their `*ValueReadAt`), that time (UTC); a
+    counter without an entry is as of `time`.
     """
 
     time: datetime
@@ -47,3 +51,4 @@ class HeatPumpSample:
     values: Mapping[str, FieldValue]
     counters: Mapping[str, float] = field(default_factory=dict)
     messages: tuple[HeatPumpMessage, ...] = ()
+    counters_read_at: Mapping[str, datetime] = field(default_factory=dict)

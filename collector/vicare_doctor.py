@@ -1,4 +1,5 @@
-"""`heatpump doctor`'s Viessmann section: devices, their fields and heat method, the quota.
+"""`heatpump doctor`'s Viessmann section: devices, their fields, the heat method (why, the
+rated output and its source, an estimate's measured band), stale counters, the quota.
 
 Uses the collector's own reader over the same connection, so every call goes through the
 same guard and is counted in the same ledger (`<data dir>/vicare_api_calls.jsonl`) as the
@@ -9,17 +10,27 @@ accounting is left to the collector (its counters bridge the doctor's poll).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from collector.check import Check
+from collector.readings import HeatPumpSample
 from collector.reasons import FIXES
 from heatpump.schema import HEATPUMP
 from heatpump.settings import Settings
 
+# Where a device without heat counters is sent: this file and this heading must exist
+# (tests/collector/vicare/test_doctor.py checks them).
+HEAT_METHODS_DOC = ("docs/vicare.md", "Heat delivered: the four methods")
+COUNTERS_DOC = ("docs/vicare.md", "Counters: rollovers, glitches, staleness")
+
+
+def heat_methods_hint() -> str:
+    path, heading = HEAT_METHODS_DOC
+    return f"see {path}, section '{heading}'"
+
 
 def check_vicare(settings: Settings, now: datetime, save_dump: str | None = None) -> Check:
-    from collector.accounting.heat import choose_heat_method
     from collector.points import heatpump_points
     from collector.service import RealClock
     from collector.sink import DurableSink
@@ -62,14 +73,7 @@ def check_vicare(settings: Settings, now: datetime, save_dump: str | None = None
         if sample.messages:
             c.lines.append(f"{tag}: active messages: " + "; ".join(
                 f"{m.kind} {m.code} ({m.priority})" for m in sample.messages))
-        choice = choose_heat_method(sample, settings.rated_heat_kw)
-        if choice.method is None:
-            c.warn(f"{tag}: heat cannot be measured: {choice.reason}",
-                   "set HEATPUMP_RATED_HEAT_KW for an estimate (see docs/vicare.md, "
-                   "'Heat delivered: the four methods')")
-        else:
-            c.lines.append(f"{tag}: heat method {choice.method}"
-                           + (" (estimate)" if choice.estimate else "") + f": {choice.reason}")
+        c.lines.extend(heat_lines(c, sample, settings))
     for device, err in sorted(result.failures.items()):
         if err.reason == "replay_finished":
             continue
@@ -94,3 +98,41 @@ def check_vicare(settings: Settings, now: datetime, save_dump: str | None = None
         c.lines.append(f"API calls in the last 24 h now: {reader.guard.used_24h(reader.clock())}"
                        f" of {budget}")
     return c
+
+
+def heat_lines(c: Check, sample: HeatPumpSample, settings: Settings) -> list[str]:
+    """The heat method, the rated output and its source, stale counters: lines, and
+    warnings on `c` (with a hint that points at the documentation)."""
+    from collector.accounting.heat import STALE_AFTER, HeatAccountant, choose_heat_method
+
+    tag = sample.device
+    choice = choose_heat_method(sample, settings.rated_heat_kw)
+    lines: list[str] = []
+    if choice.method is None:
+        c.warn(f"{tag}: heat cannot be measured: {choice.reason}",
+               "set HEATPUMP_RATED_HEAT_KW for an estimate (" + heat_methods_hint() + ")")
+    else:
+        lines.append(f"{tag}: heat method {choice.method}"
+                     + (" (ESTIMATE)" if choice.estimate else "") + f": {choice.reason}")
+        if choice.method != "counter":
+            lines.append(f"{tag}: no heat counters, so heat is computed; what each method "
+                         "is good for: " + heat_methods_hint())
+    cap = HeatAccountant(settings.rated_heat_kw, settings.vicare_poll_seconds).cap_kw(sample)
+    if choice.rated is not None:
+        lines.append(f"{tag}: {choice.rated.describe()}; energy deltas above {cap:g} kW are "
+                     "rejected as implausible")
+    else:
+        lines.append(f"{tag}: no rated output known (HEATPUMP_RATED_HEAT_KW unset); energy "
+                     f"deltas above {cap:g} kW are rejected as implausible")
+    stale: dict[str, datetime] = {}
+    for key, when in sample.counters_read_at.items():
+        if sample.time - when > STALE_AFTER:
+            family = key.rsplit(".", 1)[0]
+            stale[family] = min(when, stale.get(family, when))
+    for family, when in sorted(stale.items()):
+        c.warn(f"{tag}: the device has not updated its {family} counters since "
+               f"{when.astimezone(UTC):%Y-%m-%d %H:%M} UTC; nothing is booked from them "
+               "until it does",
+               "check the heat pump's energy display in the ViCare app; see "
+               f"{COUNTERS_DOC[0]}, section '{COUNTERS_DOC[1]}'")
+    return lines

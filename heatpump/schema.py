@@ -102,6 +102,9 @@ HEATPUMP = Measurement(
            "reduced, eco)."),
         _f("heating_supply_target_temp_c", "float", "°C", "Supply temperature the heating "
            "circuit currently aims for (heating curve); 0 on some devices while idle."),
+        _f("device_rated_heat_kw", "float", "kW", "The compressor's rated heat output as the "
+           "device reports it (heating.compressors.0.power); the estimated heat methods use "
+           "it when HEATPUMP_RATED_HEAT_KW is not set."),
         *(_f(f"device_{kind}_{circuit}", "float", "", f"The device's own {label} "
              f"({circuit}), as it reports it (not measured by this software).")
           for kind, label, circuits in (
@@ -162,7 +165,13 @@ HEALTH = Measurement(
         _f("status", "str", "", "up, down or degraded."),
         _f("reason", "str", "", "Machine-readable reason, e.g. quota_exhausted, login_failed, "
            "device_offline, gateway_offline, server_error, unreachable, auth_failed, "
-           "bad_response, rate_limited, counter_reset."),
+           "bad_response, rate_limited, counter_reset. The heat pump's own energy counters "
+           "(source vicare): counter_rollover (a period ended and the energy across it was "
+           "bridged: how, and when the device reset), counter_glitch (counters that "
+           "contradict themselves, e.g. all 0 or down without a rollover: ignored until they "
+           "make sense again), counter_rejected (a delta above the plausible output, not "
+           "stored), counters_stale (the device stopped updating them: which, since when; "
+           "nothing is booked from them), counters_resumed (updated again)."),
         _f("detail", "str", "", "One human sentence (never a secret)."),
         _f("until", "str", "", "ISO 8601 UTC time until which the source waits (quota)."),
         _f("failures", "int", "", "Consecutive failures so far."),

@@ -200,8 +200,10 @@ class Settings:
         help="The compressor counts as running while the meter reads more than this (W).")
     rated_heat_kw: float | None = setting(
         "HEATPUMP_RATED_HEAT_KW", _opt_float, "", example="8", minimum=0.1,
-        help="Rated heat output (kW); enables the estimated heat methods when the device has "
-             "no heat counter and no flow sensor.")
+        help="Rated heat output (kW): the estimated heat methods use it when the device has "
+             "no heat counter and no flow sensor, and energy deltas above twice it are "
+             "rejected as implausible. Unset: the device's own figure where it reports one "
+             "(heating.compressors.0.power).")
     flush_minutes: float | None = setting(
         "HEATPUMP_FLUSH_MINUTES", _opt_float, "", example="20", minimum=0,
         help="How often the collector commits its samples to the store (minutes); between "

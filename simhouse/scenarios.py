@@ -9,7 +9,9 @@ ISO 8601 with a zone, DURATION like `30s`, `30m`, `6h`, `2d`. Two families:
   meter's counter get it wrong, as real devices do in the field: `late-reset`,
   `early-reset`, `other-zone`, `stale-arrays`, `zero-counters`, `counter-dip`,
   `stuck-counters`, `decimal-hours`, `no-heat-counters`, `meter-dip`, `meter-spike`,
-  `meter-zero-counters`, `meter-no-counters`.
+  `meter-zero-counters`, `meter-no-counters`; and what the heat pump reports at all:
+  `no-flow-sensor`, `modulation-sensor`, `rated-output`, `no-power-summary` (so each heat
+  method can be run).
 
 `build_setup(specs, now)` turns a list of specs into a `Setup`: the house's scenarios and
 the quirks of each device. Every mistake is a ValueError with the reason.
@@ -64,6 +66,14 @@ KINDS: dict[str, Kind] = {
                           "of whole hours (E3)"),
     "no-heat-counters": Kind(None, None, (), "no heat production summary (heat by flow x "
                              "spread)"),
+    "no-flow-sensor": Kind(None, None, (), "no flow sensor (without heat counters, heat can "
+                           "only be estimated)"),
+    "modulation-sensor": Kind(None, None, (), "reports the compressor's modulation (%), "
+                              "like the Vitocal 200-S"),
+    "rated-output": Kind(None, None, ("kw",), "reports its rated heat output "
+                         "(heating.compressors.0.power, default 7 kW)"),
+    "no-power-summary": Kind(None, None, (), "no electricity summary: the day/week/month/"
+                             "year arrays are the device's electricity counters"),
     # the meter's counter
     "meter-dip": Kind("-1d", "30s", ("wh",), "the meter's counter reads WH lower (default "
                       "100), then recovers"),
@@ -224,6 +234,11 @@ def _flag(**values: object) -> Callable[[Setup, Spec, str], Setup]:
     return apply
 
 
+def _rated(setup: Setup, s: Spec, _: str) -> Setup:
+    return replace(setup, vitocal=replace(setup.vitocal,
+                                          rated_output_kw=_number(s, "kw", 7.0)))
+
+
 def _meter_dip(setup: Setup, s: Spec, _: str) -> Setup:
     assert s.start is not None and s.end is not None
     q = setup.shelly
@@ -255,7 +270,10 @@ _APPLY: dict[str, Callable[[Setup, Spec, str], Setup]] = {
     "late-reset": _lag(1, "2h"), "early-reset": _lag(-1, "5m"), "other-zone": _other_zone,
     "stale-arrays": _stale, "zero-counters": _span("zero_answers"), "counter-dip": _dip,
     "stuck-counters": _span("stuck"), "decimal-hours": _flag(hours_resolution_h=0.1),
-    "no-heat-counters": _flag(heat_counters=False), "meter-dip": _meter_dip,
+    "no-heat-counters": _flag(heat_counters=False),
+    "no-flow-sensor": _flag(flow_sensor=False), "modulation-sensor": _flag(modulation_sensor=True),
+    "rated-output": _rated, "no-power-summary": _flag(power_summary=False),
+    "meter-dip": _meter_dip,
     "meter-spike": _meter_spike, "meter-zero-counters": _meter_zero,
     "meter-no-counters": _meter_no_counters,
 }

@@ -60,9 +60,16 @@ class VitocalQuirks:
       this much lower, then recover.
     - `stuck`: spans in which every counter keeps the value it had at the span's start.
     - `hours_resolution_h`: 1.0 for whole compressor hours (E3 devices), 0.1 otherwise.
-    - `heat_counters`/`power_counters`: which energy summaries the device has at all.
+    - `heat_counters`/`power_counters`: which energy counters the device has at all.
+    - `power_summary`: False for a device whose electricity counters are only the
+      day/week/month/year arrays (no `heating.power.consumption.summary.*`): accounting
+      then uses the arrays, as of their `*ValueReadAt`.
     - `modulation_sensor`: reports `heating.compressors.0.sensors.power` (%), as the
       Vitocal 200-S does; the Vitocal 250-A does not.
+    - `flow_sensor`: reports `heating.sensors.volumetricFlow.allengra` (l/h); without it
+      (and without heat counters) heat can only be estimated.
+    - `rated_output_kw`: reports `heating.compressors.0.power` (kW), the rated output
+      some devices state themselves (Vitocal 333-G: 8, 200-S AWB-M-E-AC: 10).
     """
 
     counter_tz: str | None = None
@@ -74,7 +81,10 @@ class VitocalQuirks:
     hours_resolution_h: float = 1.0
     heat_counters: bool = True
     power_counters: bool = True
+    power_summary: bool = True
     modulation_sensor: bool = False
+    flow_sensor: bool = True
+    rated_output_kw: float | None = None
 
 
 @dataclass
@@ -160,8 +170,6 @@ class SimulatedVitocal:
                                           q.hours_resolution_h)},
                 "starts": {"type": "number", "unit": "", "value": v["compressor_starts"]}},
               stamp),
-            f("heating.sensors.volumetricFlow.allengra", _sensor(v["flow_l_h"], "liter/hour"),
-              stamp),
             f("heating.circuits", {"enabled": {"type": "array", "value": ["0"]}}, stamp),
             f("heating.circuits.0.operating.modes.active", {"value": _str(v["heating_mode"])},
               stamp),
@@ -181,9 +189,15 @@ class SimulatedVitocal:
                 {"accessLevel": "customer", "errorCode": m.code, "priority": m.priority,
                  "timestamp": _iso(m.since)} for m in state.messages]}}, stamp),
         ]
+        if q.flow_sensor:
+            out.append(f("heating.sensors.volumetricFlow.allengra",
+                         _sensor(v["flow_l_h"], "liter/hour"), stamp))
         if q.modulation_sensor:
             out.append(f("heating.compressors.0.sensors.power", _sensor(
                 v["compressor_modulation_pct"], "percent"), stamp))
+        if q.rated_output_kw is not None:
+            out.append(f("heating.compressors.0.power", {"value": {
+                "type": "number", "unit": "kilowatt", "value": q.rated_output_kw}}, stamp))
         out.extend(self._counter_features(now, stamp))
         return out
 
@@ -197,8 +211,8 @@ class SimulatedVitocal:
         periods = self._periods(t)
         current = self._totals(t)
         out = []
-        kinds = [k for k, on in (("heat", q.heat_counters), ("electricity", q.power_counters))
-                 if on]
+        kinds = [k for k, on in (("heat", q.heat_counters),
+                                 ("electricity", q.power_counters and q.power_summary)) if on]
         for kind in kinds:
             feature = ("heating.heat.production.summary" if kind == "heat"
                        else "heating.power.consumption.summary")

@@ -1,147 +1,60 @@
-"""Heat delivered (and the heat pump's own electricity) per poll interval — pure functions.
+"""Heat delivered (and the heat pump's own electricity) per poll interval: the methods,
+and one small stateful wrapper, `HeatAccountant`.
 
 Methods, best first (the `method` tag of `heat`):
 
-1. ``counter``: the device's own heat production counters (day/week/month/year, kWh),
-   differenced between two polls. Calendar counters reset at the DEVICE's local midnight /
-   week / month / year start; see `counter_delta_kwh` for how a rollover is bridged.
-2. ``flow``: volumetric flow × (supply − return) × 1.163 Wh/(l·K), integrated while the
-   compressor runs.
-3. ``modulation``: compressor modulation × HEATPUMP_RATED_HEAT_KW (estimate).
-4. ``runtime``: running share (meter's `running_s`, else the sampled `active` flag) ×
-   HEATPUMP_RATED_HEAT_KW (estimate).
+1. ``counter``: the device's own heat production counters, by the rules of
+   collector/accounting/counters.py (its own evidence for rollovers, never our clock).
+2. ``flow``: volumetric flow × (supply − return) × 1.163 Wh/(l·K) while the compressor runs.
+3. ``modulation``: compressor modulation × rated output (estimate).
+4. ``runtime``: running time (the meter's, else the sampled on/off flag) × rated output
+   (estimate).
+The rated output is HEATPUMP_RATED_HEAT_KW or the device's own figure
+(heatpump/estimates.py); the methods' measured error bands are there too.
 
-`choose_heat_method` says which one a device allows and WHY (used by `heatpump doctor`).
-The device's zone is not reported by the API; HEATPUMP_TZ stands in for it (the installer
-set the controller's clock to local time).
+`HeatAccountant` keeps, per device, the last sample and per counter family the reference
+reading, turns each new sample into points, and reports (once, not per poll) bridged
+rollovers, glitches, rejected deltas, stale counters and day counters that restart away
+from midnight of HEATPUMP_TZ as health events.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from collector.accounting.counters import (
+    EPS_KWH,
+    CounterDelta,
+    Problem,
+    Reading,
+    counter_step,
+    family_circuits,
+    reading_of,
+    span_text,
+    utc_text,
+)
 from collector.points import electricity_point, heat_point
 from collector.readings import HeatPumpSample
+from heatpump.estimates import USE, RatedOutput, band_text, rated_output
 from heatpump.schema import ESTIMATED_HEAT_METHODS
 from heatpump.store.base import Point
 
 WATER_WH_PER_L_K = 1.163  # heat capacity of water near 35 °C: 4.186 kJ/(kg·K) × 0.993 kg/l
-PERIODS = ("day", "week", "month", "year")  # finest first
-CIRCUITS = ("heating", "dhw", "cooling")
-EPS_KWH = 1e-6
-
-
-@dataclass(frozen=True, slots=True)
-class CounterDelta:
-    """Energy between two counter readings; `exact=False` marks a lower bound."""
-
-    kwh: float
-    exact: bool
-    basis: str  # which counters, for doctor/debugging
-
-
-@dataclass(frozen=True, slots=True)
-class MethodChoice:
-    method: str | None  # one of schema.HEAT_METHODS, or None when heat cannot be known
-    reason: str
-
-    @property
-    def estimate(self) -> bool:
-        return self.method in ESTIMATED_HEAT_METHODS
-
-
-# --- calendar boundaries -----------------------------------------------------------------
-
-
-def _period_index(period: str, day: date) -> tuple[int, ...]:
-    if period == "day":
-        return (day.toordinal(),)
-    if period == "week":
-        return ((day.toordinal() - day.weekday()),)  # weeks start on Monday
-    if period == "month":
-        return (day.year, day.month)
-    return (day.year,)
-
-
-def boundaries_crossed(period: str, start: datetime, end: datetime, tz: ZoneInfo) -> int:
-    """How many `period` starts (local time in `tz`) lie in (start, end]."""
-    a, b = start.astimezone(tz).date(), end.astimezone(tz).date()
-    if period == "day":
-        return b.toordinal() - a.toordinal()
-    if period == "week":
-        return (_period_index("week", b)[0] - _period_index("week", a)[0]) // 7
-    if period == "month":
-        return (b.year - a.year) * 12 + b.month - a.month
-    return b.year - a.year
-
-
-def counter_delta_kwh(prev: Mapping[str, float], cur: Mapping[str, float], prefix: str,
-                      prev_time: datetime, cur_time: datetime,
-                      tz: ZoneInfo) -> CounterDelta | None:
-    """Energy of one counter family (e.g. prefix "heat.dhw") between two readings.
-
-    Tries the finest period first. A period "rolled over" when its counter went down or a
-    calendar boundary lies in the interval (the device may reset a few minutes off our
-    clock, so both signs count). Then, in order:
-    - its `last_<period>` counter (e.g. lastMonth) bridges exactly one rollover:
-      (last − prev) + current;
-    - otherwise the next coarser counter that did not roll over gives the exact delta
-      (a day rollover is bridged by the month counter, a month one by the year counter);
-    - if every counter rolled over, the current value of the coarsest one is the energy
-      since its reset: a LOWER BOUND (the tail before the reset is unknown), `exact=False`.
-    Returns None when there is nothing to compare or the counters contradict each other.
-    """
-    available = [p for p in PERIODS if f"{prefix}.{p}" in prev and f"{prefix}.{p}" in cur]
-    if not available or cur_time <= prev_time:
-        return None
-    for period in available:
-        before, now = prev[f"{prefix}.{period}"], cur[f"{prefix}.{period}"]
-        crossed = boundaries_crossed(period, prev_time, cur_time, tz)
-        if now >= before - EPS_KWH and crossed == 0:
-            return CounterDelta(max(now - before, 0.0), True, f"{period} counter")
-        last = cur.get(f"{prefix}.last_{period}")
-        bridged = last is not None and crossed <= 1 and last >= before - EPS_KWH
-        if bridged and (crossed == 1 or now < before - EPS_KWH):
-            return CounterDelta(max(last - before, 0.0) + now, True,  # type: ignore[operator]
-                                f"{period} counter across its rollover (last_{period})")
-    coarsest = available[-1]
-    value = cur[f"{prefix}.{coarsest}"]
-    if value < 0:
-        return None
-    return CounterDelta(value, False, f"{coarsest} counter since its reset (tail before the "
-                        "reset unknown)")
-
-
-def counter_circuits(sample: HeatPumpSample, kind: str) -> tuple[str, ...]:
-    """Circuits (total/heating/dhw/cooling) for which `kind` counters are reported."""
-    found = {key.split(".")[1] for key in sample.counters if key.startswith(f"{kind}.")}
-    return tuple(c for c in ("total", *CIRCUITS) if c in found)
-
-
-def counter_energy(prev: HeatPumpSample, cur: HeatPumpSample, kind: str,
-                   tz: ZoneInfo) -> dict[str, CounterDelta]:
-    """Per circuit (and "total") energy from the device's counters of `kind`.
-
-    "total" is the device's total counter when it has one, else the sum of its circuits
-    (only when every circuit could be computed, so a total is never silently short).
-    """
-    out: dict[str, CounterDelta] = {}
-    circuits = counter_circuits(cur, kind)
-    for circuit in circuits:
-        delta = counter_delta_kwh(prev.counters, cur.counters, f"{kind}.{circuit}",
-                                  prev.time, cur.time, tz)
-        if delta is not None:
-            out[circuit] = delta
-    parts = [c for c in circuits if c != "total"]
-    if "total" not in circuits and parts and all(c in out for c in parts):
-        out["total"] = CounterDelta(sum(out[c].kwh for c in parts),
-                                    all(out[c].exact for c in parts),
-                                    "sum of " + ", ".join(parts))
-    return out
+KINDS = ("heat", "electricity")
+# The plausibility cap: twice the rated output (an inverter at a mild outdoor temperature
+# gives up to ~1.5 times its A2/W35 rating), or, without a rating, more than any
+# single-family heat pump delivers.
+CAP_FACTOR = 2.0
+DEFAULT_CAP_KW = 40.0
+STALE_AFTER = timedelta(hours=24)  # arrays read longer ago than this are reported stale
+# A glitch that does not resolve within this long is a new baseline (a replaced controller,
+# counters cleared): counting goes on from the current values.
+REBASE_AFTER = timedelta(hours=6)
+RUNNING_COVER_MIN = 0.9  # share of an interval the meter must cover for its running time
 
 
 # --- method choice -----------------------------------------------------------------------
@@ -149,35 +62,61 @@ def counter_energy(prev: HeatPumpSample, cur: HeatPumpSample, kind: str,
 FLOW_FIELDS = ("flow_l_h", "supply_temp_c", "return_temp_c")
 
 
+@dataclass(frozen=True, slots=True)
+class MethodChoice:
+    method: str | None  # one of schema.HEAT_METHODS, or None when heat cannot be known
+    reason: str
+    rated: RatedOutput | None = None  # what the estimates use, with its source
+
+    @property
+    def estimate(self) -> bool:
+        return self.method in ESTIMATED_HEAT_METHODS
+
+
+def device_rated(sample: HeatPumpSample, setting_kw: float | None) -> RatedOutput | None:
+    """HEATPUMP_RATED_HEAT_KW, else the device's own `device_rated_heat_kw`."""
+    own = sample.values.get("device_rated_heat_kw")
+    device_kw = float(own) if isinstance(own, int | float) and not isinstance(own, bool) \
+        else None
+    return rated_output(setting_kw, device_kw)
+
+
 def choose_heat_method(sample: HeatPumpSample, rated_heat_kw: float | None,
                        running_s_available: bool = False) -> MethodChoice:
-    """The best heat method this device allows, with the reason (for `heatpump doctor`)."""
+    """The best heat method this device allows, with the reason (for `heatpump doctor`).
+    `rated_heat_kw` is HEATPUMP_RATED_HEAT_KW (None: unset; the device's own figure is
+    used when it reports one)."""
     v = sample.values
-    heat_circuits = counter_circuits(sample, "heat")
+    rated = device_rated(sample, rated_heat_kw)
+    heat_circuits = family_circuits(sample, "heat")
     if heat_circuits:
         return MethodChoice("counter", "the device reports its own heat production counters ("
-                            + ", ".join(heat_circuits) + "); exact to their 0.1 kWh resolution")
+                            + ", ".join(heat_circuits) + "); exact to the device's meter",
+                            rated)
     if all(f in v for f in FLOW_FIELDS):
         return MethodChoice("flow", "no heat counter, but flow, supply and return sensors: "
                             "heat = flow × (supply − return) × 1.163 Wh/(l·K) while the "
-                            "compressor runs (±10–20 %, sensor tolerances and 5-min sampling)")
+                            f"compressor runs (measured {band_text('flow')} of the real heat)",
+                            rated)
     missing = [f for f in FLOW_FIELDS if f not in v]
     no_measure = ("no heat counter and no " + ", ".join(missing) + " sensor")
-    if rated_heat_kw is None:
+    if rated is None:
         return MethodChoice(None, no_measure + "; set HEATPUMP_RATED_HEAT_KW to enable an "
                             "estimate from compressor modulation or running time")
     if "compressor_modulation_pct" in v:
-        return MethodChoice("modulation", no_measure + ": estimate = compressor modulation × "
-                            f"rated {rated_heat_kw:g} kW (rough, ±30 %)")
+        return MethodChoice("modulation", no_measure + ": ESTIMATE = compressor modulation × "
+                            f"{rated.describe()}; measured {band_text('modulation')} of the "
+                            "real heat across the seasons", rated)
     if running_s_available or "compressor_active" in v:
         source = ("running time from the meter" if running_s_available
-                  else "the compressor's on/off flag sampled every poll")
-        return MethodChoice("runtime", no_measure + f" and no modulation: estimate = {source} "
-                            f"× rated {rated_heat_kw:g} kW (rough, ±40 %)")
-    return MethodChoice(None, no_measure + " and no compressor state to estimate from")
+                  else "running time (the meter's, else the on/off flag sampled every poll)")
+        return MethodChoice("runtime", no_measure + f" and no modulation: ESTIMATE = {source} "
+                            f"× {rated.describe()}; measured {band_text('runtime')} of the "
+                            f"real heat across the seasons: {USE['runtime']}", rated)
+    return MethodChoice(None, no_measure + " and no compressor state to estimate from", rated)
 
 
-# --- per-interval heat -------------------------------------------------------------------
+# --- the sampled methods -------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,12 +136,23 @@ def _active_share(prev: HeatPumpSample, cur: HeatPumpSample) -> float | None:
     return sum(1.0 for f in flags if f) / 2.0
 
 
-def _running_s(prev: HeatPumpSample, cur: HeatPumpSample, duration_s: float,
-               running_s: float | None) -> float | None:
-    if running_s is not None:
-        return min(max(running_s, 0.0), duration_s)
+def running_seconds(prev: HeatPumpSample, cur: HeatPumpSample,
+                    metered: tuple[float, float] | None) -> tuple[float | None, str]:
+    """Running seconds between two polls and where they come from.
+
+    `metered` is (running s, covered s) as the meter saw the interval. When the meter
+    covered at least RUNNING_COVER_MIN of it, its figure counts (scaled to the interval),
+    and 0 s means the compressor did not run. Otherwise the on/off flag of the two polls
+    stands in (half the interval per "on"), or None when there is none."""
+    span = (cur.time - prev.time).total_seconds()
+    if metered is not None and span > 0:
+        run, covered = metered
+        if covered >= RUNNING_COVER_MIN * span:
+            return min(max(run, 0.0) * span / covered, span), "meter"
     share = _active_share(prev, cur)
-    return None if share is None else share * duration_s
+    if share is None:
+        return None, ""
+    return share * span, "on/off flag"
 
 
 def _flow_power_w(sample: HeatPumpSample) -> float:
@@ -211,117 +161,354 @@ def _flow_power_w(sample: HeatPumpSample) -> float:
         * WATER_WH_PER_L_K
 
 
-def heat_intervals(prev: HeatPumpSample, cur: HeatPumpSample, *, tz: ZoneInfo,
-                   rated_heat_kw: float | None = None, running_s: float | None = None,
-                   max_gap_s: float = 900.0) -> tuple[MethodChoice, list[HeatInterval]]:
-    """Heat delivered between two polls of one device, by the best available method.
-
-    Counters bridge any gap (they are cumulative); the sampled methods integrate two
-    snapshots and so refuse gaps longer than `max_gap_s` (a gap stays a gap).
-    """
+def sampled_interval(prev: HeatPumpSample, cur: HeatPumpSample, choice: MethodChoice, *,
+                     metered: tuple[float, float] | None = None,
+                     max_gap_s: float = 900.0) -> HeatInterval | None:
+    """Heat between two polls by a sampled method (flow, modulation, runtime); None when it
+    cannot be known. Snapshot methods refuse gaps longer than `max_gap_s` (a gap stays a
+    gap); the runtime estimate bridges any gap the meter covered."""
     duration_s = (cur.time - prev.time).total_seconds()
-    choice = choose_heat_method(cur, rated_heat_kw, running_s is not None)
-    if duration_s <= 0 or choice.method is None:
-        return choice, []
-    if choice.method == "counter":
-        deltas = counter_energy(prev, cur, "heat", tz)
-        return choice, [HeatInterval(c, d.kwh * 1000.0, duration_s, "counter", False, d.basis)
-                        for c, d in deltas.items()]
-    if duration_s > max_gap_s:
-        return choice, []
-    run_s = _running_s(prev, cur, duration_s, running_s)
+    if duration_s <= 0 or choice.method in (None, "counter"):
+        return None
+    run_s, run_source = running_seconds(prev, cur, metered)
+    if duration_s > max_gap_s and not (choice.method == "runtime" and run_source == "meter"):
+        return None
     if choice.method == "flow":
         if not all(f in prev.values for f in FLOW_FIELDS) or run_s is None:
-            return choice, []
+            return None
         actives = [s for s in (prev, cur) if s.values.get("compressor_active") is True]
         powers = [_flow_power_w(s) for s in (actives or (prev, cur))]
-        energy = sum(powers) / len(powers) * run_s / 3600.0
-        return choice, [HeatInterval("total", energy, duration_s, "flow", False,
-                                     f"mean {sum(powers) / len(powers):.0f} W × {run_s:.0f} s")]
-    assert rated_heat_kw is not None
+        mean = sum(powers) / len(powers)
+        return HeatInterval("total", max(mean, 0.0) * run_s / 3600.0, duration_s, "flow",
+                            False, f"mean {mean:.0f} W × {run_s:.0f} s running ({run_source})")
+    rated = choice.rated
+    assert rated is not None
     if choice.method == "modulation":
         mods = [s.values.get("compressor_modulation_pct") for s in (prev, cur)]
-        if any(not isinstance(m, int | float) for m in mods):
-            return choice, []
+        if any(isinstance(m, bool) or not isinstance(m, int | float) for m in mods):
+            return None
+        if run_source == "meter" and run_s == 0:
+            return HeatInterval("total", 0.0, duration_s, "modulation", True,
+                                "the meter saw the compressor off")
         share = sum(float(m) for m in mods) / 200.0  # type: ignore[arg-type]
-        energy = rated_heat_kw * 1000.0 * share * duration_s / 3600.0
-        return choice, [HeatInterval("total", energy, duration_s, "modulation", True,
-                                     f"mean modulation {share * 100:.0f} %")]
+        energy = rated.kw * 1000.0 * share * duration_s / 3600.0
+        return HeatInterval("total", energy, duration_s, "modulation", True,
+                            f"mean modulation {share * 100:.0f} % × {rated.kw:g} kW")
     if run_s is None:
-        return choice, []
-    energy = rated_heat_kw * 1000.0 * run_s / 3600.0
-    return choice, [HeatInterval("total", energy, duration_s, "runtime", True,
-                                 f"{run_s:.0f} s running")]
+        return None
+    return HeatInterval("total", rated.kw * 1000.0 * run_s / 3600.0, duration_s, "runtime",
+                        True, f"{run_s:.0f} s running ({run_source}) × {rated.kw:g} kW")
 
 
-def heat_points(prev: HeatPumpSample, cur: HeatPumpSample, *, tz: ZoneInfo,
-                rated_heat_kw: float | None = None, running_s: float | None = None,
-                max_gap_s: float = 900.0) -> list[Point]:
-    """`heat` points for the interval ending at `cur.time` (one per circuit)."""
-    _, intervals = heat_intervals(prev, cur, tz=tz, rated_heat_kw=rated_heat_kw,
-                                  running_s=running_s, max_gap_s=max_gap_s)
-    return [heat_point(cur.time, cur.device, i.method, i.circuit, i.energy_wh, i.duration_s,
-                       i.estimate) for i in intervals]
+# --- the stateful wrapper ------------------------------------------------------------------
 
 
-def electricity_points(prev: HeatPumpSample, cur: HeatPumpSample, *,
-                       tz: ZoneInfo) -> list[Point]:
-    """`electricity` points (source=heatpump) from the device's own consumption counters."""
-    duration_s = (cur.time - prev.time).total_seconds()
-    if duration_s <= 0:
-        return []
-    return [electricity_point(cur.time, cur.device, "heatpump", circuit,
-                              {"energy_wh": round(d.kwh * 1000.0, 3), "duration_s": duration_s})
-            for circuit, d in counter_energy(prev, cur, "electricity", tz).items()]
+@dataclass
+class Family:
+    """What accounting keeps of one counter family: the reference reading (the last one
+    accepted) and the problems being reported."""
+
+    ref: Reading
+    glitch_since: datetime | None = None
+    stale_since: datetime | None = None
+    # whether the device's day counter last restarted at midnight of HEATPUMP_TZ
+    # ("midnight") or elsewhere ("off"); reported when it changes
+    day_restart: str | None = None
 
 
-# --- the thin stateful wrapper -----------------------------------------------------------
+@dataclass
+class DeviceState:
+    """One heat pump: its last sample (the sampled methods, the method choice) and its
+    counter families ("heat.heating", "electricity.total", ...)."""
+
+    sample: HeatPumpSample
+    families: dict[str, Family] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HeatUpdate:
+    """Points for the interval that ended with a sample, and (reason, detail) events for
+    health (rollovers bridged, glitches, rejected deltas, stale counters)."""
+
+    points: list[Point] = field(default_factory=list)
+    events: list[Problem] = field(default_factory=list)
+
+
+RunningBetween = Callable[[datetime, datetime], tuple[float, float]]
 
 
 class HeatAccountant:
-    """Keeps the previous sample of each heat pump and turns each new one into `heat` and
-    `electricity` (source=heatpump) points for the interval between them.
+    """Keeps each heat pump's state and turns each new sample into `heat` and `electricity`
+    (source=heatpump) points.
 
-    `running_s(start, end)` answers the compressor's running seconds the meter saw in an
-    interval (None when the meter did not cover it); the runtime estimate uses it."""
+    `running(start, end)` answers (running s, covered s) as the meter saw an interval
+    (collector/accounting/running.py); the sampled methods use it."""
 
-    def __init__(self, tz: ZoneInfo, rated_heat_kw: float | None, poll_s: float,
-                 running_s: Callable[[datetime, datetime], float | None] | None = None,
-                 last: dict[str, HeatPumpSample] | None = None):
-        self.tz, self.rated_heat_kw = tz, rated_heat_kw
-        # the sampled methods integrate two snapshots, so they refuse longer gaps
+    def __init__(self, rated_heat_kw: float | None, poll_s: float,
+                 running: RunningBetween | None = None,
+                 devices: Mapping[str, DeviceState] | None = None,
+                 tz: ZoneInfo | None = None):
+        self.rated_heat_kw = rated_heat_kw
+        # HEATPUMP_TZ: only to tell the owner when the device's days are not theirs (its
+        # counters restart elsewhere than at local midnight); accounting never asks it
+        self.tz = tz
+        self.conclusive_s = 3.0 * poll_s
+        # the snapshot methods integrate two snapshots, so they refuse longer gaps
         self.max_gap_s = 3.0 * poll_s
-        self.running_s = running_s
-        self.last: dict[str, HeatPumpSample] = dict(last or {})
+        self.running = running
+        self.devices: dict[str, DeviceState] = dict(devices or {})
 
-    def add(self, sample: HeatPumpSample, single_device: bool = True) -> list[Point]:
-        """Points for the interval that ends with `sample` (none for a device's first sample
-        or a sample that is not newer than the previous one)."""
-        prev = self.last.get(sample.device)
-        if prev is not None and sample.time <= prev.time:
-            return []
-        self.last[sample.device] = sample
-        if prev is None:
-            return []
-        running = (self.running_s(prev.time, sample.time)
-                   if self.running_s is not None and single_device else None)
-        return (heat_points(prev, sample, tz=self.tz, rated_heat_kw=self.rated_heat_kw,
-                            running_s=running, max_gap_s=self.max_gap_s)
-                + electricity_points(prev, sample, tz=self.tz))
+    @property
+    def last(self) -> dict[str, HeatPumpSample]:
+        return {d: st.sample for d, st in self.devices.items()}
+
+    def cap_kw(self, sample: HeatPumpSample) -> float:
+        """The plausible output of this device (kW): CAP_FACTOR × rated, else the default."""
+        rated = device_rated(sample, self.rated_heat_kw)
+        return CAP_FACTOR * rated.kw if rated is not None else DEFAULT_CAP_KW
+
+    def add(self, sample: HeatPumpSample, single_device: bool = True) -> HeatUpdate:
+        """Points and events for the interval that ends with `sample` (none for a device's
+        first sample or a sample that is not newer than the previous one)."""
+        st = self.devices.get(sample.device)
+        if st is not None and sample.time <= st.sample.time:
+            return HeatUpdate()
+        if st is None:
+            st = self.devices[sample.device] = DeviceState(sample)
+        prev = st.sample
+        first = prev is sample
+        st.sample = sample
+        cap = self.cap_kw(sample)
+        points: list[Point] = []
+        events: list[Problem] = []
+        deltas: dict[str, dict[str, CounterDelta]] = {}
+        for kind in KINDS:
+            deltas[kind] = self._counters(st, sample, kind, cap, events)
+        choice = choose_heat_method(
+            sample, self.rated_heat_kw, self.running is not None and single_device)
+        if choice.method == "counter":
+            for circuit, d in deltas["heat"].items():
+                points.append(heat_point(d.end, sample.device, "counter", circuit,
+                                         d.kwh * 1000.0, d.duration_s, False))
+        elif not first and not self._counters_pending(st, sample, "heat"):
+            metered = (self.running(prev.time, sample.time)
+                       if self.running is not None and single_device else None)
+            iv = sampled_interval(prev, sample, choice, metered=metered,
+                                  max_gap_s=self.max_gap_s)
+            if iv is not None:
+                points.append(heat_point(sample.time, sample.device, iv.method, iv.circuit,
+                                         iv.energy_wh, iv.duration_s, iv.estimate))
+        for circuit, d in deltas["electricity"].items():
+            points.append(electricity_point(d.end, sample.device, "heatpump", circuit, {
+                "energy_wh": round(d.kwh * 1000.0, 3), "duration_s": d.duration_s}))
+        return HeatUpdate(points, _merged(events))
+
+    def _counters(self, st: DeviceState, sample: HeatPumpSample, kind: str, cap_kw: float,
+                  events: list[Problem]) -> dict[str, CounterDelta]:
+        out: dict[str, CounterDelta] = {}
+        circuits = family_circuits(sample, kind)
+        if circuits and "total" not in circuits:
+            circuits = (*circuits, "total")
+        for circuit in circuits:
+            name = f"{kind}.{circuit}"
+            cur = reading_of(sample, kind, circuit)
+            if cur is None:
+                continue
+            fam = st.families.get(name)
+            # a total summed from the circuits repeats their events: only its energy counts
+            said = events if not cur.parts else []
+            self._staleness(fam, name, cur, sample.time, said)
+            if fam is None:
+                st.families[name] = Family(cur, stale_since=_stale_since(cur, sample.time))
+                continue
+            step = counter_step(fam.ref, cur, cap_kw, name)
+            prev_ref = fam.ref
+            if step.problem is not None and step.problem[0] == "counter_glitch":
+                if fam.glitch_since is None:
+                    fam.glitch_since = cur.newest
+                    said.append(step.problem)
+                elif cur.newest - fam.glitch_since >= REBASE_AFTER and not cur.all_zero():
+                    said.append(("counter_glitch", f"{name}: the counters have not made "
+                                   f"sense since {utc_text(fam.glitch_since)}; counting goes on "
+                                   "from the current values (the energy in between is not "
+                                   "known)"))
+                    st.families[name] = Family(cur, stale_since=fam.stale_since)
+                continue
+            if step.problem is not None:
+                events.append(step.problem)
+            if step.accept:
+                fam.ref, fam.glitch_since = cur, None
+            if step.accept and not cur.parts:
+                self._day_restart(fam, prev_ref, cur, name, said)
+            if step.delta is not None:
+                out[circuit] = step.delta
+                if step.delta.rollover:
+                    said.append(("counter_rollover", f"{name}: {step.delta.rollover}"))
+        return out
+
+    def _day_restart(self, fam: Family, ref: Reading, cur: Reading, name: str,
+                     events: list[Problem]) -> None:
+        """Report, when it changes, whether the day counter restarts at midnight in
+        HEATPUMP_TZ: a late, early or other-zone device is told to the owner (its daily
+        figures will not match theirs) though accounting does not need to know."""
+        if self.tz is None or "day" not in ref.values or "day" not in cur.values:
+            return
+        if cur.values["day"] >= ref.values["day"] - EPS_KWH:
+            return  # no visible restart
+        a, b = ref.times["day"], cur.times["day"]
+        if (b - a).total_seconds() > self.conclusive_s:
+            return  # too long a span to say where in it the restart was
+        at_midnight = a.astimezone(self.tz).date() != b.astimezone(self.tz).date()
+        note = "midnight" if at_midnight else "off"
+        if note == fam.day_restart or (fam.day_restart is None and at_midnight):
+            fam.day_restart = note
+            return
+        fam.day_restart = note
+        zone = str(self.tz)
+        if at_midnight:
+            events.append(("counter_rollover", f"{name}: the day counter restarted at "
+                           f"midnight in HEATPUMP_TZ ({zone}) again"))
+        else:
+            local = b.astimezone(self.tz)
+            events.append(("counter_rollover", f"{name}: the day counter restarted between "
+                           f"{utc_text(a)} and {utc_text(b)} ({local:%H:%M} in {zone}), not at "
+                           "midnight of HEATPUMP_TZ: the device's clock or zone differs, so "
+                           "its daily figures are not your days; accounting follows its "
+                           "counters, nothing is lost"))
+
+    @staticmethod
+    def _staleness(fam: Family | None, name: str, cur: Reading, now: datetime,
+                   events: list[Problem]) -> None:
+        since = _stale_since(cur, now)
+        was = fam.stale_since if fam is not None else None
+        if since is not None and was is None:
+            ago = span_text((now - since).total_seconds())
+            events.append(("counters_stale", f"{name}: the device has not updated these "
+                           f"counters since {utc_text(since)} ({ago} before this poll); "
+                           "nothing is booked from them until they move"))
+        elif since is None and was is not None:
+            events.append(("counters_resumed", f"{name}: the device updates these counters "
+                           f"again (they were stale since {utc_text(was)})"))
+        if fam is not None:
+            fam.stale_since = since
+
+    @staticmethod
+    def _counters_pending(st: DeviceState, sample: HeatPumpSample, kind: str) -> bool:
+        """True while a device that reported `kind` counters lacks them for a while (a
+        missing feature in one answer): its heat waits for them instead of switching to a
+        sampled method for one interval and then counting the same energy twice."""
+        names = [n for n in st.families if n.startswith(f"{kind}.")]
+        if not names:
+            return False
+        newest = max(st.families[n].ref.newest for n in names)
+        if sample.time - newest < REBASE_AFTER:
+            return True
+        for n in names:
+            del st.families[n]
+        return False
 
     def method(self, device: str) -> MethodChoice | None:
         """The heat method the device's last sample allows, and why (`heatpump doctor`)."""
-        sample = self.last.get(device)
-        return None if sample is None else choose_heat_method(sample, self.rated_heat_kw)
+        st = self.devices.get(device)
+        return None if st is None else choose_heat_method(st.sample, self.rated_heat_kw)
+
+
+def _stale_since(reading: Reading, now: datetime) -> datetime | None:
+    oldest = reading.oldest
+    return oldest if now - oldest > STALE_AFTER else None
+
+
+def _merged(events: list[Problem]) -> list[Problem]:
+    """One event per reason per poll (all families' details in one sentence each)."""
+    by_reason: dict[str, list[str]] = {}
+    for reason, detail in events:
+        by_reason.setdefault(reason, []).append(detail)
+    return [(reason, "; ".join(details)) for reason, details in by_reason.items()]
+
+
+# --- the accounting state (collector/state.py) ----------------------------------------------
+
+
+def _time(value: Any) -> datetime:
+    t = datetime.fromisoformat(str(value))
+    if t.tzinfo is None:
+        raise ValueError(f"time without a zone: {value!r}")
+    return t
 
 
 def sample_to_json(s: HeatPumpSample) -> dict[str, Any]:
     """What heat accounting needs of a sample to resume after a restart."""
     return {"time": s.time.isoformat(), "device": s.device, "values": dict(s.values),
-            "counters": dict(s.counters)}
+            "counters": dict(s.counters),
+            "counters_read_at": {k: t.isoformat() for k, t in s.counters_read_at.items()}}
 
 
 def sample_from_json(d: Mapping[str, Any]) -> HeatPumpSample:
     """Inverse of `sample_to_json`; KeyError/TypeError/ValueError on a damaged entry."""
-    return HeatPumpSample(datetime.fromisoformat(d["time"]), str(d["device"]),
-                          dict(d["values"]), {k: float(v) for k, v in d["counters"].items()})
+    return HeatPumpSample(_time(d["time"]), str(d["device"]), dict(d["values"]),
+                          {k: float(v) for k, v in d["counters"].items()},
+                          counters_read_at={k: _time(v) for k, v in
+                                            dict(d.get("counters_read_at") or {}).items()})
+
+
+def _reading_to_json(r: Reading) -> dict[str, Any]:
+    return {"values": dict(r.values), "times": {k: t.isoformat() for k, t in r.times.items()},
+            "parts": list(r.parts)}
+
+
+def _reading_from_json(d: Mapping[str, Any]) -> Reading:
+    values = {str(k): float(v) for k, v in d["values"].items()}
+    times = {str(k): _time(v) for k, v in d["times"].items()}
+    if set(values) != set(times) or not values:
+        raise ValueError("a counter reading needs a time for every value")
+    return Reading(values, times, tuple(str(p) for p in d.get("parts", ())))
+
+
+def copy_state(st: DeviceState) -> DeviceState:
+    """A snapshot of a device's state (the accountant changes its families in place; the
+    state file must get them as they were when these points were made)."""
+    return DeviceState(st.sample, {n: replace(f) for n, f in st.families.items()})
+
+
+def device_state_to_json(st: DeviceState) -> dict[str, Any]:
+    """A device's heat accounting state: its last sample and its counter references."""
+    out = sample_to_json(st.sample)
+    out["families"] = {
+        name: {"ref": _reading_to_json(f.ref),
+               "glitch_since": f.glitch_since.isoformat() if f.glitch_since else None,
+               "stale_since": f.stale_since.isoformat() if f.stale_since else None,
+               "day_restart": f.day_restart}
+        for name, f in st.families.items()}
+    return out
+
+
+def device_state_from_json(d: Mapping[str, Any]) -> DeviceState:
+    """Inverse of `device_state_to_json`. An entry written before the counter references existed
+    (only a sample) resumes with the sample's counters as the references.
+    KeyError/TypeError/ValueError/AttributeError on a damaged entry."""
+    sample = sample_from_json(d)
+    if "families" not in d:
+        st = DeviceState(sample)
+        for kind in KINDS:
+            circuits = family_circuits(sample, kind)
+            for circuit in (*circuits, "total") if circuits else ():
+                r = reading_of(sample, kind, circuit)
+                if r is not None:
+                    st.families[f"{kind}.{circuit}"] = Family(r)
+        return st
+    families = {}
+    for name, f in dict(d["families"]).items():
+        families[str(name)] = Family(
+            _reading_from_json(f["ref"]),
+            _time(f["glitch_since"]) if f.get("glitch_since") else None,
+            _time(f["stale_since"]) if f.get("stale_since") else None,
+            f.get("day_restart") if f.get("day_restart") in ("midnight", "off") else None)
+    return DeviceState(sample, families)
+
+
+__all__ = [
+    "CAP_FACTOR", "DEFAULT_CAP_KW", "REBASE_AFTER", "STALE_AFTER", "DeviceState", "Family",
+    "HeatAccountant", "HeatInterval", "HeatUpdate", "MethodChoice", "choose_heat_method",
+    "copy_state", "device_rated", "device_state_from_json", "device_state_to_json",
+    "running_seconds", "sample_from_json", "sample_to_json", "sampled_interval",
+]

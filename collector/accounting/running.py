@@ -6,7 +6,8 @@ clock, and a poll may fail: so the meter's running time is kept per reading inte
 few hours, and heat accounting asks for exactly the interval between two heat pump samples.
 Nothing is lost when a Viessmann poll fails (the next one asks for the whole interval),
 and an interval the meter did not cover is "unknown", never "0 s": `between` returns the
-seconds the meter covered beside the running seconds.
+seconds the meter covered beside the running seconds, so "covered, 0 s running" (the
+compressor was off: 0 heat) and "not covered" (fall back, or leave a gap) differ.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from bisect import bisect_right
 from collections import deque
 from datetime import datetime, timedelta
 
-KEEP = timedelta(hours=6)  # longer than any heat pump gap the sampled methods accept
+KEEP = timedelta(hours=6)  # the longest heat pump gap the metered runtime estimate bridges
 
 
 class RunningLedger:

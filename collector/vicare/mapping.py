@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from PyViCare.PyViCareService import readFeature
@@ -125,6 +125,16 @@ def _percent(value: Any, unit: str | None) -> float | None:
     return _number(value, unit) if unit in (None, "", "percent") else None
 
 
+POWER_FACTORS_TO_KW = {"kilowatt": 1.0, "watt": 0.001}
+
+
+def _kw(value: Any, unit: str | None) -> float | None:
+    """A power in kW; a value without a known unit is left out (never a guess)."""
+    factor = POWER_FACTORS_TO_KW.get(unit or "")
+    number = _number(value, unit)
+    return None if factor is None or number is None or number <= 0 else number * factor
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     """One `heatpump` field: candidate features (first present wins) and a property.
@@ -165,6 +175,10 @@ FIELDS: tuple[FieldSpec, ...] = (
               convert=_speed_rps),
     FieldSpec("compressor_hours_h", ("heating.compressors.0.statistics",), "hours"),
     FieldSpec("compressor_starts", ("heating.compressors.0.statistics",), "starts", _int),
+    # The compressor's rated heat output as the device reports it (Vitocal 333-G: 8 kW,
+    # 200-S AWB-M-E-AC: 10 kW); the estimated heat methods use it when
+    # HEATPUMP_RATED_HEAT_KW is not set (heatpump/estimates.py).
+    FieldSpec("device_rated_heat_kw", ("heating.compressors.0.power",), convert=_kw),
     FieldSpec("flow_l_h", ("heating.sensors.volumetricFlow.allengra",), convert=_flow_l_h),
     FieldSpec("heating_mode", ("heating.circuits.{c}.operating.modes.active",), convert=_text),
     FieldSpec("heating_program", ("heating.circuits.{c}.operating.programs.active",),
@@ -186,9 +200,11 @@ FIELDS: tuple[FieldSpec, ...] = (
 class CounterSpec:
     """Energy counters of one feature -> HeatPumpSample.counters keys (kWh).
 
-    `props` maps a period key (day, week, month, year, last_day, last_month, last_year) to
-    the feature's property; `index` picks an element when the property is an array (the
-    day/week/month/year arrays: [current, previous, ...]).
+    `props` maps a period key (day, week, month, year, last_day, last_week, last_month,
+    last_year) to the feature's property; `index` picks an element when the property is an
+    array (the day/week/month/year arrays: [current, previous, ...]). An array's values
+    are as of its `<prop>ValueReadAt` (the device refreshes them rarely, and some stop
+    altogether), which goes into `HeatPumpSample.counters_read_at`.
     """
 
     kind: str  # "heat" or "electricity"
@@ -202,8 +218,8 @@ _SUMMARY = (("day", "currentDay", None), ("month", "currentMonth", None),
             ("year", "currentYear", None), ("last_month", "lastMonth", None),
             ("last_year", "lastYear", None))
 _ARRAYS = (("day", "day", 0), ("last_day", "day", 1), ("week", "week", 0),
-           ("month", "month", 0), ("last_month", "month", 1), ("year", "year", 0),
-           ("last_year", "year", 1))
+           ("last_week", "week", 1), ("month", "month", 0), ("last_month", "month", 1),
+           ("year", "year", 0), ("last_year", "year", 1))
 _CIRCUITS = ("total", "heating", "dhw", "cooling")
 
 COUNTERS: tuple[CounterSpec, ...] = (
@@ -217,7 +233,8 @@ COUNTERS: tuple[CounterSpec, ...] = (
     *(CounterSpec("electricity", c, f"heating.compressors.0.power.consumption.{c}.week",
                   (("week", "value", None),)) for c in ("heating", "dhw", "cooling")),
     # The day/week/month/year arrays are refreshed rarely (`dayValueReadAt` can be days
-    # old), so they are only used when a device has no summary at all.
+    # old), so they are only used when a device has no summary at all, and then as of
+    # their read-at times.
     *(CounterSpec("electricity", c, f"heating.power.consumption.{c}", _ARRAYS, fallback=True)
       for c in _CIRCUITS),
 )
@@ -268,7 +285,14 @@ def _active_program_temperature(features: Features, circuit: str) -> float | Non
 
 def map_counters(features: Features) -> dict[str, float]:
     """The device's energy counters in kWh, keyed "<kind>.<circuit>.<period>"."""
+    return map_counters_read_at(features)[0]
+
+
+def map_counters_read_at(features: Features) -> tuple[dict[str, float], dict[str, datetime]]:
+    """The device's energy counters in kWh, keyed "<kind>.<circuit>.<period>", and for
+    the array counters the time the device read them (`<prop>ValueReadAt`, UTC)."""
     counters: dict[str, float] = {}
+    read_at: dict[str, datetime] = {}
     kinds_with_primary: set[str] = set()
     for spec in COUNTERS:
         if spec.fallback and spec.kind in kinds_with_primary:
@@ -278,6 +302,7 @@ def map_counters(features: Features) -> dict[str, float]:
             continue
         props = feature.get("properties") or {}
         found_any = False
+        arrays: list[str] = []
         for period, prop, index in spec.props:
             entry = props.get(prop)
             if not isinstance(entry, Mapping):
@@ -290,11 +315,22 @@ def map_counters(features: Features) -> dict[str, float]:
             factor = ENERGY_FACTORS_TO_KWH.get(unit)
             if factor is None or isinstance(value, bool) or not isinstance(value, int | float):
                 continue
-            counters[f"{spec.kind}.{spec.circuit}.{period}"] = round(float(value) * factor, 6)
+            key = f"{spec.kind}.{spec.circuit}.{period}"
+            counters[key] = round(float(value) * factor, 6)
+            if index is not None:
+                arrays.append(key)
+                stamp = props.get(f"{prop}ValueReadAt")
+                when = _parse_time(stamp.get("value")) if isinstance(stamp, Mapping) else None
+                if when is not None:
+                    read_at[key] = when
             found_any = True
+        stamps = [read_at[k] for k in arrays if k in read_at]
+        for key in arrays:  # an array without its own stamp is as old as the feature's
+            if key not in read_at and stamps:
+                read_at[key] = min(stamps)
         if found_any and not spec.fallback:
             kinds_with_primary.add(spec.kind)
-    return counters
+    return counters, read_at
 
 
 def map_messages(features: Features) -> tuple[HeatPumpMessage, ...]:
@@ -328,12 +364,15 @@ def error_count(features: Features, messages: Iterable[HeatPumpMessage]) -> int 
 
 
 def _parse_time(value: Any) -> datetime | None:
+    """An API time stamp (ISO 8601, "Z") as an aware UTC datetime; one without a zone is
+    UTC (the API's times are); None when it is not a time."""
     if not isinstance(value, str) or not value:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def map_sample(entities: Sequence[Feature], device: str, time: datetime) -> HeatPumpSample:
@@ -344,5 +383,6 @@ def map_sample(entities: Sequence[Feature], device: str, time: datetime) -> Heat
     errors = error_count(features, messages)
     if errors is not None:
         values["error_count"] = errors
-    return HeatPumpSample(time=time, device=device, values=values,
-                          counters=map_counters(features), messages=messages)
+    counters, read_at = map_counters_read_at(features)
+    return HeatPumpSample(time=time, device=device, values=values, counters=counters,
+                          messages=messages, counters_read_at=read_at)

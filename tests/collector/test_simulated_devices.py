@@ -64,12 +64,12 @@ def test_simulated_sources_measure_the_simulated_truth(tmp_path):
     stored = store.points("heatpump", *FAR)
     assert [p.time for p in stored] == [T0 + timedelta(minutes=5 * i) for i in range(72)]
 
-    def day_wh(t, kind):  # the finest counter, the one accounting differences, as the
-        # simulated device answered it at that time
+    def day_wh(t, kind):  # the counter accounting differences (the coarsest that did not
+        # roll over: the year's), as the simulated device answered it at that time
         feature = {"heat": "heating.heat.production.summary",
                    "electricity": "heating.power.consumption.summary"}[kind]
         body = house.vitocal.features(t)["data"]
-        return 1000 * sum(f["properties"]["currentDay"]["value"] for f in body
+        return 1000 * sum(f["properties"]["currentYear"]["value"] for f in body
                           if f["feature"] in (f"{feature}.heating", f"{feature}.dhw"))
 
     heat = store.points("heat", *FAR)

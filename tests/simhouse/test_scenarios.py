@@ -84,6 +84,11 @@ def test_specs_add_up():
     ("stuck-counters", VitocalQuirks(stuck=((ago(days=1), ago(hours=18)),))),
     ("decimal-hours", VitocalQuirks(hours_resolution_h=0.1)),
     ("no-heat-counters", VitocalQuirks(heat_counters=False)),
+    ("no-flow-sensor", VitocalQuirks(flow_sensor=False)),
+    ("modulation-sensor", VitocalQuirks(modulation_sensor=True)),
+    ("rated-output", VitocalQuirks(rated_output_kw=7.0)),
+    ("rated-output,kw=9.5", VitocalQuirks(rated_output_kw=9.5)),
+    ("no-power-summary", VitocalQuirks(power_summary=False)),
 ])
 def test_vitocal_quirks(text, vitocal):
     assert build_setup([text], NOW) == Setup(vitocal=vitocal)
@@ -141,6 +146,8 @@ def test_parse_gives_the_spec():
     ("other-zone,tz=Mars/Base", "unknown time zone"),
     ("counter-dip,kwh=lots", "kwh must be a number"),
     ("meter-dip,wh=lots", "wh must be a number"),
+    ("rated-output,kw=0", "kw must be a number above 0"),
+    ("no-flow-sensor@-1d", "whole run"),
 ])
 def test_mistakes_are_refused_with_a_reason(text, reason):
     with pytest.raises(ValueError, match=reason):

@@ -590,3 +590,44 @@ def test_modulation_sensor(sim):
     s = sample(v, now)
     assert s.values["compressor_modulation_pct"] == state.values["compressor_modulation_pct"]
     assert s.values["compressor_modulation_pct"] > 0  # a cold day: the compressor runs
+
+
+def test_no_power_summary_leaves_the_arrays_as_the_counters(sim):
+    v = vitocal(sim, power_summary=False)
+    now = local(2025, 1, 10, 12, 7)
+    names = {f["feature"] for f in data(v, now)}
+    assert not any(n.startswith("heating.power.consumption.summary") for n in names)
+    s = sample(v, now)
+    full = sample(vitocal(sim), now)
+    # the mapping falls back to the arrays, as of their read-at (here: now)
+    assert s.counters["electricity.total.day"] == values(
+        v, now, "heating.power.consumption.total")["day"][0]
+    assert s.counters_read_at["electricity.heating.year"] == now.astimezone(UTC)
+    assert {k for k in s.counters if k.startswith("heat.")} == \
+        {k for k in full.counters if k.startswith("heat.")}
+
+
+def test_stale_arrays_without_a_summary_stay_as_they_were(sim):
+    stale = local(2025, 1, 3, 8)
+    v = vitocal(sim, power_summary=False, stale_arrays_from=stale)
+    a, b = sample(v, local(2025, 1, 10, 12)), sample(v, local(2025, 1, 11, 12))
+    assert a.counters_read_at["electricity.heating.day"] == stale.astimezone(UTC)
+    assert {k: x for k, x in a.counters.items() if k.startswith("electricity.")} == \
+        {k: x for k, x in b.counters.items() if k.startswith("electricity.")}
+
+
+def test_no_flow_sensor(sim):
+    v = vitocal(sim, flow_sensor=False)
+    now = local(2025, 1, 10, 12)
+    assert "heating.sensors.volumetricFlow.allengra" not in {f["feature"] for f in data(v, now)}
+    assert "flow_l_h" not in sample(v, now).values
+    assert "flow_l_h" in sample(vitocal(sim), now).values
+
+
+def test_rated_output(sim):
+    now = local(2025, 1, 10, 12)
+    v = vitocal(sim, rated_output_kw=7.0)
+    assert props(v, now, "heating.compressors.0.power")["value"] == {
+        "type": "number", "unit": "kilowatt", "value": 7.0}
+    assert sample(v, now).values["device_rated_heat_kw"] == 7.0
+    assert "device_rated_heat_kw" not in sample(vitocal(sim), now).values

@@ -1,25 +1,33 @@
-"""Heat and heat-pump electricity per interval: counters across rollovers, sampled methods."""
+"""Heat and heat-pump electricity per interval (collector/accounting/counters.py and
+heat.py): the counters' own rollovers (never our clock's), glitches, the plausibility cap,
+stale arrays, and the sampled methods."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from collector.accounting.counters import Reading, counter_step, reading_of
 from collector.accounting.heat import (
-    boundaries_crossed,
+    DEFAULT_CAP_KW,
+    REBASE_AFTER,
+    HeatAccountant,
     choose_heat_method,
-    counter_delta_kwh,
-    electricity_points,
-    heat_intervals,
-    heat_points,
+    device_state_from_json,
+    device_state_to_json,
+    sampled_interval,
 )
+from collector.accounting.running import RunningLedger
 from collector.readings import HeatPumpSample
+from heatpump.estimates import ERROR_BANDS, RATED_SETTING, band_text
 
 BERLIN = ZoneInfo("Europe/Berlin")
+CAP = 14.0  # kW: twice a 7 kW rating
 
 
 def t(*args: int) -> datetime:
@@ -27,8 +35,10 @@ def t(*args: int) -> datetime:
     return datetime(*args, tzinfo=BERLIN).astimezone(UTC)
 
 
-def hp(time: datetime, counters: dict[str, float] | None = None, **values) -> HeatPumpSample:
-    return HeatPumpSample(time=time, device="hp", values=values, counters=counters or {})
+def hp(time: datetime, counters: dict[str, float] | None = None,
+       read_at: dict[str, datetime] | None = None, **values) -> HeatPumpSample:
+    return HeatPumpSample(time=time, device="hp", values=values, counters=counters or {},
+                          counters_read_at=read_at or {})
 
 
 def summary(prefix: str, day: float, month: float, year: float,
@@ -41,131 +51,433 @@ def summary(prefix: str, day: float, month: float, year: float,
     return c
 
 
-def delta(prev: dict, cur: dict, a: datetime, b: datetime, prefix: str = "heat.heating"):
-    return counter_delta_kwh(prev, cur, prefix, a, b, BERLIN)
+def step(prev: dict, cur: dict, a: datetime, b: datetime, prefix: str = "heat.heating",
+         cap: float = CAP):
+    kind, circuit = prefix.split(".")
+    ref = reading_of(hp(a, prev), kind, circuit)
+    now = reading_of(hp(b, cur), kind, circuit)
+    assert ref is not None and now is not None
+    return counter_step(ref, now, cap, prefix)
 
 
-def test_within_a_day_uses_the_day_counter() -> None:
-    d = delta(summary("heat.heating", 10.0, 100.0, 1000.0),
-              summary("heat.heating", 10.4, 100.4, 1000.4),
-              t(2026, 1, 15, 10), t(2026, 1, 15, 10, 5))
-    assert d is not None and d.kwh == pytest.approx(0.4) and d.exact and d.basis == "day counter"
+# --- the counter that did not roll over ------------------------------------------------------
 
 
-def test_day_rollover_is_bridged_by_the_month_counter() -> None:
-    # 23:58 -> 00:03: the day counter restarts at 0.2, the month counter keeps counting.
-    d = delta(summary("heat.heating", 30.0, 300.0, 3000.0),
-              summary("heat.heating", 0.2, 300.5, 3000.5),
-              t(2026, 1, 15, 23, 58), t(2026, 1, 16, 0, 3))
-    assert d.kwh == pytest.approx(0.5) and d.exact and d.basis == "month counter"
+def test_within_a_period_the_coarsest_counter_is_differenced() -> None:
+    s = step(summary("heat.heating", 10.0, 100.0, 1000.0),
+             summary("heat.heating", 10.4, 100.4, 1000.4), t(2026, 1, 15, 10),
+             t(2026, 1, 15, 10, 5))
+    assert s.accept and s.problem is None
+    d = s.delta
+    assert d.kwh == pytest.approx(0.4) and d.exact and d.basis == "year counter"
+    assert (d.start, d.end, d.duration_s) == (t(2026, 1, 15, 10), t(2026, 1, 15, 10, 5), 300)
+    assert d.rollover is None
 
 
-def test_day_rollover_without_a_drop_still_uses_the_month_counter() -> None:
-    # The device's day counter did not visibly drop (it was 0 before midnight).
-    d = delta(summary("heat.heating", 0.0, 300.0, 3000.0),
-              summary("heat.heating", 0.1, 300.3, 3000.3),
-              t(2026, 1, 15, 23, 58), t(2026, 1, 16, 0, 3))
-    assert d.kwh == pytest.approx(0.3) and d.basis == "month counter"
+def test_a_day_rollover_needs_no_bridge() -> None:
+    # 23:58 -> 00:03: the day counter restarts at 0.2, the year counter keeps counting.
+    s = step(summary("heat.heating", 30.0, 300.0, 3000.0),
+             summary("heat.heating", 0.2, 300.5, 3000.5), t(2026, 1, 15, 23, 58),
+             t(2026, 1, 16, 0, 3))
+    assert s.delta.kwh == pytest.approx(0.5) and s.delta.exact
+    assert s.delta.basis == "year counter" and s.delta.rollover is None
 
 
-def test_device_clock_resets_before_our_midnight() -> None:
-    # The device's day ended a few minutes before ours: the day counter drops inside
-    # what is still "today" for us; the month counter is used.
-    d = delta(summary("heat.heating", 30.0, 300.0, 3000.0),
-              summary("heat.heating", 0.1, 300.2, 3000.2),
-              t(2026, 1, 15, 23, 50), t(2026, 1, 15, 23, 55))
-    assert d.kwh == pytest.approx(0.2) and d.exact
+def test_a_day_counter_that_restarts_when_our_clock_says_nothing() -> None:
+    # The device's day ended at 22:00 our time (another zone): the drop is what counts.
+    s = step(summary("heat.heating", 30.0, 300.0, 3000.0),
+             summary("heat.heating", 0.1, 300.2, 3000.2), t(2026, 1, 15, 21, 58),
+             t(2026, 1, 15, 22, 3))
+    assert s.delta.kwh == pytest.approx(0.2) and s.delta.exact
 
 
-def test_month_rollover_uses_last_month() -> None:
-    d = delta(summary("heat.heating", 20.0, 500.0, 6000.0, last_month=400.0),
-              summary("heat.heating", 0.3, 0.3, 6000.9, last_month=500.6),
-              t(2026, 1, 31, 23, 58), t(2026, 2, 1, 0, 3))
-    assert d.kwh == pytest.approx(0.9) and d.exact
-    assert d.basis == "month counter across its rollover (last_month)"
+def test_a_late_device_books_nothing_across_our_month_end() -> None:
+    """Field case vicare_*_month_rollover_lag: polled at 23:55 and 00:05 on the 1st, the
+    device has not rolled over yet: 0 kWh, not last month's total once more."""
+    counters = summary("heat.heating", 6.1, 250.0, 1500.0, last_month=400.0,
+                       last_year=3900.0)
+    s = step(counters, counters, t(2026, 1, 31, 23, 55), t(2026, 2, 1, 0, 5))
+    assert s.delta.kwh == 0.0 and s.delta.exact and s.problem is None
 
 
-def test_month_rollover_without_last_month_uses_the_year_counter() -> None:
-    d = delta(summary("heat.heating", 20.0, 500.0, 6000.0),
-              summary("heat.heating", 0.3, 0.3, 6000.9),
-              t(2026, 1, 31, 23, 58), t(2026, 2, 1, 0, 3))
-    assert d.kwh == pytest.approx(0.9) and d.basis == "year counter"
+def test_an_early_device_is_not_bridged_twice() -> None:
+    """The device rolled its month over at 23:55; our month ends at 00:00. The interval
+    after ours must not bridge with lastMonth again (that booked the month twice)."""
+    before = summary("heat.heating", 20.0, 500.0, 6000.0, last_month=400.0)
+    rolled = summary("heat.heating", 0.1, 0.1, 6000.4, last_month=500.3)
+    after = summary("heat.heating", 0.5, 0.5, 6000.8, last_month=500.3)
+    first = step(before, rolled, t(2026, 1, 31, 23, 50), t(2026, 1, 31, 23, 56))
+    second = step(rolled, after, t(2026, 1, 31, 23, 56), t(2026, 2, 1, 0, 1))
+    assert first.delta.kwh == pytest.approx(0.4)
+    assert second.delta.kwh == pytest.approx(0.4) and second.delta.basis == "year counter"
+
+
+def test_a_whole_kwh_year_counter_gives_way_to_a_finer_one() -> None:
+    s = step(summary("heat.heating", 10.3, 100.3, 1000.0),
+             summary("heat.heating", 11.4, 101.4, 1001.0), t(2026, 1, 15, 10),
+             t(2026, 1, 15, 10, 10))
+    assert s.delta.basis == "month counter" and s.delta.kwh == pytest.approx(1.1)
+    # ... but not a finer one that restarted unseen (it gained less than the year)
+    days = step({"heat.heating.day": 0.2, "heat.heating.year": 800.0},
+                {"heat.heating.day": 0.3, "heat.heating.year": 850.0}, t(2026, 1, 5),
+                t(2026, 1, 15))
+    assert days.delta.basis == "year counter" and days.delta.kwh == pytest.approx(50.0)
+
+
+def test_a_long_gap_is_bridged_by_the_year_counter() -> None:
+    s = step(summary("heat.heating", 10.0, 100.0, 1000.0),
+             summary("heat.heating", 3.0, 180.0, 1080.0), t(2026, 1, 10, 12), t(2026, 1, 13, 9))
+    assert s.delta.kwh == pytest.approx(80.0) and s.delta.exact
+    assert s.delta.duration_s == (t(2026, 1, 13, 9) - t(2026, 1, 10, 12)).total_seconds()
+
+
+# --- rollovers: bridged only when the counter really went down ------------------------------
+
+
+def test_month_rollover_without_a_year_counter_uses_last_month() -> None:
+    prev = {"heat.heating.day": 20.0, "heat.heating.month": 500.0,
+            "heat.heating.last_month": 400.0}
+    cur = {"heat.heating.day": 0.3, "heat.heating.month": 0.3,
+           "heat.heating.last_month": 500.6}
+    s = step(prev, cur, t(2026, 1, 31, 23, 58), t(2026, 2, 1, 0, 3))
+    assert s.delta.kwh == pytest.approx(0.9) and s.delta.exact
+    assert s.delta.basis == "month counter across its rollover (last_month)"
+    assert "bridged exactly with last_month" in s.delta.rollover
+
+
+def test_month_rollover_without_any_bridge_is_a_lower_bound() -> None:
+    prev = {"heat.heating.day": 20.0, "heat.heating.month": 500.0}
+    cur = {"heat.heating.day": 0.3, "heat.heating.month": 0.3}
+    s = step(prev, cur, t(2026, 1, 31, 23, 58), t(2026, 2, 1, 0, 3))
+    assert s.delta.kwh == pytest.approx(0.3) and not s.delta.exact
+    assert "the tail before it is unknown" in s.delta.basis
+    assert "no last_month" in s.delta.rollover
 
 
 def test_year_rollover_uses_last_year() -> None:
-    d = delta(summary("heat.dhw", 5.0, 200.0, 9000.0, 190.0, 8000.0),
-              summary("heat.dhw", 0.1, 0.1, 0.1, 200.2, 9000.2),
-              t(2025, 12, 31, 23, 58), t(2026, 1, 1, 0, 3), "heat.dhw")
-    # month: last_month (200.2) - 200.0 + 0.1 = 0.3
-    assert d.kwh == pytest.approx(0.3) and d.exact
+    s = step(summary("heat.dhw", 5.0, 200.0, 9000.0, 190.0, 8000.0),
+             summary("heat.dhw", 0.1, 0.1, 0.1, 200.2, 9000.2), t(2025, 12, 31, 23, 58),
+             t(2026, 1, 1, 0, 3), "heat.dhw")
+    assert s.delta.kwh == pytest.approx(0.3) and s.delta.exact
+    assert s.delta.basis == "year counter across its rollover (last_year)"
+
+
+def test_year_rollover_two_hours_late_is_bridged_when_it_happens() -> None:
+    before = summary("heat.dhw", 5.0, 200.0, 9000.0, 190.0, 8000.0)
+    still = summary("heat.dhw", 5.4, 200.4, 9000.4, 190.0, 8000.0)  # 00:03: not yet
+    rolled = summary("heat.dhw", 0.1, 0.1, 0.1, 200.8, 9000.8)  # 02:03
+    assert step(before, still, t(2025, 12, 31, 23, 58),
+                t(2026, 1, 1, 0, 3), "heat.dhw").delta.kwh == pytest.approx(0.4)
+    s = step(still, rolled, t(2026, 1, 1, 1, 58), t(2026, 1, 1, 2, 3), "heat.dhw")
+    assert s.delta.kwh == pytest.approx(0.5) and s.delta.rollover
 
 
 def test_year_rollover_without_last_counters_is_a_lower_bound() -> None:
-    d = delta(summary("heat.dhw", 5.0, 200.0, 9000.0),
-              summary("heat.dhw", 0.1, 0.1, 0.1),
-              t(2025, 12, 31, 23, 58), t(2026, 1, 1, 0, 3), "heat.dhw")
-    assert d.kwh == pytest.approx(0.1) and not d.exact and "unknown" in d.basis
+    s = step(summary("heat.dhw", 5.0, 200.0, 9000.0), summary("heat.dhw", 0.1, 0.1, 0.1),
+             t(2025, 12, 31, 23, 58), t(2026, 1, 1, 0, 3), "heat.dhw")
+    assert s.delta.kwh == pytest.approx(0.1) and not s.delta.exact
 
 
 def test_week_counters_of_the_333g() -> None:
     prev = {"heat.heating.week": 36.2}
-    same_week = counter_delta_kwh(prev, {"heat.heating.week": 36.5}, "heat.heating",
-                                  t(2026, 1, 14, 12), t(2026, 1, 14, 12, 5), BERLIN)
-    assert same_week.kwh == pytest.approx(0.3) and same_week.exact
-    # Sunday 23:58 -> Monday 00:03: only a lower bound is known.
-    new_week = counter_delta_kwh(prev, {"heat.heating.week": 0.1}, "heat.heating",
-                                 t(2026, 1, 18, 23, 58), t(2026, 1, 19, 0, 3), BERLIN)
-    assert new_week.kwh == pytest.approx(0.1) and not new_week.exact
+    same = step(prev, {"heat.heating.week": 36.5}, t(2026, 1, 14, 12), t(2026, 1, 14, 12, 5))
+    assert same.delta.kwh == pytest.approx(0.3) and same.delta.exact
+    new_week = step(prev, {"heat.heating.week": 0.1}, t(2026, 1, 18, 23, 58),
+                    t(2026, 1, 19, 0, 3))
+    assert new_week.delta.kwh == pytest.approx(0.1) and not new_week.delta.exact
 
 
-def test_long_gap_is_bridged_by_a_coarser_counter() -> None:
-    d = delta(summary("heat.heating", 10.0, 100.0, 1000.0),
-              summary("heat.heating", 3.0, 180.0, 1080.0), t(2026, 1, 10, 12), t(2026, 1, 13, 9))
-    assert d.kwh == pytest.approx(80.0) and d.exact
+def test_a_last_month_that_did_not_change_is_no_bridge() -> None:
+    """The month counter reads lower but lastMonth is last month's as before: a glitch,
+    not a rollover (bridging would book lastMonth - before again)."""
+    prev = {"heat.heating.month": 250.0, "heat.heating.last_month": 400.0}
+    cur = {"heat.heating.month": 0.2, "heat.heating.last_month": 400.0}
+    s = step(prev, cur, t(2026, 1, 15, 12), t(2026, 1, 15, 12, 5))
+    assert s.delta is None and not s.accept and s.problem[0] == "counter_glitch"
+    assert "last_month stayed 400.0 kWh: no rollover" in s.problem[1]
 
 
-def test_nothing_to_compare() -> None:
-    assert delta({}, summary("heat.heating", 1, 2, 3), t(2026, 1, 1), t(2026, 1, 1, 1)) is None
-    same = summary("heat.heating", 1, 2, 3)
-    assert delta(same, same, t(2026, 1, 1, 1), t(2026, 1, 1, 1)) is None
+# --- glitches, contradictions and the cap ----------------------------------------------------
 
 
-def test_dst_change_day_boundaries() -> None:
-    # 2026-03-29 has 23 hours in Berlin; exactly one day boundary between these polls.
-    assert boundaries_crossed("day", t(2026, 3, 28, 23, 59), t(2026, 3, 29, 0, 1), BERLIN) == 1
-    assert boundaries_crossed("day", t(2026, 3, 29, 0, 1), t(2026, 3, 29, 23, 59), BERLIN) == 0
-    assert boundaries_crossed("month", t(2026, 12, 31, 12), t(2027, 1, 1, 0, 1), BERLIN) == 1
-    assert boundaries_crossed("week", t(2026, 1, 15, 12), t(2026, 1, 19, 0, 1), BERLIN) == 1
+def test_a_transient_all_zero_answer_is_a_glitch() -> None:
+    before = summary("heat.heating", 10.0, 100.0, 1000.0, 90.0, 900.0)
+    zero = {k: 0.0 for k in before}
+    s = step(before, zero, t(2026, 1, 15, 12), t(2026, 1, 15, 12, 5))
+    assert s.delta is None and not s.accept
+    assert s.problem[0] == "counter_glitch" and "every counter reads 0" in s.problem[1]
 
 
-@given(st.lists(st.floats(min_value=0, max_value=3.0), min_size=2, max_size=60),
-       st.integers(min_value=0, max_value=23))
-def test_counter_sum_over_a_day_rollover_equals_the_true_energy(steps, start_hour) -> None:
-    """Accumulating per-interval deltas reproduces the true energy across midnight."""
-    start = t(2026, 1, 15, start_hour)
-    day_start = datetime(2026, 1, 15, tzinfo=BERLIN)
-    total_day, month, year = 0.0, 100.0, 1000.0
-    time = start
-    prev = hp(time, summary("heat.total", 0.0, month, year))
-    produced = measured = 0.0
-    for kwh in steps:
-        time += timedelta(minutes=30)
-        kwh = round(kwh, 1)
-        produced += kwh
-        month, year = month + kwh, year + kwh
-        local_day = time.astimezone(BERLIN).replace(hour=0, minute=0)
-        if local_day > day_start:
-            day_start, total_day = local_day, kwh  # the device resets and counts this kWh
+def test_a_dip_is_a_glitch() -> None:
+    s = step(summary("heat.heating", 10.0, 100.0, 1000.0, 90.0, 900.0),
+             summary("heat.heating", 9.0, 99.0, 999.0, 90.0, 900.0), t(2026, 1, 15, 12),
+             t(2026, 1, 15, 12, 5))
+    assert s.delta is None and s.problem[0] == "counter_glitch"
+    assert "too much to have restarted" in s.problem[1]
+
+
+def test_a_finer_counter_that_gains_more_than_a_coarser_one_contradicts_it() -> None:
+    s = step(summary("heat.heating", 10.0, 100.0, 1000.0),
+             summary("heat.heating", 12.0, 100.2, 1000.2), t(2026, 1, 15, 12),
+             t(2026, 1, 15, 12, 5))
+    assert s.delta is None and s.problem[0] == "counter_glitch"
+
+
+def test_a_delta_above_the_plausible_output_is_rejected_not_booked() -> None:
+    s = step(summary("heat.heating", 10.0, 100.0, 1000.0),
+             summary("heat.heating", 15.0, 105.0, 1005.0), t(2026, 1, 15, 12),
+             t(2026, 1, 15, 12, 5))
+    assert s.delta is None and s.accept  # counting goes on from the new level
+    assert s.problem[0] == "counter_rejected"
+    assert "5.0 kWh in 5 min (60 kW" in s.problem[1] and "plausible 14 kW" in s.problem[1]
+
+
+def test_nothing_to_compare_starts_a_new_reference() -> None:
+    a = reading_of(hp(t(2026, 1, 1), {"heat.heating.week": 3.0}), "heat", "heating")
+    b = reading_of(hp(t(2026, 1, 1, 1), summary("heat.heating", 1, 2, 3)), "heat", "heating")
+    s = counter_step(a, b, CAP)
+    assert s.accept and s.delta is None and s.problem is None
+
+
+# --- the arrays: as of their read-at time --------------------------------------------------
+
+
+def test_arrays_that_were_not_read_again_are_no_evidence() -> None:
+    """Field case vicare_stale_day_array_ha130273: the same arrays before and after local
+    midnight (dayValueReadAt ten days old): nothing new, so nothing is booked."""
+    read = datetime(2024, 10, 31, 22, 58, 23, tzinfo=UTC)
+    counters = {"electricity.heating.day": 0.2, "electricity.heating.last_day": 3.6,
+                "electricity.heating.month": 0.2, "electricity.heating.last_month": 163.5}
+    at = dict.fromkeys(counters, read)
+    a = reading_of(hp(t(2024, 11, 10, 23, 55), counters, at), "electricity", "heating")
+    b = reading_of(hp(t(2024, 11, 11, 0, 5), counters, at), "electricity", "heating")
+    s = counter_step(a, b, CAP)
+    assert s == type(s)()  # no delta, keep the reference, no problem
+
+
+def test_an_array_reading_counts_from_read_at_to_read_at() -> None:
+    r1, r2 = t(2026, 1, 15, 9, 0), t(2026, 1, 15, 11, 0)
+    a = hp(t(2026, 1, 15, 9, 2), {"electricity.total.day": 5.0, "electricity.total.year": 900.0},
+           {"electricity.total.day": r1, "electricity.total.year": r1})
+    b = hp(t(2026, 1, 15, 11, 4), {"electricity.total.day": 7.5, "electricity.total.year": 902.5},
+           {"electricity.total.day": r2, "electricity.total.year": r2})
+    d = counter_step(reading_of(a, "electricity", "total"),
+                     reading_of(b, "electricity", "total"), CAP).delta
+    assert d.kwh == pytest.approx(2.5) and (d.start, d.end) == (r1, r2)
+
+
+def test_stale_arrays_are_reported_once_with_since_when_and_their_return() -> None:
+    acct = HeatAccountant(7.0, 300)
+    read = datetime(2024, 10, 31, 22, 58, 23, tzinfo=UTC)
+    counters = {"electricity.heating.day": 0.2, "electricity.heating.year": 800.0}
+
+    def poll(when: datetime, at: datetime, day: float = 0.2, year: float = 800.0):
+        return acct.add(hp(when, {"electricity.heating.day": day,
+                                  "electricity.heating.year": year},
+                           dict.fromkeys(counters, at)))
+
+    first = poll(t(2024, 11, 10, 23, 55), read)
+    assert [r for r, _ in first.events] == ["counters_stale"]
+    assert "since 2024-10-31 22:58 UTC (10.0 days before this poll)" in first.events[0][1]
+    second = poll(t(2024, 11, 11, 0, 5), read)
+    assert second.points == [] and second.events == []  # reported once, nothing booked
+    fresh = poll(t(2024, 11, 11, 0, 10), t(2024, 11, 11, 0, 9), 0.3, 850.0)
+    assert [r for r, _ in fresh.events] == ["counters_resumed"]
+    # the energy over the stale span is booked as one interval covering it, from read-at
+    # to read-at (the bot leaves such an interval out of hourly COPs)
+    (span,) = [p for p in fresh.points if p.tags["circuit"] == "heating"]
+    assert span.fields["energy_wh"] == pytest.approx(50_000.0)
+    assert span.time == t(2024, 11, 11, 0, 9)
+    assert span.fields["duration_s"] == (t(2024, 11, 11, 0, 9) - read).total_seconds()
+    later = poll(t(2024, 11, 11, 0, 15), t(2024, 11, 11, 0, 14), 0.6, 850.3)
+    (point,) = [p for p in later.points if p.tags["circuit"] == "heating"]
+    assert point.fields["energy_wh"] == pytest.approx(300.0)
+
+
+# --- the accountant: points, events, totals, state ------------------------------------------
+
+
+def test_points_per_circuit_and_a_summed_total() -> None:
+    acct = HeatAccountant(7.0, 300)
+    acct.add(hp(t(2026, 1, 15, 12), {**summary("heat.heating", 1.0, 10.0, 100.0),
+                                     **summary("heat.dhw", 2.0, 20.0, 200.0)}))
+    update = acct.add(hp(t(2026, 1, 15, 12, 5), {**summary("heat.heating", 1.3, 10.3, 100.3),
+                                                 **summary("heat.dhw", 2.1, 20.1, 200.1)}))
+    points = {p.tags["circuit"]: p for p in update.points}
+    assert set(points) == {"heating", "dhw", "total"}
+    assert points["total"].fields["energy_wh"] == pytest.approx(400.0)
+    assert points["heating"].fields == {"energy_wh": 300.0, "duration_s": 300.0,
+                                        "estimate": False}
+    assert points["total"].tags == {"device": "hp", "method": "counter", "circuit": "total"}
+    assert points["total"].time == t(2026, 1, 15, 12, 5)
+
+
+def test_heatpump_electricity_points_use_the_same_counter_logic() -> None:
+    acct = HeatAccountant(7.0, 300)
+    acct.add(hp(t(2026, 1, 31, 23, 58), summary("electricity.heating", 3.0, 90.0, 900.0, 80.0)))
+    update = acct.add(hp(t(2026, 2, 1, 0, 3),
+                         summary("electricity.heating", 0.1, 0.1, 900.3, 90.2)))
+    points = {p.tags["circuit"]: p for p in update.points}
+    assert points["heating"].tags["source"] == "heatpump"
+    assert points["heating"].fields["energy_wh"] == pytest.approx(300.0)
+    assert points["total"].fields["energy_wh"] == pytest.approx(300.0)
+
+
+def test_a_glitch_is_reported_once_and_its_energy_reappears_after_it() -> None:
+    acct = HeatAccountant(7.0, 300)
+    good = summary("heat.heating", 10.0, 100.0, 1000.0, 90.0, 900.0)
+    acct.add(hp(t(2026, 1, 15, 12), good))
+    zero = {k: 0.0 for k in good}
+    first = acct.add(hp(t(2026, 1, 15, 12, 5), zero))
+    again = acct.add(hp(t(2026, 1, 15, 12, 10), zero))
+    assert first.points == [] and [r for r, _ in first.events] == ["counter_glitch"]
+    assert again.points == [] and again.events == []
+    back = acct.add(hp(t(2026, 1, 15, 12, 15), summary("heat.heating", 10.9, 100.9, 1000.9,
+                                                       90.0, 900.0)))
+    (heating,) = [p for p in back.points if p.tags["circuit"] == "heating"]
+    assert heating.fields["energy_wh"] == pytest.approx(900.0)
+    assert heating.fields["duration_s"] == 900.0  # from the last good reading
+
+
+def test_a_glitch_that_lasts_becomes_a_new_baseline() -> None:
+    acct = HeatAccountant(7.0, 300)
+    acct.add(hp(t(2026, 1, 15, 0), summary("heat.heating", 10.0, 100.0, 1000.0)))
+    low = summary("heat.heating", 1.0, 10.0, 100.0)  # cleared counters, counting again
+    acct.add(hp(t(2026, 1, 15, 0, 5), low))
+    when = t(2026, 1, 15, 0, 5) + REBASE_AFTER
+    update = acct.add(hp(when, summary("heat.heating", 1.5, 10.5, 100.5)))
+    assert update.points == [] and "counting goes on" in update.events[0][1]
+    later = acct.add(hp(when + timedelta(minutes=5), summary("heat.heating", 1.8, 10.8, 100.8)))
+    (heating,) = [p for p in later.points if p.tags["circuit"] == "heating"]
+    assert heating.fields["energy_wh"] == pytest.approx(300.0)
+
+
+def test_a_bridged_rollover_is_an_event() -> None:
+    acct = HeatAccountant(7.0, 300)
+    acct.add(hp(t(2025, 12, 31, 23, 58), summary("heat.dhw", 5.0, 200.0, 9000.0, 190.0,
+                                                 8000.0)))
+    update = acct.add(hp(t(2026, 1, 1, 0, 3), summary("heat.dhw", 0.1, 0.1, 0.1, 200.2,
+                                                      9000.2)))
+    (event,) = update.events
+    assert event[0] == "counter_rollover"
+    assert event[1].startswith("heat.dhw: the year counter restarted between 2025-12-31 "
+                               "22:58 UTC and 2025-12-31 23:03 UTC; bridged exactly")
+
+
+def test_the_cap_follows_the_rated_output() -> None:
+    assert HeatAccountant(7.0, 300).cap_kw(hp(t(2026, 1, 1))) == 14.0
+    assert HeatAccountant(None, 300).cap_kw(hp(t(2026, 1, 1))) == DEFAULT_CAP_KW
+    assert HeatAccountant(None, 300).cap_kw(hp(t(2026, 1, 1), device_rated_heat_kw=10.0)) == 20
+
+
+def test_state_survives_a_restart_including_a_pending_glitch() -> None:
+    acct = HeatAccountant(7.0, 300)
+    good = summary("heat.heating", 10.0, 100.0, 1000.0, 90.0, 900.0)
+    acct.add(hp(t(2026, 1, 15, 12), good))
+    acct.add(hp(t(2026, 1, 15, 12, 5), dict.fromkeys(good, 0.0)))
+    acct.devices["hp"].families["heat.heating"].day_restart = "off"
+    saved = device_state_to_json(acct.devices["hp"])
+    state = device_state_from_json(saved)
+    assert state.families["heat.heating"].day_restart == "off"
+    assert state.families["heat.heating"].glitch_since == t(2026, 1, 15, 12, 5)
+    resumed = HeatAccountant(7.0, 300, devices={"hp": state})
+    update = resumed.add(hp(t(2026, 1, 15, 12, 10), summary("heat.heating", 10.6, 100.6,
+                                                            1000.6, 90.0, 900.0)))
+    (heating,) = [p for p in update.points if p.tags["circuit"] == "heating"]
+    assert heating.fields["energy_wh"] == pytest.approx(600.0)
+    assert update.events == []  # the glitch was already reported before the restart
+
+
+def test_state_written_before_the_references_existed_resumes() -> None:
+    old = {"time": t(2026, 1, 15, 12).isoformat(), "device": "hp", "values": {},
+           "counters": summary("heat.heating", 10.0, 100.0, 1000.0)}
+    state = device_state_from_json(old)
+    assert set(state.families) == {"heat.heating", "heat.total"}
+    acct = HeatAccountant(7.0, 300, devices={"hp": state})
+    update = acct.add(hp(t(2026, 1, 15, 12, 5), summary("heat.heating", 10.2, 100.2, 1000.2)))
+    assert {p.tags["circuit"]: p.fields["energy_wh"] for p in update.points} == \
+        pytest.approx({"heating": 200.0, "total": 200.0})
+
+
+@pytest.mark.parametrize("damaged", [
+    {"time": "2026-01-15T12:00:00", "device": "hp", "values": {}, "counters": {}},
+    {"time": "2026-01-15T12:00:00+00:00", "device": "hp", "values": {}, "counters": {},
+     "families": {"heat.heating": {"ref": {"values": {"day": 1.0}, "times": {}}}}},
+])
+def test_a_damaged_state_is_an_error(damaged) -> None:
+    with pytest.raises((KeyError, TypeError, ValueError)):
+        device_state_from_json(damaged)
+
+
+# --- the whole path over a device with a lag, a zone and truncated counters -----------------
+
+
+class Device:
+    """Counters as a Vitocal keeps them: day/month/year since the device's own period
+    starts (its zone, shifted by `lag`), lastMonth/lastYear, truncated to 0.1 kWh."""
+
+    def __init__(self, zone: str, lag: timedelta):
+        self.tz, self.lag = ZoneInfo(zone), lag
+        self.log: list[tuple[datetime, float]] = [(datetime(2020, 1, 1, tzinfo=UTC), 0.0)]
+
+    def produce(self, until: datetime, kwh: float) -> None:
+        self.log.append((until, self.log[-1][1] + kwh))
+
+    def total(self, when: datetime) -> float:
+        return max(v for at, v in self.log if at <= when)
+
+    def _start(self, when: datetime, period: str, back: int = 0) -> datetime:
+        local = (when - self.lag).astimezone(self.tz)
+        y, m, d = local.year, local.month, local.day
+        if period == "day":
+            start = datetime(y, m, d, tzinfo=self.tz) - timedelta(days=back)
+        elif period == "month":
+            m -= back
+            while m < 1:
+                y, m = y - 1, m + 12
+            start = datetime(y, m, 1, tzinfo=self.tz)
         else:
-            total_day += kwh
-        cur = hp(time, summary("heat.total", round(total_day, 1), round(month, 1),
-                               round(year, 1)))
-        d = counter_delta_kwh(prev.counters, cur.counters, "heat.total", prev.time, cur.time,
-                              BERLIN)
-        assert d is not None and d.exact
-        measured += d.kwh
-        prev = cur
-    assert measured == pytest.approx(produced, abs=0.2)
+            start = datetime(y - back, 1, 1, tzinfo=self.tz)
+        return start.astimezone(UTC) + self.lag
+
+    def counters(self, when: datetime) -> dict[str, float]:
+        now = self.total(when)
+
+        def trunc(v: float) -> float:
+            return math.floor(v * 10 + 1e-6) / 10
+
+        out = {f"heat.heating.{p}": trunc(now - self.total(self._start(when, p)))
+               for p in ("day", "month", "year")}
+        for p in ("month", "year"):
+            out[f"heat.heating.last_{p}"] = trunc(self.total(self._start(when, p))
+                                                  - self.total(self._start(when, p, 1)))
+        return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(min_value=0, max_value=1.1), min_size=30, max_size=200),
+       st.sampled_from(["Europe/Berlin", "UTC", "America/New_York"]),
+       st.integers(min_value=-15, max_value=180), st.integers(min_value=0, max_value=700))
+def test_booked_energy_is_the_devices_own_whatever_its_zone_and_lag(
+        steps, zone, lag_min, offset_min) -> None:
+    """Polls every 5 min across a New Year (and so a month and a day end) of a device with
+    its own zone and a reset lag: what is booked equals what its counters accumulated
+    (no phantom, no truncation loss beyond the two ends' 0.1 kWh)."""
+    dev = Device(zone, timedelta(minutes=lag_min))
+    start = datetime(2025, 12, 31, 22, 0, tzinfo=UTC) + timedelta(minutes=offset_min - 350)
+    acct = HeatAccountant(7.0, 300)
+    when = start
+    acct.add(hp(when, dev.counters(when)))
+    booked = 0.0
+    for kwh in steps:
+        when += timedelta(minutes=5)
+        dev.produce(when, kwh * 5 / 60 * 12)  # up to 13 kW over 5 minutes
+        update = acct.add(hp(when, dev.counters(when)))
+        assert not [e for e in update.events if e[0] != "counter_rollover"], update.events
+        booked += sum(p.fields["energy_wh"] for p in update.points
+                      if p.tags["circuit"] == "heating") / 1000.0
+    produced = dev.total(when) - dev.total(start)
+    assert booked == pytest.approx(produced, abs=0.2)
 
 
 # --- method choice and the sampled methods -------------------------------------------------
@@ -189,69 +501,174 @@ def test_choice_prefers_counters_then_flow_then_estimates() -> None:
     assert choose_heat_method(hp(now), 8.0).method is None
 
 
+def test_the_estimates_state_their_rated_output_source_and_measured_band() -> None:
+    mod = hp(t(2026, 1, 15, 12), compressor_modulation_pct=40.0, device_rated_heat_kw=10.0)
+    own = choose_heat_method(mod, None)
+    assert own.method == "modulation" and own.rated.kw == 10.0
+    assert "rated output 10 kW (the heat pump's own figure" in own.reason
+    assert band_text("modulation") in own.reason
+    setting = choose_heat_method(mod, 6.0)
+    assert setting.rated.kw == 6.0 and setting.rated.source == RATED_SETTING
+    run = choose_heat_method(hp(t(2026, 1, 15, 12), compressor_active=True), 6.0)
+    assert band_text("runtime") in run.reason and "not a JAZ" in run.reason
+    lo, hi = ERROR_BANDS["runtime"]
+    assert band_text("runtime") == f"{lo * 100:+.0f} % to {hi * 100:+.0f} %".replace("-", "−")
+
+
 def test_flow_method_integrates_while_the_compressor_runs() -> None:
     a = hp(t(2026, 1, 15, 12), flow_l_h=1000.0, supply_temp_c=35.0, return_temp_c=30.0,
            compressor_active=True)
     b = hp(t(2026, 1, 15, 12, 5), flow_l_h=1000.0, supply_temp_c=36.0, return_temp_c=30.0,
            compressor_active=True)
-    choice, (iv,) = heat_intervals(a, b, tz=BERLIN)
+    choice = choose_heat_method(b, None)
+    iv = sampled_interval(a, b, choice)
     assert choice.method == "flow"
     # mean of 5815 W and 6978 W over 300 s
     assert iv.energy_wh == pytest.approx((5815.0 + 6978.0) / 2 * 300 / 3600)
     assert iv.method == "flow" and not iv.estimate and iv.circuit == "total"
     off = hp(t(2026, 1, 15, 12, 10), flow_l_h=1000.0, supply_temp_c=30.0, return_temp_c=30.0,
              compressor_active=False)
-    _, (half,) = heat_intervals(b, off, tz=BERLIN)
+    half = sampled_interval(b, off, choice)
     assert half.energy_wh == pytest.approx(6978.0 * 150 / 3600)  # running half the time
-    _, (metered,) = heat_intervals(b, off, tz=BERLIN, running_s=60.0)
+    metered = sampled_interval(b, off, choice, metered=(60.0, 300.0))
     assert metered.energy_wh == pytest.approx(6978.0 * 60 / 3600)
 
 
 def test_estimates_need_the_rating_and_are_marked() -> None:
     a = hp(t(2026, 1, 15, 12), compressor_modulation_pct=50.0, compressor_active=True)
     b = hp(t(2026, 1, 15, 12, 5), compressor_modulation_pct=100.0, compressor_active=True)
-    assert heat_intervals(a, b, tz=BERLIN)[1] == []
-    _, (iv,) = heat_intervals(a, b, tz=BERLIN, rated_heat_kw=8.0)
+    assert sampled_interval(a, b, choose_heat_method(b, None)) is None
+    iv = sampled_interval(a, b, choose_heat_method(b, 8.0))
     assert iv.method == "modulation" and iv.estimate
     assert iv.energy_wh == pytest.approx(8000 * 0.75 * 300 / 3600)
     c = hp(t(2026, 1, 15, 12), compressor_active=True)
     d = hp(t(2026, 1, 15, 12, 5), compressor_active=False)
-    _, (rt,) = heat_intervals(c, d, tz=BERLIN, rated_heat_kw=8.0)
+    runtime = choose_heat_method(d, 8.0)
+    rt = sampled_interval(c, d, runtime)
     assert rt.method == "runtime" and rt.energy_wh == pytest.approx(8000 * 150 / 3600)
-    _, (rm,) = heat_intervals(c, d, tz=BERLIN, rated_heat_kw=8.0, running_s=120.0)
-    assert rm.energy_wh == pytest.approx(8000 * 120 / 3600)
+    assert "on/off flag" in rt.detail
+    rm = sampled_interval(c, d, runtime, metered=(120.0, 300.0))
+    assert rm.energy_wh == pytest.approx(8000 * 120 / 3600) and "(meter)" in rm.detail
 
 
-def test_sampled_methods_refuse_gaps_but_counters_bridge_them() -> None:
+def test_zero_seconds_of_metered_running_is_zero_heat_not_unknown() -> None:
+    c = hp(t(2026, 1, 15, 12), compressor_active=True, compressor_modulation_pct=60.0)
+    d = hp(t(2026, 1, 15, 12, 5), compressor_active=True, compressor_modulation_pct=60.0)
+    runtime = choose_heat_method(hp(d.time, compressor_active=True), 8.0)
+    assert sampled_interval(c, d, runtime, metered=(0.0, 300.0)).energy_wh == 0.0
+    modulation = choose_heat_method(d, 8.0)
+    assert sampled_interval(c, d, modulation, metered=(0.0, 300.0)).energy_wh == 0.0
+    # the meter covered too little of the interval: the flags stand in, and say so
+    partial = sampled_interval(c, d, runtime, metered=(0.0, 100.0))
+    assert partial.energy_wh == pytest.approx(8000 * 300 / 3600)
+    assert "on/off flag" in partial.detail
+
+
+def test_snapshot_methods_refuse_gaps_the_metered_runtime_bridges_them() -> None:
     a = hp(t(2026, 1, 15, 12), compressor_active=True)
     b = hp(t(2026, 1, 15, 13), compressor_active=True)
-    assert heat_intervals(a, b, tz=BERLIN, rated_heat_kw=8.0, max_gap_s=900)[1] == []
-    c = hp(t(2026, 1, 15, 12), summary("heat.heating", 1.0, 10.0, 100.0))
-    d = hp(t(2026, 1, 15, 18), summary("heat.heating", 9.0, 18.0, 108.0))
-    _, intervals = heat_intervals(c, d, tz=BERLIN, max_gap_s=900)
-    assert {i.circuit for i in intervals} == {"heating", "total"}  # total = sum of circuits
-    for iv in intervals:
-        assert iv.energy_wh == pytest.approx(8000.0) and iv.duration_s == 6 * 3600
+    runtime = choose_heat_method(b, 8.0)
+    assert sampled_interval(a, b, runtime, max_gap_s=900) is None
+    bridged = sampled_interval(a, b, runtime, metered=(1800.0, 3600.0), max_gap_s=900)
+    assert bridged.energy_wh == pytest.approx(8000 * 1800 / 3600)
+    m1 = hp(t(2026, 1, 15, 12), compressor_modulation_pct=50.0)
+    m2 = hp(t(2026, 1, 15, 13), compressor_modulation_pct=50.0)
+    assert sampled_interval(m1, m2, choose_heat_method(m2, 8.0), metered=(1800.0, 3600.0),
+                            max_gap_s=900) is None
 
 
-def test_heat_points_per_circuit_and_total() -> None:
-    a = hp(t(2026, 1, 15, 12), {**summary("heat.heating", 1.0, 10.0, 100.0),
-                                **summary("heat.dhw", 2.0, 20.0, 200.0)})
-    b = hp(t(2026, 1, 15, 12, 5), {**summary("heat.heating", 1.3, 10.3, 100.3),
-                                   **summary("heat.dhw", 2.1, 20.1, 200.1)})
-    points = {p.tags["circuit"]: p for p in heat_points(a, b, tz=BERLIN)}
-    assert set(points) == {"heating", "dhw", "total"}
-    assert points["total"].fields["energy_wh"] == pytest.approx(400.0)
-    assert points["heating"].fields == {"energy_wh": 300.0, "duration_s": 300.0,
-                                        "estimate": False}
-    assert points["total"].tags == {"device": "hp", "method": "counter", "circuit": "total"}
-    assert points["total"].time == b.time
+def test_a_failed_poll_loses_no_metered_running_time() -> None:
+    """The heat pump answers at 12:00 and 12:10 (the 12:05 poll failed): the runtime
+    estimate asks the meter's ledger for the whole 10 minutes."""
+    ledger = RunningLedger()
+    start = t(2026, 1, 15, 12)
+    for i in range(1, 61):  # the meter every 10 s, running for the first 7 minutes
+        ledger.add(start + timedelta(seconds=10 * i), 10.0, 10.0 if i <= 42 else 0.0)
+    acct = HeatAccountant(6.0, 300, running=ledger.between)
+    acct.add(hp(start, compressor_active=False))
+    (point,) = acct.add(hp(start + timedelta(minutes=10), compressor_active=False)).points
+    assert point.tags["method"] == "runtime" and point.fields["estimate"] is True
+    assert point.fields["energy_wh"] == pytest.approx(6000 * 420 / 3600)
+    assert point.fields["duration_s"] == 600.0
 
 
-def test_heatpump_electricity_points_use_the_same_counter_logic() -> None:
-    a = hp(t(2026, 1, 31, 23, 58), summary("electricity.heating", 3.0, 90.0, 900.0, 80.0))
-    b = hp(t(2026, 2, 1, 0, 3), summary("electricity.heating", 0.1, 0.1, 900.3, 90.2))
-    points = {p.tags["circuit"]: p for p in electricity_points(a, b, tz=BERLIN)}
-    assert points["heating"].tags["source"] == "heatpump"
-    assert points["heating"].fields["energy_wh"] == pytest.approx(300.0)
-    assert points["total"].fields["energy_wh"] == pytest.approx(300.0)
+def test_a_device_missing_its_heat_counters_once_does_not_switch_method() -> None:
+    acct = HeatAccountant(7.0, 300)
+    flow = {"flow_l_h": 1000.0, "supply_temp_c": 35.0, "return_temp_c": 30.0,
+            "compressor_active": True}
+    acct.add(hp(t(2026, 1, 15, 12), summary("heat.heating", 1.0, 10.0, 100.0), **flow))
+    gap = acct.add(hp(t(2026, 1, 15, 12, 5), **flow))
+    assert [p for p in gap.points if p.measurement == "heat"] == []
+    back = acct.add(hp(t(2026, 1, 15, 12, 10), summary("heat.heating", 1.8, 10.8, 100.8),
+                       **flow))
+    heat = {p.tags["circuit"]: p for p in back.points if p.measurement == "heat"}
+    assert heat["heating"].tags["method"] == "counter"
+    assert heat["heating"].fields["energy_wh"] == pytest.approx(800.0)
+
+
+def test_reading_of_a_total_sums_the_circuits_the_device_reports() -> None:
+    s = hp(t(2026, 1, 15), {**summary("heat.heating", 1.0, 10.0, 100.0),
+                            "heat.dhw.day": 2.0, "heat.dhw.year": 50.0})
+    total = reading_of(s, "heat", "total")
+    assert total == Reading({"day": 3.0, "year": 150.0}, {"day": s.time, "year": s.time},
+                            ("heating", "dhw"))
+    assert reading_of(s, "heat", "cooling") is None
+
+
+def test_a_device_whose_days_are_not_ours_is_reported_once() -> None:
+    """Accounting does not need to know, but the owner does: the device's day counter
+    restarts at 02:00 (Berlin), not at midnight. Said once, and again when that changes."""
+    acct = HeatAccountant(7.0, 300, tz=BERLIN)
+
+    def poll(when: datetime, day: float, year: float) -> list[str]:
+        update = acct.add(hp(when, summary("heat.heating", day, 100.0, year)))
+        return [d for r, d in update.events if r == "counter_rollover" and "day counter" in d]
+
+    assert poll(t(2026, 1, 15, 23, 55), 30.0, 1000.0) == []
+    assert poll(t(2026, 1, 16, 0, 0), 30.3, 1000.3) == []  # our midnight: no restart
+    assert poll(t(2026, 1, 16, 1, 55), 31.5, 1001.5) == []
+    (late,) = poll(t(2026, 1, 16, 2, 0), 0.1, 1001.7)
+    assert late.startswith("heat.heating: the day counter restarted between 2026-01-16 "
+                           "00:55 UTC and 2026-01-16 01:00 UTC (02:00 in Europe/Berlin), "
+                           "not at midnight of HEATPUMP_TZ")
+    assert poll(t(2026, 1, 17, 1, 55), 30.0, 1031.6) == []
+    assert poll(t(2026, 1, 17, 2, 0), 0.1, 1031.8) == []  # the same: said already
+    assert poll(t(2026, 1, 17, 23, 55), 30.0, 1061.7) == []
+    (back,) = poll(t(2026, 1, 18, 0, 0), 0.2, 1061.9)
+    assert "restarted at midnight in HEATPUMP_TZ (Europe/Berlin) again" in back
+
+
+def test_a_restart_after_a_long_gap_says_nothing_about_the_devices_clock() -> None:
+    acct = HeatAccountant(7.0, 300, tz=BERLIN)
+    acct.add(hp(t(2026, 1, 15, 20), summary("heat.heating", 30.0, 100.0, 1000.0)))
+    update = acct.add(hp(t(2026, 1, 16, 3), summary("heat.heating", 0.1, 105.0, 1005.0)))
+    assert update.events == []
+
+
+def test_a_weekly_counter_that_restarts_at_0_is_no_glitch() -> None:
+    """A 333-G's only heat counter is the week's; polled just after its Monday restart it
+    reads 0.0: a restart (reported as such, 0 kWh since it), not a glitch."""
+    acct = HeatAccountant(7.0, 300)
+    acct.add(hp(t(2026, 1, 18, 23, 58), {"heat.dhw.week": 10.7}))
+    update = acct.add(hp(t(2026, 1, 19, 0, 3), {"heat.dhw.week": 0.0}))
+    assert [r for r, _ in update.events] == ["counter_rollover"]
+    assert "no last_week to bridge it" in update.events[0][1]
+    assert {p.tags["circuit"]: p.fields["energy_wh"] for p in update.points} == \
+        {"dhw": 0.0, "total": 0.0}
+    later = acct.add(hp(t(2026, 1, 19, 0, 8), {"heat.dhw.week": 0.4}))
+    assert {p.tags["circuit"]: p.fields["energy_wh"] for p in later.points} == \
+        pytest.approx({"dhw": 400.0, "total": 400.0})
+
+
+def test_arrays_read_at_other_times_are_not_compared() -> None:
+    """Year and day arrays read at different times: the day's later, larger gain is no
+    contradiction of the year's."""
+    r0, r1, y1 = t(2026, 1, 15, 8), t(2026, 1, 15, 12), t(2026, 1, 15, 9)
+    keys = ("electricity.total.day", "electricity.total.year")
+    a = hp(t(2026, 1, 15, 12, 5), {keys[0]: 5.0, keys[1]: 900.0}, dict.fromkeys(keys, r0))
+    b = hp(t(2026, 1, 15, 12, 10), {keys[0]: 9.0, keys[1]: 901.0},
+           {keys[0]: r1, keys[1]: y1})
+    s = counter_step(reading_of(a, "electricity", "total"), reading_of(b, "electricity", "total"),
+                     CAP)
+    assert s.problem is None and s.delta.kwh == pytest.approx(1.0)
+    assert (s.delta.start, s.delta.end) == (r0, y1)

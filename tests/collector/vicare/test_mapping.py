@@ -55,7 +55,11 @@ METHODS = {
     "Vitocal111S": (None, "no heat counter and no flow_l_h", "runtime"),
     "Vitocal200": (None, "set HEATPUMP_RATED_HEAT_KW", "runtime"),
     "Vitocal200S-with-Vitovent300W": (None, "no flow_l_h sensor", "runtime"),
-    "Vitocal200S_AWB-M-E-AC-201.D10": (None, "no flow_l_h sensor", "modulation"),
+    # reports its own rated output (heating.compressors.0.power, 10 kW): an estimate
+    # without the setting
+    "Vitocal200S_AWB-M-E-AC-201.D10": (
+        "modulation", "rated output 10 kW (the heat pump's own figure, "
+        "heating.compressors.0.power)", "modulation"),
     "Vitocal200S_E8NEV": ("flow", "flow, supply and return", "flow"),
     "Vitocal222S-with-Vitovent": (None, "no flow_l_h sensor", "runtime"),
     "Vitocal222S": ("counter", "heat production counters (heating, dhw, cooling)", "counter"),
@@ -112,6 +116,18 @@ def test_heat_method_and_reason_per_dump(name: str, tmp_path: Path) -> None:
     rated = choose_heat_method(sample, 8.0)
     assert rated.method == rated_method
     assert rated.estimate == (rated_method in ("modulation", "runtime"))
+    if rated.estimate:  # the setting wins over the device's own figure, and says so
+        assert rated.rated is not None and rated.rated.kw == 8.0
+        assert "rated output 8 kW (HEATPUMP_RATED_HEAT_KW)" in rated.reason
+        assert "of the real heat across the seasons" in rated.reason  # the measured band
+
+
+@pytest.mark.parametrize(("name", "kw"), [("Vitocal200S_AWB-M-E-AC-201.D10", 10.0),
+                                          ("Vitocal333G-with-Vitovent300F", 8.0),
+                                          ("Vitocal250A", None)])
+def test_the_devices_own_rated_output(name: str, kw: float | None, tmp_path: Path) -> None:
+    (sample,) = replay(FIXTURES / f"{name}.json", tmp_path).poll().samples
+    assert sample.values.get("device_rated_heat_kw") == kw
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -1,0 +1,270 @@
+"""The heat pump's own energy counters between two readings: what accumulated, by the
+counters' own evidence — pure functions (collector/accounting/heat.py keeps the state).
+
+The device reports calendar counters (current day/week/month/year and the previous ones,
+kWh, truncated to 0.1 kWh) that restart at the DEVICE's period starts: in its own zone, on
+its own clock, real devices hours late or minutes early. Our clock knows none of that, so
+nothing here asks it whether a period ended; the counters say it themselves
+(`counter_step`, documented for users in docs/vicare.md, "Counters"):
+
+- A counter that did not go down (and whose `last_<period>` did not change while it
+  restarted) did not roll over: its difference is exact. Of those, the COARSEST is used
+  (the year counter, unless it looks whole-kWh where a finer one agrees and is not): it
+  restarts once a year, so consecutive differences telescope and the 0.1 kWh truncation
+  never accumulates (differencing the day counter loses each day's truncated tail, ~30 kWh
+  a year). A finer counter that gained more than the coarser one over the same span is a
+  contradiction.
+- A counter that went down rolled over only if what it shows now could have accumulated
+  since its restart (at most the plausible output over the interval) and, where the device
+  reports `last_<period>`, that one changed to at least the counter's previous value:
+  then (last − previous) + current is exact. Without a `last_` value, the energy since the
+  restart is a lower bound (the tail before it is unknown). A drop that is no rollover (a
+  transient answer with every counter 0, a dip) is a glitch: nothing is booked and the
+  previous reading stays the reference, so the energy reappears when the counters recover.
+- The arrays (fallback) are as of their `*ValueReadAt`: while that does not move, there is
+  nothing new (no zero is booked).
+- Every delta is capped by the plausible output over its span (`cap_kwh`): a larger one is
+  reported, not booked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from collector.readings import HeatPumpSample
+
+PERIODS = ("day", "week", "month", "year")  # finest first
+CIRCUITS = ("heating", "dhw", "cooling")
+EPS_KWH = 1e-6
+STEP_KWH = 0.1  # the counters' resolution (they are truncated to it)
+SLACK_KWH = 2 * STEP_KWH  # two truncations: what a plausible delta may exceed its cap by
+
+Problem = tuple[str, str]  # (health reason, detail) of a counter family
+
+
+# --- counter readings --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One counter family (e.g. "heat.heating") as reported: period key (day, month,
+    last_month, ...) -> kWh, and when the device read each value (the poll's time, or an
+    array's `*ValueReadAt`). `parts` names the circuits summed when the device reports no
+    total of its own."""
+
+    values: Mapping[str, float]
+    times: Mapping[str, datetime]
+    parts: tuple[str, ...] = ()
+
+    @property
+    def oldest(self) -> datetime:
+        return min(self.times.values())
+
+    @property
+    def newest(self) -> datetime:
+        return max(self.times.values())
+
+    def all_zero(self) -> bool:
+        return all(abs(v) < EPS_KWH for v in self.values.values())
+
+
+def family_circuits(sample: HeatPumpSample, kind: str) -> tuple[str, ...]:
+    """Circuits (total/heating/dhw/cooling) for which `kind` counters are reported."""
+    found = {key.split(".")[1] for key in sample.counters if key.startswith(f"{kind}.")}
+    return tuple(c for c in ("total", *CIRCUITS) if c in found)
+
+
+def reading_of(sample: HeatPumpSample, kind: str, circuit: str) -> Reading | None:
+    """The `kind.circuit` counters of a sample; for "total" on a device without one, the
+    sum of its circuits (the periods all of them report)."""
+    prefix = f"{kind}.{circuit}."
+    values = {k[len(prefix):]: v for k, v in sample.counters.items() if k.startswith(prefix)}
+    if values:
+        times = {p: min(sample.counters_read_at.get(prefix + p, sample.time), sample.time)
+                 for p in values}
+        return Reading(values, times)
+    if circuit != "total":
+        return None
+    parts = [c for c in family_circuits(sample, kind) if c != "total"]
+    readings = [r for r in (reading_of(sample, kind, c) for c in parts) if r is not None]
+    if not readings:
+        return None
+    keys = set.intersection(*(set(r.values) for r in readings))
+    if not keys:
+        return None
+    return Reading({k: round(sum(r.values[k] for r in readings), 6) for k in keys},
+                   {k: min(r.times[k] for r in readings) for k in keys}, tuple(parts))
+
+
+# --- one counter family between two readings -----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CounterDelta:
+    """Energy of one counter family over (start, end]; `exact=False` marks a lower bound.
+    `rollover` says how a period that ended inside the span was bridged (for health)."""
+
+    kwh: float
+    start: datetime
+    end: datetime
+    exact: bool
+    basis: str
+    rollover: str | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What `counter_step` concluded: the energy to book (if any), whether the current
+    reading becomes the reference, and a problem for health (reason, detail)."""
+
+    delta: CounterDelta | None = None
+    accept: bool = False
+    problem: Problem | None = None
+
+
+def cap_kwh(cap_kw: float, start: datetime, end: datetime) -> float:
+    """The most a counter can plausibly gain over (start, end] (truncation slack added)."""
+    return cap_kw * max((end - start).total_seconds(), 0.0) / 3600.0 + SLACK_KWH
+
+
+def _whole(v: float) -> bool:
+    return abs(v - round(v)) < EPS_KWH
+
+
+def _kwh(v: float) -> str:
+    return f"{v:.1f} kWh"
+
+
+def utc_text(t: datetime) -> str:
+    """A time for a health detail: "2024-10-31 22:58 UTC"."""
+    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def counter_step(ref: Reading, cur: Reading, cap_kw: float, name: str = "counters") -> Step:
+    """The energy of one counter family from its reference reading to the current one, by
+    the rules in the module docstring; `name` (e.g. "heat.heating") goes into problems."""
+    if ref.parts != cur.parts:
+        return Step(accept=True)  # other circuits summed: a new baseline, nothing comparable
+    periods = [p for p in PERIODS if p in ref.values and p in cur.values]
+    if not periods:
+        return Step(accept=True)
+    moved = [p for p in periods if cur.times[p] > ref.times[p]]
+    if not moved:
+        return Step()  # the device has not read these counters again: nothing new
+    if cur.all_zero() and not ref.all_zero() and any(k.startswith("last_") for k in cur.values):
+        # a last_ value cannot fall to 0 (it holds the period that ended, at least what the
+        # counter showed); without last_ values, 0 may be a restart: the rules below decide
+        return Step(problem=("counter_glitch", f"{name}: every counter reads 0 (was "
+                             f"{_kwh(max(ref.values.values()))}); not a rollover, so "
+                             "nothing is booked until they make sense again"))
+    steady: dict[str, float] = {}
+    bridged: dict[str, float] = {}
+    lower: dict[str, float] = {}
+    broken: dict[str, str] = {}
+    for p in moved:
+        before, now = ref.values[p], cur.values[p]
+        last_before, last_now = ref.values.get(f"last_{p}"), cur.values.get(f"last_{p}")
+        dropped = now < before - EPS_KWH
+        last_moved = (last_before is not None and last_now is not None
+                      and abs(last_now - last_before) > EPS_KWH)
+        restarted = now <= cap_kwh(cap_kw, ref.times[p], cur.times[p])
+        if not dropped and not (last_moved and restarted):
+            steady[p] = now - before
+        elif not restarted:
+            broken[p] = (f"{name}: the {p} counter went from {_kwh(before)} to {_kwh(now)}, "
+                         "too much to have restarted in the interval")
+        elif last_now is None:
+            lower[p] = now
+        elif last_before is not None and not last_moved:
+            broken[p] = (f"{name}: the {p} counter went down ({_kwh(before)} -> "
+                         f"{_kwh(now)}) but last_{p} stayed {_kwh(last_now)}: no rollover")
+        elif last_now < before - EPS_KWH:
+            broken[p] = (f"{name}: the {p} counter went down ({_kwh(before)} -> "
+                         f"{_kwh(now)}) and last_{p} ({_kwh(last_now)}) is below what it "
+                         "showed: no rollover")
+        else:
+            bridged[p] = last_now - before + now
+    coarse_first = [p for p in reversed(PERIODS) if p in moved]
+    if coarse_first[0] in broken:
+        return Step(problem=("counter_glitch", broken[coarse_first[0]]
+                             + "; nothing is booked until the counters make sense again"))
+    delta = _steady_delta(steady, coarse_first, ref, cur) if steady else None
+    if delta is None and steady:
+        finer = max(steady.values())
+        return Step(problem=("counter_glitch", f"{name}: a finer counter gained more "
+                             f"({_kwh(finer)}) than a coarser one; nothing is booked until "
+                             "they agree again"))
+    if delta is None:
+        delta = _rollover_delta(bridged, lower, coarse_first, ref, cur)
+    assert delta is not None  # the coarsest moved period is steady, bridged or lower
+    broken_coarser = [p for p in coarse_first if p in broken
+                      and PERIODS.index(p) > PERIODS.index(delta.basis.split()[0])]
+    if broken_coarser:
+        return Step(problem=("counter_glitch", broken[broken_coarser[0]]
+                             + "; nothing is booked until the counters make sense again"))
+    limit = cap_kwh(cap_kw, delta.start, delta.end)
+    if delta.kwh > limit:
+        hours = max(delta.duration_s, 1.0) / 3600.0
+        return Step(accept=True, problem=(
+            "counter_rejected",
+            f"{name}: {_kwh(delta.kwh)} in {span_text(delta.duration_s)} ({delta.kwh / hours:.0f} "
+            f"kW, by the {delta.basis}) is more than the plausible {cap_kw:g} kW; not "
+            f"stored ({utc_text(delta.start)} to {utc_text(delta.end)})"))
+    return Step(delta, accept=True)
+
+
+def _steady_delta(steady: Mapping[str, float], coarse_first: list[str], ref: Reading,
+                  cur: Reading) -> CounterDelta | None:
+    """The coarsest counter that did not roll over (preferring one that does not look
+    whole-kWh when a finer one is not); None when a finer counter contradicts it."""
+    order = [p for p in coarse_first if p in steady]
+    basis = order[0]
+    fractional = [p for p in order
+                  if not (_whole(ref.values[p]) and _whole(cur.values[p]))]
+    if (fractional and basis not in fractional and steady[basis] >= 1.0 - EPS_KWH
+            and abs(steady[fractional[0]] - steady[basis]) <= 1.0 + STEP_KWH):
+        # some devices count the year in whole kWh: a finer counter that agrees with it
+        # is as exact and less lumpy (one that gained less restarted unseen)
+        basis = fractional[0]
+    gained = steady[basis]
+    tolerance = SLACK_KWH if basis in fractional or not fractional else 1.0 + STEP_KWH
+    span = (ref.times[basis], cur.times[basis])
+    for p in order[order.index(basis) + 1:]:
+        if (ref.times[p], cur.times[p]) == span and steady[p] > gained + tolerance:
+            return None  # (arrays read at other times are not comparable)
+    return CounterDelta(max(gained, 0.0), ref.times[basis], cur.times[basis], True,
+                        f"{basis} counter")
+
+
+def _rollover_delta(bridged: Mapping[str, float], lower: Mapping[str, float],
+                    coarse_first: list[str], ref: Reading, cur: Reading) -> CounterDelta:
+    """Every moved counter rolled over: bridged exactly by the coarsest one with a changed
+    `last_` value, else the energy since the coarsest one's restart (a lower bound)."""
+    first = coarse_first[0]
+    when = f"between {utc_text(ref.times[first])} and {utc_text(cur.times[first])}"
+    for p in coarse_first:
+        if p in bridged:
+            return CounterDelta(max(bridged[p], 0.0), ref.times[p], cur.times[p], True,
+                                f"{p} counter across its rollover (last_{p})",
+                                f"the {p} counter restarted {when}; bridged exactly with "
+                                f"last_{p}")
+    p = next(p for p in coarse_first if p in lower)
+    return CounterDelta(lower[p], ref.times[p], cur.times[p], False,
+                        f"{p} counter since its restart (the tail before it is unknown)",
+                        f"the {p} counter restarted {when}; no last_{p} to bridge it, "
+                        f"so only the {_kwh(lower[p])} since the restart is booked")
+
+
+def span_text(seconds: float) -> str:
+    """A span for a person: "5 min", "2.5 h", "10.0 days"."""
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
