@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.doctor import OK, WARN
+from collector.check import OK, WARN
 from collector.vicare_doctor import COUNTERS_DOC, HEAT_METHODS_DOC, check_vicare
 from heatpump.estimates import band_text
 from heatpump.settings import Settings
