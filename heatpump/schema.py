@@ -138,6 +138,16 @@ ELECTRICITY = Measurement(
         _f("running_s", "float", "s", "Compressor running time in the interval (power above "
            "HEATPUMP_RUNNING_W).", rollup=True),
         _f("starts", "int", "", "Compressor starts in the interval.", rollup=True),
+        _f("running_wh", "float", "Wh", "Part of energy_wh drawn while the compressor ran "
+           "(power above HEATPUMP_RUNNING_W): the electricity of the running COP "
+           "(source=meter).", rollup=True),
+        _f("bridged_wh", "float", "Wh", "Part of energy_wh that bridges a gap across an hour "
+           "boundary, spread evenly over the gap's minutes: real energy whose hour is not "
+           "known, left out of the JAZ pairing (source=meter; absent = 0).", rollup=True),
+        _f("bridged_s", "float", "s", "Part of duration_s covered by bridged_wh (absent = 0).",
+           rollup=True),
+        _f("estimated_wh", "float", "Wh", "Part of energy_wh integrated from power because "
+           "the meter has no energy counter: an estimate (absent = 0).", rollup=True),
     ),
     rollup=True,
 )
@@ -162,7 +172,9 @@ HEALTH = Measurement(
         _f("status", "str", "", "up, down or degraded."),
         _f("reason", "str", "", "Machine-readable reason, e.g. quota_exhausted, login_failed, "
            "device_offline, gateway_offline, server_error, unreachable, auth_failed, "
-           "bad_response, rate_limited, counter_reset."),
+           "bad_response, rate_limited, counter_reset, counter_stuck (the meter's energy "
+           "counter stood still while power flowed), counter_fast (it ran faster than the "
+           "power allows)."),
         _f("detail", "str", "", "One human sentence (never a secret)."),
         _f("until", "str", "", "ISO 8601 UTC time until which the source waits (quota)."),
         _f("failures", "int", "", "Consecutive failures so far."),
