@@ -16,10 +16,10 @@ H = timedelta(hours=1)
 
 
 def elec(start, wh, dur=3600.0, device="shelly", source="meter", circuit="total",
-         running_s=0.0, starts=0):
+         running_s=0.0, starts=0, **more):
     return BucketSum(start, start + H, {"source": source, "device": device, "circuit": circuit},
                      {"energy_wh": wh, "duration_s": dur, "running_s": running_s,
-                      "starts": starts})
+                      "starts": starts, **more})
 
 
 def heat(start, wh, dur=3600.0, method="counter", circuit="total", device="hp"):
@@ -124,13 +124,14 @@ def test_dst_autumn_day_has_25_hours_all_counted():
     day1 = datetime(2026, 10, 26, tzinfo=BERLIN).astimezone(UTC)
     starts = bucket_starts(day0, day1, "hour", BERLIN)
     assert len(starts) == 25
-    e = [elec(t, 1000, running_s=3600 if i < 5 else 0, starts=1 if i == 0 else 0)
-         for i, t in enumerate(starts)]
+    e = [elec(t, 1000, running_s=3600 if i < 5 else 0, starts=1 if i == 0 else 0,
+              running_wh=950 if i < 5 else 0) for i, t in enumerate(starts)]
     h = [heat(t, 2000) for t in starts]
     pairs = pair_hours(e, h)
     perf = performance(pairs, day0, day1)
     assert perf.hours_elapsed == 25 and perf.coverage == 1.0
-    assert perf.running_hours == 5 and perf.running_cop == pytest.approx(2.0)
+    # running COP: heat of the hours the compressor ran over the electricity while it ran
+    assert perf.running_hours == 5 and perf.running_cop == pytest.approx(5 * 2000 / (5 * 950))
     [d] = daily_stats(pairs, BERLIN)
     assert d.day == date(2026, 10, 25) and d.hours == 25 and d.hours_counted == 25
     assert d.cop == pytest.approx(2.0)

@@ -175,7 +175,7 @@ def test_long_periods_paired_by_days_match_hour_by_hour(tmp_path):
         start = NOW - timedelta(days=45, hours=5)
         end = NOW.replace(minute=0)
         mixed = store_reads.hour_pairs(store, start, end, s.tz)
-        hourly = store_reads._pairs(store, start, end, s.tz, "hour", 0.9)
+        hourly = store_reads._pairs(store, start, end, s.tz, "hour")
         assert any(p.hours == 24 for p in mixed) and any(p.hours == 1 for p in mixed)
         a, b = performance(mixed, start, end), performance(hourly, start, end)
         assert a.hours_counted == b.hours_counted
