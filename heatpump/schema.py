@@ -172,9 +172,7 @@ HEALTH = Measurement(
         _f("status", "str", "", "up, down or degraded."),
         _f("reason", "str", "", "Machine-readable reason, e.g. quota_exhausted, login_failed, "
            "device_offline, gateway_offline, server_error, unreachable, auth_failed, "
-           "bad_response, rate_limited, counter_reset, counter_stuck (the meter's energy "
-           "counter stood still while power flowed), counter_fast (it ran faster than the "
-           "power allows)."),
+           "bad_response, rate_limited, counter_reset."),
         _f("detail", "str", "", "One human sentence (never a secret)."),
         _f("until", "str", "", "ISO 8601 UTC time until which the source waits (quota)."),
         _f("failures", "int", "", "Consecutive failures so far."),
