@@ -999,8 +999,10 @@ class MeterAccountant:
             if event.kind == "rejected":
                 # One warning per streak of the same problem, details at debug level.
                 level = logging.DEBUG if event.detail == previous else logging.WARNING
-            elif event.kind in ("counter_late", "counter_ok"):
-                level = logging.DEBUG if event.kind == "counter_late" else logging.INFO
+            elif event.kind in ("counter_late", "counter_fault", "counter_ok"):
+                # a late counter is normal; a fault and its end are health changes,
+                # logged by the collector's health book
+                level = logging.DEBUG
             else:
                 level = logging.WARNING
             log.log(level, "meter %s: %s", self.cfg.device, event.detail)
