@@ -76,6 +76,7 @@ FAST_FACTOR = 1.25  # the counter may run this much faster than the highest powe
 FAST_MARGIN_W = 50.0  # ... plus this (power between two samples can exceed both)
 SLOW_FACTOR = 0.5  # the counter must advance at least half of the least the power allows
 CHECK_WINDOW_WH = 20.0  # a slowly creeping counter is judged over this much power energy
+PROOF_WH = 10.0  # a faulty counter is trusted again after agreeing over this much
 
 
 @dataclass(frozen=True)
@@ -419,6 +420,8 @@ def _count(state: MeterState, minutes: _Minutes, t: datetime, counter: float,
     against the power in between (see the module docstring)."""
     b = state.baseline
     if b is None or state.estimating:  # first reading, or the meter has a counter again
+        if state.estimating:  # the last interval without it is still integrated
+            state = _estimate(state, minutes, t, True)
         # noted in its minute, so a restart from the store starts from here too
         minutes.put(replace(minutes.get(minute_of(t)), counter_wh=counter))
         return replace(state, baseline=Baseline(t, counter, uptime), held=None, slices=(),
@@ -582,10 +585,11 @@ _KIND_TEXT = {"dip": "it went down", "fast": "faster than the power allows",
 
 def _proof_wh(slices: Iterable[Slice], t0: datetime, t1: datetime) -> float:
     """The least power energy (`Slice.floor_wh`) an interval needs before its counter
-    advance proves that the counter moves (twice what `classify` tolerates)."""
+    advance proves that a faulty counter moves with the power again: PROOF_WH, and well
+    above what `classify` tolerates."""
     inside = [s for s in slices if t0 < s.end <= t1]
     ends = (inside[0].peak_w + inside[-1].peak_w) if inside else 0.0
-    return 2.0 * (COUNTER_RES_WH + ends * LAG_S / 3600.0) / SLOW_FACTOR
+    return max(PROOF_WH, 2.0 * (COUNTER_RES_WH + ends * LAG_S / 3600.0) / SLOW_FACTOR)
 
 
 def _creep_check(state: MeterState, b: Baseline, t: datetime, counter: float,
