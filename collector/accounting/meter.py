@@ -387,14 +387,16 @@ def _keep_slices(state: MeterState, t: datetime, cfg: MeterConfig) -> tuple[Slic
 
 
 def classify(t0: datetime, c0: float, t1: datetime, c1: float,
-             slices: Iterable[Slice], cfg: MeterConfig) -> str | None:
+             slices: Iterable[Slice], cfg: MeterConfig, strict: bool = False) -> str | None:
     """Whether the counter's move from (t0, c0) to (t1, c1) can be energy: None when it can,
     "dip" (it went down beyond float jitter), "fast" (more than the power allows, or without
-    power data more than `max_power_w`), or "slow" (less than half of what the power says).
+    power data more than `max_power_w`), or "slow" (less than half the least the power
+    allows). `strict`, as a held reading must be to be settled: back at least at c0 (but
+    for the counter's resolution) and at least all the power allows.
     The bounds: COUNTER_RES_WH, LAG_S, FAST_FACTOR, FAST_MARGIN_W, SLOW_FACTOR."""
     dt = (t1 - t0).total_seconds()
     advance = c1 - c0
-    if advance < -(1.0 + 1e-6 * abs(c0)):
+    if advance < -((COUNTER_RES_WH if strict else 1.0) + 1e-6 * abs(c0)):
         return "dip"
     inside = _seen(slices, t0, t1, cfg)
     observed = sum(s.seconds for s in inside)
@@ -409,7 +411,7 @@ def classify(t0: datetime, c0: float, t1: datetime, c1: float,
     res = COUNTER_RES_WH + 1e-6 * abs(c0) + (inside[0].peak_w + inside[-1].peak_w) * LAG_S / 3600
     if advance > (peak * FAST_FACTOR + FAST_MARGIN_W) * dt / 3600.0 + res:
         return "fast"
-    if advance < floor_wh * SLOW_FACTOR - res:
+    if advance < floor_wh * (1.0 if strict else SLOW_FACTOR) - res:
         return "slow"
     return None
 
@@ -452,10 +454,22 @@ def _count(state: MeterState, minutes: _Minutes, t: datetime, counter: float,
             state = _skip(state, start, b.counter_wh)
             return _book(state, minutes, start, t, counter, counter, uptime, cfg)
 
-    verdict = classify(b.time, b.counter_wh, t, counter, state.slices, cfg)
     held = state.held
-    if verdict is None and not (held is not None and held.kind == "dip"
+    # a held reading is settled only when the counter is back where the power says it
+    # must be: a dip that has not fully recovered is still a dip
+    verdict = classify(b.time, b.counter_wh, t, counter, state.slices, cfg,
+                       strict=held is not None)
+    due = held is not None and (t - held.time).total_seconds() >= cfg.hold_s
+    if verdict is None and held is not None and held.kind == "dip" and not due and (
+            _climbed(state, held, t, counter, cfg)):
+        # back at the old level by climbing with the power from the low one, not by
+        # jumping back: a reset whose new count passed a small old value, or a dip; the
+        # hold decides when it is due (`_reset_fits`)
+        return replace(state, held=replace(held, last_time=t, last_counter_wh=counter))
+    if verdict is None and not (due and held is not None and held.kind == "dip"
                                 and _reset_fits(state, b, held, t, counter, cfg)):
+        # (before a hold is due, agreeing with the baseline again settles it: nothing is
+        # decided early, so no counter value is ever dropped on a guess)
         return _agrees(state, minutes, b, t, counter, uptime, cfg, events)
     if (held is not None and held.kind == "dip" and held.last_time is not None
             and held.last_counter_wh is not None
@@ -511,11 +525,21 @@ def _agrees(state: MeterState, minutes: _Minutes, b: Baseline, t: datetime, coun
     return _book(state, minutes, b.time, t, level - b.counter_wh, level, uptime, cfg)
 
 
+def _climbed(state: MeterState, held: Held, t: datetime, counter: float, cfg: MeterConfig
+             ) -> bool:
+    """Whether the counter got from the held low reading to `counter` as the power since
+    allows (observed throughout), rather than by jumping back (a dip that recovered)."""
+    dt = (t - held.time).total_seconds()
+    observed = sum(s.seconds for s in _seen(state.slices, held.time, t, cfg))
+    return (dt > 0 and observed >= 0.9 * dt
+            and classify(held.time, held.counter_wh, t, counter, state.slices, cfg) is None)
+
+
 def _reset_fits(state: MeterState, b: Baseline, held: Held, t: datetime, counter: float,
                 cfg: MeterConfig) -> bool:
-    """After a drop, a counter that has climbed back past its old level agrees with both
-    stories: a dip that recovered, or a reset near zero whose new count passed a small old
-    value. The one whose advance is closer to the power's wins."""
+    """After a drop held for `hold_s`, a counter that has climbed back past its old level
+    agrees with both stories: a dip that recovered, or a reset near zero whose new count
+    passed a small old value. The one whose advance is closer to the power's wins."""
     if classify(held.time, held.counter_wh, t, counter, state.slices, cfg) is not None:
         return False
     as_glitch = abs(counter - b.counter_wh - _power_wh(state.slices, b.time, t))
@@ -805,7 +829,8 @@ def resume_state(cfg: MeterConfig, electricity: Point | None = None,
     The counter baseline is the last `electricity` point's counter_wh (what was accounted).
     Its exact time and uptime come from the last `meter` point when that is the same
     reading (same minute, same counter); otherwise the baseline time is the end of that
-    minute, which can understate the first interval after a restart by under a minute.
+    minute (or the last meter reading, when that came earlier), which can understate the
+    first interval after a restart by under a minute.
     Without an electricity point, the last `meter` point is the baseline."""
     counter = _field(electricity, "counter_wh")
     if electricity is not None and counter is not None and counter >= 0:
@@ -828,7 +853,12 @@ def resume_state(cfg: MeterConfig, electricity: Point | None = None,
                             estimated_wh=_num(f, "estimated_wh"),
                             has_energy="energy_wh" in f, has_power="running_s" in f)
             return MeterState(baseline=baseline, bucket=bucket, estimating=estimating)
-        return MeterState(baseline=Baseline(minute + MINUTE, counter), estimating=estimating)
+        # the booked reading's time is not known: the end of its minute, but never after
+        # the last stored reading (the next one must come after the baseline)
+        when = minute + MINUTE
+        if meter is not None and meter.time > minute:
+            when = min(when, meter.time)
+        return MeterState(baseline=Baseline(when, counter), estimating=estimating)
     m_counter = _field(meter, "energy_import_wh")
     if meter is not None and m_counter is not None and m_counter >= 0:
         uptime = _field(meter, "uptime_s")

@@ -72,7 +72,10 @@ def build_trace(draw_steps, survives: bool):
             else:
                 counter = power * uptime / 3600.0
                 reset = True
-        elif kind == "reset_counters" and last_valid > 10:
+        elif kind == "reset_counters" and last_valid > 10 + power * 360 / 3600:
+            # Told from a dip once its new level has lasted: then the old level is more than
+            # a few minutes' energy (a real counter's kWh; not one that restarted moments
+            # ago, whose new count could pass the old one while held).
             counter = frac * min(power * dt / 3600.0, last_valid - 5)  # clearly lower
             reset = True
         elif kind == "reboot_keep" and survives:
