@@ -136,7 +136,10 @@ def test_energy_equals_counter_advance_plus_values_after_resets(draw_steps, surv
     with_counter = [p for p in minutes if "counter_wh" in p.fields]
     if with_counter:
         assert math.isclose(with_counter[-1].fields["counter_wh"], last_counter, rel_tol=1e-12)
-    assert all(e.kind in ("rejected", "counter_reset", "reversed_clamp") for e in events)
+    # held readings that settle (a sample missed, the power in between unknown) are only
+    # logged; a fault would have dropped energy
+    assert all(e.kind in ("rejected", "counter_reset", "reversed_clamp", "counter_glitch",
+                          "counter_late") for e in events)
 
 
 @settings(max_examples=100, deadline=None)
