@@ -837,6 +837,14 @@ def resume_state(cfg: MeterConfig, electricity: Point | None = None,
         minute = minute_of(electricity.time)
         f = electricity.fields
         estimating = (_field(electricity, "estimated_wh") or 0.0) > 0
+        # what is stored for that minute: later readings in it add to it (a point written
+        # again for the minute carries all of its energy, never an increment)
+        bucket = Bucket(minute, energy_wh=_num(f, "energy_wh"),
+                        duration_s=_num(f, "duration_s"), counter_wh=counter,
+                        running_s=_num(f, "running_s"), starts=int(_num(f, "starts")),
+                        running_wh=_num(f, "running_wh"), bridged_wh=_num(f, "bridged_wh"),
+                        bridged_s=_num(f, "bridged_s"), estimated_wh=_num(f, "estimated_wh"),
+                        has_energy="energy_wh" in f, has_power="running_s" in f)
         m_counter = _field(meter, "energy_import_wh")
         if (meter is not None and m_counter is not None and minute_of(meter.time) == minute
                 and abs(m_counter - counter) < 1e-9) or (estimating and meter is not None
@@ -845,20 +853,14 @@ def resume_state(cfg: MeterConfig, electricity: Point | None = None,
             uptime = _field(meter, "uptime_s")
             baseline = Baseline(meter.time, counter,
                                 int(uptime) if uptime is not None else None)
-            bucket = Bucket(minute, energy_wh=_num(f, "energy_wh"),
-                            duration_s=_num(f, "duration_s"), counter_wh=counter,
-                            running_s=_num(f, "running_s"), starts=int(_num(f, "starts")),
-                            running_wh=_num(f, "running_wh"), bridged_wh=_num(f, "bridged_wh"),
-                            bridged_s=_num(f, "bridged_s"),
-                            estimated_wh=_num(f, "estimated_wh"),
-                            has_energy="energy_wh" in f, has_power="running_s" in f)
             return MeterState(baseline=baseline, bucket=bucket, estimating=estimating)
         # the booked reading's time is not known: the end of its minute, but never after
         # the last stored reading (the next one must come after the baseline)
         when = minute + MINUTE
         if meter is not None and meter.time > minute:
             when = min(when, meter.time)
-        return MeterState(baseline=Baseline(when, counter), estimating=estimating)
+        return MeterState(baseline=Baseline(when, counter), estimating=estimating,
+                          bucket=bucket if when < minute + MINUTE else None)
     m_counter = _field(meter, "energy_import_wh")
     if meter is not None and m_counter is not None and m_counter >= 0:
         uptime = _field(meter, "uptime_s")
