@@ -187,6 +187,36 @@ def test_long_periods_paired_by_days_match_hour_by_hour(tmp_path):
         assert all(x[1] <= y[0] for x, y in itertools.pairwise(spans))
 
 
+def test_a_day_carrying_a_bridged_heat_interval_is_paired_hour_by_hour(tmp_path):
+    """Periods over 35 days pair whole days first. A heat interval that bridged a Viessmann
+    outage across midnight lands on the next day with its whole duration (its day covers
+    more than 24 h): that day used to count whole (up to 1.5 x 24 h of heat), so the
+    coverage shown was higher than the real one. Now a day counts whole only within 1 %,
+    and the figure and coverage are those of the hour-by-hour pairing."""
+    from bot import store_reads
+
+    s = settings(tmp_path)
+    gap = (NOW - timedelta(days=20, hours=14), NOW - timedelta(days=20, hours=5))  # 21-06 h
+    with SQLiteStore(tmp_path / "long.sqlite3", s.tz) as store:
+        synthetic.fill(store, NOW - timedelta(days=45), NOW, meter_step_s=300,
+                       gaps=[synthetic.Gap("heatpump", *gap)])
+        # the first poll after the outage delivers its heat, over its whole duration
+        polls = store.points("heat", gap[1], gap[1] + timedelta(minutes=10),
+                             {"circuit": "heating"})
+        first = polls[0]
+        bridged = (first.time - gap[0]).total_seconds()
+        store.write([Point("heat", first.time, {"energy_wh": 3000.0 * bridged / 3600,
+                                                 "duration_s": bridged, "estimate": False},
+                           dict(first.tags))])
+        store.flush()
+        start, end = NOW - timedelta(days=40, hours=3), NOW.replace(minute=0)
+        mixed = performance(store_reads.hour_pairs(store, start, end, s.tz), start, end)
+        hourly = performance(store_reads._pairs(store, start, end, s.tz, "hour"), start, end)
+    assert mixed.hours_counted == hourly.hours_counted < mixed.hours_elapsed - 9
+    assert mixed.coverage == pytest.approx(hourly.coverage)
+    assert mixed.ratio == pytest.approx(hourly.ratio, rel=1e-9)
+
+
 def test_same_answers_on_both_backends(make_store, tmp_path):
     """/jaz and /status read only through the Store contract: SQLite and InfluxDB agree."""
     s = settings(tmp_path)
