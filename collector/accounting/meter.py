@@ -14,12 +14,14 @@ Pure functions over plain data (`step`, `flush`, `resume_state`) plus a thin sta
   "slow". Such a reading is HELD, not counted: when a later reading agrees with the
   baseline again within `hold_s` (180 s), the held readings were a glitch and the whole
   advance is counted once (a dip that recovers, a one-reading spike, a counter that
-  updates late). When the new level persists for `hold_s` and moves with the power from
-  there, it is a level change: a counter reset (counting the new value as energy since
-  zero when the power allows it), or a jump that is not counted. When the counter keeps
-  disagreeing with the power, it is faulty ("stuck" or "fast", reported as degraded
-  health): those minutes get no energy at all, and while the fault lasts only readings
-  that prove the counter moves with the power again count.
+  updates late; settled only once the counter is back where the power says it must be,
+  not merely within the loose bound). When the new level persists for `hold_s` and moves
+  with the power from there, it is a level change: a counter reset (counting the new value
+  as energy since zero when the power allows it), or a jump that is not counted. When the
+  counter keeps disagreeing with the power, it is faulty ("stuck" or "fast", reported as degraded
+  health; a counter that creeps at well under the power is judged over CHECK_WINDOW_WH):
+  those minutes get no energy at all, and while the fault lasts only readings that prove
+  the counter moves with the power again (PROOF_WH) count.
 * A reboot seen in the uptime on a device whose counter restarts at boot (Gen1 plugs) is a
   reset at once: the new value is the energy since zero, over min(interval, uptime).
 * Every interval (t0, t1] of one poll belongs to the UTC minute containing t1. An interval
