@@ -541,9 +541,15 @@ def _reset_fits(state: MeterState, b: Baseline, held: Held, t: datetime, counter
                 cfg: MeterConfig) -> bool:
     """After a drop held for `hold_s`, a counter that has climbed back past its old level
     agrees with both stories: a dip that recovered, or a reset near zero whose new count
-    passed a small old value. The one whose advance is closer to the power's wins."""
+    passed a small old value. The one whose advance is closer to the power's wins; without
+    the power seen throughout, the size of the drop decides."""
     if classify(held.time, held.counter_wh, t, counter, state.slices, cfg) is not None:
         return False
+    dt = (t - b.time).total_seconds()
+    if sum(s.seconds for s in _seen(state.slices, b.time, t, cfg)) < 0.9 * dt:
+        # the power was not seen throughout (an outage): a drop to under half the old
+        # level is a counter that restarted near zero, a smaller one a dip
+        return held.counter_wh < 0.5 * b.counter_wh
     as_glitch = abs(counter - b.counter_wh - _power_wh(state.slices, b.time, t))
     as_reset = abs(counter - held.counter_wh - _power_wh(state.slices, held.time, t))
     return as_reset < as_glitch
