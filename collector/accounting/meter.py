@@ -473,13 +473,18 @@ def _count(state: MeterState, minutes: _Minutes, t: datetime, counter: float,
         # (before a hold is due, agreeing with the baseline again settles it: nothing is
         # decided early, so no counter value is ever dropped on a guess)
         return _agrees(state, minutes, b, t, counter, uptime, cfg, events)
-    if (held is not None and held.kind == "dip" and held.last_time is not None
-            and held.last_counter_wh is not None
-            and counter < held.last_counter_wh - (1.0 + 1e-6 * abs(held.last_counter_wh))):
-        # a held lower level that drops once more (a second reset): the first is judged
-        # as it stood before the drop, the drop is held anew
-        state = _decide(replace(state, held=None), minutes, b, held, held.last_time,
-                        held.last_counter_wh, None, cfg, events)
+    second_drop = (held is not None and held.kind == "dip" and held.last_counter_wh is not None
+                   and counter < held.last_counter_wh - (1.0 + 1e-6 * abs(
+                       held.last_counter_wh)))
+    new_kind = (due and held is not None and verdict not in (None, "slow", held.kind))
+    if held is not None and (second_drop or new_kind):
+        # A held lower level that drops once more (a second reset), or a jump or drop just
+        # when a hold is due: the hold is judged as it stood before this reading, which is
+        # then held anew.
+        last_t = held.last_time or held.time
+        last_c = held.last_counter_wh if held.last_counter_wh is not None else held.counter_wh
+        state = _decide(replace(state, held=None), minutes, b, held, last_t, last_c, None,
+                        cfg, events)
         return _count(state, minutes, t, counter, uptime, cfg, events)
     if held is None or (verdict is not None and verdict != held.kind and verdict != "slow"
                         and (t - held.time).total_seconds() < cfg.hold_s):
