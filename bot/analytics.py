@@ -3,17 +3,29 @@
 The pairing rule (documented in docs/bot.md): heat and electricity are compared hour by
 hour. An hour *counts* when
 
-* the meter's electricity intervals cover at least `COVER_MIN` of the hour (every meter
-  device seen in the period, when there are several), and
-* the heat intervals of the best heat method in that hour cover at least `COVER_MIN` and at
-  most `HEAT_COVER_MAX` of it (more means an interval that bridged a gap landed here and
-  carries heat from hours whose electricity is not paired with it), and
+* the meter's measured electricity covers between `COVER_MIN` and `COVER_MAX` of the hour
+  (every meter device seen in the period, when there are several), and
+* the heat intervals of the best heat method in that hour cover between `COVER_MIN` and
+  `COVER_MAX` of it (the same bounds: more means an interval that bridged a gap landed
+  here and carries heat from hours whose electricity is not paired with it), and
 * neither side is negative (a counter that went backwards is a fault, not energy).
+
+Bridged meter energy (`bridged_wh`/`bridged_s`: a gap across an hour boundary, spread
+evenly over its minutes by the collector) is real energy but not known hour by hour: it
+is left out of the pairing, its seconds do not count as coverage. Periods paired by whole
+days use the tighter `DAY_COVER_MIN`/`DAY_COVER_MAX` on both sides.
 
 JAZ/COP is the sum of heat over the counted hours divided by the sum of the meter's
 electricity over the same hours; the coverage is the counted hours over the elapsed hours of
 the period. Nothing is interpolated: an hour with a gap on either side is left out of both
 sides, so a gap lowers the coverage, never the figure.
+
+The running COP (`Performance.running_cop`) is named after heatpumpmonitor.org's "running"
+COP: heat over the electricity drawn while the compressor ran (`running_wh`: intervals with
+the meter's power above HEATPUMP_RUNNING_W), over the counted hours in which it ran, so
+standby consumption is left out. Unlike heatpumpmonitor.org, which also takes the heat of
+those intervals only, the heat here is the whole hour's (the heat pump's counters are read
+every 5 minutes): heat made just after the compressor stopped still counts.
 """
 
 from __future__ import annotations
@@ -27,13 +39,15 @@ from zoneinfo import ZoneInfo
 from heatpump.schema import ESTIMATED_HEAT_METHODS, HEAT_METHODS
 from heatpump.store.base import BucketSum
 
+# Each side must cover an hour within 10 %: one missed 5-minute heat pump poll at an hour
+# boundary moves 5 of its minutes into the next hour (0.92 + 1.08, both counted, so the
+# sum stays right); a longer interval landing in one hour is left out with its neighbour.
 COVER_MIN = 0.9
-HEAT_COVER_MAX = 1.5
+COVER_MAX = 1.1
 # Long periods are paired by whole local days first; a day counts whole only when both
-# sides cover nearly all of it, otherwise its hours are paired one by one.
+# sides cover it within 1 %, otherwise its hours are paired one by one.
 DAY_COVER_MIN = 0.99
-# A counted hour is "running" for the running COP when the compressor ran this much of it.
-RUNNING_MIN = 0.95
+DAY_COVER_MAX = 1.01
 SPLIT_CIRCUITS = ("heating", "dhw", "cooling")  # the heat split /jaz shows, in this order
 
 METHOD_LABELS: Mapping[str, str] = {
@@ -53,8 +67,8 @@ class HourPair:
 
     start: datetime
     end: datetime
-    elec_wh: float | None  # meter electricity (sum over meter devices)
-    elec_cover: float  # fraction of the hour the meter covered (min over devices)
+    elec_wh: float | None  # measured meter electricity (sum over devices), bridged left out
+    elec_cover: float  # fraction of the hour the meter measured (min over devices)
     heat_wh: float | None  # heat of the best method in this hour
     heat_cover: float
     method: str | None
@@ -64,6 +78,10 @@ class HourPair:
     running_s: float = 0.0
     starts: float = 0.0
     cover_min: float = COVER_MIN  # DAY_COVER_MIN for whole-day buckets
+    cover_max: float = COVER_MAX  # DAY_COVER_MAX for whole-day buckets
+    elec_bridged_wh: float = 0.0  # meter energy of gaps across hours, spread (not paired)
+    running_wh: float | None = None  # measured electricity while the compressor ran
+    elec_estimated_wh: float = 0.0  # measured electricity integrated from power (no counter)
 
     @property
     def hours(self) -> float:
@@ -73,8 +91,15 @@ class HourPair:
     def counted(self) -> bool:
         return (self.elec_wh is not None and self.heat_wh is not None
                 and self.elec_wh >= 0 and self.heat_wh >= 0
-                and self.elec_cover >= self.cover_min
-                and self.cover_min <= self.heat_cover <= HEAT_COVER_MAX)
+                and self.cover_min <= self.elec_cover <= self.cover_max
+                and self.cover_min <= self.heat_cover <= self.cover_max)
+
+    @property
+    def elec_total_wh(self) -> float | None:
+        """All the meter's energy of the hour, bridged included (totals, energy charts)."""
+        if self.elec_wh is None and not self.elec_bridged_wh:
+            return None
+        return (self.elec_wh or 0.0) + self.elec_bridged_wh
 
 
 def _key(row: BucketSum) -> tuple[datetime, datetime]:
@@ -82,7 +107,7 @@ def _key(row: BucketSum) -> tuple[datetime, datetime]:
 
 
 def pair_hours(electricity: Iterable[BucketSum], heat: Iterable[BucketSum],
-               cover_min: float = COVER_MIN) -> list[HourPair]:
+               cover_min: float = COVER_MIN, cover_max: float = COVER_MAX) -> list[HourPair]:
     """Join hourly electricity rows (grouped by source, device, circuit) with heat rows
     (grouped by device, method, circuit) into one `HourPair` per hour seen on either side."""
     elec_rows = list(electricity)
@@ -98,16 +123,19 @@ def pair_hours(electricity: Iterable[BucketSum], heat: Iterable[BucketSum],
     out = []
     for key in sorted(set(by_hour_e) | set(by_hour_h)):
         out.append(_pair_one(key, by_hour_e.get(key, []), by_hour_h.get(key, []),
-                             meters, heat_devices, cover_min))
+                             meters, heat_devices, cover_min, cover_max))
     return out
 
 
 def _pair_one(key: tuple[datetime, datetime], erows: list[BucketSum], hrows: list[BucketSum],
-              meters: set[str], heat_devices: set[str], cover_min: float) -> HourPair:
+              meters: set[str], heat_devices: set[str], cover_min: float,
+              cover_max: float) -> HourPair:
     start, end = key
     secs = (end - start).total_seconds()
-    # meter side
+    # meter side: measured energy and coverage, bridged gaps left out
     elec_wh: float | None = None
+    bridged_wh = estimated_wh = 0.0
+    running_wh: float | None = None
     covers: dict[str, float] = dict.fromkeys(meters, 0.0)
     running_s = starts = 0.0
     device_total: float | None = None
@@ -116,8 +144,15 @@ def _pair_one(key: tuple[datetime, datetime], erows: list[BucketSum], hrows: lis
         v = r.values
         if r.tags.get("source") == "meter":
             dev = r.tags.get("device", "")
-            elec_wh = (elec_wh or 0.0) + float(v.get("energy_wh", 0.0))
-            covers[dev] = covers.get(dev, 0.0) + float(v.get("duration_s", 0.0)) / secs
+            bridged = float(v.get("bridged_wh", 0.0))
+            measured_s = float(v.get("duration_s", 0.0)) - float(v.get("bridged_s", 0.0))
+            bridged_wh += bridged
+            if "energy_wh" in v and (measured_s > 0 or "duration_s" not in v):
+                elec_wh = (elec_wh or 0.0) + float(v.get("energy_wh", 0.0)) - bridged
+            covers[dev] = covers.get(dev, 0.0) + max(measured_s, 0.0) / secs
+            if "running_wh" in v:
+                running_wh = (running_wh or 0.0) + float(v["running_wh"])
+            estimated_wh += float(v.get("estimated_wh", 0.0))
             running_s += float(v.get("running_s", 0.0))
             starts += float(v.get("starts", 0.0))
         elif r.tags.get("source") == "heatpump" and "energy_wh" in v:
@@ -158,7 +193,8 @@ def _pair_one(key: tuple[datetime, datetime], erows: list[BucketSum], hrows: lis
         heat_wh=heat_wh, heat_cover=min(heat_covers.values()) if heat_covers else 0.0,
         method=method, heat_by_circuit=by_circuit, device_elec_wh=device_total,
         device_elec_by_circuit=device_circuits, running_s=running_s, starts=starts,
-        cover_min=cover_min)
+        cover_min=cover_min, cover_max=cover_max, elec_bridged_wh=bridged_wh,
+        running_wh=running_wh, elec_estimated_wh=estimated_wh)
 
 
 def merge_days_and_hours(days: Sequence[HourPair],
@@ -195,9 +231,11 @@ class Performance:
     device_elec_by_circuit: Mapping[str, float]
     elec_wh_all: float  # meter energy over every hour of the period (counted or not)
     heat_wh_all: float
-    running_heat_wh: float
-    running_elec_wh: float
-    running_hours: float
+    running_heat_wh: float  # heat of the counted hours in which the compressor ran
+    running_elec_wh: float  # the electricity drawn while it ran in those hours
+    running_hours: float  # compressor running time in those hours
+    elec_estimated_wh: float = 0.0  # of elec_wh: integrated from power (no energy counter)
+    elec_bridged_wh: float = 0.0  # meter energy of bridged gaps in the period (not paired)
 
     @property
     def ratio(self) -> float | None:
@@ -209,7 +247,14 @@ class Performance:
 
     @property
     def running_cop(self) -> float | None:
+        """heatpumpmonitor.org's running COP (see the module docstring)."""
         return self.running_heat_wh / self.running_elec_wh if self.running_elec_wh > 0 else None
+
+    @property
+    def estimated_elec_share(self) -> float:
+        """Share of the counted electricity integrated from power (a meter without an energy
+        counter): an estimate."""
+        return self.elec_estimated_wh / self.elec_wh if self.elec_wh > 0 else 0.0
 
     @property
     def estimated_share(self) -> float:
@@ -247,10 +292,10 @@ def performance(pairs: Sequence[HourPair], start: datetime, end: datetime) -> Pe
             dev_hours += 1
             for c, wh in p.device_elec_by_circuit.items():
                 dev_circ[c] += wh
-        if p.running_s >= RUNNING_MIN * (p.end - p.start).total_seconds():
+        if p.running_s > 0 and p.running_wh is not None:
             r_heat += p.heat_wh or 0.0
-            r_elec += p.elec_wh or 0.0
-            r_hours += p.hours
+            r_elec += p.running_wh
+            r_hours += p.running_s / 3600
     return Performance(
         start=start, end=end, hours_elapsed=hours_elapsed,
         hours_counted=sum(p.hours for p in counted),
@@ -260,9 +305,12 @@ def performance(pairs: Sequence[HourPair], start: datetime, end: datetime) -> Pe
         device_elec_wh=dev_wh if dev_hours else None,
         meter_wh_same_hours=meter_same if dev_hours else None,
         device_elec_by_circuit=dict(dev_circ),
-        elec_wh_all=sum(p.elec_wh or 0.0 for p in inside if (p.elec_wh or 0.0) > 0),
+        elec_wh_all=sum(p.elec_total_wh or 0.0 for p in inside
+                        if (p.elec_total_wh or 0.0) > 0),
         heat_wh_all=sum(p.heat_wh or 0.0 for p in inside if (p.heat_wh or 0.0) > 0),
-        running_heat_wh=r_heat, running_elec_wh=r_elec, running_hours=r_hours)
+        running_heat_wh=r_heat, running_elec_wh=r_elec, running_hours=r_hours,
+        elec_estimated_wh=sum(p.elec_estimated_wh for p in counted),
+        elec_bridged_wh=sum(p.elec_bridged_wh for p in inside))
 
 
 @dataclass(frozen=True, slots=True)

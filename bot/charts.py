@@ -169,7 +169,7 @@ def build(req: ChartRequest, data: ChartData, now: datetime, tz: ZoneInfo) -> Ch
     width = {"hour": 1 / 24, "day": 1.0, "month": 28.0}[bucket] * 0.8
     per = {"hour": "hour", "day": "day", "month": "month"}[bucket]
     if kind == "energy":
-        elec = [_nan(_sum_or_none(ps, "elec_wh", 1000)) for ps in groups.values()]
+        elec = [_nan(_sum_or_none(ps, "elec_total_wh", 1000)) for ps in groups.values()]
         heat = [_nan(_sum_or_none(ps, "heat_wh", 1000)) for ps in groups.values()]
         return Chart(f"Energy per {per}, {when}", "kWh", times,
                      [Line("heat", heat, "bar"), Line("electricity (meter)", elec, "bar")],

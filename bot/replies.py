@@ -57,10 +57,19 @@ def performance_lines(perf: Performance, name: str = "JAZ") -> list[str]:
                          f"meter {fmt.kwh(perf.elec_wh_all)}, heat {fmt.kwh(perf.heat_wh_all)})")
         return lines
     est = " (ESTIMATED heat)" if perf.estimated_share > 0.5 else ""
+    if perf.estimated_elec_share > 0.5:
+        est += " (ESTIMATED electricity)"
     lines.append(f"{name} {fmt.ratio(perf.ratio)}{est} = {fmt.kwh(perf.heat_wh)} heat / "
                  f"{fmt.kwh(perf.elec_wh)} electricity (meter)")
     lines.append(f"covers {fmt.pct(perf.coverage)} of the period ({perf.hours_counted:,.0f} of "
                  f"{perf.hours_elapsed:,.0f} h with both meter and heat data)")
+    if perf.estimated_elec_share > 0:
+        lines.append(f"electricity ESTIMATED from the meter's power for "
+                     f"{fmt.pct(perf.estimated_elec_share)} of it (the meter reports no "
+                     "energy counter)")
+    if perf.elec_bridged_wh > 0:
+        lines.append(f"left out: {fmt.kwh(perf.elec_bridged_wh)} the meter counted across "
+                     "outages, whose hours are not known")
     methods = sorted(perf.heat_by_method.items(), key=lambda kv: -kv[1])
     if len(methods) == 1:
         lines.append(f"heat {METHOD_LABELS.get(methods[0][0], methods[0][0])}")
@@ -140,8 +149,8 @@ def jaz_text(period: Period, data: PeriodData, now: datetime, tz: ZoneInfo,
         lines += method_lines(perf.heat_by_method, rated_output(rated_heat_kw, device_kw))
     lines += split_lines(perf)
     if perf.running_cop is not None:
-        lines.append(f"running COP {fmt.ratio(perf.running_cop)} (hours the compressor ran "
-                     f"throughout: {perf.running_hours:,.0f} h)")
+        lines.append(f"running COP {fmt.ratio(perf.running_cop)} (heat over the electricity "
+                     f"while the compressor ran, {perf.running_hours:,.0f} h)")
     days = [d for d in daily_stats(pairs, tz) if d.starts > 0 or d.running_s > 0]
     if days:
         starts = sum(d.starts for d in days)
@@ -266,18 +275,19 @@ def _today_lines(pairs: list[HourPair], tz: ZoneInfo, now: datetime) -> list[str
     day0 = bucket_floor(now, "day", tz)
     # today's energy: every interval so far (also the hour in progress); a side without
     # any data today is a gap ("–"), not 0 kWh
-    elec = _total(p.elec_wh for p in pairs)
+    elec = _total(p.elec_total_wh for p in pairs)
     heat = _total(p.heat_wh for p in pairs)
     methods = {p.method for p in pairs if p.method}
     est = (" (estimated: " + ", ".join(f"{m} {band_text(m)}" for m in sorted(methods)) + ")"
            if methods and methods <= ESTIMATED_HEAT_METHODS else "")
+    elec_est = " (estimated)" if any(p.elec_estimated_wh > 0 for p in pairs) else ""
     perf = performance(pairs, day0, bucket_floor(now, "hour", tz))
     cop = (f"COP {fmt.ratio(perf.ratio)} over {perf.hours_counted:.0f} of "
            f"{perf.hours_elapsed:.0f} complete hours" if perf.ratio is not None
            else "COP – (no complete hour with both sides yet)")
     if not pairs:
         return ["today: no energy data yet"]
-    return [f"today: electricity {fmt.kwh(elec)}, heat {fmt.kwh(heat)}{est}; {cop}"]
+    return [f"today: electricity {fmt.kwh(elec)}{elec_est}, heat {fmt.kwh(heat)}{est}; {cop}"]
 
 
 def _total(values: Iterable[float | None]) -> float | None:

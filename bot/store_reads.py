@@ -25,7 +25,9 @@ from bot.alert_data import (
     SourceSeen,
 )
 from bot.analytics import (
+    COVER_MAX,
     COVER_MIN,
+    DAY_COVER_MAX,
     DAY_COVER_MIN,
     HourPair,
     daily_means,
@@ -41,20 +43,23 @@ from heatpump.timeutil import bucket_floor, bucket_next
 
 # --- energy: electricity and heat paired hour by hour (bot.analytics) -------------------------
 
-ELEC_FIELDS = ("energy_wh", "duration_s", "running_s", "starts")
+ELEC_FIELDS = ("energy_wh", "duration_s", "running_s", "starts", "running_wh", "bridged_wh",
+               "bridged_s", "estimated_wh")
 HEAT_FIELDS = ("energy_wh", "duration_s")
 # Periods longer than this are paired by days first (see bot.analytics); the hourly
 # rollup of a year is ~9000 rows per series, the daily one 365.
 HOURLY_MAX = timedelta(days=35)
 
 
-def _pairs(store: Store, start: datetime, end: datetime, tz: ZoneInfo, bucket: Bucket,
-           cover_min: float) -> list[HourPair]:
+def _pairs(store: Store, start: datetime, end: datetime, tz: ZoneInfo, bucket: Bucket
+           ) -> list[HourPair]:
     elec = store.sums("electricity", ELEC_FIELDS, start, end, bucket, tz,
                       group_by=("source", "device", "circuit"))
     heat = store.sums("heat", HEAT_FIELDS, start, end, bucket, tz,
                       group_by=("device", "method", "circuit"))
-    return pair_hours(elec, heat, cover_min)
+    if bucket == "day":  # the same tight bounds on both sides for whole days
+        return pair_hours(elec, heat, DAY_COVER_MIN, DAY_COVER_MAX)
+    return pair_hours(elec, heat, COVER_MIN, COVER_MAX)
 
 
 def hour_pairs(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> list[HourPair]:
@@ -64,19 +69,19 @@ def hour_pairs(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> li
     if end <= start:
         return []
     if end - start <= HOURLY_MAX:
-        return _pairs(store, start, end, tz, "hour", COVER_MIN)
+        return _pairs(store, start, end, tz, "hour")
     d0 = bucket_floor(start, "day", tz)
     d1 = bucket_floor(end, "day", tz)
     if d0 < start:
         d0 = bucket_next(d0, "day", tz)
-    pairs = [p for p in _pairs(store, d0, d1, tz, "day", DAY_COVER_MIN)
+    pairs = [p for p in _pairs(store, d0, d1, tz, "day")
              if p.start >= d0 and p.end <= d1]
 
     def hours_of(spans: list[tuple[datetime, datetime]]) -> list[HourPair]:
         out: list[HourPair] = []
         for a, b in [(start, d0), *spans, (d1, end)]:
             if b > a:
-                out += _pairs(store, a, b, tz, "hour", COVER_MIN)
+                out += _pairs(store, a, b, tz, "hour")
         return out
 
     return merge_days_and_hours(pairs, hours_of)

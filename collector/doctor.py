@@ -152,12 +152,25 @@ def check_shelly(settings: Settings, now: datetime) -> Check:
                                "collector bridges that (counter_reset in health)")
             r = client.poll()
             power = "?" if r.power_w is None else f"{r.power_w:.0f} W"
-            energy = ("?" if r.energy_import_wh is None
+            energy = ("none" if not r.has_counter else "?" if r.energy_import_wh is None
                       else f"{r.energy_import_wh / 1000:.3f} kWh")
             c.lines.append(f"now: {power}, import counter {energy}")
-            if r.energy_import_wh is None:
-                c.warn("no energy counter: electricity is integrated from power samples",
-                       "")
+            if not r.has_counter:
+                c.warn(f"the meter reports no energy counters (firmware "
+                       f"{dev.info.firmware or '?'}): until they are there, the collector "
+                       "integrates the power every poll and marks that electricity as an "
+                       "ESTIMATE wherever it is shown",
+                       "update the meter's firmware (its web page: Settings, Firmware): "
+                       "later firmware reports the energy counters")
+            elif r.energy_import_wh is None:
+                c.warn("the energy counter has no valid value right now (the meter says "
+                       "so); that poll's energy waits for the next valid one")
+            elif r.energy_import_wh == 0 and r.power_w is not None and r.power_w > 100:
+                c.warn(f"the energy counter reads 0 while {power} flow: a stuck counter "
+                       "(a known Pro 3EM fault). The collector reports it (health "
+                       "degraded, counter_stuck) and those minutes count no energy",
+                       "restart the meter (its web page: Settings, Reboot) or update its "
+                       "firmware; if the counters stay at 0, reset its energy data")
     except ShellyError as exc:
         c.fail(f"{exc.reason}: {exc}", fixes.get(exc.reason, fixes["bad_response"]))
     return c

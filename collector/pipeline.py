@@ -86,7 +86,11 @@ class MeterPipeline:
                   if e.health_status is not None]
         current = self.accountant.state
         state = {f"meter/{r.device}": lambda: state_to_json(current)}
-        return Batch(list(update.points), r.device, events=events, state=state)
+        # a counter that disagrees with the power is a lasting state of the meter, shown as
+        # degraded health until it agrees again (collector/accounting/meter.py)
+        degraded = (current.fault, current.fault_detail) if current.fault else None
+        return Batch(list(update.points), r.device, events=events, state=state,
+                     degraded=degraded)
 
     def close(self) -> list[Point]:
         self.client.close()

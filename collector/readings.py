@@ -22,6 +22,9 @@ class MeterReading:
     power_w: float | None
     energy_import_wh: float | None  # cumulative import counter, in Wh
     uptime_s: int | None = None
+    # False when the device has no energy counter at all (Pro 3EM firmware before 1.0):
+    # accounting then integrates power and marks that energy as an estimate
+    has_counter: bool = True
 
 
 @dataclass(frozen=True, slots=True)

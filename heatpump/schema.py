@@ -141,6 +141,16 @@ ELECTRICITY = Measurement(
         _f("running_s", "float", "s", "Compressor running time in the interval (power above "
            "HEATPUMP_RUNNING_W).", rollup=True),
         _f("starts", "int", "", "Compressor starts in the interval.", rollup=True),
+        _f("running_wh", "float", "Wh", "Part of energy_wh drawn while the compressor ran "
+           "(power above HEATPUMP_RUNNING_W): the electricity of the running COP "
+           "(source=meter).", rollup=True),
+        _f("bridged_wh", "float", "Wh", "Part of energy_wh that bridges a gap across an hour "
+           "boundary, spread evenly over the gap's minutes: real energy whose hour is not "
+           "known, left out of the JAZ pairing (source=meter; absent = 0).", rollup=True),
+        _f("bridged_s", "float", "s", "Part of duration_s covered by bridged_wh (absent = 0).",
+           rollup=True),
+        _f("estimated_wh", "float", "Wh", "Part of energy_wh integrated from power because "
+           "the meter has no energy counter: an estimate (absent = 0).", rollup=True),
     ),
     rollup=True,
 )

@@ -26,6 +26,9 @@ from typing import Any
 from simhouse.house import MeterStep, Simulator
 
 MAC = "AABBCCDDEE01"
+# Pro 3EM firmware whose `emdata:0` holds no counters (the field case
+# pro3em_emdata_empty_oldfw: 0.14.1)
+EARLY_PRO3EM_FW = ("20230120-000000/0.14.1-gabcdef0", "0.14.1")
 PHASE_SHARE = (0.34, 0.33, 0.33)  # how the heat pump's load splits over L1, L2, L3
 Span = tuple[datetime, datetime]
 
@@ -104,7 +107,7 @@ class SimulatedShelly:
         route = path.split("?")[0]
         if route == "/shelly":
             self._step()  # an offline meter does not answer /shelly either
-            return 200, dict(self.model.shelly)
+            return 200, self.shelly_answer()
         status = self.status()
         if self.model.gen == 1:
             return (200, status) if route == "/status" else (404, "Not Found")
@@ -118,6 +121,13 @@ class SimulatedShelly:
         if key not in status:
             return 400, {"code": -105, "message": f"Argument 'id', value {n} not found!"}
         return 200, status[key]
+
+    def shelly_answer(self) -> dict[str, Any]:
+        """The `/shelly` answer; a meter without counters runs early firmware."""
+        answer = dict(self.model.shelly)
+        if self.quirks.no_counters and self.model.key == "pro3em":
+            answer.update(fw_id=EARLY_PRO3EM_FW[0], ver=EARLY_PRO3EM_FW[1])
+        return answer
 
     def status(self) -> dict[str, Any]:
         """The full status answer at the current step (Gen1 /status, Gen2 GetStatus). The

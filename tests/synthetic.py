@@ -99,6 +99,7 @@ def points(start: datetime, end: datetime, gaps: Sequence[Gap] = (),
                         {"energy_wh": wh, "duration_s": float(meter_step_s),
                          "counter_wh": round(counter_wh, 3),
                          "running_s": float(meter_step_s) if running else 0.0,
+                         "running_wh": wh if running else 0.0,
                          "starts": 1 if began else 0},
                         {"device": METER, "source": "meter", "circuit": "total"})
         if running and not prev_running:

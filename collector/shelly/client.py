@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -54,6 +54,7 @@ class ShellyDevice:
     info: DeviceInfo
     family: Family
     channel: Channel
+    has_counter: bool = True  # False: the answers hold no energy counter (old firmware)
 
     @property
     def device_id(self) -> str:
@@ -123,9 +124,12 @@ class ShellyClient:
                 self.device = None  # a swapped device or changed profile: recognise again
                 raise
             assert stamp is not None
+            if values.has_counter != device.has_counter:
+                self.device = device = replace(device, has_counter=values.has_counter)
+                _log_counters(device)
             return MeterReading(time=stamp, device=device.device_id, power_w=values.power_w,
                                 energy_import_wh=values.energy_import_wh,
-                                uptime_s=values.uptime_s)
+                                uptime_s=values.uptime_s, has_counter=values.has_counter)
 
     def close(self) -> None:
         self.transport.close()
@@ -152,15 +156,18 @@ class ShellyClient:
             family = gen2_family(status)
         channel = resolve_channel(family, self._channel_setting)
         try:  # the configured channel must exist before the first poll relies on it
-            read_values(family, channel, responses_from_status(family, channel, status))
+            values = read_values(family, channel,
+                                 responses_from_status(family, channel, status))
         except ShellyUnsupported:
             raise
         except ShellyBadResponse:
             raise ShellyUnsupported(f"a {family.title} {info.model} has no "
                                     f"{channel.describe()} ({family.channels_hint}); check "
                                     "SHELLY_CHANNEL") from None
-        device = ShellyDevice(info, family, channel)
+        device = ShellyDevice(info, family, channel, values.has_counter)
         log.info("Shelly meter recognised: %s", device.describe())
+        if not values.has_counter:
+            _log_counters(device)
         self.device = device
         return device
 
@@ -192,6 +199,21 @@ class ShellyClient:
             raise ShellyBadResponse(f"{where} answered something that is not JSON "
                                     f"({answer.body.size} bytes)")
         return answer.body
+
+
+NO_COUNTERS = ("reports no energy counters ({what}, firmware {fw}): electricity is "
+               "integrated from its power samples and marked as an estimate; a firmware "
+               "update brings the counters")
+
+
+def _log_counters(device: ShellyDevice) -> None:
+    if device.has_counter:
+        log.info("the meter %s reports energy counters again: energy comes from them",
+                 device.device_id)
+    else:
+        log.warning("the meter %s " + NO_COUNTERS.format(what=device.family.title,
+                                                        fw=device.info.firmware or "?"),
+                    device.device_id)
 
 
 def _retry_after(value: str | None) -> float | None:

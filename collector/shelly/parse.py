@@ -174,6 +174,9 @@ class Values:
     power_w: float | None
     energy_import_wh: float | None
     uptime_s: int | None
+    # False when the answer holds no energy counter at all (Pro 3EM firmware before 1.0:
+    # `emdata:0` is only its id); the collector then integrates power, as an estimate
+    has_counter: bool = True
 
 
 def identify(body: Any) -> DeviceInfo:
@@ -287,14 +290,30 @@ def read_values(family: Family, channel: Channel, responses: Mapping[str, Any]) 
         valid = all(_get(responses, p, channel, required=False) is not False
                     for p in family.valid[mode])
     power = _sum(responses, family.power[mode], channel)
+    uptime = _get(responses, family.uptime, channel, required=False)
+    uptime_s = int(uptime) if _is_number(uptime) and uptime >= 0 else None
+    if no_counters(family, channel, responses):
+        return Values(power if valid else None, None, uptime_s, has_counter=False)
     energy = _sum(responses, family.energy[mode], channel)
     if energy is not None:
         energy = energy / family.energy_divisor
-    uptime = _get(responses, family.uptime, channel, required=False)
-    uptime_s = int(uptime) if _is_number(uptime) and uptime >= 0 else None
     if not valid:
         return Values(None, None, uptime_s)
     return Values(power, energy, uptime_s)
+
+
+def no_counters(family: Family, channel: Channel, responses: Mapping[str, Any]) -> bool:
+    """True when the object that should hold the energy counters is there but has none of
+    them (early Pro 3EM firmware answers `emdata:0` with only its id): a meter without
+    counters, not a missing channel."""
+    for path in family.energy[channel.mode]:
+        parent, _, leaf = _fmt(path, channel).rpartition(".")
+        node = _get(responses, parent, channel, required=False) if parent else responses
+        if not isinstance(node, Mapping) or leaf in node:
+            return False
+        if any(_is_number(v) for k, v in node.items() if k != "id"):
+            return False  # other numbers there: a different layout, not an empty one
+    return True
 
 
 def _sum(responses: Mapping[str, Any], paths: tuple[str, ...], channel: Channel

@@ -5,7 +5,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.analytics import daily_means, daily_stats, pair_hours, performance
+from bot.analytics import (
+    DAY_COVER_MAX,
+    DAY_COVER_MIN,
+    daily_means,
+    daily_stats,
+    pair_hours,
+    performance,
+)
 from bot.periods import PeriodError, parse_period
 from heatpump.store.base import BucketSum
 from tests.buckets import bucket_starts
@@ -16,10 +23,10 @@ H = timedelta(hours=1)
 
 
 def elec(start, wh, dur=3600.0, device="shelly", source="meter", circuit="total",
-         running_s=0.0, starts=0):
+         running_s=0.0, starts=0, **more):
     return BucketSum(start, start + H, {"source": source, "device": device, "circuit": circuit},
                      {"energy_wh": wh, "duration_s": dur, "running_s": running_s,
-                      "starts": starts})
+                      "starts": starts, **more})
 
 
 def heat(start, wh, dur=3600.0, method="counter", circuit="total", device="hp"):
@@ -62,6 +69,77 @@ def test_heat_interval_bridging_a_gap_is_not_paired():
     perf = performance(pair_hours(e, h), T0, T0 + 4 * H)
     assert perf.hours_counted == 1
     assert perf.ratio == pytest.approx(3.0)
+
+
+def test_bridged_meter_energy_is_left_out_and_its_seconds_are_no_coverage():
+    # hour 0: the meter measured the first half; the rest is a gap across hours, spread
+    # and bridged by the collector. Hour 1: 30 s bridged, the rest measured.
+    e = [elec(T0, 1000, bridged_wh=600, bridged_s=1800),
+         elec(T0 + H, 1000, bridged_wh=10, bridged_s=30),
+         elec(T0 + 2 * H, 1000)]
+    h = [heat(t, 3000) for t in hours(3)]
+    pairs = pair_hours(e, h)
+    assert [p.counted for p in pairs] == [False, True, True]
+    assert pairs[0].elec_cover == pytest.approx(0.5)
+    assert pairs[1].elec_wh == pytest.approx(990) and pairs[1].elec_bridged_wh == 10
+    assert pairs[1].elec_total_wh == pytest.approx(1000)  # totals still count it
+    perf = performance(pairs, T0, T0 + 3 * H)
+    assert perf.ratio == pytest.approx(6000 / 1990)
+    assert perf.elec_bridged_wh == pytest.approx(610)
+    assert perf.elec_wh_all == pytest.approx(3000)
+
+
+def test_an_hour_of_only_bridged_energy_has_no_measured_electricity():
+    pairs = pair_hours([elec(T0, 900, bridged_wh=900, bridged_s=3600)], [heat(T0, 3000)])
+    assert pairs[0].elec_wh is None and pairs[0].elec_total_wh == 900
+    assert not pairs[0].counted
+
+
+@pytest.mark.parametrize(("elec_s", "heat_s", "counted"), [
+    (3600, 3600, True),
+    (3600, 3900, True),  # one 5-minute heat interval from the hour before: within 10 %
+    (3600, 3300, True),  # ... and the hour that lost it
+    (3600, 4500, False),  # a longer heat interval landed here: left out
+    (7240, 3600, False),  # stored by an older version: a gap's 2 h in one minute (274 %)
+    (3000, 3600, False),
+])
+def test_the_same_coverage_bounds_on_both_sides(elec_s, heat_s, counted):
+    pairs = pair_hours([elec(T0, 1000, dur=elec_s)], [heat(T0, 3000, dur=heat_s)])
+    assert pairs[0].counted is counted
+
+
+def test_whole_days_need_both_sides_within_one_percent():
+    day = timedelta(days=1)
+    e = [BucketSum(T0, T0 + day, {"source": "meter", "device": "m", "circuit": "total"},
+                   {"energy_wh": 24000.0, "duration_s": 86400.0})]
+    for heat_s, counted in ((86400, True), (86400 * 1.009, True), (86400 * 1.05, False),
+                            (86400 * 0.98, False)):
+        h = [BucketSum(T0, T0 + day, {"device": "hp", "method": "counter",
+                                      "circuit": "total"},
+                       {"energy_wh": 80000.0, "duration_s": heat_s})]
+        [p] = pair_hours(e, h, DAY_COVER_MIN, DAY_COVER_MAX)
+        assert p.counted is counted, heat_s
+
+
+def test_running_cop_is_heat_over_the_electricity_while_the_compressor_ran():
+    """heatpumpmonitor.org's running COP: standby electricity is left out. Hours the
+    compressor did not run, or stored before running_wh existed, are not in it."""
+    e = [elec(T0, 1100, running_s=3600, running_wh=1000),  # 100 Wh standby and pumps
+         elec(T0 + H, 620, running_s=1200, running_wh=500),  # cycling
+         elec(T0 + 2 * H, 20, running_s=0, running_wh=0),  # off
+         elec(T0 + 3 * H, 1000, running_s=3600)]  # an old hour without running_wh
+    h = [heat(T0, 4000), heat(T0 + H, 1800), heat(T0 + 2 * H, 0), heat(T0 + 3 * H, 4000)]
+    perf = performance(pair_hours(e, h), T0, T0 + 4 * H)
+    assert perf.running_cop == pytest.approx((4000 + 1800) / (1000 + 500))
+    assert perf.running_hours == pytest.approx(4 / 3)
+    assert perf.ratio == pytest.approx(9800 / 2740)
+
+
+def test_estimated_electricity_share():
+    e = [elec(T0, 1000, estimated_wh=1000), elec(T0 + H, 1000)]
+    h = [heat(t, 3000) for t in hours(2)]
+    perf = performance(pair_hours(e, h), T0, T0 + 2 * H)
+    assert perf.estimated_elec_share == pytest.approx(0.5)
 
 
 def test_counter_reset_negative_energy_is_not_counted():
@@ -124,13 +202,14 @@ def test_dst_autumn_day_has_25_hours_all_counted():
     day1 = datetime(2026, 10, 26, tzinfo=BERLIN).astimezone(UTC)
     starts = bucket_starts(day0, day1, "hour", BERLIN)
     assert len(starts) == 25
-    e = [elec(t, 1000, running_s=3600 if i < 5 else 0, starts=1 if i == 0 else 0)
-         for i, t in enumerate(starts)]
+    e = [elec(t, 1000, running_s=3600 if i < 5 else 0, starts=1 if i == 0 else 0,
+              running_wh=950 if i < 5 else 0) for i, t in enumerate(starts)]
     h = [heat(t, 2000) for t in starts]
     pairs = pair_hours(e, h)
     perf = performance(pairs, day0, day1)
     assert perf.hours_elapsed == 25 and perf.coverage == 1.0
-    assert perf.running_hours == 5 and perf.running_cop == pytest.approx(2.0)
+    # running COP: heat of the hours the compressor ran over the electricity while it ran
+    assert perf.running_hours == 5 and perf.running_cop == pytest.approx(5 * 2000 / (5 * 950))
     [d] = daily_stats(pairs, BERLIN)
     assert d.day == date(2026, 10, 25) and d.hours == 25 and d.hours_counted == 25
     assert d.cop == pytest.approx(2.0)

@@ -175,7 +175,7 @@ def test_long_periods_paired_by_days_match_hour_by_hour(tmp_path):
         start = NOW - timedelta(days=45, hours=5)
         end = NOW.replace(minute=0)
         mixed = store_reads.hour_pairs(store, start, end, s.tz)
-        hourly = store_reads._pairs(store, start, end, s.tz, "hour", 0.9)
+        hourly = store_reads._pairs(store, start, end, s.tz, "hour")
         assert any(p.hours == 24 for p in mixed) and any(p.hours == 1 for p in mixed)
         a, b = performance(mixed, start, end), performance(hourly, start, end)
         assert a.hours_counted == b.hours_counted
@@ -185,6 +185,36 @@ def test_long_periods_paired_by_days_match_hour_by_hour(tmp_path):
         # nothing double counted or lost: the mixed pairs tile the period without overlap
         spans = sorted((p.start, p.end) for p in mixed)
         assert all(x[1] <= y[0] for x, y in itertools.pairwise(spans))
+
+
+def test_a_day_carrying_a_bridged_heat_interval_is_paired_hour_by_hour(tmp_path):
+    """Periods over 35 days pair whole days first. A heat interval that bridged a Viessmann
+    outage across midnight lands on the next day with its whole duration (its day covers
+    more than 24 h): that day used to count whole (up to 1.5 x 24 h of heat), so the
+    coverage shown was higher than the real one. Now a day counts whole only within 1 %,
+    and the figure and coverage are those of the hour-by-hour pairing."""
+    from bot import store_reads
+
+    s = settings(tmp_path)
+    gap = (NOW - timedelta(days=20, hours=14), NOW - timedelta(days=20, hours=5))  # 21-06 h
+    with SQLiteStore(tmp_path / "long.sqlite3", s.tz) as store:
+        synthetic.fill(store, NOW - timedelta(days=45), NOW, meter_step_s=300,
+                       gaps=[synthetic.Gap("heatpump", *gap)])
+        # the first poll after the outage delivers its heat, over its whole duration
+        polls = store.points("heat", gap[1], gap[1] + timedelta(minutes=10),
+                             {"circuit": "heating"})
+        first = polls[0]
+        bridged = (first.time - gap[0]).total_seconds()
+        store.write([Point("heat", first.time, {"energy_wh": 3000.0 * bridged / 3600,
+                                                 "duration_s": bridged, "estimate": False},
+                           dict(first.tags))])
+        store.flush()
+        start, end = NOW - timedelta(days=40, hours=3), NOW.replace(minute=0)
+        mixed = performance(store_reads.hour_pairs(store, start, end, s.tz), start, end)
+        hourly = performance(store_reads._pairs(store, start, end, s.tz, "hour"), start, end)
+    assert mixed.hours_counted == hourly.hours_counted < mixed.hours_elapsed - 9
+    assert mixed.coverage == pytest.approx(hourly.coverage)
+    assert mixed.ratio == pytest.approx(hourly.ratio, rel=1e-9)
 
 
 def test_same_answers_on_both_backends(make_store, tmp_path):
@@ -247,3 +277,61 @@ def test_today_without_heat_data_says_so_instead_of_zero(empty):
     line = next(x for x in ask(store, s, "/status", NOW).splitlines() if x.startswith("today:"))
     assert line.startswith("today: electricity ")
     assert "heat 0.0 kWh" not in line and "heat –" in line, line
+
+
+def _meter_and_heat(store, start, hours, minute_fields, heat_wh=1500.0):
+    """Per-minute meter electricity (fields from `minute_fields(minute)`) and 5-minute heat
+    points (polled a second before each fifth minute ends), as the collector writes them."""
+    points = []
+    for i in range(hours * 60):
+        t = start + timedelta(minutes=i)
+        points.append(Point("electricity", t, minute_fields(t),
+                            {"device": synthetic.METER, "source": "meter", "circuit": "total"}))
+        if i % 5 == 4:
+            points.append(Point("heat", t + timedelta(seconds=59),
+                                {"energy_wh": heat_wh, "duration_s": 300.0, "estimate": False},
+                                {"device": synthetic.PUMP, "method": "counter",
+                                 "circuit": "total"}))
+    store.write(points)
+    store.flush()
+
+
+def test_jaz_leaves_bridged_energy_out_and_says_how_much(empty):
+    """A meter outage across hours: its energy is spread (bridged) and left out of the
+    JAZ, which says so; the running COP leaves standby out."""
+    store, s = empty
+    day = datetime(2026, 1, 14, 23, 0, tzinfo=UTC)  # local midnight
+    gap = (day + timedelta(hours=2, minutes=30), day + timedelta(hours=4, minutes=30))
+
+    def minute(t):
+        bridged = gap[0] <= t < gap[1]
+        return {"energy_wh": 100.0, "duration_s": 60.0, "running_s": 60.0,
+                "running_wh": 0.0 if bridged else 95.0, "starts": 0,
+                **({"bridged_wh": 100.0, "bridged_s": 60.0} if bridged else {})}
+
+    _meter_and_heat(store, day, 8, minute)
+    text = ask(store, s, "/jaz today", day + timedelta(hours=8, minutes=10))
+    lines = text.splitlines()
+    # the outage 01:30-03:30 UTC leaves hours 01, 02, 03 out on both sides
+    assert lines[1] == "COP 3.00 = 90.0 kWh heat / 30.0 kWh electricity (meter)"
+    assert lines[2] == "covers 62% of the period (5 of 8 h with both meter and heat data)"
+    assert "left out: 12.0 kWh the meter counted across outages, whose hours are not known" \
+        in lines
+    assert "running COP 3.16 (heat over the electricity while the compressor ran, 5 h)" \
+        in lines
+    status = ask(store, s, "/status", day + timedelta(hours=8, minutes=10))
+    assert "today: electricity 48.0 kWh, heat" in status  # bridged energy is real energy
+
+
+def test_jaz_and_status_say_when_electricity_is_estimated(empty):
+    store, s = empty
+    day = datetime(2026, 1, 14, 23, 0, tzinfo=UTC)
+    _meter_and_heat(store, day, 3, lambda t: {"energy_wh": 100.0, "duration_s": 60.0,
+                                              "running_s": 60.0, "running_wh": 100.0,
+                                              "starts": 0, "estimated_wh": 100.0})
+    now = day + timedelta(hours=3, minutes=5)
+    lines = ask(store, s, "/jaz today", now).splitlines()
+    assert lines[1].startswith("COP 3.00 (ESTIMATED electricity) = ")
+    assert ("electricity ESTIMATED from the meter's power for 100% of it (the meter reports "
+            "no energy counter)") in lines
+    assert "today: electricity 18.0 kWh (estimated), heat" in ask(store, s, "/status", now)

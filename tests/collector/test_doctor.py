@@ -75,6 +75,39 @@ def test_shelly_found_with_generation_model_and_channel(tmp_path):
     assert "s3cret-pass" not in r.stdout + r.stderr
 
 
+CASES = ROOT / "tests" / "fixtures" / "shelly" / "cases"
+
+
+def test_pro3em_without_counters_is_told_to_update_not_to_fix_the_channel(tmp_path):
+    """Field case pro3em_emdata_empty_oldfw: early firmware answers emdata:0 with its id
+    only. The meter is read (power), the missing counters are named with the fix, and what
+    the collector does meanwhile is said."""
+    from tests.fakes.shelly import FakeShelly
+
+    with FakeShelly(json.loads((CASES / "pro3em_emdata_empty_oldfw.json").read_text())) as fake:
+        r = doctor(tmp_path, SHELLY_URL=fake.url)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "[warn] Shelly meter" in r.stdout
+    assert "now: 3040 W, import counter none" in r.stdout
+    assert "reports no energy counters (firmware 0.14.1)" in r.stdout
+    assert "integrates the power" in r.stdout and "ESTIMATE" in r.stdout
+    assert "-> update the meter's firmware" in r.stdout
+    assert "SHELLY_CHANNEL" not in r.stdout and "no all phases" not in r.stdout
+
+
+def test_pro3em_counters_at_zero_while_power_flows_are_called_stuck(tmp_path):
+    """Field case pro3em_emdata_all_zero_unimeter352: 3 kW and every counter 0.00."""
+    from tests.fakes.shelly import FakeShelly
+
+    case = json.loads((CASES / "pro3em_emdata_all_zero_unimeter352.json").read_text())
+    with FakeShelly(case) as fake:
+        r = doctor(tmp_path, SHELLY_URL=fake.url)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "now: 3040 W, import counter 0.000 kWh" in r.stdout
+    assert "the energy counter reads 0 while 3040 W flow: a stuck counter" in r.stdout
+    assert "counter_stuck" in r.stdout and "-> restart the meter" in r.stdout
+
+
 def test_shelly_problems_fail_with_the_next_step(tmp_path):
     from tests.fakes.shelly import FakeShelly, load_device
     from tests.influxd import free_port

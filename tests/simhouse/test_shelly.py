@@ -14,7 +14,7 @@ import pytest
 
 from collector.readings import MeterReading
 from collector.shelly.client import ShellyClient
-from collector.shelly.errors import ShellyUnreachable, ShellyUnsupported
+from collector.shelly.errors import ShellyUnreachable
 from collector.shelly.transport import AnswerTransport
 from simhouse.house import MeterReboot, MeterStep, Outage, Simulator
 from simhouse.shelly import MODELS, MeterOffline, ShellyQuirks, SimulatedShelly
@@ -242,8 +242,12 @@ def test_no_counters_in_early_pro3em_firmware(sim):
     assert shelly.answer("/rpc/EMData.GetStatus?id=0") == (200, {"id": 0})
     code, em = shelly.answer("/rpc/EM.GetStatus?id=0")
     assert code == 200 and em["total_act_power"] == step_at(sim, local(2025, 1, 6, 12)).power_w
-    with pytest.raises(ShellyUnsupported):  # the real client refuses it with one error
-        client.poll()
+    assert shelly.answer("/shelly")[1]["ver"] == "0.14.1"  # early firmware
+    reading = client.poll()  # the real client reads power and says it has no counter
+    assert not reading.has_counter and reading.energy_import_wh is None
+    assert reading.power_w == pytest.approx(step_at(sim, local(2025, 1, 6, 12)).power_w,
+                                            abs=POWER_RESOLUTION_W["pro3em"])
+    assert client.device is not None and not client.device.has_counter
 
 
 def test_quirk_times_are_the_steps_times(sim):
