@@ -80,3 +80,27 @@ def test_a_meter_without_counters_integrates_power_as_an_estimate(tmp_path):
         assert not [p for p in store.points("health", *FAR) if p.fields["status"] != "up"]
         status = answer("/status", Context(store, s, clock.now)).text
     assert "today: electricity 0.5 kWh (estimated)" in status
+
+
+def test_phases_exporting_on_a_gen1_3em_are_a_reversed_clamp(tmp_path):
+    """gen1_3em_export_phases_iobroker369: two of three phases read negative power (total
+    -642.64 W) while the import counters stand still. After 60 s of it the meter's health is
+    degraded with reason reversed_clamp (once, with the power and the fix), and the energy
+    stored is what the import counters say: they did not move, so 0 Wh, never a negative
+    figure from the exporting phases."""
+    s, store, clock = collect(tmp_path, "gen1_3em_export_phases_iobroker369.json")
+    with store:
+        meter = store.points("meter", *FAR)
+        el = store.points("electricity", *FAR)
+        health = [p for p in store.points("health", *FAR) if p.tags["source"] == "meter"]
+        assert {p.fields["power_w"] for p in meter} == {-642.64}
+        # the import counters of the three phases: 2019449.8 + 544891.4 + 568915.6 Wh
+        assert [p.fields["energy_import_wh"] for p in meter] == [pytest.approx(3133256.8)] * len(meter)
+        assert sum(p.fields["energy_wh"] for p in el) == 0.0
+        degraded = [p for p in health if p.fields["status"] == "degraded"]
+        assert {p.fields["reason"] for p in degraded} == {"reversed_clamp"}
+        assert "negative power (now -643 W) for 60 s" in degraded[0].fields["detail"]
+        assert degraded[0].time - meter[0].time == timedelta(seconds=60)
+        status = answer("/status", Context(store, s, clock.now)).text
+    assert "DEGRADED" in status and "reversed_clamp" in status
+    assert "power -643 W" in status
