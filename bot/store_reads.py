@@ -153,24 +153,31 @@ def api_calls(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> int
     return int(sum(r.values.get("calls", 0) for r in rows))
 
 
-def source_health(store: Store) -> list[SourceHealth]:
-    """The latest health point of every (source, device) that ever wrote one."""
-    out = []
-    for source in store.tag_values("health", "source"):
-        for device in store.tag_values("health", "device") or [""]:
-            tags = {"source": source, "device": device} if device else {"source": source}
-            latest = store.latest("health", ("status", "reason", "detail", "until"), tags)
-            if "status" not in latest:
-                continue
-            st = latest["status"]
-            same = {k: v for k, v in latest.items() if v.time == st.time}
+# /status shows the state each source's collector recorded last within this long (one read
+# of the health points, which are written only when a state changes): a state older than a
+# year is not shown, the source's "last data" line still says how old its data is. A
+# latest() per (source, device) instead looks back to the start of the data for a field
+# that series never had (`until` of the meter), so it cost more the more history is kept.
+HEALTH_STATUS_LOOKBACK = timedelta(days=366)
 
-            def s(name: str, same: dict[str, Latest] = same) -> str:
-                return str(same[name].value) if name in same else ""
 
-            out.append(SourceHealth(source, device, st.time, str(st.value), s("reason"),
-                                    s("detail"), s("until")))
-    return out
+def source_health(store: Store, now: datetime) -> list[SourceHealth]:
+    """The last health point of every (source, device) that wrote one within
+    HEALTH_STATUS_LOOKBACK before `now` (and up to an hour after it, as the other /status
+    reads), ordered by source and device."""
+    pts = store.points("health", now - HEALTH_STATUS_LOOKBACK, now + timedelta(hours=1))
+    last: dict[tuple[str, str], Point] = {}
+    for p in pts:  # in time order: the last one of each series wins
+        if "status" in p.fields:
+            last[(p.tags.get("source", ""), p.tags.get("device", ""))] = p
+
+    def s(p: Point, name: str) -> str:
+        v = p.fields.get(name)
+        return "" if v is None else str(v)
+
+    return [SourceHealth(source, device, p.time, s(p, "status"), s(p, "reason"),
+                         s(p, "detail"), s(p, "until"))
+            for (source, device), p in sorted(last.items())]
 
 
 def status_data(store: Store, now: datetime, tz: ZoneInfo) -> StatusData:
@@ -181,7 +188,7 @@ def status_data(store: Store, now: datetime, tz: ZoneInfo) -> StatusData:
                 for dev, latest in pumps.items() if latest}
     day0 = bucket_floor(now, "day", tz)
     today = hour_pairs(store, day0, bucket_floor(now, "hour", tz) + timedelta(hours=1), tz)
-    health = source_health(store)
+    health = source_health(store, now)
     calls_today = api_calls(store, day0, now + timedelta(hours=1), tz)
     calls_24h = api_calls(store, bucket_floor(now - timedelta(hours=23), "hour", tz),
                           now + timedelta(hours=1), tz)
