@@ -35,7 +35,7 @@ from bot.analytics import (
     merge_days_and_hours,
     pair_hours,
 )
-from heatpump.schema import HEALTH_ANY_DEVICE, HEALTH_SOURCE, HEATPUMP
+from heatpump.schema import HEALTH_ANY_DEVICE, HEALTH_SOURCE, HEATPUMP, MEASUREMENTS
 from heatpump.settings import Settings
 from heatpump.store.base import Bucket, Latest, Point, Series, Store
 from heatpump.store.latest_point import latest_point
@@ -224,6 +224,7 @@ SEASONAL_FIELDS = tuple(f for f in HEATPUMP.field_names
 # ... and the rated output the device reports (what an estimate used when
 # HEATPUMP_RATED_HEAT_KW is unset)
 DEVICE_FIGURE_FIELDS = (*SEASONAL_FIELDS, "device_rated_heat_kw")
+DEVICE_FIGURES_LOOKBACK = timedelta(days=35)
 
 
 @dataclass(frozen=True)
@@ -234,11 +235,15 @@ class PeriodData:
     device_figures: dict[str, Latest] = field(default_factory=dict)  # DEVICE_FIGURE_FIELDS
 
 
-def period_data(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> PeriodData:
+def period_data(store: Store, start: datetime, end: datetime, tz: ZoneInfo,
+                now: datetime) -> PeriodData:
     """Paired energy over [start, end) and the heat pump's latest own SPF/SCOP figures and
-    rated output."""
+    rated output as reported within DEVICE_FIGURES_LOOKBACK before `now`: the device
+    reports them with every poll, and a field it never reports costs nothing more than that
+    range, however long the history kept."""
     pairs = hour_pairs(store, start, end, tz)
-    return PeriodData(pairs, dict(store.latest("heatpump", DEVICE_FIGURE_FIELDS)))
+    return PeriodData(pairs, dict(store.latest("heatpump", DEVICE_FIGURE_FIELDS,
+                                               since=now - DEVICE_FIGURES_LOOKBACK)))
 
 
 # --- /chart ------------------------------------------------------------------------------------
@@ -269,6 +274,10 @@ def chart_data(store: Store, start: datetime, end: datetime, tz: ZoneInfo,
 SEARCH_WINDOWS = (timedelta(minutes=15), timedelta(hours=3), timedelta(days=1),
                   timedelta(days=7))
 HEALTH_LOOKBACK = timedelta(days=30)
+# A device silent for longer than this before `now` counts as gone: the check no longer finds
+# its last point (its stale alert is held without reminders from RETIRED_AFTER = 14 days on
+# anyway, bot/alerts/rules.py), so what a check reads does not grow with the history kept.
+LAST_POINT_LOOKBACK = timedelta(days=35)
 SLACK_DAYS = 3  # complete days fetched beyond history + test days
 
 
@@ -282,13 +291,17 @@ def _dt(value: object) -> datetime | None:
 
 
 def last_point(store: Store, measurement: str, device: str, now: datetime) -> Point | None:
-    """The device's last point at or before `now`, or None when it never wrote one."""
+    """The device's last point at or before `now`, or None when it wrote none within
+    LAST_POINT_LOOKBACK before it (or after it: replay). Every read is bounded by that
+    range: the newest point is asked for the measurement's fields (its schema), since the
+    lookback, so no read asks every shard or every field key of an InfluxDB."""
     tags = {"device": device}
     end = now + timedelta(milliseconds=1)
     first = store.points(measurement, now - SEARCH_WINDOWS[0], end, tags)
     if first:
         return first[-1]
-    newest = latest_point(store, measurement, tags)
+    newest = latest_point(store, measurement, tags, fields=MEASUREMENTS[measurement].field_names,
+                          since=now - LAST_POINT_LOOKBACK)
     if newest is None:
         return None
     if newest.time <= now:
@@ -337,15 +350,15 @@ def _messages(store: Store, device: str, at: datetime) -> tuple[DeviceMessage, .
 
 def sources_and_polls(store: Store, now: datetime
                       ) -> tuple[tuple[SourceSeen, ...], tuple[MessagePoll, ...]]:
-    """Every meter and heat pump that delivered before `now`, when it last did (with its
-    health), and the messages of each heat pump's last poll."""
+    """Every meter and heat pump that delivered within LAST_POINT_LOOKBACK before `now`,
+    when it last did (with its health), and the messages of each heat pump's last poll."""
     sources: list[SourceSeen] = []
     polls: list[MessagePoll] = []
     for measurement in ("meter", "heatpump"):
         for device in store.tag_values(measurement, "device"):
             p = last_point(store, measurement, device, now)
             if p is None:
-                continue  # never delivered (before `now`): nothing to miss
+                continue  # no delivery within LAST_POINT_LOOKBACK: nothing to miss
             sources.append(SourceSeen(measurement, device, p.time,  # type: ignore[arg-type]
                                       latest_health(store, measurement, device, now)))
             if measurement == "heatpump":

@@ -85,3 +85,45 @@ def test_a_state_recorded_more_than_a_year_ago_is_not_shown(store: Store) -> Non
     assert [(h.source, h.time) for h in data.health] == [
         ("vicare", NOW - timedelta(days=365))]
     assert data.meters[synthetic.METER]["power_w"].time <= NOW
+
+
+def test_jaz_and_the_alert_check_read_within_their_ranges(store: Store, tmp_path) -> None:
+    """/jaz asks for the device's own figures since DEVICE_FIGURES_LOOKBACK, the alert check
+    for a silent device's last point since LAST_POINT_LOOKBACK (with the measurement's
+    fields, so InfluxDB never lists every shard's field keys): nothing older is read, so a
+    figure or a device from long ago is not shown."""
+    from heatpump.settings import Settings
+
+    synthetic.fill(store, NOW - timedelta(hours=6), NOW, meter_step_s=300)
+    long_ago = NOW - timedelta(days=500)
+    store.write([
+        Point("heatpump", long_ago, {"device_spf_total": 4.1, "outside_temp_c": 3.0},
+              {"device": synthetic.PUMP}),
+        Point("heatpump", NOW - timedelta(days=20), {"device_scop_total": 3.9},
+              {"device": synthetic.PUMP}),
+        Point("meter", long_ago, {"power_w": 12.0}, {"device": "retired-meter"}),
+    ])
+    store.flush()
+    rec = Recording(store)
+    jaz = store_reads.period_data(rec, NOW - timedelta(days=30), NOW, BERLIN,  # type: ignore[arg-type]
+                                  NOW)
+    assert {f: v.value for f, v in jaz.device_figures.items()} == {"device_scop_total": 3.9}
+
+    settings = Settings.from_mapping({"HEATPUMP_DATA_DIR": str(tmp_path),
+                                      "HEATPUMP_TZ": "Europe/Berlin"})
+    silent = NOW + timedelta(hours=1)  # no sample in the last 15 minutes: the fallback
+    snap = store_reads.alert_snapshot(rec, settings, BERLIN, silent)  # type: ignore[arg-type]
+    assert sorted((s.source, s.device) for s in snap.sources) == [
+        ("heatpump", synthetic.PUMP), ("meter", synthetic.METER)]
+    assert all(s.last_time <= NOW for s in snap.sources)
+
+    latests = [(args, kw) for name, args, kw in rec.calls if name == "latest"]
+    assert latests, "the fallback asked for the newest points"
+    oldest = silent - timedelta(days=store_reads.days_needed(settings) + 2)
+    for args, kw in latests:
+        assert kw.get("since") is not None and kw["since"] >= NOW - timedelta(days=35), args
+        assert len(args) > 1 and args[1] is not None, "the fields are named"
+    for name, args, _kw in rec.calls:
+        if name in ("points", "sums", "series"):
+            start = args[1] if name == "points" else args[2]
+            assert start >= oldest, (name, args)
