@@ -129,3 +129,17 @@ def test_an_answer_that_fails_is_no_timing(tmp_path: Path) -> None:
                 ops[text]()
     finally:
         store.close()
+
+
+def test_store_growth_bench_builds_on_the_same_builder(tmp_path: Path, capsys) -> None:
+    """benchmarks/store_growth_bench.py shares growth_stores: its stores build and its reads
+    run once on tiny stores."""
+    growth_spec = importlib.util.spec_from_file_location(
+        "store_growth_bench", ROOT / "benchmarks" / "store_growth_bench.py")
+    assert growth_spec is not None and growth_spec.loader is not None
+    growth = importlib.util.module_from_spec(growth_spec)
+    growth_spec.loader.exec_module(growth)
+    growth.run_sqlite(tmp_path, [1, 2], rounds=1)
+    out = capsys.readouterr().out
+    assert "1 days vs 2 days" in out and out.count("ratio") >= 9
+    assert (tmp_path / f"growth_2_to_{growth.END:%Y%m%d}.sqlite.days").read_text() == "2\n"
