@@ -117,7 +117,13 @@ def simulate_day(day: int, rng: random.Random, start: datetime = START) -> Itera
 
 
 def timed(fns: Sequence[Callable[[], object]], repeat: int = 15) -> list[float]:
-    """Median wall time (s) of each function over `repeat` rounds after one warm-up; the
+    """Median wall time (s) of each function over `repeat` rounds after one warm-up (see
+    `samples`)."""
+    return [statistics.median(r) for r in samples(fns, repeat)]
+
+
+def samples(fns: Sequence[Callable[[], object]], repeat: int = 15) -> list[list[float]]:
+    """Wall times (s) of each function over `repeat` rounds after one warm-up; the
     functions take turns within a round, so a burst of load on a shared machine stretches
     all of them instead of only the one that happened to run then (and skewing the ratio)."""
     runs: list[list[float]] = [[] for _ in fns]
@@ -128,7 +134,7 @@ def timed(fns: Sequence[Callable[[], object]], repeat: int = 15) -> list[float]:
             t = time.perf_counter()
             fn()
             r.append(time.perf_counter() - t)
-    return [statistics.median(r) for r in runs]
+    return runs
 
 
 def holds(marker: Path | None, days: int) -> bool:

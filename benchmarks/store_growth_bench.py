@@ -16,7 +16,8 @@ history kept).
 `--data DIR` keeps the stores (ingesting three years takes ~4 minutes on SQLite and ~10 on
 InfluxDB); a later run with the same DIR on the same day reuses them. The InfluxDB run
 starts its own influxd through tests/influxd.py, both stores as two databases of it, and
-times them once influxd has written all their data to TSM files (see settled()).
+times them once influxd has written all their data to TSM files (benchmarks/growth_stores.py
+builds and keeps the stores, for benchmarks/bot_growth_bench.py too).
 """
 
 from __future__ import annotations
@@ -26,21 +27,21 @@ import inspect
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from store_bench import TZ, holds, ingest_days, timed
+import growth_stores
+from store_bench import TZ, ingest_days, timed
 
 from heatpump.schema import MEASUREMENTS
 from heatpump.store.base import Store
 
 TARGET = 1.2
-END = datetime.now(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+END = growth_stores.data_end(TZ)
 NEVER_REPORTED = tuple(f.name for f in MEASUREMENTS["heatpump"].fields
                        if f.name.startswith(("device_spf_", "device_scop_")))
 
@@ -89,28 +90,8 @@ def compare(small: Store, big: Store, rounds: int) -> None:
               f"ratio {ratio:5.2f}x {verdict}")
 
 
-def ensure(store: Store, days: int, marker: Path) -> None:
-    if holds(marker, days):
-        print(f"  reusing {days} days in {store.info().location}")
-        return
-    print(f"  {ingest_days(store, days, END - timedelta(days=days))}", flush=True)
-    marker.write_text(f"{days}\n")
-
-
 def run_sqlite(base: Path, days: list[int], rounds: int) -> None:
-    from heatpump.store.sqlite import SQLiteStore
-
-    stores = []
-    for d in days:
-        db = base / f"growth_{d}.sqlite3"
-        marker = base / f"growth_{d}_to_{END:%Y%m%d}.sqlite.days"
-        if not (holds(marker, d) and db.is_file()):
-            marker.unlink(missing_ok=True)
-            for f in base.glob(f"growth_{d}.sqlite3*"):
-                f.unlink()
-        s = SQLiteStore(db, TZ)
-        ensure(s, d, marker)
-        stores.append(s)
+    stores = [growth_stores.sqlite_store(base, "growth", d, END, ingest_days) for d in days]
     info = stores[0].info()
     print(f"\n== {info.backend} {info.version}: {days[0]} days vs {days[1]} days")
     compare(stores[0], stores[1], rounds)
@@ -118,36 +99,11 @@ def run_sqlite(base: Path, days: list[int], rounds: int) -> None:
         s.close()
 
 
-def settled(server: object, databases: list[str], timeout_s: float = 300.0) -> None:
-    """Wait until influxd has written every shard's data to TSM files: data still in its
-    write cache (just ingested, or replayed from the WAL at start) reads at another speed,
-    which would compare the server's state instead of the stores' size."""
-    deadline = time.monotonic() + timeout_s
-    data = server.dir / "data"  # type: ignore[attr-defined]
-    while time.monotonic() < deadline:
-        shards = [sh for db in databases for sh in (data / db / "autogen").iterdir()]
-        if shards and all(any(sh.glob("*.tsm")) for sh in shards):
-            return
-        time.sleep(2)
-    print(f"  (not every shard was written to TSM files within {timeout_s:.0f} s)")
-
-
 def run_influx(base: Path, days: list[int], rounds: int) -> None:
-    from heatpump.store.influx import InfluxStore
-    from tests.influxd import Influxd, find_influxd
-
-    quick = {"INFLUXDB_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION": "5s"}
-    with Influxd(find_influxd(), base / "influxd", settings=quick) as server:
-        stores = []
-        for d in days:
-            marker = base / f"growth_{d}_to_{END:%Y%m%d}.influx.days"
-            if not holds(marker, d):
-                marker.unlink(missing_ok=True)
-                server.query(f'DROP DATABASE "growth_{d}"')
-            s = InfluxStore(server.url, f"growth_{d}", TZ)
-            ensure(s, d, marker)
-            stores.append(s)
-        settled(server, [f"growth_{d}" for d in days])
+    with growth_stores.influx_server(base) as server:
+        stores = [growth_stores.influx_store(server, base, "growth", d, END, ingest_days)
+                  for d in days]
+        growth_stores.settled(server, [f"growth_{d}" for d in days])
         info = stores[0].info()
         print(f"\n== {info.backend} {info.version}: {days[0]} days vs {days[1]} days")
         compare(stores[0], stores[1], rounds)

@@ -155,7 +155,7 @@ def jaz(args: list[str], ctx: Context) -> Reply:
         period = parse_period(args[0] if args else "", now, tz)
     except PeriodError as exc:
         return usage(str(exc))
-    data = store_reads.period_data(ctx.store, period.start, period.elapsed_end(now), tz)
+    data = store_reads.period_data(ctx.store, period.start, period.elapsed_end(now), tz, now)
     return Reply(replies.jaz_text(period, data, now, tz, ctx.settings.rated_heat_kw))
 
 

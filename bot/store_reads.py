@@ -35,7 +35,7 @@ from bot.analytics import (
     merge_days_and_hours,
     pair_hours,
 )
-from heatpump.schema import HEALTH_ANY_DEVICE, HEALTH_SOURCE, HEATPUMP
+from heatpump.schema import HEALTH_ANY_DEVICE, HEALTH_SOURCE, HEATPUMP, MEASUREMENTS
 from heatpump.settings import Settings
 from heatpump.store.base import Bucket, Latest, Point, Series, Store
 from heatpump.store.latest_point import latest_point
@@ -153,24 +153,31 @@ def api_calls(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> int
     return int(sum(r.values.get("calls", 0) for r in rows))
 
 
-def source_health(store: Store) -> list[SourceHealth]:
-    """The latest health point of every (source, device) that ever wrote one."""
-    out = []
-    for source in store.tag_values("health", "source"):
-        for device in store.tag_values("health", "device") or [""]:
-            tags = {"source": source, "device": device} if device else {"source": source}
-            latest = store.latest("health", ("status", "reason", "detail", "until"), tags)
-            if "status" not in latest:
-                continue
-            st = latest["status"]
-            same = {k: v for k, v in latest.items() if v.time == st.time}
+# /status shows the state each source's collector recorded last within this long (one read
+# of the health points, which are written only when a state changes): a state older than a
+# year is not shown, the source's "last data" line still says how old its data is. A
+# latest() per (source, device) instead looks back to the start of the data for a field
+# that series never had (`until` of the meter), so it cost more the more history is kept.
+HEALTH_STATUS_LOOKBACK = timedelta(days=366)
 
-            def s(name: str, same: dict[str, Latest] = same) -> str:
-                return str(same[name].value) if name in same else ""
 
-            out.append(SourceHealth(source, device, st.time, str(st.value), s("reason"),
-                                    s("detail"), s("until")))
-    return out
+def source_health(store: Store, now: datetime) -> list[SourceHealth]:
+    """The last health point of every (source, device) that wrote one within
+    HEALTH_STATUS_LOOKBACK before `now` (and up to an hour after it, as the other /status
+    reads), ordered by source and device."""
+    pts = store.points("health", now - HEALTH_STATUS_LOOKBACK, now + timedelta(hours=1))
+    last: dict[tuple[str, str], Point] = {}
+    for p in pts:  # in time order: the last one of each series wins
+        if "status" in p.fields:
+            last[(p.tags.get("source", ""), p.tags.get("device", ""))] = p
+
+    def s(p: Point, name: str) -> str:
+        v = p.fields.get(name)
+        return "" if v is None else str(v)
+
+    return [SourceHealth(source, device, p.time, s(p, "status"), s(p, "reason"),
+                         s(p, "detail"), s(p, "until"))
+            for (source, device), p in sorted(last.items())]
 
 
 def status_data(store: Store, now: datetime, tz: ZoneInfo) -> StatusData:
@@ -181,7 +188,7 @@ def status_data(store: Store, now: datetime, tz: ZoneInfo) -> StatusData:
                 for dev, latest in pumps.items() if latest}
     day0 = bucket_floor(now, "day", tz)
     today = hour_pairs(store, day0, bucket_floor(now, "hour", tz) + timedelta(hours=1), tz)
-    health = source_health(store)
+    health = source_health(store, now)
     calls_today = api_calls(store, day0, now + timedelta(hours=1), tz)
     calls_24h = api_calls(store, bucket_floor(now - timedelta(hours=23), "hour", tz),
                           now + timedelta(hours=1), tz)
@@ -217,6 +224,7 @@ SEASONAL_FIELDS = tuple(f for f in HEATPUMP.field_names
 # ... and the rated output the device reports (what an estimate used when
 # HEATPUMP_RATED_HEAT_KW is unset)
 DEVICE_FIGURE_FIELDS = (*SEASONAL_FIELDS, "device_rated_heat_kw")
+DEVICE_FIGURES_LOOKBACK = timedelta(days=35)
 
 
 @dataclass(frozen=True)
@@ -227,11 +235,15 @@ class PeriodData:
     device_figures: dict[str, Latest] = field(default_factory=dict)  # DEVICE_FIGURE_FIELDS
 
 
-def period_data(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> PeriodData:
+def period_data(store: Store, start: datetime, end: datetime, tz: ZoneInfo,
+                now: datetime) -> PeriodData:
     """Paired energy over [start, end) and the heat pump's latest own SPF/SCOP figures and
-    rated output."""
+    rated output as reported within DEVICE_FIGURES_LOOKBACK before `now`: the device
+    reports them with every poll, and a field it never reports costs nothing more than that
+    range, however long the history kept."""
     pairs = hour_pairs(store, start, end, tz)
-    return PeriodData(pairs, dict(store.latest("heatpump", DEVICE_FIGURE_FIELDS)))
+    return PeriodData(pairs, dict(store.latest("heatpump", DEVICE_FIGURE_FIELDS,
+                                               since=now - DEVICE_FIGURES_LOOKBACK)))
 
 
 # --- /chart ------------------------------------------------------------------------------------
@@ -262,6 +274,10 @@ def chart_data(store: Store, start: datetime, end: datetime, tz: ZoneInfo,
 SEARCH_WINDOWS = (timedelta(minutes=15), timedelta(hours=3), timedelta(days=1),
                   timedelta(days=7))
 HEALTH_LOOKBACK = timedelta(days=30)
+# A device silent for longer than this before `now` counts as gone: the check no longer finds
+# its last point (its stale alert is held without reminders from RETIRED_AFTER = 14 days on
+# anyway, bot/alerts/rules.py), so what a check reads does not grow with the history kept.
+LAST_POINT_LOOKBACK = timedelta(days=35)
 SLACK_DAYS = 3  # complete days fetched beyond history + test days
 
 
@@ -275,13 +291,17 @@ def _dt(value: object) -> datetime | None:
 
 
 def last_point(store: Store, measurement: str, device: str, now: datetime) -> Point | None:
-    """The device's last point at or before `now`, or None when it never wrote one."""
+    """The device's last point at or before `now`, or None when it wrote none within
+    LAST_POINT_LOOKBACK before it (or after it: replay). Every read is bounded by that
+    range: the newest point is asked for the measurement's fields (its schema), since the
+    lookback, so no read asks every shard or every field key of an InfluxDB."""
     tags = {"device": device}
     end = now + timedelta(milliseconds=1)
     first = store.points(measurement, now - SEARCH_WINDOWS[0], end, tags)
     if first:
         return first[-1]
-    newest = latest_point(store, measurement, tags)
+    newest = latest_point(store, measurement, tags, fields=MEASUREMENTS[measurement].field_names,
+                          since=now - LAST_POINT_LOOKBACK)
     if newest is None:
         return None
     if newest.time <= now:
@@ -330,15 +350,15 @@ def _messages(store: Store, device: str, at: datetime) -> tuple[DeviceMessage, .
 
 def sources_and_polls(store: Store, now: datetime
                       ) -> tuple[tuple[SourceSeen, ...], tuple[MessagePoll, ...]]:
-    """Every meter and heat pump that delivered before `now`, when it last did (with its
-    health), and the messages of each heat pump's last poll."""
+    """Every meter and heat pump that delivered within LAST_POINT_LOOKBACK before `now`,
+    when it last did (with its health), and the messages of each heat pump's last poll."""
     sources: list[SourceSeen] = []
     polls: list[MessagePoll] = []
     for measurement in ("meter", "heatpump"):
         for device in store.tag_values(measurement, "device"):
             p = last_point(store, measurement, device, now)
             if p is None:
-                continue  # never delivered (before `now`): nothing to miss
+                continue  # no delivery within LAST_POINT_LOOKBACK: nothing to miss
             sources.append(SourceSeen(measurement, device, p.time,  # type: ignore[arg-type]
                                       latest_health(store, measurement, device, now)))
             if measurement == "heatpump":

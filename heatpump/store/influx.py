@@ -125,6 +125,32 @@ def _decode(v: Any, typ: str | None) -> FieldValue:
     return v
 
 
+def latest_windows(now_ms: int, since: datetime | None
+                   ) -> list[tuple[int | None, int | None]]:
+    """The [lo, hi) ranges (None: open) latest() looks in, newest first: the last day, then
+    back to 35 and 400 days, then the rest; with `since`, only what lies at or after it, a
+    last range shorter than the one before joined to it (a statement per field costs about
+    the same for a day as for a month: the shards it opens)."""
+    edges = [now_ms - w for w in LATEST_WINDOWS_MS]
+    windows: list[tuple[int | None, int | None]] = [
+        (edges[0], None), *zip(edges[1:], edges[:-1], strict=True), (None, edges[-1])]
+    if since is None:
+        return windows
+    lo_ms = to_ms(since)
+    clipped: list[tuple[int | None, int | None]] = []
+    for lo, hi in windows:
+        if hi is not None and hi <= lo_ms:
+            break
+        if lo is None or lo <= lo_ms:
+            if len(clipped) > 1 and hi is not None and clipped[-1][1] is not None and (
+                    hi - lo_ms < clipped[-1][1] - hi):
+                hi = clipped.pop()[1]  # a sliver: one statement with the range before
+            clipped.append((lo_ms, hi))
+            break
+        clipped.append((lo, hi))
+    return clipped
+
+
 class CredentialsRefused(StoreError):
     """The server answered 401/403: a settings problem, not an outage."""
 
@@ -294,6 +320,14 @@ class InfluxStore(BaseStore):
                     types[name] = _INFLUX_TYPES.get(t, t)
             self._ftypes[measurement] = types
         return self._ftypes[measurement]
+
+    def expire_field_keys(self) -> None:
+        """Let the cached field keys expire now, as they do FIELD_KEYS_MAX_AGE_S after they
+        were read: a bot whose reads come minutes apart meets them expired, and
+        benchmarks/bot_growth_bench.py times its reads that way (the next read that needs
+        them asks the server again)."""
+        with self._lock:
+            self._ftypes_at.clear()
 
     def _type_of(self, measurement: str, field: str) -> str | None:
         t = field_type(measurement, field)
@@ -472,27 +506,25 @@ class InfluxStore(BaseStore):
                since: datetime | None = None) -> dict[str, Latest]:
         """An unbounded `last()` opens every shard of the database (1.5 s for the meter at
         three years of data, docs/performance.md). So the fields asked for are looked for in
-        the last day first (one or two shards), then, only those the measurement has (its
-        field keys, cached for FIELD_KEYS_MAX_AGE_S), further back in LATEST_WINDOWS, each
-        statement covering only what the one before did not. All fields (`fields=None`) are
-        those field keys: a field new to the measurement shows up within that age."""
+        the last day first (one or two shards), then further back in LATEST_WINDOWS
+        (`latest_windows`), each statement covering only what the one before did not. Without
+        `since` only the fields the measurement has (its field keys, cached for
+        FIELD_KEYS_MAX_AGE_S) are looked for beyond the last day; with `since` every window
+        ends there, so nothing asks every shard (SHOW FIELD KEYS does: its cost grows with
+        the history kept). All fields (`fields=None`) are those field keys: a field new to
+        the measurement shows up within that age; pass the fields to avoid asking."""
         if fields is not None:
             names = list(dict.fromkeys(fields))
         else:
             names = sorted(self._field_types(measurement, max_age_s=FIELD_KEYS_MAX_AGE_S))
         if not names:
             return {}
-        if since is not None:
-            windows: list[tuple[int | None, int | None]] = [(to_ms(since), None)]
-        else:
-            now = to_ms(datetime.now(UTC))
-            edges = [now - w for w in LATEST_WINDOWS_MS]
-            windows = [(edges[0], None), *zip(edges[1:], edges[:-1], strict=True),
-                       (None, edges[-1])]
         out: dict[str, Latest] = {}
-        for k, (lo, hi) in enumerate(windows):
+        for k, (lo, hi) in enumerate(latest_windows(to_ms(datetime.now(UTC)), since)):
             wanted = [f for f in names if f not in out]
-            if k == 1 and wanted:  # further back only for fields the measurement has
+            if k == 1 and wanted and since is None:
+                # further back only for fields the measurement has; with `since` every window
+                # is bounded, and SHOW FIELD KEYS (every shard) would cost more than they do
                 known = self._field_types(measurement, max_age_s=FIELD_KEYS_MAX_AGE_S)
                 wanted = [f for f in wanted if f in known]
             if not wanted:

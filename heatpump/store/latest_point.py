@@ -21,12 +21,15 @@ class LatestReader(Protocol):
 
 
 def latest_point(store: LatestReader, measurement: str, tags: Mapping[str, str],
-                 fields: Sequence[str] | None = None, anchor: str | None = None
-                 ) -> Point | None:
+                 fields: Sequence[str] | None = None, anchor: str | None = None,
+                 since: datetime | None = None) -> Point | None:
     """The newest point of `measurement` matching `tags` (only `fields`, all when None):
     the time of the newest `anchor` value (of any field when None) and every field written
-    at that time. None when nothing is stored. Raises StoreError like `Store.latest`."""
-    latest = store.latest(measurement, list(fields) if fields is not None else None, tags)
+    at that time. None when nothing is stored (at or after `since`, when given: the read is
+    then bounded by it, see `Store.latest`). Raises StoreError like `Store.latest`."""
+    names = list(fields) if fields is not None else None
+    latest = (store.latest(measurement, names, tags) if since is None
+              else store.latest(measurement, names, tags, since=since))
     if anchor is not None:
         if anchor not in latest:
             return None

@@ -12,7 +12,7 @@ import pytest
 from heatpump.settings import Settings
 from heatpump.store import open_store
 from heatpump.store.base import Point, StoreError
-from heatpump.store.influx import InfluxStore, esc_key, fmt_value, line
+from heatpump.store.influx import InfluxStore, esc_key, fmt_value, latest_windows, line
 from tests.conftest import BERLIN, influxd_binary
 from tests.influxd import Influxd
 
@@ -176,6 +176,57 @@ def test_sums_over_rollup_rows_match_per_bucket_aggregates(influxd, monkeypatch)
     assert {tuple(r.tags.items()) for r in read[1]} == {(("source", "meter"),),
                                                         (("source", "heatpump"),)}
     assert read[2][0].values == {"energy_wh": pytest.approx(0.25 * sum(range(30)))}
+
+
+def test_latest_windows_with_since_end_there() -> None:
+    day = 86_400_000
+    now = 1_000 * day
+
+    def days_back(since_days: float) -> list[tuple[float | None, float | None]]:
+        since = datetime.fromtimestamp((now - since_days * day) / 1000, UTC)
+        return [(None if lo is None else (now - lo) / day, None if hi is None else
+                 (now - hi) / day) for lo, hi in latest_windows(now, since)]
+
+    assert days_back(0.5) == [(0.5, None)]  # within the last day: one range
+    assert days_back(20) == [(1, None), (20, 1)]
+    assert days_back(60) == [(1, None), (60, 1)]  # 25 days beyond 35: joined to the range
+    assert days_back(500) == [(1, None), (35, 1), (500, 35)]
+    assert days_back(1200) == [(1, None), (35, 1), (400, 35), (1200, 400)]
+    assert latest_windows(now, None)[-1] == (None, now - 400 * day)  # without: to the start
+
+
+def test_latest_since_never_asks_every_shard(influxd, monkeypatch):
+    """With `since` every statement latest() sends ends there, even for fields never
+    written, and it never asks SHOW FIELD KEYS (which asks every shard of the database, so
+    its cost grows with the history kept)."""
+    s = InfluxStore(influxd.url, "since_bounded", BERLIN)
+    now = datetime.now(UTC).replace(microsecond=0)
+    s.write([Point("heatpump", now - timedelta(days=10), {"outside_temp_c": 2.0},
+                   {"device": "hp"}),
+             Point("heatpump", now - timedelta(days=500), {"flow_l_h": 900.0},
+                   {"device": "hp"})])
+    s.flush()
+    sent: list[str] = []
+    real = s._query
+
+    def spy(statements, *a, **k):
+        sent.extend(statements)
+        return real(statements, *a, **k)
+
+    monkeypatch.setattr(s, "_query", spy)
+    s.expire_field_keys()
+    since = now - timedelta(days=60)
+    got = s.latest("heatpump", ["outside_temp_c", "flow_l_h", "device_spf_total"],
+                   since=since)
+    assert set(got) == {"outside_temp_c"} and got["outside_temp_c"].value == 2.0
+    assert sent and not [q for q in sent if "SHOW FIELD KEYS" in q]
+    lasts = [q for q in sent if "last(" in q]
+    assert len(lasts) == 3 + 3  # the last day, then the rest back to `since` in one range
+    assert all("time >= " in q for q in lasts)
+    lows = sorted(int(q.split("time >= ")[1].split("ms")[0]) for q in lasts)
+    bound = int(since.timestamp() * 1000)
+    assert lows[0] == bound and all(lo >= bound for lo in lows)
+    s.close()
 
 
 def test_latest_skips_fields_never_written_and_looks_back_in_windows(influxd, monkeypatch):
