@@ -154,8 +154,10 @@ class SimulatedShelly:
 
     def _counter(self, step: MeterStep) -> float:
         q = self.quirks
-        t = datetime.fromtimestamp(step.time_s, self.clock().tzinfo)
         energy = step.energy_import_wh
+        if not (q.dips or q.spikes or q.zero_counters):
+            return max(energy, 0.0)
+        t = datetime.fromtimestamp(step.time_s, self.clock().tzinfo)
         energy -= sum(wh for a, b, wh in q.dips if a <= t < b)
         energy += sum(wh for at, wh in q.spikes if int(at.timestamp()) // 10 * 10
                       == step.time_s)
@@ -166,11 +168,10 @@ class SimulatedShelly:
     # --- answers per model --------------------------------------------------------------
 
     def _sys(self, step: MeterStep) -> dict[str, Any]:
-        return {"mac": MAC, "restart_required": False, "time": None,
-                "unixtime": step.time_s, "uptime": step.uptime_s, "ram_size": 247524,
-                "ram_free": 113080, "fs_size": 524288, "fs_free": 180224, "cfg_rev": 12,
-                "kvs_rev": 1, "schedule_rev": 0, "webhook_rev": 0, "available_updates": {},
-                "reset_reason": 3}
+        sys = _SYS.copy()  # the fixed fields, then those that move
+        sys["unixtime"], sys["uptime"], sys["available_updates"] = (
+            step.time_s, step.uptime_s, {})
+        return sys
 
     def _pro3em(self, step: MeterStep, energy: float) -> dict[str, Any]:
         p = step.power_w
@@ -229,6 +230,12 @@ class SimulatedShelly:
                 "fs_mounted": True, "has_update": False}
 
 
+# Sys.GetStatus, in the device's key order; unixtime and uptime are set per answer.
+_SYS: dict[str, Any] = {"mac": MAC, "restart_required": False, "time": None, "unixtime": 0,
+                        "uptime": 0, "ram_size": 247524, "ram_free": 113080,
+                        "fs_size": 524288, "fs_free": 180224, "cfg_rev": 12, "kvs_rev": 1,
+                        "schedule_rev": 0, "webhook_rev": 0, "available_updates": {},
+                        "reset_reason": 3}
 # Per phase (a, b, c): the Pro 3EM's em:0 keys, built once.
 _EM_KEYS = tuple(tuple(f"{ph}_{k}" for k in ("act_power", "aprt_power", "current", "pf",
                                               "voltage", "freq")) for ph in "abc")
