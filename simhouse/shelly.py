@@ -94,6 +94,8 @@ class SimulatedShelly:
         self.quirks = quirks or ShellyQuirks()
         self._cached: tuple[int, dict[str, Any]] | None = None  # by meter step
         self._asked: tuple[datetime, dict[str, Any]] | None = None  # by request time
+        self._build = {"pro3em": self._pro3em, "plus1pm": self._plus1pm,
+                       "plugs": self._plugs, "3em": self._gen1_3em}[self.model.key]
 
     @property
     def device_id(self) -> str:
@@ -138,9 +140,7 @@ class SimulatedShelly:
         step = self._step()
         if self._cached is None or self._cached[0] != step.time_s:
             energy = self._counter(step)
-            builder = {"pro3em": self._pro3em, "plus1pm": self._plus1pm,
-                       "plugs": self._plugs, "3em": self._gen1_3em}[self.model.key]
-            self._cached = (step.time_s, builder(step, energy))
+            self._cached = (step.time_s, self._build(step, energy))
         self._asked = (now, self._cached[1])
         return self._cached[1]
 

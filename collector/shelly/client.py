@@ -201,9 +201,11 @@ class ShellyClient:
         return httpx.DigestAuth(GEN2_USER, self._password)
 
     def _get_json(self, path: str, auth: bool = True) -> Any:
-        where = f"{self.url}{path.split('?')[0]}"
         answer = self.transport.get(path, self._auth if auth and self._auth else None)
         status = answer.status
+        if status == 200 and not isinstance(answer.body, NotJson):
+            return answer.body
+        where = f"{self.url}{path.split('?')[0]}"
         if status == 401:
             hint = ("rejected the password" if self._password else "requires a password")
             raise ShellyAuthFailed(f"the meter at {self.url} {hint} (HTTP 401); check "
