@@ -137,10 +137,14 @@ class Progress:
         self.tty = out.isatty()
         self.shown = -1
         self.t0 = time.monotonic()
+        self._next = start  # nothing to show before this time (asked for every poll)
 
     def update(self, now: datetime) -> None:
+        if now < self._next and now < self.end:
+            return
         span = (self.end - self.start).total_seconds()
         pct = int(100 * min(1.0, max(0.0, (now - self.start).total_seconds() / span)))
+        self._next = self.start + (self.end - self.start) * (pct + 1) / 100
         step = 1 if self.tty else 25
         if pct == self.shown or (pct // step == self.shown // step and pct != 100):
             return

@@ -358,6 +358,10 @@ class Simulator:
         self._cache: OrderedDict[int, _Chunk] = OrderedDict()
         self._outage_spans: dict[str, list[tuple[float, float]]] = {}
         self._cache_size = max(1, cache_chunks)
+        # the chunk `meter_step` reads, as Python lists: (index, t0_s, time, power, energy,
+        # uptime)
+        self._meter_rows: tuple[int, int, list[int], list[float], list[float],
+                                list[int]] | None = None
 
     # --- public queries ---
 
@@ -384,13 +388,18 @@ class Simulator:
         """The meter at time `t`: its latest 10-s step (power, counter, uptime), or None
         while it is offline (an outage, or the offline time of a reboot)."""
         t_s = _epoch(t)
-        if t_s < self.origin_s or _inside(t_s, self._outages("meter")):
+        outages = self._outages("meter")
+        if t_s < self.origin_s or (outages and _inside(t_s, outages)):
             return None
-        chunk = self._chunk(int((t_s - self.origin_s) // (60 * MINUTES_PER_CHUNK)))
-        k = int((t_s - chunk.t0_s) // METER_STEP_S)
-        m = chunk.meter
-        return MeterStep(int(m.time_s[k]), float(m.power_w[k]), float(m.energy_import_wh[k]),
-                         int(m.uptime_s[k]))
+        index = int((t_s - self.origin_s) // (60 * MINUTES_PER_CHUNK))
+        rows = self._meter_rows
+        if rows is None or rows[0] != index:  # a poller asks every step of a chunk in turn
+            chunk = self._chunk(index)
+            m = chunk.meter
+            rows = self._meter_rows = (index, chunk.t0_s, m.time_s.tolist(), m.power_w.tolist(),
+                                       m.energy_import_wh.tolist(), m.uptime_s.tolist())
+        k = int((t_s - rows[1]) // METER_STEP_S)
+        return MeterStep(rows[2][k], rows[3][k], rows[4][k], rows[5][k])
 
     def pump_state(self, t: datetime) -> PumpState | None:
         """What the heat pump reports at time `t` (the minute containing it), or None while

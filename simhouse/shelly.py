@@ -94,6 +94,8 @@ class SimulatedShelly:
         self.quirks = quirks or ShellyQuirks()
         self._cached: tuple[int, dict[str, Any]] | None = None  # by meter step
         self._asked: tuple[datetime, dict[str, Any]] | None = None  # by request time
+        self._build = {"pro3em": self._pro3em, "plus1pm": self._plus1pm,
+                       "plugs": self._plugs, "3em": self._gen1_3em}[self.model.key]
 
     @property
     def device_id(self) -> str:
@@ -138,9 +140,7 @@ class SimulatedShelly:
         step = self._step()
         if self._cached is None or self._cached[0] != step.time_s:
             energy = self._counter(step)
-            builder = {"pro3em": self._pro3em, "plus1pm": self._plus1pm,
-                       "plugs": self._plugs, "3em": self._gen1_3em}[self.model.key]
-            self._cached = (step.time_s, builder(step, energy))
+            self._cached = (step.time_s, self._build(step, energy))
         self._asked = (now, self._cached[1])
         return self._cached[1]
 
@@ -154,8 +154,10 @@ class SimulatedShelly:
 
     def _counter(self, step: MeterStep) -> float:
         q = self.quirks
-        t = datetime.fromtimestamp(step.time_s, self.clock().tzinfo)
         energy = step.energy_import_wh
+        if not (q.dips or q.spikes or q.zero_counters):
+            return max(energy, 0.0)
+        t = datetime.fromtimestamp(step.time_s, self.clock().tzinfo)
         energy -= sum(wh for a, b, wh in q.dips if a <= t < b)
         energy += sum(wh for at, wh in q.spikes if int(at.timestamp()) // 10 * 10
                       == step.time_s)
@@ -166,11 +168,10 @@ class SimulatedShelly:
     # --- answers per model --------------------------------------------------------------
 
     def _sys(self, step: MeterStep) -> dict[str, Any]:
-        return {"mac": MAC, "restart_required": False, "time": None,
-                "unixtime": step.time_s, "uptime": step.uptime_s, "ram_size": 247524,
-                "ram_free": 113080, "fs_size": 524288, "fs_free": 180224, "cfg_rev": 12,
-                "kvs_rev": 1, "schedule_rev": 0, "webhook_rev": 0, "available_updates": {},
-                "reset_reason": 3}
+        sys = _SYS.copy()  # the fixed fields, then those that move
+        sys["unixtime"], sys["uptime"], sys["available_updates"] = (
+            step.time_s, step.uptime_s, {})
+        return sys
 
     def _pro3em(self, step: MeterStep, energy: float) -> dict[str, Any]:
         p = step.power_w
@@ -229,6 +230,12 @@ class SimulatedShelly:
                 "fs_mounted": True, "has_update": False}
 
 
+# Sys.GetStatus, in the device's key order; unixtime and uptime are set per answer.
+_SYS: dict[str, Any] = {"mac": MAC, "restart_required": False, "time": None, "unixtime": 0,
+                        "uptime": 0, "ram_size": 247524, "ram_free": 113080,
+                        "fs_size": 524288, "fs_free": 180224, "cfg_rev": 12, "kvs_rev": 1,
+                        "schedule_rev": 0, "webhook_rev": 0, "available_updates": {},
+                        "reset_reason": 3}
 # Per phase (a, b, c): the Pro 3EM's em:0 keys, built once.
 _EM_KEYS = tuple(tuple(f"{ph}_{k}" for k in ("act_power", "aprt_power", "current", "pf",
                                               "voltage", "freq")) for ph in "abc")

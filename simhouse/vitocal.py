@@ -111,6 +111,10 @@ class SimulatedVitocal:
         self.gateway, self.device_id = gateway, device_id
         self.tz = ZoneInfo(self.quirks.counter_tz) if self.quirks.counter_tz else sim.tz
         self._totals_at: dict[float, dict[str, float]] = {}
+        # by the device's local day: its period starts, and the arrays' closed periods
+        # (they change once a day; only the current period moves with every answer)
+        self._periods_of: dict[date, _Periods] = {}
+        self._closed_of: dict[tuple[float, str], dict[str, list[float]]] = {}
         self._features_path = (f"/features/installations/{INSTALLATION_ID}/gateways/{gateway}"
                                f"/devices/{device_id}/features/")
 
@@ -254,28 +258,50 @@ class SimulatedVitocal:
         out = []
         for circuit in ("total", "heating", "dhw"):
             parts = ("heating", "dhw") if circuit == "total" else (circuit,)
+            closed = self._closed_arrays(p, circuit, parts)
 
-            def energy(a: float, b: float | None, parts: Sequence[str] = parts) -> float:
-                end = current if b is None else self._totals(b)
-                start = self._totals(a)
-                return sum(end[f"electricity.{c}"] - start[f"electricity.{c}"] for c in parts)
-
-            def array(starts: list[float], count: int) -> list[float]:
-                values = [energy(starts[0], None)] + [energy(starts[i], starts[i - 1])
-                                                      for i in range(1, count)]
-                return [0.0 if zero else _trunc(x) for x in values]
+            def array(name: str, starts: list[float], parts: Sequence[str] = parts,
+                      closed: dict[str, list[float]] = closed) -> list[float]:
+                begin = self._totals(starts[0])
+                running = sum(current[f"electricity.{c}"] - begin[f"electricity.{c}"]
+                              for c in parts)
+                values = [_trunc(running), *closed[name]]
+                return [0.0] * len(values) if zero else values
 
             out.append(self._feature(f"heating.power.consumption.{circuit}", {
-                "day": {"type": "array", "unit": "kilowattHour", "value": array(p.days, 8)},
+                "day": {"type": "array", "unit": "kilowattHour",
+                        "value": array("day", p.days)},
                 "dayValueReadAt": _str(stamp),
-                "week": {"type": "array", "unit": "kilowattHour", "value": array(p.weeks, 5)},
+                "week": {"type": "array", "unit": "kilowattHour",
+                         "value": array("week", p.weeks)},
                 "weekValueReadAt": _str(stamp),
                 "month": {"type": "array", "unit": "kilowattHour",
-                          "value": array(p.months, 13)},
+                          "value": array("month", p.months)},
                 "monthValueReadAt": _str(stamp),
-                "year": {"type": "array", "unit": "kilowattHour", "value": array(p.years, 2)},
+                "year": {"type": "array", "unit": "kilowattHour",
+                         "value": array("year", p.years)},
                 "yearValueReadAt": _str(stamp)}, _iso(now)))
         return out
+
+    def _closed_arrays(self, p: _Periods, circuit: str, parts: Sequence[str]
+                       ) -> dict[str, list[float]]:
+        """The arrays' entries after the current one (closed periods: day -1..-7, week
+        -1..-4, month -1..-12, year -1), truncated; computed once per local day."""
+        key = (p.days[0], circuit)
+        closed = self._closed_of.get(key)
+        if closed is None:
+            def energy(a: float, b: float) -> float:
+                end, start = self._totals(b), self._totals(a)
+                return sum(end[f"electricity.{c}"] - start[f"electricity.{c}"] for c in parts)
+
+            closed = {name: [_trunc(energy(starts[i], starts[i - 1]))
+                             for i in range(1, len(starts))]
+                      for name, starts in (("day", p.days), ("week", p.weeks),
+                                           ("month", p.months), ("year", p.years))}
+            if len(self._closed_of) > 64:
+                self._closed_of.clear()
+            self._closed_of[key] = closed
+        return closed
 
     # --- the device's clock and counters -------------------------------------------------
 
@@ -294,6 +320,15 @@ class SimulatedVitocal:
         the device's zone) shifted by its reset lag."""
         lag = self.quirks.reset_lag.total_seconds()
         local = datetime.fromtimestamp(t - lag, UTC).astimezone(self.tz).date()
+        cached = self._periods_of.get(local)
+        if cached is None:
+            cached = self._periods_on(local, lag)
+            if len(self._periods_of) > 64:
+                self._periods_of.clear()
+            self._periods_of[local] = cached
+        return cached
+
+    def _periods_on(self, local: date, lag: float) -> _Periods:
 
         def start(d: date) -> float:
             midnight = datetime(d.year, d.month, d.day, tzinfo=self.tz)

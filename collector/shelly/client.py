@@ -1,4 +1,4 @@
-"""Thin HTTP shell around `parse`: recognise the Shelly, then read it, one request at a time.
+"""Thin HTTP shell around `parse`: recognise the Shelly, then read it, one request per poll.
 
 `ShellyClient.poll()` returns one `MeterReading` stamped with the collector's own UTC clock
 (the device's clock is not trusted) or raises a typed `ShellyError`. The answers come
@@ -6,7 +6,9 @@ through a transport (collector/shelly/transport.py): HTTP for a real meter, a fu
 for the simulated one or a recording; everything after that is the same code. Gen1 devices use HTTP
 Basic auth, Gen2+ Digest SHA-256 with the fixed user `admin`; `GET /shelly` never needs a
 password. Gen2 devices accept few simultaneous connections and some firmware answers 429,
-so a lock keeps a single request in flight and one connection is reused.
+so a lock keeps a single request in flight and one connection is reused. A Gen2+ poll is a
+single `Shelly.GetStatus` (every component the family reads is in it), not one request per
+component: a third of the requests to the meter (and of Digest handshakes).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from heatpump.timeutil import utcnow
 log = logging.getLogger(__name__)
 
 GEN2_USER = "admin"  # Gen2+ devices have exactly one user
+GEN2_STATUS = "/rpc/Shelly.GetStatus"  # every component's status in one answer
 
 
 @dataclass(frozen=True)
@@ -114,16 +117,11 @@ class ShellyClient:
         with self._lock:
             device = self.device or self._identify()
             try:
-                responses: dict[str, Any] = {}
-                stamp: datetime | None = None
-                for key, path in request_paths(device.family, device.channel):
-                    responses[key] = self._get_json(path)
-                    stamp = stamp or self._clock()  # when the power value arrived
+                responses, stamp = self._read(device)
                 values = read_values(device.family, device.channel, responses)
             except ShellyBadResponse:
                 self.device = None  # a swapped device or changed profile: recognise again
                 raise
-            assert stamp is not None
             if values.has_counter != device.has_counter:
                 self.device = device = replace(device, has_counter=values.has_counter)
                 _log_counters(device)
@@ -142,6 +140,27 @@ class ShellyClient:
 
     # --- internals --------------------------------------------------------------------
 
+    def _read(self, device: ShellyDevice) -> tuple[dict[str, Any], datetime]:
+        """The bodies one poll reads, keyed as `read_values` wants them, and the time the
+        power value arrived. Gen2+: one Shelly.GetStatus holds every component the family
+        reads; a component missing from it (a changed profile, a swapped device) is a
+        ShellyBadResponse, so the device is recognised again. Gen1: its one /status."""
+        family, channel = device.family, device.channel
+        if not family.gen1 and all(r.component is not None for r in family.requests):
+            status = self._get_json(GEN2_STATUS)
+            stamp = self._clock()
+            try:
+                return responses_from_status(family, channel, status), stamp
+            except ShellyUnsupported as exc:
+                raise ShellyBadResponse(f"{self.url}{GEN2_STATUS}: {exc}") from None
+        responses: dict[str, Any] = {}
+        first: datetime | None = None
+        for key, path in request_paths(family, channel):
+            responses[key] = self._get_json(path)
+            first = first or self._clock()  # when the power value arrived
+        assert first is not None
+        return responses, first
+
     def _identify(self) -> ShellyDevice:
         info = identify(self._get_json("/shelly", auth=False))
         self._auth = self._make_auth(info)
@@ -152,7 +171,7 @@ class ShellyClient:
             status = self._get_json("/status")
             family = gen1_family(info, status)
         else:
-            status = self._get_json("/rpc/Shelly.GetStatus")
+            status = self._get_json(GEN2_STATUS)
             family = gen2_family(status)
         channel = resolve_channel(family, self._channel_setting)
         try:  # the configured channel must exist before the first poll relies on it
@@ -182,9 +201,11 @@ class ShellyClient:
         return httpx.DigestAuth(GEN2_USER, self._password)
 
     def _get_json(self, path: str, auth: bool = True) -> Any:
-        where = f"{self.url}{path.split('?')[0]}"
         answer = self.transport.get(path, self._auth if auth and self._auth else None)
         status = answer.status
+        if status == 200 and not isinstance(answer.body, NotJson):
+            return answer.body
+        where = f"{self.url}{path.split('?')[0]}"
         if status == 401:
             hint = ("rejected the password" if self._password else "requires a password")
             raise ShellyAuthFailed(f"the meter at {self.url} {hint} (HTTP 401); check "

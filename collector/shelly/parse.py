@@ -9,6 +9,7 @@ letter (a, b, c) chosen by SHELLY_CHANNEL. Several power/energy paths are summed
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -333,7 +334,7 @@ def _sum(responses: Mapping[str, Any], paths: tuple[str, ...], channel: Channel
 
 def _get(responses: Mapping[str, Any], path: str, channel: Channel, required: bool) -> Any:
     node: Any = responses
-    for part in _fmt(path, channel).split("."):
+    for part in _parts(path, channel):
         if isinstance(node, Mapping) and part in node:
             node = node[part]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
@@ -347,6 +348,12 @@ def _get(responses: Mapping[str, Any], path: str, channel: Channel, required: bo
 
 def _fmt(path: str, channel: Channel) -> str:
     return path.format(n=channel.index or 0, p=channel.letter)
+
+
+@functools.lru_cache(maxsize=512)
+def _parts(path: str, channel: Channel) -> tuple[str, ...]:
+    """The steps of a read path for a channel (asked several times every poll: kept)."""
+    return tuple(_fmt(path, channel).split("."))
 
 
 def _is_number(value: Any) -> bool:

@@ -34,7 +34,7 @@ UTC_ZONE = ZoneInfo("UTC")
 
 class Switch(FakeShelly):
     """A Plus 1PM whose counter (Wh, 3 decimals) follows a compressor: 1.8 kW for 6
-    minutes, 20 W for 3; every /rpc/Switch.GetStatus answer is kept (the truth)."""
+    minutes, 20 W for 3; every poll's counter (Shelly.GetStatus) is kept (the truth)."""
 
     def __init__(self, clock: VirtualClock):
         super().__init__(load_device(DEVICE))
@@ -59,8 +59,9 @@ class Switch(FakeShelly):
 
     def answer(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
         code, body = super().answer(path, query)
-        if path == "/rpc/Switch.GetStatus":
-            self.served.append((self.clock.now(), copy.deepcopy(body)["aenergy"]["total"]))
+        if path == "/rpc/Shelly.GetStatus":  # a Gen2 poll reads its switch:0 from here
+            self.served.append((self.clock.now(),
+                                copy.deepcopy(body)["switch:0"]["aenergy"]["total"]))
         return code, body
 
 

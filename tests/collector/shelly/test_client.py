@@ -40,6 +40,7 @@ class Clock:
         return now
 
 
+STATUS = ["/rpc/Shelly.GetStatus"]  # a Gen2+ poll: one request, every component in it
 # (device file, SHELLY_CHANNEL, device id, requests of one poll, power W, energy Wh, uptime)
 DEVICES = [
     ("aioshelly_gen1_PlugS_SHPLG-S_v1.14.0.json", "", "shplg-s-aabbccddeeff", ["/status"],
@@ -48,22 +49,22 @@ DEVICES = [
     ("gen1_3em.json", "", "shem-3-aabbccddeeff", ["/status"],
      51.08 + 155.02 + 6.75, 1686297.2 + 878905.6 + 206151.1, 13728721),
     ("aioshelly_gen2_PlusPlugS_SNPL-00112EU_1.1.0.json", "", "shellyplusplugs-aabbccddeeff",
-     ["/rpc/Switch.GetStatus?id=0", "/rpc/Sys.GetStatus"], 2.7, 7258.589, 4319353),
+     STATUS, 2.7, 7258.589, 4319353),
     ("aioshelly_gen2_Pro4PM_SPSW-004PE16EU_1.0.3.json", "3", "shellypro4pm-aabbccddeeff",
-     ["/rpc/Switch.GetStatus?id=3", "/rpc/Sys.GetStatus"], 0.0, 0.0, 522703),
+     STATUS, 0.0, 0.0, 522703),
     ("gen2_pro3em_fw161.json", "", "shellypro3em-aabbccddeeff",
-     ["/rpc/EM.GetStatus?id=0", "/rpc/EMData.GetStatus?id=0", "/rpc/Sys.GetStatus"],
+     STATUS,
      2413.825, 5415414.19, 501683),
     ("gen2_pro3em_fw161.json", "b", "shellypro3em-aabbccddeeff",
-     ["/rpc/EM.GetStatus?id=0", "/rpc/EMData.GetStatus?id=0", "/rpc/Sys.GetStatus"],
+     STATUS,
      3.6, 195765.72, 501683),
     ("gen2_pro3em_monophase.json", "1", "shellypro3em-fce8c0dba900",
-     ["/rpc/EM1.GetStatus?id=1", "/rpc/EM1Data.GetStatus?id=1", "/rpc/Sys.GetStatus"],
+     STATUS,
      0.0, 2768.67, 563),
     ("gen3_pmmini.json", "", "shellypmminig3-aabbccddeeff",
-     ["/rpc/PM1.GetStatus?id=0", "/rpc/Sys.GetStatus"], 1780.1, 3551.682, 62328),
+     STATUS, 1780.1, 3551.682, 62328),
     ("gen3_2pm.json", "1", "shelly2pmg3-aabbccddeeff",
-     ["/rpc/Switch.GetStatus?id=1", "/rpc/Sys.GetStatus"], 0.0, 0.0, 103),
+     STATUS, 0.0, 0.0, 103),
 ]
 
 
@@ -181,6 +182,25 @@ def test_bad_body_is_bad_response_and_device_is_recognised_again(action):
         fake.requests.clear()
         assert client.poll().energy_import_wh == 110.046
         assert fake.requests[0] == "/shelly"
+
+
+def test_component_gone_from_the_status_is_bad_response_and_recognised_again():
+    """A Pro 3EM switched from the triphase to the monophase profile: its one status answer
+    has em1:N instead of em:0, so the poll fails as a bad response and the device is
+    recognised anew (as an EM1 meter) on the next poll."""
+    triphase = load_device("gen2_pro3em_fw161.json")
+    monophase = load_device("gen2_pro3em_monophase.json")
+    with FakeShelly(triphase) as fake, ShellyClient(fake.url, clock=Clock()) as client:
+        assert client.poll().power_w == pytest.approx(2413.825)
+        fake.device["status"] = monophase["status"]
+        with pytest.raises(ShellyBadResponse, match="em:0") as err:
+            client.poll()
+        assert err.value.reason == "bad_response" and client.device is None
+        fake.requests.clear()
+        assert client.poll().energy_import_wh == pytest.approx(
+            monophase["status"]["em1data:0"]["total_act_energy"])
+        assert fake.requests == ["/shelly", "/rpc/Shelly.GetStatus", "/rpc/Shelly.GetStatus"]
+        assert client.device is not None and client.device.family.key == "em1"
 
 
 def test_missing_fields_are_bad_response_not_zero():
