@@ -25,6 +25,7 @@ the whole recording; passwords, tokens and login answers are never written.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable
@@ -37,6 +38,7 @@ import httpx
 
 from collector.points import iso_utc
 from collector.redact import Redactor
+from collector.shelly.client import GEN2_STATUS
 from collector.shelly.errors import ShellyTimeout, ShellyUnreachable
 from collector.shelly.transport import Answer, NotJson, Transport
 
@@ -44,6 +46,8 @@ FORMAT = "heatpump-monitor recording"
 VERSION = 1
 HEADER = "recording.json"
 ANSWERS = "answers.jsonl"
+# a Gen2+ component's own status request, as recorded before one Shelly.GetStatus per poll
+_COMPONENT_PATH = re.compile(r"/rpc/(?P<name>[A-Za-z0-9]+)\.GetStatus(?:\?id=(?P<id>\d+))?")
 # Settings that change what accounting makes of the answers (kept in the header).
 ACCOUNTING_SETTINGS = {"HEATPUMP_TZ": "tz_name", "HEATPUMP_RUNNING_W": "running_w",
                        "HEATPUMP_RATED_HEAT_KW": "rated_heat_kw",
@@ -264,6 +268,35 @@ class Replayer:
                             raise TimeoutError(entry.get("detail") or "no answer in time")
                         raise ConnectionError(entry.get("detail") or "no answer")
                     return int(entry["status"]), entry.get("body")
+            if path == GEN2_STATUS and any(_component_key(e["path"]) for e in pending):
+                return self._composed_status(pending)
             raise ConnectionError(f"the recording has no answer for {path} in this poll")
 
         return answer
+
+    def _composed_status(self, pending: list[dict[str, Any]]) -> tuple[int, Any]:
+        """A Shelly.GetStatus answer from the per-component answers a recording made before
+        the client asked for the whole status at once (`/rpc/EM.GetStatus?id=0` is the
+        `em:0` entry of Shelly.GetStatus, `/rpc/Sys.GetStatus` its `sys`), so those
+        recordings replay unchanged. The first failed request fails the whole poll."""
+        status: dict[str, Any] = {}
+        for entry in [e for e in pending if _component_key(e["path"])]:
+            pending.remove(entry)
+            self._set_time(entry["time"])
+            if "error" in entry:
+                if entry["error"] == "timeout":
+                    raise TimeoutError(entry.get("detail") or "no answer in time")
+                raise ConnectionError(entry.get("detail") or "no answer")
+            if int(entry["status"]) != 200:
+                return int(entry["status"]), entry.get("body")
+            status[_component_key(entry["path"])] = entry.get("body")
+        return 200, status
+
+
+def _component_key(path: str) -> str:
+    """"em:0" for "/rpc/EM.GetStatus?id=0", "sys" for "/rpc/Sys.GetStatus", else ""."""
+    match = _COMPONENT_PATH.fullmatch(path)
+    if match is None or match["name"] == "Shelly":
+        return ""
+    name = match["name"].lower()
+    return f"{name}:{match['id']}" if match["id"] is not None else name

@@ -122,3 +122,38 @@ def test_a_recording_is_refused_clearly_when_damaged(tmp_path):
     else:
         raise AssertionError("a foreign header was accepted")
     shutil.rmtree(rec)
+
+
+def test_a_recording_of_per_component_requests_replays_identically(tmp_path):
+    """Recordings made before a Gen2+ poll became one Shelly.GetStatus hold one answer per
+    component (`/rpc/EM.GetStatus?id=0`, `/rpc/EMData.GetStatus?id=0`,
+    `/rpc/Sys.GetStatus`); the replay composes them into the whole status, so such a
+    recording stores exactly what the same answers recorded today store."""
+    s = settings(tmp_path / "data")
+    rec = tmp_path / "recording"
+    backfill(s, 0.05, 3, [], now=NOW, out=io.StringIO(), record=rec)
+    old = tmp_path / "old-recording"
+    shutil.copytree(rec, old)
+    lines, split, seen_shelly = [], 0, set()
+    for line in (rec / ANSWERS).read_text().splitlines():
+        e = json.loads(line)
+        key = (e["source"], e["poll"])
+        if e.get("path") == "/shelly":
+            seen_shelly.add(key)
+        if e.get("path") == "/rpc/Shelly.GetStatus" and key not in seen_shelly:
+            for component, path in (("em:0", "/rpc/EM.GetStatus?id=0"),
+                                    ("emdata:0", "/rpc/EMData.GetStatus?id=0"),
+                                    ("sys", "/rpc/Sys.GetStatus")):
+                lines.append(json.dumps(dict(e, path=path, body=e["body"][component])))
+            split += 1
+            continue
+        lines.append(line)
+    (old / ANSWERS).write_text("\n".join(lines) + "\n")
+    assert split > 100  # the meter's polls after it was recognised
+    replay(rec, s, tmp_path / "today")
+    replay(old, s, tmp_path / "before")
+    with (SQLiteStore(tmp_path / "today" / "heatpump.sqlite3", s.tz) as today,
+          SQLiteStore(tmp_path / "before" / "heatpump.sqlite3", s.tz) as before):
+        expected = content(today)
+        assert expected["electricity"] and expected["meter"]
+        assert content(before) == expected
