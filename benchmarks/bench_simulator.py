@@ -8,7 +8,8 @@ ratio of that to the budget, for:
 - the meter's 10-s trace as arrays (the fast path, 3.15 M steps a year);
 - the heat pump's state every 5 minutes (`pump_states`);
 - the Vitocal's "all features" answer per 5-minute poll (what PyViCare fetches);
-- the Shelly's answers per 10-s poll (the requests the real client makes for that model).
+- the Shelly's answers per 10-s poll (the requests the real client makes for that model:
+  collector.shelly.client.poll_paths).
 A ratio below 1.0 is within budget.
 """
 
@@ -23,8 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from collector.shelly.client import ShellyClient
-from collector.shelly.parse import request_paths
+from collector.shelly.client import ShellyClient, poll_paths
 from collector.shelly.transport import AnswerTransport
 from simhouse.house import Simulator
 from simhouse.shelly import MODELS, SimulatedShelly
@@ -91,7 +91,7 @@ def main() -> None:
         client = ShellyClient("http://127.0.0.1", transport=AnswerTransport(meter.answer),
                               clock=clock)
         device = client.identify()
-        paths = [path for _, path in request_paths(device.family, device.channel)]
+        paths = poll_paths(device.family, device.channel)
         count = 0
         for t in polls(START, end, timedelta(seconds=10)):
             clock.now = t

@@ -146,7 +146,7 @@ class ShellyClient:
         reads; a component missing from it (a changed profile, a swapped device) is a
         ShellyBadResponse, so the device is recognised again. Gen1: its one /status."""
         family, channel = device.family, device.channel
-        if not family.gen1 and all(r.component is not None for r in family.requests):
+        if poll_paths(family, channel) == [GEN2_STATUS]:
             status = self._get_json(GEN2_STATUS)
             stamp = self._clock()
             try:
@@ -249,3 +249,11 @@ def _rpc_error(body: Any) -> str:
     """The short RPC error message a Gen2 device puts in an error body, if any."""
     message = body.get("message") if isinstance(body, dict) else None
     return f": {message[:120]}" if isinstance(message, str) and message else ""
+
+
+def poll_paths(family: Family, channel: Channel) -> list[str]:
+    """The URL paths one poll requests: Gen2+ one Shelly.GetStatus (it holds every component
+    the family reads), otherwise the family's own requests (Gen1: its /status)."""
+    if not family.gen1 and all(r.component is not None for r in family.requests):
+        return [GEN2_STATUS]
+    return [path for _, path in request_paths(family, channel)]
