@@ -7,11 +7,12 @@ are the public schema of heatpump.schema (docs/schema.md).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from collector.readings import HeatPumpSample
+from collector.readings import DeviceEnergy, HeatPumpSample
 from heatpump.schema import (
     API_CALL,
     DEVICE_BASIS,
@@ -24,11 +25,6 @@ from heatpump.schema import (
     METER,
 )
 from heatpump.store.base import FieldValue, Point
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable
-
-    from collector.vicare.history import DeviceEnergy
 
 
 def iso_utc(t: datetime) -> str:

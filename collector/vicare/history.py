@@ -41,14 +41,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from collector.readings import DeviceEnergy
 from collector.vicare.mapping import ENERGY_FACTORS_TO_KWH, Features
 from heatpump.schema import CIRCUITS
-from heatpump.timeutil import calendar_start, local_midnight_utc
+from heatpump.timeutil import calendar_start
 
 log = logging.getLogger(__name__)
 
@@ -62,29 +62,6 @@ ARRAY_PERIODS = ("day", "month", "year")
 SUMMARY_PROPS = {"currentDay": ("day", 0, False), "currentMonth": ("month", 0, False),
                  "lastMonth": ("month", 1, True), "currentYear": ("year", 0, False),
                  "lastYear": ("year", 1, True)}
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceEnergy:
-    """One period's energy as the heat pump counted it (a `device_energy` point)."""
-
-    device: str
-    kind: str  # "heat" or "electricity"
-    circuit: str  # total, heating, dhw, cooling
-    period: str  # day, month, year
-    start: date  # the period's first day in the device's calendar
-    energy_kwh: float
-    complete: bool  # the period had ended when the device read the value
-    read_at: datetime  # UTC
-    feature: str  # e.g. heating.power.consumption.total.month[1]
-
-    def start_utc(self, tz: ZoneInfo) -> datetime:
-        """The UTC instant of the local midnight that starts the period."""
-        return local_midnight_utc(self.start, tz)
-
-    def end(self) -> date:
-        """The first day after the period."""
-        return calendar_start(self.period, self.start, -1)
 
 
 def device_history(data: Sequence[Mapping[str, Any]], device: str,
@@ -176,3 +153,6 @@ def _parse_time(value: object) -> datetime | None:
         return None
     return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
 
+
+
+__all__ = ["DeviceEnergy", "device_history"]
