@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from bot import charts, replies, store_reads
+from bot import charts, device_basis, replies, store_reads
 from bot.alerts import commands as alert_commands
 from bot.alerts import persist
 from bot.alerts.persist import Subscribers
@@ -156,7 +156,13 @@ def jaz(args: list[str], ctx: Context) -> Reply:
     except PeriodError as exc:
         return usage(str(exc))
     data = store_reads.period_data(ctx.store, period.start, period.elapsed_end(now), tz, now)
-    return Reply(replies.jaz_text(period, data, now, tz, ctx.settings.rated_heat_kw))
+    text = replies.jaz_text(period, data, now, tz, ctx.settings.rated_heat_kw)
+    # the heat pump's own figures (its memory), below the metered ones, never mixed in
+    own = device_basis.device_jaz_lines(
+        store_reads.device_records(ctx.store, period.start, period.end),
+        period.start.astimezone(tz).date(), period.end.astimezone(tz).date(),
+        "JAZ" if period.key == "12m" or period.key.isdigit() else "COP")
+    return Reply("\n".join([text, *own]))
 
 
 def chart(args: list[str], ctx: Context) -> Reply:

@@ -35,7 +35,15 @@ from bot.analytics import (
     merge_days_and_hours,
     pair_hours,
 )
-from heatpump.schema import HEALTH_ANY_DEVICE, HEALTH_SOURCE, HEATPUMP, MEASUREMENTS
+from bot.device_basis import DeviceRecord
+from heatpump.schema import (
+    DEVICE_BASIS,
+    DEVICE_ENERGY,
+    HEALTH_ANY_DEVICE,
+    HEALTH_SOURCE,
+    HEATPUMP,
+    MEASUREMENTS,
+)
 from heatpump.settings import Settings
 from heatpump.store.base import Bucket, Latest, Point, Series, Store
 from heatpump.store.latest_point import latest_point
@@ -424,3 +432,24 @@ def data_span(store: Store) -> tuple[datetime, datetime] | None:
 def store_location(store: Store) -> str:
     """The store's file path or URL (never with credentials)."""
     return store.info().location
+
+
+# --- the heat pump's own memory (/jaz) ---------------------------------------------------------
+
+
+def device_records(store: Store, start: datetime, end: datetime) -> list[DeviceRecord]:
+    """The `device_energy` points (basis=device) of periods starting in [start, end), as
+    bot.device_basis reads them; a point without a usable energy or date is left out."""
+    out = []
+    for p in store.points(DEVICE_ENERGY.name, start, end, {"basis": DEVICE_BASIS}):
+        energy, first = p.fields.get("energy_wh"), p.fields.get("period_start")
+        if isinstance(energy, bool) or not isinstance(energy, int | float):
+            continue
+        try:
+            day = date.fromisoformat(str(first))
+        except ValueError:
+            continue
+        out.append(DeviceRecord(p.tags.get("device", ""), p.tags.get("kind", ""),
+                                p.tags.get("circuit", ""), p.tags.get("period", ""), day,
+                                float(energy), p.fields.get("complete") is True))
+    return out

@@ -34,7 +34,7 @@ from collector.accounting.meter import (
 )
 from collector.accounting.running import RunningLedger
 from collector.health import SourceError
-from collector.points import heatpump_points
+from collector.points import device_energy_points, heatpump_points
 from collector.service import Batch, Event, Lookup
 from collector.shelly.client import ShellyClient
 from collector.shelly.errors import ShellyError
@@ -162,6 +162,8 @@ class HeatPumpPipeline:
     def poll(self) -> Batch:
         read = self.reader.read()
         points: list[Point] = list(read.calls)
+        # the device's own memory of its energy: a separate basis (`device_energy`)
+        points.extend(device_energy_points(read.history, self.settings.tz))
         outcomes: dict[str, SourceError | None] = dict(read.failures)
         if read.connected and ACCOUNT not in outcomes:
             outcomes[ACCOUNT] = None

@@ -7,11 +7,23 @@ are the public schema of heatpump.schema (docs/schema.md).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from collector.readings import HeatPumpSample
-from heatpump.schema import API_CALL, ELECTRICITY, HEALTH, HEAT, HEATPUMP, MESSAGE, METER
+from collector.readings import DeviceEnergy, HeatPumpSample
+from heatpump.schema import (
+    API_CALL,
+    DEVICE_BASIS,
+    DEVICE_ENERGY,
+    ELECTRICITY,
+    HEALTH,
+    HEAT,
+    HEATPUMP,
+    MESSAGE,
+    METER,
+)
 from heatpump.store.base import FieldValue, Point
 
 
@@ -80,3 +92,17 @@ def api_call_point(time: datetime, source: str, kind: str, status_code: int,
     """One Viessmann API call (the bot shows the quota used)."""
     return Point(API_CALL.name, time, {"calls": calls, "status_code": status_code},
                  {"source": source, "kind": kind})
+
+
+def device_energy_points(records: Iterable[DeviceEnergy], tz: ZoneInfo) -> list[Point]:
+    """The `device_energy` points of `records` (heatpump.schema.DEVICE_ENERGY)."""
+    points = []
+    for r in records:
+        points.append(Point(
+            DEVICE_ENERGY.name, r.start_utc(tz),
+            {"energy_wh": round(r.energy_kwh * 1000.0, 3), "complete": r.complete,
+             "read_at": iso_utc(r.read_at),
+             "period_start": r.start.isoformat(), "feature": r.feature},
+            {"device": r.device, "basis": DEVICE_BASIS, "period": r.period, "kind": r.kind,
+             "circuit": r.circuit}))
+    return points

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from heatpump.store.base import FieldValue
+from heatpump.timeutil import calendar_start, local_midnight_utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +57,27 @@ class HeatPumpSample:
     counters: Mapping[str, float] = field(default_factory=dict)
     messages: tuple[HeatPumpMessage, ...] = ()
     counters_read_at: Mapping[str, datetime] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceEnergy:
+    """One period's energy as the heat pump remembers it (a `device_energy` point; read by
+    collector/vicare/history.py)."""
+
+    device: str
+    kind: str  # "heat" or "electricity"
+    circuit: str  # total, heating, dhw, cooling
+    period: str  # day, month, year
+    start: date  # the period's first day in the device's calendar
+    energy_kwh: float
+    complete: bool  # the period had ended when the device read the value
+    read_at: datetime  # UTC
+    feature: str  # e.g. heating.power.consumption.total.month[1]
+
+    def start_utc(self, tz: ZoneInfo) -> datetime:
+        """The UTC instant of the local midnight that starts the period."""
+        return local_midnight_utc(self.start, tz)
+
+    def end(self) -> date:
+        """The first day after the period."""
+        return calendar_start(self.period, self.start, -1)

@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("collector.replay_cmd",
                "run a recording (collect --record) or dumps through the collector again"),
     "doctor": ("collector.doctor", "check settings, devices and store; say what to fix"),
+    "backfill": ("collector.backfill_cmd",
+                 "import the heat pump's own memory of its energy (days, months, years)"),
     "bot": ("bot.run", "run the Telegram bot"),
     "chat": ("bot.chat", "the bot's commands in a terminal (heatpump chat /jaz 12m)"),
     "alerts": ("bot.alerts.cli", "check the alert rules now, or replay a period (--replay 14d)"),

@@ -206,8 +206,37 @@ API_CALL = Measurement(
     ),
 )
 
+# The heat pump's own memory (collector/vicare/history.py): energy per calendar period as
+# the device itself counted it, imported from its day/month/year arrays and summaries. A
+# separate basis from the metered `electricity`/`heat` intervals, never summed with them.
+DEVICE_ENERGY = Measurement(
+    "device_energy",
+    "Energy per calendar period as the heat pump itself remembers it (its day/month/year "
+    "arrays and summaries in the Viessmann API), imported at the collector's start, once a "
+    "day after, and by `heatpump backfill`. Time = the start of the period in the "
+    "device's calendar (local midnight of its first day, HEATPUMP_TZ), as a UTC instant; "
+    "the same period imported again overwrites (never doubles). A separate basis from the "
+    "metered `electricity` and `heat`: never added to them.",
+    ("device", "basis", "period", "kind", "circuit"),
+    (
+        _f("energy_wh", "float", "Wh", "Energy of the period as the device reports it "
+           "(0.1 kWh resolution; a period before the device counted reads 0)."),
+        _f("complete", "bool", "", "True when the period had ended when the device read "
+           "the value (index 1 and older of an array, lastMonth/lastYear of a summary); "
+           "False for the current period (index 0, currentDay/currentMonth/currentYear)."),
+        _f("read_at", "str", "", "When the device read the value (ISO 8601 UTC): the "
+           "array's `*ValueReadAt`, or the summary feature's `timestamp`."),
+        _f("period_start", "str", "", "The period's first day in the device's calendar "
+           "(ISO date, e.g. 2025-09-01), the same instant as the point's time."),
+        _f("feature", "str", "", "Where the value came from, e.g. "
+           "heating.power.consumption.total.month[1] or "
+           "heating.heat.production.summary.dhw.lastMonth."),
+    ),
+)
+
 MEASUREMENTS: dict[str, Measurement] = {
-    m.name: m for m in (METER, HEATPUMP, MESSAGE, ELECTRICITY, HEAT, HEALTH, API_CALL)
+    m.name: m for m in (METER, HEATPUMP, MESSAGE, ELECTRICITY, HEAT, HEALTH, API_CALL,
+                        DEVICE_ENERGY)
 }
 
 ROLLUP_LEVELS = ("1h", "1d")
@@ -222,3 +251,8 @@ HEAT_METHODS = ("counter", "flow", "modulation", "runtime")
 ESTIMATED_HEAT_METHODS = frozenset({"modulation", "runtime"})
 # Values of the `circuit` tag.
 CIRCUITS = ("total", "heating", "dhw", "cooling")
+# Values of the tags of `device_energy`: `basis` says whose figure it is (only the
+# device's own so far), `period` its calendar period, `kind` what was counted.
+DEVICE_BASIS = "device"
+DEVICE_ENERGY_PERIODS = ("day", "month", "year")
+DEVICE_ENERGY_KINDS = ("heat", "electricity")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -62,3 +62,22 @@ def _local_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
     # America/Havana skip midnight, Pacific/Apia skipped 30 Dec 2011). fold=1 would land
     # before the gap, on the previous day, and bucket_next would never advance.
     return local.replace(tzinfo=tz, fold=0).astimezone(UTC)
+
+
+def calendar_start(period: str, day: date, back: int = 0) -> date:
+    """First day of the calendar `period` ("day", "month", "year") `back` periods before
+    the one holding `day` (negative: after it). Raises ValueError for another period."""
+    if period == "day":
+        return day - timedelta(days=back)
+    if period == "month":
+        index = day.year * 12 + day.month - 1 - back
+        return date(index // 12, index % 12 + 1, 1)
+    if period == "year":
+        return date(day.year - back, 1, 1)
+    raise ValueError(f"unknown period {period!r}")
+
+
+def local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:
+    """The UTC instant at which `day` begins in `tz` (the first valid instant when DST
+    skips midnight)."""
+    return _local_to_utc(datetime(day.year, day.month, day.day), tz)

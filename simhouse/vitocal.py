@@ -70,6 +70,11 @@ class VitocalQuirks:
       (and without heat counters) heat can only be estimated.
     - `rated_output_kw`: reports `heating.compressors.0.power` (kW), the rated output
       some devices state themselves (Vitocal 333-G: 8, 200-S AWB-M-E-AC: 10).
+    - `heat_arrays`: also remembers its HEAT per day/week/month/year as arrays
+      (`heating.heat.production.{heating,dhw}`, laid out like the electricity arrays),
+      as devices that report them do; the 250-A of the real dump has heat only as
+      summaries (`heat_arrays=False`). With these the device's memory gives a monthly
+      JAZ for the past year (collector/vicare/history.py).
     """
 
     counter_tz: str | None = None
@@ -85,6 +90,7 @@ class VitocalQuirks:
     modulation_sensor: bool = False
     flow_sensor: bool = True
     rated_output_kw: float | None = None
+    heat_arrays: bool = True
 
 
 @dataclass
@@ -242,6 +248,38 @@ class SimulatedVitocal:
                     stamp))
         if q.power_counters:
             out.extend(self._array_features(now, zero))
+        if q.heat_counters and q.heat_arrays:
+            out.extend(self._heat_array_features(now, zero))
+        return out
+
+    def _heat_array_features(self, now: datetime, zero: bool) -> list[dict[str, Any]]:
+        """heating.heat.production.{heating,dhw}: [current, previous, ...] arrays of the
+        heat the device counted, read at the same moment as the electricity arrays."""
+        q = self.quirks
+        read_at = now if q.stale_arrays_from is None else min(now, q.stale_arrays_from)
+        stuck = [a for a, b in q.stuck if a <= read_at < b]
+        if stuck:
+            read_at = min(stuck)
+        t = _epoch(read_at)
+        p = self._periods(t)
+        stamp = _iso(read_at)
+        out = []
+        for circuit in ("heating", "dhw"):
+            series = f"heat.{circuit}"
+
+            def array(starts: list[float], count: int, series: str = series) -> list[float]:
+                ends = [t, *starts[:count - 1]]
+                values = [self._totals(b)[series] - self._totals(a)[series]
+                          for a, b in zip(starts[:count], ends, strict=True)]
+                return [0.0 if zero else _trunc(x) for x in values]
+
+            props: dict[str, Any] = {}
+            for name, starts, count in (("day", p.days, 8), ("week", p.weeks, 5),
+                                        ("month", p.months, 13), ("year", p.years, 2)):
+                props[name] = {"type": "array", "unit": "kilowattHour",
+                               "value": array(starts, count)}
+                props[f"{name}ValueReadAt"] = _str(stamp)
+            out.append(self._feature(f"heating.heat.production.{circuit}", props, _iso(now)))
         return out
 
     def _array_features(self, now: datetime, zero: bool) -> list[dict[str, Any]]:

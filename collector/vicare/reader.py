@@ -15,6 +15,11 @@ counters from that raw JSON. PyViCare's cache is switched off (cache duration 0)
 time-based cache would hand out the previous answer, with no sign that it is old, when a
 poll comes early or a fetch fails. Each sample is stamped with the time the API answered.
 Accounting, points and health are not done here (collector/pipeline.py).
+
+The device's own memory of its energy per day, month and year (collector/vicare/history.py)
+comes with the same answer: the first poll of each device after a start, and the first of
+each new local day after that, also hands it on (`ViCareRead.history`), at no extra call.
+`fetch_history` is `heatpump backfill`'s: one call per device, through the same guard.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -46,6 +51,7 @@ from collector.readings import HeatPumpSample
 from collector.vicare.cloud import LISTING_FILE, GuardedOAuthManager, Recorder
 from collector.vicare.dumps import save_dump
 from collector.vicare.guard import Guard, QuotaBlocked
+from collector.vicare.history import DeviceEnergy, device_history
 from collector.vicare.mapping import map_sample
 from collector.vicare.offline import Answer, OfflineOAuthManager
 from heatpump.logs import redact
@@ -71,6 +77,8 @@ class ViCareRead:
     failures: dict[str, SourceError] = field(default_factory=dict)  # device (or account)
     connected: bool = False  # the account (or offline source) answered
     calls: list[Any] = field(default_factory=list)  # api_call points
+    # what the devices remember of their energy (first poll after a start, then daily)
+    history: list[DeviceEnergy] = field(default_factory=list)
 
 
 @dataclass
@@ -161,6 +169,7 @@ class ViCareReader:
         self._calls: list[Any] = []
         self._secrets = [s for s in (settings.vicare_password,) if s]
         self._quota_warned = False
+        self._history_day: dict[str, date] = {}  # device -> local day of its last import
 
     # --- public --------------------------------------------------------------------------
 
@@ -197,6 +206,49 @@ class ViCareReader:
             pairs.append(({"modelId": d.config.device_model, "deviceType": d.config.device_type,
                            "roles": d.config.roles, "id": d.config.device_id}, body["data"]))
         return save_dump(path, pairs)
+
+    def fetch_history(self) -> tuple[list[DeviceEnergy], dict[str, SourceError]]:
+        """What every selected device remembers of its energy (`heatpump backfill`).
+
+        ONE API call per device (plus a login/listing if not yet connected), each through
+        the guard: it counts against VICARE_DAILY_BUDGET and is refused when the budget or
+        a 429 block says so. Returns the records and, per device (or ACCOUNT), the failure
+        that stopped it; the calls' `api_call` points are in `take_calls()`. Never raises."""
+        now = self.clock()
+        self._calls = []
+        records: list[DeviceEnergy] = []
+        failures: dict[str, SourceError] = {}
+        try:
+            self._connect()
+        except Exception as exc:  # classified below
+            self._manager = None
+            failures[ACCOUNT] = self._classify(now, exc)
+            return records, failures
+        for device in self.devices:
+            try:
+                if self.guard is not None and self.connection.guarded:
+                    self.guard.check_call(self.clock())
+                body = device.config.service.fetch_all_features(device.config.accessor)
+                if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
+                    raise PyViCareInvalidDataError(body)
+            except Exception as exc:  # classified below
+                failures[device.tag] = self._classify(now, exc)
+                continue
+            records.extend(self._history(body["data"], device.tag))
+        return records, failures
+
+    def take_calls(self) -> list[Any]:
+        """The `api_call` points of the calls since the last `read`/`fetch_history`."""
+        calls, self._calls = self._calls, []
+        return calls
+
+    def _history(self, data: list[Any], tag: str) -> list[DeviceEnergy]:
+        try:
+            return device_history(data, tag, self.settings.tz)
+        except Exception as exc:  # a surprising answer must not cost the poll its sample
+            log.warning("device %s: its energy history could not be read (%s: %s)", tag,
+                        type(exc).__name__, redact(str(exc), self._secrets)[:200])
+            return []
 
     # --- connection ----------------------------------------------------------------------
 
@@ -281,6 +333,10 @@ class ViCareReader:
                 result.failures[device.tag] = self._classify(now, exc)
                 continue
             result.samples.append(map_sample(body["data"], device.tag, answered))
+            day = answered.astimezone(self.settings.tz).date()
+            if self._history_day.get(device.tag) != day:
+                self._history_day[device.tag] = day
+                result.history.extend(self._history(body["data"], device.tag))
 
     def _classify(self, now: datetime, exc: Exception) -> SourceError:
         """A failure as the `health` reason, status and one sentence (never a secret)."""

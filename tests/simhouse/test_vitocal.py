@@ -631,3 +631,55 @@ def test_rated_output(sim):
         "type": "number", "unit": "kilowatt", "value": 7.0}
     assert sample(v, now).values["device_rated_heat_kw"] == 7.0
     assert "device_rated_heat_kw" not in sample(vitocal(sim), now).values
+
+
+# --- the device's memory of its heat (heat arrays) -------------------------------------------
+
+
+@pytest.mark.parametrize("now", [local(2025, 3, 12, 15, 37, 21), local(2025, 11, 3, 0, 2, 5)])
+def test_heat_arrays_are_the_exact_heat_per_period(sim, now):
+    v = vitocal(sim)
+    today = now.date()
+    days = [midnight(today - timedelta(days=i)) for i in range(8)]
+    monday = today - timedelta(days=today.weekday())
+    weeks = [midnight(monday - timedelta(weeks=i)) for i in range(5)]
+    months = []
+    y, m = today.year, today.month
+    for _ in range(13):
+        months.append(midnight(date(y, m, 1)))
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+    years = [midnight(date(today.year - i, 1, 1)) for i in range(2)]
+    for circuit in ("heating", "dhw"):
+        def array(starts: list[datetime], circuit: str = circuit) -> list[float]:
+            ends = [now, *starts[:-1]]
+            return [trunc(energy(sim, f"heat.{circuit}", a, b))
+                    for a, b in zip(starts, ends, strict=True)]
+
+        got = props(v, now, f"heating.heat.production.{circuit}")
+        assert got["day"]["value"] == array(days)
+        assert got["week"]["value"] == array(weeks)
+        assert got["month"]["value"] == array(months)
+        assert got["year"]["value"] == array(years)
+        assert sum(got["month"]["value"][1:]) > 100  # a house in use, also before the origin
+        for name in ARRAYS:
+            assert got[name]["unit"] == "kilowattHour"
+            assert got[f"{name}ValueReadAt"]["value"] == (
+                now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"))
+
+
+def test_heat_arrays_follow_the_quirks(sim):
+    now = local(2025, 1, 15, 18)
+    since = local(2025, 1, 12, 9, 30)
+    names = {f["feature"] for f in data(vitocal(sim, heat_arrays=False), now)}
+    assert not {"heating.heat.production.heating", "heating.heat.production.dhw"} & names
+    names = {f["feature"] for f in data(vitocal(sim, heat_counters=False), now)}
+    assert "heating.heat.production.heating" not in names
+    stale = values(vitocal(sim, stale_arrays_from=since), now, "heating.heat.production.dhw")
+    assert stale == values(vitocal(sim), since, "heating.heat.production.dhw")
+    span = (local(2025, 1, 15, 10), local(2025, 1, 15, 10, 10))
+    zero = values(vitocal(sim, zero_answers=(span,)), local(2025, 1, 15, 10, 5),
+                  "heating.heat.production.heating")
+    assert all(x == 0.0 for a in ARRAYS for x in zero[a])
+    # the heat arrays are the device's memory only: the counters the accounting reads stay
+    assert sample(vitocal(sim), now).counters == sample(
+        vitocal(sim, heat_arrays=False), now).counters
