@@ -198,10 +198,12 @@ class BotApp:
             raise RuntimeError("the job queue is missing (install python-telegram-bot[job-queue])")
         app.job_queue.run_repeating(self._beat, interval=HEARTBEAT_EVERY_S, first=0,
                                     name="heartbeat")
-        self.alert_job.schedule(app.job_queue, self.first_check_s)
         self.renders.start()
         await asyncio.to_thread(charts.warm_up)
         await app.bot.set_my_commands([BotCommand(n, t[:256]) for n, t in menu()])
+        # after the slow start-up steps (matplotlib's font cache can take a minute on a
+        # Pi): `first_check_s` counts from here
+        self.alert_job.schedule(app.job_queue, self.first_check_s)
         if not self.allowed:
             log.warning("TELEGRAM_ALLOWED_CHAT_IDS is empty: every chat is refused and told "
                         "its id")

@@ -93,4 +93,7 @@ class AlertJob:
         the bot runs: `first` counts from here, so a slow start cannot make the scheduler
         drop the first check as missed."""
         interval_s = self.service.settings.alert_check_minutes * 60
-        return jq.run_repeating(self.tick, interval=interval_s, first=first_s, name=JOB_NAME)
+        # a check that is due while the loop was busy runs late rather than never
+        # (APScheduler drops a run missed by more than its grace time, 1 s by default)
+        return jq.run_repeating(self.tick, interval=interval_s, first=first_s, name=JOB_NAME,
+                                job_kwargs={"misfire_grace_time": None, "coalesce": True})
