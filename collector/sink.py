@@ -193,6 +193,20 @@ class DurableSink:
                     out[name] = Latest(p.time, value, dict(p.tags))
         return out
 
+    def finish_by(self, monotonic_deadline: float) -> None:
+        """Shutdown: store calls after this `time.monotonic()` value fail at once (a store
+        without bounded calls, collector/bounded_store.py, is not affected)."""
+        finish_by = getattr(self.store, "finish_by", None)
+        if finish_by is not None:
+            finish_by(monotonic_deadline)
+
+    def give_up(self) -> None:
+        """Stop waiting for the store call in progress (a SIGTERM; safe from a signal
+        handler): it fails as if the store had not answered, and its points are spooled."""
+        give_up = getattr(self.store, "give_up", None)
+        if give_up is not None:
+            give_up()
+
     def close(self) -> None:
         """Commit; what cannot be committed now is spooled, and the spool stays on disk
         for the next start."""

@@ -12,6 +12,7 @@ the collector could book. The counter follows `clock` (default: real time).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 import time
@@ -117,6 +118,10 @@ class LiveMeter(FakeShelly):
                 except OSError:
                     pass  # the client gave up, as it should
                 self.close_connection = True
+
+            def finish(self) -> None:
+                with contextlib.suppress(OSError):  # the client hung up on a fault
+                    super().finish()
 
             def _trickle(self) -> None:
                 self.send_response(200)
