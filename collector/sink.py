@@ -143,7 +143,11 @@ class DurableSink:
                     log.info("replayed %d spooled points, %.1f MB to go", replayed,
                              self.spool.size_bytes / 1e6)
                     return False
-                points = self.spool.read(seg)
+                try:
+                    points = self.spool.read(seg)
+                except OSError as exc:  # it would block every segment after it
+                    self.spool.set_aside(seg, f"unreadable ({exc.strerror or exc})")
+                    continue
                 if points:
                     self._send(points, urgent=True)  # committed before the segment goes
                 self.spool.remove(seg)
