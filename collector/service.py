@@ -175,6 +175,7 @@ class Collector:
         self._heartbeat_wall = float("-inf")
         self._heartbeat_content_wall = float("-inf")
         self._heartbeat_key = ""
+        self._heartbeat_failing = False
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._results: queue.Queue[_Outcome] = queue.Queue()
@@ -383,7 +384,7 @@ class Collector:
             if up:
                 self.sink.write([change.point()])
             else:
-                self.sink.spool.append([change.point()])
+                self.sink.keep([change.point()])
 
     def _write_heartbeat(self, stopped: bool = False) -> None:
         """Beat at most every HEARTBEAT_S of the collector's clock, and rewrite the file's
@@ -411,8 +412,11 @@ class Collector:
             heartbeat.beat(self.data_dir, "collector",
                            heartbeat_body(self.clock.now(), self.health, extra))
             self._heartbeat_key, self._heartbeat_content_wall = key, wall
+            self._heartbeat_failing = False
         except OSError as exc:
-            log.warning("cannot write heartbeat %s: %s", self.heartbeat, exc)
+            if not self._heartbeat_failing:  # once, not every beat (a full disk)
+                log.warning("cannot write heartbeat %s: %s", self.heartbeat, exc)
+            self._heartbeat_failing = True
 
 
 # --- failure classification -------------------------------------------------------------

@@ -109,7 +109,11 @@ class Spool:
         self._sizes: dict[Path, int] = {}
         if self.dir.exists() and not self.dir.is_dir():
             self._set_aside(self.dir, "not a folder")
-        self.dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a read-only or full disk: appends fail (and are held)
+            log.error("cannot make the spool folder %s (%s); points the store does not "
+                      "take wait in memory", self.dir, exc)
         for seg in self._segments():
             self._check(seg)
         self._dropped: dict[str, int] = {}
@@ -217,7 +221,11 @@ class Spool:
         finally:
             os.close(fd)
         self._sizes[self._current] = self._sizes.get(self._current, 0) + len(data)
-        self._enforce_cap()
+        try:
+            self._enforce_cap()
+        except OSError as exc:  # the batch is on disk; only the clean-up failed
+            log.error("spool over its cap and cannot be trimmed (%s); the next append "
+                      "tries again", exc)
         self._warn()
         return len(lines)
 
