@@ -125,6 +125,10 @@ class GuardState:
     credentials: str | None = None  # salted hash: a changed password resets the backoff
     salt: str | None = None
     last_poll: dict[str, str] = field(default_factory=dict)
+    # Why the last connect (login, device listing) failed: {"reason", "detail", "status"}
+    # (the health sentence, never a secret), so a restart or `heatpump doctor` within the
+    # retry interval says why instead of nothing.
+    connect_failure: dict[str, str] | None = None
 
 
 def _utc(text: object) -> datetime:
@@ -169,6 +173,11 @@ def _checked_state(raw: object) -> GuardState:
         raise TypeError("logins is not a list of attempts")
     for a in state.logins:
         _utc(a["t"])
+    if state.connect_failure is not None and not (
+            isinstance(state.connect_failure, dict)
+            and all(isinstance(state.connect_failure.get(k), str)
+                    for k in ("reason", "detail", "status"))):
+        raise TypeError("connect_failure is not a reason and a detail")
     if not isinstance(state.last_poll, dict):
         raise TypeError("last_poll is not a mapping")
     for t in state.last_poll.values():
@@ -389,5 +398,12 @@ class Guard:
         self._save_state()
 
     def clear_last_poll(self, device: str) -> None:
-        if self.state.last_poll.pop(device, None) is not None:
+        changed = self.state.last_poll.pop(device, None) is not None
+        if self.state.connect_failure is not None:
+            self.state.connect_failure, changed = None, True
+        if changed:
             self._save_state()
+
+    def note_connect_failure(self, reason: str, detail: str, status: str) -> None:
+        """Keep why the connect failed (saved with the next state write)."""
+        self.state.connect_failure = {"reason": reason, "detail": detail, "status": status}
