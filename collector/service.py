@@ -36,8 +36,8 @@ log = logging.getLogger("collector")
 HEARTBEAT_S = 30.0  # the loop wakes at least this often, so the heartbeat stays fresh
 HEARTBEAT_CONTENT_S = 600.0  # the heartbeat's content is renewed at least this often
 RETENTION_EVERY_S = 86400.0  # HEATPUMP_RAW_RETENTION_DAYS is applied at start, then daily
-STOP_BUDGET_S = 3.0  # how long shutdown waits for polls in flight (SIGTERM -> exit < 5 s)
-STORE_STOP_S = 1.5  # then the store gets this long for the last commit, the rest is spooled
+STOP_BUDGET_S = 2.5  # how long shutdown waits for polls in flight (SIGTERM -> exit < 5 s)
+STORE_STOP_S = 1.0  # then the store gets this long for the last commit, the rest is spooled
 
 
 # --- what a source is -------------------------------------------------------------------

@@ -104,13 +104,20 @@ class DurableSink:
         return self._to_spool(points)
 
     def _hold(self, points: Sequence[Point]) -> None:
+        """Keep points in memory; past MAX_HELD_POINTS the oldest raw meter samples go
+        first (as in the spool's cap), then the oldest of the rest, each counted lost."""
         self._held.extend(points)
         over = len(self._held) - MAX_HELD_POINTS
-        if over > 0:
-            del self._held[:over]
-            self.lost += over
-            log.error("%d points held in memory for too long (store down, disk full): the "
-                      "oldest %d are lost; %d lost so far", MAX_HELD_POINTS, over, self.lost)
+        if over <= 0:
+            return
+        raw = [i for i, p in enumerate(self._held) if p.measurement == "meter"][:over]
+        rest = [i for i, p in enumerate(self._held) if p.measurement != "meter"]
+        drop = set(raw) | set(rest[:over - len(raw)])
+        self._held = [p for i, p in enumerate(self._held) if i not in drop]
+        self.lost += len(drop)
+        log.error("%d points held in memory (store down, disk full): the oldest %d (raw "
+                  "samples first) are lost; %d lost so far", MAX_HELD_POINTS, len(drop),
+                  self.lost)
 
     def _spool_held(self) -> bool:
         """Move what waits in memory to the spool; True when nothing waits any more."""

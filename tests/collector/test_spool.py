@@ -198,10 +198,16 @@ def test_only_what_memory_cannot_hold_is_counted_lost(tmp_path, monkeypatch, cap
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(sp, "append", full)
+    sink.write([energy(0)])
     for i in range(6):
         sink.write([meter(i)])
-    assert (sink.lost, sink.held) == (2, 4)
-    assert "2 lost so far" in caplog.text
+    assert (sink.lost, sink.held) == (3, 4)
+    assert "3 lost so far" in caplog.text
+    monkeypatch.undo()
+    sink.pump(force=True)  # the disk takes data again
+    kept = list(sp)
+    assert kept[0] == energy(0)  # raw samples go first, energy is kept
+    assert [p.fields["uptime_s"] for p in kept[1:]] == [3, 4, 5]
 
 
 def test_held_points_go_to_the_store_first_when_it_answers_again(tmp_path, monkeypatch):

@@ -1,6 +1,7 @@
 """A store that hangs never holds the collector (issue 15), measured on `heatpump collect`
 as its own process against a real influxd stopped with SIGSTOP (the kernel accepts
-connections, nothing answers) and a fake meter over HTTP on 127.0.0.1.
+connections, nothing answers), or killed with SIGKILL and started again, and a fake meter
+over HTTP on 127.0.0.1.
 
 The figures: polls made while the store hangs >= 90 % of the schedule; SIGTERM -> exit in
 <= 5 s with the store hung and with the meter trickling; the first poll at start not held
@@ -144,6 +145,38 @@ def test_the_first_poll_is_not_held_by_a_store_hung_at_start(tmp_path, make_infl
     print(f"figures: first poll {first_poll_s:.1f} s after the start with the store hung; "
           f"SIGTERM -> exit {stop_s:.1f} s (store hung, meter trickling)")
     assert first_poll_s < 20.0, first_poll_s
+    assert stop_s <= STOP_LIMIT_S
+    with store_of(server) as store:
+        el = [p for p in store.points("electricity", *FAR) if p.tags["source"] == "meter"]
+    assert sum(p.fields.get("energy_wh", 0.0) for p in el) == pytest.approx(
+        meter.truth_wh(), abs=1e-6)
+
+
+def test_an_influxd_killed_and_started_again_costs_nothing(tmp_path, make_influxd):
+    """kill -9 of the store mid-collection (its last writes may be cut), then a restart of
+    it on the same data: everything the collector spooled meanwhile is replayed, and the
+    energy booked equals what the counter served."""
+    server = make_influxd(auth=True)
+    server.create_admin("admin", INFLUX_SECRET)
+    data = tmp_path / "data"
+    with LiveMeter(password=SHELLY_SECRET) as meter:
+        run = CollectProcess(tmp_path, settings(data, meter, server), "killed")
+        try:
+            run.wait_for(lambda: len(meter.served) >= 4, 60, "meter polls")
+            assert server.proc is not None
+            server.proc.kill()  # kill -9
+            server.proc.wait()
+            server.proc = None
+            served = len(meter.served)
+            run.wait_for(lambda: len(meter.served) >= served + 8, 60, "polls while it is gone")
+            assert run.heartbeat().get("spool_bytes")  # spooled meanwhile
+            server.start()
+            run.wait_for(lambda: spool_empty(run), 120, "replayed spool")
+            time.sleep(2 * POLL_S)
+            stop_s = run.stop()
+        finally:
+            run.kill()
+        assert_clean(run)
     assert stop_s <= STOP_LIMIT_S
     with store_of(server) as store:
         el = [p for p in store.points("electricity", *FAR) if p.tags["source"] == "meter"]
