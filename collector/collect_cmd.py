@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
+from collector.bounded_store import BoundedStore
 from collector.service import Clock, Collector, RealClock, Source
 from collector.sink import DurableSink
 from collector.spool import Spool
@@ -46,11 +47,14 @@ def build_collector(settings: Settings, sources: Sequence[Source], store: Store,
                     state: StateFile | None = None) -> Collector:
     """The service over any sources (real, replayed or simulated) and any store; `state` is
     the accounting state file the sources resume from (collector.wiring.build_sources).
+    In real time (`threaded`) every store call is bounded (collector/bounded_store.py).
 
     Commits every HEATPUMP_FLUSH_MINUTES (Settings.flush_s) and every poll while the bot
     asks for live data (heatpump.live); a bulk load (`flush_every` > 1) every n polls."""
     clock = clock or RealClock()
     data_dir = Path(data_dir or settings.data_dir)
+    if threaded and not isinstance(store, BoundedStore):
+        store = BoundedStore(store)  # real time: a hung store never holds the loop
     spool = Spool(data_dir / "spool", int(settings.spool_max_mb * 1e6))
     sink = DurableSink(store, spool, clock.monotonic, flush_every=flush_every,
                        flush_s=settings.flush_s, live=lambda: live_wanted(data_dir))
@@ -82,13 +86,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
-        store = open_store(settings)
+        # opened on the store's own thread: a hung InfluxDB does not hold the first poll
+        store = BoundedStore.opening(lambda: open_store(settings))
     except StoreError as exc:  # refused credentials; a server that is down is no error
         print(f"heatpump collect: cannot use the store: {exc}\n  run `heatpump doctor` for "
               "the next step", file=sys.stderr)
         return 2
     collector = build_collector(settings, sources, store, clock=clock, state=state)
     install_signal_handlers(collector)
+    store = collector.sink.store  # bounded: asking a hung store its version takes 2 s
     if recorder is not None:
         log.info("recording every device answer into %s", recorder.folder)
     log.info("collecting from %s into %s", ", ".join(

@@ -36,7 +36,8 @@ log = logging.getLogger("collector")
 HEARTBEAT_S = 30.0  # the loop wakes at least this often, so the heartbeat stays fresh
 HEARTBEAT_CONTENT_S = 600.0  # the heartbeat's content is renewed at least this often
 RETENTION_EVERY_S = 86400.0  # HEATPUMP_RAW_RETENTION_DAYS is applied at start, then daily
-STOP_BUDGET_S = 3.0  # how long shutdown waits for polls in flight (SIGTERM -> exit < 5 s)
+STOP_BUDGET_S = 2.5  # how long shutdown waits for polls in flight (SIGTERM -> exit < 5 s)
+STORE_STOP_S = 1.0  # then the store gets this long for the last commit, the rest is spooled
 
 
 # --- what a source is -------------------------------------------------------------------
@@ -174,6 +175,7 @@ class Collector:
         self._heartbeat_wall = float("-inf")
         self._heartbeat_content_wall = float("-inf")
         self._heartbeat_key = ""
+        self._heartbeat_failing = False
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._results: queue.Queue[_Outcome] = queue.Queue()
@@ -186,9 +188,11 @@ class Collector:
     # --- control ----------------------------------------------------------------------
 
     def request_stop(self) -> None:
-        """Safe from a signal handler or another thread."""
+        """Safe from a signal handler or another thread; a store call the loop waits for is
+        given up at once (collector/bounded_store.py)."""
         self._stop.set()
         self._wake.set()
+        self.sink.give_up()
 
     def run(self, until: Callable[[], bool] | None = None) -> None:
         """Poll until stopped (or `until()` is true), then flush everything."""
@@ -240,7 +244,11 @@ class Collector:
         self._write_heartbeat()
 
     def shutdown(self) -> None:
+        """Stop within STOP_BUDGET_S + STORE_STOP_S (SIGTERM -> exit in < 5 s, in every
+        state): polls still in flight are abandoned, a store that does not answer in time
+        is left, and what it did not commit stays in the spool for the next start."""
         deadline = time.monotonic() + STOP_BUDGET_S
+        self.sink.finish_by(deadline + STORE_STOP_S)
         self._stop.set()
         for job in self.jobs:
             job.go.set()
@@ -376,7 +384,7 @@ class Collector:
             if up:
                 self.sink.write([change.point()])
             else:
-                self.sink.spool.append([change.point()])
+                self.sink.keep([change.point()])
 
     def _write_heartbeat(self, stopped: bool = False) -> None:
         """Beat at most every HEARTBEAT_S of the collector's clock, and rewrite the file's
@@ -404,8 +412,11 @@ class Collector:
             heartbeat.beat(self.data_dir, "collector",
                            heartbeat_body(self.clock.now(), self.health, extra))
             self._heartbeat_key, self._heartbeat_content_wall = key, wall
+            self._heartbeat_failing = False
         except OSError as exc:
-            log.warning("cannot write heartbeat %s: %s", self.heartbeat, exc)
+            if not self._heartbeat_failing:  # once, not every beat (a full disk)
+                log.warning("cannot write heartbeat %s: %s", self.heartbeat, exc)
+            self._heartbeat_failing = True
 
 
 # --- failure classification -------------------------------------------------------------

@@ -20,6 +20,10 @@ from heatpump.store.common import PartialWriteError
 log = logging.getLogger(__name__)
 
 REPLAY_BUDGET_S = 2.0  # replay work per loop cycle
+# Points neither the store nor the spool could take (store down AND the disk full or
+# read-only) wait in memory, up to this many (~30 MB; two days of 10 s meter samples with
+# their energy minutes); only past it are the oldest lost, and counted.
+MAX_HELD_POINTS = 50_000
 RETRY_S = (5.0, 10.0, 30.0, 60.0)  # wait before the 1st, 2nd, ... replay attempt, then 60 s
 
 
@@ -50,7 +54,9 @@ class DurableSink:
         self.written = 0  # points that reached the store (counted, for tests and logs)
         self.spooled = 0
         self.invalid = 0  # points (or values) the store refused for good
-        self.lost = 0  # points neither the store nor the spool could take
+        self.lost = 0  # points dropped for good: neither store nor spool nor memory took them
+        self._held: list[Point] = []  # waiting in memory for the disk (see MAX_HELD_POINTS)
+        self._disk_failing = False  # the spool refused a write (logged once)
         self.replaying = False  # a replay is under way (the store answers, more to send)
 
     def write(self, points: Sequence[Point], urgent: bool = False) -> bool:
@@ -60,8 +66,11 @@ class DurableSink:
         if not points:
             return not self._pending and self._unflushed == 0
         if not self.spool:
+            if self._held:  # the store takes what waited in memory first, in order
+                points, urgent, self._held = [*self._held, *points], True, []
             try:
                 durable = self._send(points, urgent)
+                self._disk_failing = False
                 self._set_up(True, "")
                 return durable
             except StoreError as exc:
@@ -71,14 +80,78 @@ class DurableSink:
                 # commit its copy later: the same points overwrite themselves)
                 points = [*self._pending, *points]
                 self._pending = []
+        return self._to_spool(points)
+
+    def _to_spool(self, points: Sequence[Point]) -> bool:
+        """Spool (after whatever waits in memory, in order); True when on disk."""
+        if self._held and not self._spool_held():
+            self._hold(points)
+            return False
         try:
             self.spooled += self.spool.append(points)
             return True
-        except OSError as exc:  # the store AND the local disk fail: say so, keep running
-            self.lost += len(points)
-            log.error("cannot spool %d points (%s): they are lost; %d lost so far",
-                      len(points), exc, self.lost)
+        except OSError as exc:  # the store AND the local disk fail: keep them in memory
+            if not self._disk_failing:  # once per episode, not every poll
+                self._disk_failing = True
+                log.error("cannot spool %d points (%s): kept in memory until the disk "
+                          "takes them (the store does not answer either)", len(points), exc)
+            self._hold(points)
             return False
+
+    def keep(self, points: Sequence[Point]) -> bool:
+        """Spool points now whatever the store's state (a store-down health point): on
+        disk, or held in memory when the disk refuses too; True when on disk."""
+        return self._to_spool(points)
+
+    def _hold(self, points: Sequence[Point]) -> None:
+        """Keep points in memory; past MAX_HELD_POINTS the oldest raw meter samples go
+        first (as in the spool's cap), then the oldest of the rest, each counted lost."""
+        self._held.extend(points)
+        over = len(self._held) - MAX_HELD_POINTS
+        if over <= 0:
+            return
+        raw = [i for i, p in enumerate(self._held) if p.measurement == "meter"][:over]
+        rest = [i for i, p in enumerate(self._held) if p.measurement != "meter"]
+        drop = set(raw) | set(rest[:over - len(raw)])
+        self._held = [p for i, p in enumerate(self._held) if i not in drop]
+        self.lost += len(drop)
+        log.error("%d points held in memory (store down, disk full): the oldest %d (raw "
+                  "samples first) are lost; %d lost so far", MAX_HELD_POINTS, len(drop),
+                  self.lost)
+
+    def _spool_held(self) -> bool:
+        """Move what waits in memory to the spool; True when nothing waits any more."""
+        if not self._held:
+            return True
+        try:
+            self.spooled += self.spool.append(self._held)
+        except OSError:
+            return False
+        log.info("the disk takes data again: %d points kept in memory are spooled",
+                 len(self._held))
+        self._held, self._disk_failing = [], False
+        return True
+
+    def _send_held(self, force: bool) -> bool:
+        """What waits in memory straight to the store when it is time to try (the spool
+        is empty: nothing older waits on disk); True when it took everything."""
+        if self.spool or (not force and self._mono() < self._next_try):
+            return False
+        try:
+            self._send(self._held, urgent=True)
+        except StoreError as exc:
+            self._set_up(False, str(exc))
+            self._schedule_retry()
+            return False
+        log.info("store back: %d points kept in memory are stored", len(self._held))
+        self._held, self._attempts, self._disk_failing = [], 0, False
+        self._set_up(True, "")
+        return True
+
+    @property
+    def held(self) -> int:
+        """Points waiting in memory because neither the store nor the disk took them."""
+        return len(self._held)
 
     def _send(self, points: Sequence[Point], urgent: bool = False) -> bool:
         """Write, and commit when due (True); raises StoreError when the store is
@@ -129,6 +202,8 @@ class DurableSink:
         Works for at most `budget_s` per call, so a long replay never keeps the loop from
         handling polls or a SIGTERM; `replaying` says that more is waiting."""
         self.replaying = False
+        if self._held and not self._spool_held():  # the disk is still full or read-only
+            return self._send_held(force)
         if not self.spool:
             return True
         if not force and self._mono() < self._next_try:
@@ -143,10 +218,21 @@ class DurableSink:
                     log.info("replayed %d spooled points, %.1f MB to go", replayed,
                              self.spool.size_bytes / 1e6)
                     return False
-                points = self.spool.read(seg)
+                try:
+                    points = self.spool.read(seg)
+                except OSError as exc:  # it would block every segment after it
+                    self.spool.set_aside(seg, f"unreadable ({exc.strerror or exc})")
+                    continue
                 if points:
                     self._send(points, urgent=True)  # committed before the segment goes
-                self.spool.remove(seg)
+                try:
+                    self.spool.remove(seg)
+                except OSError as exc:  # a read-only disk: replayed again later (the same
+                    log.error("cannot remove the replayed spool %s (%s); it is replayed "
+                              "again later (harmless: the store keeps one copy)", seg.name,
+                              exc)  # points overwrite themselves)
+                    self._schedule_retry()
+                    return False
                 replayed += len(points)
         except StoreError as exc:
             if replayed:
@@ -193,6 +279,20 @@ class DurableSink:
                     out[name] = Latest(p.time, value, dict(p.tags))
         return out
 
+    def finish_by(self, monotonic_deadline: float) -> None:
+        """Shutdown: store calls after this `time.monotonic()` value fail at once (a store
+        without bounded calls, collector/bounded_store.py, is not affected)."""
+        finish_by = getattr(self.store, "finish_by", None)
+        if finish_by is not None:
+            finish_by(monotonic_deadline)
+
+    def give_up(self) -> None:
+        """Stop waiting for the store call in progress (a SIGTERM; safe from a signal
+        handler): it fails as if the store had not answered, and its points are spooled."""
+        give_up = getattr(self.store, "give_up", None)
+        if give_up is not None:
+            give_up()
+
     def close(self) -> None:
         """Commit; what cannot be committed now is spooled, and the spool stays on disk
         for the next start."""
@@ -200,14 +300,17 @@ class DurableSink:
             self.commit()
         except StoreError as exc:
             if self._pending:
-                with contextlib.suppress(OSError):
-                    self.spooled += self.spool.append(self._pending)
-                    self._pending = []
+                self._to_spool(self._pending)
+                self._pending = []
             log.warning("store still unavailable at shutdown (%s); %d bytes stay spooled",
                         exc, self.spool.size_bytes)
         finally:
             with contextlib.suppress(StoreError):
                 self.store.close()
+        if self._held and not self._spool_held():
+            log.error("%d raw points neither the store nor the disk could take are lost at "
+                      "shutdown; energy is not: accounting resumes from its last durable "
+                      "state and the device's counters", len(self._held))
 
 
 def _tags_match(tags: Mapping[str, str], want: Mapping[str, str] | None) -> bool:

@@ -10,12 +10,22 @@ Size cap: when the spool outgrows `max_bytes`, the oldest segments are rewritten
 their raw meter samples first (10-second power readings, the bulk of the volume), then
 without the other raw or informational points; energy intervals (`electricity`, `heat`)
 are never dropped, because the counters they come from cannot be read again later.
+
+Damage: at start every segment left by an earlier process is checked line by line. A line
+that is not a point of the shape written here (torn by a crash, valid JSON of another
+shape, tags that are not text, a time without its zone, a field that is no number, flag or
+text) is set aside in `<segment>.damaged-<UTC time>` next to it, with a warning, and the
+segment keeps its good points, which are replayed. An entry that is no file (a directory
+named like a segment), or a file that cannot be read, is renamed the same way; a spool
+path that is a file is renamed and the folder made. Nothing in the spool ever stops the
+collector from starting.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -24,6 +34,7 @@ from pathlib import Path
 
 from heatpump.fsutil import write_atomic
 from heatpump.store.base import Point
+from heatpump.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +55,35 @@ def point_to_json(p: Point) -> str:
 
 
 def point_from_json(line: str) -> Point:
+    """The point of one spool line; ValueError saying what is wrong with any other line."""
     d = json.loads(line)
-    return Point(d["m"], datetime.fromisoformat(d["t"]), d["f"], d.get("tags") or {})
+    if not isinstance(d, dict):
+        raise ValueError("not a JSON object")
+    m, t, f, tags = d.get("m"), d.get("t"), d.get("f"), d.get("tags") or {}
+    if not isinstance(m, str) or not m:
+        raise ValueError("no measurement")
+    if not isinstance(t, str):
+        raise ValueError("no time")
+    when = datetime.fromisoformat(t)
+    if when.tzinfo is None:
+        raise ValueError("a time without its zone")
+    if not isinstance(tags, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+        raise ValueError("tags that are not text")
+    if not isinstance(f, dict) or not f or not all(
+            isinstance(k, str) and _field_value(v) for k, v in f.items()):
+        raise ValueError("no fields, or a field that is no number, flag or text")
+    return Point(m, when, f, tags)
+
+
+def _field_value(v: object) -> bool:
+    if isinstance(v, float):
+        return math.isfinite(v)
+    return isinstance(v, (bool, int, str))
+
+
+def _stamp() -> str:
+    return utcnow().strftime("%Y%m%dT%H%M%SZ")
 
 
 @dataclass(frozen=True)
@@ -64,17 +102,84 @@ class Spool:
 
     def __init__(self, directory: Path, max_bytes: int):
         self.dir = Path(directory)
-        self.dir.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
         self._warned = 0.0  # highest warning fraction announced
         self._current: Path | None = None
-        self._sizes: dict[Path, int] = {p: p.stat().st_size for p in self._segments()}
+        self._unusable: set[Path] = set()  # damaged entries that could not be renamed
+        self._sizes: dict[Path, int] = {}
+        if self.dir.exists() and not self.dir.is_dir():
+            self._set_aside(self.dir, "not a folder")
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a read-only or full disk: appends fail (and are held)
+            log.error("cannot make the spool folder %s (%s); points the store does not "
+                      "take wait in memory", self.dir, exc)
+        for seg in self._segments():
+            self._check(seg)
         self._dropped: dict[str, int] = {}
+
+    # --- damage -----------------------------------------------------------------------
+
+    def _check(self, seg: Path) -> None:
+        """Keep a segment of an earlier process with its good points only (module doc)."""
+        if not seg.is_file():
+            self._set_aside(seg, "not a file")
+            return
+        good: list[str] = []
+        bad: list[str] = []
+        why = ""
+        try:
+            for line in _lines(seg, strict=True):
+                try:
+                    point_from_json(line)
+                    good.append(line)
+                except (ValueError, TypeError) as exc:  # json's errors are ValueErrors
+                    bad.append(line)
+                    why = why or str(exc)[:80]
+        except OSError as exc:
+            self._set_aside(seg, f"unreadable ({exc.strerror or exc})")
+            return
+        if bad:
+            aside = seg.with_name(f"{seg.name}.damaged-{_stamp()}")
+            try:
+                with open(aside, "a", encoding="utf-8") as f:
+                    f.write("".join(line + "\n" for line in bad))
+                write_atomic(seg, "".join(line + "\n" for line in good))
+            except OSError as exc:
+                log.error("spool %s has %d damaged lines (%s) that cannot be set aside (%s); "
+                          "they are skipped when replayed", seg, len(bad), why, exc)
+            else:
+                log.warning("spool %s: %d damaged lines (e.g. %s) set aside in %s; its %d "
+                            "good points are kept and replayed", seg.name, len(bad), why,
+                            aside.name, len(good))
+        try:
+            self._sizes[seg] = seg.stat().st_size
+        except OSError:
+            self._unusable.add(seg)
+
+    def _set_aside(self, path: Path, why: str) -> None:
+        aside = path.with_name(f"{path.name}.damaged-{_stamp()}")
+        try:
+            os.replace(path, aside)
+        except OSError as exc:
+            self._unusable.add(path)
+            self._sizes.pop(path, None)
+            log.error("spool %s is %s and cannot be set aside (%s); it is left alone",
+                      path, why, exc)
+            return
+        self._sizes.pop(path, None)
+        if path == self._current:
+            self._current = None
+        log.warning("spool %s is %s; set aside as %s", path, why, aside.name)
 
     # --- state ------------------------------------------------------------------------
 
+    def _names(self) -> list[Path]:
+        """Every entry named like a segment (numbered .jsonl), damaged or not."""
+        return sorted(p for p in self.dir.glob("*.jsonl") if p.stem.isdigit())
+
     def _segments(self) -> list[Path]:
-        return sorted(self.dir.glob("*.jsonl"))
+        return [p for p in self._names() if p not in self._unusable]
 
     def __bool__(self) -> bool:
         return any(self._sizes.values())
@@ -94,7 +199,7 @@ class Spool:
     # --- writing ----------------------------------------------------------------------
 
     def _new_segment(self) -> Path:
-        existing = self._segments()
+        existing = self._names()
         last = int(existing[-1].stem) if existing else 0
         path = self.dir / f"{last + 1:012d}.jsonl"
         path.touch()
@@ -116,7 +221,11 @@ class Spool:
         finally:
             os.close(fd)
         self._sizes[self._current] = self._sizes.get(self._current, 0) + len(data)
-        self._enforce_cap()
+        try:
+            self._enforce_cap()
+        except OSError as exc:  # the batch is on disk; only the clean-up failed
+            log.error("spool over its cap and cannot be trimmed (%s); the next append "
+                      "tries again", exc)
         self._warn()
         return len(lines)
 
@@ -175,15 +284,20 @@ class Spool:
         return [p for p in self._segments() if p in self._sizes]
 
     def read(self, seg: Path) -> list[Point]:
-        """Every intact point of a segment (a line torn by a crash is skipped)."""
+        """Every intact point of a segment (a line torn by a crash is skipped); OSError
+        when it cannot be read (then `set_aside` it)."""
         points = []
-        for n, line in enumerate(_lines(seg), 1):
+        for n, line in enumerate(_lines(seg, strict=True), 1):
             try:
                 points.append(point_from_json(line))
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, TypeError):
                 log.warning("spool %s line %d is damaged (torn by a crash?); skipped",
                             seg.name, n)
         return points
+
+    def set_aside(self, seg: Path, why: str) -> None:
+        """Rename a segment that cannot be replayed (it stops blocking the ones after it)."""
+        self._set_aside(seg, why)
 
     def remove(self, seg: Path) -> None:
         """Delete a segment once the store has durably taken it."""
@@ -194,10 +308,15 @@ class Spool:
 
     def __iter__(self) -> Iterator[Point]:
         for seg in self.segments():
-            yield from self.read(seg)
+            try:
+                yield from self.read(seg)
+            except OSError as exc:
+                log.warning("spool %s cannot be read (%s); skipped", seg.name, exc)
 
 
-def _lines(seg: Path) -> Iterator[str]:
+def _lines(seg: Path, strict: bool = False) -> Iterator[str]:
+    """The non-empty lines of a segment; a missing one has none. `strict`: any other
+    OSError (a folder, no permission) is raised instead of ending the lines."""
     try:
         with open(seg, encoding="utf-8", errors="replace") as f:
             for line in f:
@@ -206,3 +325,6 @@ def _lines(seg: Path) -> Iterator[str]:
                     yield line
     except FileNotFoundError:
         return
+    except OSError:
+        if strict:
+            raise

@@ -9,13 +9,24 @@ stays in the client and the parser, so the real meter over HTTP, a recording rep
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
 
-from collector.shelly.errors import ShellyAuthFailed, ShellyTimeout, ShellyUnreachable
+from collector.shelly.errors import (
+    ShellyAuthFailed,
+    ShellyBadResponse,
+    ShellyTimeout,
+    ShellyUnreachable,
+)
+from heatpump.store.influx_http import AnswerTooLarge, DeadlineTransport, bounded
+
+# A Shelly's largest answer (a Pro 3EM's Shelly.GetStatus) is a few tens of KB; anything
+# past this is not a meter's answer and is refused before it fills the memory.
+MAX_ANSWER_BYTES = 1 << 20
 
 
 class NotJson:
@@ -47,29 +58,41 @@ class Transport(Protocol):
 
 
 class HttpTransport:
-    """The real meter over local HTTP: one connection, reused (Gen2 devices accept few)."""
+    """The real meter over local HTTP: one connection, reused (Gen2 devices accept few).
 
-    def __init__(self, url: str, timeout_s: float):
+    `timeout_s` (SHELLY_TIMEOUT_SECONDS) bounds each request as a whole — connect, the
+    Digest challenge and its answer, every byte of the body — not each socket read: a meter
+    (or anything at its address) that trickles a byte every 2 s fails the poll in time. An
+    answer larger than MAX_ANSWER_BYTES is refused while it streams in (a Content-Length
+    that announces more is refused before reading), so a flood never sits in memory."""
+
+    def __init__(self, url: str, timeout_s: float, max_answer_bytes: int = MAX_ANSWER_BYTES):
         self.url = url
         self._timeout_s = timeout_s
+        self._max_bytes = max_answer_bytes
+        self._transport = DeadlineTransport()
         self._http = httpx.Client(
             base_url=url, timeout=timeout_s, follow_redirects=False,
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-            headers={"Accept": "application/json"})
+            headers={"Accept": "application/json"}, transport=self._transport)
 
     def get(self, path: str, auth: httpx.Auth | None) -> Answer:
         try:
-            response = self._http.get(path, auth=auth) if auth else self._http.get(path)
+            response = bounded(self._http, self._transport, "GET", path, self._timeout_s,
+                               self._max_bytes, **({"auth": auth} if auth else {}))
         except httpx.TimeoutException:
             raise timeout(self.url, f"within {self._timeout_s:g} s") from None
+        except AnswerTooLarge as exc:
+            raise ShellyBadResponse(f"the meter at {self.url} sent an answer larger than "
+                                    f"{self._max_bytes // 1024} KB ({exc}); refused") from None
         except httpx.TransportError as exc:
             raise unreachable(self.url, type(exc).__name__) from None
         except (KeyError, ValueError):  # httpx cannot answer this Digest challenge
             raise ShellyAuthFailed(f"the meter at {self.url} asks for an authentication "
                                    "this client does not support") from None
         try:
-            body: Any = response.json()
-        except ValueError:
+            body: Any = json.loads(response.content)
+        except ValueError:  # also UnicodeDecodeError
             body = NotJson(len(response.content))
         return Answer(response.status_code, body, response.headers.get("retry-after"))
 

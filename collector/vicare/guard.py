@@ -9,6 +9,15 @@ Everything is persisted in the data dir and re-read by every new process, so res
   and the time of the last poll per device.
 
 The decision functions are pure (`LoginPolicy`, `Budget`); `Guard` only adds the files.
+
+Damage never loosens the rules (docs/collector.md, "Faults"). A damaged `vicare_guard.json`
+(not JSON, another shape, a time that does not parse) is set aside as
+`vicare_guard.json.damaged-<UTC time>` with a warning and rebuilt from the ledger,
+assuming the worst the evidence allows: an HTTP 429 in the ledger's last 24 h blocks
+calls until 24 h after it (the longest a day limit lasts); a login in it counts as a
+failed one (the back-off applies); when the ledger is damaged too, calls are blocked for
+24 h from the moment the damage was found. Damaged ledger lines are set aside the same
+way and each still counts as one call, at the time the ledger was last written.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ SHORT_WINDOW_LIMIT = 120  # free tier: 120 calls per 10 minutes
 LOGIN_CALLS = 2  # authorize + token exchange
 LEDGER_FILE = "vicare_api_calls.jsonl"
 STATE_FILE = "vicare_guard.json"
+WORST_BLOCK = DAY  # the longest a 429 (day limit) blocks: assumed when the guard is lost
 
 
 class QuotaBlocked(Exception):
@@ -115,6 +125,64 @@ class GuardState:
     credentials: str | None = None  # salted hash: a changed password resets the backoff
     salt: str | None = None
     last_poll: dict[str, str] = field(default_factory=dict)
+    # Why the last connect (login, device listing) failed: {"reason", "detail", "status"}
+    # (the health sentence, never a secret), so a restart or `heatpump doctor` within the
+    # retry interval says why instead of nothing.
+    connect_failure: dict[str, str] | None = None
+
+
+def _utc(text: object) -> datetime:
+    if not isinstance(text, str):
+        raise TypeError("a time is not text")
+    t = datetime.fromisoformat(text)
+    if t.tzinfo is None:
+        raise ValueError("a time without its zone")
+    return t
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _set_aside(path: Path, why: str) -> Path | None:
+    """Rename a damaged file to `<name>.damaged-<UTC time>`; None when that fails."""
+    aside = path.with_name(f"{path.name}.damaged-{_stamp()}")
+    try:
+        os.replace(path, aside)
+    except OSError as exc:
+        log.error("%s is %s and cannot be set aside (%s)", path, why, exc)
+        return None
+    log.warning("%s is %s; set aside as %s", path, why, aside.name)
+    return aside
+
+
+def _checked_state(raw: object) -> GuardState:
+    """The state a file holds, or ValueError/TypeError when it is not one this code wrote."""
+    if not isinstance(raw, dict):
+        raise TypeError("not a JSON object")
+    state = GuardState(**{k: v for k, v in raw.items() if k in GuardState.__dataclass_fields__})
+    for name in ("blocked_until", "block_reason", "credentials", "salt"):
+        if getattr(state, name) is not None and not isinstance(getattr(state, name), str):
+            raise TypeError(f"{name} is not text")
+    if state.blocked_until is not None:
+        _utc(state.blocked_until)
+    if state.salt is not None:
+        bytes.fromhex(state.salt)
+    if not isinstance(state.logins, list) or not all(
+            isinstance(a, dict) and isinstance(a.get("ok", False), bool) for a in state.logins):
+        raise TypeError("logins is not a list of attempts")
+    for a in state.logins:
+        _utc(a["t"])
+    if state.connect_failure is not None and not (
+            isinstance(state.connect_failure, dict)
+            and all(isinstance(state.connect_failure.get(k), str)
+                    for k in ("reason", "detail", "status"))):
+        raise TypeError("connect_failure is not a reason and a detail")
+    if not isinstance(state.last_poll, dict):
+        raise TypeError("last_poll is not a mapping")
+    for t in state.last_poll.values():
+        _utc(t)
+    return state
 
 
 def credentials_fingerprint(salt: str, username: str, password: str, client_id: str) -> str:
@@ -129,14 +197,17 @@ class Guard:
     """The persisted guard of one data dir; every method takes `now` (UTC)."""
 
     def __init__(self, data_dir: Path, daily_budget: int,
-                 policy: LoginPolicy | None = None):
+                 policy: LoginPolicy | None = None, now: datetime | None = None):
+        """`now`: when the files are read (UTC; default the clock), the moment a lost
+        guard's worst-case block counts from."""
         self.data_dir = Path(data_dir)
         self.budget = Budget(daily_budget)
         self.policy = policy or LoginPolicy()
         self.ledger_path = self.data_dir / LEDGER_FILE
         self.state_path = self.data_dir / STATE_FILE
+        self._ledger_damaged = False
         self.calls: list[Call] = self._load_ledger()
-        self.state = self._load_state()
+        self.state = self._load_state(now or datetime.now(UTC))
 
     # --- persistence ---------------------------------------------------------------------
 
@@ -144,27 +215,79 @@ class Guard:
         calls: list[Call] = []
         try:
             lines = self.ledger_path.read_text().splitlines()
+            written = datetime.fromtimestamp(self.ledger_path.stat().st_mtime, UTC)
         except FileNotFoundError:
             return calls
+        except (OSError, ValueError) as exc:  # unreadable, not UTF-8
+            self._ledger_damaged = True
+            _set_aside(self.ledger_path, f"unreadable ({exc})")
+            log.warning("assuming the Viessmann quota is used up for 24 h")
+            calls.append(Call(datetime.now(UTC), "damaged", 0, self.budget.daily))
+            return calls
+        bad: list[str] = []
         for line in lines:
             try:
                 raw = json.loads(line)
-                calls.append(Call(datetime.fromisoformat(raw["t"]), str(raw["kind"]),
-                                  int(raw["status"]), int(raw.get("calls", 1))))
-            except (ValueError, KeyError, TypeError):
-                log.warning("ignoring a damaged line in %s", self.ledger_path)
+                call = Call(_utc(raw["t"]), str(raw["kind"]), int(raw["status"]),
+                            int(raw.get("calls", 1)))
+                if call.calls < 0:
+                    raise ValueError("negative calls")
+                calls.append(call)
+            except (ValueError, KeyError, TypeError, AttributeError):
+                bad.append(line)
+                # a call was made (or begun): it counts, at the ledger's last write
+                calls.append(Call(written, "damaged", 0))
+        if bad:
+            self._ledger_damaged = True
+            aside = self.ledger_path.with_name(f"{self.ledger_path.name}.damaged-"
+                                               f"{_stamp()}")
+            try:
+                with open(aside, "a") as f:
+                    f.write("".join(line + "\n" for line in bad))
+                write_atomic(self.ledger_path, "".join(self._line(c) for c in calls))
+            except OSError as exc:
+                log.error("%s has %d damaged lines that cannot be set aside (%s)",
+                          self.ledger_path, len(bad), exc)
+            else:
+                log.warning("%s: %d damaged lines set aside in %s; each still counts as "
+                            "one API call", self.ledger_path, len(bad), aside.name)
         return calls
 
-    def _load_state(self) -> GuardState:
+    def _load_state(self, now: datetime) -> GuardState:
         try:
             raw = json.loads(self.state_path.read_text())
-            return GuardState(**{k: v for k, v in raw.items()
-                                 if k in GuardState.__dataclass_fields__})
+            return _checked_state(raw)
         except FileNotFoundError:
             return GuardState()
-        except (ValueError, TypeError):
-            log.warning("%s is damaged; starting with a fresh guard state", self.state_path)
-            return GuardState()
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            _set_aside(self.state_path, f"damaged ({str(exc)[:80]})")
+            return self._worst_state(now)
+
+    def _worst_state(self, now: datetime) -> GuardState:
+        """The guard state the ledger allows at worst (see the module doc)."""
+        state = GuardState()
+        recent = [c for c in self.calls if now - DAY < c.time <= now]
+        blocks = [c.time for c in recent if c.status == 429]
+        until: datetime | None = None
+        if self._ledger_damaged:
+            until = now + WORST_BLOCK
+        elif blocks:
+            until = max(blocks) + WORST_BLOCK
+        if until is not None and until > now:
+            state.blocked_until, state.block_reason = until.isoformat(), "rate_limited"
+        logins = [c.time for c in recent if c.kind == "login"]
+        state.logins = [{"t": t.isoformat(), "ok": False} for t in logins[-3:]]
+        log.warning("Viessmann guard rebuilt from the call ledger, assuming the worst: %s; "
+                    "%d recent login(s) counted as failed",
+                    f"no call until {until.isoformat()}" if state.blocked_until
+                    else "no 429 block in the last 24 h", len(state.logins))
+        try:
+            self.state = state
+            self._save_state()
+        except OSError as exc:
+            log.error("cannot write %s (%s); the guard is kept in memory", self.state_path,
+                      exc)
+        return state
 
     def _save_state(self) -> None:
         write_atomic(self.state_path, json.dumps(self.state.__dict__, indent=1))
@@ -275,5 +398,12 @@ class Guard:
         self._save_state()
 
     def clear_last_poll(self, device: str) -> None:
-        if self.state.last_poll.pop(device, None) is not None:
+        changed = self.state.last_poll.pop(device, None) is not None
+        if self.state.connect_failure is not None:
+            self.state.connect_failure, changed = None, True
+        if changed:
             self._save_state()
+
+    def note_connect_failure(self, reason: str, detail: str, status: str) -> None:
+        """Keep why the connect failed (saved with the next state write)."""
+        self.state.connect_failure = {"reason": reason, "detail": detail, "status": status}

@@ -298,14 +298,18 @@ class ViCareReader:
             # interval, also across restarts.
             failed = guard.last_poll(CONNECT_FAILED)
             if failed is not None and now - failed < interval - POLL_SLACK:
+                result.failures[ACCOUNT] = self._last_connect_failure(guard, failed,
+                                                                      interval)
                 return
         try:
             self._connect()
         except Exception as exc:  # classified below
             self._manager = None
+            error = self._classify(now, exc)
             if guard is not None:
+                guard.note_connect_failure(error.reason, error.detail, error.status)
                 guard.set_last_poll(CONNECT_FAILED, now)
-            result.failures[ACCOUNT] = self._classify(now, exc)
+            result.failures[ACCOUNT] = error
             return
         if guard is not None and guard.last_poll(CONNECT_FAILED) is not None:
             guard.clear_last_poll(CONNECT_FAILED)
@@ -337,6 +341,22 @@ class ViCareReader:
             if self._history_day.get(device.tag) != day:
                 self._history_day[device.tag] = day
                 result.history.extend(self._history(body["data"], device.tag))
+
+    @staticmethod
+    def _last_connect_failure(guard: Guard, failed: datetime,
+                              interval: timedelta) -> SourceError:
+        """The failure of a connect made moments ago (by this process before a restart,
+        or by the collector when `heatpump doctor` runs), not retried yet: its reason,
+        and when the next attempt is due."""
+        known = guard.state.connect_failure or {
+            "reason": "unreachable", "status": "down",
+            "detail": "the last connection to the Viessmann cloud failed"}
+        until = failed + interval
+        if known["reason"] == "login_failed":
+            until = max(until, guard.policy.next_allowed(guard.state.logins) or until)
+        return SourceError(known["reason"], f"{known['detail']} (attempt at "
+                           f"{failed.astimezone(UTC):%Y-%m-%d %H:%M} UTC)", until,
+                           known["status"])
 
     def _classify(self, now: datetime, exc: Exception) -> SourceError:
         """A failure as the `health` reason, status and one sentence (never a secret)."""

@@ -155,9 +155,40 @@ def test_a_point_the_store_refuses_for_good_is_dropped_not_spooled(tmp_path, cap
     store.close()
 
 
-def test_spool_on_a_full_disk_counts_the_loss_and_keeps_going(tmp_path, monkeypatch, caplog):
+def test_a_full_disk_keeps_the_points_in_memory_and_spools_them_later(tmp_path,
+                                                                        monkeypatch, caplog):
+    """Issue 15: the store down AND the disk full lost nothing, yet the log said "lost".
+    The points wait in memory (not durable: the accounting state is not saved) and go to
+    the spool, in order, when the disk takes data again; nothing is counted lost."""
     import errno
 
+    store = MemoryStore()
+    store.down = True
+    sp = Spool(tmp_path / "spool", 10**9)
+    sink = DurableSink(store, sp, lambda: 0.0)
+    real_append = sp.append
+
+    def full(points):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sp, "append", full)
+    assert sink.write([meter(0)]) is False  # not durable
+    assert sink.write([meter(1), meter(2)]) is False
+    assert (sink.lost, sink.held) == (0, 3)
+    assert "cannot spool 1 points" in caplog.text and "kept in memory" in caplog.text
+    assert "lost" not in caplog.text
+    monkeypatch.setattr(sp, "append", real_append)
+    assert sink.write([meter(3)]) is True  # durable again, the held points first
+    assert (sink.lost, sink.held) == (0, 0)
+    assert [p.fields["uptime_s"] for p in sp] == [0, 1, 2, 3]
+
+
+def test_only_what_memory_cannot_hold_is_counted_lost(tmp_path, monkeypatch, caplog):
+    import errno
+
+    from collector import sink as sink_mod
+
+    monkeypatch.setattr(sink_mod, "MAX_HELD_POINTS", 4)
     store = MemoryStore()
     store.down = True
     sp = Spool(tmp_path / "spool", 10**9)
@@ -167,7 +198,30 @@ def test_spool_on_a_full_disk_counts_the_loss_and_keeps_going(tmp_path, monkeypa
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(sp, "append", full)
-    sink.write([meter(0)])
-    sink.write([meter(1), meter(2)])
-    assert sink.lost == 3
-    assert "cannot spool 2 points" in caplog.text and "3 lost so far" in caplog.text
+    sink.write([energy(0)])
+    for i in range(6):
+        sink.write([meter(i)])
+    assert (sink.lost, sink.held) == (3, 4)
+    assert "3 lost so far" in caplog.text
+    monkeypatch.undo()
+    sink.pump(force=True)  # the disk takes data again
+    kept = list(sp)
+    assert kept[0] == energy(0)  # raw samples go first, energy is kept
+    assert [p.fields["uptime_s"] for p in kept[1:]] == [3, 4, 5]
+
+
+def test_held_points_go_to_the_store_first_when_it_answers_again(tmp_path, monkeypatch):
+    import errno
+
+    store = MemoryStore()
+    store.down = True
+    sp = Spool(tmp_path / "spool", 10**9)
+    sink = DurableSink(store, sp, lambda: 0.0)
+    monkeypatch.setattr(sp, "append", lambda points: (_ for _ in ()).throw(
+        OSError(errno.EROFS, "Read-only file system")))
+    sink.write([meter(0), meter(1)])
+    store.down = False
+    assert sink.pump(force=True)  # nothing spooled: the store is up again
+    assert sink.write([meter(2)]) is True
+    assert [p.fields["uptime_s"] for p in store.all("meter")] == [0, 1, 2]
+    assert (sink.lost, sink.held) == (0, 0)

@@ -1,0 +1,117 @@
+"""collector/bounded_store.py: a store call returns within its wait whatever the store
+does; the real hang (influxd under SIGSTOP) is in tests/collector/faults/test_store_hang.py.
+Here the embedded store is held by a lock the test keeps, so each case is exact."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from collector.bounded_store import BoundedStore, StoreNoAnswer
+from heatpump.store.base import Point
+from heatpump.store.sqlite import SQLiteStore
+
+T = datetime(2026, 1, 12, 6, 0, tzinfo=UTC)
+
+
+class Held(SQLiteStore):
+    """The embedded store, whose commits wait while `hold` is set."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.hold = threading.Event()
+        self.released = threading.Event()
+
+    def flush(self) -> None:
+        if self.hold.is_set():
+            self.released.wait(30)
+        super().flush()
+
+
+@pytest.fixture
+def held(tmp_path):
+    store = Held(tmp_path / "db.sqlite3", ZoneInfo("UTC"))
+    yield store
+    store.released.set()
+
+
+def point(minute: int) -> Point:
+    return Point("meter", T.replace(minute=minute), {"power_w": 100.0}, {"device": "m"})
+
+
+def test_a_hung_call_fails_within_the_wait_and_the_next_fail_at_once(held):
+    bounded = BoundedStore(held, wait_s=0.3)
+    bounded.write([point(1)])
+    bounded.flush()  # answered in time
+    held.hold.set()
+    started = time.monotonic()
+    with pytest.raises(StoreNoAnswer, match=r"within 0\.3 s"):
+        bounded.flush()
+    with pytest.raises(StoreNoAnswer, match="has not answered"):
+        bounded.write([point(2)])  # does not queue behind the hung call
+    assert time.monotonic() - started < 0.3 + 2.0
+    held.hold.clear()
+    held.released.set()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the abandoned call ends; the store is usable again
+        try:
+            bounded.write([point(3)])
+            break
+        except StoreNoAnswer:
+            time.sleep(0.05)
+    bounded.flush()
+    assert [p.time.minute for p in bounded.points("meter", T, T.replace(hour=7))] == [1, 3]
+
+
+def test_give_up_ends_a_wait_at_once(held):
+    bounded = BoundedStore(held, wait_s=20.0)
+    held.hold.set()
+    threading.Timer(0.2, bounded.give_up).start()
+    started = time.monotonic()
+    with pytest.raises(StoreNoAnswer):
+        bounded.flush()
+    assert time.monotonic() - started < 5.0  # not the 20 s wait
+
+
+def test_a_slow_store_gets_a_longer_wait_and_a_fast_one_the_short_wait_again(held):
+    bounded = BoundedStore(held, wait_s=0.2, max_wait_s=5.0)
+    held.hold.set()
+    threading.Timer(0.5, held.released.set).start()
+    with pytest.raises(StoreNoAnswer):
+        bounded.flush()
+    deadline = time.monotonic() + 10
+    while bounded.wait_s == 0.2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert 0.2 < bounded.wait_s <= 5.0  # it answered late (0.5 s): slow, not hung
+    held.hold.clear()
+    for _ in range(8):
+        bounded.flush()
+    assert bounded.wait_s == 0.2
+
+
+def test_opening_a_store_that_does_not_answer_is_no_error(tmp_path):
+    release = threading.Event()
+
+    def slow_open() -> SQLiteStore:
+        release.wait(30)
+        return SQLiteStore(tmp_path / "db.sqlite3", ZoneInfo("UTC"))
+
+    started = time.monotonic()
+    bounded = BoundedStore.opening(slow_open, wait_s=0.2)
+    assert time.monotonic() - started < 5.0
+    with pytest.raises(StoreNoAnswer):
+        bounded.info()
+    release.set()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            assert bounded.info().backend == "sqlite"
+            break
+        except StoreNoAnswer:
+            time.sleep(0.05)
+    else:
+        raise AssertionError("the store never opened")
