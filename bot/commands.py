@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot import charts, replies, store_reads
+from bot import charts, export, replies, store_reads
 from bot.alerts import commands as alert_commands
 from bot.alerts import persist
 from bot.alerts.persist import Subscribers
@@ -43,6 +43,7 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()
     live: bool = False  # the caller should start a /live session
     failed: bool = False  # the store could not be read: `text` says so (`heatpump chat` exits 1)
+    document: tuple[str, bytes] | None = None  # (file name, content); `text` is its caption
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,35 @@ def live(args: list[str], ctx: Context) -> Reply:
     return Reply(live_snapshot(ctx), buttons=((("stop", "live stop"),),), live=True)
 
 
+# /export takes hourly rows up to this many days, daily rows beyond (a year of hours is
+# 8760 rows, more than a chat needs)
+EXPORT_HOURLY_MAX_DAYS = 35
+
+
+def export_(args: list[str], ctx: Context) -> Reply:
+    """/export [period] [hour|day]: the CSV of `heatpump export` as a document."""
+    words = [a.lower() for a in args]
+    steps = [w for w in words if w in export.STEPS]
+    rest = [w for w in words if w not in export.STEPS]
+    if len(steps) > 1 or len(rest) > 1:
+        return usage("/export takes a period and hour or day, e.g. /export 30d day")
+    now, tz = ctx.now(), ctx.settings.tz
+    try:
+        period = parse_period(rest[0] if rest else "30d", now, tz)
+    except PeriodError as exc:
+        return usage(str(exc))
+    end = period.elapsed_end(now)
+    if end <= period.start:
+        return Reply(f"Export {period.label}: no complete hour yet.")
+    long = end - period.start > timedelta(days=EXPORT_HOURLY_MAX_DAYS)
+    step = steps[0] if steps else ("day" if long else "hour")
+    data = store_reads.export_data(ctx.store, period.start, end, tz, step)
+    rows = export.rows(data.pairs, data.outdoor_c, data.flow_c, period.start, end, step, tz)
+    name = export.file_name(period.start, end, step, tz)
+    return Reply(export.summary_text(rows, period.label, step),
+                 document=(name, export.to_csv(rows, tz).encode("utf-8")))
+
+
 def subscribe(args: list[str], ctx: Context) -> Reply:
     chat = _chat(ctx)
     # the allow-list and the supergroups its groups became
@@ -222,6 +252,8 @@ COMMANDS: tuple[Command, ...] = (
             jaz),
     Command("chart", "chart", "/chart [power|temps|cop|energy|starts] [24h|7d|30d|12m]", chart,
             heavy=True),
+    Command("export", "energy, COP and temperatures as a CSV file",
+            "/export [30d|month|2025-11|12m] [hour|day]", export_, heavy=True),
     Command("live", "live power and state, updated every 15 s for 10 minutes", "", live),
     Command("subscribe", "get alerts in this chat: faults, missing data, COP drop, short "
             "cycling", "", subscribe, needs_chat=True),

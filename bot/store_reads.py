@@ -234,6 +234,41 @@ def period_data(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> P
     return PeriodData(pairs, dict(store.latest("heatpump", DEVICE_FIGURE_FIELDS)))
 
 
+# --- /export -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportData:
+    """What an export of [start, end) needs: paired energy and hourly temperature means
+    (keyed by the hour's UTC start; hours without data absent)."""
+
+    pairs: list[HourPair]
+    outdoor_c: dict[datetime, float]
+    flow_c: dict[datetime, float]
+
+
+def hourly_means(store: Store, measurement: str, field_name: str, start: datetime,
+                 end: datetime) -> dict[datetime, float]:
+    """Mean of a numeric field per UTC hour of [start, end) (from the hourly rollup)."""
+    hours = max(1, int((end - start) / timedelta(hours=1)) + 1)
+    s = store.series(measurement, field_name, start, end, max_points=hours)
+    if s.step != timedelta(hours=1):  # ranges shorter than an hour get a finer step
+        return {}
+    return {t: v for t, v in zip(s.times(), s.values, strict=True) if v is not None}
+
+
+def export_data(store: Store, start: datetime, end: datetime, tz: ZoneInfo,
+                step: str) -> ExportData:
+    """Energy paired hour by hour (`step` "hour") or by whole days where both sides cover
+    them ("day"), and the hourly outdoor and flow temperature means."""
+    if end <= start:
+        return ExportData([], {}, {})
+    pairs = _pairs(store, start, end, tz, "hour") if step == "hour" else hour_pairs(
+        store, start, end, tz)
+    return ExportData(pairs, hourly_means(store, "heatpump", "outside_temp_c", start, end),
+                      hourly_means(store, "heatpump", "supply_temp_c", start, end))
+
+
 # --- /chart ------------------------------------------------------------------------------------
 
 SeriesKey = tuple[str, str]  # (measurement, field)

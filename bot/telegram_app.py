@@ -356,6 +356,10 @@ class BotApp:
                     log.warning("could not send the failure notice")
 
     async def send(self, context: CallbackContext, chat_id: int, reply: Reply) -> Any:
+        if reply.document is not None:
+            name, content = reply.document
+            return await context.bot.send_document(chat_id, document=content, filename=name,
+                                                   caption=_clip(reply.text, MAX_CAPTION))
         if reply.photo is not None:
             return await context.bot.send_photo(chat_id, photo=reply.photo,
                                                 caption=_clip(reply.text, MAX_CAPTION),
