@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot import charts, export, replies, store_reads
+from bot import charts, costs, export, replies, store_reads
 from bot.alerts import commands as alert_commands
 from bot.alerts import persist
 from bot.alerts.persist import Subscribers
@@ -156,8 +156,35 @@ def jaz(args: list[str], ctx: Context) -> Reply:
         period = parse_period(args[0] if args else "", now, tz)
     except PeriodError as exc:
         return usage(str(exc))
-    data = store_reads.period_data(ctx.store, period.start, period.elapsed_end(now), tz)
-    return Reply(replies.jaz_text(period, data, now, tz, ctx.settings.rated_heat_kw))
+    end = period.elapsed_end(now)
+    data = store_reads.period_data(ctx.store, period.start, end, tz)
+    text = replies.jaz_text(period, data, now, tz, ctx.settings.rated_heat_kw)
+    tariff = costs.Tariff.from_settings(ctx.settings)
+    if tariff is not None and end > period.start:
+        hourly = store_reads.hourly_meter_wh(ctx.store, period.start, end, tz)
+        report = costs.cost_report(tariff, hourly, data.pairs, period.start, end, tz)
+        line = costs.short_line(report, tariff)
+        text += f"\n{line}" if line else ""
+    return Reply(text)
+
+
+def cost(args: list[str], ctx: Context) -> Reply:
+    """/cost [period] (default: this month): the user's tariff applied hour by hour."""
+    if len(args) > 1:
+        return usage("/cost takes one period, e.g. /cost month or /cost 2025-11")
+    tariff = costs.Tariff.from_settings(ctx.settings)
+    if tariff is None:
+        return Reply(costs.NO_TARIFF)
+    now, tz = ctx.now(), ctx.settings.tz
+    try:
+        period = parse_period(args[0] if args else "month", now, tz)
+    except PeriodError as exc:
+        return usage(str(exc))
+    end = period.elapsed_end(now)
+    pairs = store_reads.hour_pairs(ctx.store, period.start, end, tz)
+    hourly = store_reads.hourly_meter_wh(ctx.store, period.start, end, tz)
+    report = costs.cost_report(tariff, hourly, pairs, period.start, max(end, period.start), tz)
+    return Reply(costs.cost_text(period.label, report, tariff))
 
 
 def chart(args: list[str], ctx: Context) -> Reply:
@@ -250,6 +277,8 @@ COMMANDS: tuple[Command, ...] = (
             status),
     Command("jaz", "JAZ/COP of a period", "/jaz [today|yesterday|7d|month|12m|2025|2025-11]",
             jaz),
+    Command("cost", "what the heat pump cost, per kWh of heat and against a boiler",
+            "/cost [month|yesterday|30d|12m|2025-11]", cost),
     Command("chart", "chart", "/chart [power|temps|cop|energy|starts] [24h|7d|30d|12m]", chart,
             heavy=True),
     Command("export", "energy, COP and temperatures as a CSV file",

@@ -234,6 +234,20 @@ def period_data(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> P
     return PeriodData(pairs, dict(store.latest("heatpump", DEVICE_FIGURE_FIELDS)))
 
 
+# --- /cost ------------------------------------------------------------------------------------
+
+
+def hourly_meter_wh(store: Store, start: datetime, end: datetime, tz: ZoneInfo
+                    ) -> list[tuple[datetime, float]]:
+    """The meter's electricity per local hour of [start, end), summed over meter devices;
+    hours without data are absent (bot.costs prices each hour)."""
+    if end <= start:
+        return []
+    rows = store.sums("electricity", ("energy_wh",), start, end, "hour", tz,
+                      tags={"source": "meter"})
+    return [(r.start, float(r.values["energy_wh"])) for r in rows if "energy_wh" in r.values]
+
+
 # --- /export -----------------------------------------------------------------------------------
 
 
