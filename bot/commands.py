@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot import charts, costs, export, replies, store_reads
+from bot import charts, compare, costs, export, replies, store_reads
 from bot.alerts import commands as alert_commands
 from bot.alerts import persist
 from bot.alerts.persist import Subscribers
@@ -203,6 +203,27 @@ def live(args: list[str], ctx: Context) -> Reply:
     return Reply(live_snapshot(ctx), buttons=((("stop", "live stop"),),), live=True)
 
 
+def compare_(args: list[str], ctx: Context) -> Reply:
+    """/compare [month|season|year]: against the same days a year before, per degree day."""
+    if len(args) > 1:
+        return usage("/compare takes one span: month, season or year")
+    now, tz = ctx.now(), ctx.settings.tz
+    try:
+        found = compare.spans(args[0].lower() if args else "month", now, tz)
+    except compare.CompareError as exc:
+        return usage(str(exc))
+    if found is None:
+        return Reply("Nothing to compare yet: this month has no complete day so far "
+                     "(/compare season or /compare year reach further back).")
+    label, this, before = found
+    sides = []
+    for span in (this, before):
+        start, end = span.utc(tz)
+        pairs, outdoor = store_reads.compare_data(ctx.store, start, end, tz)
+        sides.append(compare.side(span, pairs, outdoor, tz))
+    return Reply(compare.compare_text(label, sides[0], sides[1]))
+
+
 # /export takes hourly rows up to this many days, daily rows beyond (a year of hours is
 # 8760 rows, more than a chat needs)
 EXPORT_HOURLY_MAX_DAYS = 35
@@ -279,6 +300,8 @@ COMMANDS: tuple[Command, ...] = (
             jaz),
     Command("cost", "what the heat pump cost, per kWh of heat and against a boiler",
             "/cost [month|yesterday|30d|12m|2025-11]", cost),
+    Command("compare", "this month, heating season or year against a year before, per "
+            "heating degree day", "/compare [month|season|year]", compare_),
     Command("chart", "chart", "/chart [power|temps|cop|energy|starts] [24h|7d|30d|12m]", chart,
             heavy=True),
     Command("export", "energy, COP and temperatures as a CSV file",

@@ -248,6 +248,26 @@ def hourly_meter_wh(store: Store, start: datetime, end: datetime, tz: ZoneInfo
     return [(r.start, float(r.values["energy_wh"])) for r in rows if "energy_wh" in r.values]
 
 
+# --- /compare ---------------------------------------------------------------------------------
+
+
+def daily_outdoor(store: Store, start: datetime, end: datetime, tz: ZoneInfo
+                  ) -> dict[date, float]:
+    """Mean outdoor temperature per local day of [start, end) (`start` a local midnight),
+    from the daily rollup; days without a poll absent."""
+    if end <= start:
+        return {}
+    days = max(1, round((end - start) / timedelta(days=1)))
+    temps = store.series("heatpump", "outside_temp_c", start, end, max_points=days)
+    return daily_means(temps.times(), temps.values, tz)
+
+
+def compare_data(store: Store, start: datetime, end: datetime, tz: ZoneInfo
+                 ) -> tuple[list[HourPair], dict[date, float]]:
+    """Paired energy and daily outdoor means over [start, end) (local midnights)."""
+    return hour_pairs(store, start, end, tz), daily_outdoor(store, start, end, tz)
+
+
 # --- /export -----------------------------------------------------------------------------------
 
 
