@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot import charts, compare, costs, export, replies, store_reads
+from bot import changes, charts, compare, costs, export, replies, store_reads
 from bot.alerts import commands as alert_commands
 from bot.alerts import persist
 from bot.alerts.persist import Subscribers
@@ -224,6 +224,24 @@ def compare_(args: list[str], ctx: Context) -> Reply:
     return Reply(compare.compare_text(label, sides[0], sides[1]))
 
 
+def changes_(args: list[str], ctx: Context) -> Reply:
+    """/changes: settings changes the collector found, with the COP before and after."""
+    if args:
+        return usage("/changes takes no arguments")
+    now, tz = ctx.now(), ctx.settings.tz
+    rows = store_reads.setting_changes(ctx.store, now - timedelta(days=changes.LOOKBACK_DAYS),
+                                       now)
+    found = changes.entries(rows)
+    wins = changes.windows(found, now.astimezone(tz).date(), tz)
+    effects: list[changes.Effect | None] = [None] * len(found)
+    for i in range(max(0, len(found) - changes.MAX_ENTRIES), len(found)):
+        w = wins[i]
+        days = store_reads.day_stats(ctx.store, w.first, w.last, tz)
+        effects[i] = changes.effect(days, w)
+    devices = len({e.device for e in found})
+    return Reply(changes.changes_text(found, effects, tz, devices))
+
+
 # /export takes hourly rows up to this many days, daily rows beyond (a year of hours is
 # 8760 rows, more than a chat needs)
 EXPORT_HOURLY_MAX_DAYS = 35
@@ -304,6 +322,8 @@ COMMANDS: tuple[Command, ...] = (
             "heating degree day", "/compare [month|season|year]", compare_),
     Command("chart", "chart", "/chart [power|temps|cop|energy|starts] [24h|7d|30d|12m]", chart,
             heavy=True),
+    Command("changes", "settings changes (heating curve, targets, modes) and the COP "
+            "before and after", "", changes_),
     Command("export", "energy, COP and temperatures as a CSV file",
             "/export [30d|month|2025-11|12m] [hour|day]", export_, heavy=True),
     Command("live", "live power and state, updated every 15 s for 10 minutes", "", live),

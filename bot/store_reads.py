@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.alert_data import (
@@ -268,6 +268,38 @@ def compare_data(store: Store, start: datetime, end: datetime, tz: ZoneInfo
     return hour_pairs(store, start, end, tz), daily_outdoor(store, start, end, tz)
 
 
+# --- /changes ---------------------------------------------------------------------------------
+
+ChangeRow = tuple[datetime, str, str, str, str, datetime | None]
+
+
+def setting_changes(store: Store, start: datetime, end: datetime) -> list[ChangeRow]:
+    """The collector's `setting_change` points of [start, end) as (time, device, setting,
+    old, new, previous poll), oldest first."""
+    out: list[ChangeRow] = []
+    for p in store.points("setting_change", start, end):
+        out.append((p.time, p.tags.get("device", ""), p.tags.get("setting", ""),
+                    str(p.fields.get("old", "")), str(p.fields.get("new", "")),
+                    _dt(p.fields.get("previous_poll"))))
+    return out
+
+
+def day_stats(store: Store, first: date, last: date, tz: ZoneInfo) -> tuple[DayStats, ...]:
+    """Energy, coverage and mean outdoor temperature of the local days first..last."""
+    if last < first:
+        return ()
+    after = last + timedelta(days=1)
+    start = datetime(first.year, first.month, first.day, tzinfo=tz).astimezone(UTC)
+    end = datetime(after.year, after.month, after.day, tzinfo=tz).astimezone(UTC)
+    pairs = hour_pairs(store, start, end, tz)
+    outdoor = daily_outdoor(store, start, end, tz)
+    return tuple(DayStats(day=d.day, heat_wh=d.heat_wh if d.hours_counted else None,
+                          electricity_wh=d.elec_wh if d.hours_counted else None,
+                          running_s=d.running_s, starts=d.starts, outside_temp_c=d.outdoor_c,
+                          coverage=d.coverage)
+                 for d in daily_stats(pairs, tz, outdoor))
+
+
 # --- /export -----------------------------------------------------------------------------------
 
 
@@ -312,14 +344,16 @@ SeriesKey = tuple[str, str]  # (measurement, field)
 class ChartData:
     series: dict[SeriesKey, Series]  # means per bucket, None where there was no data
     pairs: list[HourPair]  # paired energy (empty when not asked for)
+    changes: list[ChangeRow] = field(default_factory=list)  # settings changes, marked
 
 
 def chart_data(store: Store, start: datetime, end: datetime, tz: ZoneInfo,
                series: Sequence[tuple[str, str, int]], pairs: bool) -> ChartData:
-    """The series `(measurement, field, max_points)` over [start, end), and the paired
-    energy when `pairs`."""
+    """The series `(measurement, field, max_points)` over [start, end), the paired
+    energy when `pairs`, and the settings changes of the range (marked on every chart)."""
     read = {(m, f): store.series(m, f, start, end, n) for m, f, n in series}
-    return ChartData(read, hour_pairs(store, start, end, tz) if pairs else [])
+    return ChartData(read, hour_pairs(store, start, end, tz) if pairs else [],
+                     setting_changes(store, start, end))
 
 
 # --- the alert check ---------------------------------------------------------------------------

@@ -11,7 +11,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from collector.readings import HeatPumpSample
-from heatpump.schema import API_CALL, ELECTRICITY, HEALTH, HEAT, HEATPUMP, MESSAGE, METER
+from heatpump.schema import (
+    API_CALL,
+    ELECTRICITY,
+    HEALTH,
+    HEAT,
+    HEATPUMP,
+    MESSAGE,
+    METER,
+    SETTING_CHANGE,
+)
 from heatpump.store.base import FieldValue, Point
 
 
@@ -80,3 +89,12 @@ def api_call_point(time: datetime, source: str, kind: str, status_code: int,
     """One Viessmann API call (the bot shows the quota used)."""
     return Point(API_CALL.name, time, {"calls": calls, "status_code": status_code},
                  {"source": source, "kind": kind})
+
+
+def setting_change_point(time: datetime, device: str, setting: str, old: str, new: str,
+                         previous_poll: datetime) -> Point:
+    """A setting of the heat pump that changed between `previous_poll` and the poll at
+    `time` (collector.changes)."""
+    return Point(SETTING_CHANGE.name, time,
+                 {"old": old, "new": new, "previous_poll": iso_utc(previous_poll)},
+                 {"device": device, "setting": setting})

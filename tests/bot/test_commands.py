@@ -27,7 +27,8 @@ def console(tmp_path):
 def test_help_and_menu_list_the_rows_in_order(console):
     listed = [c for c in COMMANDS if c.listed]
     assert [name for name, _ in menu()] == [c.name for c in listed]
-    assert [c.name for c in listed] == ["status", "jaz", "cost", "compare", "chart", "export",
+    assert [c.name for c in listed] == ["status", "jaz", "cost", "compare", "chart", "changes",
+                                        "export",
                                         "live", "subscribe", "unsubscribe", "alerts", "mute",
                                         "help"]
     assert dict(menu())["jaz"] == ("JAZ/COP of a period: "
