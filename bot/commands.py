@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot import changes, charts, compare, costs, export, replies, store_reads
+from bot import changes, charts, compare, costs, export, replies, reports, store_reads
 from bot.alerts import commands as alert_commands
 from bot.alerts import persist
 from bot.alerts.persist import Subscribers
@@ -53,6 +53,7 @@ class Chat:
 
     id: int
     subscribers: Subscribers
+    reports: reports.ReportBook | None = None  # the running bot's /report choices
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,56 @@ def changes_(args: list[str], ctx: Context) -> Reply:
     return Reply(changes.changes_text(found, effects, tz, devices))
 
 
+def report_digest(ctx: Context, every: str) -> tuple[str, reports.Period]:
+    """The digest of the last complete day, week or month at ctx.now() (bot.reports)."""
+    from bot.alerts.commands import active_lines
+    from bot.alerts.service import state_dir
+
+    now, tz = ctx.now(), ctx.settings.tz
+    period, before = reports.last_period(every, now, tz)
+    pairs = store_reads.hour_pairs(ctx.store, period.start, period.end, tz)
+    prev = store_reads.hour_pairs(ctx.store, before.start, before.end, tz)
+    found = changes.entries(store_reads.setting_changes(ctx.store, period.start, period.end))
+    state = persist.load_state(ctx.alert_dir or state_dir(ctx.settings, ctx.store))
+    alert_lines = [line for line in active_lines(state, now, tz) if line != "No active alerts."]
+    cost_line = None
+    tariff = costs.Tariff.from_settings(ctx.settings)
+    if tariff is not None:
+        hourly = store_reads.hourly_meter_wh(ctx.store, period.start, period.end, tz)
+        cost_line = costs.short_line(costs.cost_report(tariff, hourly, pairs, period.start,
+                                                       period.end, tz), tariff)
+    data = reports.ReportData(pairs, prev, found, alert_lines, cost_line)
+    return reports.digest_text(every, period, before, data, tz), period
+
+
+def report_chart(ctx: Context, every: str) -> tuple[bytes, str]:
+    """The one chart a report carries (bot.reports.CHARTS): PNG and caption."""
+    kind, rng = reports.CHARTS[every]
+    return charts.chart_png(chart_of(ctx, kind, rng))
+
+
+def report(args: list[str], ctx: Context) -> Reply:
+    """/report [daily|weekly|monthly|off]: a digest per chat on a schedule; in the console
+    a preview of the digest."""
+    try:
+        word = reports.parse_every(args)
+    except ValueError as exc:
+        return usage(str(exc))
+    at = ctx.settings.telegram_report_time
+    if ctx.chat is None or ctx.chat.reports is None:  # the console: a preview
+        if word == "off":
+            return telegram_only("report")
+        every = word or "daily"
+        text, _ = report_digest(ctx, every)
+        return Reply(f"{text}\n(In Telegram, /report {every} sends this with a chart at {at}.)")
+    head = reports.report_reply(ctx.chat.reports, ctx.chat.id, word, ctx.now(),
+                                ctx.settings.tz, at)
+    every = ctx.chat.reports.every(ctx.chat.id) if ctx.chat.reports else None
+    if word == "off" or every is None:
+        return Reply(head)
+    return Reply(f"{head}\n\n{report_digest(ctx, every)[0]}")
+
+
 # /export takes hourly rows up to this many days, daily rows beyond (a year of hours is
 # 8760 rows, more than a chat needs)
 EXPORT_HOURLY_MAX_DAYS = 35
@@ -327,6 +378,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("export", "energy, COP and temperatures as a CSV file",
             "/export [30d|month|2025-11|12m] [hour|day]", export_, heavy=True),
     Command("live", "live power and state, updated every 15 s for 10 minutes", "", live),
+    Command("report", "a daily, weekly or monthly digest here, with a chart",
+            "/report daily, /report weekly, /report monthly, /report off", report,
+            heavy=True),
     Command("subscribe", "get alerts in this chat: faults, missing data, COP drop, short "
             "cycling", "", subscribe, needs_chat=True),
     Command("unsubscribe", "stop alerts in this chat", "", unsubscribe, needs_chat=True),

@@ -385,6 +385,11 @@ class Settings:
     telegram_api_base_url: str | None = setting(
         "TELEGRAM_API_BASE_URL", _url, "", example="http://127.0.0.1:8081",
         help="Another Bot API server (self-hosted, or tests); empty uses Telegram's.")
+    telegram_report_time: str = setting(
+        "TELEGRAM_REPORT_TIME", _report_time, "07:30", example="07:30",
+        help="Local time (HEATPUMP_TZ) at which /report sends its daily, weekly (Mondays) "
+             "and monthly (on the 1st) digests; each covers the complete day, week or month "
+             "before.")
     # alerts (bot/alerts)
     alert_check_minutes: float = setting(
         "ALERT_CHECK_MINUTES", _float, "5", example="5", minimum=1,

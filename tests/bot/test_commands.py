@@ -28,9 +28,8 @@ def test_help_and_menu_list_the_rows_in_order(console):
     listed = [c for c in COMMANDS if c.listed]
     assert [name for name, _ in menu()] == [c.name for c in listed]
     assert [c.name for c in listed] == ["status", "jaz", "cost", "compare", "chart", "changes",
-                                        "export",
-                                        "live", "subscribe", "unsubscribe", "alerts", "mute",
-                                        "help"]
+                                        "export", "live", "report", "subscribe", "unsubscribe",
+                                        "alerts", "mute", "help"]
     assert dict(menu())["jaz"] == ("JAZ/COP of a period: "
                                    "/jaz [today|yesterday|7d|month|12m|2025|2025-11]")
     assert dict(menu())["mute"] == ("silence alerts here for a while: "
