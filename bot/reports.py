@@ -206,6 +206,16 @@ class ReportBook:
         self._save()
         return True
 
+    def move(self, old: int, new: int) -> bool:
+        """A group that became a supergroup: its report follows the new id (unless that one
+        has its own). True when something moved."""
+        entry = self._chats.pop(str(old), None)
+        if entry is None:
+            return False
+        self._chats.setdefault(str(new), entry)
+        self._save()
+        return True
+
     def sent(self, chat: int, key: str) -> None:
         entry = self._chats.get(str(chat))
         if entry is not None:

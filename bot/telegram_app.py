@@ -30,7 +30,7 @@ from telegram import (
     InputMediaPhoto,
     Update,
 )
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -247,6 +247,7 @@ class BotApp:
             new = msg.migrate_to_chat_id or msg.chat_id
             if old in self.allowed and old != new:
                 self.alerts.follow_migration(old, new)
+                self.reports.move(old, new)
             raise ApplicationHandlerStop  # a service message: nothing to answer
         chat = update.effective_chat
         if chat is not None and chat.id in self.allowed:
@@ -396,6 +397,14 @@ class BotApp:
                 await context.bot.send_message(chat_id, _clip(text, MAX_TEXT))
                 await context.bot.send_photo(chat_id, photo=png,
                                              caption=_clip(caption, MAX_CAPTION))
+            except ChatMigrated as exc:  # the group became a supergroup: follow it
+                self.alerts.follow_migration(chat_id, int(exc.new_chat_id))
+                self.reports.move(chat_id, int(exc.new_chat_id))
+                continue
+            except Forbidden:  # blocked or removed from the chat: no more reports there
+                log.warning("chat %s refuses messages; its /report is switched off", chat_id)
+                self.reports.set(chat_id, None, now, tz)
+                continue
             except (TelegramError, StoreError) as exc:
                 log.warning("report for chat %s not sent (%s); trying again later", chat_id,
                             type(exc).__name__)

@@ -126,18 +126,30 @@ def test_a_damaged_file_is_set_aside_and_its_good_part_kept(tmp_path):
     assert ReportBook(tmp_path).chats() == [(4242, "weekly", "2026-W47")]  # written back
 
 
+def test_a_report_follows_a_group_that_became_a_supergroup(tmp_path):
+    book = ReportBook(tmp_path)
+    book.set(-100, "weekly", NOW, settings("/tmp").tz)
+    assert book.move(-100, -100777) and not book.move(-100, -100777)
+    assert ReportBook(tmp_path).chats() == [(-100777, "weekly", "2026-W47")]
+
+
 def test_the_job_queue_sends_a_due_report_once(tmp_path):
     from bot.telegram_app import BotApp
 
     now = datetime.now(UTC)
     api = FakeBotApi().start()
+    blocked = 5151
     s = settings(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=api.url,
-                 TELEGRAM_REPORT_TIME="00:00")
+                 TELEGRAM_REPORT_TIME="00:00",
+                 TELEGRAM_ALLOWED_CHAT_IDS=f"{OWNER},{blocked}")
+    api.refuse("sendMessage", blocked, {"ok": False, "error_code": 403,
+                                        "description": "Forbidden: bot was blocked by the user"})
     store = SQLiteStore(tmp_path / "heatpump.sqlite3", s.tz)
     synthetic.fill(store, (now - timedelta(days=3)).replace(minute=0, second=0, microsecond=0),
                    now - timedelta(minutes=10))
     (tmp_path / "reports.json").write_text(json.dumps(
-        {"version": 1, "chats": {str(OWNER): {"every": "daily", "last_sent": None}}}))
+        {"version": 1, "chats": {str(OWNER): {"every": "daily", "last_sent": None},
+                                 str(blocked): {"every": "daily", "last_sent": None}}}))
     bot = BotApp(s, store, report_check_s=0.5, first_check_s=3600)
     polling = PollingThread(bot.build(), api)
     polling.start()
@@ -151,8 +163,11 @@ def test_the_job_queue_sends_a_due_report_once(tmp_path):
         yesterday = (now.astimezone(s.tz).date() - timedelta(days=1)).isoformat()
         assert f"{yesterday[8:10]}.{yesterday[5:7]}.{yesterday[:4]}" in text.splitlines()[0]
         time.sleep(2.0)  # four more ticks: nothing is sent twice
-        sent = [c for c in api.calls if c.method in ("sendMessage", "sendPhoto")]
+        sent = [c for c in api.calls if c.method in ("sendMessage", "sendPhoto")
+                and not c.refused]
         assert len(sent) == 2
+        # the chat that blocked the bot was tried once and its report switched off
+        assert len([c for c in api.calls if c.refused]) == 1
         assert ReportBook(tmp_path).chats() == [(OWNER, "daily", yesterday)]
     finally:
         polling.stop()
