@@ -199,16 +199,19 @@ class FakeBotApi:
                 if refusal[1] is not None:
                     refusal[1] -= 1
                 call.refused = int(refusal[0]["error_code"])
-            self.calls.append(call)
-            self._cond.notify_all()
-            if call.refused:
-                body = refusal[0]
-                raise ApiError(call.refused, str(body["description"]), body)
-        handler = getattr(self, f"_api_{method}", None)
-        if handler is None:
-            raise ApiError(404, "Not Found: method not found")
-        with self._cond:
-            return handler(params, files)
+            try:
+                if call.refused:
+                    body = refusal[0]
+                    raise ApiError(call.refused, str(body["description"]), body)
+                handler = getattr(self, f"_api_{method}", None)
+                if handler is None:
+                    raise ApiError(404, "Not Found: method not found")
+                # the call is recorded once its effect (a stored message) is there, so a
+                # test that waited for the call finds the message
+                return handler(params, files)
+            finally:
+                self.calls.append(call)
+                self._cond.notify_all()
 
     def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
