@@ -12,11 +12,12 @@ import io
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.analytics import HourPair, daily_means
+from bot.changes import entries
 from bot.store_reads import ChartData
 from heatpump.store.base import Series
 from heatpump.timeutil import bucket_floor, bucket_next
@@ -70,6 +71,7 @@ class Chart:
     note: str = ""
     ylim_zero: bool = False
     xlim: tuple[datetime, datetime] | None = None  # local naive; the whole range asked for
+    marks: list[tuple[datetime, str]] = field(default_factory=list)  # settings changes
 
     @property
     def empty(self) -> bool:
@@ -140,7 +142,15 @@ def request(kind: str, rng: str, now: datetime, tz: ZoneInfo) -> ChartRequest:
 
 
 def build(req: ChartRequest, data: ChartData, now: datetime, tz: ZoneInfo) -> Chart:
-    """The chart of `req` from `data` (read by store_reads.chart_data for `req`)."""
+    """The chart of `req` from `data` (read by store_reads.chart_data for `req`), with the
+    settings changes of the range marked (bot.changes)."""
+    chart = _build(req, data, now, tz)
+    marks = [(_naive(e.time, tz), "; ".join(c.text() for c in e.changes))
+             for e in entries(data.changes) if req.start <= e.time < req.end]
+    return replace(chart, marks=marks) if marks else chart
+
+
+def _build(req: ChartRequest, data: ChartData, now: datetime, tz: ZoneInfo) -> Chart:
     kind, rng, start, end, bucket = req.kind, req.rng, req.start, req.end, req.bucket
     when = f"{RANGE_LABELS[rng]} to {_naive(now, tz):%d.%m.%Y %H:%M}"
     xlim = (_naive(start, tz), _naive(end, tz))
@@ -303,6 +313,10 @@ def render(chart: Chart) -> bytes:
         ax2.set_ylim(lo, hi + (hi - lo) * 0.3)
     if chart.xlim is not None:
         ax.set_xlim(*chart.xlim)
+    for when, label in chart.marks:  # settings changes: a dashed line, labelled
+        ax.axvline(when, color="#555555", linestyle="--", linewidth=1.5)
+        ax.text(when, 0.98, " " + label, transform=ax.get_xaxis_transform(), rotation=90,
+                va="top", ha="right", fontsize=fs - 5, color="#555555")
     if chart.empty:
         ax.text(0.5, 0.5, "no data in this range", transform=ax.transAxes, ha="center",
                 va="center", fontsize=fs + 4, color="#777777")
@@ -354,4 +368,7 @@ def _wrap(title: str, width: int = 60) -> str:
 def chart_png(chart: Chart) -> tuple[bytes, str]:
     """PNG bytes and a caption; the caption says what and when in words."""
     caption = chart.title.replace("\n", " ") + (" — no data in this range" if chart.empty else "")
+    if chart.marks:
+        caption += " — dashed: " + "; ".join(f"{t:%d.%m. %H:%M} {label}"
+                                             for t, label in chart.marks)
     return render(chart), caption

@@ -26,15 +26,22 @@ from heatpump.timeutil import utcnow
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--demo", action="store_true",
                    help="read the demo store (<data dir>/demo/, written by `heatpump demo`)")
-    p.add_argument("--out", default=".", help="folder for chart PNG files (default: .)")
+    p.add_argument("--out", default=".",
+                   help="folder for chart PNG and /export CSV files (default: .)")
     p.add_argument("words", metavar="COMMAND", nargs=argparse.REMAINDER,
                    help="one command to answer, e.g. /jaz 12m (default: interactive)")
 
 
 def show(reply: Reply, out_dir: Path, out: TextIO) -> Path | None:
-    """Print a reply; a chart goes to a PNG file whose path is printed."""
+    """Print a reply; a chart goes to a PNG file, a document (/export) to a file of its
+    name, whose path is printed."""
     path = None
-    if reply.photo is not None:
+    if reply.document is not None:
+        name, content = reply.document
+        path = out_dir / Path(name).name
+        write_atomic(path, content, durable=False)
+        print(f"{reply.text}\nfile saved: {path}", file=out)
+    elif reply.photo is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         name = re.sub(r"[^a-z0-9]+", "-", reply.text.lower()).strip("-")[:60] or "chart"
         path = out_dir / f"{name}.png"

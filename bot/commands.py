@@ -14,10 +14,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot import charts, device_basis, replies, store_reads
+from bot import (
+    changes,
+    charts,
+    compare,
+    costs,
+    device_basis,
+    export,
+    replies,
+    reports,
+    store_reads,
+)
 from bot.alerts import commands as alert_commands
 from bot.alerts import persist
 from bot.alerts.persist import Subscribers
@@ -43,6 +53,7 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()
     live: bool = False  # the caller should start a /live session
     failed: bool = False  # the store could not be read: `text` says so (`heatpump chat` exits 1)
+    document: tuple[str, bytes] | None = None  # (file name, content); `text` is its caption
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,7 @@ class Chat:
 
     id: int
     subscribers: Subscribers
+    reports: reports.ReportBook | None = None  # the running bot's /report choices
 
 
 @dataclass(frozen=True)
@@ -155,14 +167,40 @@ def jaz(args: list[str], ctx: Context) -> Reply:
         period = parse_period(args[0] if args else "", now, tz)
     except PeriodError as exc:
         return usage(str(exc))
-    data = store_reads.period_data(ctx.store, period.start, period.elapsed_end(now), tz, now)
+    end = period.elapsed_end(now)
+    data = store_reads.period_data(ctx.store, period.start, end, tz, now)
     text = replies.jaz_text(period, data, now, tz, ctx.settings.rated_heat_kw)
+    tariff = costs.Tariff.from_settings(ctx.settings)
+    if tariff is not None and end > period.start:
+        hourly = store_reads.hourly_meter_wh(ctx.store, period.start, end, tz)
+        report = costs.cost_report(tariff, hourly, data.pairs, period.start, end, tz)
+        line = costs.short_line(report, tariff)
+        text += f"\n{line}" if line else ""
     # the heat pump's own figures (its memory), below the metered ones, never mixed in
     own = device_basis.device_jaz_lines(
         store_reads.device_records(ctx.store, period.start, period.end),
         period.start.astimezone(tz).date(), period.end.astimezone(tz).date(),
         "JAZ" if period.key == "12m" or period.key.isdigit() else "COP")
     return Reply("\n".join([text, *own]))
+
+
+def cost(args: list[str], ctx: Context) -> Reply:
+    """/cost [period] (default: this month): the user's tariff applied hour by hour."""
+    if len(args) > 1:
+        return usage("/cost takes one period, e.g. /cost month or /cost 2025-11")
+    tariff = costs.Tariff.from_settings(ctx.settings)
+    if tariff is None:
+        return Reply(costs.NO_TARIFF)
+    now, tz = ctx.now(), ctx.settings.tz
+    try:
+        period = parse_period(args[0] if args else "month", now, tz)
+    except PeriodError as exc:
+        return usage(str(exc))
+    end = period.elapsed_end(now)
+    pairs = store_reads.hour_pairs(ctx.store, period.start, end, tz)
+    hourly = store_reads.hourly_meter_wh(ctx.store, period.start, end, tz)
+    report = costs.cost_report(tariff, hourly, pairs, period.start, max(end, period.start), tz)
+    return Reply(costs.cost_text(period.label, report, tariff))
 
 
 def chart(args: list[str], ctx: Context) -> Reply:
@@ -179,6 +217,124 @@ def live(args: list[str], ctx: Context) -> Reply:
         return usage("/live takes no arguments")
     _want_live(ctx)
     return Reply(live_snapshot(ctx), buttons=((("stop", "live stop"),),), live=True)
+
+
+def compare_(args: list[str], ctx: Context) -> Reply:
+    """/compare [month|season|year]: against the same days a year before, per degree day."""
+    if len(args) > 1:
+        return usage("/compare takes one span: month, season or year")
+    now, tz = ctx.now(), ctx.settings.tz
+    try:
+        found = compare.spans(args[0].lower() if args else "month", now, tz)
+    except compare.CompareError as exc:
+        return usage(str(exc))
+    if found is None:
+        return Reply("Nothing to compare yet: this month has no complete day so far "
+                     "(/compare season or /compare year reach further back).")
+    label, this, before = found
+    sides = []
+    for span in (this, before):
+        start, end = span.utc(tz)
+        pairs, outdoor = store_reads.compare_data(ctx.store, start, end, tz)
+        sides.append(compare.side(span, pairs, outdoor, tz))
+    return Reply(compare.compare_text(label, sides[0], sides[1]))
+
+
+def changes_(args: list[str], ctx: Context) -> Reply:
+    """/changes: settings changes the collector found, with the COP before and after."""
+    if args:
+        return usage("/changes takes no arguments")
+    now, tz = ctx.now(), ctx.settings.tz
+    rows = store_reads.setting_changes(ctx.store, now - timedelta(days=changes.LOOKBACK_DAYS),
+                                       now)
+    found = changes.entries(rows)
+    wins = changes.windows(found, now.astimezone(tz).date(), tz)
+    effects: list[changes.Effect | None] = [None] * len(found)
+    for i in range(max(0, len(found) - changes.MAX_ENTRIES), len(found)):
+        w = wins[i]
+        days = store_reads.day_stats(ctx.store, w.first, w.last, tz)
+        effects[i] = changes.effect(days, w)
+    devices = len({e.device for e in found})
+    return Reply(changes.changes_text(found, effects, tz, devices))
+
+
+def report_digest(ctx: Context, every: str) -> tuple[str, reports.Period]:
+    """The digest of the last complete day, week or month at ctx.now() (bot.reports)."""
+    from bot.alerts.commands import active_lines
+    from bot.alerts.service import state_dir
+
+    now, tz = ctx.now(), ctx.settings.tz
+    period, before = reports.last_period(every, now, tz)
+    pairs = store_reads.hour_pairs(ctx.store, period.start, period.end, tz)
+    prev = store_reads.hour_pairs(ctx.store, before.start, before.end, tz)
+    found = changes.entries(store_reads.setting_changes(ctx.store, period.start, period.end))
+    state = persist.load_state(ctx.alert_dir or state_dir(ctx.settings, ctx.store))
+    alert_lines = [line for line in active_lines(state, now, tz) if line != "No active alerts."]
+    cost_line = None
+    tariff = costs.Tariff.from_settings(ctx.settings)
+    if tariff is not None:
+        hourly = store_reads.hourly_meter_wh(ctx.store, period.start, period.end, tz)
+        cost_line = costs.short_line(costs.cost_report(tariff, hourly, pairs, period.start,
+                                                       period.end, tz), tariff)
+    data = reports.ReportData(pairs, prev, found, alert_lines, cost_line)
+    return reports.digest_text(every, period, before, data, tz), period
+
+
+def report_chart(ctx: Context, every: str) -> tuple[bytes, str]:
+    """The one chart a report carries (bot.reports.CHARTS): PNG and caption."""
+    kind, rng = reports.CHARTS[every]
+    return charts.chart_png(chart_of(ctx, kind, rng))
+
+
+def report(args: list[str], ctx: Context) -> Reply:
+    """/report [daily|weekly|monthly|off]: a digest per chat on a schedule; in the console
+    a preview of the digest."""
+    try:
+        word = reports.parse_every(args)
+    except ValueError as exc:
+        return usage(str(exc))
+    at = ctx.settings.telegram_report_time
+    if ctx.chat is None or ctx.chat.reports is None:  # the console: a preview
+        if word == "off":
+            return telegram_only("report")
+        every = word or "daily"
+        text, _ = report_digest(ctx, every)
+        return Reply(f"{text}\n(In Telegram, /report {every} sends this with a chart at {at}.)")
+    head = reports.report_reply(ctx.chat.reports, ctx.chat.id, word, ctx.now(),
+                                ctx.settings.tz, at)
+    every = ctx.chat.reports.every(ctx.chat.id) if ctx.chat.reports else None
+    if word == "off" or every is None:
+        return Reply(head)
+    return Reply(f"{head}\n\n{report_digest(ctx, every)[0]}")
+
+
+# /export takes hourly rows up to this many days, daily rows beyond (a year of hours is
+# 8760 rows, more than a chat needs)
+EXPORT_HOURLY_MAX_DAYS = 35
+
+
+def export_(args: list[str], ctx: Context) -> Reply:
+    """/export [period] [hour|day]: the CSV of `heatpump export` as a document."""
+    words = [a.lower() for a in args]
+    steps = [w for w in words if w in export.STEPS]
+    rest = [w for w in words if w not in export.STEPS]
+    if len(steps) > 1 or len(rest) > 1:
+        return usage("/export takes a period and hour or day, e.g. /export 30d day")
+    now, tz = ctx.now(), ctx.settings.tz
+    try:
+        period = parse_period(rest[0] if rest else "30d", now, tz)
+    except PeriodError as exc:
+        return usage(str(exc))
+    end = period.elapsed_end(now)
+    if end <= period.start:
+        return Reply(f"Export {period.label}: no complete hour yet.")
+    long = end - period.start > timedelta(days=EXPORT_HOURLY_MAX_DAYS)
+    step = steps[0] if steps else ("day" if long else "hour")
+    data = store_reads.export_data(ctx.store, period.start, end, tz, step)
+    rows = export.rows(data.pairs, data.outdoor_c, data.flow_c, period.start, end, step, tz)
+    name = export.file_name(period.start, end, step, tz)
+    return Reply(export.summary_text(rows, period.label, step),
+                 document=(name, export.to_csv(rows, tz).encode("utf-8")))
 
 
 def subscribe(args: list[str], ctx: Context) -> Reply:
@@ -226,9 +382,20 @@ COMMANDS: tuple[Command, ...] = (
             status),
     Command("jaz", "JAZ/COP of a period", "/jaz [today|yesterday|7d|month|12m|2025|2025-11]",
             jaz),
+    Command("cost", "what the heat pump cost, per kWh of heat and against a boiler",
+            "/cost [month|yesterday|30d|12m|2025-11]", cost),
+    Command("compare", "this month, heating season or year against a year before, per "
+            "heating degree day", "/compare [month|season|year]", compare_),
     Command("chart", "chart", "/chart [power|temps|cop|energy|starts] [24h|7d|30d|12m]", chart,
             heavy=True),
+    Command("changes", "settings changes (heating curve, targets, modes) and the COP "
+            "before and after", "", changes_),
+    Command("export", "energy, COP and temperatures as a CSV file",
+            "/export [30d|month|2025-11|12m] [hour|day]", export_, heavy=True),
     Command("live", "live power and state, updated every 15 s for 10 minutes", "", live),
+    Command("report", "a daily, weekly or monthly digest here, with a chart",
+            "/report daily, /report weekly, /report monthly, /report off", report,
+            heavy=True),
     Command("subscribe", "get alerts in this chat: faults, missing data, COP drop, short "
             "cycling", "", subscribe, needs_chat=True),
     Command("unsubscribe", "stop alerts in this chat", "", unsubscribe, needs_chat=True),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.alert_data import (
@@ -254,6 +254,107 @@ def period_data(store: Store, start: datetime, end: datetime, tz: ZoneInfo,
                                                since=now - DEVICE_FIGURES_LOOKBACK)))
 
 
+# --- /cost ------------------------------------------------------------------------------------
+
+
+def hourly_meter_wh(store: Store, start: datetime, end: datetime, tz: ZoneInfo
+                    ) -> list[tuple[datetime, float]]:
+    """The meter's electricity per local hour of [start, end), summed over meter devices;
+    hours without data are absent (bot.costs prices each hour)."""
+    if end <= start:
+        return []
+    rows = store.sums("electricity", ("energy_wh",), start, end, "hour", tz,
+                      tags={"source": "meter"})
+    return [(r.start, float(r.values["energy_wh"])) for r in rows if "energy_wh" in r.values]
+
+
+# --- /compare ---------------------------------------------------------------------------------
+
+
+def daily_outdoor(store: Store, start: datetime, end: datetime, tz: ZoneInfo
+                  ) -> dict[date, float]:
+    """Mean outdoor temperature per local day of [start, end) (`start` a local midnight),
+    from the daily rollup; days without a poll absent."""
+    if end <= start:
+        return {}
+    days = max(1, round((end - start) / timedelta(days=1)))
+    temps = store.series("heatpump", "outside_temp_c", start, end, max_points=days)
+    return daily_means(temps.times(), temps.values, tz)
+
+
+def compare_data(store: Store, start: datetime, end: datetime, tz: ZoneInfo
+                 ) -> tuple[list[HourPair], dict[date, float]]:
+    """Paired energy and daily outdoor means over [start, end) (local midnights)."""
+    return hour_pairs(store, start, end, tz), daily_outdoor(store, start, end, tz)
+
+
+# --- /changes ---------------------------------------------------------------------------------
+
+ChangeRow = tuple[datetime, str, str, str, str, datetime | None]
+
+
+def setting_changes(store: Store, start: datetime, end: datetime) -> list[ChangeRow]:
+    """The collector's `setting_change` points of [start, end) as (time, device, setting,
+    old, new, previous poll), oldest first."""
+    out: list[ChangeRow] = []
+    for p in store.points("setting_change", start, end):
+        out.append((p.time, p.tags.get("device", ""), p.tags.get("setting", ""),
+                    str(p.fields.get("old", "")), str(p.fields.get("new", "")),
+                    _dt(p.fields.get("previous_poll"))))
+    return out
+
+
+def day_stats(store: Store, first: date, last: date, tz: ZoneInfo) -> tuple[DayStats, ...]:
+    """Energy, coverage and mean outdoor temperature of the local days first..last."""
+    if last < first:
+        return ()
+    after = last + timedelta(days=1)
+    start = datetime(first.year, first.month, first.day, tzinfo=tz).astimezone(UTC)
+    end = datetime(after.year, after.month, after.day, tzinfo=tz).astimezone(UTC)
+    pairs = hour_pairs(store, start, end, tz)
+    outdoor = daily_outdoor(store, start, end, tz)
+    return tuple(DayStats(day=d.day, heat_wh=d.heat_wh if d.hours_counted else None,
+                          electricity_wh=d.elec_wh if d.hours_counted else None,
+                          running_s=d.running_s, starts=d.starts, outside_temp_c=d.outdoor_c,
+                          coverage=d.coverage)
+                 for d in daily_stats(pairs, tz, outdoor))
+
+
+# --- /export -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportData:
+    """What an export of [start, end) needs: paired energy and hourly temperature means
+    (keyed by the hour's UTC start; hours without data absent)."""
+
+    pairs: list[HourPair]
+    outdoor_c: dict[datetime, float]
+    flow_c: dict[datetime, float]
+
+
+def hourly_means(store: Store, measurement: str, field_name: str, start: datetime,
+                 end: datetime) -> dict[datetime, float]:
+    """Mean of a numeric field per UTC hour of [start, end) (from the hourly rollup)."""
+    hours = max(1, int((end - start) / timedelta(hours=1)) + 1)
+    s = store.series(measurement, field_name, start, end, max_points=hours)
+    if s.step != timedelta(hours=1):  # ranges shorter than an hour get a finer step
+        return {}
+    return {t: v for t, v in zip(s.times(), s.values, strict=True) if v is not None}
+
+
+def export_data(store: Store, start: datetime, end: datetime, tz: ZoneInfo,
+                step: str) -> ExportData:
+    """Energy paired hour by hour (`step` "hour") or by whole days where both sides cover
+    them ("day"), and the hourly outdoor and flow temperature means."""
+    if end <= start:
+        return ExportData([], {}, {})
+    pairs = _pairs(store, start, end, tz, "hour") if step == "hour" else hour_pairs(
+        store, start, end, tz)
+    return ExportData(pairs, hourly_means(store, "heatpump", "outside_temp_c", start, end),
+                      hourly_means(store, "heatpump", "supply_temp_c", start, end))
+
+
 # --- /chart ------------------------------------------------------------------------------------
 
 SeriesKey = tuple[str, str]  # (measurement, field)
@@ -263,14 +364,16 @@ SeriesKey = tuple[str, str]  # (measurement, field)
 class ChartData:
     series: dict[SeriesKey, Series]  # means per bucket, None where there was no data
     pairs: list[HourPair]  # paired energy (empty when not asked for)
+    changes: list[ChangeRow] = field(default_factory=list)  # settings changes, marked
 
 
 def chart_data(store: Store, start: datetime, end: datetime, tz: ZoneInfo,
                series: Sequence[tuple[str, str, int]], pairs: bool) -> ChartData:
-    """The series `(measurement, field, max_points)` over [start, end), and the paired
-    energy when `pairs`."""
+    """The series `(measurement, field, max_points)` over [start, end), the paired
+    energy when `pairs`, and the settings changes of the range (marked on every chart)."""
     read = {(m, f): store.series(m, f, start, end, n) for m, f, n in series}
-    return ChartData(read, hour_pairs(store, start, end, tz) if pairs else [])
+    return ChartData(read, hour_pairs(store, start, end, tz) if pairs else [],
+                     setting_changes(store, start, end))
 
 
 # --- the alert check ---------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from telegram import (
     InputMediaPhoto,
     Update,
 )
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -43,7 +43,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import charts
+from bot import charts, reports
 from bot.alerts.service import AlertService
 from bot.alerts.telegram import FIRST_CHECK_S, AlertJob
 from bot.commands import (
@@ -59,18 +59,22 @@ from bot.commands import (
     live_snapshot,
     menu,
     parse_callback,
+    report_chart,
+    report_digest,
     usage,
 )
 from bot.render_queue import RenderQueue
 from heatpump import heartbeat
 from heatpump.settings import Settings
-from heatpump.store.base import Store
+from heatpump.store.base import Store, StoreError
 from heatpump.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000  # Telegram allows 4096 characters per message
 MAX_CAPTION = 1000  # and 1024 per photo caption
+# how often the job queue looks for a /report that is due (bot/reports.py)
+REPORT_CHECK_S = 300.0
 # bot.heartbeat from a job of the event loop: a dead loop stops it (docs/deployment.md)
 HEARTBEAT_EVERY_S = heartbeat.BEAT_EVERY_S / 2
 
@@ -152,7 +156,8 @@ class BotApp:
                  live_interval_s: float = LIVE_INTERVAL_S,
                  live_duration_s: float = LIVE_DURATION_S,
                  first_check_s: float = FIRST_CHECK_S,
-                 render_queue: RenderQueue | None = None):
+                 render_queue: RenderQueue | None = None,
+                 report_check_s: float = REPORT_CHECK_S):
         self.settings = settings
         self.alerts = AlertService(settings, store, now)
         self.alert_job = AlertJob(self.alerts)
@@ -164,6 +169,8 @@ class BotApp:
         self.renders = render_queue or RenderQueue()
         self.told_busy: set[int] = set()  # chats told their chart queue is full
         self.live: dict[int, LiveSession] = {}  # chat -> its live view
+        self.reports = reports.ReportBook(self.alerts.data_dir)  # /report, beside alerts
+        self.report_check_s = report_check_s
 
     @property
     def allowed(self) -> frozenset[int]:
@@ -198,6 +205,8 @@ class BotApp:
             raise RuntimeError("the job queue is missing (install python-telegram-bot[job-queue])")
         app.job_queue.run_repeating(self._beat, interval=HEARTBEAT_EVERY_S, first=0,
                                     name="heartbeat")
+        app.job_queue.run_repeating(self._report_tick, interval=self.report_check_s,
+                                    first=self.report_check_s, name="reports")
         self.renders.start()
         await asyncio.to_thread(charts.warm_up)
         await app.bot.set_my_commands([BotCommand(n, t[:256]) for n, t in menu()])
@@ -240,6 +249,7 @@ class BotApp:
             new = msg.migrate_to_chat_id or msg.chat_id
             if old in self.allowed and old != new:
                 self.alerts.follow_migration(old, new)
+                self.reports.move(old, new)
             raise ApplicationHandlerStop  # a service message: nothing to answer
         chat = update.effective_chat
         if chat is not None and chat.id in self.allowed:
@@ -255,7 +265,8 @@ class BotApp:
 
     def chat_context(self, chat_id: int) -> Context:
         """The context of a message from `chat_id`: the alert commands act on that chat."""
-        return dataclasses.replace(self.ctx, chat=Chat(chat_id, self.alerts.subscribers))
+        return dataclasses.replace(self.ctx, chat=Chat(chat_id, self.alerts.subscribers,
+                                                       self.reports))
 
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         msg = update.effective_message
@@ -358,12 +369,49 @@ class BotApp:
                     log.warning("could not send the failure notice")
 
     async def send(self, context: CallbackContext, chat_id: int, reply: Reply) -> Any:
+        if reply.document is not None:
+            name, content = reply.document
+            return await context.bot.send_document(chat_id, document=content, filename=name,
+                                                   caption=_clip(reply.text, MAX_CAPTION))
         if reply.photo is not None:
             return await context.bot.send_photo(chat_id, photo=reply.photo,
                                                 caption=_clip(reply.text, MAX_CAPTION),
                                                 reply_markup=keyboard(reply))
         return await context.bot.send_message(chat_id, _clip(reply.text, MAX_TEXT),
                                               reply_markup=keyboard(reply))
+
+    # --- /report ----------------------------------------------------------------------
+
+    async def _report_tick(self, context: CallbackContext) -> None:
+        """Send every report that is due (bot.reports.due): the digest, then its chart. A
+        report is marked sent only once both went out, so a failure is retried at the next
+        tick; one chat's failure never stops the others."""
+        now, tz = self.ctx.now(), self.settings.tz
+        for chat_id, every, last in self.reports.chats():
+            if chat_id not in self.allowed:
+                continue
+            period = reports.due(every, last, now, tz, self.settings.telegram_report_time)
+            if period is None:
+                continue
+            try:
+                text, _ = await asyncio.to_thread(report_digest, self.ctx, every)
+                png, caption = await asyncio.to_thread(report_chart, self.ctx, every)
+                await context.bot.send_message(chat_id, _clip(text, MAX_TEXT))
+                await context.bot.send_photo(chat_id, photo=png,
+                                             caption=_clip(caption, MAX_CAPTION))
+            except ChatMigrated as exc:  # the group became a supergroup: follow it
+                self.alerts.follow_migration(chat_id, int(exc.new_chat_id))
+                self.reports.move(chat_id, int(exc.new_chat_id))
+                continue
+            except Forbidden:  # blocked or removed from the chat: no more reports there
+                log.warning("chat %s refuses messages; its /report is switched off", chat_id)
+                self.reports.set(chat_id, None, now, tz)
+                continue
+            except (TelegramError, StoreError) as exc:
+                log.warning("report for chat %s not sent (%s); trying again later", chat_id,
+                            type(exc).__name__)
+                continue
+            self.reports.sent(chat_id, period.key)
 
     # --- /live ------------------------------------------------------------------------
 

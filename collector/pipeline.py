@@ -33,8 +33,9 @@ from collector.accounting.meter import (
     stored_state,
 )
 from collector.accounting.running import RunningLedger
+from collector.changes import setting_changes
 from collector.health import SourceError
-from collector.points import device_energy_points, heatpump_points
+from collector.points import device_energy_points, heatpump_points, setting_change_point
 from collector.service import Batch, Event, Lookup
 from collector.shelly.client import ShellyClient
 from collector.shelly.errors import ShellyError
@@ -172,6 +173,10 @@ class HeatPumpPipeline:
         events: list[Event] = []
         for s in read.samples:
             points.extend(heatpump_points(s))
+            last = self.accountant.devices.get(s.device)
+            if last is not None and last.sample.time < s.time:  # settings the owner changed
+                points.extend(setting_change_point(s.time, s.device, *change, last.sample.time)
+                              for change in setting_changes(last.sample.values, s.values))
             update = self.accountant.add(s, single_device=single)
             points.extend(update.points)
             events.extend((s.device, reason, detail, None) for reason, detail in update.events)

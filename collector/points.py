@@ -23,6 +23,7 @@ from heatpump.schema import (
     HEATPUMP,
     MESSAGE,
     METER,
+    SETTING_CHANGE,
 )
 from heatpump.store.base import FieldValue, Point
 
@@ -106,3 +107,12 @@ def device_energy_points(records: Iterable[DeviceEnergy], tz: ZoneInfo) -> list[
             {"device": r.device, "basis": DEVICE_BASIS, "period": r.period, "kind": r.kind,
              "circuit": r.circuit}))
     return points
+
+
+def setting_change_point(time: datetime, device: str, setting: str, old: str, new: str,
+                         previous_poll: datetime) -> Point:
+    """A setting of the heat pump that changed between `previous_poll` and the poll at
+    `time` (collector.changes)."""
+    return Point(SETTING_CHANGE.name, time,
+                 {"old": old, "new": new, "previous_poll": iso_utc(previous_poll)},
+                 {"device": device, "setting": setting})

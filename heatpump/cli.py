@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bot": ("bot.run", "run the Telegram bot"),
     "chat": ("bot.chat", "the bot's commands in a terminal (heatpump chat /jaz 12m)"),
     "alerts": ("bot.alerts.cli", "check the alert rules now, or replay a period (--replay 14d)"),
+    "export": ("bot.export_cmd", "energy, COP and temperatures per hour or day as CSV"),
 }
 
 

@@ -102,6 +102,10 @@ HEATPUMP = Measurement(
            "reduced, eco)."),
         _f("heating_supply_target_temp_c", "float", "°C", "Supply temperature the heating "
            "circuit currently aims for (heating curve); 0 on some devices while idle."),
+        _f("heating_curve_slope", "float", "", "Slope of the heating circuit's heating curve "
+           "as set on the device (heating.circuits.N.heating.curve, 0.2-3.5)."),
+        _f("heating_curve_shift_k", "float", "K", "Shift (parallel offset) of the heating "
+           "curve as set on the device."),
         _f("device_rated_heat_kw", "float", "kW", "The compressor's rated heat output as the "
            "device reports it (heating.compressors.0.power); the estimated heat methods use "
            "it when HEATPUMP_RATED_HEAT_KW is not set."),
@@ -234,9 +238,33 @@ DEVICE_ENERGY = Measurement(
     ),
 )
 
+SETTING_CHANGE = Measurement(
+    "setting_change",
+    "A setting of the heat pump changed between two polls: detected by the collector from "
+    "the polled `heatpump` fields (collector/changes.py), one point per setting at the poll "
+    "that first showed the new value. /changes lists them with the COP before and after. "
+    "The `setting` tag names the `heatpump` field: heating_curve_slope, "
+    "heating_curve_shift_k, heating_target_temp_c (only while the active program stays the "
+    "same), dhw_target_temp_c, heating_mode, dhw_mode.",
+    ("device", "setting"),
+    (
+        _f("old", "str", "", "The value before, as text (a number in the unit of the "
+           "`heatpump` field named by the `setting` tag)."),
+        _f("new", "str", "", "The value after, as text."),
+        _f("previous_poll", "str", "", "ISO 8601 UTC time of the last poll with the old "
+           "value: the change happened between it and this point."),
+    ),
+)
+# The `setting` tag of `setting_change`: the `heatpump` fields that are the owner's settings.
+# The room target counts only while the active program stays the same (a program switch by
+# the time schedule is no change of a setting); the flow target the curve computes is left
+# out (it follows the outdoor temperature).
+SETTING_FIELDS = ("heating_curve_slope", "heating_curve_shift_k", "heating_target_temp_c",
+                  "dhw_target_temp_c", "heating_mode", "dhw_mode")
+
 MEASUREMENTS: dict[str, Measurement] = {
     m.name: m for m in (METER, HEATPUMP, MESSAGE, ELECTRICITY, HEAT, HEALTH, API_CALL,
-                        DEVICE_ENERGY)
+                        DEVICE_ENERGY, SETTING_CHANGE)
 }
 
 ROLLUP_LEVELS = ("1h", "1d")

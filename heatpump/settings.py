@@ -122,6 +122,85 @@ def _log_level(value: str) -> str:
     return v
 
 
+def _opt_fraction(value: str) -> float | None:
+    """An efficiency as a fraction (0.9) or a percentage (90 %); empty is None."""
+    v = value.strip().rstrip("%").strip()
+    if not v:
+        return None
+    x = _float(v)
+    if value.strip().endswith("%") or x > 1.5:
+        x /= 100
+    if not 0.1 <= x <= 1.5:
+        raise ValueError("must be an efficiency between 0.1 and 1.5 (or 10 % and 150 %)")
+    return x
+
+
+# A time-of-use window: (first local hour, end local hour (exclusive, may wrap past
+# midnight), price per kWh).
+TouWindow = tuple[int, int, float]
+
+
+def _tou_windows(value: str) -> tuple[TouWindow, ...]:
+    """'22:00-06:00=0.22, 06:00-22:00=0.31': local windows on whole hours (energy is known
+    per hour) with their price per kWh; they may wrap past midnight, never overlap."""
+    windows: list[TouWindow] = []
+    for part in value.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        m = re.fullmatch(r"(\d{1,2}):(\d\d)\s*-\s*(\d{1,2}):(\d\d)\s*=\s*(\S+)", part)
+        if not m:
+            raise ValueError(f"{part!r} is not HH:MM-HH:MM=price")
+        h0, m0, h1, m1 = (int(m.group(i)) for i in range(1, 5))
+        if m0 or m1 or h0 > 23 or h1 > 24:
+            raise ValueError(f"{part!r}: windows start and end on whole hours (00:00-24:00)")
+        price = _float(m.group(5))
+        if price < 0:
+            raise ValueError(f"{part!r}: a price cannot be negative")
+        h1 %= 24
+        if h0 == h1:
+            raise ValueError(f"{part!r} is empty or the whole day; use COST_PRICE_PER_KWH")
+        windows.append((h0, h1, price))
+    hours: dict[int, int] = {}
+    for i, (h0, h1, _p) in enumerate(windows):
+        for h in tou_hours(h0, h1):
+            if h in hours:
+                raise ValueError(f"windows overlap at {h:02d}:00")
+            hours[h] = i
+    return tuple(windows)
+
+
+def tou_hours(first: int, end: int) -> list[int]:
+    """The local hours of a window [first, end), wrapping past midnight."""
+    return list(range(first, end)) if first < end else [*range(first, 24), *range(0, end)]
+
+
+def _currency(value: str) -> str | None:
+    v = value.strip()
+    if not v:
+        return None
+    if len(v) > 8 or any(c.isspace() for c in v):
+        raise ValueError("a currency code or sign, e.g. EUR, €, CHF")
+    return v
+
+
+def _fuel(value: str) -> str | None:
+    v = value.strip().lower()
+    if not v:
+        return None
+    if v not in ("gas", "oil"):
+        raise ValueError("must be gas or oil")
+    return v
+
+
+def _report_time(value: str) -> str:
+    v = value.strip()
+    m = re.fullmatch(r"(\d{1,2}):(\d\d)", v)
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise ValueError("a local time HH:MM, e.g. 07:30")
+    return f"{int(m.group(1)):02d}:{m.group(2)}"
+
+
 # What .env.example writes for a secret every installation must fill in.
 PLACEHOLDER = "change-me"
 
@@ -306,6 +385,11 @@ class Settings:
     telegram_api_base_url: str | None = setting(
         "TELEGRAM_API_BASE_URL", _url, "", example="http://127.0.0.1:8081",
         help="Another Bot API server (self-hosted, or tests); empty uses Telegram's.")
+    telegram_report_time: str = setting(
+        "TELEGRAM_REPORT_TIME", _report_time, "07:30", example="07:30",
+        help="Local time (HEATPUMP_TZ) at which /report sends its daily, weekly (Mondays) "
+             "and monthly (on the 1st) digests; each covers the complete day, week or month "
+             "before.")
     # alerts (bot/alerts)
     alert_check_minutes: float = setting(
         "ALERT_CHECK_MINUTES", _float, "5", example="5", minimum=1,
@@ -352,6 +436,39 @@ class Settings:
         help="Send alerts also through Apprise (pip install 'heatpump-monitor[alerts]'): "
              "comma-separated URLs, e.g. e-mail or ntfy.")
 
+    # costs (bot/costs.py): the user's own tariff; unset means no cost lines anywhere
+    cost_currency: str | None = setting(
+        "COST_CURRENCY", _currency, "", example="EUR",
+        help="Currency of every price below (a code or sign, e.g. EUR, €, CHF); needed "
+             "once a price is set.")
+    cost_price_per_kwh: float | None = setting(
+        "COST_PRICE_PER_KWH", _opt_float, "", example="0.32", minimum=0,
+        help="Your electricity price per kWh for the heat pump (energy price, taxes "
+             "included); outside COST_TIME_OF_USE windows this price applies. Empty: no "
+             "costs are shown.")
+    cost_time_of_use: tuple[TouWindow, ...] = setting(
+        "COST_TIME_OF_USE", _tou_windows, "", example="22:00-06:00=0.22,06:00-22:00=0.31",
+        help="A time-of-use tariff: local windows on whole hours with their price per kWh, "
+             "comma-separated; may wrap past midnight, never overlap. Hours outside every "
+             "window cost COST_PRICE_PER_KWH (then needed unless the windows cover the day).")
+    cost_base_fee_per_month: float | None = setting(
+        "COST_BASE_FEE_PER_MONTH", _opt_float, "", example="9.50", minimum=0,
+        help="Monthly base fee of the heat pump's electricity contract (meter, standing "
+             "charge); counted pro rata per day of a period.")
+    cost_boiler_fuel: str | None = setting(
+        "COST_BOILER_FUEL", _fuel, "", example="gas",
+        help="What the heat pump is compared with: gas or oil (a boiler); with "
+             "COST_BOILER_PRICE_PER_KWH and COST_BOILER_EFFICIENCY, /cost shows what the "
+             "same heat would have cost and the saving.")
+    cost_boiler_price_per_kwh: float | None = setting(
+        "COST_BOILER_PRICE_PER_KWH", _opt_float, "", example="0.12", minimum=0,
+        help="Price of the boiler's fuel per kWh of fuel energy (gas: the kWh on the gas "
+             "bill; oil: about 10 kWh per litre).")
+    cost_boiler_efficiency: float | None = setting(
+        "COST_BOILER_EFFICIENCY", _opt_fraction, "", example="0.9",
+        help="The boiler's seasonal efficiency: heat out over fuel energy in, as 0.9 or "
+             "90 %.")
+
     # Not a setting: what looks wrong but does not stop the program (see the class doc).
     warnings: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
@@ -367,6 +484,17 @@ class Settings:
         if self.flush_minutes is not None:
             return self.flush_minutes * 60.0
         return 0.0 if self.influx_url else EMBEDDED_FLUSH_S
+
+    @property
+    def has_tariff(self) -> bool:
+        """Whether the user set an electricity tariff (the cost lines are shown only then)."""
+        return self.cost_price_per_kwh is not None or bool(self.cost_time_of_use)
+
+    @property
+    def has_boiler(self) -> bool:
+        """Whether a boiler to compare with is fully described (fuel, price, efficiency)."""
+        return (self.cost_boiler_fuel is not None and self.cost_boiler_price_per_kwh is not None
+                and self.cost_boiler_efficiency is not None)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -501,7 +629,7 @@ def _problem(spec: Spec, raw: str, reason: str, example: bool = True) -> str:
 # This program's variables start with one of these; a name with such a prefix (or with a
 # likely misspelling of one) that is no setting is taken for a typo.
 PREFIXES: tuple[str, ...] = ("HEATPUMP_", "SHELLY_", "VICARE_", "TELEGRAM_", "INFLUX_",
-                             "ALERT_", "APPRISE_")
+                             "ALERT_", "APPRISE_", "COST_")
 MISSPELT_PREFIXES: tuple[str, ...] = ("SHELY_", "SHELLEY_", "VICAR_", "VIESSMANN_", "ALERTS_")
 # Variables with those prefixes that are read, but not by heatpump itself.
 OTHER_VARIABLES: dict[str, str] = {
@@ -573,4 +701,39 @@ def _cross_checks(v: Mapping[str, Any]) -> list[str]:
     if channel and not (channel.isdigit() or channel.lower() in ("a", "b", "c")):
         problems.append(f"SHELLY_CHANNEL={channel!r}: must be a channel number or a phase "
                         "a, b or c; for example SHELLY_CHANNEL=0")
+    return problems + _cost_checks(v)
+
+
+def _cost_checks(v: Mapping[str, Any]) -> list[str]:
+    """A tariff is the user's own: prices need a currency, time-of-use windows that leave
+    hours out need COST_PRICE_PER_KWH, and a boiler needs all three of its settings."""
+    problems = []
+    windows = v.get("cost_time_of_use") or ()
+    prices = [n for n, a in (("COST_PRICE_PER_KWH", "cost_price_per_kwh"),
+                             ("COST_TIME_OF_USE", "cost_time_of_use"),
+                             ("COST_BASE_FEE_PER_MONTH", "cost_base_fee_per_month"),
+                             ("COST_BOILER_PRICE_PER_KWH", "cost_boiler_price_per_kwh"))
+              if v.get(a) not in (None, ())]
+    if prices and not v.get("cost_currency"):
+        problems.append(f"{prices[0]} is set but COST_CURRENCY is empty; for example "
+                        "COST_CURRENCY=EUR")
+    covered = {h for h0, h1, _p in windows for h in tou_hours(h0, h1)}
+    if windows and len(covered) < 24 and v.get("cost_price_per_kwh") is None:
+        free = sorted(set(range(24)) - covered)
+        problems.append(f"COST_TIME_OF_USE leaves {free[0]:02d}:00 and {len(free) - 1} more "
+                        "hours without a price; set COST_PRICE_PER_KWH for them or cover the "
+                        "whole day")
+    if (v.get("cost_base_fee_per_month") is not None and v.get("cost_price_per_kwh") is None
+            and not windows):
+        problems.append("COST_BASE_FEE_PER_MONTH is set but no energy price; set "
+                        "COST_PRICE_PER_KWH or COST_TIME_OF_USE")
+    boiler = {"COST_BOILER_FUEL": v.get("cost_boiler_fuel"),
+              "COST_BOILER_PRICE_PER_KWH": v.get("cost_boiler_price_per_kwh"),
+              "COST_BOILER_EFFICIENCY": v.get("cost_boiler_efficiency")}
+    given = [n for n, x in boiler.items() if x is not None]
+    if given and len(given) < 3:
+        missing = [n for n in boiler if n not in given]
+        problems.append(f"{given[0]} is set but {' and '.join(missing)} "
+                        f"{'is' if len(missing) == 1 else 'are'} empty; the boiler comparison "
+                        "needs the fuel, its price and the boiler's efficiency")
     return problems

@@ -25,6 +25,7 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("TELEGRAM_", "Telegram bot"),
     ("ALERT_", "Alerts"),
     ("APPRISE_", "Alerts"),
+    ("COST_", "Costs (your tariff; unset: no costs shown)"),
 )
 
 # Settings written uncommented into .env.example: what a new installation must fill in

@@ -100,6 +100,7 @@ def format_summary(s: Summary, days: float) -> str:
         "Try next:",
         "  heatpump chat --demo               the bot's commands in your terminal",
         "  heatpump chat --demo /jaz 30d      one command, e.g. /status, /chart temps 7d",
+        "  heatpump chat --demo /changes      the heating curve lowered half-way, its effect",
         "  heatpump demo --live               keep the simulated collector running",
         "  heatpump demo --scenario fault     see how a fault, an outage or a COP drop looks",
         "Then connect your own meter and heat pump: see README, 'Set up your system'.",
@@ -222,11 +223,20 @@ def backfill(settings: Settings, days: float, seed: int, scenarios: list[str],
     return summary, house
 
 
+def with_curve_change(scenarios: list[str], days: float) -> list[str]:
+    """The demo's scenarios plus, unless one is given, the owner lowering the heating curve
+    half-way through (so /changes has something to show); none for runs under 2 days."""
+    if days < 2 or any(s.strip().startswith("curve-change") for s in scenarios):
+        return list(scenarios)
+    return [*scenarios, f"curve-change@-{int(days // 2)}d"]
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"heatpump demo: simulating {args.days:g} days into {settings.data_dir / 'demo'} "
           "(your real data is not touched)", file=sys.stderr)
     try:
-        summary, house = backfill(settings, args.days, args.seed, args.scenario,
+        summary, house = backfill(settings, args.days, args.seed,
+                                  with_curve_change(args.scenario, args.days),
                                   meter_model=args.meter,
                                   record=Path(args.record) if args.record else None)
     except ValueError as exc:  # a malformed --scenario

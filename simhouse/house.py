@@ -188,7 +188,22 @@ class MeterReboot:
     resets_counter: bool = True
 
 
-Scenario = Outage | Fault | CopDrop | MeterReboot
+@dataclass(frozen=True)
+class CurveChange:
+    """The owner sets the heating curve's slope to `slope` at `start` (from
+    NOMINAL_CURVE_SLOPE): the flow target above room temperature scales by slope/nominal,
+    and the device reports the new slope."""
+
+    start: datetime
+    slope: float = 0.5
+
+
+# The heating curve's slope the simulated device reports (Viessmann's 0.2-3.5 scale; the
+# house's own curve is design_flow_c) until a CurveChange, and its shift (K).
+NOMINAL_CURVE_SLOPE = 0.6
+NOMINAL_CURVE_SHIFT_K = 0.0
+
+Scenario = Outage | Fault | CopDrop | MeterReboot | CurveChange
 
 
 # --- results -------------------------------------------------------------------------------
@@ -671,7 +686,7 @@ class Simulator:
         dhw_only = np.isin(month, h.dhw_only_months)
 
         out = self._run_controller(state, outdoor, humidity, gains, draw_kw, eff, fault,
-                                   dhw_only)
+                                   dhw_only, self._curve_factor(t))
         mode, started = out.pop("mode"), out.pop("started")
 
         # Counters at the start of each minute (energy of completed minutes only).
@@ -703,6 +718,23 @@ class Simulator:
                 fault |= inside
         return eff, fault
 
+    def curve_slope(self, when: datetime) -> float:
+        """The heating curve's slope set at `when` (the last CurveChange before it)."""
+        changes = sorted((s for s in self.scenarios if isinstance(s, CurveChange)
+                          and s.start <= when), key=lambda s: s.start)
+        return changes[-1].slope if changes else NOMINAL_CURVE_SLOPE
+
+    def _curve_factor(self, t: np.ndarray) -> np.ndarray | None:
+        """Per minute: the slope set then over the nominal one; None without a CurveChange."""
+        changes = sorted((s for s in self.scenarios if isinstance(s, CurveChange)),
+                         key=lambda s: s.start)
+        if not changes:
+            return None
+        factor = np.ones(len(t))
+        for c in changes:
+            factor[t >= _epoch(c.start)] = c.slope / NOMINAL_CURVE_SLOPE
+        return factor
+
     def _dhw_draws_kw(self, local_s: np.ndarray) -> np.ndarray:
         """Hot water drawn per minute (kW): a morning and an evening peak plus small draws,
         placed in local wall time with a random pattern per local day."""
@@ -726,7 +758,8 @@ class Simulator:
 
     def _run_controller(self, st: _State, outdoor: np.ndarray, humidity: np.ndarray,
                         gains: np.ndarray, draw_kw: np.ndarray, eff: np.ndarray,
-                        fault: np.ndarray, dhw_only: np.ndarray) -> dict[str, np.ndarray]:
+                        fault: np.ndarray, dhw_only: np.ndarray,
+                        curve: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """The minute-by-minute heat balance and the heat pump's controller.
 
         Whatever does not depend on the state is computed as arrays first; the loop keeps
@@ -750,6 +783,8 @@ class Simulator:
         damped = _ema(outdoor, st.damped_c, dt / 12.0)
         limit_damped = _ema(outdoor, st.limit_damped_c, dt / h.heating_limit_damping_h)
         flow_target = _flow_target_c(h, damped)
+        if curve is not None:  # a CurveChange: the owner's new slope
+            flow_target = h.room_c + (flow_target - h.room_c) * curve
         water_target = _water_target_c(h, flow_target)
         cap = hp.rated_heat_kw * np.clip(1 + hp.capacity_slope_per_k * (outdoor - 2), 0.5, 1.25)
         frost_rate = dt / hp.defrost_every_h * _frost_factor(outdoor, humidity,
@@ -1009,6 +1044,8 @@ class Simulator:
             "dhw_mode": "efficient",
             "heating_supply_target_temp_c": round(float(m["flow_target_c"][k]), 1),
             "dhw_target_temp_c": self.hp.dhw_target_c,
+            "heating_curve_slope": self.curve_slope(when),
+            "heating_curve_shift_k": NOMINAL_CURVE_SHIFT_K,
         }
         return PumpState(when, MODE_NAMES[mode], values, messages)
 
@@ -1043,6 +1080,8 @@ def check_scenario(s: Scenario) -> None:
         raise ValueError(f"{type(s).__name__} must end after it starts")
     if isinstance(s, CopDrop) and not 0 < s.factor <= 1.5:
         raise ValueError("CopDrop.factor must be in (0, 1.5]")
+    if isinstance(s, CurveChange) and not 0.2 <= s.slope <= 3.5:
+        raise ValueError("CurveChange.slope must be in [0.2, 3.5], as on the device")
 
 
 def _frost_factor(outdoor_c: np.ndarray, humidity: np.ndarray,

@@ -24,7 +24,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from simhouse.house import CopDrop, Fault, MeterReboot, Outage, Scenario, check_scenario
+from simhouse.house import (
+    CopDrop,
+    CurveChange,
+    Fault,
+    MeterReboot,
+    Outage,
+    Scenario,
+    check_scenario,
+)
 from simhouse.shelly import MODELS, ShellyQuirks
 from simhouse.vitocal import VitocalQuirks
 
@@ -47,6 +55,9 @@ KINDS: dict[str, Kind] = {
     "meter-outage": Kind("-6h", "2h", (), "the meter does not answer"),
     "heatpump-outage": Kind("-6h", "2h", (), "the Viessmann cloud cannot reach the heat pump"),
     "cop-drop": Kind("-7d", None, ("factor",), "efficiency x factor (refrigerant loss)"),
+    "curve-change": Kind("-14d", None, ("slope",), "the owner sets the heating curve's slope "
+                         "from 0.6 to SLOPE (default 0.5): lower flow temperatures",
+                         moment=True),
     "meter-reboot": Kind("-1d", "30s", ("counter",),
                          "the meter restarts; offline for DURATION"),
     # the heat pump's counters
@@ -179,6 +190,11 @@ def _cop_drop(setup: Setup, s: Spec, _: str) -> Setup:
     return _house(setup, CopDrop(s.start, _number(s, "factor", 0.75), s.end))
 
 
+def _curve_change(setup: Setup, s: Spec, _: str) -> Setup:
+    assert s.start is not None
+    return _house(setup, CurveChange(s.start, _number(s, "slope", 0.5)))
+
+
 def _reboot(setup: Setup, s: Spec, meter_model: str) -> Setup:
     # like the real devices: Gen1 plugs count from 0 after a reboot, the others keep it
     default = "reset" if MODELS[meter_model].counter_resets_on_reboot else "keep"
@@ -265,7 +281,7 @@ def _meter_no_counters(setup: Setup, s: Spec, _: str) -> Setup:
 
 
 _APPLY: dict[str, Callable[[Setup, Spec, str], Setup]] = {
-    "fault": _fault, "meter-outage": _outage("meter"),
+    "fault": _fault, "meter-outage": _outage("meter"), "curve-change": _curve_change,
     "heatpump-outage": _outage("heatpump"), "cop-drop": _cop_drop, "meter-reboot": _reboot,
     "late-reset": _lag(1, "2h"), "early-reset": _lag(-1, "5m"), "other-zone": _other_zone,
     "stale-arrays": _stale, "zero-counters": _span("zero_answers"), "counter-dip": _dip,

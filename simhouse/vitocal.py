@@ -192,6 +192,10 @@ class SimulatedVitocal:
             f("heating.circuits.0.temperature", {"value": {
                 "type": "number", "unit": "celsius",
                 "value": v["heating_supply_target_temp_c"]}}, stamp),
+            f("heating.circuits.0.heating.curve", {
+                "shift": {"type": "number", "unit": "", "value": v["heating_curve_shift_k"]},
+                "slope": {"type": "number", "unit": "", "value": v["heating_curve_slope"]}},
+              stamp),
             f("heating.dhw.operating.modes.active", {"value": _str(v["dhw_mode"])}, stamp),
             f("heating.dhw.temperature.main", {"value": {
                 "type": "number", "unit": "celsius", "value": v["dhw_target_temp_c"]}}, stamp),

@@ -185,6 +185,8 @@ FIELDS: tuple[FieldSpec, ...] = (
               convert=_text),
     FieldSpec("heating_supply_target_temp_c", ("heating.circuits.{c}.temperature",),
               convert=_temp_c),
+    FieldSpec("heating_curve_slope", ("heating.circuits.{c}.heating.curve",), "slope"),
+    FieldSpec("heating_curve_shift_k", ("heating.circuits.{c}.heating.curve",), "shift"),
     FieldSpec("dhw_mode", ("heating.dhw.operating.modes.active",), convert=_text),
     FieldSpec("dhw_target_temp_c", ("heating.dhw.temperature.main",), convert=_temp_c),
     # The device's own seasonal/overall performance figures (unitless ratios).

@@ -17,7 +17,8 @@ from tests.influxd import free_port
 from tests.paths import ROOT
 
 LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ [A-Z]+ ")
-COMMANDS = {"bot": ["bot"], "chat": ["chat", "/status"], "alerts": ["alerts"]}
+COMMANDS = {"bot": ["bot"], "chat": ["chat", "/status"], "alerts": ["alerts"],
+            "export": ["export", "--from", "2026-11-01"]}
 
 
 def run_cli(args: list[str], data: Path, extra: dict[str, str] | None = None,

@@ -167,6 +167,17 @@ def test_chart_is_a_real_png_and_buttons_switch_range(h):
     h.api.wait_for(lambda c: c.method == "answerCallbackQuery", after=n)
 
 
+def test_export_sends_a_csv_document(h):
+    n = len(h.api.calls)
+    h.api.push_text(OWNER, "/export 7d day")
+    call = h.api.wait_for(lambda c: c.method == "sendDocument"
+                          and int(c.params["chat_id"]) == OWNER, after=n, timeout=30)
+    lines = call.files["document"].decode().splitlines()
+    assert lines[0].startswith("start_local,start_utc,end_utc,electricity_kwh,heat_kwh,")
+    assert len(lines) == 1 + 7  # a header and the 7 local days
+    assert call.params["caption"].startswith("Export last 7 days")
+
+
 @pytest.mark.parametrize("kind", ["temps", "cop", "energy", "starts"])
 def test_every_chart_kind(h, kind):
     call = h.ask(OWNER, f"/chart {kind} 7d")

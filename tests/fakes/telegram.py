@@ -182,7 +182,8 @@ class FakeBotApi:
         """Messages and photos that reached `chat_id` (refused calls not counted)."""
         with self._cond:
             return [c for c in self.calls[after:]
-                    if c.method in ("sendMessage", "sendPhoto") and not c.refused
+                    if c.method in ("sendMessage", "sendPhoto", "sendDocument")
+                    and not c.refused
                     and int(c.params.get("chat_id", 0)) == chat_id]
 
     # --- the API ----------------------------------------------------------------------
@@ -198,16 +199,19 @@ class FakeBotApi:
                 if refusal[1] is not None:
                     refusal[1] -= 1
                 call.refused = int(refusal[0]["error_code"])
-            self.calls.append(call)
-            self._cond.notify_all()
-            if call.refused:
-                body = refusal[0]
-                raise ApiError(call.refused, str(body["description"]), body)
-        handler = getattr(self, f"_api_{method}", None)
-        if handler is None:
-            raise ApiError(404, "Not Found: method not found")
-        with self._cond:
-            return handler(params, files)
+            try:
+                if call.refused:
+                    body = refusal[0]
+                    raise ApiError(call.refused, str(body["description"]), body)
+                handler = getattr(self, f"_api_{method}", None)
+                if handler is None:
+                    raise ApiError(404, "Not Found: method not found")
+                # the call is recorded once its effect (a stored message) is there, so a
+                # test that waited for the call finds the message
+                return handler(params, files)
+            finally:
+                self.calls.append(call)
+                self._cond.notify_all()
 
     def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
@@ -284,6 +288,20 @@ class FakeBotApi:
             raise ApiError(400, "Bad Request: message caption is too long")
         return self._message(int(params["chat_id"]), photo=self._photo(data), caption=caption,
                              **self._markup(params))
+
+    def _api_sendDocument(self, params, files):
+        data = files.get("document")
+        if data is None:
+            raise ApiError(400, "Bad Request: there is no document in the request")
+        if not data:
+            raise ApiError(400, "Bad Request: file must be non-empty")
+        caption = str(params.get("caption", ""))
+        if len(caption) > 1024:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        return self._message(int(params["chat_id"]), caption=caption,
+                             document={"file_id": f"doc{len(data)}",
+                                       "file_unique_id": f"d{len(data)}",
+                                       "file_size": len(data)})
 
     def _existing(self, params) -> dict[str, Any]:
         key = (int(params["chat_id"]), int(params["message_id"]))

@@ -1,0 +1,90 @@
+"""`heatpump export --from 2026-11-01 --to 2026-11-30 --step hour|day [--out FILE]`: the
+measured energy, COP and temperatures as CSV, one row per local hour or day.
+
+Both days are local calendar days of HEATPUMP_TZ, `--to` included; the range ends at the
+last complete hour at the latest. Every hour or day of the range has a row; a gap is an
+empty cell, never 0. The columns, with their units, are in docs/bot.md ("/export") and in
+bot/export.py. Without `--out` (or with `--out -`) the CSV goes to standard output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from bot import export, store_reads
+from heatpump.fsutil import write_atomic
+from heatpump.settings import Settings
+from heatpump.timeutil import _local_to_utc, bucket_floor, utcnow
+
+
+class ExportArgsError(ValueError):
+    """--from/--to that cannot be used (the message says why)."""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--from", dest="date_from", required=True, metavar="YYYY-MM-DD",
+                   help="first local day")
+    p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD",
+                   help="last local day, included (default: today)")
+    p.add_argument("--step", choices=export.STEPS, default="hour",
+                   help="one row per local hour (default) or day")
+    p.add_argument("--out", default="-", help="CSV file to write (default: standard output)")
+    p.add_argument("--demo", action="store_true",
+                   help="read the demo store (<data dir>/demo/, written by `heatpump demo`)")
+
+
+def _day(text: str, what: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ExportArgsError(f"{what} {text!r} is not a day; use YYYY-MM-DD, e.g. "
+                              "2026-11-01") from None
+
+
+def export_range(date_from: str, date_to: str | None, now: datetime, settings: Settings
+                 ) -> tuple[datetime, datetime]:
+    """[start, end) in UTC: local midnight of --from to local midnight after --to, cut at
+    the last complete hour. ExportArgsError when the range is empty or reversed."""
+    tz = settings.tz
+    first = _day(date_from, "--from")
+    last = _day(date_to, "--to") if date_to else now.astimezone(tz).date()
+    if last < first:
+        raise ExportArgsError(f"--to {last} lies before --from {first}")
+    start = _local_to_utc(datetime(first.year, first.month, first.day), tz)
+    after = last + timedelta(days=1)
+    end = min(_local_to_utc(datetime(after.year, after.month, after.day), tz),
+              bucket_floor(now, "hour", tz))
+    if end <= start:
+        raise ExportArgsError(f"{first} has no complete hour yet")
+    return start, end
+
+
+def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout) -> int:
+    from bot.fmt import store_error_line
+    from heatpump.store import StoreError, open_store
+
+    try:
+        start, end = export_range(args.date_from, args.date_to, utcnow(), settings)
+    except ExportArgsError as exc:
+        print(f"heatpump export: {exc}", file=sys.stderr)
+        return 2
+    try:
+        store = open_store(settings, demo=args.demo)
+    except (StoreError, OSError) as exc:
+        print(f"heatpump export: {store_error_line(exc)}", file=sys.stderr)
+        return 1
+    with store:
+        data = store_reads.export_data(store, start, end, settings.tz, args.step)
+    rows = export.rows(data.pairs, data.outdoor_c, data.flow_c, start, end, args.step,
+                       settings.tz)
+    text = export.to_csv(rows, settings.tz)
+    if args.out == "-":
+        out.write(text)
+        return 0
+    write_atomic(Path(args.out), text)
+    print(f"wrote {len(rows)} rows ({args.step}) to {args.out}", file=sys.stderr)
+    return 0
