@@ -115,6 +115,20 @@ def _chat_ids(value: str) -> tuple[int, ...]:
     return tuple(ids)
 
 
+def _kw_list(value: str) -> tuple[float, ...]:
+    """"3,6" -> (3.0, 6.0): one positive power (kW) per stage, level one first."""
+    out: list[float] = []
+    for part in value.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        number = _float(part)
+        if number <= 0:
+            raise ValueError(f"{part!r} is not a power above 0 kW")
+        out.append(number)
+    return tuple(out)
+
+
 def _log_level(value: str) -> str:
     v = value.strip().upper()
     if v not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -204,6 +218,13 @@ class Settings:
              "no heat counter and no flow sensor, and energy deltas above twice it are "
              "rejected as implausible. Unset: the device's own figure where it reports one "
              "(heating.compressors.0.power).")
+    heating_rod_kw: tuple[float, ...] = setting(
+        "HEATPUMP_HEATING_ROD_KW", _kw_list, "", example="3,6",
+        help="Electric power (kW) of the heat pump's heating rod at each level, level one "
+             "first, for devices that report only the rod's running time per level (e.g. "
+             "Vitocal 333-G, 200-S): its electricity is then estimated as running time × "
+             "this. Empty: such a rod's running time is stored, its energy is not. Devices "
+             "that count the rod's electricity themselves (Vitocal 222-S, 250-A) need none.")
     flush_minutes: float | None = setting(
         "HEATPUMP_FLUSH_MINUTES", _opt_float, "", example="20", minimum=0,
         help="How often the collector commits its samples to the store (minutes); between "
