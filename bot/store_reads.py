@@ -92,7 +92,9 @@ def hour_pairs(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> li
 # the heat pump fields /status shows (the latest of each is one store query)
 STATUS_FIELDS = ("compressor_active", "compressor_modulation_pct", "compressor_phase",
                  "error_count", "outside_temp_c", "supply_temp_c", "return_temp_c",
-                 "dhw_temp_c")
+                 "dhw_temp_c", "heating_rod_active", "heating_rod_level1_active",
+                 "heating_rod_level2_active", "heating_rod_level3_active",
+                 "secondary_heat_generator_active")
 LIVE_FIELDS = ("compressor_active", "compressor_modulation_pct", "supply_temp_c",
                "outside_temp_c")
 
