@@ -407,6 +407,11 @@ class DayStat:
     running_s: float  # every hour with meter data
     starts: float
     outdoor_c: float | None = None
+    # the heating rod over every hour of the day (None: the heat pump reported none)
+    rod_wh: float | None = None
+    rod_heating_wh: float | None = None  # of it, for the heating circuit (where split)
+    rod_running_s: float = 0.0
+    rod_estimated: bool = False  # from running time × HEATPUMP_HEATING_ROD_KW
 
     @property
     def cop(self) -> float | None:
@@ -436,8 +441,18 @@ def daily_stats(pairs: Sequence[HourPair], tz: ZoneInfo,
             heat_wh=sum(p.heat_wh or 0.0 for p in counted),
             hours_counted=sum(p.hours for p in counted), hours=hours,
             running_s=sum(p.running_s for p in ps), starts=sum(p.starts for p in ps),
-            outdoor_c=(outdoor_c or {}).get(d)))
+            outdoor_c=(outdoor_c or {}).get(d), **_rod_day(ps)))
     return out
+
+
+def _rod_day(ps: Sequence[HourPair]) -> dict:
+    """The rod's DayStat fields over the hours of one day."""
+    rod = [p.rod_wh for p in ps if p.rod_wh is not None]
+    heating = [p.rod_by_circuit["heating"] for p in ps if "heating" in p.rod_by_circuit]
+    return {"rod_wh": sum(rod) if rod else None,
+            "rod_heating_wh": sum(heating) if heating else None,
+            "rod_running_s": sum(p.rod_running_s for p in ps),
+            "rod_estimated": any(p.rod_estimated_wh > 0 for p in ps)}
 
 
 def daily_means(times: Sequence[datetime], values: Sequence[float | None],

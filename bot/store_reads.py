@@ -365,7 +365,10 @@ def complete_days(store: Store, now: datetime, tz: ZoneInfo, n_days: int) -> tup
     return tuple(DayStats(day=d.day, heat_wh=d.heat_wh if d.hours_counted else None,
                           electricity_wh=d.elec_wh if d.hours_counted else None,
                           running_s=d.running_s, starts=d.starts, outside_temp_c=d.outdoor_c,
-                          coverage=d.coverage)
+                          coverage=d.coverage, rod_wh=d.rod_wh,
+                          rod_heating_wh=d.rod_heating_wh,
+                          rod_running_s=d.rod_running_s if d.rod_running_s > 0 else None,
+                          rod_estimated=d.rod_estimated)
                  for d in daily_stats(pairs, tz, outdoor))
 
 

@@ -118,8 +118,7 @@ HEATPUMP = Measurement(
              "HEATPUMP_HEATING_ROD_KW it gives the rod's estimated electricity.")
           for n, word in ((1, "One"), (2, "Two"))),
         _f("heating_rod_power_w", "float", "W", "The heating rod's current electric power as "
-           "the device reports it (heating.heatingRod.power.consumption.current).",
-           rollup=True),
+           "the device reports it (heating.heatingRod.power.consumption.current)."),
         _f("heating_rod_heat_target", "str", "", "What the heating rod heats, as reported "
            "(heating.heatingRod.heatTarget, e.g. none)."),
         _f("secondary_heat_generator_active", "bool", "", "A secondary heat generator (a "

@@ -367,6 +367,19 @@ class Settings:
         "ALERT_SHORT_CYCLE_STARTS_PER_H", _float, "3", example="3", minimum=0,
         help="Alert when a day averages more compressor starts per hour of runtime than "
              "this; 0 switches the rule off.")
+    alert_rod_kwh_per_day: float = setting(
+        "ALERT_ROD_KWH_PER_DAY", _float, "5", example="5", minimum=0,
+        help="Alert when the heat pump's heating rod used more than this much electricity "
+             "(kWh) in a day (a hot-water hygiene run takes 1-3 kWh); 0 switches this off.")
+    alert_rod_hours_per_day: float = setting(
+        "ALERT_ROD_HOURS_PER_DAY", _float, "3", example="3", minimum=0,
+        help="Alert when the heating rod ran longer than this (h) in a day, for devices that "
+             "report its running time; 0 switches this off.")
+    alert_rod_mild_c: float | None = setting(
+        "ALERT_ROD_MILD_C", _opt_float, "5", example="5",
+        help="Alert when the heating rod heated the house (0.5 kWh or more for the heating "
+             "circuit) on a day whose mean outdoor temperature was at least this (°C), where "
+             "the heat pump alone should suffice; empty switches this off.")
     apprise_urls: str | None = setting(
         "APPRISE_URLS", _opt_str, "", secret=True,
         example="ntfys://ntfy.sh/my-heatpump,mailtos://user:pass@example.com",
