@@ -64,9 +64,10 @@ class Switch(FakeShelly):
         return code, body
 
 
-def collector(data_dir: Path, url: str, store: Store, clock: VirtualClock) -> Collector:
+def collector(data_dir: Path, url: str, store: Store, clock: VirtualClock,
+              flush_minutes: str = "") -> Collector:
     s = Settings.from_mapping({"HEATPUMP_DATA_DIR": str(data_dir), "HEATPUMP_TZ": "UTC",
-                               "SHELLY_URL": url})
+                               "SHELLY_URL": url, "HEATPUMP_FLUSH_MINUTES": flush_minutes})
     sources, accounting = build_sources(s, clock)
     return build_collector(s, sources, store, clock=clock, threaded=False, state=accounting)
 
@@ -157,12 +158,15 @@ def test_kill_9_between_the_store_write_and_the_state_save_doubles_nothing(tmp_p
     product errs towards counting an interval twice into one place, which stores it once:
     nothing is lost (the state is never saved before the points are durable, so it never
     claims more than was kept) and nothing doubled (a minute's point always carries all of
-    that minute's energy, never an increment)."""
+    that minute's energy, never an increment). Every poll is committed here
+    (HEATPUMP_FLUSH_MINUTES=0, InfluxDB's default), so every poll saves the state; a kill
+    between the embedded store's hourly commits is
+    tests/collector/test_integration.py::test_kill_9_between_commits_loses_raw_samples_but_no_energy."""
     clock = VirtualClock(T0)
     data = tmp_path / "data"
     db = tmp_path / "heatpump.sqlite3"
     with Switch(clock) as device:
-        col = collector(data, device.url, SQLiteStore(db, UTC_ZONE), clock)
+        col = collector(data, device.url, SQLiteStore(db, UTC_ZONE), clock, "0")
         saves = {"n": 0}
         real_save = col.state.save
 

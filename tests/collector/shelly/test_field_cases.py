@@ -95,7 +95,8 @@ def test_phases_exporting_on_a_gen1_3em_are_a_reversed_clamp(tmp_path):
         health = [p for p in store.points("health", *FAR) if p.tags["source"] == "meter"]
         assert {p.fields["power_w"] for p in meter} == {-642.64}
         # the import counters of the three phases: 2019449.8 + 544891.4 + 568915.6 Wh
-        assert [p.fields["energy_import_wh"] for p in meter] == [pytest.approx(3133256.8)] * len(meter)
+        counters = [p.fields["energy_import_wh"] for p in meter]
+        assert counters == [pytest.approx(3133256.8)] * len(meter)
         assert sum(p.fields["energy_wh"] for p in el) == 0.0
         degraded = [p for p in health if p.fields["status"] == "degraded"]
         assert {p.fields["reason"] for p in degraded} == {"reversed_clamp"}
