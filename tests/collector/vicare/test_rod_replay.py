@@ -12,6 +12,7 @@ import pytest
 
 from bot.commands import Context, answer
 from collector.replay_cmd import replay
+from collector.summary import format_run_summary, run_summary
 from heatpump.settings import Settings
 from heatpump.store.sqlite import SQLiteStore
 from tests.fakes.vicare_cloud import fixture
@@ -37,15 +38,16 @@ def _folder(tmp_path: Path, dump: str, change) -> Path:
     return folder
 
 
-def _run(tmp_path: Path, folder: Path, **env: str) -> tuple[str, str]:
+def _run(tmp_path: Path, folder: Path, **env: str) -> tuple[str, str, str]:
     settings = Settings.from_mapping({"HEATPUMP_DATA_DIR": str(tmp_path / "data"),
                                       "HEATPUMP_TZ": "Europe/Berlin", **env})
     into = tmp_path / "replay"
-    replay(folder, settings, into)
+    start, end, _ = replay(folder, settings, into)
     now = T0 + timedelta(hours=3, minutes=10)  # every interval in a complete hour
     with SQLiteStore(into / "heatpump.sqlite3", settings.tz) as store:
         ctx = Context(store, settings, lambda: now)
-        return answer("/status", ctx).text, answer("/jaz today", ctx).text
+        summary = format_run_summary(run_summary(store, start, end, settings.tz), settings.tz)
+        return answer("/status", ctx).text, answer("/jaz today", ctx).text, summary
 
 
 @pytest.mark.parametrize("dump", ["Vitocal222S", "Vitocal250A"])
@@ -58,7 +60,8 @@ def test_the_rods_counters_in_status_and_jaz(dump: str, tmp_path: Path) -> None:
         _set(body, f, currentDay=base["currentDay"]["value"] + 0.1 * i,
              currentMonth=base["currentMonth"]["value"] + 0.1 * i,
              currentYear=base["currentYear"]["value"] + 0.1 * i)
-    status, jaz = _run(tmp_path, _folder(tmp_path, dump, change))
+    status, jaz, summary = _run(tmp_path, _folder(tmp_path, dump, change))
+    assert "  heating rod (its own):         2.400 kWh electricity\n" in summary, summary
     assert "🔥 heating rod ON" in status, status
     assert "today: heating rod 2.4 kWh (as the heat pump reports it)" in status, status
     assert "heating rod: 2.4 kWh electricity in this period (as the heat pump reports it)" \
@@ -70,7 +73,9 @@ def test_the_333g_rods_runtime_times_its_power(tmp_path: Path) -> None:
     def change(body: dict, i: int) -> None:
         _set(body, "heating.heatingRod.runtime", levelOne=815476 + 120 * i)
     folder = _folder(tmp_path, "Vitocal333G-with-Vitovent300F", change)
-    status, jaz = _run(tmp_path, folder, HEATPUMP_HEATING_ROD_KW="3,6")
+    status, jaz, summary = _run(tmp_path, folder, HEATPUMP_HEATING_ROD_KW="3,6")
+    assert "  heating rod (its own):         2.400 kWh electricity (estimated from its " \
+        "running time)" in summary, summary
     assert "🔥 heating rod off" in status, status
     assert "today: heating rod 2.4 kWh (estimated from its running time)" in status, status
     assert "heating rod: 2.4 kWh electricity in this period" in jaz, jaz
@@ -80,7 +85,8 @@ def test_the_333g_rods_runtime_without_its_power(tmp_path: Path) -> None:
     def change(body: dict, i: int) -> None:
         _set(body, "heating.heatingRod.runtime", levelOne=815476 + 120 * i)
     folder = _folder(tmp_path, "Vitocal333G-with-Vitovent300F", change)
-    status, jaz = _run(tmp_path, folder)
+    status, jaz, summary = _run(tmp_path, folder)
+    assert "heating rod" not in summary  # its energy is not known: no line, never 0
     assert "today: heating rod ran 48 min (its electricity is not known: set " \
         "HEATPUMP_HEATING_ROD_KW)" in status, status
     assert "heating rod: ran 48 min, its electricity is not known" in jaz, jaz
