@@ -24,7 +24,7 @@ from bot.analytics import (
 )
 from bot.periods import PERIOD_HELP, Period
 from bot.store_reads import Latests, LiveData, PeriodData, SourceHealth, StatusData
-from heatpump.boundary import DEFAULT_ROLE, ROLE_LOADS, boundaries
+from heatpump.boundary import DEFAULT_ROLE, ROLE_LOADS, boundaries, boundary_of
 from heatpump.estimates import ERROR_BANDS, USE, RatedOutput, band_text, rated_output
 from heatpump.schema import (
     ESTIMATED_HEAT_METHODS,
@@ -148,19 +148,20 @@ def boundary_lines(perf: Performance, name: str,
                     "is not known (set HEATPUMP_HEATING_ROD_KW)"]
         return []
     bounds = boundaries(meter_loads, rod_reported=perf.rod_hours > 0)
-    lines = [f"boundary {bounds.heat_pump.describe()}: the electricity the meter counts"]
+    metered = boundary_of(meter_loads)
+    lines = [f"boundary {metered.describe()}: the electricity the meter counts"
+             + (" (with the heating rod; its heat is not in this figure)"
+                if bounds.rod_in_meter else "")]
     if bounds.system is None:
         if perf.rod_unknown_s > 0:
             lines.append(f"heating rod: ran {fmt.duration(perf.rod_unknown_s)}, its "
                          "electricity is not known (set HEATPUMP_HEATING_ROD_KW, its power "
                          "per level, to estimate it)")
-        elif bounds.rod_in_meter:
-            lines.append("the meter also counts the heating rod, whose heat is not known: "
-                         "the figure's electricity includes the rod, its heat does not")
         return lines
     rod = perf.rod_wh
     heat = perf.sys_heat_wh + rod
-    elec = perf.sys_meter_wh + rod
+    # a rod the meter already counts is never added twice
+    elec = perf.sys_meter_wh + (0.0 if bounds.rod_in_meter else rod)
     sys_name = f"whole system {name}"
     hours = (f" over {perf.rod_hours:,.0f} h" if perf.rod_hours < perf.hours_counted else "")
     lines.append(f"{sys_name} {fmt.ratio(heat / elec) if elec > 0 else '–'} = "

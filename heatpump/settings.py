@@ -115,6 +115,11 @@ def _chat_ids(value: str) -> tuple[int, ...]:
     return tuple(ids)
 
 
+def _float_or_off(value: str) -> float | None:
+    """A number, or None for "off" (an empty variable stands for the default)."""
+    return None if value.strip().lower() == "off" else _float(value)
+
+
 def _kw_list(value: str) -> tuple[float, ...]:
     """"3,6" -> (3.0, 6.0): one positive power (kW) per stage, level one first."""
     out: list[float] = []
@@ -376,10 +381,10 @@ class Settings:
         help="Alert when the heating rod ran longer than this (h) in a day, for devices that "
              "report its running time; 0 switches this off.")
     alert_rod_mild_c: float | None = setting(
-        "ALERT_ROD_MILD_C", _opt_float, "5", example="5",
+        "ALERT_ROD_MILD_C", _float_or_off, "5", example="5",
         help="Alert when the heating rod heated the house (0.5 kWh or more for the heating "
              "circuit) on a day whose mean outdoor temperature was at least this (°C), where "
-             "the heat pump alone should suffice; empty switches this off.")
+             "the heat pump alone should suffice; off switches this off.")
     apprise_urls: str | None = setting(
         "APPRISE_URLS", _opt_str, "", secret=True,
         example="ntfys://ntfy.sh/my-heatpump,mailtos://user:pass@example.com",

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.analytics import pair_hours, performance
 from bot.replies import boundary_lines
+from heatpump.boundary import COMPRESSOR, HEATING_ROD, SOURCE
 from heatpump.store.base import BucketSum
 
 T0 = datetime(2026, 1, 10, 0, 0, tzinfo=UTC)
@@ -37,10 +38,10 @@ def heat(t: datetime, wh: float) -> BucketSum:
                energy_wh=wh, duration_s=3600.0)
 
 
-def lines(elec: list[BucketSum], hours: int = 4) -> list[str]:
+def lines(elec: list[BucketSum], hours: int = 4, **kw) -> list[str]:
     hs = [T0 + i * H for i in range(hours)]
     pairs = pair_hours([*(meter(t, 1000.0) for t in hs), *elec], [heat(t, 4000.0) for t in hs])
-    return boundary_lines(performance(pairs, T0, T0 + hours * H), "JAZ")
+    return boundary_lines(performance(pairs, T0, T0 + hours * H), "JAZ", **kw)
 
 
 def test_the_rods_counters_make_a_whole_system_figure_with_its_shares() -> None:
@@ -86,3 +87,14 @@ def test_a_rod_that_ran_without_a_known_power_gives_no_system_figure() -> None:
 def test_without_a_rod_only_the_boundary_is_stated() -> None:
     assert lines([]) == ["boundary H2 (SEPEMO: the heat pump with its fan/source pump): the "
                          "electricity the meter counts"]
+
+
+def test_a_meter_that_also_sees_the_rod_does_not_count_it_twice() -> None:
+    """(Today the one meter is declared to see the heat pump only; the rule holds for any
+    declaration.) The meter's 4 kWh already hold the rod's 1 kWh: the system's
+    electricity stays 4 kWh, its heat gains the rod's."""
+    elec = [rod(T0 + i * H, "total", 1000.0 if i == 2 else 0.0) for i in range(4)]
+    out = lines(elec, meter_loads={COMPRESSOR, SOURCE, HEATING_ROD})
+    assert out[0] == ("boundary H3 (SEPEMO: heat pump and heating rod): the electricity the "
+                      "meter counts (with the heating rod; its heat is not in this figure)")
+    assert out[1].startswith("whole system JAZ 4.25 = 17.0 kWh heat / 4.0 kWh electricity")

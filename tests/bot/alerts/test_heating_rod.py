@@ -40,7 +40,9 @@ def test_a_longer_runtime_than_allowed_raises() -> None:
 def test_rod_heating_in_mild_weather_raises_but_a_hygiene_run_does_not() -> None:
     heating = DayStats(DAY, rod_wh=800.0, rod_heating_wh=600.0, outside_temp_c=6.5)
     assert judge(heating) == ("raise", ["mild"])
-    assert judge(heating, Settings(alert_rod_mild_c=None)) == ("clear", [])
+    off = Settings.from_mapping({"ALERT_ROD_MILD_C": "off"})
+    assert off.alert_rod_mild_c is None and judge(heating, off) == ("clear", [])
+    assert Settings.from_mapping({"ALERT_ROD_MILD_C": ""}).alert_rod_mild_c == 5.0
     assert judge(DayStats(DAY, rod_wh=800.0, rod_heating_wh=600.0, outside_temp_c=4.9)) \
         == ("clear", [])
     hygiene = DayStats(DAY, rod_wh=2500.0, rod_heating_wh=0.0, outside_temp_c=12.0)
