@@ -22,8 +22,8 @@ of the truth (rows that lose minutes on purpose: never above; without counters: 
 0 phantom Wh; the JAZ within ±0.5 % of the truth of its hours; the expected health
 reasons reported; the long rows' two pairings equal.
 
-Same output as benchmarks/truth_bench.py (issue 12), whose scenario table these rows join
-once both are merged. Never run as a timed test.
+Same output as benchmarks/truth_bench.py (issue 12, the heat pump's side); docs/truth-bench.md
+shows both tables with their commands. Never run as a timed test.
 
     python benchmarks/truth_meter.py                 # every row, 30 days each
     python benchmarks/truth_meter.py --rows dip spike --days 10 --jobs 2 --markdown

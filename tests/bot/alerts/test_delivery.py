@@ -251,7 +251,7 @@ def test_the_job_queue_runs_the_check_by_itself(tmp_path):
     h = Harness(tmp_path, first_s=1.0).start()
     try:
         call = h.api.wait_for(lambda c: c.method == "sendMessage"
-                              and "F.1100" in str(c.params.get("text")), timeout=30)
+                              and "F.1100" in str(c.params.get("text")), timeout=120)
         assert int(call.params["chat_id"]) == OWNER
     finally:
         h.stop()
