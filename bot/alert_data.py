@@ -69,6 +69,11 @@ class DayStats:
     starts: float | None = None
     outside_temp_c: float | None = None
     coverage: float | None = None  # share of the day covered by both heat and electricity
+    # the heating rod as the heat pump reports it (electricity source=heating_rod)
+    rod_wh: float | None = None
+    rod_heating_wh: float | None = None  # of it, for the heating circuit (where split)
+    rod_running_s: float | None = None  # by its runtime counters (where reported)
+    rod_estimated: bool = False  # rod_wh from running time × HEATPUMP_HEATING_ROD_KW
 
     @property
     def cop(self) -> float | None:

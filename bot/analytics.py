@@ -82,6 +82,20 @@ class HourPair:
     elec_bridged_wh: float = 0.0  # meter energy of gaps across hours, spread (not paired)
     running_wh: float | None = None  # measured electricity while the compressor ran
     elec_estimated_wh: float = 0.0  # measured electricity integrated from power (no counter)
+    # the heating rod as the heat pump reports it (electricity source=heating_rod)
+    rod_wh: float | None = None  # its electricity in the hour (None: none reported)
+    rod_cover: float = 0.0  # fraction of the hour its intervals cover (min over devices)
+    rod_by_circuit: Mapping[str, float] = field(default_factory=dict)
+    rod_estimated_wh: float = 0.0  # of rod_wh: runtime × HEATPUMP_HEATING_ROD_KW
+    rod_running_s: float = 0.0  # its running time by its runtime counters
+    rod_unknown_s: float = 0.0  # running time whose energy is not known (no power set)
+
+    @property
+    def rod_counted(self) -> bool:
+        """The hour counts AND the rod's figure covers it (the system figure's hours)."""
+        return (self.counted and self.rod_wh is not None and self.rod_wh >= 0
+                and self.rod_unknown_s == 0
+                and self.cover_min <= self.rod_cover <= self.cover_max)
 
     @property
     def hours(self) -> float:
@@ -140,6 +154,7 @@ def _pair_one(key: tuple[datetime, datetime], erows: list[BucketSum], hrows: lis
     running_s = starts = 0.0
     device_total: float | None = None
     device_circuits: dict[str, float] = {}
+    rod_rows: list[BucketSum] = []
     for r in erows:
         v = r.values
         if r.tags.get("source") == "meter":
@@ -155,6 +170,8 @@ def _pair_one(key: tuple[datetime, datetime], erows: list[BucketSum], hrows: lis
             estimated_wh += float(v.get("estimated_wh", 0.0))
             running_s += float(v.get("running_s", 0.0))
             starts += float(v.get("starts", 0.0))
+        elif r.tags.get("source") == "heating_rod":
+            rod_rows.append(r)
         elif r.tags.get("source") == "heatpump" and "energy_wh" in v:
             circuit = r.tags.get("circuit", "total") or "total"
             if circuit == "total":
@@ -187,6 +204,7 @@ def _pair_one(key: tuple[datetime, datetime], erows: list[BucketSum], hrows: lis
         heat_wh = (heat_wh or 0.0) + wh
         heat_covers[dev] = cover
     method = methods.pop() if len(methods) == 1 else ("mixed" if methods else None)
+    rod = _rod_side(rod_rows, secs)
     return HourPair(
         start=start, end=end, elec_wh=elec_wh,
         elec_cover=min(covers.values()) if covers else 0.0,
@@ -194,7 +212,39 @@ def _pair_one(key: tuple[datetime, datetime], erows: list[BucketSum], hrows: lis
         method=method, heat_by_circuit=by_circuit, device_elec_wh=device_total,
         device_elec_by_circuit=device_circuits, running_s=running_s, starts=starts,
         cover_min=cover_min, cover_max=cover_max, elec_bridged_wh=bridged_wh,
-        running_wh=running_wh, elec_estimated_wh=estimated_wh)
+        running_wh=running_wh, elec_estimated_wh=estimated_wh, **rod)
+
+
+def _rod_side(rows: list[BucketSum], secs: float) -> dict:
+    """The heating rod's rows of one hour (per device: its total, else the sum of its
+    circuits) as HourPair fields."""
+    if not rows:
+        return {}
+    per_dev: dict[str, list[BucketSum]] = defaultdict(list)
+    for r in rows:
+        per_dev[r.tags.get("device", "")].append(r)
+    wh: float | None = None
+    covers, by_circuit = [], {}
+    estimated = running = unknown = 0.0
+    for dev_rows in per_dev.values():
+        total = [r for r in dev_rows if (r.tags.get("circuit") or "total") == "total"]
+        split = [r for r in dev_rows if (r.tags.get("circuit") or "total") != "total"]
+        for r in split:
+            if "energy_wh" in r.values:
+                c = r.tags["circuit"]
+                by_circuit[c] = by_circuit.get(c, 0.0) + float(r.values["energy_wh"])
+        used = total or split
+        for r in used:
+            v = r.values
+            if "energy_wh" in v:
+                wh = (wh or 0.0) + float(v["energy_wh"])
+                estimated += float(v.get("estimated_wh", 0.0))
+            elif float(v.get("running_s", 0.0)) > 0:
+                unknown += float(v["running_s"])
+            running += float(v.get("running_s", 0.0))
+        covers.append(max(float(r.values.get("duration_s", 0.0)) for r in used) / secs)
+    return {"rod_wh": wh, "rod_cover": min(covers), "rod_by_circuit": by_circuit,
+            "rod_estimated_wh": estimated, "rod_running_s": running, "rod_unknown_s": unknown}
 
 
 def merge_days_and_hours(days: Sequence[HourPair],
@@ -236,6 +286,18 @@ class Performance:
     running_hours: float  # compressor running time in those hours
     elec_estimated_wh: float = 0.0  # of elec_wh: integrated from power (no energy counter)
     elec_bridged_wh: float = 0.0  # meter energy of bridged gaps in the period (not paired)
+    # the heating rod (source=heating_rod) over the counted hours its figure covers: the
+    # whole system's figure is (sys_heat_wh + rod_wh) over (sys_meter_wh + rod_wh) when the
+    # meter does not see the rod (heatpump/boundary.py)
+    rod_hours: float = 0.0
+    rod_wh: float = 0.0
+    sys_heat_wh: float = 0.0  # the heat pump's heat over those hours
+    sys_meter_wh: float = 0.0  # the meter over those hours
+    rod_by_circuit: Mapping[str, float] = field(default_factory=dict)
+    rod_estimated_wh: float = 0.0
+    rod_wh_all: float | None = None  # over every hour of the period (None: never reported)
+    rod_running_s: float = 0.0  # every hour of the period
+    rod_unknown_s: float = 0.0  # running time whose energy is not known
 
     @property
     def ratio(self) -> float | None:
@@ -310,7 +372,27 @@ def performance(pairs: Sequence[HourPair], start: datetime, end: datetime) -> Pe
         heat_wh_all=sum(p.heat_wh or 0.0 for p in inside if (p.heat_wh or 0.0) > 0),
         running_heat_wh=r_heat, running_elec_wh=r_elec, running_hours=r_hours,
         elec_estimated_wh=sum(p.elec_estimated_wh for p in counted),
-        elec_bridged_wh=sum(p.elec_bridged_wh for p in inside))
+        elec_bridged_wh=sum(p.elec_bridged_wh for p in inside),
+        **_rod_totals(inside))
+
+
+def _rod_totals(inside: Sequence[HourPair]) -> dict:
+    """The rod's Performance fields over the hours of a period."""
+    rod = [p for p in inside if p.rod_counted]
+    by_circuit: dict[str, float] = defaultdict(float)
+    for p in rod:
+        for c, wh in p.rod_by_circuit.items():
+            by_circuit[c] += wh
+    reported = [p.rod_wh for p in inside if p.rod_wh is not None]
+    return {"rod_hours": sum(p.hours for p in rod),
+            "rod_wh": sum(p.rod_wh or 0.0 for p in rod),
+            "sys_heat_wh": sum(p.heat_wh or 0.0 for p in rod),
+            "sys_meter_wh": sum(p.elec_wh or 0.0 for p in rod),
+            "rod_by_circuit": dict(by_circuit),
+            "rod_estimated_wh": sum(p.rod_estimated_wh for p in rod),
+            "rod_wh_all": sum(reported) if reported else None,
+            "rod_running_s": sum(p.rod_running_s for p in inside),
+            "rod_unknown_s": sum(p.rod_unknown_s for p in inside)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +407,11 @@ class DayStat:
     running_s: float  # every hour with meter data
     starts: float
     outdoor_c: float | None = None
+    # the heating rod over every hour of the day (None: the heat pump reported none)
+    rod_wh: float | None = None
+    rod_heating_wh: float | None = None  # of it, for the heating circuit (where split)
+    rod_running_s: float = 0.0
+    rod_estimated: bool = False  # from running time × HEATPUMP_HEATING_ROD_KW
 
     @property
     def cop(self) -> float | None:
@@ -354,8 +441,18 @@ def daily_stats(pairs: Sequence[HourPair], tz: ZoneInfo,
             heat_wh=sum(p.heat_wh or 0.0 for p in counted),
             hours_counted=sum(p.hours for p in counted), hours=hours,
             running_s=sum(p.running_s for p in ps), starts=sum(p.starts for p in ps),
-            outdoor_c=(outdoor_c or {}).get(d)))
+            outdoor_c=(outdoor_c or {}).get(d), **_rod_day(ps)))
     return out
+
+
+def _rod_day(ps: Sequence[HourPair]) -> dict:
+    """The rod's DayStat fields over the hours of one day."""
+    rod = [p.rod_wh for p in ps if p.rod_wh is not None]
+    heating = [p.rod_by_circuit["heating"] for p in ps if "heating" in p.rod_by_circuit]
+    return {"rod_wh": sum(rod) if rod else None,
+            "rod_heating_wh": sum(heating) if heating else None,
+            "rod_running_s": sum(p.rod_running_s for p in ps),
+            "rod_estimated": any(p.rod_estimated_wh > 0 for p in ps)}
 
 
 def daily_means(times: Sequence[datetime], values: Sequence[float | None],

@@ -24,6 +24,7 @@ from bot.analytics import (
 )
 from bot.periods import PERIOD_HELP, Period
 from bot.store_reads import Latests, LiveData, PeriodData, SourceHealth, StatusData
+from heatpump.boundary import DEFAULT_ROLE, ROLE_LOADS, boundaries, boundary_of
 from heatpump.estimates import ERROR_BANDS, USE, RatedOutput, band_text, rated_output
 from heatpump.schema import (
     ESTIMATED_HEAT_METHODS,
@@ -132,16 +133,63 @@ def device_lines(perf: Performance, spf: Mapping[str, Latest]) -> list[str]:
     return lines
 
 
+def boundary_lines(perf: Performance, name: str,
+                   meter_loads: Iterable[str] = ROLE_LOADS[DEFAULT_ROLE]) -> list[str]:
+    """Which SEPEMO boundary the meter's figure stands for, and, where the heat pump
+    reports its heating rod's electricity, the whole system's figure with the rod's share
+    of electricity and heat (heatpump/boundary.py: the levels, their source, the rules).
+    `meter_loads` are the loads the meter sees (one meter at SHELLY_URL: the heat pump)."""
+    if perf.ratio is None:  # no figure to bound; the rod's own figure still tells
+        if perf.rod_wh_all is not None:
+            return [f"heating rod: {fmt.kwh(perf.rod_wh_all)} electricity in this period "
+                    "(as the heat pump reports it)"]
+        if perf.rod_unknown_s > 0:
+            return [f"heating rod: ran {fmt.duration(perf.rod_unknown_s)}, its electricity "
+                    "is not known (set HEATPUMP_HEATING_ROD_KW)"]
+        return []
+    bounds = boundaries(meter_loads, rod_reported=perf.rod_hours > 0)
+    metered = boundary_of(meter_loads)
+    lines = [f"boundary {metered.describe()}: the electricity the meter counts"
+             + (" (with the heating rod; its heat is not in this figure)"
+                if bounds.rod_in_meter else "")]
+    if bounds.system is None:
+        if perf.rod_unknown_s > 0:
+            lines.append(f"heating rod: ran {fmt.duration(perf.rod_unknown_s)}, its "
+                         "electricity is not known (set HEATPUMP_HEATING_ROD_KW, its power "
+                         "per level, to estimate it)")
+        return lines
+    rod = perf.rod_wh
+    heat = perf.sys_heat_wh + rod
+    # a rod the meter already counts is never added twice
+    elec = perf.sys_meter_wh + (0.0 if bounds.rod_in_meter else rod)
+    sys_name = f"whole system {name}"
+    hours = (f" over {perf.rod_hours:,.0f} h" if perf.rod_hours < perf.hours_counted else "")
+    lines.append(f"{sys_name} {fmt.ratio(heat / elec) if elec > 0 else '–'} = "
+                 f"{fmt.kwh(heat)} heat / {fmt.kwh(elec)} electricity{hours}; boundary "
+                 f"{bounds.system.describe()}")
+    split = [f"{CIRCUIT_LABELS[c]} {fmt.kwh(wh)}" for c in SPLIT_CIRCUITS
+             if (wh := perf.rod_by_circuit.get(c)) is not None]
+    est = (" (ESTIMATED from its running time × HEATPUMP_HEATING_ROD_KW)"
+           if perf.rod_estimated_wh > 0.5 * rod > 0 else "")
+    lines.append(f"heating rod: {fmt.kwh(rod)} electricity{est} = "
+                 f"{fmt.pct(rod / elec) if elec > 0 else '–'} of the system's electricity "
+                 f"and {fmt.pct(rod / heat) if heat > 0 else '–'} of its heat"
+                 + (" (" + ", ".join(split) + ")" if split else ""))
+    return lines
+
+
 def jaz_text(period: Period, data: PeriodData, now: datetime, tz: ZoneInfo,
-             rated_heat_kw: float | None = None) -> str:
+             rated_heat_kw: float | None = None,
+             meter_loads: Iterable[str] = ROLE_LOADS[DEFAULT_ROLE]) -> str:
     """Reply to /jaz [period]: `data` read over [period.start, period.elapsed_end(now));
-    `rated_heat_kw` is HEATPUMP_RATED_HEAT_KW (an estimate names its rated output)."""
+    `rated_heat_kw` is HEATPUMP_RATED_HEAT_KW (an estimate names its rated output);
+    `meter_loads` what the meter sees (heatpump/boundary.py)."""
     end = period.elapsed_end(now)
     pairs = data.pairs
     perf = performance(pairs, period.start, end)
     name = "JAZ" if period.key == "12m" or period.key.isdigit() else "COP"
     head = f"{name} {period.label}"
-    lines = [head, *performance_lines(perf, name)]
+    lines = [head, *performance_lines(perf, name), *boundary_lines(perf, name, meter_loads)]
     if perf.ratio is not None:
         own = data.device_figures.get("device_rated_heat_kw")
         device_kw = (float(own.value) if own is not None and isinstance(own.value, int | float)
@@ -237,7 +285,29 @@ def _heatpump_lines(pumps: Latests, messages: Mapping[str, list[Point]], tz: Zon
             temps.append(t)
         if temps:
             out.append("🌡 " + " · ".join(temps))
+        out += _rod_state_lines(latest, poll, now)
         out += _fault_lines(messages.get(dev, []), fresh, tz)
+    return out
+
+
+def _rod_state_lines(latest: Mapping[str, Latest], poll: datetime, now: datetime
+                     ) -> list[str]:
+    """The heating rod's and a secondary heat generator's state at the latest poll (only
+    for devices that report them)."""
+    out = []
+    rod = latest.get("heating_rod_active")
+    if rod is not None:
+        levels = [str(n) for n in (1, 2, 3)
+                  if (lv := latest.get(f"heating_rod_level{n}_active")) is not None
+                  and lv.value is True]
+        state = "ON" if rod.value else "off"
+        if rod.value and levels:
+            state += " (level " + ", ".join(levels) + ")"
+        out.append(f"🔥 heating rod {state}" + (f" ({fmt.age(rod.time, now)})"
+                                                 if rod.time != poll else ""))
+    gen = latest.get("secondary_heat_generator_active")
+    if gen is not None and gen.value:
+        out.append("🔥 secondary heat generator ON")
     return out
 
 
@@ -287,7 +357,18 @@ def _today_lines(pairs: list[HourPair], tz: ZoneInfo, now: datetime) -> list[str
            else "COP – (no complete hour with both sides yet)")
     if not pairs:
         return ["today: no energy data yet"]
-    return [f"today: electricity {fmt.kwh(elec)}{elec_est}, heat {fmt.kwh(heat)}{est}; {cop}"]
+    lines = [f"today: electricity {fmt.kwh(elec)}{elec_est}, heat {fmt.kwh(heat)}{est}; {cop}"]
+    rod = [p.rod_wh for p in pairs if p.rod_wh is not None]
+    rod_s = sum(p.rod_running_s for p in pairs)
+    if rod:
+        rod_est = (" (estimated from its running time)"
+                   if any(p.rod_estimated_wh > 0 for p in pairs) else "")
+        lines.append(f"today: heating rod {fmt.kwh(sum(rod))}{rod_est} (as the heat pump "
+                     "reports it)")
+    elif rod_s > 0:
+        lines.append(f"today: heating rod ran {fmt.duration(rod_s)} (its electricity is not "
+                     "known: set HEATPUMP_HEATING_ROD_KW)")
+    return lines
 
 
 def _total(values: Iterable[float | None]) -> float | None:

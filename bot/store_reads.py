@@ -100,7 +100,9 @@ def hour_pairs(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> li
 # the heat pump fields /status shows (the latest of each is one store query)
 STATUS_FIELDS = ("compressor_active", "compressor_modulation_pct", "compressor_phase",
                  "error_count", "outside_temp_c", "supply_temp_c", "return_temp_c",
-                 "dhw_temp_c")
+                 "dhw_temp_c", "heating_rod_active", "heating_rod_level1_active",
+                 "heating_rod_level2_active", "heating_rod_level3_active",
+                 "secondary_heat_generator_active")
 LIVE_FIELDS = ("compressor_active", "compressor_modulation_pct", "supply_temp_c",
                "outside_temp_c")
 
@@ -494,7 +496,10 @@ def complete_days(store: Store, now: datetime, tz: ZoneInfo, n_days: int) -> tup
     return tuple(DayStats(day=d.day, heat_wh=d.heat_wh if d.hours_counted else None,
                           electricity_wh=d.elec_wh if d.hours_counted else None,
                           running_s=d.running_s, starts=d.starts, outside_temp_c=d.outdoor_c,
-                          coverage=d.coverage)
+                          coverage=d.coverage, rod_wh=d.rod_wh,
+                          rod_heating_wh=d.rod_heating_wh,
+                          rod_running_s=d.rod_running_s if d.rod_running_s > 0 else None,
+                          rod_estimated=d.rod_estimated)
                  for d in daily_stats(pairs, tz, outdoor))
 
 

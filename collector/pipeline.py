@@ -143,7 +143,7 @@ class HeatPumpPipeline:
         self.state = state
         self.accountant = HeatAccountant(settings.rated_heat_kw, self.interval_s,
                                          running.between if running is not None else None,
-                                         tz=settings.tz)
+                                         tz=settings.tz, rod_kw=settings.heating_rod_kw)
 
     def resume(self, lookup: Lookup) -> None:
         """Each device's accounting state from the state file (nothing to read from the

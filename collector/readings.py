@@ -44,7 +44,8 @@ class HeatPumpSample:
 
     `values` holds fields of the `heatpump` measurement (absent when the device lacks the
     feature). `counters` holds the device's own energy counters in kWh, keyed
-    "<heat|electricity>.<total|heating|dhw|cooling>.<period>", period one of day, week,
+    "<heat|electricity|heating_rod>.<total|heating|dhw|cooling>.<period>" (heating_rod: the
+    backup heater's electricity), period one of day, week,
     month, year (the current periods) or last_day, last_week, last_month, last_year.
     `counters_read_at` gives, for the counters the device read at another time than this
     poll (the day/week/month/year arrays and their `*ValueReadAt`), that time (UTC); a

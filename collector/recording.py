@@ -51,6 +51,7 @@ _COMPONENT_PATH = re.compile(r"/rpc/(?P<name>[A-Za-z0-9]+)\.GetStatus(?:\?id=(?P
 # Settings that change what accounting makes of the answers (kept in the header).
 ACCOUNTING_SETTINGS = {"HEATPUMP_TZ": "tz_name", "HEATPUMP_RUNNING_W": "running_w",
                        "HEATPUMP_RATED_HEAT_KW": "rated_heat_kw",
+                       "HEATPUMP_HEATING_ROD_KW": "heating_rod_kw",
                        "SHELLY_CHANNEL": "shelly_channel",
                        "SHELLY_POLL_SECONDS": "shelly_poll_seconds",
                        "VICARE_POLL_SECONDS": "vicare_poll_seconds"}

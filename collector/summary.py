@@ -26,6 +26,10 @@ class RunSummary:
     meter_hours: int  # hours with meter energy
     heat_hours: int  # hours with heat
     warnings: tuple[str, ...]  # health events other than "up", oldest first
+    # the heating rod's electricity as the heat pump reports it (None: it reports none;
+    # kWh of `rod_estimated_kwh` from its running time × HEATPUMP_HEATING_ROD_KW)
+    rod_electricity_kwh: float | None = None
+    rod_estimated_kwh: float = 0.0
 
     @property
     def jaz(self) -> float | None:
@@ -44,6 +48,8 @@ def run_summary(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> R
     meter = hourly("electricity", {"source": "meter", "circuit": "total"})
     heat = hourly("heat", {"circuit": "total"})
     device = hourly("electricity", {"source": "heatpump", "circuit": "total"})
+    rod = store.sums("electricity", ["energy_wh", "estimated_wh"], start, end, "hour", tz,
+                     tags={"source": "heating_rod", "circuit": "total"})
     methods = store.sums("heat", ["energy_wh"], start, end, "month", tz,
                          tags={"circuit": "total"}, group_by=("method",))
     health = store.points("health", start, end)
@@ -56,7 +62,10 @@ def run_summary(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> R
     return RunSummary(
         start, end, sum(meter.values()) / 1000.0, sum(heat.values()) / 1000.0,
         sum(device.values()) / 1000.0, tuple(sorted({r.tags["method"] for r in methods})),
-        int((end - start).total_seconds() // 3600), len(meter), len(heat), warnings)
+        int((end - start).total_seconds() // 3600), len(meter), len(heat), warnings,
+        sum(r.values.get("energy_wh", 0.0) for r in rod) / 1000.0
+        if any("energy_wh" in r.values for r in rod) else None,
+        sum(r.values.get("estimated_wh", 0.0) for r in rod) / 1000.0)
 
 
 def format_run_summary(s: RunSummary, tz: ZoneInfo, max_warnings: int = 20) -> str:
@@ -70,6 +79,10 @@ def format_run_summary(s: RunSummary, tz: ZoneInfo, max_warnings: int = 20) -> s
         f"  heat pump's own figure:   {s.device_electricity_kwh:10.3f} kWh electricity",
         f"  JAZ over the span:        {jaz:>10}",
     ]
+    if s.rod_electricity_kwh is not None:
+        est = " (estimated from its running time)" if s.rod_estimated_kwh > 0 else ""
+        lines.insert(4, f"  heating rod (its own):    {s.rod_electricity_kwh:10.3f} kWh "
+                        f"electricity{est}")
     if s.warnings:
         lines.append(f"  warnings ({len(s.warnings)}):")
         lines += [f"    {w}" for w in s.warnings[:max_warnings]]

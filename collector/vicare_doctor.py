@@ -100,6 +100,31 @@ def check_vicare(settings: Settings, now: datetime, save_dump: str | None = None
     return c
 
 
+def rod_lines(c: Check, sample: HeatPumpSample, settings: Settings) -> list[str]:
+    """What the device reports of its heating rod and what the product makes of it (a
+    warning when only its running time is reported and HEATPUMP_HEATING_ROD_KW is unset)."""
+    tag = sample.device
+    circuits = sorted({k.split(".")[1] for k in sample.counters
+                       if k.startswith("heating_rod.")})
+    if circuits:
+        return [f"{tag}: heating rod: its own electricity counters ({', '.join(circuits)}); "
+                "/jaz gives the whole system's figure with it (docs/boundary.md)"]
+    levels = [n for n in (1, 2) if f"heating_rod_runtime_level{n}_s" in sample.values]
+    if not levels:
+        return [f"{tag}: heating rod: the device reports none (if there is one, its "
+                "electricity is in no figure unless a meter sees it)"]
+    if len(settings.heating_rod_kw) < len(levels):
+        c.warn(f"{tag}: heating rod: the device reports only its running time per level "
+               f"(levels {', '.join(map(str, levels))}); its electricity is not known",
+               "set HEATPUMP_HEATING_ROD_KW to the rod's power per level (the type plate "
+               "or the installer's manual, e.g. 3,6); see docs/vicare.md, section 'The "
+               "backup heater (heating rod) and a secondary heat generator'")
+        return []
+    powers = ", ".join(f"{kw:g} kW" for kw in settings.heating_rod_kw)
+    return [f"{tag}: heating rod: running time per level × HEATPUMP_HEATING_ROD_KW "
+            f"({powers}): its electricity is an ESTIMATE"]
+
+
 def heat_lines(c: Check, sample: HeatPumpSample, settings: Settings) -> list[str]:
     """The heat method, the rated output and its source, stale counters: lines, and
     warnings on `c` (with a hint that points at the documentation)."""
@@ -124,6 +149,7 @@ def heat_lines(c: Check, sample: HeatPumpSample, settings: Settings) -> list[str
     else:
         lines.append(f"{tag}: no rated output known (HEATPUMP_RATED_HEAT_KW unset); energy "
                      f"deltas above {cap:g} kW are rejected as implausible")
+    lines += rod_lines(c, sample, settings)
     stale: dict[str, datetime] = {}
     for key, when in sample.counters_read_at.items():
         if sample.time - when > STALE_AFTER:

@@ -109,6 +109,26 @@ HEATPUMP = Measurement(
         _f("device_rated_heat_kw", "float", "kW", "The compressor's rated heat output as the "
            "device reports it (heating.compressors.0.power); the estimated heat methods use "
            "it when HEATPUMP_RATED_HEAT_KW is not set."),
+        _f("heating_rod_active", "bool", "", "The backup heater (heating rod) is on at the "
+           "time of the poll (heating.heatingRod `active`, or heating.heatingRod.status "
+           "`overall`)."),
+        *(_f(f"heating_rod_level{n}_active", "bool", "", f"The heating rod runs at level {n} "
+             "(heating.heatingRod.status).") for n in (1, 2, 3)),
+        _f("heating_rod_hours_h", "float", "h", "The heating rod's operating hours counter "
+           "(heating.heatingRod.statistics, whole hours)."),
+        _f("heating_rod_starts", "int", "", "The heating rod's starts counter."),
+        *(_f(f"heating_rod_runtime_level{n}_s", "float", "s", f"The heating rod's running "
+             f"time counter at level {n} (heating.heatingRod.runtime `level{word}`); times "
+             "HEATPUMP_HEATING_ROD_KW it gives the rod's estimated electricity.")
+          for n, word in ((1, "One"), (2, "Two"))),
+        _f("heating_rod_power_w", "float", "W", "The heating rod's current electric power as "
+           "the device reports it (heating.heatingRod.power.consumption.current)."),
+        _f("heating_rod_heat_target", "str", "", "What the heating rod heats, as reported "
+           "(heating.heatingRod.heatTarget, e.g. none)."),
+        _f("secondary_heat_generator_active", "bool", "", "A secondary heat generator (a "
+           "boiler in a bivalent system) is on (heating.secondaryHeatGenerator `active`)."),
+        _f("secondary_heat_generator_state", "str", "", "Its state as reported "
+           "(heating.secondaryHeatGenerator.state or .status)."),
         *(_f(f"device_{kind}_{circuit}", "float", "", f"The device's own {label} "
              f"({circuit}), as it reports it (not measured by this software).")
           for kind, label, circuits in (
@@ -134,7 +154,12 @@ MESSAGE = Measurement(
 ELECTRICITY = Measurement(
     "electricity",
     "Electric energy per interval. `source=meter`: from the meter's cumulative counter "
-    "(aggregated per UTC minute); `source=heatpump`: what the heat pump reports of itself.",
+    "(aggregated per UTC minute); `source=heatpump`: what the heat pump reports of itself; "
+    "`source=heating_rod`: the heat pump's backup heater (heating rod), per heat pump poll "
+    "interval, from the device's own rod counters (circuit heating, dhw and their total) or, "
+    "where the device reports only the rod's running time per level, that time × "
+    "HEATPUMP_HEATING_ROD_KW (circuit total, all of it in `estimated_wh`). The rod's "
+    "electricity is never part of `source=heatpump` (docs/boundary.md).",
     ("device", "source", "circuit"),
     (
         _f("energy_wh", "float", "Wh", "Energy used in the interval.", rollup=True),
@@ -143,7 +168,8 @@ ELECTRICITY = Measurement(
         _f("counter_wh", "float", "Wh", "Counter value at the end of the interval, so "
            "accounting resumes exactly after a restart."),
         _f("running_s", "float", "s", "Compressor running time in the interval (power above "
-           "HEATPUMP_RUNNING_W).", rollup=True),
+           "HEATPUMP_RUNNING_W); for source=heating_rod the rod's running time by its "
+           "runtime counters.", rollup=True),
         _f("starts", "int", "", "Compressor starts in the interval.", rollup=True),
         _f("running_wh", "float", "Wh", "Part of energy_wh drawn while the compressor ran "
            "(power above HEATPUMP_RUNNING_W): the electricity of the running COP "
@@ -154,7 +180,8 @@ ELECTRICITY = Measurement(
         _f("bridged_s", "float", "s", "Part of duration_s covered by bridged_wh (absent = 0).",
            rollup=True),
         _f("estimated_wh", "float", "Wh", "Part of energy_wh integrated from power because "
-           "the meter has no energy counter: an estimate (absent = 0).", rollup=True),
+           "the meter has no energy counter, or (source=heating_rod) the rod's running time × "
+           "HEATPUMP_HEATING_ROD_KW: an estimate (absent = 0).", rollup=True),
     ),
     rollup=True,
 )
@@ -277,6 +304,9 @@ def rollup_name(measurement: str, level: str) -> str:
 # Values of the `method` tag of `heat`, best first.
 HEAT_METHODS = ("counter", "flow", "modulation", "runtime")
 ESTIMATED_HEAT_METHODS = frozenset({"modulation", "runtime"})
+# Values of the `source` tag of `electricity`: the meter's counter, the heat pump's own
+# figure, the heat pump's backup heater (heating rod) as the device reports it.
+ELECTRICITY_SOURCES = ("meter", "heatpump", "heating_rod")
 # Values of the `circuit` tag.
 CIRCUITS = ("total", "heating", "dhw", "cooling")
 # Values of the tags of `device_energy`: `basis` says whose figure it is (only the

@@ -115,6 +115,25 @@ def _chat_ids(value: str) -> tuple[int, ...]:
     return tuple(ids)
 
 
+def _float_or_off(value: str) -> float | None:
+    """A number, or None for "off" (an empty variable stands for the default)."""
+    return None if value.strip().lower() == "off" else _float(value)
+
+
+def _kw_list(value: str) -> tuple[float, ...]:
+    """"3,6" -> (3.0, 6.0): one positive power (kW) per stage, level one first."""
+    out: list[float] = []
+    for part in value.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        number = _float(part)
+        if number <= 0:
+            raise ValueError(f"{part!r} is not a power above 0 kW")
+        out.append(number)
+    return tuple(out)
+
+
 def _log_level(value: str) -> str:
     v = value.strip().upper()
     if v not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -283,6 +302,13 @@ class Settings:
              "no heat counter and no flow sensor, and energy deltas above twice it are "
              "rejected as implausible. Unset: the device's own figure where it reports one "
              "(heating.compressors.0.power).")
+    heating_rod_kw: tuple[float, ...] = setting(
+        "HEATPUMP_HEATING_ROD_KW", _kw_list, "", example="3,6",
+        help="Electric power (kW) of the heat pump's heating rod at each level, level one "
+             "first, for devices that report only the rod's running time per level (e.g. "
+             "Vitocal 333-G, 200-S): its electricity is then estimated as running time × "
+             "this. Empty: such a rod's running time is stored, its energy is not. Devices "
+             "that count the rod's electricity themselves (Vitocal 222-S, 250-A) need none.")
     flush_minutes: float | None = setting(
         "HEATPUMP_FLUSH_MINUTES", _opt_float, "", example="20", minimum=0,
         help="How often the collector commits its samples to the store (minutes); between "
@@ -430,6 +456,19 @@ class Settings:
         "ALERT_SHORT_CYCLE_STARTS_PER_H", _float, "3", example="3", minimum=0,
         help="Alert when a day averages more compressor starts per hour of runtime than "
              "this; 0 switches the rule off.")
+    alert_rod_kwh_per_day: float = setting(
+        "ALERT_ROD_KWH_PER_DAY", _float, "5", example="5", minimum=0,
+        help="Alert when the heat pump's heating rod used more than this much electricity "
+             "(kWh) in a day (a hot-water hygiene run takes 1-3 kWh); 0 switches this off.")
+    alert_rod_hours_per_day: float = setting(
+        "ALERT_ROD_HOURS_PER_DAY", _float, "3", example="3", minimum=0,
+        help="Alert when the heating rod ran longer than this (h) in a day, for devices that "
+             "report its running time; 0 switches this off.")
+    alert_rod_mild_c: float | None = setting(
+        "ALERT_ROD_MILD_C", _float_or_off, "5", example="5",
+        help="Alert when the heating rod heated the house (0.5 kWh or more for the heating "
+             "circuit) on a day whose mean outdoor temperature was at least this (°C), where "
+             "the heat pump alone should suffice; off switches this off.")
     apprise_urls: str | None = setting(
         "APPRISE_URLS", _opt_str, "", secret=True,
         example="ntfys://ntfy.sh/my-heatpump,mailtos://user:pass@example.com",

@@ -16,7 +16,13 @@ from zoneinfo import ZoneInfo
 
 from bot.alert_data import Finding, Notification, Snapshot
 from bot.alerts import texts
-from bot.alerts.rules import cop_rule, message_rule, short_cycle_rule, stale_rule
+from bot.alerts.rules import (
+    cop_rule,
+    heating_rod_rule,
+    message_rule,
+    short_cycle_rule,
+    stale_rule,
+)
 from heatpump.settings import Settings
 
 Rule = Callable[[Snapshot, Settings, Collection[str], Mapping[str, Mapping[str, Any]]],
@@ -44,6 +50,7 @@ RULES: tuple[RuleSpec, ...] = (
     RuleSpec("cop_drop", cop_rule, timedelta(0), timedelta(0)),
     RuleSpec("short_cycle", short_cycle_rule, timedelta(0), timedelta(0),
              enabled=lambda cfg: cfg.alert_short_cycle_starts_per_h > 0),
+    RuleSpec("heating_rod", heating_rod_rule, timedelta(0), timedelta(0)),
 )
 
 

@@ -6,7 +6,7 @@ never drifts from what the bot sends. Run `python -m bot.alerts.examples` to pri
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.alert_data import (
@@ -106,8 +106,24 @@ def short_cycle() -> list[Notification]:
     return _run([Snapshot(now, days=days)])
 
 
+def heating_rod() -> list[Notification]:
+    """A rod stuck on for heating at 9 °C, then a normal day (a 1.2 kWh hygiene run)."""
+    days = (DayStats(date(2026, 1, 11), rod_wh=14200.0, rod_heating_wh=13100.0,
+                     outside_temp_c=9.0),
+            DayStats(date(2026, 1, 12), rod_wh=1200.0, rod_heating_wh=0.0,
+                     outside_temp_c=8.0))
+    out: list[Notification] = []
+    state = empty_state()
+    for i in (1, 2):
+        now = datetime.combine(days[i - 1].day + timedelta(days=1), time(7, 0),
+                               TZ).astimezone(UTC)
+        state, notes = evaluate(Snapshot(now, days=days[:i]), state, Settings(), TZ)
+        out += notes
+    return out
+
+
 ALL = {"fault": fault, "warning": warning, "stale": stale, "stale_meter": stale_meter,
-       "cop_drop": cop_drop, "short_cycle": short_cycle}
+       "cop_drop": cop_drop, "short_cycle": short_cycle, "heating_rod": heating_rod}
 
 
 def main() -> None:

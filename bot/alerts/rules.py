@@ -291,3 +291,42 @@ def short_cycle_rule(snap: Snapshot, cfg: Settings, active: Collection[str],
     else:
         verdict = "hold"
     return [Finding(key, "short_cycle", verdict, facts)]
+
+
+# --- heating rod --------------------------------------------------------------------------
+
+# Below this, heating-circuit rod energy on a mild day is a test run or a defrost aid.
+ROD_MILD_MIN_WH = 500.0
+
+
+def heating_rod_rule(snap: Snapshot, cfg: Settings, active: Collection[str],
+                     facts_of: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
+    """The heating rod ran outside what is expected on the latest complete day it reported:
+    more electricity than ALERT_ROD_KWH_PER_DAY, longer than ALERT_ROD_HOURS_PER_DAY, or
+    ROD_MILD_MIN_WH or more for the heating circuit on a day whose mean outdoor temperature
+    was at least ALERT_ROD_MILD_C (a rod should heat the house only below the bivalence
+    temperature; hot-water hygiene runs are not counted there). Clear: a reported day
+    within all limits; hold: no rod figures."""
+    key = "heating_rod"
+    days = [d for d in snap.days if d.rod_wh is not None or d.rod_running_s is not None]
+    today = snap.current_day
+    if not days or today is None or (today - days[-1].day).days > MAX_JUDGE_AGE_DAYS:
+        return [Finding(key, "heating_rod", "hold")] if days or key in active else []
+    d = days[-1]
+    reasons = []
+    if cfg.alert_rod_kwh_per_day > 0 and d.rod_wh is not None \
+            and d.rod_wh > cfg.alert_rod_kwh_per_day * 1000:
+        reasons.append("energy")
+    if cfg.alert_rod_hours_per_day > 0 and d.rod_running_s is not None \
+            and d.rod_running_s > cfg.alert_rod_hours_per_day * 3600:
+        reasons.append("runtime")
+    if (cfg.alert_rod_mild_c is not None and d.outside_temp_c is not None
+            and d.outside_temp_c >= cfg.alert_rod_mild_c
+            and (d.rod_heating_wh or 0.0) >= ROD_MILD_MIN_WH):
+        reasons.append("mild")
+    facts = {"day": d.day.isoformat(), "rod_wh": d.rod_wh, "heating_wh": d.rod_heating_wh,
+             "running_s": d.rod_running_s, "estimated": d.rod_estimated,
+             "temp_c": d.outside_temp_c, "reasons": reasons,
+             "kwh_limit": cfg.alert_rod_kwh_per_day, "hours_limit": cfg.alert_rod_hours_per_day,
+             "mild_c": cfg.alert_rod_mild_c}
+    return [Finding(key, "heating_rod", "raise" if reasons else "clear", facts)]

@@ -193,6 +193,39 @@ def short_cycle_text(kind: str, event: str, f: Mapping[str, Any], rec: Mapping[s
             "efficiency; ask your installer about the hysteresis, minimum run time and flow.")
 
 
+# --- heating rod ------------------------------------------------------------------------
+
+
+def _kwh(wh: float | None) -> str:
+    return "–" if wh is None else f"{wh / 1000:.1f} kWh"
+
+
+def heating_rod_text(kind: str, event: str, f: Mapping[str, Any], rec: Mapping[str, Any],
+                     tz: ZoneInfo, now: datetime) -> str:
+    day = day_name(f.get("day", now.date()))
+    rod_wh, running_s = f.get("rod_wh"), f.get("running_s")
+    est = " (estimated from its running time)" if f.get("estimated") else ""
+    ran = f", ran {running_s / 3600:.1f} h" if running_s else ""
+    if event == "resolved":
+        return f"✅ The heating rod is back within limits: {day} {_kwh(rod_wh)}{est}{ran}."
+    reasons = set(f.get("reasons", ()))
+    why = []
+    if "energy" in reasons:
+        why.append(f"more than {f.get('kwh_limit', 0):g} kWh a day (ALERT_ROD_KWH_PER_DAY)")
+    if "runtime" in reasons:
+        why.append(f"longer than {f.get('hours_limit', 0):g} h a day (ALERT_ROD_HOURS_PER_DAY)")
+    if "mild" in reasons:
+        why.append(f"{_kwh(f.get('heating_wh'))} of it heated the house at a mean "
+                   f"{_num(f.get('temp_c', 0))} °C outdoor, where the heat pump alone "
+                   f"should suffice (ALERT_ROD_MILD_C {f.get('mild_c', 0):g} °C)")
+    lead = "🔥 Heating rod still running" if event == "repeat" else "🔥 Heating rod"
+    return (f"{lead} on {day}: {_kwh(rod_wh)} of electricity{est}{ran}; "
+            + "; ".join(why) + ". Every kWh of rod heat costs about three times what the heat "
+            "pump needs for it. Check whether the rod was switched on by hand or by a "
+            "screed-drying or hygiene program, the bivalence temperature, and whether the "
+            "heat pump itself reports a fault.")
+
+
 Renderer = Callable[[str, str, Mapping[str, Any], Mapping[str, Any], ZoneInfo, datetime], str]
 RENDERERS: dict[str, Renderer] = {
     "fault": message_text,
@@ -200,6 +233,7 @@ RENDERERS: dict[str, Renderer] = {
     "stale": stale_text,
     "cop_drop": cop_text,
     "short_cycle": short_cycle_text,
+    "heating_rod": heating_rod_text,
 }
 
 
@@ -219,6 +253,9 @@ def summary_line(kind: str, facts: Mapping[str, Any], rec: Mapping[str, Any], tz
         what = f"no data from {SOURCE_LABELS.get(facts.get('source', ''), '?')}"
     elif kind == "cop_drop":
         what = "COP below normal"
+    elif kind == "heating_rod":
+        day = day_name(facts.get("day", now.date()))
+        what = f"heating rod {_kwh(facts.get('rod_wh'))} on {day}"
     else:
         what = f"short cycling ({facts.get('rate', 0):.1f} starts/h)"
     return f"{what}, since {when(fired, tz, now)}"

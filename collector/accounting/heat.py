@@ -20,7 +20,7 @@ from midnight of HEATPUMP_TZ as health events.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +37,8 @@ from collector.accounting.counters import (
     span_text,
     utc_text,
 )
+from collector.accounting.rod import FAMILY as ROD_RUNTIME
+from collector.accounting.rod import runtime_reading, runtime_step
 from collector.points import electricity_point, heat_point
 from collector.readings import HeatPumpSample
 from heatpump.estimates import USE, RatedOutput, band_text, rated_output
@@ -44,7 +46,8 @@ from heatpump.schema import ESTIMATED_HEAT_METHODS
 from heatpump.store.base import Point
 
 WATER_WH_PER_L_K = 1.163  # heat capacity of water near 35 °C: 4.186 kJ/(kg·K) × 0.993 kg/l
-KINDS = ("heat", "electricity")
+# the device's counter families; "heating_rod" is the backup heater's electricity
+KINDS = ("heat", "electricity", "heating_rod")
 # The plausibility cap: twice the rated output (an inverter at a mild outdoor temperature
 # gives up to ~1.5 times its A2/W35 rating), or, without a rating, more than any
 # single-family heat pump delivers.
@@ -239,16 +242,19 @@ RunningBetween = Callable[[datetime, datetime], tuple[float, float]]
 
 class HeatAccountant:
     """Keeps each heat pump's state and turns each new sample into `heat` and `electricity`
-    (source=heatpump) points.
+    (source=heatpump, and source=heating_rod for its backup heater) points.
 
     `running(start, end)` answers (running s, covered s) as the meter saw an interval
-    (collector/accounting/running.py); the sampled methods use it."""
+    (collector/accounting/running.py); the sampled methods use it. `rod_kw` is
+    HEATPUMP_HEATING_ROD_KW (the rod's power per level, for devices that report only its
+    running time: collector/accounting/rod.py)."""
 
     def __init__(self, rated_heat_kw: float | None, poll_s: float,
                  running: RunningBetween | None = None,
                  devices: Mapping[str, DeviceState] | None = None,
-                 tz: ZoneInfo | None = None):
+                 tz: ZoneInfo | None = None, rod_kw: Sequence[float] = ()):
         self.rated_heat_kw = rated_heat_kw
+        self.rod_kw = tuple(rod_kw)
         # HEATPUMP_TZ: only to tell the owner when the device's days are not theirs (its
         # counters restart elsewhere than at local midnight); accounting never asks it
         self.tz = tz
@@ -301,7 +307,52 @@ class HeatAccountant:
         for circuit, d in deltas["electricity"].items():
             points.append(electricity_point(d.end, sample.device, "heatpump", circuit, {
                 "energy_wh": round(d.kwh * 1000.0, 3), "duration_s": d.duration_s}))
+        # the backup heater: its own counters where the device has them (exact to the
+        # device's counting), else its running time per level × HEATPUMP_HEATING_ROD_KW
+        for circuit, d in deltas["heating_rod"].items():
+            points.append(electricity_point(d.end, sample.device, "heating_rod", circuit, {
+                "energy_wh": round(d.kwh * 1000.0, 3), "duration_s": d.duration_s}))
+        if not family_circuits(sample, "heating_rod"):
+            rod = self._rod_runtime(st, sample, events)
+            if rod is not None:
+                points.append(rod)
         return HeatUpdate(points, _merged(events))
+
+    def _rod_runtime(self, st: DeviceState, sample: HeatPumpSample,
+                     events: list[Problem]) -> Point | None:
+        """The rod's running time (and estimated electricity) since the last reading of
+        its runtime counters, as an `electricity` point (source=heating_rod, circuit total);
+        the counter rules are in collector/accounting/rod.py."""
+        cur = runtime_reading(sample)
+        if cur is None:
+            return None
+        fam = st.families.get(ROD_RUNTIME)
+        if fam is None:
+            st.families[ROD_RUNTIME] = Family(cur)
+            return None
+        step = runtime_step(fam.ref, cur, self.rod_kw)
+        if step.problem is not None and step.problem[0] == "counter_glitch":
+            if fam.glitch_since is None:
+                fam.glitch_since = cur.newest
+                events.append(step.problem)
+            elif cur.newest - fam.glitch_since >= REBASE_AFTER:
+                events.append(("counter_glitch", f"{ROD_RUNTIME}: the counters have not "
+                               f"made sense since {utc_text(fam.glitch_since)}; counting goes "
+                               "on from the current values (the time in between is not "
+                               "known)"))
+                st.families[ROD_RUNTIME] = Family(cur)
+            return None
+        if step.problem is not None:
+            events.append(step.problem)
+        if step.accept:
+            fam.ref, fam.glitch_since = cur, None
+        iv = step.interval
+        if iv is None:
+            return None
+        fields: dict[str, Any] = {"duration_s": iv.duration_s, "running_s": iv.running_s}
+        if iv.energy_wh is not None:
+            fields["energy_wh"] = fields["estimated_wh"] = iv.energy_wh
+        return electricity_point(iv.end, sample.device, "heating_rod", "total", fields)
 
     def _counters(self, st: DeviceState, sample: HeatPumpSample, kind: str, cap_kw: float,
                   events: list[Problem]) -> dict[str, CounterDelta]:

@@ -135,6 +135,24 @@ def _kw(value: Any, unit: str | None) -> float | None:
     return None if factor is None or number is None or number <= 0 else number * factor
 
 
+def _w(value: Any, unit: str | None) -> float | None:
+    """A power in W (0 is a valid reading: the rod is off); no known unit: left out."""
+    factor = POWER_FACTORS_TO_KW.get(unit or "")
+    number = _number(value, unit)
+    return None if factor is None or number is None or number < 0 else number * factor * 1000.0
+
+
+TIME_FACTORS_TO_S = {"seconds": 1.0, "second": 1.0, "minutes": 60.0, "hour": 3600.0,
+                     "hours": 3600.0}
+
+
+def _seconds(value: Any, unit: str | None) -> float | None:
+    """A running time counter in seconds (heating.heatingRod.runtime reports "seconds")."""
+    factor = TIME_FACTORS_TO_S.get(unit or "seconds")
+    number = _number(value, unit)
+    return None if factor is None or number is None or number < 0 else number * factor
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     """One `heatpump` field: candidate features (first present wins) and a property.
@@ -189,6 +207,29 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("heating_curve_shift_k", ("heating.circuits.{c}.heating.curve",), "shift"),
     FieldSpec("dhw_mode", ("heating.dhw.operating.modes.active",), convert=_text),
     FieldSpec("dhw_target_temp_c", ("heating.dhw.temperature.main",), convert=_temp_c),
+    # The backup heater (heating rod, "Heizwasser-Durchlauferhitzer") and a secondary heat
+    # generator, as PyViCare names them (PyViCareHeatPump.getHeatingRod*; the state
+    # features have no getter). Vitocal 222-S/250-A: heating.heatingRod {active} and
+    # statistics {hours, starts}; Vitocal 333-G: heating.heatingRod.status {overall,
+    # level1..3} and runtime {levelOne, levelTwo} in seconds, also on the 200-S AWB-M-E-AC.
+    FieldSpec("heating_rod_active", ("heating.heatingRod",), "active", _bool),
+    FieldSpec("heating_rod_active", ("heating.heatingRod.status",), "overall", _bool),
+    *(FieldSpec(f"heating_rod_level{n}_active", ("heating.heatingRod.status",), f"level{n}",
+                _bool) for n in (1, 2, 3)),
+    FieldSpec("heating_rod_hours_h", ("heating.heatingRod.statistics",), "hours"),
+    FieldSpec("heating_rod_starts", ("heating.heatingRod.statistics",), "starts", _int),
+    FieldSpec("heating_rod_runtime_level1_s", ("heating.heatingRod.runtime",), "levelOne",
+              _seconds),
+    FieldSpec("heating_rod_runtime_level2_s", ("heating.heatingRod.runtime",), "levelTwo",
+              _seconds),
+    FieldSpec("heating_rod_power_w", ("heating.heatingRod.power.consumption.current",),
+              convert=_w),
+    FieldSpec("heating_rod_heat_target", ("heating.heatingRod.heatTarget",), convert=_text),
+    FieldSpec("secondary_heat_generator_active", ("heating.secondaryHeatGenerator",),
+              "active", _bool),
+    FieldSpec("secondary_heat_generator_state", ("heating.secondaryHeatGenerator.state",
+                                                 "heating.secondaryHeatGenerator.status"),
+              convert=_text),
     # The device's own seasonal/overall performance figures (unitless ratios).
     *(FieldSpec(f"device_{kind}_{circuit}", (f"heating.{kind}.{circuit}",))
       for kind, circuits in (("spf", ("total", "heating", "dhw")),
@@ -209,7 +250,7 @@ class CounterSpec:
     altogether), which goes into `HeatPumpSample.counters_read_at`.
     """
 
-    kind: str  # "heat" or "electricity"
+    kind: str  # "heat", "electricity" or "heating_rod" (the rod's electricity)
     circuit: str  # total, heating, dhw, cooling
     feature: str
     props: tuple[tuple[str, str, int | None], ...]
@@ -239,6 +280,13 @@ COUNTERS: tuple[CounterSpec, ...] = (
     # their read-at times.
     *(CounterSpec("electricity", c, f"heating.power.consumption.{c}", _ARRAYS, fallback=True)
       for c in _CIRCUITS),
+    # The heating rod's own electricity (Vitocal 222-S, 250-A), the same summary shape as
+    # the heat pump's; the arrays (PyViCare's getHeatingRodPowerConsumption*ThisYear) only
+    # where a device has no summary.
+    *(CounterSpec("heating_rod", c, f"heating.heatingRod.power.consumption.summary.{c}",
+                  _SUMMARY) for c in ("heating", "dhw")),
+    *(CounterSpec("heating_rod", c, f"heating.heatingRod.power.consumption.{c}", _ARRAYS,
+                  fallback=True) for c in ("total", "heating", "dhw")),
 )
 
 MESSAGE_FEATURES: tuple[tuple[str, str], ...] = (
@@ -256,6 +304,8 @@ def map_values(features: Features) -> dict[str, FieldValue]:
     circuit = features.circuit()
     values: dict[str, FieldValue] = {}
     for spec in FIELDS:
+        if spec.field in values:
+            continue  # an earlier row of the same field was present: first wins
         for name in spec.features:
             found = features.prop(name.format(c=circuit), spec.prop)
             if found is None:

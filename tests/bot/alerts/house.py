@@ -41,6 +41,8 @@ class House:
     meter_gap: tuple[datetime, datetime] | None = None
     faults: list[tuple[datetime, datetime, str]] = field(default_factory=list)
     starts_per_hour: int = 1
+    rod_from: datetime | None = None  # the heating rod heats the house from here on ...
+    rod_wh_per_h: float = 0.0  # ... with this much electricity per hour
 
     def write(self, store: Store) -> None:
         pts: list[Point] = []
@@ -57,6 +59,12 @@ class House:
                     "energy_wh": heat_wh / cop, "duration_s": 3600.0, "running_s": 3000.0,
                     "starts": self.starts_per_hour},
                     {"device": METER, "source": "meter", "circuit": "total"}))
+            if self.rod_from is not None:
+                rod_wh = self.rod_wh_per_h if t >= self.rod_from else 0.0
+                for circuit, wh in (("heating", rod_wh), ("dhw", 0.0), ("total", rod_wh)):
+                    pts.append(Point("electricity", t, {"energy_wh": wh, "duration_s": 3600.0},
+                                     {"device": PUMP, "source": "heating_rod",
+                                      "circuit": circuit}))
             pts.append(Point("heat", t, {"energy_wh": heat_wh, "duration_s": 3600.0,
                                          "estimate": False},
                              {"device": PUMP, "method": "counter", "circuit": "total"}))

@@ -17,7 +17,7 @@ def test_every_example_message_is_in_the_docs():
 
 def test_every_alert_setting_is_documented_with_its_default():
     specs = [s for s in SPECS if s.env.startswith(("ALERT_", "APPRISE_"))]
-    assert len(specs) == 12
+    assert len(specs) == 15
     for s in specs:
         row = next((line for line in DOC.splitlines() if line.startswith(f"| `{s.env}` |")),
                    None)

@@ -328,9 +328,11 @@ def test_heat_and_electricity_points_across_polls_and_restarts(
     assert heat["heating"]["energy_wh"] == pytest.approx(1200.0)
     assert heat["total"]["energy_wh"] == pytest.approx(1200.0)
     assert heat["total"]["duration_s"] == 300.0 and heat["total"]["estimate"] is False
-    elec = {p.tags["circuit"]: p for p in result.points if p.measurement == "electricity"}
-    assert elec["total"].fields["energy_wh"] == pytest.approx(300.0)
-    assert elec["total"].tags["source"] == "heatpump"
+    elec = {(p.tags["source"], p.tags["circuit"]): p for p in result.points
+            if p.measurement == "electricity"}
+    assert elec["heatpump", "total"].fields["energy_wh"] == pytest.approx(300.0)
+    # the 250-A's heating rod counts apart (its counters did not move)
+    assert elec["heating_rod", "total"].fields["energy_wh"] == 0.0
     methods = make_source().heat_methods()
     assert methods["7571381681420106-0"].method == "counter"
 

@@ -69,3 +69,24 @@ def test_a_device_with_heat_counters_is_measured(tmp_path) -> None:
     check, lines, _ = doctor(FIXTURES / "Vitocal250A.json", tmp_path)
     assert check.verdict == OK
     assert "heat method counter: the device reports its own heat production counters" in lines
+
+
+@pytest.mark.parametrize(("dump", "env", "line"), [
+    ("Vitocal222S", {}, "heating rod: its own electricity counters (dhw, heating)"),
+    ("Vitocal333G-with-Vitovent300F", {"HEATPUMP_HEATING_ROD_KW": "3,6"},
+     "heating rod: running time per level × HEATPUMP_HEATING_ROD_KW (3 kW, 6 kW): its "
+     "electricity is an ESTIMATE"),
+    ("Vitocal252", {}, "heating rod: the device reports none"),
+])
+def test_what_the_device_reports_of_its_heating_rod(dump: str, env: dict, line: str,
+                                                    tmp_path) -> None:
+    _, lines, _ = doctor(FIXTURES / f"{dump}.json", tmp_path, **env)
+    assert line in lines
+
+
+def test_a_rod_with_only_its_running_time_needs_its_power(tmp_path) -> None:
+    check, lines, fixes = doctor(FIXTURES / "Vitocal333G-with-Vitovent300F.json", tmp_path)
+    assert check.verdict == WARN
+    assert "heating rod: the device reports only its running time per level (levels 1, 2); " \
+        "its electricity is not known" in lines
+    assert "set HEATPUMP_HEATING_ROD_KW to the rod's power per level" in fixes
