@@ -281,31 +281,38 @@ class Guard:
                     "%d recent login(s) counted as failed",
                     f"no call until {until.isoformat()}" if state.blocked_until
                     else "no 429 block in the last 24 h", len(state.logins))
-        try:
-            self.state = state
-            self._save_state()
-        except OSError as exc:
-            log.error("cannot write %s (%s); the guard is kept in memory", self.state_path,
-                      exc)
+        self.state = state
+        self._save_state()
         return state
 
     def _save_state(self) -> None:
-        write_atomic(self.state_path, json.dumps(self.state.__dict__, indent=1))
+        """Write the state; when the disk refuses (full, read-only, a folder in the way) it
+        is kept in memory: a block or a login back-off holds while this process runs, and
+        a restart rebuilds it from the ledger, assuming the worst."""
+        try:
+            write_atomic(self.state_path, json.dumps(self.state.__dict__, indent=1))
+        except OSError as exc:
+            log.error("cannot write %s (%s): the Viessmann guard is kept in memory",
+                      self.state_path, exc)
 
     def record(self, now: datetime, kind: str, status: int, calls: int = 1) -> Call:
         """Append one call to the ledger (durably) and prune entries older than 24 h."""
         call = Call(now, kind, status, calls)
         self.calls.append(call)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
         old = [c for c in self.calls if now - c.time >= DAY]
-        if old and len(old) > 100:
-            self.calls = [c for c in self.calls if now - c.time < DAY]
-            write_atomic(self.ledger_path, "".join(self._line(c) for c in self.calls))
-        else:
-            with open(self.ledger_path, "a") as f:
-                f.write(self._line(call))
-                f.flush()
-                os.fsync(f.fileno())
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            if old and len(old) > 100:
+                self.calls = [c for c in self.calls if now - c.time < DAY]
+                write_atomic(self.ledger_path, "".join(self._line(c) for c in self.calls))
+            else:
+                with open(self.ledger_path, "a") as f:
+                    f.write(self._line(call))
+                    f.flush()
+                    os.fsync(f.fileno())
+        except OSError as exc:  # counted in memory all the same: the budget still holds
+            log.error("cannot write %s (%s): this call is counted in memory only",
+                      self.ledger_path, exc)
         return call
 
     @staticmethod

@@ -86,3 +86,23 @@ def test_credentials_change_resets_the_login_backoff(tmp_path: Path) -> None:
     fixed.check_login(T0 + timedelta(hours=2, minutes=30))  # allowed at once
     text = (tmp_path / "vicare_guard.json").read_text()
     assert "new-password" not in text and "old-password" not in text
+
+
+def test_a_guard_that_cannot_write_keeps_the_block_in_memory(tmp_path: Path, caplog) -> None:
+    """The disk refuses the guard's files (here a folder where each file should be): a 429
+    and the calls are still kept, in memory, with one error line each and no exception."""
+    g = Guard(tmp_path, daily_budget=2)
+    (tmp_path / "vicare_guard.json").mkdir()
+    (tmp_path / "vicare_api_calls.jsonl").mkdir()
+    g.record(T0, "features", 429)
+    g.block(T0 + timedelta(hours=2))
+    g.record(T0 + timedelta(minutes=1), "features", 200)
+    with pytest.raises(QuotaBlocked) as blocked:
+        g.check_call(T0 + timedelta(minutes=10))
+    assert blocked.value.reason == "rate_limited"
+    with pytest.raises(QuotaBlocked) as exhausted:
+        g.check_call(T0 + timedelta(hours=3))
+    assert exhausted.value.reason == "quota_exhausted"
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("kept in memory" in e for e in errors)
+    assert any("counted in memory only" in e for e in errors)
