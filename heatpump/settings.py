@@ -323,7 +323,7 @@ class Settings:
              "days; hourly and daily rollups and energy are kept. 0 keeps everything.")
     # store
     influx_url: str | None = setting(
-        "INFLUX_URL", _url, "", example="http://influxdb:8086",
+        "INFLUX_URL", _url, "", example="http://127.0.0.1:8086",
         help="InfluxDB base URL; empty uses the embedded SQLite store in the data dir.",
         compose_note="docker compose: defaults to the bundled InfluxDB, http://influxdb:8086; "
                      "set it for your own InfluxDB (docs/deployment.md).")
@@ -347,9 +347,10 @@ class Settings:
                      "first start.")
     # Shelly meter
     shelly_url: str | None = setting(
-        "SHELLY_URL", _url, "", example="http://192.168.1.50",
+        "SHELLY_URL", _url, "", example="http://127.0.0.1:8081",
         env_example="http://your-shelly-address",
-        help="Shelly meter on the LAN; empty disables the meter source.")
+        help="Shelly meter: its address on your LAN (the one your router gave it); empty "
+             "disables the meter source.")
     shelly_username: str | None = setting(
         "SHELLY_USERNAME", _opt_str, "", example="admin",
         help="Shelly user when authentication is on (Gen2+ always use 'admin').")
@@ -471,9 +472,9 @@ class Settings:
              "the heat pump alone should suffice; off switches this off.")
     apprise_urls: str | None = setting(
         "APPRISE_URLS", _opt_str, "", secret=True,
-        example="ntfys://ntfy.sh/my-heatpump,mailtos://user:pass@example.com",
+        example="json://127.0.0.1:8000/heatpump-alerts",
         help="Send alerts also through Apprise (pip install 'heatpump-monitor[alerts]'): "
-             "comma-separated URLs, e.g. e-mail or ntfy.")
+             "comma-separated URLs of any service Apprise knows (e-mail, ntfy, a webhook, ...).")
 
     # costs (bot/costs.py): the user's own tariff; unset means no cost lines anywhere
     cost_currency: str | None = setting(
