@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import fmt
@@ -161,8 +161,12 @@ def cost_report(tariff: Tariff, hourly: HourlyWh, pairs: Sequence[HourPair], sta
     boiler = None
     if tariff.boiler_price_per_kwh is not None and tariff.boiler_efficiency:
         boiler = heat_wh / 1000 / tariff.boiler_efficiency * tariff.boiler_price_per_kwh
-    fee = (base_fee(tariff.base_fee_per_month, start, end, tz)
-           if tariff.base_fee_per_month is not None else None)
+    # the base fee over the span the meter data covers (first to last hour with data), so
+    # the total never sets a year's fee against a month of electricity
+    fee = None
+    if tariff.base_fee_per_month is not None and by_hour:
+        fee = base_fee(tariff.base_fee_per_month, min(by_hour),
+                       max(by_hour) + timedelta(hours=1), tz)
     order = sorted(bands.items(), key=lambda kv: (kv[0] == OTHER, kv[0]))
     return CostReport(
         bands=tuple(Band(label, p, wh, c) for label, (p, wh, c) in order),
@@ -190,8 +194,10 @@ def cost_lines(r: CostReport, t: Tariff) -> list[str]:
         lines += [f"  {b.label} at {t.per_kwh(b.price)}: {fmt.kwh(b.energy_wh)}, "
                   f"{t.money(b.cost)}" for b in r.bands]
     if r.base_fee is not None:
+        span = ("this period" if r.hours_with_data >= r.hours_elapsed
+                else "the span with meter data")
         lines.append(f"base fee {t.money(t.base_fee_per_month or 0.0)} per month: "
-                     f"{t.money(r.base_fee)} for this period")
+                     f"{t.money(r.base_fee)} for {span}")
         lines.append(f"total {t.money(r.total)}")
     if r.heat_price is not None:
         cop = r.counted_heat_wh / r.counted_elec_wh if r.counted_elec_wh > 0 else None

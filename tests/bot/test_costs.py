@@ -43,9 +43,9 @@ def test_cost_with_time_of_use_base_fee_and_boiler(store, tmp_path):
         "electricity 3.5 kWh: 0.95 EUR (meter data in 3 of 9 h)",
         "  22:00–06:00 at 0.200 EUR/kWh: 1.0 kWh, 0.20 EUR",
         "  other hours at 0.300 EUR/kWh: 2.5 kWh, 0.75 EUR",
-        # 9 of November's 720 hours: 9.00 × 9 / 720
-        "base fee 9.00 EUR per month: 0.11 EUR for this period",
-        "total 1.06 EUR",
+        # over the span with meter data, 3 of November's 720 hours: 9.00 × 3 / 720
+        "base fee 9.00 EUR per month: 0.04 EUR for the span with meter data",
+        "total 0.99 EUR",
         # the counted hours 05:00 and 06:00: 0.20 + 0.60 EUR for 10 kWh of heat
         "heat 10.0 kWh in the 2 hours with both meter and heat data cost 0.080 EUR/kWh of "
         "heat (COP 3.33; base fee left out)",
@@ -53,7 +53,7 @@ def test_cost_with_time_of_use_base_fee_and_boiler(store, tmp_path):
         "a gas boiler (90% efficient, 0.100 EUR/kWh of gas) would have cost 1.11 EUR for the "
         "same heat: the heat pump saved 0.31 EUR (base fees left out)"])
     jaz = answer("/jaz today", Context(store, s, lambda: NOW)).text
-    assert jaz.splitlines()[-1] == ("cost 1.06 EUR (0.95 EUR electricity + 0.11 EUR base fee);"
+    assert jaz.splitlines()[-1] == ("cost 0.99 EUR (0.95 EUR electricity + 0.04 EUR base fee);"
                                     " heat at 0.080 EUR/kWh; 0.31 EUR less than gas")
 
 
@@ -79,6 +79,15 @@ def test_no_meter_data_is_no_cost(tmp_path):
     with SQLiteStore(tmp_path / "e.sqlite3", s.tz) as st:
         text = answer("/cost today", Context(st, s, lambda: NOW)).text
     assert text == "Cost today\nno meter data in this period: its cost is not known"
+
+
+def test_the_base_fee_covers_the_span_with_meter_data_only(store, tmp_path):
+    """/cost 12m over three hours of meter data: the fee is those hours' share (9.00 x 3 /
+    720), never a year's fee set against three hours of electricity."""
+    s = settings(tmp_path, **TARIFF)
+    text = answer("/cost 12m", Context(store, s, lambda: NOW)).text
+    assert "base fee 9.00 EUR per month: 0.04 EUR for the span with meter data" in text
+    assert "total 0.99 EUR" in text
 
 
 def test_base_fee_pro_rata_across_months():
