@@ -17,7 +17,15 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from bot.commands import LIVE_DURATION_S, LIVE_INTERVAL_S, Context, Reply, answer, live_snapshot
+from bot.commands import (
+    BY_NAME,
+    LIVE_DURATION_S,
+    LIVE_INTERVAL_S,
+    Context,
+    Reply,
+    answer,
+    live_snapshot,
+)
 from heatpump.fsutil import write_atomic
 from heatpump.settings import Settings
 from heatpump.timeutil import utcnow
@@ -85,9 +93,7 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout,
     with store:
         ctx = Context(store, settings, utcnow)
         if args.words:
-            text = " ".join(args.words)
-            if not text.startswith("/"):
-                text = "/" + text
+            text = as_command(" ".join(args.words))
             reply = answer(text, ctx)
             if reply.failed:  # the store cannot be read: the one line, and exit 1
                 print(f"heatpump chat: {reply.text}", file=sys.stderr)
@@ -104,9 +110,7 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout,
             line = inp.readline()
             if not line or not line.strip():
                 return 0
-            text = line.strip()
-            if not text.startswith("/"):
-                text = "/" + text
+            text = as_command(line.strip())
             reply = answer(text, ctx)
             if reply.live:
                 try:
@@ -115,3 +119,13 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout,
                     print("(live stopped)", file=out)
                 continue
             show(reply, out_dir, out)
+
+
+def as_command(text: str) -> str:
+    """"jaz 30d" -> "/jaz 30d": a command name may be typed without its slash in the
+    terminal; any other text stays as typed, so free text gets the bot's help, as in
+    Telegram ("hello" is not "unknown command /hello")."""
+    words = text.split()
+    if words and not text.startswith("/") and words[0].lower() in BY_NAME:
+        return "/" + text
+    return text

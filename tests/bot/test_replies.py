@@ -148,11 +148,14 @@ def test_chat_one_shot_and_chart_file(house):
 
 def test_chat_interactive(house):
     _, _, tmp = house
-    r = run_cli(tmp, "chat", "--demo", stdin="status\n/jaz nonsense\n/help\n\n")
+    r = run_cli(tmp, "chat", "--demo",
+                stdin="status\n/jaz nonsense\n/help\nhello how is my heat pump\n\n")
     assert r.returncode == 0, r.stderr
     assert "Heat pump status" in r.stdout
     assert "Sorry: 'nonsense' is not a period" in r.stdout
-    assert r.stdout.count("Commands:") == 2
+    # free text gets the help, as in Telegram; never "unknown command /hello"
+    assert "I did not understand that." in r.stdout and "/hello" not in r.stdout
+    assert r.stdout.count("Commands:") == 3
 
 
 def test_bot_without_token_says_how_to_fix(tmp_path):
