@@ -195,7 +195,8 @@ def render_env_example(specs: Iterable[Spec] = SPECS,
             lines.append("")
     title = "docker compose only"
     lines += ["", f"# ===== {title} " + "=" * max(3, 80 - len(title)), "",
-              "# Read by docker-compose.yml, not by heatpump itself.", ""]
+              "# Read by docker-compose.yml (docs/deployment.md); heatpump itself reads only TZ,",
+              "# as the fallback of HEATPUMP_TZ.", ""]
     for v in compose_vars:
         lines += _comment(v.help)
         lines.append(f"{v.env}={v.value}" if v.value is not None else f"# {v.env}={v.default}")
