@@ -188,14 +188,14 @@ def cost(args: list[str], ctx: Context) -> Reply:
     """/cost [period] (default: this month): the user's tariff applied hour by hour."""
     if len(args) > 1:
         return usage("/cost takes one period, e.g. /cost month or /cost 2025-11")
-    tariff = costs.Tariff.from_settings(ctx.settings)
-    if tariff is None:
-        return Reply(costs.NO_TARIFF)
     now, tz = ctx.now(), ctx.settings.tz
-    try:
+    try:  # a wrong period is said first, tariff or not
         period = parse_period(args[0] if args else "month", now, tz)
     except PeriodError as exc:
         return usage(str(exc))
+    tariff = costs.Tariff.from_settings(ctx.settings)
+    if tariff is None:
+        return Reply(costs.NO_TARIFF)
     end = period.elapsed_end(now)
     pairs = store_reads.hour_pairs(ctx.store, period.start, end, tz)
     hourly = store_reads.hourly_meter_wh(ctx.store, period.start, end, tz)
