@@ -48,7 +48,9 @@ def print_replay(store: Store, settings: Settings, out: TextIO, start: datetime 
     end = end or span[1] + timedelta(hours=2)
     sent = replay(store, settings, start, end, step)
     tz = settings.tz
-    if not sent:
+    if not sent and start == end:  # one check, now
+        print(f"No alerts now ({start.astimezone(tz):%Y-%m-%d %H:%M}).", file=out)
+    elif not sent:
         print(f"No alerts between {start.astimezone(tz):%Y-%m-%d %H:%M} and "
               f"{end.astimezone(tz):%Y-%m-%d %H:%M}.", file=out)
     for t, n in sent:

@@ -180,6 +180,16 @@ def test_heatpump_alerts_cli_replays_the_stored_data(tmp_path, monkeypatch, caps
     assert "No data from the heat pump (Viessmann cloud)" in out
     assert not (data / "alerts_state.json").exists()  # a replay never touches bot state
     assert main(["--env-file", str(tmp_path / "none.env"), "alerts", "--step", "soon"]) == 2
+    # one check at a time with fresh data and no fault (as `heatpump alerts` checks now):
+    # "no alerts now", never a window from a time to the same time
+    import io
+
+    from bot.alerts.replay import print_replay
+    out = io.StringIO()
+    with SQLiteStore(data / "heatpump.sqlite3", TZ) as store:
+        at = START + timedelta(days=1)
+        assert print_replay(store, settings(tmp_path), out, start=at, end=at) == 0
+    assert out.getvalue() == f"No alerts now ({at.astimezone(TZ):%Y-%m-%d %H:%M}).\n"
 
 
 def test_the_demo_store_keeps_its_own_alert_state(tmp_path):
