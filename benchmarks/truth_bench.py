@@ -297,13 +297,16 @@ def cells(row: Row, r: Result) -> tuple[str, ...]:
             "met" if not misses else "MISSED")
 
 
-def table(rows: Sequence[tuple[str, ...]], markdown: bool) -> str:
+def table(rows: Sequence[tuple[str, ...]], markdown: bool,
+          header: Sequence[str] = HEADER) -> str:
+    """The rows under `header`: a Markdown table, or aligned columns for a terminal (both
+    truth benchmarks print this way)."""
     if markdown:
-        lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(HEADER)]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join([fmt.format(*HEADER), *(fmt.format(*r) for r in rows)])
+    return "\n".join([fmt.format(*header), *(fmt.format(*r) for r in rows)])
 
 
 def targets_text() -> str:

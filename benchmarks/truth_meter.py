@@ -46,6 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.truth_bench import table as text_table  # noqa: E402
 from bot.analytics import COVER_MAX, COVER_MIN, pair_hours, performance  # noqa: E402
 from bot.store_reads import ELEC_FIELDS, HEAT_FIELDS, hour_pairs  # noqa: E402
 from heatpump.settings import Settings  # noqa: E402
@@ -306,12 +307,7 @@ def cells(row: Row, r: Result) -> tuple[str, ...]:
 
 
 def table(rows: Sequence[tuple[str, ...]], markdown: bool) -> str:
-    if markdown:
-        lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(HEADER)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join([fmt.format(*HEADER), *(fmt.format(*r) for r in rows)])
+    return text_table(rows, markdown, HEADER)
 
 
 def targets_text() -> str:
