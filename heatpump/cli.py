@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from heatpump import __version__
 from heatpump.fsutil import make_private
+from heatpump.i18n import set_language
 from heatpump.logs import error_line, setup_logging
 from heatpump.settings import Settings, SettingsError
 from heatpump.store.base import StoreError
@@ -64,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"heatpump: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level, settings.secrets())
+    set_language(settings.lang)
     for warning in settings.warnings:  # e.g. a misspelt variable: shown by every command
         logging.getLogger("heatpump.settings").warning("%s", warning)
     # Everything a command creates is its owner's only (the data dir holds tokens, chat ids

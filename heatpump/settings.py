@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from heatpump.i18n import check_language
 from heatpump.logs import hide_url_password
 
 
@@ -132,6 +133,10 @@ def _kw_list(value: str) -> tuple[float, ...]:
             raise ValueError(f"{part!r} is not a power above 0 kW")
         out.append(number)
     return tuple(out)
+
+
+def _lang(value: str) -> str:
+    return check_language(value)
 
 
 def _log_level(value: str) -> str:
@@ -289,6 +294,10 @@ class Settings:
     log_level: str = setting(
         "HEATPUMP_LOG_LEVEL", _log_level, "INFO", example="INFO",
         help="Log level: DEBUG, INFO, WARNING or ERROR.")
+    lang: str = setting(
+        "HEATPUMP_LANG", _lang, "en", example="de",
+        help="Language of every reply, alert, chart and doctor line: en (English) or de "
+             "(German); numbers and dates follow it (3.45 / 3,45).")
     spool_max_mb: float = setting(
         "HEATPUMP_SPOOL_MAX_MB", _float, "200", example="200", minimum=1,
         help="Disk space (MB) the collector may use to keep data while the store is down; "
