@@ -117,10 +117,10 @@ def test_cold_spell_with_normal_cop_stays_quiet(store, tmp_path):
 
 
 def test_short_cycling_from_stored_starts(store, tmp_path):
-    House(START, END, starts_per_hour=5).write(store)  # 5 starts per 50 min of runtime
+    House(START, END, starts_per_hour=6).write(store)  # 6 starts per 50 min of runtime
     notes = AlertService(settings(tmp_path), store, now=lambda: END).check()
     assert [(n.kind, n.event) for n in notes] == [("short_cycle", "raised")]
-    assert "6.0 starts per hour" in notes[0].text
+    assert "7.2 starts per hour" in notes[0].text
 
 
 def test_outbox_delivers_to_subscribed_unmuted_chats_and_retries(store, tmp_path):
