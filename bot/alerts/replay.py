@@ -37,15 +37,21 @@ def replay(store: Store, settings: Settings, start: datetime, end: datetime,
 
 
 def print_replay(store: Store, settings: Settings, out: TextIO, start: datetime | None = None,
-                 end: datetime | None = None, step: timedelta = timedelta(minutes=15)) -> int:
+                 end: datetime | None = None, step: timedelta = timedelta(minutes=15),
+                 now: datetime | None = None) -> int:
     """Print what the bot would have sent over [start, end] (default: the stored data,
-    ending one check after the last sample, so an outage at the end shows too)."""
+    ending two hours after the last sample, so an outage at the end shows too, but never
+    after `now`: a check cannot run in the future, and one there would call data that is
+    still arriving missing)."""
     span = store_reads.data_span(store)
     if span is None:
         print("No meter or heat pump data stored yet; nothing to check.", file=out)
         return 0
     start = start or span[0]
-    end = end or span[1] + timedelta(hours=2)
+    if end is None:
+        end = span[1] + timedelta(hours=2)
+        if now is not None:
+            end = max(start, min(end, now))
     sent = replay(store, settings, start, end, step)
     tz = settings.tz
     if not sent and start == end:  # one check, now

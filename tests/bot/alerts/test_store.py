@@ -192,6 +192,32 @@ def test_heatpump_alerts_cli_replays_the_stored_data(tmp_path, monkeypatch, caps
     assert out.getvalue() == f"No alerts now ({at.astimezone(TZ):%Y-%m-%d %H:%M}).\n"
 
 
+def test_replay_all_stops_at_now(tmp_path, monkeypatch, capsys):
+    """`heatpump alerts --replay all` on data that is still arriving: the last check is now,
+    not two hours after the last sample (which called fresh data missing)."""
+    import bot.alerts.cli as alerts_cli
+    from heatpump.cli import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    with SQLiteStore(data / "heatpump.sqlite3", TZ) as s:
+        House(END - timedelta(days=2), END).write(s)  # last samples at END - 5 min
+    now = END + timedelta(minutes=30)
+    monkeypatch.setattr(alerts_cli, "utcnow", lambda: now)
+    monkeypatch.setenv("HEATPUMP_DATA_DIR", str(data))
+    monkeypatch.setenv("HEATPUMP_TZ", "Europe/Berlin")
+    assert main(["--env-file", str(tmp_path / "none.env"), "alerts", "--replay", "all",
+                 "--step", "15m"]) == 0
+    out = capsys.readouterr().out
+    assert out.endswith(f" and {now.astimezone(TZ):%Y-%m-%d %H:%M}.\n"), out
+    assert "No data" not in out
+    # without a `now` (a stored period of the past) it still runs two hours past the data
+    with SQLiteStore(data / "heatpump.sqlite3", TZ) as s:
+        buf = io.StringIO()
+        print_replay(s, settings(tmp_path), buf, step=timedelta(minutes=15))
+    assert "No data from the electricity meter" in buf.getvalue()
+
+
 def test_the_demo_store_keeps_its_own_alert_state(tmp_path):
     from bot.alerts.service import state_dir
 
