@@ -12,6 +12,7 @@ from typing import TextIO
 from bot import store_reads
 from bot.alert_data import DayStats, Notification
 from bot.alerts.engine import empty_state, evaluate
+from bot.alerts.resumed import note_resumed
 from heatpump.settings import Settings
 from heatpump.store.base import Store
 
@@ -30,7 +31,7 @@ def replay(store: Store, settings: Settings, start: datetime, end: datetime,
             days_by_date[today] = store_reads.complete_days(store, now, tz,
                                                             store_reads.days_needed(settings))
         snap = store_reads.alert_snapshot(store, settings, tz, now, days_by_date[today])
-        state, notes = evaluate(snap, state, settings, tz)
+        state, notes = evaluate(snap, note_resumed(store, state, now), settings, tz)
         out += [(now, n) for n in notes]
         now += step
     return out
