@@ -197,6 +197,10 @@ def apply(transformations: list[dict[str, Any]], frames: list[Frame]) -> list[di
 
 def panel_rows(demo: Demo, p: dict[str, Any], start: datetime, end: datetime
                ) -> list[dict[str, Any]]:
+    for t in p["targets"]:
+        # Grafana names a time series "<measurement>.<column>" unless the alias says
+        # "$col" (the column alone), the name the transformations and the test use
+        assert t["resultFormat"] == "table" or t.get("alias") == "$col", t["refId"]
     frames = [f for t in p["targets"] for f in run_query(demo, t["query"], start, end)]
     return apply(p.get("transformations", []), frames)
 
