@@ -31,7 +31,7 @@ def replay(store: Store, settings: Settings, start: datetime, end: datetime,
             days_by_date[today] = store_reads.complete_days(store, now, tz,
                                                             store_reads.days_needed(settings))
         snap = store_reads.alert_snapshot(store, settings, tz, now, days_by_date[today])
-        state, notes = evaluate(snap, note_resumed(store, state, now), settings, tz)
+        state, notes = evaluate(snap, note_resumed(store, state, now, snap.sources), settings, tz)
         out += [(now, n) for n in notes]
         now += step
     return out

@@ -10,20 +10,25 @@ message gives.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
+from bot import store_reads
+from bot.alert_data import SourceSeen
 from heatpump.store.base import Store
 
 STALE_SOURCES = ("meter", "heatpump")  # the stale rule's `source`: the measurement it reads
 
 
-def note_resumed(store: Store, state: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+def note_resumed(store: Store, state: Mapping[str, Any], now: datetime,
+                 seen: Iterable[SourceSeen]) -> dict[str, Any]:
     """`state` with `back` (ISO 8601 UTC) in the facts of each active stale alert whose
     source stored a sample after the alert's `last` one (the newest before the gap) and at
-    or before `now`. One store read (one point) per such alert, once: `back` stays once
-    found, until the alert resolves or is raised again."""
+    or before `now`. `seen` (the snapshot's sources) says which sources have a newer sample
+    at all, so a source still silent costs no read; one that came back costs one read of
+    one point, once: `back` stays until the alert resolves or is raised again."""
+    newest = {(s.source, s.device): s.last_time for s in seen}
     new = dict(state)
     alerts = {k: dict(r) for k, r in state.get("alerts", {}).items()}
     for rec in alerts.values():
@@ -35,11 +40,13 @@ def note_resumed(store: Store, state: Mapping[str, Any], now: datetime) -> dict[
             last = datetime.fromisoformat(str(facts["last"]))
         except (KeyError, ValueError):
             continue
-        first = store.points(facts["source"], last + timedelta(milliseconds=1),
-                             now + timedelta(milliseconds=1),
-                             {"device": str(facts.get("device", ""))}, limit=1)
-        if first:
-            facts["back"] = first[0].time.isoformat()
+        latest = newest.get((facts["source"], str(facts.get("device", ""))))
+        if latest is None or latest <= last:
+            continue  # still silent
+        first = store_reads.first_point_after(store, facts["source"],
+                                              str(facts.get("device", "")), last, now)
+        if first is not None:
+            facts["back"] = first.time.isoformat()
             rec["facts"] = facts
     new["alerts"] = alerts
     return new

@@ -228,3 +228,32 @@ def test_the_demo_store_keeps_its_own_alert_state(tmp_path):
     assert state_dir(s, real) == s.data_dir
     demo.close()
     real.close()
+
+
+def test_the_time_data_came_back_is_read_once_and_only_when_it_came_back(tmp_path):
+    from bot.alert_data import SourceSeen
+    from bot.alerts.resumed import note_resumed
+
+    class CountingStore(SQLiteStore):
+        reads = 0
+
+        def points(self, *args, **kwargs):
+            CountingStore.reads += 1
+            return super().points(*args, **kwargs)
+
+    gap = (END - timedelta(hours=3), END - timedelta(hours=1))
+    with CountingStore(tmp_path / "heatpump.sqlite3", TZ) as store:
+        House(START, END, meter_gap=gap).write(store)
+        last = gap[0] - timedelta(minutes=5)  # the meter's last sample before the gap
+        state = {"alerts": {f"stale:meter:{METER}": {
+            "kind": "stale", "status": "active",
+            "facts": {"source": "meter", "device": METER, "last": last.isoformat()}}}}
+        silent = [SourceSeen("meter", METER, last)]
+        assert note_resumed(store, state, gap[1], silent) == state
+        assert CountingStore.reads == 0  # still silent: nothing read
+        now = END - timedelta(minutes=30)
+        back = note_resumed(store, state, now, [SourceSeen("meter", METER, now)])
+        facts = back["alerts"][f"stale:meter:{METER}"]["facts"]
+        assert facts["back"] == gap[1].isoformat() and CountingStore.reads == 1
+        assert note_resumed(store, back, now, [SourceSeen("meter", METER, now)]) == back
+        assert CountingStore.reads == 1  # found once, kept
