@@ -27,6 +27,8 @@ import yaml
 from bot import store_reads
 from bot.analytics import performance
 from heatpump.settings import Settings
+from heatpump.store import open_store
+from heatpump.store.base import Store
 from heatpump.store.influx import InfluxStore
 from tests.paths import ROOT
 
@@ -49,9 +51,7 @@ def local_midnight(d: date) -> datetime:
 
 @dataclass
 class Demo:
-    url: str
-    db: str
-    store: InfluxStore
+    store: Store
     settings: Settings
 
 
@@ -66,23 +66,27 @@ def demo(influxd, tmp_path_factory) -> Iterator[Demo]:
     from simhouse.scenarios import build_setup
 
     data = tmp_path_factory.mktemp("grafana-demo")
-    settings = Settings.from_mapping({"HEATPUMP_DATA_DIR": str(data), "HEATPUMP_TZ": TZ_NAME})
+    # the store the settings name, as the collector and the bot open it; Grafana's data
+    # source reads the same INFLUX_URL and INFLUX_BUCKET (docker-compose.yml)
+    settings = Settings.from_mapping({"HEATPUMP_DATA_DIR": str(data), "HEATPUMP_TZ": TZ_NAME,
+                                      "INFLUX_URL": influxd.url,
+                                      "INFLUX_BUCKET": "grafana_demo"})
     start, end = local_midnight(FIRST), local_midnight(LAST + timedelta(days=1))
     setup = build_setup(["fault@2026-01-31T08:00:00+00:00/3h",
                          f"meter-outage@{GAP.isoformat()}/2h"], end, "pro3em")
     clock = VirtualClock(start)
     house = simulated_house(settings, start, setup, 1, clock.now)
     sources, state = build_sources(settings, clock, data_dir=data, devices=devices_of(house))
-    db = "grafana_demo"
-    store = InfluxStore(influxd.url, db, TZ)
+    store = open_store(settings)
+    assert isinstance(store, InfluxStore)
     collector = build_collector(settings, sources, store, clock=clock, threaded=False,
                                 data_dir=data, flush_every=BULK_FLUSH_EVERY, state=state)
     meter, pump = sources
     run_polls(collector, merged(every(meter, start, end), every(pump, start, end, ANSWER_DELAY)),
               clock, lambda t: None)
     store.close()  # the collector's store is done; the bot reads with its own
-    reader = InfluxStore(influxd.url, db, TZ)
-    yield Demo(influxd.url, db, reader, settings)
+    reader = open_store(settings)
+    yield Demo(reader, settings)
     reader.close()
 
 
@@ -121,9 +125,12 @@ Frame = dict[str, Any]  # {"name": ..., "tags": {...}, "fields": {column: [value
 def run_query(demo: Demo, query: str, start: datetime, end: datetime) -> list[Frame]:
     ds = datasource()
     assert ds["type"] == "influxdb" and ds["jsonData"]["httpMode"] == "GET"
-    assert ds["jsonData"]["dbName"] == "${INFLUX_BUCKET}"  # the bucket is the database
-    r = httpx.get(f"{demo.url}/query", params={"db": demo.db, "epoch": "ms",
-                                                "q": grafana_sql(query, start, end)})
+    # ${...}: the grafana container's environment, the same settings as the collector's
+    env = {"INFLUX_URL": demo.settings.influx_url, "INFLUX_BUCKET": demo.settings.influx_bucket}
+    url, db = (re.sub(r"\$\{(\w+)\}", lambda m: str(env[m[1]]), v)
+               for v in (ds["url"], ds["jsonData"]["dbName"]))
+    r = httpx.get(f"{url}/query", params={"db": db, "epoch": "ms",
+                                          "q": grafana_sql(query, start, end)})
     assert r.status_code == 200, r.text
     (result,) = r.json()["results"]
     assert "error" not in result, f"{result['error']}: {query}"
