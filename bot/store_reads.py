@@ -403,6 +403,15 @@ def _dt(value: object) -> datetime | None:
         return None
 
 
+def first_point_after(store: Store, measurement: str, device: str, after: datetime,
+                      now: datetime) -> Point | None:
+    """The device's first point after `after` and at or before `now` (one point read): when
+    a source's data came back after a gap (bot/alerts/resumed.py)."""
+    pts = store.points(measurement, after + timedelta(milliseconds=1),
+                       now + timedelta(milliseconds=1), {"device": device}, limit=1)
+    return pts[0] if pts else None
+
+
 def last_point(store: Store, measurement: str, device: str, now: datetime) -> Point | None:
     """The device's last point at or before `now`, or None when it wrote none within
     LAST_POINT_LOOKBACK before it (or after it: replay). Every read is bounded by that

@@ -463,9 +463,10 @@ class Settings:
         "ALERT_COP_HISTORY_DAYS", _int, "42", example="42", minimum=7,
         help="How many recent days the normal COP is learned from.")
     alert_short_cycle_starts_per_h: float = setting(
-        "ALERT_SHORT_CYCLE_STARTS_PER_H", _float, "3", example="3", minimum=0,
+        "ALERT_SHORT_CYCLE_STARTS_PER_H", _float, "6", example="6", minimum=0,
         help="Alert when a day averages more compressor starts per hour of runtime than "
-             "this; 0 switches the rule off.")
+             "this (6: runs shorter than 10 minutes on average, the field's mark of short "
+             "cycling; docs/alerts.md); 0 switches the rule off.")
     alert_rod_kwh_per_day: float = setting(
         "ALERT_ROD_KWH_PER_DAY", _float, "5", example="5", minimum=0,
         help="Alert when the heat pump's heating rod used more than this much electricity "

@@ -43,8 +43,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             now = utcnow()
             if args.replay is None:
                 print_replay(store, settings, sys.stdout, start=now, end=now, step=step)
-            elif period is None:
-                print_replay(store, settings, sys.stdout, step=step)
+            elif period is None:  # all stored data, up to now
+                print_replay(store, settings, sys.stdout, step=step, now=now)
             else:
                 print_replay(store, settings, sys.stdout, start=now - period, end=now,
                              step=step)

@@ -101,7 +101,7 @@ def cop_drop() -> list[Notification]:
 
 def short_cycle() -> list[Notification]:
     d = date(2026, 1, 11)
-    days = (_day(d, 9.0, 4.1, starts=58),)
+    days = (_day(d, 9.0, 4.1, starts=75),)
     now = datetime(2026, 1, 12, 7, 0, tzinfo=TZ).astimezone(UTC)
     return _run([Snapshot(now, days=days)])
 

@@ -12,6 +12,7 @@ from typing import TextIO
 from bot import store_reads
 from bot.alert_data import DayStats, Notification
 from bot.alerts.engine import empty_state, evaluate
+from bot.alerts.resumed import note_resumed
 from heatpump.settings import Settings
 from heatpump.store.base import Store
 
@@ -30,22 +31,28 @@ def replay(store: Store, settings: Settings, start: datetime, end: datetime,
             days_by_date[today] = store_reads.complete_days(store, now, tz,
                                                             store_reads.days_needed(settings))
         snap = store_reads.alert_snapshot(store, settings, tz, now, days_by_date[today])
-        state, notes = evaluate(snap, state, settings, tz)
+        state, notes = evaluate(snap, note_resumed(store, state, now, snap.sources), settings, tz)
         out += [(now, n) for n in notes]
         now += step
     return out
 
 
 def print_replay(store: Store, settings: Settings, out: TextIO, start: datetime | None = None,
-                 end: datetime | None = None, step: timedelta = timedelta(minutes=15)) -> int:
+                 end: datetime | None = None, step: timedelta = timedelta(minutes=15),
+                 now: datetime | None = None) -> int:
     """Print what the bot would have sent over [start, end] (default: the stored data,
-    ending one check after the last sample, so an outage at the end shows too)."""
+    ending two hours after the last sample, so an outage at the end shows too, but never
+    after `now`: a check cannot run in the future, and one there would call data that is
+    still arriving missing)."""
     span = store_reads.data_span(store)
     if span is None:
         print("No meter or heat pump data stored yet; nothing to check.", file=out)
         return 0
     start = start or span[0]
-    end = end or span[1] + timedelta(hours=2)
+    if end is None:
+        end = span[1] + timedelta(hours=2)
+        if now is not None:
+            end = max(start, min(end, now))
     sent = replay(store, settings, start, end, step)
     tz = settings.tz
     if not sent and start == end:  # one check, now

@@ -137,7 +137,15 @@ def stale_rule(snap: Snapshot, cfg: Settings, active: Collection[str],
 
 MIN_REFERENCE_DAYS = 10  # valid days needed before "normal" is learned
 MIN_FIT_SPREAD_K = 3.0  # narrower temperature spread: take the mean COP, not a slope
-EXTRAPOLATE_FIT_K = 8.0  # judge days at most this far outside the learned range
+# Judge days at most this far outside the learned temperature range. The daily COP is
+# close to linear in the outdoor temperature while space heating dominates, so colder days
+# are judged up to 8 K below what was learned. Above the range the hot-water share grows as
+# space heating fades and the daily COP falls again: on the simulator's healthy house (seed
+# 3, late April) a line learned up to 10.5 °C put 13-14 °C days 25 % "below normal". Warmer
+# days are judged only 3 K beyond the range (docs/alerts.md, tests/bot/alerts/
+# test_calibration.py).
+EXTRAPOLATE_COLD_K = 8.0
+EXTRAPOLATE_WARM_K = 3.0
 EXTRAPOLATE_FLAT_K = 2.0
 MIN_COVERAGE = 0.9  # share of the day both heat and electricity must cover
 MAX_JUDGE_AGE_DAYS = 3  # the newest judged day must be this recent
@@ -152,11 +160,12 @@ class CopModel:
     t_min_c: float
     t_max_c: float
     days: int
-    margin_k: float
+    margin_k: float  # below t_min_c
+    margin_warm_k: float  # above t_max_c
 
     def expected(self, temp_c: float) -> float | None:
         """Normal COP at `temp_c`, or None when too far outside what was learned."""
-        if not self.t_min_c - self.margin_k <= temp_c <= self.t_max_c + self.margin_k:
+        if not self.t_min_c - self.margin_k <= temp_c <= self.t_max_c + self.margin_warm_k:
             return None
         return self.intercept + self.slope_per_k * temp_c
 
@@ -202,8 +211,11 @@ def _fit(pts: list[tuple[float, float]]) -> CopModel | None:
         sxx = sum((t - t_mean) ** 2 for t in ts)
         sxy = sum((t - t_mean) * (c - c_mean) for t, c in pts)
         slope = max(0.0, sxy / sxx)
-    margin = EXTRAPOLATE_FIT_K if slope > 0 else EXTRAPOLATE_FLAT_K
-    return CopModel(c_mean - slope * t_mean, slope, min(ts), max(ts), n, margin)
+    if slope > 0:
+        cold, warm = EXTRAPOLATE_COLD_K, EXTRAPOLATE_WARM_K
+    else:
+        cold = warm = EXTRAPOLATE_FLAT_K
+    return CopModel(c_mean - slope * t_mean, slope, min(ts), max(ts), n, cold, warm)
 
 
 def cop_rule(snap: Snapshot, cfg: Settings, active: Collection[str],

@@ -30,6 +30,7 @@ from bot.alert_data import DayStats, Notification
 from bot.alerts import persist
 from bot.alerts.deliver import AppriseChannel, apprise_channel
 from bot.alerts.engine import empty_state, evaluate
+from bot.alerts.resumed import note_resumed
 from heatpump.settings import Settings
 from heatpump.store.base import Store
 from heatpump.timeutil import utcnow
@@ -120,7 +121,8 @@ class AlertService:
         snap = store_reads.alert_snapshot(self.store, self.settings, self.tz, now, self._days(now))
         state = persist.load_state(self.data_dir)
         try:
-            new, notes = evaluate(snap, state, self.settings, self.tz)
+            resumed = note_resumed(self.store, state, now, snap.sources)
+            new, notes = evaluate(snap, resumed, self.settings, self.tz)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             # A record that passed the checks but still does not fit (facts of the wrong
             # type): the file goes aside, the rules start afresh; the outbox is kept.

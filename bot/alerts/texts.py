@@ -135,7 +135,7 @@ def stale_text(kind: str, event: str, f: Mapping[str, Any], rec: Mapping[str, An
     label = SOURCE_LABELS.get(source, source)
     since = _dt(f.get("since")) or now
     if event == "resolved":
-        back = _dt(rec.get("clear_since")) or now
+        back = _dt(f.get("back")) or _dt(rec.get("clear_since")) or now  # bot/alerts/resumed.py
         return (f"✅ {SOURCE_SHORT.get(source, source)} data is arriving again "
                 f"(device {f.get('device')}; gap from {when(since, tz, now)} to "
                 f"{when(back, tz, now)}, {duration(back - since)}).")

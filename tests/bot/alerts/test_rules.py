@@ -364,16 +364,17 @@ def test_floor_until_history_exists():
 
 def test_short_cycling_raises_and_clears_with_hysteresis():
     start = date(2026, 1, 1)
-    starts = [20, 60, 50, 28, 20]  # per 10 h of runtime: 2, 6, 5, 2.8 (band), 2
+    # per 10 h of runtime: 4, 7.5, 6.5, 5.5 (band: above 80 % of 6), 4
+    starts = [40, 75, 65, 55, 40]
     days = [day(start + timedelta(days=i), 3.0, 3.3, starts=s) for i, s in enumerate(starts)]
-    _, sent = daily_run(days, first_check=1)
+    _, sent = daily_run(days, first_check=1)  # the default limit: 6 starts per runtime hour
     assert events(sent) == [("short_cycle", "raised"), ("short_cycle", "repeat"),
                             ("short_cycle", "resolved")]
     assert sent[0][0] == start + timedelta(days=1)
     assert sent[2][0] == start + timedelta(days=4)
-    assert "60 compressor starts in 10.0 h" in sent[0][1].text
-    assert "6.0 starts per hour (limit 3)" in sent[0][1].text
-    assert "runs of 10 min" in sent[0][1].text
+    assert "75 compressor starts in 10.0 h" in sent[0][1].text
+    assert "7.5 starts per hour (limit 6)" in sent[0][1].text
+    assert "runs of 8 min" in sent[0][1].text
     _, sent = daily_run(days, Settings(alert_short_cycle_starts_per_h=0), first_check=1)
     assert sent == []
 

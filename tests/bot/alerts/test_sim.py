@@ -139,3 +139,21 @@ def test_service_check_on_the_fault_scenario_today(tmp_path):
     notes = AlertService(settings, store, now=lambda: end - timedelta(minutes=1)).check()
     assert [n.kind for n in notes] == ["fault"]
     store.close()
+
+
+@pytest.mark.parametrize("source", ["meter", "heatpump"])
+def test_recovery_gives_the_time_data_came_back_not_the_check(tmp_path, source):
+    """Checks every 15 minutes (at :00, :15, :30, :45); data comes back at 06:05 local: the
+    recovery says 06:05, not 06:15, the check that saw it."""
+    a = START + timedelta(days=3, hours=5)  # 05:00 local
+    back = a + timedelta(hours=1, minutes=5)
+    store, settings, _ = make(tmp_path, 4, [Outage(source, a, back)])
+    sent = replay(store, settings, a - timedelta(hours=1), a + timedelta(hours=4),
+                  timedelta(minutes=15))
+    assert [(n.kind, n.event) for _, n in sent] == [("stale", "raised"), ("stale", "resolved")]
+    first_after = min(p.time for p in store.points(source, back, back + timedelta(hours=1)))
+    assert first_after - back < timedelta(minutes=5)  # the first poll after the outage
+    text = sent[1][1].text
+    assert f"to {first_after.astimezone(TZ):%H:%M}," in text, text
+    assert "to 06:15," not in text
+    store.close()

@@ -117,10 +117,10 @@ def test_cold_spell_with_normal_cop_stays_quiet(store, tmp_path):
 
 
 def test_short_cycling_from_stored_starts(store, tmp_path):
-    House(START, END, starts_per_hour=5).write(store)  # 5 starts per 50 min of runtime
+    House(START, END, starts_per_hour=6).write(store)  # 6 starts per 50 min of runtime
     notes = AlertService(settings(tmp_path), store, now=lambda: END).check()
     assert [(n.kind, n.event) for n in notes] == [("short_cycle", "raised")]
-    assert "6.0 starts per hour" in notes[0].text
+    assert "7.2 starts per hour" in notes[0].text
 
 
 def test_outbox_delivers_to_subscribed_unmuted_chats_and_retries(store, tmp_path):
@@ -192,6 +192,32 @@ def test_heatpump_alerts_cli_replays_the_stored_data(tmp_path, monkeypatch, caps
     assert out.getvalue() == f"No alerts now ({at.astimezone(TZ):%Y-%m-%d %H:%M}).\n"
 
 
+def test_replay_all_stops_at_now(tmp_path, monkeypatch, capsys):
+    """`heatpump alerts --replay all` on data that is still arriving: the last check is now,
+    not two hours after the last sample (which called fresh data missing)."""
+    import bot.alerts.cli as alerts_cli
+    from heatpump.cli import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    with SQLiteStore(data / "heatpump.sqlite3", TZ) as s:
+        House(END - timedelta(days=2), END).write(s)  # last samples at END - 5 min
+    now = END + timedelta(minutes=30)
+    monkeypatch.setattr(alerts_cli, "utcnow", lambda: now)
+    monkeypatch.setenv("HEATPUMP_DATA_DIR", str(data))
+    monkeypatch.setenv("HEATPUMP_TZ", "Europe/Berlin")
+    assert main(["--env-file", str(tmp_path / "none.env"), "alerts", "--replay", "all",
+                 "--step", "15m"]) == 0
+    out = capsys.readouterr().out
+    assert out.endswith(f" and {now.astimezone(TZ):%Y-%m-%d %H:%M}.\n"), out
+    assert "No data" not in out
+    # without a `now` (a stored period of the past) it still runs two hours past the data
+    with SQLiteStore(data / "heatpump.sqlite3", TZ) as s:
+        buf = io.StringIO()
+        print_replay(s, settings(tmp_path), buf, step=timedelta(minutes=15))
+    assert "No data from the electricity meter" in buf.getvalue()
+
+
 def test_the_demo_store_keeps_its_own_alert_state(tmp_path):
     from bot.alerts.service import state_dir
 
@@ -202,3 +228,32 @@ def test_the_demo_store_keeps_its_own_alert_state(tmp_path):
     assert state_dir(s, real) == s.data_dir
     demo.close()
     real.close()
+
+
+def test_the_time_data_came_back_is_read_once_and_only_when_it_came_back(tmp_path):
+    from bot.alert_data import SourceSeen
+    from bot.alerts.resumed import note_resumed
+
+    class CountingStore(SQLiteStore):
+        reads = 0
+
+        def points(self, *args, **kwargs):
+            CountingStore.reads += 1
+            return super().points(*args, **kwargs)
+
+    gap = (END - timedelta(hours=3), END - timedelta(hours=1))
+    with CountingStore(tmp_path / "heatpump.sqlite3", TZ) as store:
+        House(START, END, meter_gap=gap).write(store)
+        last = gap[0] - timedelta(minutes=5)  # the meter's last sample before the gap
+        state = {"alerts": {f"stale:meter:{METER}": {
+            "kind": "stale", "status": "active",
+            "facts": {"source": "meter", "device": METER, "last": last.isoformat()}}}}
+        silent = [SourceSeen("meter", METER, last)]
+        assert note_resumed(store, state, gap[1], silent) == state
+        assert CountingStore.reads == 0  # still silent: nothing read
+        now = END - timedelta(minutes=30)
+        back = note_resumed(store, state, now, [SourceSeen("meter", METER, now)])
+        facts = back["alerts"][f"stale:meter:{METER}"]["facts"]
+        assert facts["back"] == gap[1].isoformat() and CountingStore.reads == 1
+        assert note_resumed(store, back, now, [SourceSeen("meter", METER, now)]) == back
+        assert CountingStore.reads == 1  # found once, kept
