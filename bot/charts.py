@@ -509,50 +509,66 @@ def _decimals(ticks: Sequence[float]) -> int:
     return min(3, max(0, -math.floor(math.log10(step) + 1e-9)))
 
 
+def tick_number(v: float, ticks: Sequence[float]) -> str:
+    """An axis tick in the locale's number format, with the digits its neighbours need
+    ('2,5' in German between 2 and 3; '1.000' for a thousand)."""
+    return number(v, _decimals(ticks))
+
+
+def date_label(t: datetime, rng: str, first: bool = False) -> str:
+    """A time axis tick in the locale: "09:00" (and the day at midnight) for 24 h, weekday
+    and day for 7 days, day and month for 30 days, the month name for 12 months with the
+    year under January and under the first tick ("Jan\n2026", German "Jan.\n2026")."""
+    from babel.dates import format_date, format_skeleton, format_time
+
+    loc = babel_locale()
+    if rng == "24h":
+        text = format_time(t, "HH:mm", locale=loc)
+        if t.hour == 0 or first:
+            text += "\n" + format_skeleton("MMMd", t, locale=loc)
+        return text
+    if rng == "7d":
+        return (format_date(t, "EEE", locale=loc) + "\n"
+                + format_skeleton("MMMd", t, locale=loc))
+    if rng == "30d":
+        return format_skeleton("MMMd", t, locale=loc)
+    text = format_date(t, "LLL", locale=loc)
+    return text + ("\n" + format_date(t, "y", locale=loc) if t.month == 1 or first else "")
+
+
 def _number_axis(axis: object) -> None:
     """Tick labels in the locale's number format ('2,5' in German)."""
     from matplotlib.ticker import FuncFormatter
 
     def fmt(v: float, _pos: int | None) -> str:
-        return number(v, _decimals(list(axis.get_majorticklocs())))  # type: ignore[attr-defined]
+        return tick_number(v, list(axis.get_majorticklocs()))  # type: ignore[attr-defined]
 
     axis.set_major_formatter(FuncFormatter(fmt))  # type: ignore[attr-defined]
 
 
 def _date_axis(ax: object, rng: str) -> None:
-    """Locale-aware dates: hours for 24 h, weekday and day for 7 days, day and month for 30
-    days, month names (with the year at January and at the start) for 12 months."""
+    """Ticks where a person expects them (every 3 hours; every day, every 5th day and every
+    month in its middle), labelled by `date_label`: no stray year or offset text."""
     import matplotlib.dates as mdates
-    from babel.dates import format_date, format_skeleton, format_time
     from matplotlib.ticker import FuncFormatter
 
-    loc = babel_locale()
     axis = ax.xaxis  # type: ignore[attr-defined]
+    # days and months are labelled in their middle, under their bar
     if rng == "24h":
         locator: mdates.DateLocator = mdates.HourLocator(byhour=range(0, 24, 3))
     elif rng == "7d":
-        locator = mdates.DayLocator()
+        locator = mdates.HourLocator(byhour=12)
+        axis.set_minor_locator(mdates.DayLocator())
     elif rng == "30d":
-        locator = mdates.DayLocator(bymonthday=(1, 6, 11, 16, 21, 26))
+        locator = mdates.RRuleLocator(mdates.rrulewrapper(
+            mdates.DAILY, bymonthday=(1, 6, 11, 16, 21, 26), byhour=12))
         axis.set_minor_locator(mdates.DayLocator())
     else:
-        locator = mdates.MonthLocator()
+        locator = mdates.MonthLocator(bymonthday=15)
+        axis.set_minor_locator(mdates.MonthLocator())
 
     def fmt(v: float, pos: int | None) -> str:
-        t = mdates.num2date(v).replace(tzinfo=None)
-        if rng == "24h":
-            text = format_time(t, "HH:mm", locale=loc)
-            if t.hour == 0 or pos == 0:
-                text += "\n" + format_skeleton("MMMd", t, locale=loc)
-            return text
-        if rng == "7d":
-            return format_date(t, "EEE", locale=loc) + "\n" + format_skeleton("MMMd", t,
-                                                                               locale=loc)
-        if rng == "30d":
-            return format_skeleton("MMMd", t, locale=loc)
-        text = format_date(t, "LLL", locale=loc)
-        return text + ("\n" + format_date(t, "y", locale=loc) if t.month == 1 or pos == 0
-                       else "")
+        return date_label(mdates.num2date(v).replace(tzinfo=None), rng, first=pos == 0)
 
     axis.set_major_locator(locator)
     axis.set_major_formatter(FuncFormatter(fmt))
@@ -578,7 +594,7 @@ def render(chart: Chart) -> bytes:
     note = _wrap_note(chart.note) if chart.note else ""
     note_h = 0.032 * (note.count("\n") + 1) if note else 0.0
     bottom += (0.06 if legend else 0) + note_h
-    left, width = 0.09, (0.80 if right else 0.88)
+    left, width = 0.09, (0.80 if right else 0.85)
     ax = fig.add_axes((left, bottom, width, top - bottom))
     fig.suptitle(title, fontsize=FS + 1, y=0.985, va="top")
     ax.set_ylabel(chart.unit, fontsize=FS)
@@ -627,7 +643,7 @@ def _draw_time(ax: object, chart: Chart) -> list[object]:
             drawn = target.bar(xs, ln.values, width=w, color=color, label=ln.label)
             for rect, alpha in zip(drawn, alphas, strict=True):
                 rect.set_alpha(alpha)
-            handles.append(drawn)
+            handles.append(Patch(facecolor=color, label=ln.label))  # full colour, always
             zeros = [x for x, v in zip(xs, ln.values, strict=True) if v == 0]
             if zeros:  # 0 is a value: a dash on the axis, unlike a gap
                 target.plot(zeros, [0] * len(zeros), "_", color=color,
@@ -665,6 +681,7 @@ def _draw_time(ax: object, chart: Chart) -> list[object]:
         # room above the tallest bar for its coverage label; never a 1e-9 axis
         a.set_ylim(0, max(top * 1.15, 1.0))  # type: ignore[attr-defined]
     if ax2 is not None:
+        ax2.margins(y=0.08)  # dots at the extremes not cut by the frame
         if chart.right_ylim is not None:
             ax2.set_ylim(*chart.right_ylim)
         _number_axis(ax2.yaxis)
@@ -680,7 +697,8 @@ def _draw_time(ax: object, chart: Chart) -> list[object]:
     for when, label in chart.marks:  # settings changes: a dashed line, labelled
         a.axvline(when, color="#555555", linestyle="--", linewidth=1.5)  # type: ignore[attr-defined]
         a.text(when, 0.98, " " + label, transform=a.get_xaxis_transform(),  # type: ignore[attr-defined]
-               rotation=90, va="top", ha="right", fontsize=FS - 5, color="#555555")
+               rotation=90, va="top", ha="right", fontsize=FS - 5, color="#555555",
+               bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1})
     _date_axis(a, chart.rng)
     return handles
 
