@@ -210,7 +210,8 @@ def build(req: ChartRequest, data: ChartData, now: datetime, tz: ZoneInfo) -> Ch
     chart = replace(_build(req, data, now, tz), kind=req.kind, rng=req.rng)
     marks = [(_naive(e.time, tz), "; ".join(c.text() for c in e.changes))
              for e in entries(data.changes) if req.start <= e.time < req.end]
-    return replace(chart, marks=marks) if marks else chart
+    # a scatter has no time axis to draw a change on (nor a caption to list it under)
+    return replace(chart, marks=marks) if marks and req.kind != "cop-outdoor" else chart
 
 
 def _build(req: ChartRequest, data: ChartData, now: datetime, tz: ZoneInfo) -> Chart:
