@@ -112,6 +112,7 @@ class Chart:
     rng: str = "24h"  # the tick layout of the time axis
     nodata: list[tuple[datetime, datetime]] = field(default_factory=list)  # local, hatched
     right_ylim: tuple[float, float] | None = None
+    integer_y: bool = False  # the left axis counts (starts): whole-number ticks only
     x_unit: str = ""  # scatter charts: the x axis (a value, not time)
     color_unit: str = ""  # scatter charts: the colour scale
 
@@ -334,6 +335,7 @@ def _starts(groups: dict[datetime, list[HourPair]], bucket: str, hours: list[flo
     """Starts per bucket (0 is a value: a day the compressor did not start), the mean run
     length where it started, and the run axis bounded (RUN_AXIS_MEDIANS)."""
     starts, runs, cov = [], [], []
+    ran_through = False  # a period with running time and no start: it never stopped
     for ps, h in zip(groups.values(), hours, strict=True):
         metered = [p for p in ps if p.elec_wh is not None]
         covered = sum(p.elec_cover * p.hours for p in metered)
@@ -343,6 +345,7 @@ def _starts(groups: dict[datetime, list[HourPair]], bucket: str, hours: list[flo
         per_day = max(1.0, covered / 24) if bucket == "month" else 1.0
         starts.append(n / per_day if metered else float("nan"))
         runs.append(run / n / 60 if n >= 1 else float("nan"))
+        ran_through = ran_through or (n == 0 and run > 0)
     finite = [r for r in runs if not math.isnan(r)]
     top = RUN_AXIS_MIN_MIN
     if finite:
@@ -361,8 +364,10 @@ def _starts(groups: dict[datetime, list[HourPair]], bucket: str, hours: list[flo
                        right=True)],
                  right_unit=_("mean run (min)"), bar_width_days=width, ylim_zero=True,
                  xlim=xlim, nodata=_nodata(spans, starts), right_ylim=(0.0, top),
+                 integer_y=bucket != "month",
                  note=_("A dash on the axis: no start. Runs above the axis: ▲ with the value.")
-                 + " " + _partial_note(bucket))
+                 + (" " + _("No start but running time: the compressor ran without stopping.")
+                    if ran_through else "") + " " + _partial_note(bucket))
 
 
 def _temps(data: ChartData, when: str, xlim: tuple[datetime, datetime],
@@ -406,10 +411,12 @@ def _rebucket(fine: Series, coarse: Series, keep: Callable[[float], bool]) -> li
     """Means of `fine`'s values that `keep` accepts, in the buckets of `coarse`."""
     acc: dict[int, list[float]] = defaultdict(list)
     step = coarse.step.total_seconds()
-    for t, v in zip(fine.times(), fine.values, strict=True):
+    offset = (fine.start - coarse.start).total_seconds()
+    fine_step = fine.step.total_seconds()
+    for j, v in enumerate(fine.values):  # index arithmetic: a year is 105,120 polls
         if v is None or not keep(v):
             continue
-        i = math.floor((t - coarse.start).total_seconds() / step)
+        i = math.floor((offset + j * fine_step) / step)
         if 0 <= i < len(coarse.values):
             acc[i].append(v)
     return [sum(acc[i]) / len(acc[i]) if acc.get(i) else float("nan")
@@ -686,6 +693,10 @@ def _draw_time(ax: object, chart: Chart) -> list[object]:
         if chart.right_ylim is not None:
             ax2.set_ylim(*chart.right_ylim)
         _number_axis(ax2.yaxis)
+    if chart.integer_y:
+        from matplotlib.ticker import MaxNLocator
+
+        a.yaxis.set_major_locator(MaxNLocator(integer=True))  # type: ignore[attr-defined]
     _number_axis(a.yaxis)  # type: ignore[attr-defined]
     for lo, hi in chart.nodata:
         a.axvspan(lo, hi, facecolor="none", edgecolor="#bbbbbb", hatch="//",  # type: ignore[attr-defined]

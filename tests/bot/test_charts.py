@@ -119,6 +119,11 @@ def test_a_range_without_starts_has_a_sane_run_axis(ctx):
     assert chart.line("starts").values == [0.0] * 24
     assert all(math.isnan(v) for v in chart.line("run").values)
     assert chart.right_ylim == (0.0, charts.RUN_AXIS_MIN_MIN)
+    assert "ran without stopping" not in chart.note  # it did not run at all
+    end_of_long_run = local(LONG_RUN + 1) - timedelta(minutes=1)
+    hours = chart_of(Context(ctx.store, ctx.settings, lambda: end_of_long_run), "starts", "24h")
+    assert hours.line("starts").values[1:23] == [0.0] * 22  # running, never starting again
+    assert "the compressor ran without stopping" in hours.note
     assert png_size(charts.render(chart)) == (1000, 700)
 
 
