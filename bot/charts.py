@@ -602,7 +602,7 @@ def render(chart: Chart) -> bytes:
     note = _wrap_note(chart.note) if chart.note else ""
     note_h = 0.032 * (note.count("\n") + 1) if note else 0.0
     bottom += (0.06 if legend else 0) + note_h
-    left, width = 0.09, (0.80 if right else 0.85)
+    left, width = 0.11, (0.78 if right else 0.83)
     ax = fig.add_axes((left, bottom, width, top - bottom))
     fig.suptitle(title, fontsize=FS + 1, y=0.985, va="top")
     ax.set_ylabel(chart.unit, fontsize=FS)
