@@ -3,7 +3,8 @@
 The same command table as Telegram (bot/commands.py), without a chat: /alerts shows what the
 alert check keeps active, and the commands that act on a Telegram chat (/subscribe,
 /unsubscribe, /mute) say so. Without a command it starts an interactive prompt. A chart is
-saved as a PNG file and its path printed; /live prints a new snapshot whenever it changes
+saved as a new PNG file (in <data dir>/charts/ unless --out names a folder) and its path
+printed; /live prints a new snapshot whenever it changes
 (Ctrl-C stops it).
 """
 
@@ -14,6 +15,7 @@ import contextlib
 import re
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -34,15 +36,30 @@ from heatpump.timeutil import utcnow
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--demo", action="store_true",
                    help="read the demo store (<data dir>/demo/, written by `heatpump demo`)")
-    p.add_argument("--out", default=".",
-                   help="folder for chart PNG and /export CSV files (default: .)")
+    p.add_argument("--out", default=None,
+                   help="folder for chart PNG and /export CSV files (default: charts go to "
+                        "<data dir>/charts/, /export files to the current folder)")
     p.add_argument("words", metavar="COMMAND", nargs=argparse.REMAINDER,
                    help="one command to answer, e.g. /jaz 12m (default: interactive)")
 
 
-def show(reply: Reply, out_dir: Path, out: TextIO) -> Path | None:
-    """Print a reply; a chart goes to a PNG file, a document (/export) to a file of its
-    name, whose path is printed."""
+def chart_path(reply: Reply, out_dir: Path, now: datetime) -> Path:
+    """Where a chart reply is saved: `chart-<kind>-<range>-<UTC time to the second>Z.png`
+    (kind and range from the chart's own button row, whole words in any language), with
+    `-2`, `-3`... when that name exists: a chart never overwrites another."""
+    marked = [d for row in reply.buttons for label, d in row if label.startswith("·")]
+    stem = re.sub(r"[^a-z0-9]+", "-", marked[0].lower()).strip("-") if marked else "chart"
+    stem = f"{stem}-{now.astimezone(UTC):%Y%m%d-%H%M%S}Z"
+    path, n = out_dir / f"{stem}.png", 1
+    while path.exists():
+        n += 1
+        path = out_dir / f"{stem}-{n}.png"
+    return path
+
+
+def show(reply: Reply, out_dir: Path, out: TextIO, charts_dir: Path | None = None) -> Path | None:
+    """Print a reply; a chart goes to a new PNG file in `charts_dir` (default `out_dir`), a
+    document (/export) to a file of its name in `out_dir`, whose path is printed."""
     path = None
     if reply.document is not None:
         name, content = reply.document
@@ -50,9 +67,9 @@ def show(reply: Reply, out_dir: Path, out: TextIO) -> Path | None:
         write_atomic(path, content, durable=False)
         print(f"{reply.text}\nfile saved: {path}", file=out)
     elif reply.photo is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        name = re.sub(r"[^a-z0-9]+", "-", reply.text.lower()).strip("-")[:60] or "chart"
-        path = out_dir / f"{name}.png"
+        folder = charts_dir or out_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        path = chart_path(reply, folder, utcnow())
         write_atomic(path, reply.photo, durable=False)  # private (0600), never half-written
         print(f"{reply.text}\nchart saved: {path}", file=out)
     else:
@@ -84,7 +101,10 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout,
     from bot.fmt import store_error_line
     from heatpump.store import StoreError, open_store
 
-    out_dir = Path(args.out)
+    # charts into the data dir unless told otherwise: never silently into whatever folder
+    # (a repository checkout) the command ran in
+    out_dir = Path(args.out) if args.out else Path(".")
+    charts_dir = Path(args.out) if args.out else settings.data_dir / "charts"
     try:
         store = open_store(settings, demo=args.demo)
     except (StoreError, OSError) as exc:
@@ -102,7 +122,7 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout,
                 with contextlib.suppress(KeyboardInterrupt):
                     live(ctx, out)
                 return 0
-            show(reply, out_dir, out)
+            show(reply, out_dir, out, charts_dir)
             return 0
         print("heatpump chat: type a command (/help), an empty line or Ctrl-D quits.", file=out)
         while True:
@@ -118,7 +138,7 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout,
                 except KeyboardInterrupt:
                     print("(live stopped)", file=out)
                 continue
-            show(reply, out_dir, out)
+            show(reply, out_dir, out, charts_dir)
 
 
 def as_command(text: str) -> str:

@@ -114,8 +114,9 @@ def telegram_only(name: str) -> Reply:
 
 def chart_buttons(kind: str, rng: str) -> tuple[tuple[Button, ...], ...]:
     ranges = tuple((f"· {r} ·" if r == rng else r, f"chart {kind} {r}") for r in RANGES)
-    kinds = tuple((f"· {k} ·" if k == kind else k, f"chart {k} {rng}") for k in KINDS)
-    return ranges, kinds
+    kinds = [(f"· {k} ·" if k == kind else k, f"chart {k} {rng}") for k in KINDS]
+    half = (len(kinds) + 1) // 2  # two rows: eight buttons in one are too narrow on a phone
+    return ranges, tuple(kinds[:half]), tuple(kinds[half:])
 
 
 def chart_of(ctx: Context, kind: str, rng: str) -> Chart:
@@ -386,7 +387,8 @@ COMMANDS: tuple[Command, ...] = (
             "/cost [month|yesterday|30d|12m|2025-11]", cost),
     Command("compare", "this month, heating season or year against a year before, per "
             "heating degree day", "/compare [month|season|year]", compare_),
-    Command("chart", "chart", "/chart [power|temps|cop|energy|starts] [24h|7d|30d|12m]", chart,
+    Command("chart", "chart", "/chart [power|temps|cop|energy|starts|heat|cop-outdoor|flow] "
+            "[24h|7d|30d|12m]", chart,
             heavy=True),
     Command("changes", "settings changes (heating curve, targets, modes) and the COP "
             "before and after", "", changes_),

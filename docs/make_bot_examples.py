@@ -1,9 +1,10 @@
-"""Regenerate the example replies and the chart of docs/bot.md from the synthetic house.
+"""Regenerate the example replies of docs/bot.md from the synthetic house.
 
-    python docs/make_bot_examples.py [out-dir]
+    python docs/make_bot_examples.py
 
 Fills a fresh embedded store with 60 days of tests/synthetic.py (with a meter outage and a
-Viessmann quota outage) and prints what the bot answers; the chart goes to docs/img/.
+Viessmann quota outage) and prints what the bot answers. The chart gallery of docs/bot.md
+comes from a demo store: docs/make_chart_images.py.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ NOW = datetime(2026, 11, 27, 10, 3, 20, tzinfo=UTC)
 
 
 def main() -> None:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "img"
     with tempfile.TemporaryDirectory() as tmp:
         s = Settings.from_mapping({"HEATPUMP_TZ": "Europe/Berlin", "HEATPUMP_DATA_DIR": tmp})
         store = SQLiteStore(Path(tmp) / "heatpump.sqlite3", s.tz)
@@ -48,12 +48,9 @@ def main() -> None:
                   {"source": "vicare", "device": synthetic.PUMP})])
         store.flush()
         ctx = Context(store, s, lambda: NOW)
-        for text in ("/status", "/jaz", "/jaz 7d", "/jaz 2026-11", "/jaz 2031", "/live",
-                     "/chart cop 30d"):
+        for text in ("/status", "/jaz", "/jaz 7d", "/jaz 2026-11", "/jaz 2031", "/live"):
             reply = answer(text, ctx)
             print(f"$ heatpump chat {text}\n{reply.text}\n")
-            if reply.photo:
-                (out / "chart-cop-30d.png").write_bytes(reply.photo)
         store.close()
 
 

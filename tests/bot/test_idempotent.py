@@ -176,6 +176,6 @@ def test_a_chart_button_pressed_twice_edits_twice_and_never_fails(h):
     h.ask(OWNER, "/help")  # everything before it was handled
     edits = [c for c in h.api.calls[n:] if c.method == "editMessageMedia"]
     assert len(edits) == 2
-    assert "Temperatures, last 7 days" in h.api.messages[(OWNER, mid)]["caption"]
+    assert "Temperatures (30-min means), last 7 days" in h.api.messages[(OWNER, mid)]["caption"]
     assert not [c for c in h.api.sent_to(OWNER, n) if "failed" in c.params.get("text", "")]
     assert len([c for c in h.api.calls[n:] if c.method == "answerCallbackQuery"]) == 2

@@ -162,7 +162,7 @@ def test_chart_is_a_real_png_and_buttons_switch_range(h):
     h.api.push_button(OWNER, sent["message_id"], "chart temps 7d")
     edit = h.api.wait_for(lambda c: c.method == "editMessageMedia", after=n, timeout=30)
     media = json.loads(edit.params["media"])
-    assert "Temperatures, last 7 days" in media["caption"]
+    assert "Temperatures (30-min means), last 7 days" in media["caption"]
     attached = edit.files[media["media"].removeprefix("attach://")]
     assert png_size(attached) == (1000, 700) and attached != png
     h.api.wait_for(lambda c: c.method == "answerCallbackQuery", after=n)
@@ -182,7 +182,8 @@ def test_export_sends_a_csv_document(h):
     assert call.params["caption"].startswith("Export last 7 days")
 
 
-@pytest.mark.parametrize("kind", ["temps", "cop", "energy", "starts"])
+@pytest.mark.parametrize("kind", ["temps", "cop", "energy", "starts", "heat", "cop-outdoor",
+                                  "flow"])
 def test_every_chart_kind(h, kind):
     call = h.ask(OWNER, f"/chart {kind} 7d")
     assert call.method == "sendPhoto"
