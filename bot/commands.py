@@ -195,7 +195,7 @@ def cost(args: list[str], ctx: Context) -> Reply:
         return usage(str(exc))
     tariff = costs.Tariff.from_settings(ctx.settings)
     if tariff is None:
-        return Reply(costs.NO_TARIFF)
+        return Reply(costs.no_tariff_text())
     end = period.elapsed_end(now)
     pairs = store_reads.hour_pairs(ctx.store, period.start, end, tz)
     hourly = store_reads.hourly_meter_wh(ctx.store, period.start, end, tz)

@@ -39,7 +39,7 @@ def test_compare_month(ctx):
         "heat per degree day +56 %, COP +4 % against a year before",
         "note: fewer than 7 complete days on a side: the weather of a few days dominates, "
         "read the figures with care",
-        compare.METHOD])
+        compare.method_text()])
 
 
 def test_compare_a_year_without_data(ctx):

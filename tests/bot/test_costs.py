@@ -70,7 +70,7 @@ def test_flat_price_only(store, tmp_path):
 
 def test_no_tariff_no_cost_lines(store, tmp_path):
     s = settings(tmp_path)
-    assert answer("/cost", Context(store, s, lambda: NOW)).text == costs.NO_TARIFF
+    assert answer("/cost", Context(store, s, lambda: NOW)).text == costs.no_tariff_text()
     # a wrong period is said first, tariff or not
     assert "'foo' is not a period" in answer("/cost foo", Context(store, s, lambda: NOW)).text
     assert "cost" not in answer("/jaz today", Context(store, s, lambda: NOW)).text.lower()
