@@ -110,9 +110,17 @@ def console_overview(state: Mapping[str, Any], cfg: Settings, now: datetime,
 
 
 def active_lines(state: Mapping[str, Any], now: datetime, tz: ZoneInfo) -> list[str]:
+    """/alerts' first lines: 'No active alerts.', or a count and one line per alert."""
+    lines = report_alert_lines(state, now, tz)
+    return lines or [_("No active alerts.")]
+
+
+def report_alert_lines(state: Mapping[str, Any], now: datetime, tz: ZoneInfo) -> list[str]:
+    """The active alerts as /alerts lists them, [] when there is none (a report says
+    nothing then)."""
     active = active_alerts(state)
     if not active:
-        return [_("No active alerts.")]
+        return []
     return [_("Active alerts ({n}):").format(n=len(active)),
             *(f"• {_summary(r, tz, now)}" for _key, r in active)]
 

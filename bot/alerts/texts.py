@@ -106,6 +106,14 @@ def _message_since(f: Mapping[str, Any], now: datetime) -> datetime:
     return seen
 
 
+def _message_kind(kind: str) -> str:
+    """'service message', 'status message' (the device's message kinds), in the current
+    language; a kind this table does not know is named as the device names it."""
+    known = {"service": _("service message"), "status": _("status message"),
+             "info": _("info message")}
+    return known.get(kind.lower(), _("{kind} message").format(kind=kind))
+
+
 def message_text(kind: str, event: str, f: Mapping[str, Any], rec: Mapping[str, Any],
                  tz: ZoneInfo, now: datetime) -> str:
     device = f.get("device", "?")
@@ -116,7 +124,7 @@ def message_text(kind: str, event: str, f: Mapping[str, Any], rec: Mapping[str, 
         what = _("warning")
         icon = "🔔"
     else:
-        what = _("{kind} message").format(kind=f.get("kind", "service"))
+        what = _message_kind(str(f.get("kind", "service")))
         icon = "🔔"
     if f.get("code"):
         title = _("heat pump {what} {code} ({priority})").format(
