@@ -27,7 +27,6 @@ from zoneinfo import ZoneInfo
 
 from bot import fmt
 from bot.alert_data import DayStats
-from heatpump import i18n
 from heatpump.i18n import _, ngettext
 
 WINDOW_DAYS = 14
@@ -66,7 +65,7 @@ def _value(text: str) -> str:
     except ValueError:
         return text
     decimals = len(text.split(".", 1)[1]) if "." in text and "e" not in text.lower() else 0
-    return i18n.number(x, decimals, grouping=False) if math.isfinite(x) else text
+    return fmt.num(x, decimals, grouping=False) if math.isfinite(x) else text
 
 
 @dataclass(frozen=True)

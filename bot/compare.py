@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 
 from bot import fmt
 from bot.analytics import HourPair
-from heatpump import i18n
 from heatpump.i18n import _
 from heatpump.timeutil import _local_to_utc, as_utc
 
@@ -39,7 +38,7 @@ def method_text() -> str:
     return _("method: heating degree days after VDI 3807 (G 20/15) from the heat pump's "
              "outdoor sensor: each day with a mean below 15 °C adds 20 °C minus its mean; only "
              "days with meter and heat data for at least {pct} of their hours count, on both "
-             "sides.").format(pct=i18n.percent(DAY_COVER))
+             "sides.").format(pct=fmt.pct(DAY_COVER))
 
 
 class CompareError(ValueError):

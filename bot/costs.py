@@ -27,7 +27,6 @@ from zoneinfo import ZoneInfo
 
 from bot import fmt
 from bot.analytics import HourPair
-from heatpump import i18n
 from heatpump.i18n import _
 from heatpump.settings import Settings, TouWindow, tou_hours
 from heatpump.timeutil import bucket_floor, bucket_next
@@ -75,7 +74,7 @@ class Tariff:
 
     def per_kwh(self, x: float) -> str:
         """A price per kWh with three decimals ('0.320 EUR/kWh' / '0,320 EUR/kWh')."""
-        return f"{i18n.number(x, 3, grouping=False)} {self.currency}/kWh"
+        return f"{fmt.num(x, 3, grouping=False)} {self.currency}/kWh"
 
 
 @dataclass(frozen=True)
@@ -231,7 +230,8 @@ def cost_lines(r: CostReport, t: Tariff) -> list[str]:
                 _("{boiler} ({efficiency} efficient, {price} of {fuel}) would have cost "
                   "{cost} for the same heat: the heat pump cost {saving} (base fees left out)"))
         lines.append(text.format(
-            boiler=fuel_name(t.boiler_fuel), efficiency=i18n.percent(t.boiler_efficiency or 0.0),
+            boiler=fuel_name(t.boiler_fuel),
+            efficiency=fmt.percent_of(f"{(t.boiler_efficiency or 0.0) * 100:.0f}"),
             price=t.per_kwh(t.boiler_price_per_kwh or 0.0), fuel=fuel_word(t.boiler_fuel),
             cost=t.money(r.boiler_cost), saving=t.money(abs(r.saving))))
     return lines

@@ -24,15 +24,22 @@ def kwh(wh: float | None) -> str:
     return f"{num(k, 0 if abs(k) >= 100 else 1)} kWh"
 
 
-def num(x: float, decimals: int = 1) -> str:
-    """A plain number in the current locale ('1,234.5' / '1.234,5'), minus sign kept as
-    Babel writes it."""
-    return i18n.number(float(x), decimals)  # float(): a non-number is a ValueError
+def num(x: float, decimals: int = 1, *, grouping: bool = True) -> str:
+    """A plain number in the current locale ('1,234.5' / '1.234,5'). Rounded first as
+    Python's format() rounds (the float's exact value, half to even), so English figures
+    stay what they were; a non-number is a ValueError."""
+    return i18n.number(round(float(x), decimals), decimals, grouping=grouping)
 
 
 def ratio(x: float | None) -> str:
     """A COP/JAZ with two decimals ('3.45' / '3,45'); '–' for no figure."""
-    return "–" if x is None else i18n.number(float(x), 2)
+    return "–" if x is None else num(x, 2)
+
+
+def percent_of(whole: str) -> str:
+    """An already rounded percentage ('87', '+5') with the locale's '%' and spacing
+    ('87%' / '87 %')."""
+    return i18n.percent(1).replace("100", whole)
 
 
 def pct(x: float) -> str:
@@ -40,16 +47,15 @@ def pct(x: float) -> str:
     that is not exactly that."""
     p = 100 * x
     if 0 < p < 1:
-        return "<" + i18n.percent(0.01)
+        return "<" + percent_of("1")
     if 99 < p < 100:
-        return ">" + i18n.percent(0.99)
-    return i18n.percent(x)
+        return ">" + percent_of("99")
+    return percent_of(f"{p:.0f}")
 
 
 def signed_pct(x: float) -> str:
-    """A change as a whole percentage with its sign, spaced as the locale spaces '%'
-    ('+5%', '-3%' / '+5 %', '-3 %')."""
-    return i18n.percent(1).replace("100", f"{x * 100:+.0f}")
+    """A change as a whole percentage with its sign ('+5%', '-3%' / '+5 %', '-3 %')."""
+    return percent_of(f"{x * 100:+.0f}")
 
 
 def temp(c: float | None) -> str:
@@ -62,7 +68,7 @@ def watts(w: float | None) -> str:
     if w is None:
         return "–"
     return (f"{num(w / 1000, 2)} kW" if abs(w) >= 10000
-            else f"{i18n.number(float(w), 0, grouping=False)} W")
+            else f"{num(w, 0, grouping=False)} W")
 
 
 def age(then: datetime, now: datetime) -> str:

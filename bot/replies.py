@@ -24,7 +24,6 @@ from bot.analytics import (
 )
 from bot.periods import Period, period_help
 from bot.store_reads import Latests, LiveData, PeriodData, SourceHealth, StatusData
-from heatpump import i18n
 from heatpump.boundary import DEFAULT_ROLE, ROLE_LOADS, boundaries, boundary_of
 from heatpump.estimates import ERROR_BANDS, USE, RatedOutput, band_text, rated_output
 from heatpump.i18n import _, ngettext
@@ -292,7 +291,8 @@ def _heatpump_lines(pumps: Latests, messages: Mapping[str, list[Point]], tz: Zon
             state = _("compressor RUNNING") if active.value else _("compressor off")
             mod = latest.get("compressor_modulation_pct")
             if active.value and mod is not None:
-                state += _(", modulation {pct}").format(pct=i18n.percent(float(mod.value) / 100))
+                state += _(", modulation {pct}").format(
+                    pct=fmt.percent_of(f"{float(mod.value):.0f}"))
             phase = latest.get("compressor_phase")
             if phase is not None and str(phase.value) not in ("", "off"):
                 state += f" ({phase.value})"
@@ -478,7 +478,7 @@ def live_text(data: LiveData, now: datetime, tz: ZoneInfo) -> str:
         state = _("RUNNING") if active.value else _("off")
         mod = latest.get("compressor_modulation_pct")
         if active.value and mod is not None:
-            state += " " + i18n.percent(float(mod.value) / 100)
+            state += " " + fmt.percent_of(f"{float(mod.value):.0f}")
         extra = []
         for f in ("supply_temp_c", "outside_temp_c"):
             if f in latest:

@@ -90,7 +90,7 @@ def _dt(value: str | None) -> datetime | None:
 
 def _num(x: float, digits: int = 1) -> str:
     """A figure in the locale with a real minus sign ('−2.5' / '−2,5')."""
-    return i18n.number(float(x), digits, grouping=False).replace("-", "−")
+    return fmt.num(x, digits, grouping=False).replace("-", "−")
 
 
 # --- heat pump messages -----------------------------------------------------------------
