@@ -137,3 +137,20 @@ def test_alert_commands_in_german(tmp_path):
         "Warnungen der Wärmepumpe; COP 20 % unter normal an 3 Tagen in Folge; mehr als 3 "
         "Starts pro Laufzeitstunde."]
     assert left == "Abbestellt: keine Alarme mehr in diesem Chat. /subscribe, um wieder anzufangen."
+
+
+def test_the_german_alert_in_the_docs_is_what_the_engine_sends(capsys):
+    """docs/bot.md ("Deutsch") shows the COP drop and its recovery in German: exactly the
+    engine's texts, as `python -m bot.alerts.examples de` prints them."""
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "bot.md").read_text(
+        encoding="utf-8")
+    german = docs[docs.index("## Deutsch"):]
+    with i18n.using("de"):
+        shown = [n.text for n in examples.cop_drop()]
+    assert [n.event for n in examples.cop_drop()] == ["raised", "resolved"]
+    assert all(f"```text\n{text}\n```" in german for text in shown)
+    examples.main(["de"])
+    printed = capsys.readouterr().out
+    assert all(text in printed for text in shown) and "📉 COP drop" not in printed
