@@ -445,8 +445,10 @@ def _source_lines(meters: Latests, pumps: Latests, health: list[SourceHealth],
             until = ""
             if h.until:
                 until = _(", waits until {time}").format(time=_when(h.until, tz))
+            status = {"down": _("DOWN"), "degraded": _("DEGRADED")}.get(h.status,
+                                                                       h.status.upper())
             out.append("  " + _("{who}: {status} since {time} because {because}{until}").format(
-                who=who, status=h.status.upper(), time=fmt.local(h.time, tz), because=because,
+                who=who, status=status, time=fmt.local(h.time, tz), because=because,
                 until=until))
     return out if len(out) > 1 else [_("sources: no data yet")]
 

@@ -365,8 +365,8 @@ def test_status_and_jaz_in_german(house, empty):
         "Quellen:",
         "  Stromzähler shellypro3em-0001: letzte Daten 15.01.2026 12:02 (vor 0 s)",
         "  Wärmepumpe 7571381681420106: letzte Daten 15.01.2026 12:02 (vor 0 s)",
-        "  Stromzähler shellypro3em-0001: DOWN seit 15.01.2026 11:32, Grund: unreachable: no "
-        "answer within 4 s",
+        "  Stromzähler shellypro3em-0001: AUSGEFALLEN seit 15.01.2026 11:32, Grund: unreachable: "
+        "no answer within 4 s",
         "  Wärmepumpe 7571381681420106: läuft seit 15.01.2026 10:02",
         "Viessmann-API-Aufrufe: 109 heute, 241 in den letzten 24 h (Budget 1400)"]
     assert jaz.splitlines() == [
