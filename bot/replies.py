@@ -346,6 +346,13 @@ def _when(iso: str, tz: ZoneInfo) -> str:
     return fmt.local(t, tz) if t.tzinfo else t.strftime("%d.%m.%Y %H:%M")
 
 
+def message_kind(kind: str) -> str:
+    """A device message's kind (the `kind` tag: error, warning, service, status, info) in
+    the current language; another kind as the device names it."""
+    return {"error": _("error"), "warning": _("warning"), "service": _("service"),
+            "status": _("status"), "info": _("info")}.get(kind, kind)
+
+
 def _fault_lines(msgs: list[Point], fresh: Mapping[str, Latest], tz: ZoneInfo) -> list[str]:
     errors = fresh.get("error_count")
     if not msgs:
@@ -363,7 +370,7 @@ def _fault_lines(msgs: list[Point], fresh: Mapping[str, Latest], tz: ZoneInfo) -
         text = str(m.fields.get("text", "")).strip()
         prio = str(m.fields.get("priority", ""))
         since = str(m.fields.get("since", ""))
-        out.append(f"{icon} {kind} {m.tags.get('code', '?')}"
+        out.append(f"{icon} {message_kind(kind)} {m.tags.get('code', '?')}"
                    + (f" [{prio}]" if prio else "") + (f": {text}" if text else "")
                    + (_(" (since {time})").format(time=_when(since, tz)) if since else ""))
     return out

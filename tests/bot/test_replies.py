@@ -393,3 +393,21 @@ def test_status_and_jaz_in_german(house, empty):
                                       "JAZ: keine Daten in diesem Zeitraum"]
     # and back in English outside the block
     assert ask(store, s, "/jaz 30d", NOW).startswith("COP last 30 days (since 17.12.2025)")
+
+
+def test_a_device_message_in_german(empty):
+    """The device's own message text stays as the device sent it; its kind and the frame
+    are German."""
+    from heatpump import i18n
+
+    store, s = empty
+    synthetic.fill(store, NOW - timedelta(hours=1), NOW - timedelta(minutes=2))
+    last_poll = max(v.time for v in store.latest("heatpump").values())
+    synthetic.message(store, last_poll)
+    english = [ln for ln in ask(store, s, "/status", NOW).splitlines() if "F.454" in ln]
+    with i18n.using("de"):
+        german = [ln for ln in ask(store, s, "/status", NOW).splitlines() if "F.454" in ln]
+    assert english == ["❗ error F.454 [criticalError]: Refrigerant circuit: high pressure "
+                       "(since 15.01.2026 11:42)"]
+    assert german == ["❗ Fehler F.454 [criticalError]: Refrigerant circuit: high pressure "
+                      "(seit 15.01.2026 11:42)"]
