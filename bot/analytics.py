@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from heatpump.i18n import _
 from heatpump.schema import ESTIMATED_HEAT_METHODS, HEAT_METHODS
 from heatpump.store.base import BucketSum
 
@@ -50,15 +51,25 @@ DAY_COVER_MIN = 0.99
 DAY_COVER_MAX = 1.01
 SPLIT_CIRCUITS = ("heating", "dhw", "cooling")  # the heat split /jaz shows, in this order
 
-METHOD_LABELS: Mapping[str, str] = {
-    "counter": "measured by the heat pump's heat counter",
-    "flow": "computed from flow rate and supply/return temperatures",
-    "modulation": "ESTIMATED from compressor modulation and rated output",
-    "runtime": "ESTIMATED from compressor runtime and rated output",
-}
-CIRCUIT_LABELS: Mapping[str, str] = {
-    "total": "total", "heating": "heating", "dhw": "hot water", "cooling": "cooling",
-}
+
+
+def method_label(method: str) -> str:
+    """How a heat method (the `method` tag of stored heat) got its figure, in the current
+    language; an unknown method is shown as it is stored."""
+    labels = {
+        "counter": _("measured by the heat pump's heat counter"),
+        "flow": _("computed from flow rate and supply/return temperatures"),
+        "modulation": _("ESTIMATED from compressor modulation and rated output"),
+        "runtime": _("ESTIMATED from compressor runtime and rated output"),
+    }
+    return labels.get(method, method)
+
+
+def circuit_label(circuit: str) -> str:
+    """What a person calls a circuit (the `circuit` tag), in the current language."""
+    labels = {"total": _("total"), "heating": _("heating"), "dhw": _("hot water"),
+              "cooling": _("cooling")}
+    return labels.get(circuit, circuit)
 
 
 @dataclass(frozen=True, slots=True)

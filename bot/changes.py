@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from bot import fmt
 from bot.alert_data import DayStats
+from heatpump.i18n import _, ngettext
 
 WINDOW_DAYS = 14
 BIN_K = 3.0
@@ -35,15 +36,36 @@ DAY_COVER = 0.9
 MAX_ENTRIES = 5  # entries /changes analyses (newest first)
 LOOKBACK_DAYS = 400
 
-# setting tag -> (label, unit)
-LABELS: dict[str, tuple[str, str]] = {
-    "heating_curve_slope": ("heating curve slope", ""),
-    "heating_curve_shift_k": ("heating curve shift", " K"),
-    "heating_target_temp_c": ("room target", " °C"),
-    "dhw_target_temp_c": ("hot-water target", " °C"),
-    "heating_mode": ("heating mode", ""),
-    "dhw_mode": ("hot-water mode", ""),
+# setting tag -> unit; the order is the order of an entry's changes
+UNITS: dict[str, str] = {
+    "heating_curve_slope": "",
+    "heating_curve_shift_k": " K",
+    "heating_target_temp_c": " °C",
+    "dhw_target_temp_c": " °C",
+    "heating_mode": "",
+    "dhw_mode": "",
 }
+
+
+def setting_label(setting: str) -> str:
+    """What a person calls a setting (the `setting` tag), in the current language."""
+    return {"heating_curve_slope": _("heating curve slope"),
+            "heating_curve_shift_k": _("heating curve shift"),
+            "heating_target_temp_c": _("room target"),
+            "dhw_target_temp_c": _("hot-water target"),
+            "heating_mode": _("heating mode"),
+            "dhw_mode": _("hot-water mode")}.get(setting, setting)
+
+
+def _value(text: str) -> str:
+    """A stored setting value as shown: a number in the locale ('0,6' in German, as many
+    decimals as stored), anything else (a mode) as it is."""
+    try:
+        x = float(text)
+    except ValueError:
+        return text
+    decimals = len(text.split(".", 1)[1]) if "." in text and "e" not in text.lower() else 0
+    return fmt.num(x, decimals, grouping=False) if math.isfinite(x) else text
 
 
 @dataclass(frozen=True)
@@ -53,8 +75,9 @@ class Change:
     new: str
 
     def text(self) -> str:
-        label, unit = LABELS.get(self.setting, (self.setting, ""))
-        return f"{label} {self.old}{unit} → {self.new}{unit}"
+        unit = UNITS.get(self.setting, "")
+        return (f"{setting_label(self.setting)} {_value(self.old)}{unit} → "
+                f"{_value(self.new)}{unit}")
 
 
 @dataclass(frozen=True)
@@ -74,7 +97,7 @@ def entries(points: Sequence[tuple[datetime, str, str, str, str, datetime | None
         defaultdict(list)
     for t, device, setting, old, new, prev in points:
         groups[(t, device)].append((setting, old, new, prev))
-    order = list(LABELS)
+    order = list(UNITS)
     out = []
     for (t, device), rows in sorted(groups.items()):
         rows.sort(key=lambda r: order.index(r[0]) if r[0] in order else len(order))
@@ -191,32 +214,39 @@ def effect(days: Sequence[DayStats], w: Window) -> Effect:
 
 
 def _days(n: int) -> str:
-    return f"{n} day" + ("" if n == 1 else "s")
+    return ngettext("{n} day", "{n} days", n).format(n=n)
 
 
 def _span(a: date, b: date) -> str:
-    return f"{a:%d.%m.}–{b:%d.%m.%Y}" if b >= a else "none"
+    return f"{a:%d.%m.}–{b:%d.%m.%Y}" if b >= a else _("none")
 
 
 def effect_lines(e: Effect) -> list[str]:
     w = e.window
-    lines = [f"  before: {_days(e.before_days)} complete of {_span(w.before_first, w.before_last)}"
-             f"; after: {_days(e.after_days)} complete of {_span(w.after_first, w.after_last)}"]
+    lines = ["  " + _("before: {before_days} complete of {before_span}; after: {after_days} "
+                      "complete of {after_span}").format(
+        before_days=_days(e.before_days), before_span=_span(w.before_first, w.before_last),
+        after_days=_days(e.after_days), after_span=_span(w.after_first, w.after_last))]
     if not e.rows:
-        lines.append("  no outdoor temperature range with complete days on both sides yet: "
-                     "too early to tell")
+        lines.append("  " + _("no outdoor temperature range with complete days on both sides "
+                              "yet: too early to tell"))
         return lines
     for r in e.rows:
-        lines.append(f"  {r.low_c:g} to {r.low_c + BIN_K:g} °C: COP {fmt.ratio(r.before_cop)} "
-                     f"before ({_days(r.before_days)}), {fmt.ratio(r.after_cop)} after "
-                     f"({_days(r.after_days)})")
+        lines.append("  " + _("{low} to {high} °C: COP {before} before ({before_days}), {after} "
+                              "after ({after_days})").format(
+            low=f"{r.low_c:g}", high=f"{r.low_c + BIN_K:g}", before=fmt.ratio(r.before_cop),
+            before_days=_days(r.before_days), after=fmt.ratio(r.after_cop),
+            after_days=_days(r.after_days)))
     if e.before_cop is not None and e.after_cop is not None:
         change = (e.after_cop / e.before_cop - 1) * 100 if e.before_cop else 0.0
-        lines.append(f"  at the same outdoor temperatures: COP {fmt.ratio(e.before_cop)} → "
-                     f"{fmt.ratio(e.after_cop)} ({change:+.0f} %)".replace("(-", "(−"))
+        lines.append("  " + _("at the same outdoor temperatures: COP {before} → {after} "
+                              "({change} %)").format(
+            before=fmt.ratio(e.before_cop), after=fmt.ratio(e.after_cop),
+            change=f"{change:+.0f}".replace("-", "−")))
     if not e.enough:
-        lines.append(f"  too few days to tell: {e.shared_before} before and {e.shared_after} "
-                     f"after at shared temperatures; at least {MIN_DAYS} a side are needed")
+        lines.append("  " + _("too few days to tell: {before} before and {after} after at "
+                              "shared temperatures; at least {min_days} a side are needed")
+                     .format(before=e.shared_before, after=e.shared_after, min_days=MIN_DAYS))
     return lines
 
 
@@ -225,17 +255,18 @@ def changes_text(found: Sequence[Entry], effects: Sequence[Effect | None], tz: Z
     """Reply to /changes: the entries newest first, each with its effect (None: not
     analysed, beyond MAX_ENTRIES)."""
     if not found:
-        return ("No settings changes found in the last "
-                f"{LOOKBACK_DAYS} days. The collector notes a change of the heating curve, "
-                "the room or hot-water target or an operating mode when a poll shows it.")
-    lines = [f"Settings changes (newest first; COP of complete days in {BIN_K:g} K outdoor "
-             "temperature bins before and after)"]
+        return _("No settings changes found in the last {days} days. The collector notes a "
+                 "change of the heating curve, the room or hot-water target or an operating "
+                 "mode when a poll shows it.").format(days=LOOKBACK_DAYS)
+    lines = [_("Settings changes (newest first; COP of complete days in {bin} K outdoor "
+               "temperature bins before and after)").format(bin=f"{BIN_K:g}")]
     for entry, eff in zip(reversed(found), reversed(effects), strict=True):
-        who = f" (heat pump {entry.device})" if devices > 1 else ""
+        who = _(" (heat pump {device})").format(device=entry.device) if devices > 1 else ""
         when = fmt.local(entry.time, tz)
         if entry.previous_poll is not None and (entry.time - entry.previous_poll
                                                 > timedelta(minutes=30)):
-            when = f"between {fmt.local(entry.previous_poll, tz)} and {when}"
+            when = _("between {first} and {last}").format(
+                first=fmt.local(entry.previous_poll, tz), last=when)
         lines.append(f"{when}{who}: " + "; ".join(c.text() for c in entry.changes))
         if eff is not None:
             lines += effect_lines(eff)

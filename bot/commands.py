@@ -196,7 +196,7 @@ def cost(args: list[str], ctx: Context) -> Reply:
         return usage(str(exc))
     tariff = costs.Tariff.from_settings(ctx.settings)
     if tariff is None:
-        return Reply(costs.NO_TARIFF)
+        return Reply(costs.no_tariff_text())
     end = period.elapsed_end(now)
     pairs = store_reads.hour_pairs(ctx.store, period.start, end, tz)
     hourly = store_reads.hourly_meter_wh(ctx.store, period.start, end, tz)
@@ -261,7 +261,7 @@ def changes_(args: list[str], ctx: Context) -> Reply:
 
 def report_digest(ctx: Context, every: str) -> tuple[str, reports.Period]:
     """The digest of the last complete day, week or month at ctx.now() (bot.reports)."""
-    from bot.alerts.commands import active_lines
+    from bot.alerts.commands import report_alert_lines
     from bot.alerts.service import state_dir
 
     now, tz = ctx.now(), ctx.settings.tz
@@ -270,7 +270,7 @@ def report_digest(ctx: Context, every: str) -> tuple[str, reports.Period]:
     prev = store_reads.hour_pairs(ctx.store, before.start, before.end, tz)
     found = changes.entries(store_reads.setting_changes(ctx.store, period.start, period.end))
     state = persist.load_state(ctx.alert_dir or state_dir(ctx.settings, ctx.store))
-    alert_lines = [line for line in active_lines(state, now, tz) if line != "No active alerts."]
+    alert_lines = report_alert_lines(state, now, tz)
     cost_line = None
     tariff = costs.Tariff.from_settings(ctx.settings)
     if tariff is not None:

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from bot import fmt
 from bot.analytics import HourPair
+from heatpump.i18n import _
 from heatpump.timeutil import _local_to_utc, as_utc
 
 BASE_C = 20.0  # VDI 3807: indoor reference temperature
@@ -30,10 +31,14 @@ LIMIT_C = 15.0  # VDI 3807: heating limit; warmer days have no degree days
 DAY_COVER = 0.9  # a day counts when both sides cover at least this share of its hours
 KINDS = ("month", "season", "year")
 SEASON_START_MONTH = 9  # the heating season is counted from 1 September
-METHOD = ("method: heating degree days after VDI 3807 (G 20/15) from the heat pump's outdoor "
-          "sensor: each day with a mean below 15 °C adds 20 °C minus its mean; only days "
-          f"with meter and heat data for at least {DAY_COVER:.0%} of their hours count, on "
-          "both sides.")
+
+
+def method_text() -> str:
+    """The method line /compare ends with, in the current language."""
+    return _("method: heating degree days after VDI 3807 (G 20/15) from the heat pump's "
+             "outdoor sensor: each day with a mean below 15 °C adds 20 °C minus its mean; only "
+             "days with meter and heat data for at least {pct} of their hours count, on both "
+             "sides.").format(pct=fmt.pct(DAY_COVER))
 
 
 class CompareError(ValueError):
@@ -74,16 +79,17 @@ def spans(kind: str, now: datetime, tz: ZoneInfo) -> tuple[str, Span, Span] | No
     """(label, this span, the same span a year before) of complete local days up to
     yesterday; None when the span has no complete day yet (the 1st of a month)."""
     if kind not in KINDS:
-        raise CompareError(f"{kind!r} is not a span; use month, season or year")
+        raise CompareError(_("{kind} is not a span; use month, season or year").format(
+            kind=repr(kind)))
     today = as_utc(now).astimezone(tz).date()
     last = today - timedelta(days=1)
     if kind == "month":
-        first, label = today.replace(day=1), "this month"
+        first, label = today.replace(day=1), _("this month")
     elif kind == "year":
-        first, label = today.replace(month=1, day=1), "this year"
+        first, label = today.replace(month=1, day=1), _("this year")
     else:
         year = today.year if today.month >= SEASON_START_MONTH else today.year - 1
-        first, label = date(year, SEASON_START_MONTH, 1), "this heating season"
+        first, label = date(year, SEASON_START_MONTH, 1), _("this heating season")
     if last < first:
         return None
     return label, Span(first, last), Span(_year_before(first), _year_before(last))
@@ -151,35 +157,41 @@ def _side_line(s: Side) -> str:
     year = s.span.first.year if s.span.first.year == s.span.last.year else (
         f"{s.span.first.year}/{s.span.last:%y}")
     if not s.days:
-        return f"{year} ({s.span.text()}): no complete day with energy and outdoor data"
-    what = "heating" if s.split else "heat (hot water included)"
+        return _("{year} ({span}): no complete day with energy and outdoor data").format(
+            year=year, span=s.span.text())
+    what = _("heating") if s.split else _("heat (hot water included)")
     per = s.heat_per_degree_day
-    per_text = (f"{per:.2f} kWh per degree day ({fmt.kwh(s.heat_wh)} / {s.degree_days:,.0f} "
-                "K·d" if per is not None else f"no degree day ({fmt.kwh(s.heat_wh)}")
-    return (f"{year} ({s.span.text()}): {what} {per_text}, mean outdoor "
-            f"{fmt.temp(s.mean_outdoor_c)}), COP {fmt.ratio(s.cop)}; {s.days} of "
-            f"{s.span.days} days complete")
+    per_text = (_("{per} kWh per degree day ({heat} / {degree_days} K·d").format(
+        per=fmt.ratio(per), heat=fmt.kwh(s.heat_wh), degree_days=fmt.num(s.degree_days, 0))
+                if per is not None else
+                _("no degree day ({heat}").format(heat=fmt.kwh(s.heat_wh)))
+    return _("{year} ({span}): {what} {per_text}, mean outdoor {temp}), COP {ratio}; {days} of "
+             "{span_days} days complete").format(
+        year=year, span=s.span.text(), what=what, per_text=per_text,
+        temp=fmt.temp(s.mean_outdoor_c), ratio=fmt.ratio(s.cop), days=s.days,
+        span_days=s.span.days)
 
 
 def compare_text(label: str, now_side: Side, before: Side) -> str:
     """Reply to /compare."""
-    lines = [f"Weather-normalised: {label} against the same days a year before",
+    lines = [_("Weather-normalised: {span} against the same days a year before").format(
+                 span=label),
              _side_line(now_side), _side_line(before)]
     demand = _pct(now_side.heat_per_degree_day, before.heat_per_degree_day)
     cop = _pct(now_side.cop, before.cop)
     if demand is not None or cop is not None:
         parts = []
         if demand is not None:
-            parts.append(f"heat per degree day {demand}")
+            parts.append(_("heat per degree day {change}").format(change=demand))
         if cop is not None:
             parts.append(f"COP {cop}")
-        lines.append(", ".join(parts) + " against a year before")
+        lines.append(_("{changes} against a year before").format(changes=", ".join(parts)))
     if now_side.split != before.split and now_side.days and before.days:
-        lines.append("note: one year splits heating from hot water and the other does not, "
-                     "so the heat per degree day is not like for like")
+        lines.append(_("note: one year splits heating from hot water and the other does not, "
+                       "so the heat per degree day is not like for like"))
     few = [s for s in (now_side, before) if 0 < s.days < 7]
     if few:
-        lines.append("note: fewer than 7 complete days on a side: the weather of a few days "
-                     "dominates, read the figures with care")
-    lines.append(METHOD)
+        lines.append(_("note: fewer than 7 complete days on a side: the weather of a few days "
+                       "dominates, read the figures with care"))
+    lines.append(method_text())
     return "\n".join(lines)

@@ -27,11 +27,12 @@ from zoneinfo import ZoneInfo
 
 from bot import fmt
 from bot.analytics import HourPair
+from heatpump.i18n import _
 from heatpump.settings import Settings, TouWindow, tou_hours
 from heatpump.timeutil import bucket_floor, bucket_next
 
 HourlyWh = Sequence[tuple[datetime, float]]  # (UTC start of a local hour, meter Wh)
-OTHER = "other hours"
+OTHER = "other"  # the band of the hours outside every COST_TIME_OF_USE window
 
 
 @dataclass(frozen=True)
@@ -68,15 +69,17 @@ class Tariff:
         return OTHER if self.windows else "", self.price_per_kwh
 
     def money(self, x: float) -> str:
-        return f"{x:,.2f} {self.currency}"
+        """An amount with two decimals in the locale ('1,234.56 EUR' / '1.234,56 EUR')."""
+        return f"{fmt.num(x, 2)} {self.currency}"
 
     def per_kwh(self, x: float) -> str:
-        return f"{x:.3f} {self.currency}/kWh"
+        """A price per kWh with three decimals ('0.320 EUR/kWh' / '0,320 EUR/kWh')."""
+        return f"{fmt.num(x, 3, grouping=False)} {self.currency}/kWh"
 
 
 @dataclass(frozen=True)
 class Band:
-    label: str  # "22:00–06:00", "other hours", or "" for a flat price
+    label: str  # "22:00–06:00", OTHER, or "" for a flat price
     price: float
     energy_wh: float
     cost: float
@@ -176,64 +179,89 @@ def cost_report(tariff: Tariff, hourly: HourlyWh, pairs: Sequence[HourPair], sta
         boiler_cost=boiler)
 
 
-FUEL_NAMES = {"gas": "a gas boiler", "oil": "an oil boiler"}
+def fuel_name(fuel: str) -> str:
+    """'a gas boiler' / 'an oil boiler' (COST_BOILER_FUEL), in the current language."""
+    return {"gas": _("a gas boiler"), "oil": _("an oil boiler")}[fuel]
+
+
+def fuel_word(fuel: str) -> str:
+    """The fuel itself ('gas', 'oil'), in the current language."""
+    return {"gas": _("gas"), "oil": _("oil")}.get(fuel, fuel)
+
+
+def band_label(label: str) -> str:
+    """A price band as shown: its window, or 'other hours'."""
+    return _("other hours") if label == OTHER else label
 
 
 def cost_lines(r: CostReport, t: Tariff) -> list[str]:
     """The lines of /cost (after its title): energy by price, base fee, total, heat price,
     the boiler comparison."""
     if r.hours_elapsed <= 0:
-        return ["no complete hour in this period yet"]
+        return [_("no complete hour in this period yet")]
     if not r.hours_with_data:
-        return ["no meter data in this period: its cost is not known"]
+        return [_("no meter data in this period: its cost is not known")]
     flat = len(r.bands) == 1 and not r.bands[0].label
-    at = f" at {t.per_kwh(r.bands[0].price)}" if flat else ""
-    lines = [f"electricity {fmt.kwh(r.energy_wh)}{at}: {t.money(r.energy_cost)} (meter data "
-             f"in {r.hours_with_data:,} of {r.hours_elapsed:,.0f} h)"]
+    at = _(" at {price}").format(price=t.per_kwh(r.bands[0].price)) if flat else ""
+    lines = [_("electricity {energy}{at}: {cost} (meter data in {hours} of {elapsed} h)").format(
+        energy=fmt.kwh(r.energy_wh), at=at, cost=t.money(r.energy_cost),
+        hours=fmt.num(r.hours_with_data, 0), elapsed=fmt.num(r.hours_elapsed, 0))]
     if not flat:
-        lines += [f"  {b.label} at {t.per_kwh(b.price)}: {fmt.kwh(b.energy_wh)}, "
-                  f"{t.money(b.cost)}" for b in r.bands]
+        lines += ["  " + _("{band} at {price}: {energy}, {cost}").format(
+            band=band_label(b.label), price=t.per_kwh(b.price), energy=fmt.kwh(b.energy_wh),
+            cost=t.money(b.cost)) for b in r.bands]
     if r.base_fee is not None:
-        span = ("this period" if r.hours_with_data >= r.hours_elapsed
-                else "the span with meter data")
-        lines.append(f"base fee {t.money(t.base_fee_per_month or 0.0)} per month: "
-                     f"{t.money(r.base_fee)} for {span}")
-        lines.append(f"total {t.money(r.total)}")
+        fee = t.money(t.base_fee_per_month or 0.0)
+        lines.append((_("base fee {fee} per month: {cost} for this period")
+                      if r.hours_with_data >= r.hours_elapsed else
+                      _("base fee {fee} per month: {cost} for the span with meter data"))
+                     .format(fee=fee, cost=t.money(r.base_fee)))
+        lines.append(_("total {cost}").format(cost=t.money(r.total)))
     if r.heat_price is not None:
         cop = r.counted_heat_wh / r.counted_elec_wh if r.counted_elec_wh > 0 else None
-        lines.append(f"heat {fmt.kwh(r.counted_heat_wh)} in the {r.counted_hours:,.0f} hours "
-                     f"with both meter and heat data cost {t.per_kwh(r.heat_price)} of heat "
-                     f"(COP {fmt.ratio(cop)}; base fee left out)")
+        lines.append(_("heat {heat} in the {hours} hours with both meter and heat data cost "
+                       "{price} of heat (COP {ratio}; base fee left out)").format(
+            heat=fmt.kwh(r.counted_heat_wh), hours=fmt.num(r.counted_hours, 0),
+            price=t.per_kwh(r.heat_price), ratio=fmt.ratio(cop)))
     if r.boiler_cost is not None and r.saving is not None and t.boiler_fuel:
-        verb = "saved" if r.saving >= 0 else "cost"
-        lines.append(f"{FUEL_NAMES[t.boiler_fuel]} ({t.boiler_efficiency:.0%} efficient, "
-                     f"{t.per_kwh(t.boiler_price_per_kwh or 0.0)} of {t.boiler_fuel}) would "
-                     f"have cost {t.money(r.boiler_cost)} for the same heat: the heat pump "
-                     f"{verb} {t.money(abs(r.saving))} (base fees left out)")
+        text = (_("{boiler} ({efficiency} efficient, {price} of {fuel}) would have cost "
+                  "{cost} for the same heat: the heat pump saved {saving} (base fees left out)")
+                if r.saving >= 0 else
+                _("{boiler} ({efficiency} efficient, {price} of {fuel}) would have cost "
+                  "{cost} for the same heat: the heat pump cost {saving} (base fees left out)"))
+        lines.append(text.format(
+            boiler=fuel_name(t.boiler_fuel),
+            efficiency=fmt.percent_of(f"{(t.boiler_efficiency or 0.0) * 100:.0f}"),
+            price=t.per_kwh(t.boiler_price_per_kwh or 0.0), fuel=fuel_word(t.boiler_fuel),
+            cost=t.money(r.boiler_cost), saving=t.money(abs(r.saving))))
     return lines
 
 
 def cost_text(label: str, r: CostReport, t: Tariff) -> str:
     """Reply to /cost [period]."""
-    return "\n".join([f"Cost {label}", *cost_lines(r, t)])
+    return "\n".join([_("Cost {period}").format(period=label), *cost_lines(r, t)])
 
 
 def short_line(r: CostReport, t: Tariff) -> str | None:
     """One line for /jaz and /report: the cost and the price of a kWh of heat."""
     if not r.hours_with_data:
         return None
-    line = f"cost {t.money(r.total)}"
+    line = _("cost {cost}").format(cost=t.money(r.total))
     if r.base_fee is not None:
-        line += f" ({t.money(r.energy_cost)} electricity + {t.money(r.base_fee)} base fee)"
+        line += _(" ({energy} electricity + {fee} base fee)").format(
+            energy=t.money(r.energy_cost), fee=t.money(r.base_fee))
     if r.heat_price is not None:
-        line += f"; heat at {t.per_kwh(r.heat_price)}"
+        line += _("; heat at {price}").format(price=t.per_kwh(r.heat_price))
     if r.saving is not None and t.boiler_fuel:
-        line += (f"; {t.money(abs(r.saving))} {'less' if r.saving >= 0 else 'more'} than "
-                 f"{t.boiler_fuel}")
+        line += (_("; {amount} less than {fuel}") if r.saving >= 0 else
+                 _("; {amount} more than {fuel}")).format(amount=t.money(abs(r.saving)),
+                                                          fuel=fuel_word(t.boiler_fuel))
     return line
 
 
-NO_TARIFF = ("No tariff set, so no costs: set COST_PRICE_PER_KWH (or COST_TIME_OF_USE) and "
-             "COST_CURRENCY, optionally COST_BASE_FEE_PER_MONTH and a boiler to compare "
-             "with (COST_BOILER_FUEL, COST_BOILER_PRICE_PER_KWH, COST_BOILER_EFFICIENCY); "
-             "see docs/settings.md.")
+def no_tariff_text() -> str:
+    """The reply to /cost when no COST_* price is set: what to set."""
+    return _("No tariff set, so no costs: set COST_PRICE_PER_KWH (or COST_TIME_OF_USE) and "
+             "COST_CURRENCY, optionally COST_BASE_FEE_PER_MONTH and a boiler to compare with "
+             "(COST_BOILER_FUEL, COST_BOILER_PRICE_PER_KWH, COST_BOILER_EFFICIENCY); see "
+             "docs/settings.md.")

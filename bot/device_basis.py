@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot import fmt
+from heatpump.i18n import _, ngettext
 from heatpump.timeutil import calendar_start
 
 PERIOD_ORDER = ("year", "month", "day")
@@ -110,33 +111,45 @@ def device_jaz_lines(records: Iterable[DeviceRecord], first: date, end: date,
     if not chosen:
         return []
     devices = sorted({j.device for j in chosen})
-    lines = ["the heat pump's own figures (from its memory, not metered; its electricity "
-             "leaves out what the meter counts besides):"]
+    lines = [_("the heat pump's own figures (from its memory, not metered; its electricity "
+               "leaves out what the meter counts besides):")]
     for device in devices:
         mine = [j for j in chosen if j.device == device]
         prefix = f"{device}: " if len(devices) > 1 else ""
         heat = sum(j.heat_wh for j in mine)
         electricity = sum(j.electricity_wh for j in mine)
-        lines.append(f"  {prefix}{name} {fmt.ratio(heat / electricity)} = {fmt.kwh(heat)} "
-                     f"heat / {fmt.kwh(electricity)} electricity (device), "
-                     f"{_span(mine)}")
+        lines.append(f"  {prefix}" + _("{name} {ratio} = {heat} heat / {elec} electricity "
+                                       "(device), {span}").format(
+            name=name, ratio=fmt.ratio(heat / electricity), heat=fmt.kwh(heat),
+            elec=fmt.kwh(electricity), span=_span(mine)))
         months = [j for j in jazs if j.device == device and j.period == "month"
                   and first <= j.start and j.end <= end]
         if len(months) > 1 or (months and mine != months):
-            lines.append("  " + prefix + "per month: " + " · ".join(
+            lines.append("  " + prefix + _("per month: ") + " · ".join(
                 f"{j.start:%m.%Y} {fmt.ratio(j.ratio)}" for j in months))
     return lines
 
 
 def _span(jazs: list[DeviceJaz]) -> str:
-    """'year 2025', 'month 09.2025', '11 months 12.2024–10.2025', '1 year and 3 months'."""
+    """'year 2025', 'month 09.2025', '1 year and 3 months with both figures, 01.01.2024–
+    31.03.2025' (in the current language)."""
     counts = {p: sum(1 for j in jazs if j.period == p) for p in PERIOD_ORDER}
-    parts = [f"{n} {p}{'s' if n != 1 else ''}" for p, n in counts.items() if n]
+    parts = [_count(p, n) for p, n in counts.items() if n]
     if len(jazs) == 1:
         j = jazs[0]
-        label = {"year": f"{j.start:%Y}", "month": f"{j.start:%m.%Y}",
-                 "day": f"{j.start:%d.%m.%Y}"}[j.period]
-        return f"{j.period} {label}"
+        return {"year": _("year {year}").format(year=f"{j.start:%Y}"),
+                "month": _("month {month}").format(month=f"{j.start:%m.%Y}"),
+                "day": _("day {day}").format(day=f"{j.start:%d.%m.%Y}")}[j.period]
     first, last = jazs[0], jazs[-1]
-    return (f"{' and '.join(parts)} with both figures, {first.start:%d.%m.%Y}–"
-            f"{calendar_start('day', last.end, 1):%d.%m.%Y}")
+    return _("{counts} with both figures, {first}–{last}").format(
+        counts=_(" and ").join(parts), first=f"{first.start:%d.%m.%Y}",
+        last=f"{calendar_start('day', last.end, 1):%d.%m.%Y}")
+
+
+def _count(period: str, n: int) -> str:
+    """'1 year', '3 months', '12 days' in the current language."""
+    if period == "year":
+        return ngettext("{n} year", "{n} years", n).format(n=n)
+    if period == "month":
+        return ngettext("{n} month", "{n} months", n).format(n=n)
+    return ngettext("{n} day", "{n} days", n).format(n=n)

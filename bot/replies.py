@@ -13,19 +13,20 @@ from zoneinfo import ZoneInfo
 
 from bot import fmt
 from bot.analytics import (
-    CIRCUIT_LABELS,
     COVER_MIN,
-    METHOD_LABELS,
     SPLIT_CIRCUITS,
     HourPair,
     Performance,
+    circuit_label,
     daily_stats,
+    method_label,
     performance,
 )
-from bot.periods import PERIOD_HELP, Period
+from bot.periods import Period, period_help
 from bot.store_reads import Latests, LiveData, PeriodData, SourceHealth, StatusData
 from heatpump.boundary import DEFAULT_ROLE, ROLE_LOADS, boundaries, boundary_of
 from heatpump.estimates import ERROR_BANDS, USE, RatedOutput, band_text, rated_output
+from heatpump.i18n import _, ngettext
 from heatpump.schema import (
     ESTIMATED_HEAT_METHODS,
     HEALTH_ANY_DEVICE,
@@ -38,8 +39,13 @@ from heatpump.timeutil import bucket_floor
 
 STALE_METER_S = 120  # older than this, live power is shown as stale
 STALE_HEATPUMP_S = 1800  # six missed 5-minute polls
-TEMPS = (("outside_temp_c", "outdoor"), ("supply_temp_c", "flow"),
-         ("return_temp_c", "return"), ("dhw_temp_c", "hot water"))
+TEMPS = ("outside_temp_c", "supply_temp_c", "return_temp_c", "dhw_temp_c")
+
+
+def temp_label(field_name: str) -> str:
+    """What /status and /live call a stored temperature field, in the current language."""
+    return {"outside_temp_c": _("outdoor"), "supply_temp_c": _("flow"),
+            "return_temp_c": _("return"), "dhw_temp_c": _("hot water")}[field_name]
 
 
 # --- /jaz ----------------------------------------------------------------------------------
@@ -49,35 +55,39 @@ def performance_lines(perf: Performance, name: str = "JAZ") -> list[str]:
     """The figure, its basis, coverage and heat method: never a bare number."""
     lines: list[str] = []
     if perf.hours_elapsed <= 0:
-        return ["no complete hour in this period yet"]
+        return [_("no complete hour in this period yet")]
     if perf.ratio is None:
         if perf.elec_wh_all <= 0 and perf.heat_wh_all <= 0:
-            lines.append(f"{name}: no data in this period")
+            lines.append(_("{name}: no data in this period").format(name=name))
         else:
-            lines.append(f"{name}: – (no hour with both meter and heat data; "
-                         f"meter {fmt.kwh(perf.elec_wh_all)}, heat {fmt.kwh(perf.heat_wh_all)})")
+            lines.append(_("{name}: – (no hour with both meter and heat data; meter {elec}, "
+                           "heat {heat})").format(name=name, elec=fmt.kwh(perf.elec_wh_all),
+                                                  heat=fmt.kwh(perf.heat_wh_all)))
         return lines
-    est = " (ESTIMATED heat)" if perf.estimated_share > 0.5 else ""
+    est = _(" (ESTIMATED heat)") if perf.estimated_share > 0.5 else ""
     if perf.estimated_elec_share > 0.5:
-        est += " (ESTIMATED electricity)"
-    lines.append(f"{name} {fmt.ratio(perf.ratio)}{est} = {fmt.kwh(perf.heat_wh)} heat / "
-                 f"{fmt.kwh(perf.elec_wh)} electricity (meter)")
-    lines.append(f"covers {fmt.pct(perf.coverage)} of the period ({perf.hours_counted:,.0f} of "
-                 f"{perf.hours_elapsed:,.0f} h with both meter and heat data)")
+        est += _(" (ESTIMATED electricity)")
+    lines.append(_("{name} {ratio}{est} = {heat} heat / {elec} electricity (meter)").format(
+        name=name, ratio=fmt.ratio(perf.ratio), est=est, heat=fmt.kwh(perf.heat_wh),
+        elec=fmt.kwh(perf.elec_wh)))
+    lines.append(_("covers {pct} of the period ({counted} of {elapsed} h with both meter and "
+                   "heat data)").format(pct=fmt.pct(perf.coverage),
+                                        counted=fmt.num(perf.hours_counted, 0),
+                                        elapsed=fmt.num(perf.hours_elapsed, 0)))
     if perf.estimated_elec_share > 0:
-        lines.append(f"electricity ESTIMATED from the meter's power for "
-                     f"{fmt.pct(perf.estimated_elec_share)} of it (the meter reports no "
-                     "energy counter)")
+        lines.append(_("electricity ESTIMATED from the meter's power for {pct} of it (the "
+                       "meter reports no energy counter)").format(
+            pct=fmt.pct(perf.estimated_elec_share)))
     if perf.elec_bridged_wh > 0:
-        lines.append(f"left out: {fmt.kwh(perf.elec_bridged_wh)} the meter counted across "
-                     "outages, whose hours are not known")
+        lines.append(_("left out: {energy} the meter counted across outages, whose hours are "
+                       "not known").format(energy=fmt.kwh(perf.elec_bridged_wh)))
     methods = sorted(perf.heat_by_method.items(), key=lambda kv: -kv[1])
     if len(methods) == 1:
-        lines.append(f"heat {METHOD_LABELS.get(methods[0][0], methods[0][0])}")
+        lines.append(_("heat {method}").format(method=method_label(methods[0][0])))
     else:
         parts = [f"{m} {fmt.pct(wh / perf.heat_wh)}" for m, wh in methods if perf.heat_wh > 0]
-        lines.append("heat methods: " + ", ".join(parts)
-                     + (f"; {fmt.pct(perf.estimated_share)} estimated"
+        lines.append(_("heat methods: {parts}").format(parts=", ".join(parts))
+                     + (_("; {pct} estimated").format(pct=fmt.pct(perf.estimated_share))
                         if perf.estimated_share > 0 else ""))
     return lines
 
@@ -88,12 +98,15 @@ def method_lines(methods: Iterable[str], rated: RatedOutput | None) -> list[str]
     rated output it used and where that comes from."""
     lines = []
     for method in sorted(set(methods) & set(ERROR_BANDS), key=list(ERROR_BANDS).index):
-        line = f"{method} method: "
+        line = _("{method} method: ").format(method=method)
         if method in ESTIMATED_HEAT_METHODS:
-            line = f"{method} estimate: " + (
-                rated.describe() if rated is not None else "rated output not known here "
-                "(HEATPUMP_RATED_HEAT_KW unset, no figure from the heat pump stored)") + "; "
-        lines.append(f"{line}measured {band_text(method)} of the real heat: {USE[method]}")
+            line = _("{method} estimate: {rated}; ").format(
+                method=method,
+                rated=rated.describe() if rated is not None else _(
+                    "rated output not known here (HEATPUMP_RATED_HEAT_KW unset, no figure "
+                    "from the heat pump stored)"))
+        lines.append(line + _("measured {band} of the real heat: {use}").format(
+            band=band_text(method), use=USE[method]))
     return lines
 
 
@@ -105,19 +118,21 @@ def split_lines(perf: Performance) -> list[str]:
     for c in SPLIT_CIRCUITS:
         if c in split:
             r = perf.circuit_ratio(c)
-            parts.append(f"{CIRCUIT_LABELS[c]} {fmt.kwh(split[c])} "
+            parts.append(f"{circuit_label(c)} {fmt.kwh(split[c])} "
                          f"({fmt.pct(split[c] / perf.heat_wh)})"
-                         + (f", COP {fmt.ratio(r)} by the device's electricity" if r else ""))
-    return ["heat split: " + "; ".join(parts)]
+                         + (_(", COP {ratio} by the device's electricity").format(
+                             ratio=fmt.ratio(r)) if r else ""))
+    return [_("heat split: {parts}").format(parts="; ".join(parts))]
 
 
 def device_lines(perf: Performance, spf: Mapping[str, Latest]) -> list[str]:
     lines = []
     if perf.device_elec_wh is not None and perf.meter_wh_same_hours:
         diff = perf.device_elec_wh / perf.meter_wh_same_hours - 1
-        lines.append(f"the heat pump's own electricity figure: {fmt.kwh(perf.device_elec_wh)} "
-                     f"(meter {fmt.kwh(perf.meter_wh_same_hours)} over the same hours, "
-                     f"device {diff:+.0%})")
+        lines.append(_("the heat pump's own electricity figure: {device} (meter {meter} over "
+                       "the same hours, device {diff})").format(
+            device=fmt.kwh(perf.device_elec_wh), meter=fmt.kwh(perf.meter_wh_same_hours),
+            diff=fmt.signed_pct(diff)))
     for kind, name in DEVICE_FIGURES:
         parts = []
         for circuit in ("total", "heating", "dhw", "cooling"):
@@ -125,11 +140,12 @@ def device_lines(perf: Performance, spf: Mapping[str, Latest]) -> list[str]:
             if lt is None or isinstance(lt.value, bool):
                 continue
             try:
-                parts.append(f"{CIRCUIT_LABELS[circuit]} {float(lt.value):.2f}")
+                parts.append(f"{circuit_label(circuit)} {fmt.ratio(float(lt.value))}")
             except (TypeError, ValueError):
                 continue
         if parts:
-            lines.append(f"the heat pump's own {name} (as it reports it): " + ", ".join(parts))
+            lines.append(_("the heat pump's own {name} (as it reports it): {parts}").format(
+                name=name, parts=", ".join(parts)))
     return lines
 
 
@@ -141,39 +157,42 @@ def boundary_lines(perf: Performance, name: str,
     `meter_loads` are the loads the meter sees (one meter at SHELLY_URL: the heat pump)."""
     if perf.ratio is None:  # no figure to bound; the rod's own figure still tells
         if perf.rod_wh_all is not None:
-            return [f"heating rod: {fmt.kwh(perf.rod_wh_all)} electricity in this period "
-                    "(as the heat pump reports it)"]
+            return [_("heating rod: {energy} electricity in this period (as the heat pump "
+                      "reports it)").format(energy=fmt.kwh(perf.rod_wh_all))]
         if perf.rod_unknown_s > 0:
-            return [f"heating rod: ran {fmt.duration(perf.rod_unknown_s)}, its electricity "
-                    "is not known (set HEATPUMP_HEATING_ROD_KW)"]
+            return [_("heating rod: ran {time}, its electricity is not known (set "
+                      "HEATPUMP_HEATING_ROD_KW)").format(time=fmt.duration(perf.rod_unknown_s))]
         return []
     bounds = boundaries(meter_loads, rod_reported=perf.rod_hours > 0)
     metered = boundary_of(meter_loads)
-    lines = [f"boundary {metered.describe()}: the electricity the meter counts"
-             + (" (with the heating rod; its heat is not in this figure)"
+    lines = [_("boundary {boundary}: the electricity the meter counts").format(
+        boundary=metered.describe())
+             + (_(" (with the heating rod; its heat is not in this figure)")
                 if bounds.rod_in_meter else "")]
     if bounds.system is None:
         if perf.rod_unknown_s > 0:
-            lines.append(f"heating rod: ran {fmt.duration(perf.rod_unknown_s)}, its "
-                         "electricity is not known (set HEATPUMP_HEATING_ROD_KW, its power "
-                         "per level, to estimate it)")
+            lines.append(_("heating rod: ran {time}, its electricity is not known (set "
+                           "HEATPUMP_HEATING_ROD_KW, its power per level, to estimate it)")
+                         .format(time=fmt.duration(perf.rod_unknown_s)))
         return lines
     rod = perf.rod_wh
     heat = perf.sys_heat_wh + rod
     # a rod the meter already counts is never added twice
     elec = perf.sys_meter_wh + (0.0 if bounds.rod_in_meter else rod)
-    sys_name = f"whole system {name}"
-    hours = (f" over {perf.rod_hours:,.0f} h" if perf.rod_hours < perf.hours_counted else "")
-    lines.append(f"{sys_name} {fmt.ratio(heat / elec) if elec > 0 else '–'} = "
-                 f"{fmt.kwh(heat)} heat / {fmt.kwh(elec)} electricity{hours}; boundary "
-                 f"{bounds.system.describe()}")
-    split = [f"{CIRCUIT_LABELS[c]} {fmt.kwh(wh)}" for c in SPLIT_CIRCUITS
+    hours = (_(" over {hours} h").format(hours=fmt.num(perf.rod_hours, 0))
+             if perf.rod_hours < perf.hours_counted else "")
+    lines.append(_("whole system {name} {ratio} = {heat} heat / {elec} electricity{hours}; "
+                   "boundary {boundary}").format(
+        name=name, ratio=fmt.ratio(heat / elec) if elec > 0 else "–", heat=fmt.kwh(heat),
+        elec=fmt.kwh(elec), hours=hours, boundary=bounds.system.describe()))
+    split = [f"{circuit_label(c)} {fmt.kwh(wh)}" for c in SPLIT_CIRCUITS
              if (wh := perf.rod_by_circuit.get(c)) is not None]
-    est = (" (ESTIMATED from its running time × HEATPUMP_HEATING_ROD_KW)"
+    est = (_(" (ESTIMATED from its running time × HEATPUMP_HEATING_ROD_KW)")
            if perf.rod_estimated_wh > 0.5 * rod > 0 else "")
-    lines.append(f"heating rod: {fmt.kwh(rod)} electricity{est} = "
-                 f"{fmt.pct(rod / elec) if elec > 0 else '–'} of the system's electricity "
-                 f"and {fmt.pct(rod / heat) if heat > 0 else '–'} of its heat"
+    lines.append(_("heating rod: {energy} electricity{est} = {elec_share} of the system's "
+                   "electricity and {heat_share} of its heat").format(
+        energy=fmt.kwh(rod), est=est, elec_share=fmt.pct(rod / elec) if elec > 0 else "–",
+        heat_share=fmt.pct(rod / heat) if heat > 0 else "–")
                  + (" (" + ", ".join(split) + ")" if split else ""))
     return lines
 
@@ -197,19 +216,22 @@ def jaz_text(period: Period, data: PeriodData, now: datetime, tz: ZoneInfo,
         lines += method_lines(perf.heat_by_method, rated_output(rated_heat_kw, device_kw))
     lines += split_lines(perf)
     if perf.running_cop is not None:
-        lines.append(f"running COP {fmt.ratio(perf.running_cop)} (heat over the electricity "
-                     f"while the compressor ran, {perf.running_hours:,.0f} h)")
+        lines.append(_("running COP {ratio} (heat over the electricity while the compressor "
+                       "ran, {hours} h)").format(ratio=fmt.ratio(perf.running_cop),
+                                                 hours=fmt.num(perf.running_hours, 0)))
     days = [d for d in daily_stats(pairs, tz) if d.starts > 0 or d.running_s > 0]
     if days:
         starts = sum(d.starts for d in days)
         run = sum(d.running_s for d in days)
         if starts:
-            lines.append(f"compressor: {starts / len(days):.1f} starts per day, mean run "
-                         f"{fmt.duration(run / starts)}")
+            lines.append(_("compressor: {per_day} starts per day, mean run {run}").format(
+                per_day=fmt.num(starts / len(days), 1), run=fmt.duration(run / starts)))
         else:
-            lines.append(f"compressor: no start in {len(days)} day{'s' if len(days) != 1 else ''} "
-                         "with metered running "
-                         f"time (it ran without stopping, {fmt.duration(run)})")
+            lines.append(ngettext(
+                "compressor: no start in {n} day with metered running time (it ran without "
+                "stopping, {run})",
+                "compressor: no start in {n} days with metered running time (it ran without "
+                "stopping, {run})", len(days)).format(n=len(days), run=fmt.duration(run)))
     lines += device_lines(perf, data.device_figures)
     return "\n".join(lines)
 
@@ -224,21 +246,22 @@ DEVICE_FIGURES = (("spf", "SPF"), ("scop", "SCOP"))
 def status_text(data: StatusData, settings: Settings, now: datetime) -> str:
     """Reply to /status from `data` read at `now`."""
     tz = settings.tz
-    lines = [f"Heat pump status · {fmt.local(now, tz)}"]
+    lines = [_("Heat pump status · {time}").format(time=fmt.local(now, tz))]
     lines += _power_lines(data.meters, now)
     lines += _heatpump_lines(data.pumps, data.messages, tz, now)
     lines += _today_lines(data.today, tz, now)
     lines += _source_lines(data.meters, data.pumps, data.health, tz, now)
     if settings.vicare_enabled or data.api_calls_24h:  # a meter-only set-up: no quota
-        lines.append(f"Viessmann API calls: {data.api_calls_today} today, "
-                     f"{data.api_calls_24h} in the last 24 h "
-                     f"(budget {settings.vicare_daily_budget})")
+        lines.append(_("Viessmann API calls: {today} today, {last_24h} in the last 24 h "
+                       "(budget {budget})").format(today=data.api_calls_today,
+                                                   last_24h=data.api_calls_24h,
+                                                   budget=settings.vicare_daily_budget))
     return "\n".join(lines)
 
 
 def _power_lines(meters: Latests, now: datetime) -> list[str]:
     if not meters:
-        return ["⚡ power: no meter data"]
+        return [_("⚡ power: no meter data")]
     out = []
     for dev, latest in sorted(meters.items()):
         p = latest.get("power_w")
@@ -246,15 +269,16 @@ def _power_lines(meters: Latests, now: datetime) -> list[str]:
             continue
         stale = (now - p.time).total_seconds() > STALE_METER_S
         name = f" ({dev})" if len(meters) > 1 else ""
-        out.append(f"⚡ power{name} {fmt.watts(float(p.value))}, {fmt.age(p.time, now)}"
-                   + (" — STALE" if stale else ""))
-    return out or ["⚡ power: no meter data"]
+        out.append(_("⚡ power{name} {power}, {age}").format(
+            name=name, power=fmt.watts(float(p.value)), age=fmt.age(p.time, now))
+                   + (_(" — STALE") if stale else ""))
+    return out or [_("⚡ power: no meter data")]
 
 
 def _heatpump_lines(pumps: Latests, messages: Mapping[str, list[Point]], tz: ZoneInfo,
                     now: datetime) -> list[str]:
     if not pumps:
-        return ["heat pump: no data"]
+        return [_("heat pump: no data")]
     out = []
     for dev, latest in sorted(pumps.items()):
         name = f" {dev}" if len(pumps) > 1 else ""
@@ -262,24 +286,26 @@ def _heatpump_lines(pumps: Latests, messages: Mapping[str, list[Point]], tz: Zon
         fresh = {k: v for k, v in latest.items() if v.time == poll}
         active = latest.get("compressor_active")
         if active is None:
-            state = "compressor state unknown"
+            state = _("compressor state unknown")
         else:
-            state = "compressor RUNNING" if active.value else "compressor off"
+            state = _("compressor RUNNING") if active.value else _("compressor off")
             mod = latest.get("compressor_modulation_pct")
             if active.value and mod is not None:
-                state += f", modulation {float(mod.value):.0f}%"
+                state += _(", modulation {pct}").format(
+                    pct=fmt.percent_of(f"{float(mod.value):.0f}"))
             phase = latest.get("compressor_phase")
             if phase is not None and str(phase.value) not in ("", "off"):
                 state += f" ({phase.value})"
         stale = (now - poll).total_seconds() > STALE_HEATPUMP_S
-        out.append(f"heat pump{name}: {state} — polled {fmt.age(poll, now)}"
-                   + (" — STALE, may have changed since" if stale else ""))
+        out.append(_("heat pump{name}: {state} — polled {age}").format(
+            name=name, state=state, age=fmt.age(poll, now))
+                   + (_(" — STALE, may have changed since") if stale else ""))
         temps = []
-        for field_name, label in TEMPS:
+        for field_name in TEMPS:
             v = latest.get(field_name)
             if v is None:
                 continue
-            t = f"{label} {fmt.temp(float(v.value))}"
+            t = f"{temp_label(field_name)} {fmt.temp(float(v.value))}"
             if v.time != poll:
                 t += f" ({fmt.age(v.time, now)})"
             temps.append(t)
@@ -300,14 +326,14 @@ def _rod_state_lines(latest: Mapping[str, Latest], poll: datetime, now: datetime
         levels = [str(n) for n in (1, 2, 3)
                   if (lv := latest.get(f"heating_rod_level{n}_active")) is not None
                   and lv.value is True]
-        state = "ON" if rod.value else "off"
+        state = _("ON") if rod.value else _("off")
         if rod.value and levels:
-            state += " (level " + ", ".join(levels) + ")"
-        out.append(f"🔥 heating rod {state}" + (f" ({fmt.age(rod.time, now)})"
-                                                 if rod.time != poll else ""))
+            state += _(" (level {levels})").format(levels=", ".join(levels))
+        out.append(_("🔥 heating rod {state}").format(state=state)
+                   + (f" ({fmt.age(rod.time, now)})" if rod.time != poll else ""))
     gen = latest.get("secondary_heat_generator_active")
     if gen is not None and gen.value:
-        out.append("🔥 secondary heat generator ON")
+        out.append(_("🔥 secondary heat generator ON"))
     return out
 
 
@@ -320,13 +346,22 @@ def _when(iso: str, tz: ZoneInfo) -> str:
     return fmt.local(t, tz) if t.tzinfo else t.strftime("%d.%m.%Y %H:%M")
 
 
+def message_kind(kind: str) -> str:
+    """A device message's kind (the `kind` tag: error, warning, service, status, info) in
+    the current language; another kind as the device names it."""
+    return {"error": _("error"), "warning": _("warning"), "service": _("service"),
+            "status": _("status"), "info": _("info")}.get(kind, kind)
+
+
 def _fault_lines(msgs: list[Point], fresh: Mapping[str, Latest], tz: ZoneInfo) -> list[str]:
     errors = fresh.get("error_count")
     if not msgs:
         if errors is not None and int(errors.value) == 0:
-            return ["✅ no active faults"]
+            return [_("✅ no active faults")]
         if errors is not None:
-            return [f"⚠️ {int(errors.value)} active fault(s) (no details reported)"]
+            n = int(errors.value)
+            return [ngettext("⚠️ {n} active fault (no details reported)",
+                             "⚠️ {n} active faults (no details reported)", n).format(n=n)]
         return []
     out = []
     for m in msgs:
@@ -335,9 +370,9 @@ def _fault_lines(msgs: list[Point], fresh: Mapping[str, Latest], tz: ZoneInfo) -
         text = str(m.fields.get("text", "")).strip()
         prio = str(m.fields.get("priority", ""))
         since = str(m.fields.get("since", ""))
-        out.append(f"{icon} {kind} {m.tags.get('code', '?')}"
+        out.append(f"{icon} {message_kind(kind)} {m.tags.get('code', '?')}"
                    + (f" [{prio}]" if prio else "") + (f": {text}" if text else "")
-                   + (f" (since {_when(since, tz)})" if since else ""))
+                   + (_(" (since {time})").format(time=_when(since, tz)) if since else ""))
     return out
 
 
@@ -348,26 +383,29 @@ def _today_lines(pairs: list[HourPair], tz: ZoneInfo, now: datetime) -> list[str
     elec = _total(p.elec_total_wh for p in pairs)
     heat = _total(p.heat_wh for p in pairs)
     methods = {p.method for p in pairs if p.method}
-    est = (" (estimated: " + ", ".join(f"{m} {band_text(m)}" for m in sorted(methods)) + ")"
+    est = (_(" (estimated: {methods})").format(
+        methods=", ".join(f"{m} {band_text(m)}" for m in sorted(methods)))
            if methods and methods <= ESTIMATED_HEAT_METHODS else "")
-    elec_est = " (estimated)" if any(p.elec_estimated_wh > 0 for p in pairs) else ""
+    elec_est = _(" (estimated)") if any(p.elec_estimated_wh > 0 for p in pairs) else ""
     perf = performance(pairs, day0, bucket_floor(now, "hour", tz))
-    cop = (f"COP {fmt.ratio(perf.ratio)} over {perf.hours_counted:.0f} of "
-           f"{perf.hours_elapsed:.0f} complete hours" if perf.ratio is not None
-           else "COP – (no complete hour with both sides yet)")
+    cop = (_("COP {ratio} over {counted} of {elapsed} complete hours").format(
+        ratio=fmt.ratio(perf.ratio), counted=f"{perf.hours_counted:.0f}",
+        elapsed=f"{perf.hours_elapsed:.0f}") if perf.ratio is not None
+           else _("COP – (no complete hour with both sides yet)"))
     if not pairs:
-        return ["today: no energy data yet"]
-    lines = [f"today: electricity {fmt.kwh(elec)}{elec_est}, heat {fmt.kwh(heat)}{est}; {cop}"]
+        return [_("today: no energy data yet")]
+    lines = [_("today: electricity {elec}{elec_est}, heat {heat}{est}; {cop}").format(
+        elec=fmt.kwh(elec), elec_est=elec_est, heat=fmt.kwh(heat), est=est, cop=cop)]
     rod = [p.rod_wh for p in pairs if p.rod_wh is not None]
     rod_s = sum(p.rod_running_s for p in pairs)
     if rod:
-        rod_est = (" (estimated from its running time)"
+        rod_est = (_(" (estimated from its running time)")
                    if any(p.rod_estimated_wh > 0 for p in pairs) else "")
-        lines.append(f"today: heating rod {fmt.kwh(sum(rod))}{rod_est} (as the heat pump "
-                     "reports it)")
+        lines.append(_("today: heating rod {energy}{est} (as the heat pump reports it)").format(
+            energy=fmt.kwh(sum(rod)), est=rod_est))
     elif rod_s > 0:
-        lines.append(f"today: heating rod ran {fmt.duration(rod_s)} (its electricity is not "
-                     "known: set HEATPUMP_HEATING_ROD_KW)")
+        lines.append(_("today: heating rod ran {time} (its electricity is not known: set "
+                       "HEATPUMP_HEATING_ROD_KW)").format(time=fmt.duration(rod_s)))
     return lines
 
 
@@ -376,17 +414,18 @@ def _total(values: Iterable[float | None]) -> float | None:
     return sum(found) if found else None
 
 
-# the `source` tag of the collector's health points -> what /status calls it
-HEALTH_LABELS = {HEALTH_SOURCE["meter"]: "meter", HEALTH_SOURCE["heatpump"]: "heat pump",
-                 HEALTH_STORE_SOURCE: "store"}
+def health_labels() -> dict[str, str]:
+    """The `source` tag of the collector's health points -> what /status calls it."""
+    return {HEALTH_SOURCE["meter"]: _("meter"), HEALTH_SOURCE["heatpump"]: _("heat pump"),
+            HEALTH_STORE_SOURCE: _("store")}
 
 
 def health_label(source: str, device: str) -> str:
     """"heat pump 7571381681420106-0", "heat pump (Viessmann account)", "store": the same
     names as the "last data" lines, so a device's two lines read together."""
-    label = HEALTH_LABELS.get(source, source)
+    label = health_labels().get(source, source)
     if device == "account":
-        return f"{label} (Viessmann account)"
+        return _("{label} (Viessmann account)").format(label=label)
     if device in HEALTH_ANY_DEVICE or not device:
         return label
     return f"{label} {device}"
@@ -394,27 +433,31 @@ def health_label(source: str, device: str) -> str:
 
 def _source_lines(meters: Latests, pumps: Latests, health: list[SourceHealth],
                   tz: ZoneInfo, now: datetime) -> list[str]:
-    out = ["sources:"]
-    for found, label in ((meters, "meter"), (pumps, "heat pump")):
+    out = [_("sources:")]
+    for found, label in ((meters, _("meter")), (pumps, _("heat pump"))):
         for dev, latest in sorted(found.items()):
             if latest:
                 t = max(v.time for v in latest.values())
-                out.append(f"  {label} {dev}: last data {fmt.local(t, tz)} "
-                           f"({fmt.age(t, now)})")
+                out.append("  " + _("{label} {device}: last data {time} ({age})").format(
+                    label=label, device=dev, time=fmt.local(t, tz), age=fmt.age(t, now)))
     for h in sorted(health, key=lambda h: (h.source, h.device)):
         who = health_label(h.source, h.device)
         if h.status == "up":
-            out.append(f"  {who}: up since {fmt.local(h.time, tz)}")
+            out.append("  " + _("{who}: up since {time}").format(
+                who=who, time=fmt.local(h.time, tz)))
         else:
-            because = h.detail or h.reason or "unknown reason"
+            because = h.detail or h.reason or _("unknown reason")
             if h.reason and h.detail:
                 because = f"{h.reason}: {h.detail}"
             until = ""
             if h.until:
-                until = f", waits until {_when(h.until, tz)}"
-            out.append(f"  {who}: {h.status.upper()} since {fmt.local(h.time, tz)} "
-                       f"because {because}{until}")
-    return out if len(out) > 1 else ["sources: no data yet"]
+                until = _(", waits until {time}").format(time=_when(h.until, tz))
+            status = {"down": _("DOWN"), "degraded": _("DEGRADED")}.get(h.status,
+                                                                       h.status.upper())
+            out.append("  " + _("{who}: {status} since {time} because {because}{until}").format(
+                who=who, status=status, time=fmt.local(h.time, tz), because=because,
+                until=until))
+    return out if len(out) > 1 else [_("sources: no data yet")]
 
 
 # --- /live ---------------------------------------------------------------------------------
@@ -423,7 +466,7 @@ def _source_lines(meters: Latests, pumps: Latests, health: list[SourceHealth],
 def live_text(data: LiveData, now: datetime, tz: ZoneInfo) -> str:
     """The compact snapshot /live keeps editing: power and state with the time of each
     reading (not an age), so the text only changes when a reading does."""
-    lines = ["live view (updates every 15 s for 10 min)"]
+    lines = [_("live view (updates every 15 s for 10 min)")]
     meters = data.meters
     for dev, latest in sorted(meters.items()):
         p = latest.get("power_w")
@@ -431,26 +474,28 @@ def live_text(data: LiveData, now: datetime, tz: ZoneInfo) -> str:
             continue
         name = f" ({dev})" if len(meters) > 1 else ""
         stale = (now - p.time).total_seconds() > STALE_METER_S
-        lines.append(f"⚡ power{name} {fmt.watts(float(p.value))} at "
-                     f"{p.time.astimezone(tz):%H:%M:%S}" + (" — STALE" if stale else ""))
+        lines.append(_("⚡ power{name} {power} at {time}").format(
+            name=name, power=fmt.watts(float(p.value)),
+            time=f"{p.time.astimezone(tz):%H:%M:%S}") + (_(" — STALE") if stale else ""))
     if len(lines) == 1:
-        lines.append("⚡ power: no meter data")
+        lines.append(_("⚡ power: no meter data"))
     pumps = data.pumps
     for dev, latest in sorted(pumps.items()):
         active = latest.get("compressor_active")
         if active is None:
             continue
-        state = "RUNNING" if active.value else "off"
+        state = _("RUNNING") if active.value else _("off")
         mod = latest.get("compressor_modulation_pct")
         if active.value and mod is not None:
-            state += f" {float(mod.value):.0f}%"
+            state += " " + fmt.percent_of(f"{float(mod.value):.0f}")
         extra = []
-        for f, label in (("supply_temp_c", "flow"), ("outside_temp_c", "outdoor")):
+        for f in ("supply_temp_c", "outside_temp_c"):
             if f in latest:
-                extra.append(f"{label} {fmt.temp(float(latest[f].value))}")
+                extra.append(f"{temp_label(f)} {fmt.temp(float(latest[f].value))}")
         name = f" {dev}" if len(pumps) > 1 else ""
-        lines.append(f"compressor{name} {state}" + (" · " + " · ".join(extra) if extra else "")
-                     + f" (polled {active.time.astimezone(tz):%H:%M})")
+        lines.append(_("compressor{name} {state}").format(name=name, state=state)
+                     + (" · " + " · ".join(extra) if extra else "")
+                     + _(" (polled {time})").format(time=f"{active.time.astimezone(tz):%H:%M}"))
     return "\n".join(lines)
 
 
@@ -459,14 +504,15 @@ def live_text(data: LiveData, now: datetime, tz: ZoneInfo) -> str:
 def help_text(commands: Iterable[tuple[str, str]]) -> str:
     """The help: one line per (command name, description), in the order given (the command
     table of bot/commands.py), then how periods and coverage work."""
-    lines = ["Heat pump monitor. Commands:"]
+    lines = [_("Heat pump monitor. Commands:")]
     lines += [f"/{name} – {text}" for name, text in commands]
-    lines.append(f"Periods: {PERIOD_HELP}.")
-    lines.append(f"JAZ/COP count only hours in which the meter and the heat data both cover "
-                 f"at least {COVER_MIN:.0%} of the hour; every figure says how much of the "
-                 f"period that was.")
+    lines.append(_("Periods: {forms}.").format(forms=period_help()))
+    lines.append(_("JAZ/COP count only hours in which the meter and the heat data both cover "
+                   "at least {pct} of the hour; every figure says how much of the period "
+                   "that was.").format(pct=fmt.pct(COVER_MIN)))
     return "\n".join(lines)
 
 
 def start_text(commands: Iterable[tuple[str, str]]) -> str:
-    return "Hello! I report how well your heat pump really works.\n\n" + help_text(commands)
+    return _("Hello! I report how well your heat pump really works.") + "\n\n" + help_text(
+        commands)

@@ -31,6 +31,7 @@ from bot.analytics import HourPair, performance
 from bot.changes import Entry
 from bot.periods import Period, _local_midnight
 from bot.replies import performance_lines
+from heatpump.i18n import _
 from heatpump.timeutil import _local_to_utc
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 REPORTS_FILE = "reports.json"
 REPORTS_VERSION = 1
 EVERY = ("daily", "weekly", "monthly")
-NAMES = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
 # the chart each report carries: (kind, range) of /chart, the period in its context
 CHARTS = {"daily": ("energy", "7d"), "weekly": ("cop", "30d"), "monthly": ("cop", "12m")}
 LOW_COVERAGE = 0.9
@@ -64,13 +64,14 @@ def last_period(every: str, now: datetime, tz: ZoneInfo) -> tuple[Period, Period
     out = []
     for a, b in pairwise(firsts):
         if every == "daily":
-            key, label = f"{a}", f"{a:%A %d.%m.%Y}"
+            key, label = f"{a}", fmt.weekday_day(a)
         elif every == "weekly":
             iso = a.isocalendar()
             key = f"{iso.year}-W{iso.week:02d}"
-            label = f"week {iso.week} ({a:%d.%m.}–{b - timedelta(days=1):%d.%m.%Y})"
+            label = _("week {week} ({first}–{last})").format(
+                week=iso.week, first=f"{a:%d.%m.}", last=fmt.day(b - timedelta(days=1)))
         else:
-            key, label = f"{a:%Y-%m}", f"{a:%B %Y}"
+            key, label = f"{a:%Y-%m}", fmt.month_year(a)
         out.append(Period(key, label, _local_midnight(a, tz), _local_midnight(b, tz)))
     return out[1], out[0]
 
@@ -111,32 +112,41 @@ def digest_text(every: str, period: Period, before: Period, data: ReportData,
     """The report's text: short, every figure with its basis."""
     perf = performance(data.pairs, period.start, period.end)
     prev = performance(data.before, before.start, before.end)
-    lines = [f"📊 {NAMES[every]} report: {period.label}"]
+    lines = ["📊 " + _report_title(every).format(period=period.label)]
     if perf.elec_wh_all > 0 or perf.heat_wh_all > 0:
-        lines.append(f"electricity {fmt.kwh(perf.elec_wh_all or None)}, "
-                     f"heat {fmt.kwh(perf.heat_wh_all or None)}")
+        lines.append(_("electricity {elec}, heat {heat}").format(
+            elec=fmt.kwh(perf.elec_wh_all or None), heat=fmt.kwh(perf.heat_wh_all or None)))
     lines += performance_lines(perf, "COP")[:2]
     if data.cost_line:
         lines.append(data.cost_line)
     if prev.ratio is not None:
-        line = (f"{before.label}: COP {fmt.ratio(prev.ratio)}, heat {fmt.kwh(prev.heat_wh)} "
-                f"over {fmt.pct(prev.coverage)} of it")
+        line = _("{period}: COP {ratio}, heat {heat} over {pct} of it").format(
+            period=before.label, ratio=fmt.ratio(prev.ratio), heat=fmt.kwh(prev.heat_wh),
+            pct=fmt.pct(prev.coverage))
         if perf.ratio is not None:
-            line += f" (COP now {(perf.ratio / prev.ratio - 1) * 100:+.0f} %)"
-        lines.append(line.replace("(COP now -", "(COP now −"))
+            change = f"{(perf.ratio / prev.ratio - 1) * 100:+.0f}".replace("-", "−")
+            line += _(" (COP now {change} %)").format(change=change)
+        lines.append(line)
     else:
-        lines.append(f"{before.label}: no COP to compare with")
+        lines.append(_("{period}: no COP to compare with").format(period=before.label))
     unusual: list[str] = []
     if perf.ratio is not None and perf.coverage < LOW_COVERAGE:
-        unusual.append(f"data gaps: meter and heat data together for only "
-                       f"{fmt.pct(perf.coverage)} of the hours")
+        unusual.append(_("data gaps: meter and heat data together for only {pct} of the hours")
+                       .format(pct=fmt.pct(perf.coverage)))
     for e in data.changes:
         if period.start <= e.time < period.end:
-            unusual.append(f"settings changed {fmt.local(e.time, tz)}: "
-                           + "; ".join(c.text() for c in e.changes) + " (/changes)")
+            unusual.append(_("settings changed {time}: {changes} (/changes)").format(
+                time=fmt.local(e.time, tz), changes="; ".join(c.text() for c in e.changes)))
     unusual += data.alert_lines
-    lines += ["unusual:", *(f"  {u}" for u in unusual)] if unusual else ["nothing unusual"]
+    lines += ([_("unusual:"), *(f"  {u}" for u in unusual)] if unusual
+              else [_("nothing unusual")])
     return "\n".join(lines)
+
+
+def _report_title(every: str) -> str:
+    """'Daily report: {period}' and its siblings, in the current language."""
+    return {"daily": _("Daily report: {period}"), "weekly": _("Weekly report: {period}"),
+            "monthly": _("Monthly report: {period}")}[every]
 
 
 # --- who gets which report -----------------------------------------------------------------
@@ -231,20 +241,25 @@ def report_reply(book: ReportBook | None, chat: int | None, arg: str, now: datet
         raise ValueError("needs a chat")
     if arg == "off":
         changed = book.set(chat, None, now, tz)
-        return "Reports are off here." if changed else "No reports were on here."
+        return _("Reports are off here.") if changed else _("No reports were on here.")
     if arg == "":
         every = book.every(chat)
         if every is None:
-            return (f"No reports here. /report daily, /report weekly or /report monthly "
-                    f"sends one at {report_time} (local time).")
+            return _("No reports here. /report daily, /report weekly or /report monthly sends "
+                     "one at {time} (local time).").format(time=report_time)
         arg = every
     else:
         book.set(chat, arg, now, tz)
-    period, _ = last_period(arg, now, tz)
-    nxt, _ = last_period(arg, _next_end(arg, period, tz) + timedelta(hours=1), tz)
+    period, _before = last_period(arg, now, tz)
+    nxt, _after = last_period(arg, _next_end(arg, period, tz) + timedelta(hours=1), tz)
     when = fmt.local(_at(nxt, report_time, tz), tz)
-    return (f"{NAMES[arg]} report here at {report_time}: the next one, on {nxt.label}, "
-            f"comes {when}. /report off stops it. The latest:")
+    text = {"daily": _("Daily report here at {time}: the next one, on {period}, comes {when}. "
+                       "/report off stops it. The latest:"),
+            "weekly": _("Weekly report here at {time}: the next one, on {period}, comes "
+                        "{when}. /report off stops it. The latest:"),
+            "monthly": _("Monthly report here at {time}: the next one, on {period}, comes "
+                         "{when}. /report off stops it. The latest:")}[arg]
+    return text.format(time=report_time, period=nxt.label, when=when)
 
 
 def _next_end(every: str, period: Period, tz: ZoneInfo) -> datetime:
@@ -258,8 +273,9 @@ def _next_end(every: str, period: Period, tz: ZoneInfo) -> datetime:
 def parse_every(args: Sequence[str]) -> str:
     """'' (show), 'daily', 'weekly', 'monthly' or 'off'; ValueError otherwise."""
     if len(args) > 1:
-        raise ValueError("/report takes one word: daily, weekly, monthly or off")
+        raise ValueError(_("/report takes one word: daily, weekly, monthly or off"))
     word = args[0].lower() if args else ""
     if word not in ("", "off", *EVERY):
-        raise ValueError(f"{word!r} is not a report; use daily, weekly, monthly or off")
+        raise ValueError(_("{word} is not a report; use daily, weekly, monthly or off").format(
+            word=repr(word)))
     return word

@@ -27,14 +27,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from heatpump.i18n import _
+
 # The loads of a heating system, in SEPEMO order.
 COMPRESSOR = "compressor"  # the refrigerant cycle and the unit's controls
 SOURCE = "source"  # the outdoor unit's fan, a brine or well pump
 HEATING_ROD = "heating_rod"  # the backup heater
 CIRCULATION_PUMPS = "circulation_pumps"  # pumps on the heating/hot-water side
 LOADS = (COMPRESSOR, SOURCE, HEATING_ROD, CIRCULATION_PUMPS)
-LOAD_LABELS = {COMPRESSOR: "compressor", SOURCE: "fan/source pump",
-               HEATING_ROD: "heating rod", CIRCULATION_PUMPS: "circulation pumps"}
+
+
+def load_label(load: str) -> str:
+    """What a person calls a load, in the current language (heatpump.i18n)."""
+    return {COMPRESSOR: _("compressor"), SOURCE: _("fan/source pump"),
+            HEATING_ROD: _("heating rod"), CIRCULATION_PUMPS: _("circulation pumps")}[load]
+
 
 # Which loads a meter of each role sees. "heatpump" is the one meter at SHELLY_URL: the
 # heat pump's supply (outdoor unit and, if separate, its controller), which on Viessmann
@@ -48,10 +55,14 @@ LEVELS = (("H1", frozenset({COMPRESSOR})),
           ("H2", frozenset({COMPRESSOR, SOURCE})),
           ("H3", frozenset({COMPRESSOR, SOURCE, HEATING_ROD})),
           ("H4", frozenset(LOADS)))
-LEVEL_TEXT = {"H1": "the compressor only",
-              "H2": "the heat pump with its fan/source pump",
-              "H3": "heat pump and heating rod",
-              "H4": "heat pump, heating rod and circulation pumps"}
+
+
+def level_text(level: str) -> str:
+    """What a SEPEMO level includes, in the current language (heatpump.i18n)."""
+    return {"H1": _("the compressor only"),
+            "H2": _("the heat pump with its fan/source pump"),
+            "H3": _("heat pump and heating rod"),
+            "H4": _("heat pump, heating rod and circulation pumps")}[level]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,17 +79,17 @@ class Boundary:
     def label(self) -> str:
         """"H2", "H2 + circulation pumps", or "no SEPEMO level" (no compressor)."""
         if self.level is None:
-            return "no SEPEMO level"
-        return " + ".join((self.level, *(LOAD_LABELS[x] for x in self.extra)))
+            return _("no SEPEMO level")
+        return " + ".join((self.level, *(load_label(x) for x in self.extra)))
 
     def describe(self) -> str:
         """"H3 (SEPEMO: heat pump and heating rod)"."""
         if self.level is None:
-            return "no SEPEMO level (" + ", ".join(
-                LOAD_LABELS[x] for x in LOADS if x in self.loads) + ")"
-        text = f"{self.level} (SEPEMO: {LEVEL_TEXT[self.level]}"
+            return _("no SEPEMO level") + " (" + ", ".join(
+                load_label(x) for x in LOADS if x in self.loads) + ")"
+        text = f"{self.level} (SEPEMO: {level_text(self.level)}"
         if self.extra:
-            text += " + " + ", ".join(LOAD_LABELS[x] for x in self.extra)
+            text += " + " + ", ".join(load_label(x) for x in self.extra)
         return text + ")"
 
 

@@ -14,7 +14,13 @@ table and its documentation.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+
+from babel.numbers import format_decimal
+
+from heatpump import i18n
+from heatpump.i18n import _
 
 # method -> (lowest, highest) relative error of its heat against the truth over 30 days
 # (-0.10 = 10 % too low). `counter` is the device's own meter: exact to it, no band.
@@ -28,13 +34,32 @@ ERROR_BANDS: dict[str, tuple[float, float]] = {
     "runtime": (-0.15, 1.85),
 }
 
-# What each computed method is good for (docs/vicare.md says the same at length).
-USE: dict[str, str] = {
-    "flow": "good for a JAZ; real sensors add their own tolerance",
-    "modulation": "a rough JAZ; it reads high in winter and low in summer",
-    "runtime": "an inverter mostly runs below its rating, so this shows when and how long "
-               "the compressor runs, not a JAZ",
-}
+
+
+def use_text(method: str) -> str:
+    """What a computed method is good for (docs/vicare.md says the same at length), in the
+    current language (heatpump.i18n); KeyError for a method without a band."""
+    return {"flow": _("good for a JAZ; real sensors add their own tolerance"),
+            "modulation": _("a rough JAZ; it reads high in winter and low in summer"),
+            "runtime": _("an inverter mostly runs below its rating, so this shows when and how "
+                         "long the compressor runs, not a JAZ")}[method]
+
+
+class _UseTexts(Mapping[str, str]):
+    """`USE[method]`: `use_text(method)` looked up when read, so it is in the language of
+    the reader, not of the import."""
+
+    def __getitem__(self, method: str) -> str:
+        return use_text(method)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(ERROR_BANDS)
+
+    def __len__(self) -> int:
+        return len(ERROR_BANDS)
+
+
+USE: Mapping[str, str] = _UseTexts()
 
 RATED_SETTING = "HEATPUMP_RATED_HEAT_KW"
 RATED_DEVICE_FEATURE = "heating.compressors.0.power"
@@ -46,7 +71,8 @@ def band_text(method: str) -> str:
     if band is None:
         return ""
     lo, hi = band
-    return f"{lo * 100:+.0f} % to {hi * 100:+.0f} %".replace("-", "\u2212")
+    return _("{low} % to {high} %").format(low=f"{lo * 100:+.0f}",
+                                           high=f"{hi * 100:+.0f}").replace("-", "\u2212")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +84,10 @@ class RatedOutput:
 
     def describe(self) -> str:
         where = (RATED_SETTING if self.source == RATED_SETTING
-                 else f"the heat pump's own figure, {RATED_DEVICE_FEATURE}")
-        return f"rated output {self.kw:g} kW ({where})"
+                 else _("the heat pump's own figure, {feature}").format(
+                     feature=RATED_DEVICE_FEATURE))
+        kw = format_decimal(self.kw, format="0.###", locale=i18n.locale())  # '7.5' / '7,5'
+        return _("rated output {kw} kW ({where})").format(kw=kw, where=where)
 
 
 def rated_output(setting_kw: float | None, device_kw: float | None) -> RatedOutput | None:

@@ -12,7 +12,7 @@ import pytest
 
 from bot import store_reads
 from bot.alerts.service import AlertService
-from bot.alerts.texts import REASONS
+from bot.alerts.texts import reason_text
 from bot.analytics import daily_stats, performance
 from bot.commands import Context, answer
 from bot.store_reads import hour_pairs
@@ -72,7 +72,7 @@ def test_status_and_alerts_explain_an_outage_with_the_collectors_health(house):
     notes = AlertService(settings, store, apprise=False).check(END)
     stale = [n for n in notes if n.kind == "stale"]
     assert len(stale) == 1, [n.text for n in notes]  # the heat pump; the meter is back
-    assert "heat pump" in stale[0].text and REASONS["device_offline"] in stale[0].text
+    assert "heat pump" in stale[0].text and reason_text("device_offline") in stale[0].text
     # the fault the heat pump reported at its last poll, through the collector's messages
     (fault,) = [n for n in notes if n.kind == "fault"]
     assert "F.1100" in fault.text and "criticalError" in fault.text

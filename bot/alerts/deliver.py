@@ -10,15 +10,24 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from heatpump.i18n import _
+
 log = logging.getLogger(__name__)
 
-TITLES = {
-    "fault": "Heat pump fault",
-    "warning": "Heat pump message",
-    "stale": "Heat pump monitor: no data",
-    "cop_drop": "Heat pump efficiency dropped",
-    "short_cycle": "Heat pump short cycling",
-}
+
+def title(kind: str, event: str) -> str:
+    """The title of an alert in channels that have one (e-mail subject, push title), in
+    the current language."""
+    titles = {
+        "fault": _("Heat pump fault"),
+        "warning": _("Heat pump message"),
+        "stale": _("Heat pump monitor: no data"),
+        "cop_drop": _("Heat pump efficiency dropped"),
+        "short_cycle": _("Heat pump short cycling"),
+        "heating_rod": _("Heat pump heating rod"),
+    }
+    text = titles.get(kind, _("Heat pump alert"))
+    return _("{title}: resolved").format(title=text) if event == "resolved" else text
 
 
 class AlertChannelError(RuntimeError):
@@ -49,11 +58,8 @@ class AppriseChannel:
 
     def send(self, kind: str, event: str, text: str) -> bool:
         """True when every URL accepted the message."""
-        title = TITLES.get(kind, "Heat pump alert")
-        if event == "resolved":
-            title += ": resolved"
         try:
-            ok = bool(self._apprise.notify(body=text, title=title))
+            ok = bool(self._apprise.notify(body=text, title=title(kind, event)))
         except Exception as exc:  # a plugin failing must not stop the bot
             log.error("apprise delivery failed: %s", type(exc).__name__)
             return False

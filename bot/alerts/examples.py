@@ -1,11 +1,13 @@
 """Example alert messages, produced by the real engine from scripted snapshots.
 
 docs/alerts.md shows exactly these texts (a test keeps them in step), so the documentation
-never drifts from what the bot sends. Run `python -m bot.alerts.examples` to print them.
+never drifts from what the bot sends. Run `python -m bot.alerts.examples` to print them
+(`python -m bot.alerts.examples de`: in German, as docs/bot.md's "Deutsch" shows them).
 """
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,6 +21,7 @@ from bot.alert_data import (
     SourceSeen,
 )
 from bot.alerts.engine import empty_state, evaluate
+from heatpump import i18n
 from heatpump.settings import Settings
 
 TZ = ZoneInfo("Europe/Berlin")
@@ -126,10 +129,13 @@ ALL = {"fault": fault, "warning": warning, "stale": stale, "stale_meter": stale_
        "cop_drop": cop_drop, "short_cycle": short_cycle, "heating_rod": heating_rod}
 
 
-def main() -> None:
-    for name, make in ALL.items():
-        for n in make():
-            print(f"--- {name} {n.event}\n{n.text}\n")
+def main(argv: list[str] | None = None) -> None:
+    """Print every example; `python -m bot.alerts.examples de` prints them in German."""
+    args = sys.argv[1:] if argv is None else argv
+    with i18n.using(args[0] if args else "en"):
+        for name, make in ALL.items():
+            for n in make():
+                print(f"--- {name} {n.event}\n{n.text}\n")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from bot import store_reads
 from bot.alert_data import DayStats, Notification
 from bot.alerts.engine import empty_state, evaluate
 from bot.alerts.resumed import note_resumed
+from heatpump.i18n import _
 from heatpump.settings import Settings
 from heatpump.store.base import Store
 
@@ -46,7 +47,7 @@ def print_replay(store: Store, settings: Settings, out: TextIO, start: datetime 
     still arriving missing)."""
     span = store_reads.data_span(store)
     if span is None:
-        print("No meter or heat pump data stored yet; nothing to check.", file=out)
+        print(_("No meter or heat pump data stored yet; nothing to check."), file=out)
         return 0
     start = start or span[0]
     if end is None:
@@ -56,10 +57,12 @@ def print_replay(store: Store, settings: Settings, out: TextIO, start: datetime 
     sent = replay(store, settings, start, end, step)
     tz = settings.tz
     if not sent and start == end:  # one check, now
-        print(f"No alerts now ({start.astimezone(tz):%Y-%m-%d %H:%M}).", file=out)
+        print(_("No alerts now ({time}).").format(time=f"{start.astimezone(tz):%Y-%m-%d %H:%M}"),
+              file=out)
     elif not sent:
-        print(f"No alerts between {start.astimezone(tz):%Y-%m-%d %H:%M} and "
-              f"{end.astimezone(tz):%Y-%m-%d %H:%M}.", file=out)
+        print(_("No alerts between {start} and {end}.").format(
+            start=f"{start.astimezone(tz):%Y-%m-%d %H:%M}",
+            end=f"{end.astimezone(tz):%Y-%m-%d %H:%M}"), file=out)
     for t, n in sent:
         print(f"[{t.astimezone(tz):%Y-%m-%d %H:%M}] {n.text}\n", file=out)
     return len(sent)

@@ -1,5 +1,6 @@
 """Alert message texts, built by pure functions: plain text (no markup to escape), local
-time of the configured zone, units spelt out, and what to do next."""
+time of the configured zone, units spelt out, and what to do next; in the language of the
+process (heatpump.i18n), numbers and day names formatted for it."""
 
 from __future__ import annotations
 
@@ -8,44 +9,62 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-SOURCE_LABELS = {
-    "meter": "the electricity meter (Shelly)",
-    "heatpump": "the heat pump (Viessmann cloud)",
-}
-SOURCE_SHORT = {"meter": "Meter", "heatpump": "Heat pump"}
+from babel.dates import format_date
+from babel.numbers import format_decimal
 
-# health.reason -> what it means for the owner
-REASONS = {
-    "quota_exhausted": "Viessmann API quota exhausted",
-    "rate_limited": "rate-limited by the Viessmann API",
-    "login_failed": "login to Viessmann failed (check VICARE_USERNAME, VICARE_PASSWORD, "
-                    "VICARE_CLIENT_ID)",
-    "auth_failed": "the meter refused the login (check SHELLY_USERNAME, SHELLY_PASSWORD)",
-    "device_offline": "the heat pump is offline in the Viessmann cloud",
-    "gateway_offline": "the heat pump's internet gateway is offline",
-    "server_error": "the Viessmann server answered with an error",
-    "unreachable": "not reachable on the network",
-    "bad_response": "answered with something unreadable",
-    "counter_reset": "the meter's energy counter was reset",
-    "reversed_clamp": "the meter's current clamp looks reversed (negative power)",
-    "login_spacing": "Viessmann logins are spaced out after failed ones",
-    "no_device": "no heat pump found in the Viessmann account (check VICARE_DEVICE)",
-    "replay_finished": "every dump of VICARE_DUMP was replayed",
-    "error": "an unexpected error in the collector (see its log)",
-}
+from bot import fmt
+from heatpump import i18n
+from heatpump.i18n import _, ngettext
+
+
+def source_label(source: str) -> str:
+    """'the electricity meter (Shelly)', 'the heat pump (Viessmann cloud)'."""
+    return {"meter": _("the electricity meter (Shelly)"),
+            "heatpump": _("the heat pump (Viessmann cloud)")}.get(source, source)
+
+
+def source_short(source: str) -> str:
+    """'Meter', 'Heat pump': a source at the start of a sentence."""
+    return {"meter": _("Meter"), "heatpump": _("Heat pump")}.get(source, source)
+
+
+def reason_text(reason: str) -> str | None:
+    """What a collector health reason (health.reason) means for the owner, in the current
+    language; None for a reason this table does not know."""
+    return {
+        "quota_exhausted": _("Viessmann API quota exhausted"),
+        "rate_limited": _("rate-limited by the Viessmann API"),
+        "login_failed": _("login to Viessmann failed (check VICARE_USERNAME, VICARE_PASSWORD, "
+                          "VICARE_CLIENT_ID)"),
+        "auth_failed": _("the meter refused the login (check SHELLY_USERNAME, "
+                         "SHELLY_PASSWORD)"),
+        "device_offline": _("the heat pump is offline in the Viessmann cloud"),
+        "gateway_offline": _("the heat pump's internet gateway is offline"),
+        "server_error": _("the Viessmann server answered with an error"),
+        "unreachable": _("not reachable on the network"),
+        "bad_response": _("answered with something unreadable"),
+        "counter_reset": _("the meter's energy counter was reset"),
+        "reversed_clamp": _("the meter's current clamp looks reversed (negative power)"),
+        "login_spacing": _("Viessmann logins are spaced out after failed ones"),
+        "no_device": _("no heat pump found in the Viessmann account (check VICARE_DEVICE)"),
+        "replay_finished": _("every dump of VICARE_DUMP was replayed"),
+        "error": _("an unexpected error in the collector (see its log)"),
+    }.get(reason)
 
 
 def when(dt: datetime, tz: ZoneInfo, now: datetime) -> str:
-    """Local time, with the day only when it is not today."""
+    """Local time, with the day only when it is not today ('08:15', 'Mon 08:15',
+    'Mon 05 Jan 08:15'; German 'Mo. 08:15', 'Mo. 5. Jan. 08:15')."""
     local, today = dt.astimezone(tz), now.astimezone(tz)
     if local.date() == today.date():
         return local.strftime("%H:%M")
     if abs((local.date() - today.date()).days) < 7:
-        return local.strftime("%a %H:%M")
-    return local.strftime("%a %d %b %H:%M")
+        return fmt.pattern(local, "%a %H:%M", "EEE HH:mm")
+    return fmt.pattern(local, "%a %d %b %H:%M", "EEE d. MMM HH:mm")
 
 
 def duration(td: timedelta) -> str:
+    """'45 min', '2 h 5 min', '3 days 4 h' (German '3 Tage 4 h')."""
     minutes = max(0, round(td.total_seconds() / 60))
     if minutes < 60:
         return f"{minutes} min"
@@ -53,12 +72,16 @@ def duration(td: timedelta) -> str:
     if hours < 48:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     days, hours = divmod(hours, 24)
-    return f"{days} days {hours} h" if hours else f"{days} days"
+    text = ngettext("{n} day", "{n} days", days).format(n=days)
+    return f"{text} {hours} h" if hours else text
 
 
 def day_name(day: str | date) -> str:
+    """'Mon 05 Jan' / 'Mo. 5. Jan.'."""
     d = date.fromisoformat(day) if isinstance(day, str) else day
-    return d.strftime("%a %d %b")
+    if i18n.language() == "en":
+        return d.strftime("%a %d %b")
+    return format_date(d, "EEE d. MMM", locale=i18n.locale())
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -66,7 +89,8 @@ def _dt(value: str | None) -> datetime | None:
 
 
 def _num(x: float, digits: int = 1) -> str:
-    return f"{x:.{digits}f}".replace("-", "−")
+    """A figure in the locale with a real minus sign ('−2.5' / '−2,5')."""
+    return fmt.num(x, digits, grouping=False).replace("-", "−")
 
 
 # --- heat pump messages -----------------------------------------------------------------
@@ -82,32 +106,48 @@ def _message_since(f: Mapping[str, Any], now: datetime) -> datetime:
     return seen
 
 
+def _message_kind(kind: str) -> str:
+    """'service message', 'status message' (the device's message kinds), in the current
+    language; a kind this table does not know is named as the device names it."""
+    known = {"service": _("service message"), "status": _("status message"),
+             "info": _("info message")}
+    return known.get(kind.lower(), _("{kind} message").format(kind=kind))
+
+
 def message_text(kind: str, event: str, f: Mapping[str, Any], rec: Mapping[str, Any],
                  tz: ZoneInfo, now: datetime) -> str:
     device = f.get("device", "?")
     if kind == "fault":
-        what = "fault"
+        what = _("fault")
         icon = "⚠️"
+    elif f.get("kind") == "error":
+        what = _("warning")
+        icon = "🔔"
     else:
-        what = f"{f.get('kind', 'service')} message" if f.get("kind") != "error" else "warning"
+        what = _message_kind(str(f.get("kind", "service")))
         icon = "🔔"
     if f.get("code"):
-        title = f"heat pump {what} {f['code']} ({f.get('priority', '?')})"
+        title = _("heat pump {what} {code} ({priority})").format(
+            what=what, code=f["code"], priority=f.get("priority", "?"))
         if f.get("text"):
             title += f": {f['text']}"
     else:
-        title = (f"heat pump reports {f.get('count', '?')} active error(s) "
-                 "without details")
+        count = f.get("count", "?")
+        title = ngettext("heat pump reports {n} active error without details",
+                         "heat pump reports {n} active errors without details",
+                         count if isinstance(count, int) else 2).format(n=count)
     first = _message_since(f, now)
     if event == "resolved":
         gone = _dt(rec.get("clear_since")) or _dt(f.get("gone")) or now
-        return (f"✅ Resolved: {title} on device {device} is gone "
-                f"(active {when(first, tz, now)} to {when(gone, tz, now)}, "
-                f"{duration(gone - first)}).")
-    lead = f"{icon} Still active: " if event == "repeat" else f"{icon} "
-    text = f"{lead}{title[0].upper()}{title[1:]} on device {device}, since {when(first, tz, now)}."
+        return _("✅ Resolved: {title} on device {device} is gone (active {first} to {gone}, "
+                 "{duration}).").format(title=title, device=device, first=when(first, tz, now),
+                                        gone=when(gone, tz, now),
+                                        duration=duration(gone - first))
+    lead = f"{icon} " + (_("Still active: ") if event == "repeat" else "")
+    text = lead + _("{title} on device {device}, since {first}.").format(
+        title=f"{title[0].upper()}{title[1:]}", device=device, first=when(first, tz, now))
     if kind == "fault":
-        text += " Check the heat pump's display; if it stays, call your installer."
+        text += " " + _("Check the heat pump's display; if it stays, call your installer.")
     return text
 
 
@@ -116,12 +156,13 @@ def message_text(kind: str, event: str, f: Mapping[str, Any], rec: Mapping[str, 
 
 def health_text(h: Mapping[str, Any] | None, tz: ZoneInfo, now: datetime) -> str:
     if not h or h.get("status") == "up":
-        return "The collector recorded no error for it: is the collector still running?"
-    reason = REASONS.get(h.get("reason") or "", h.get("reason") or "unknown error")
-    text = f"Last collector error ({when(_dt(h['time']) or now, tz, now)}): {reason}"
+        return _("The collector recorded no error for it: is the collector still running?")
+    reason = reason_text(h.get("reason") or "") or h.get("reason") or _("unknown error")
+    text = _("Last collector error ({time}): {reason}").format(
+        time=when(_dt(h["time"]) or now, tz, now), reason=reason)
     until = _dt(h.get("until"))
     if until is not None:
-        text += f", waiting until {when(until, tz, now)}"
+        text += _(", waiting until {time}").format(time=when(until, tz, now))
     detail = (h.get("detail") or "").strip()
     if detail and detail.rstrip(".").lower() != reason.lower():
         detail = detail.rstrip(".")
@@ -132,16 +173,20 @@ def health_text(h: Mapping[str, Any] | None, tz: ZoneInfo, now: datetime) -> str
 def stale_text(kind: str, event: str, f: Mapping[str, Any], rec: Mapping[str, Any],
                tz: ZoneInfo, now: datetime) -> str:
     source = f.get("source", "")
-    label = SOURCE_LABELS.get(source, source)
+    label = source_label(source)
     since = _dt(f.get("since")) or now
     if event == "resolved":
         back = _dt(f.get("back")) or _dt(rec.get("clear_since")) or now  # bot/alerts/resumed.py
-        return (f"✅ {SOURCE_SHORT.get(source, source)} data is arriving again "
-                f"(device {f.get('device')}; gap from {when(since, tz, now)} to "
-                f"{when(back, tz, now)}, {duration(back - since)}).")
-    lead = "⚠️ Still no data" if event == "repeat" else "⚠️ No data"
-    return (f"{lead} from {label}, device {f.get('device')}, since {when(since, tz, now)} "
-            f"({duration(now - since)}). {health_text(f.get('health'), tz, now)}")
+        return _("✅ {source} data is arriving again (device {device}; gap from {since} to "
+                 "{back}, {duration}).").format(
+            source=source_short(source), device=f.get("device"), since=when(since, tz, now),
+            back=when(back, tz, now), duration=duration(back - since))
+    text = (_("⚠️ Still no data from {source}, device {device}, since {since} ({duration}).")
+            if event == "repeat" else
+            _("⚠️ No data from {source}, device {device}, since {since} ({duration})."))
+    return text.format(source=label, device=f.get("device"), since=when(since, tz, now),
+                       duration=duration(now - since)) + " " + health_text(
+        f.get("health"), tz, now)
 
 
 # --- COP drop ---------------------------------------------------------------------------
@@ -152,27 +197,32 @@ def cop_text(kind: str, event: str, f: Mapping[str, Any], rec: Mapping[str, Any]
     rows = f.get("days", [])
 
     def line(r: Mapping[str, Any]) -> str:
-        temp = f" at {_num(r['temp_c'])} °C" if r.get("temp_c") is not None else ""
+        temp = (_(" at {temp} °C").format(temp=_num(r["temp_c"]))
+                if r.get("temp_c") is not None else "")
         pct = (r["cop"] / r["expected"] - 1) * 100
         sign = "+" if round(pct) > 0 else ""
-        return (f"{day_name(r['day'])}: COP {r['cop']:.2f}, normal {r['expected']:.2f}{temp} "
-                f"({sign}{_num(pct, 0)} %)")
+        return _("{day}: COP {cop}, normal {expected}{temp} ({change} %)").format(
+            day=day_name(r["day"]), cop=fmt.ratio(r["cop"]), expected=fmt.ratio(r["expected"]),
+            temp=temp, change=f"{sign}{_num(pct, 0)}")
 
     if f.get("basis") == "floor":
-        basis = "Normal: your floor ALERT_COP_FLOOR (not enough own history yet)."
+        basis = _("Normal: your floor ALERT_COP_FLOOR (not enough own history yet).")
     else:
-        basis = (f"Normal: learned from {f.get('ref_days')} days between "
-                 f"{_num(f.get('ref_t_min', 0))} and {_num(f.get('ref_t_max', 0))} °C.")
+        basis = _("Normal: learned from {days} days between {t_min} and {t_max} °C.").format(
+            days=f.get("ref_days"), t_min=_num(f.get("ref_t_min", 0)),
+            t_max=_num(f.get("ref_t_max", 0)))
     if event == "resolved":
         last = rows[-1] if rows else None
         tail = f" {line(last)}." if last else ""
-        return f"✅ COP back to normal.{tail}"
-    lead = "📉 Still low COP" if event == "repeat" else "📉 COP drop"
+        return _("✅ COP back to normal.") + tail
+    lead = _("📉 Still low COP") if event == "repeat" else _("📉 COP drop")
     body = "\n".join(line(r) for r in rows)
-    return (f"{lead}: {len(rows)} days in a row more than {f.get('pct', 0):g} % below what this "
-            f"heat pump normally reaches at the same outdoor temperature.\n{body}\n{basis}\n"
-            "Check for a fault, icing or a blocked air inlet, dirty filters, and whether the "
-            "heating curve or the hot-water setting was raised.")
+    return (_("{lead}: {days} days in a row more than {pct} % below what this heat pump "
+              "normally reaches at the same outdoor temperature.").format(
+        lead=lead, days=len(rows), pct=short_num(f.get("pct", 0)))
+            + f"\n{body}\n{basis}\n"
+            + _("Check for a fault, icing or a blocked air inlet, dirty filters, and whether "
+                "the heating curve or the hot-water setting was raised."))
 
 
 # --- short cycling ----------------------------------------------------------------------
@@ -183,47 +233,61 @@ def short_cycle_text(kind: str, event: str, f: Mapping[str, Any], rec: Mapping[s
     day = day_name(f.get("day", now.date()))
     starts, runtime_h, rate = f.get("starts", 0), f.get("runtime_h", 0), f.get("rate", 0)
     if event == "resolved":
-        return (f"✅ Short cycling is over: {day} {starts:.0f} starts in {runtime_h:.1f} h of "
-                f"runtime ({rate:.1f} per hour).")
+        return _("✅ Short cycling is over: {day} {starts} starts in {runtime} h of runtime "
+                 "({rate} per hour).").format(day=day, starts=f"{starts:.0f}",
+                                              runtime=_num(runtime_h), rate=_num(rate))
     run_min = runtime_h * 60 / starts if starts else 0
-    lead = "🔁 Still short cycling" if event == "repeat" else "🔁 Short cycling"
-    return (f"{lead} on {day}: {starts:.0f} compressor starts in {runtime_h:.1f} h of runtime = "
-            f"{rate:.1f} starts per hour (limit {f.get('limit', 0):g}), runs of "
-            f"{run_min:.0f} min on average. Frequent starts wear the compressor and cost "
-            "efficiency; ask your installer about the hysteresis, minimum run time and flow.")
+    lead = _("🔁 Still short cycling") if event == "repeat" else _("🔁 Short cycling")
+    return _("{lead} on {day}: {starts} compressor starts in {runtime} h of runtime = {rate} "
+             "starts per hour (limit {limit}), runs of {run} min on average. Frequent starts "
+             "wear the compressor and cost efficiency; ask your installer about the "
+             "hysteresis, minimum run time and flow.").format(
+        lead=lead, day=day, starts=f"{starts:.0f}", runtime=_num(runtime_h), rate=_num(rate),
+        limit=short_num(f.get("limit", 0)), run=f"{run_min:.0f}")
 
 
 # --- heating rod ------------------------------------------------------------------------
 
 
 def _kwh(wh: float | None) -> str:
-    return "–" if wh is None else f"{wh / 1000:.1f} kWh"
+    return "–" if wh is None else f"{_num(wh / 1000)} kWh"
+
+
+def short_num(x: float) -> str:
+    """A setting's value as few digits as it needs ('3', '2.5' / '2,5'), like `:g`."""
+    return format_decimal(float(x), format="0.###", locale=i18n.locale())
 
 
 def heating_rod_text(kind: str, event: str, f: Mapping[str, Any], rec: Mapping[str, Any],
                      tz: ZoneInfo, now: datetime) -> str:
     day = day_name(f.get("day", now.date()))
     rod_wh, running_s = f.get("rod_wh"), f.get("running_s")
-    est = " (estimated from its running time)" if f.get("estimated") else ""
-    ran = f", ran {running_s / 3600:.1f} h" if running_s else ""
+    est = _(" (estimated from its running time)") if f.get("estimated") else ""
+    ran = _(", ran {hours} h").format(hours=_num(running_s / 3600)) if running_s else ""
     if event == "resolved":
-        return f"✅ The heating rod is back within limits: {day} {_kwh(rod_wh)}{est}{ran}."
+        return _("✅ The heating rod is back within limits: {day} {energy}{est}{ran}.").format(
+            day=day, energy=_kwh(rod_wh), est=est, ran=ran)
     reasons = set(f.get("reasons", ()))
     why = []
     if "energy" in reasons:
-        why.append(f"more than {f.get('kwh_limit', 0):g} kWh a day (ALERT_ROD_KWH_PER_DAY)")
+        why.append(_("more than {limit} kWh a day (ALERT_ROD_KWH_PER_DAY)").format(
+            limit=short_num(f.get("kwh_limit", 0))))
     if "runtime" in reasons:
-        why.append(f"longer than {f.get('hours_limit', 0):g} h a day (ALERT_ROD_HOURS_PER_DAY)")
+        why.append(_("longer than {limit} h a day (ALERT_ROD_HOURS_PER_DAY)").format(
+            limit=short_num(f.get("hours_limit", 0))))
     if "mild" in reasons:
-        why.append(f"{_kwh(f.get('heating_wh'))} of it heated the house at a mean "
-                   f"{_num(f.get('temp_c', 0))} °C outdoor, where the heat pump alone "
-                   f"should suffice (ALERT_ROD_MILD_C {f.get('mild_c', 0):g} °C)")
-    lead = "🔥 Heating rod still running" if event == "repeat" else "🔥 Heating rod"
-    return (f"{lead} on {day}: {_kwh(rod_wh)} of electricity{est}{ran}; "
-            + "; ".join(why) + ". Every kWh of rod heat costs about three times what the heat "
-            "pump needs for it. Check whether the rod was switched on by hand or by a "
-            "screed-drying or hygiene program, the bivalence temperature, and whether the "
-            "heat pump itself reports a fault.")
+        why.append(_("{energy} of it heated the house at a mean {temp} °C outdoor, where the "
+                     "heat pump alone should suffice (ALERT_ROD_MILD_C {mild} °C)").format(
+            energy=_kwh(f.get("heating_wh")), temp=_num(f.get("temp_c", 0)),
+            mild=short_num(f.get("mild_c", 0))))
+    lead = _("🔥 Heating rod still running") if event == "repeat" else _("🔥 Heating rod")
+    return (_("{lead} on {day}: {energy} of electricity{est}{ran}; ").format(
+        lead=lead, day=day, energy=_kwh(rod_wh), est=est, ran=ran)
+            + "; ".join(why) + ". "
+            + _("Every kWh of rod heat costs about three times what the heat pump needs for "
+                "it. Check whether the rod was switched on by hand or by a screed-drying or "
+                "hygiene program, the bivalence temperature, and whether the heat pump itself "
+                "reports a fault."))
 
 
 Renderer = Callable[[str, str, Mapping[str, Any], Mapping[str, Any], ZoneInfo, datetime], str]
@@ -247,15 +311,20 @@ def summary_line(kind: str, facts: Mapping[str, Any], rec: Mapping[str, Any], tz
     """One line per active alert for /alerts."""
     fired = _dt(rec.get("fired_at")) or now
     if kind in ("fault", "warning"):
-        code = facts.get("code") or f"({facts.get('count', '?')} errors without details)"
-        what = f"{kind} {code} on {facts.get('device')}"
+        code = facts.get("code") or _("({count} errors without details)").format(
+            count=facts.get("count", "?"))
+        what = (_("fault {code} on {device}") if kind == "fault" else
+                _("warning {code} on {device}")).format(code=code, device=facts.get("device"))
     elif kind == "stale":
-        what = f"no data from {SOURCE_LABELS.get(facts.get('source', ''), '?')}"
+        source = facts.get("source", "")
+        what = _("no data from {source}").format(
+            source=source_label(source) if source in ("meter", "heatpump") else "?")
     elif kind == "cop_drop":
-        what = "COP below normal"
+        what = _("COP below normal")
     elif kind == "heating_rod":
         day = day_name(facts.get("day", now.date()))
-        what = f"heating rod {_kwh(facts.get('rod_wh'))} on {day}"
+        what = _("heating rod {energy} on {day}").format(energy=_kwh(facts.get("rod_wh")),
+                                                         day=day)
     else:
-        what = f"short cycling ({facts.get('rate', 0):.1f} starts/h)"
-    return f"{what}, since {when(fired, tz, now)}"
+        what = _("short cycling ({rate} starts/h)").format(rate=_num(facts.get("rate", 0)))
+    return _("{what}, since {time}").format(what=what, time=when(fired, tz, now))

@@ -98,3 +98,26 @@ def test_charts_mark_the_changes(ctx):
     assert caption.endswith("— dashed: 15.11. 11:00 heating curve slope 0.6 → 0.5; "
                             "27.11. 09:00 hot-water target 50 °C → 48 °C")
     assert chart_of(ctx, "power", "24h").marks == []  # none in the last 24 hours
+
+
+def test_changes_in_german(ctx):
+    """/changes in German: the settings' German names, '0,6 → 0,5', 'vorher'/'nachher'."""
+    from heatpump import i18n
+
+    with i18n.using("de"):
+        text = answer("/changes", ctx).text
+    assert text.splitlines() == [
+        "Geänderte Einstellungen (neueste zuerst; COP vollständiger Tage in "
+        "Außentemperatur-Klassen von 3 K vorher und nachher)",
+        "zwischen 26.11.2026 22:00 und 27.11.2026 09:00: Warmwasser-Solltemperatur 50 °C → "
+        "48 °C",
+        "  vorher: 7 Tage vollständig von 16.11.–26.11.2026; nachher: 0 Tage vollständig von "
+        "28.11.–28.11.2026",
+        "  noch kein Außentemperaturbereich mit vollständigen Tagen auf beiden Seiten: zu früh "
+        "für eine Aussage",
+        "15.11.2026 11:00: Neigung der Heizkurve 0,6 → 0,5",
+        "  vorher: 7 Tage vollständig von 01.11.–14.11.2026; nachher: 7 Tage vollständig von "
+        "16.11.–26.11.2026",
+        "  0 bis 3 °C: COP 3,00 vorher (4 Tage), 3,30 nachher (2 Tage)",
+        "  3 bis 6 °C: COP 3,50 vorher (3 Tage), 3,80 nachher (3 Tage)",
+        "  bei denselben Außentemperaturen: COP 3,30 → 3,60 (+9 %)"]

@@ -39,7 +39,7 @@ def test_compare_month(ctx):
         "heat per degree day +56 %, COP +4 % against a year before",
         "note: fewer than 7 complete days on a side: the weather of a few days dominates, "
         "read the figures with care",
-        compare.METHOD])
+        compare.method_text()])
 
 
 def test_compare_a_year_without_data(ctx):
@@ -83,3 +83,29 @@ def test_space_heating_only_when_the_heat_pump_splits_it():
     # a day with a gap of more than 10 % of its hours is not complete
     assert compare.side(compare.Span(date(2026, 11, 1), date(2026, 11, 1)), pairs[:21],
                         {date(2026, 11, 1): 0.0}, tz).days == 0
+
+
+def test_compare_in_german(ctx):
+    """/compare in German: Heizgradtage, '3,50 kWh', the method line."""
+    from heatpump import i18n
+
+    with i18n.using("de"):
+        text = answer("/compare", ctx).text
+    assert text == "\n".join([
+        "Witterungsbereinigt: dieser Monat gegen dieselben Tage ein Jahr davor",
+        "2026 (01.11.2026–03.11.2026): Wärme (Warmwasser eingeschlossen) 3,50 kWh pro "
+        "Heizgradtag (112 kWh / 32 K·d, Außentemperatur im Mittel 8,0 °C), COP 3,73; 3 von 3 "
+        "Tagen vollständig",
+        "2025 (01.11.2025–03.11.2025): Wärme (Warmwasser eingeschlossen) 2,25 kWh pro "
+        "Heizgradtag (72,0 kWh / 32 K·d, Außentemperatur im Mittel 4,0 °C), COP 3,60; 2 von 3 "
+        "Tagen vollständig",
+        "Wärme pro Heizgradtag +56 %, COP +4 % gegenüber einem Jahr davor",
+        "Hinweis: weniger als 7 vollständige Tage auf einer Seite: Das Wetter weniger Tage "
+        "überwiegt, die Zahlen mit Vorsicht lesen",
+        "Methode: Heizgradtage nach VDI 3807 (G 20/15) aus dem Außenfühler der Wärmepumpe: "
+        "Jeder Tag mit einem Mittel unter 15 °C zählt 20 °C minus sein Mittel; nur Tage mit "
+        "Zähler- und Wärmedaten für mindestens 90\u00a0% ihrer Stunden zählen, auf beiden "
+        "Seiten."])
+    with i18n.using("de"), pytest.raises(compare.CompareError,
+                                         match=r"^'week' ist keine Spanne; nimm month, "):
+        compare.spans("week", NOW, ctx.settings.tz)

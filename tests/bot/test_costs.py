@@ -70,7 +70,7 @@ def test_flat_price_only(store, tmp_path):
 
 def test_no_tariff_no_cost_lines(store, tmp_path):
     s = settings(tmp_path)
-    assert answer("/cost", Context(store, s, lambda: NOW)).text == costs.NO_TARIFF
+    assert answer("/cost", Context(store, s, lambda: NOW)).text == costs.no_tariff_text()
     # a wrong period is said first, tariff or not
     assert "'foo' is not a period" in answer("/cost foo", Context(store, s, lambda: NOW)).text
     assert "cost" not in answer("/jaz today", Context(store, s, lambda: NOW)).text.lower()
@@ -127,3 +127,33 @@ def test_tariff_settings_parsed():
     assert s.cost_time_of_use == ((22, 0, 0.20), (0, 6, 0.20), (6, 22, 0.31))
     assert s.cost_boiler_efficiency == 0.9 and s.has_tariff and s.has_boiler
     assert not Settings().has_tariff
+
+
+def test_cost_in_german(store, tmp_path):
+    """/cost and the cost line of /jaz in German: '0,95 EUR', '90 % Wirkungsgrad'."""
+    from heatpump import i18n
+
+    s = settings(tmp_path, **TARIFF)
+    with i18n.using("de"):
+        text = answer("/cost today", Context(store, s, lambda: NOW)).text
+        jaz = answer("/jaz today", Context(store, s, lambda: NOW)).text
+        flat = answer("/jaz today", Context(store, settings(tmp_path, COST_CURRENCY="€",
+                                                               COST_PRICE_PER_KWH="0.30"),
+                                            lambda: NOW)).text
+        no_tariff = answer("/cost", Context(store, settings(tmp_path), lambda: NOW)).text
+    assert text == "\n".join([
+        "Kosten heute",
+        "Strom 3,5 kWh: 0,95 EUR (Zählerdaten in 3 von 9 h)",
+        "  22:00–06:00 zu 0,200 EUR/kWh: 1,0 kWh, 0,20 EUR",
+        "  übrige Stunden zu 0,300 EUR/kWh: 2,5 kWh, 0,75 EUR",
+        "Grundgebühr 9,00 EUR pro Monat: 0,04 EUR für die Spanne mit Zählerdaten",
+        "gesamt 0,99 EUR",
+        "Wärme 10,0 kWh in den 2 Stunden mit Zähler- und Wärmedaten kostete 0,080 EUR/kWh "
+        "Wärme (COP 3,33; ohne Grundgebühr)",
+        "ein Gaskessel (90\u00a0% Wirkungsgrad, 0,100 EUR/kWh Gas) hätte für dieselbe Wärme "
+        "1,11 EUR gekostet: Die Wärmepumpe sparte 0,31 EUR (ohne Grundgebühren)"])
+    assert jaz.splitlines()[-1] == ("Kosten 0,99 EUR (0,95 EUR Strom + 0,04 EUR Grundgebühr); "
+                                    "Wärme zu 0,080 EUR/kWh; 0,31 EUR weniger als Gas")
+    assert flat.splitlines()[-1] == "Kosten 1,05 €; Wärme zu 0,090 €/kWh"
+    assert no_tariff.startswith("Kein Tarif gesetzt, also keine Kosten: Setze "
+                                "COST_PRICE_PER_KWH")

@@ -40,7 +40,7 @@ def test_absurd_mute_gives_the_usage_line(chat_ctx, arg):
     subs.subscribe(OWNER)
     text = answer(f"/mute {arg}", chat_ctx).text
     assert text.startswith("Sorry: at most 30 days")
-    assert text.endswith(alert_commands.MUTE_USAGE)
+    assert text.endswith(alert_commands.mute_usage())
     assert subs.muted_until(OWNER, NOW) is None  # nothing changed
 
 

@@ -338,3 +338,76 @@ def test_jaz_and_status_say_when_electricity_is_estimated(empty):
     assert ("electricity ESTIMATED from the meter's power for 100% of it (the meter reports "
             "no energy counter)") in lines
     assert "today: electricity 18.0 kWh (estimated), heat" in ask(store, s, "/status", now)
+
+
+NBSP = "\u00a0"  # Babel's German percent: '30 %'
+
+
+def test_status_and_jaz_in_german(house, empty):
+    """The same replies in German: texts from the catalog, '3,16' and '1.178 kWh', the
+    field's terms (Vorlauf, Rücklauf, Warmwasser, Stromzähler)."""
+    from heatpump import i18n
+
+    store, s, _tmp = house
+    with i18n.using("de"):
+        status = ask(store, s, "/status", NOW)
+        jaz = ask(store, s, "/jaz 30d", NOW)
+        live = ask(store, s, "/live", NOW)
+        empty_status = ask(*empty, "/status", NOW)
+        empty_jaz = ask(*empty, "/jaz", NOW)
+    assert status.splitlines() == [
+        "Status der Wärmepumpe · 15.01.2026 12:02",
+        "⚡ Leistung 1497 W, vor 0 s",
+        f"Wärmepumpe: Verdichter LÄUFT, Modulation 63{NBSP}% (heating) — abgefragt vor 0 s",
+        "🌡 außen 0,7 °C · Vorlauf 36,6 °C · Rücklauf 31,6 °C · Warmwasser 46,5 °C",
+        "✅ keine aktiven Störungen",
+        "heute: Strom 24,6 kWh, Wärme 56,0 kWh; COP 2,95 über 9 von 12 vollen Stunden",
+        "Quellen:",
+        "  Stromzähler shellypro3em-0001: letzte Daten 15.01.2026 12:02 (vor 0 s)",
+        "  Wärmepumpe 7571381681420106: letzte Daten 15.01.2026 12:02 (vor 0 s)",
+        "  Stromzähler shellypro3em-0001: AUSGEFALLEN seit 15.01.2026 11:32, Grund: unreachable: "
+        "no answer within 4 s",
+        "  Wärmepumpe 7571381681420106: läuft seit 15.01.2026 10:02",
+        "Viessmann-API-Aufrufe: 109 heute, 241 in den letzten 24 h (Budget 1400)"]
+    assert jaz.splitlines() == [
+        "COP letzte 30 Tage (seit 17.12.2025)",
+        "COP 3,16 = 1.178 kWh Wärme / 373 kWh Strom (Stromzähler)",
+        f"deckt 30{NBSP}% des Zeitraums ab (213 von 708 h mit Zähler- und Wärmedaten)",
+        "Wärme gemessen vom Wärmemengenzähler der Wärmepumpe",
+        "Bilanzgrenze H2 (SEPEMO: die Wärmepumpe mit Ventilator/Quellenpumpe): der Strom, "
+        "den der Stromzähler zählt",
+        f"Wärme aufgeteilt: Heizung 1.151 kWh (98{NBSP}%), COP 3,36 nach dem Strom des "
+        f"Geräts; Warmwasser 27,0 kWh (2{NBSP}%), COP 2,40 nach dem Strom des Geräts",
+        "COP im Betrieb 3,16 (Wärme durch den Strom, während der Verdichter lief, 213 h)",
+        "Verdichter: 0,1 Starts pro Tag, mittlere Laufzeit 215,9 h",
+        "die eigene Stromangabe der Wärmepumpe: 354 kWh (Stromzähler 373 kWh über dieselben "
+        f"Stunden, Gerät -5{NBSP}%)"]
+    assert live.splitlines() == [
+        "Live-Ansicht (aktualisiert alle 15 s für 10 min)",
+        "⚡ Leistung 1497 W um 12:02:00",
+        f"Verdichter LÄUFT 63{NBSP}% · Vorlauf 36,6 °C · außen 0,7 °C (abgefragt 12:02)"]
+    assert empty_status.splitlines() == [
+        "Status der Wärmepumpe · 15.01.2026 12:02", "⚡ Leistung: keine Zählerdaten",
+        "Wärmepumpe: keine Daten", "heute: noch keine Energiedaten", "Quellen: noch keine Daten"]
+    assert empty_jaz.splitlines() == ["JAZ letzte 12 Monate (16.01.2025 – heute)",
+                                      "JAZ: keine Daten in diesem Zeitraum"]
+    # and back in English outside the block
+    assert ask(store, s, "/jaz 30d", NOW).startswith("COP last 30 days (since 17.12.2025)")
+
+
+def test_a_device_message_in_german(empty):
+    """The device's own message text stays as the device sent it; its kind and the frame
+    are German."""
+    from heatpump import i18n
+
+    store, s = empty
+    synthetic.fill(store, NOW - timedelta(hours=1), NOW - timedelta(minutes=2))
+    last_poll = max(v.time for v in store.latest("heatpump").values())
+    synthetic.message(store, last_poll)
+    english = [ln for ln in ask(store, s, "/status", NOW).splitlines() if "F.454" in ln]
+    with i18n.using("de"):
+        german = [ln for ln in ask(store, s, "/status", NOW).splitlines() if "F.454" in ln]
+    assert english == ["❗ error F.454 [criticalError]: Refrigerant circuit: high pressure "
+                       "(since 15.01.2026 11:42)"]
+    assert german == ["❗ Fehler F.454 [criticalError]: Refrigerant circuit: high pressure "
+                      "(seit 15.01.2026 11:42)"]

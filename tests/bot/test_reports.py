@@ -176,3 +176,39 @@ def test_the_job_queue_sends_a_due_report_once(tmp_path):
         polling.stop()
         api.stop()
         store.close()
+
+
+GERMAN_DIGEST = [
+    "📊 Täglicher Bericht: Samstag 28.11.2026",
+    "Strom 10,0 kWh, Wärme 35,0 kWh",
+    "COP 3,50 = 35,0 kWh Wärme / 10,0 kWh Strom (Stromzähler)",
+    "deckt 100\u00a0% des Zeitraums ab (24 von 24 h mit Zähler- und Wärmedaten)",
+    "Freitag 27.11.2026: COP 3,00, Wärme 30,0 kWh über 100\u00a0% davon (COP jetzt +17 %)",
+    "ungewöhnlich:",
+    "  Einstellungen geändert 28.11.2026 13:00: Neigung der Heizkurve 0,6 → 0,5 (/changes)",
+]
+
+
+def test_reports_in_german(ctx, tmp_path):
+    """The digest and the /report answers in German; without an active alert the digest
+    lists none (it once listed 'Keine aktiven Alarme.' as unusual)."""
+    from heatpump import i18n
+
+    book = ReportBook(tmp_path)
+    chat = dataclasses.replace(ctx, chat=Chat(OWNER, Subscribers(tmp_path), book))
+    tz = ctx.settings.tz
+    with i18n.using("de"):
+        labels = [last_period(every, NOW, tz)[0].label for every in ("daily", "weekly",
+                                                                      "monthly")]
+        empty = answer("/report", chat).text
+        text = answer("/report daily", chat).text.splitlines()
+        off = answer("/report off", chat).text
+        wrong = answer("/report hourly", ctx).text
+    assert labels == ["Samstag 28.11.2026", "Woche 47 (16.11.–22.11.2026)", "Oktober 2026"]
+    assert empty == ("Hier keine Berichte. /report daily, /report weekly oder /report monthly "
+                     "schickt einen um 07:30 (Ortszeit).")
+    assert text[0] == ("Täglicher Bericht hier um 07:30: Der nächste, über Sonntag 29.11.2026, "
+                       "kommt 30.11.2026 07:30. /report off beendet ihn. Der letzte:")
+    assert text[2:] == GERMAN_DIGEST
+    assert off == "Berichte sind hier aus."
+    assert "'hourly' ist kein Bericht; nimm daily, weekly, monthly oder off" in wrong

@@ -107,7 +107,7 @@ def test_error_count_without_details_is_a_fault():
     snap = Snapshot(now, polls=(MessagePoll(HP, now, (), 2),))
     _, notes = evaluate(snap, empty_state(), CFG, TZ)
     assert [n.key for n in notes] == [f"fault:{HP}:error:count"]
-    assert "2 active error(s)" in notes[0].text
+    assert "2 active errors" in notes[0].text
 
 
 def test_warnings_switchable():

@@ -10,7 +10,7 @@ import pytest
 
 from bot import store_reads
 from bot.alerts.service import AlertService
-from bot.alerts.texts import REASONS
+from bot.alerts.texts import reason_text
 from bot.commands import Context, answer
 from heatpump.settings import Settings
 from heatpump.store.sqlite import SQLiteStore
@@ -51,7 +51,7 @@ def test_an_account_login_failure_explains_the_heat_pumps_silence(
     notes = AlertService(settings, store, apprise=False,
                          data_dir=tmp_path / "alerts").check(clock.now)
     stale = [n for n in notes if n.kind == "stale"]
-    assert len(stale) == 1 and REASONS["login_failed"] in stale[0].text, notes
+    assert len(stale) == 1 and reason_text("login_failed") in stale[0].text, notes
     status = answer("/status", Context(store, settings, clock)).text
     assert "heat pump (Viessmann account): DOWN since" in status
     assert "login_failed" in status and "  vicare " not in status  # no raw source tag
