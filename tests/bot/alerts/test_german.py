@@ -20,8 +20,8 @@ SPEECH = ("Jede kWh Heizstab-Wärme kostet etwa dreimal so viel, wie die Wärmep
           "braucht. Prüfe, ob der Heizstab von Hand oder von einem Estrichtrocknungs- oder "
           "Hygieneprogramm eingeschaltet wurde, den Bivalenzpunkt und ob die Wärmepumpe selbst "
           "eine Störung meldet.")
-CYCLING = ("58 Verdichterstarts in 10,0 h Laufzeit = 5,8 Starts pro Stunde (Grenze 3), "
-           "Laufzeiten von im Mittel 10 min. Häufige Starts verschleißen den Verdichter und "
+CYCLING = ("75 Verdichterstarts in 10,0 h Laufzeit = 7,5 Starts pro Stunde (Grenze 6), "
+           "Laufzeiten von im Mittel 8 min. Häufige Starts verschleißen den Verdichter und "
            "kosten Effizienz; frag deinen Installateur nach Hysterese, Mindestlaufzeit und "
            "Volumenstrom.")
 
@@ -80,7 +80,7 @@ def test_every_example_alert_in_german():
 
 
 def test_repeats_recoveries_and_summaries_in_german():
-    cycling = {"day": "2026-01-11", "starts": 58, "runtime_h": 10.0, "rate": 5.8, "limit": 3}
+    cycling = {"day": "2026-01-11", "starts": 75, "runtime_h": 10.0, "rate": 7.5, "limit": 6}
     fired = {"fired_at": "2026-01-11T06:00:00+00:00"}
     with i18n.using("de"):
         resolved = texts.render("short_cycle", "resolved", cycling, {}, TZ, NOW)
@@ -94,8 +94,8 @@ def test_repeats_recoveries_and_summaries_in_german():
         older = texts.when(NOW - timedelta(days=9), TZ, NOW)
         long_gap = texts.duration(timedelta(days=3, hours=4))
         titles = [deliver.title("cop_drop", "raised"), deliver.title("stale", "resolved")]
-    assert resolved == ("✅ Das Takten ist vorbei: So. 11. Jan. 58 Starts in 10,0 h Laufzeit "
-                        "(5,8 pro Stunde).")
+    assert resolved == ("✅ Das Takten ist vorbei: So. 11. Jan. 75 Starts in 10,0 h Laufzeit "
+                        "(7,5 pro Stunde).")
     assert repeat == "🔁 Taktet immer noch am So. 11. Jan.: " + CYCLING
     assert summaries == ["Störung F.1100 an 7571, seit So. 07:00",
                          "Warnung (2 Fehler ohne Einzelheiten) an 7571, seit So. 07:00",
