@@ -134,7 +134,7 @@ def test_alert_commands_in_german(tmp_path):
     assert overview.splitlines() == [
         "Keine aktiven Alarme.", "Dieser Chat ist stumm bis 10:00 (/mute off).",
         "Überwacht: keine Daten für 60 min (Stromzähler) / 60 min (Wärmepumpe); Fehler und "
-        "Warnungen der Wärmepumpe; COP 20 % unter normal an 3 Tagen in Folge; mehr als 3 "
+        "Warnungen der Wärmepumpe; COP 20 % unter normal an 3 Tagen in Folge; mehr als 6 "
         "Starts pro Laufzeitstunde."]
     assert left == "Abbestellt: keine Alarme mehr in diesem Chat. /subscribe, um wieder anzufangen."
 
