@@ -481,11 +481,10 @@ class Simulator:
         self.scenarios = tuple(scenarios)
         for s in self.scenarios:
             check_scenario(s)
-            if isinstance(s, RodStuck) and (
-                    self.rod is None or not 1 <= s.level <= len(self.rod.level_kw)):
-                raise ValueError("RodStuck needs a heating rod with level "
-                                 f"{s.level}" if self.rod is None else
-                                 f"RodStuck.level must be 1..{len(self.rod.level_kw)}")
+            if isinstance(s, RodStuck) and self.rod is None:
+                raise ValueError("RodStuck needs a heating rod (heating_rod is None)")
+            if isinstance(s, RodStuck) and not 1 <= s.level <= len(self.rod.level_kw):
+                raise ValueError(f"RodStuck.level must be 1..{len(self.rod.level_kw)}")
         origin = int(start.astimezone(UTC).timestamp()) // 60 * 60
         self.origin_s = origin
         self.start = datetime.fromtimestamp(origin, UTC)
