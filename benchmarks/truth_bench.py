@@ -12,7 +12,12 @@ accounting, service and store. Then it compares:
 - the heat pump's own electricity stored (source=heatpump) with its counters;
 - the meter's electricity with the truth, and the JAZ with the true COP;
 - phantom energy: per UTC day, stored counter energy above what the device's counters
-  moved over the same intervals (beyond their truncation), and missing energy below it.
+  moved over the same intervals (beyond their truncation), and missing energy below it;
+- both system boundaries (heatpump/boundary.py, docs/boundary.md): the heating rod's
+  electricity stored (source=heating_rod) with its counters and the truth, and /jaz's two
+  figures as the bot computes them (bot.store_reads.hour_pairs, bot.analytics.performance):
+  the heat pump's (H2: heat over the meter) and the whole system's (H3: plus the rod's
+  electricity and heat), each against the truth over the hours it counted.
 
 Targets (a row that misses one is listed and the exit code is 1):
 - counter method: heat within ±0.5 % of the device's counters, and off the truth by no
@@ -21,7 +26,12 @@ Targets (a row that misses one is listed and the exit code is 1):
   (heatpump/estimates.py ERROR_BANDS, shown in doctor, /jaz and docs);
 - the device's own electricity within ±0.5 % of its counters ("gap" rows: never above);
 - the meter's electricity within ±0.5 % of the truth;
-- 0 phantom kWh anywhere; the health reasons a row expects were reported.
+- 0 phantom kWh anywhere; the health reasons a row expects were reported;
+- the rod's electricity within ±0.5 % of its counters and of the truth (or their 0.1 kWh
+  resolution at both ends, per circuit);
+- counter rows: the H2 and H3 JAZ within ±0.5 % of the truth over the hours they count
+  (the heat as the device counts it, the meter's and the rod's true electricity: the
+  target benchmarks/truth_meter.py uses), and the H3 figure never above the H2 one.
 
 The rows are a table (name -> scenarios, settings, expectations): meter scenarios are added
 as rows too. Printed: the targets and, per row, the ratios. Never run as a timed test.
@@ -29,6 +39,7 @@ as rows too. Printed: the targets and, per row, the ratios. Never run as a timed
     python benchmarks/truth_bench.py                 # every row, 30 days each
     python benchmarks/truth_bench.py --year          # the rows marked for it, 365 days
     python benchmarks/truth_bench.py --rows clean late-reset --jobs 2 --markdown
+    python benchmarks/truth_bench.py --boundaries    # the rows of the boundary table
 """
 
 from __future__ import annotations
@@ -49,11 +60,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.analytics import performance  # noqa: E402
+from bot.store_reads import hour_pairs  # noqa: E402
 from heatpump.estimates import ERROR_BANDS, band_text  # noqa: E402
 from heatpump.settings import Settings  # noqa: E402
 from heatpump.store import open_store  # noqa: E402
 from heatpump.store.base import Point  # noqa: E402
 from simhouse.demo_cmd import backfill  # noqa: E402
+from simhouse.house import ROD_SERIES  # noqa: E402
 
 COUNTER_TOLERANCE = 0.005  # ±0.5 % of the device's counters (and of the truth)
 # ... but never below what the counters can tell: 0.1 kWh at each end of the span, per
@@ -64,6 +78,7 @@ METER_TOLERANCE = 0.005
 PHANTOM_SLACK_KWH = 0.15
 HEAT_SERIES = ("heat.heating", "heat.dhw")
 ELECTRICITY_SERIES = ("electricity.heating", "electricity.dhw")
+JAZ_TOLERANCE = 0.005  # the JAZ against the truth of the hours it counted (truth_meter's)
 
 WINTER = datetime(2026, 1, 15, 12, tzinfo=UTC)  # Dec 16 - Jan 15: a month and a year end
 SPRING = datetime(2026, 4, 10, 12, tzinfo=UTC)  # the March DST change and a month end
@@ -88,10 +103,22 @@ class Row:
     year: bool = False  # also a row of the 365-day run (--year)
     meter: str = "pro3em"
     what: str = ""
+    boundaries: bool = False  # a row of the boundary table (docs/truth-bench.md)
 
 
 ROWS: dict[str, Row] = {
-    "clean": Row(WINTER, year=True, what="a Vitocal 250-A, the year end inside"),
+    "clean": Row(WINTER, year=True, boundaries=True,
+                 what="a Vitocal 250-A, the year end inside; cold days: the rod helps"),
+    "mild": Row(AUTUMN, boundaries=True,
+                what="a mild month: the rod only heats the cylinder (weekly hygiene)"),
+    "rod-stuck": Row(WINTER, ("rod-stuck@-10d",), boundaries=True,
+                     what="the heating rod stuck on (3 kW) for the last 10 days"),
+    "rod-stuck-mild": Row(AUTUMN, ("rod-stuck@-10d",), boundaries=True,
+                          what="the rod stuck on in a mild month"),
+    "rod-runtime": Row(WINTER, ("rod-runtime", "rod-stuck@-3d"),
+                       {"HEATPUMP_HEATING_ROD_KW": "3,6"}, boundaries=True,
+                       what="the rod as running time per level (333-G), estimated with "
+                            "HEATPUMP_HEATING_ROD_KW=3,6; stuck for 3 days"),
     "late-reset": Row(WINTER, ("late-reset",), health=("counter_rollover",), year=True,
                       what="counters reset 2 h after midnight (month and year end too)"),
     "early-reset": Row(WINTER, ("early-reset",), health=("counter_rollover",),
@@ -167,6 +194,17 @@ class Result:
     missing_kwh: float
     health: tuple[str, ...]
     wall_s: float
+    # both boundaries (kWh; JAZ over the hours /jaz counted, truth over the same hours)
+    rod: float = 0.0  # stored, source=heating_rod, circuit total
+    rod_estimated: float = 0.0  # of `rod`: running time x HEATPUMP_HEATING_ROD_KW
+    rod_counters: float = 0.0  # what the rod's counters moved
+    true_rod: float = 0.0
+    h2_jaz: float | None = None
+    h2_truth: float | None = None  # device heat / true meter electricity
+    h3_jaz: float | None = None
+    h3_truth: float | None = None  # (device heat + true rod) / (true meter + true rod)
+    h3_true_cop: float | None = None  # physical: (heat + rod) / (meter + rod)
+    rod_share: float | None = None  # of the system's electricity in the H3 hours
 
     @property
     def jaz(self) -> float | None:
@@ -214,6 +252,9 @@ def run_row(name: str, row: Row, days: float, seed: int, workdir: Path) -> Resul
         heat = store.points("heat", start, end, tags={"circuit": "total"})
         own = store.points("electricity", start, end,
                            tags={"source": "heatpump", "circuit": "total"})
+        rod = store.points("electricity", start, end,
+                           tags={"source": "heating_rod", "circuit": "total"})
+        bounds = boundary_figures(store, sim, start, end, settings)
         polls = store.points("heatpump", start, end)
         health = store.points("health", start, end + timedelta(seconds=1))
     first, last = polls[0].time, polls[-1].time
@@ -224,6 +265,7 @@ def run_row(name: str, row: Row, days: float, seed: int, workdir: Path) -> Resul
     counter_heat = [p for p in heat if p.tags["method"] == "counter"]
     phantom_h, missing_h = daily_excess(counter_heat, totals, HEAT_SERIES)
     phantom_e, missing_e = daily_excess(own, totals, ELECTRICITY_SERIES)
+    phantom_r, missing_r = daily_excess(rod, totals, ROD_SERIES)
     return Result(
         name, days, tuple(sorted({p.tags["method"] for p in heat})),
         heat=sum(float(p.fields["energy_wh"]) for p in heat) / 1000.0,
@@ -231,10 +273,48 @@ def run_row(name: str, row: Row, days: float, seed: int, workdir: Path) -> Resul
         device_electricity_stored=sum(float(p.fields["energy_wh"]) for p in own) / 1000.0,
         device_electricity=device_elec,
         meter=summary.electricity_kwh, true_electricity=summary.true_electricity_kwh,
-        phantom_kwh=phantom_h + phantom_e, missing_kwh=missing_h + missing_e,
+        phantom_kwh=phantom_h + phantom_e + phantom_r,
+        missing_kwh=missing_h + missing_e + missing_r,
         health=tuple(sorted({str(p.fields["reason"]) for p in health
                              if p.tags["source"] == "vicare" and p.fields["reason"]})),
-        wall_s=wall)
+        wall_s=wall,
+        rod=sum(float(p.fields["energy_wh"]) for p in rod) / 1000.0,
+        rod_estimated=sum(float(p.fields.get("estimated_wh", 0.0)) for p in rod) / 1000.0,
+        rod_counters=sum(b[s] - a[s] for s in ROD_SERIES),
+        true_rod=truth.rod_electricity_wh / 1000.0, **bounds)
+
+
+def boundary_figures(store, sim, start: datetime, end: datetime,  # type: ignore[no-untyped-def]
+                     settings: Settings) -> dict[str, float | None]:
+    """/jaz's two figures over [start, end) as the bot computes them, and the truth over
+    exactly the hours each counted: H2 over its counted hours, H3 over the hours the rod's
+    figure also covers (a pair's truth: the device's heat counters, the meter's and the
+    rod's true electricity; `h3_true_cop` with the physical heat)."""
+    pairs = hour_pairs(store, start, end, settings.tz)
+    perf = performance(pairs, start, end)
+    h2 = [0.0, 0.0]
+    h3 = [0.0, 0.0, 0.0, 0.0]  # device heat, electricity, physical heat, rod
+    for p in pairs:
+        if not p.counted:
+            continue
+        t = sim.truth(p.start, p.end)
+        device_heat = t.device_heat_heating_wh + t.device_heat_dhw_wh
+        h2[0] += device_heat
+        h2[1] += t.electricity_wh
+        if p.rod_counted:
+            h3[0] += device_heat
+            h3[1] += t.electricity_wh
+            h3[2] += t.heat_wh
+            h3[3] += t.rod_electricity_wh
+    sys_elec = perf.sys_meter_wh + perf.rod_wh
+    return {
+        "h2_jaz": perf.ratio, "h2_truth": h2[0] / h2[1] if h2[1] > 0 else None,
+        "h3_jaz": (perf.sys_heat_wh + perf.rod_wh) / sys_elec if perf.rod_hours and sys_elec
+        else None,
+        "h3_truth": (h3[0] + h3[3]) / (h3[1] + h3[3]) if h3[1] + h3[3] > 0 else None,
+        "h3_true_cop": (h3[2] + h3[3]) / (h3[1] + h3[3]) if h3[1] + h3[3] > 0 else None,
+        "rod_share": perf.rod_wh / sys_elec if perf.rod_hours and sys_elec else None,
+    }
 
 
 def within(stored: float, counters: float) -> bool:
@@ -276,6 +356,27 @@ def evaluate(row: Row, r: Result) -> list[str]:
     for reason in row.health:
         if reason not in r.health:
             misses.append(f"health reason {reason} not reported")
+    return misses + boundary_misses(row, r)
+
+
+def boundary_misses(row: Row, r: Result) -> list[str]:
+    """The targets of both boundaries this row missed: the rod's electricity against its
+    counters and the truth, and (counter rows) the H2 and H3 JAZ against the truth."""
+    misses: list[str] = []
+    for what, ref in (("counters", r.rod_counters), ("truth", r.true_rod)):
+        if abs(r.rod - ref) > max(COUNTER_TOLERANCE * abs(ref), RESOLUTION_KWH):
+            misses.append(f"rod electricity {r.rod:.1f} kWh, its {what} {ref:.1f} kWh "
+                          "(target ±0.5 %)")
+    if row.method != "counter":
+        return misses
+    for level, jaz, truth in (("H2", r.h2_jaz, r.h2_truth), ("H3", r.h3_jaz, r.h3_truth)):
+        if jaz is None or truth is None:
+            misses.append(f"no {level} JAZ")
+        elif abs(ratio(jaz, truth)) > JAZ_TOLERANCE:
+            misses.append(f"{level} JAZ {ratio(jaz, truth):+.2%} of the truth of its hours "
+                          "(target ±0.5 %)")
+    if r.h2_jaz is not None and r.h3_jaz is not None and r.h3_jaz > r.h2_jaz:
+        misses.append(f"H3 JAZ {r.h3_jaz:.2f} above the H2 JAZ {r.h2_jaz:.2f}")
     return misses
 
 
@@ -309,13 +410,38 @@ def table(rows: Sequence[tuple[str, ...]], markdown: bool,
     return "\n".join([fmt.format(*header), *(fmt.format(*r) for r in rows)])
 
 
+BOUNDARY_HEADER = ("row", "rod kWh", "of it estimated", "rod vs counters", "rod vs truth",
+                   "rod share of H3 el.", "H2 JAZ (truth)", "H2 vs truth", "H3 JAZ (truth)",
+                   "H3 vs truth", "H3 true COP", "targets")
+
+
+def boundary_cells(row: Row, r: Result) -> tuple[str, ...]:
+    """The boundary table's row: the rod, and /jaz's H2 and H3 figures against the truth."""
+
+    def jaz(x: float | None, t: float | None) -> str:
+        return f"{x:.2f} ({t:.2f})" if x is not None and t is not None else "-"
+
+    def off(x: float | None, t: float | None) -> str:
+        return f"{ratio(x, t):+.2%}" if x is not None and t else "-"
+
+    return (r.name, f"{r.rod:.1f}", f"{r.rod_estimated:.1f}",
+            f"{r.rod - r.rod_counters:+.2f} kWh", f"{r.rod - r.true_rod:+.2f} kWh",
+            f"{r.rod_share:.1%}" if r.rod_share is not None else "-",
+            jaz(r.h2_jaz, r.h2_truth), off(r.h2_jaz, r.h2_truth),
+            jaz(r.h3_jaz, r.h3_truth), off(r.h3_jaz, r.h3_truth),
+            f"{r.h3_true_cop:.2f}" if r.h3_true_cop is not None else "-",
+            "met" if not boundary_misses(row, r) else "MISSED")
+
+
 def targets_text() -> str:
     bands = ", ".join(f"{m} {band_text(m)}" for m in ERROR_BANDS)
     return ("Targets: counter heat within ±0.5 % of the device's counters and no further "
             "from the truth than they are (+0.5 %); estimates inside the stated bands ("
             f"{bands}); the device's own electricity within ±0.5 % of its counters (gap "
             "rows: never above); the meter within ±0.5 % of the truth; 0 phantom kWh; the "
-            "expected health reasons reported.")
+            "expected health reasons reported; the rod's electricity within ±0.5 % of its "
+            "counters and the truth; counter rows: the H2 and H3 JAZ within ±0.5 % of the "
+            "truth of their hours, H3 never above H2.")
 
 
 def matrix_table() -> str:
@@ -324,7 +450,8 @@ def matrix_table() -> str:
              "|---|---|---|---|---|---|---|"]
     for name, r in ROWS.items():
         expects = [*r.health, *(["own electricity: gap"] if r.device_electricity == "gap"
-                                else []), *(["365-day run"] if r.year else [])]
+                                else []), *(["365-day run"] if r.year else []),
+                   *(["boundary table"] if r.boundaries else [])]
         setting = [f"`{k}={v}`" for k, v in r.settings.items()]
         if r.meter != "pro3em":
             setting.append(f"`--meter {r.meter}`")
@@ -341,6 +468,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--days", type=float, default=30.0, help="days per row (default 30)")
     ap.add_argument("--year", action="store_true",
                     help="365 days, only the rows marked for it (slow: minutes per row)")
+    ap.add_argument("--boundaries", action="store_true",
+                    help="only the rows of the boundary table (H2 and H3)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=1, help="rows run in parallel processes")
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
@@ -352,7 +481,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = [n for n in args.rows or () if n not in ROWS]
     if unknown:
         ap.error(f"unknown rows: {', '.join(unknown)}")
-    names = list(args.rows or [n for n, r in ROWS.items() if r.year or not args.year])
+    names = list(args.rows or [n for n, r in ROWS.items()
+                                if (r.year or not args.year)
+                                and (r.boundaries or not args.boundaries)])
     days = 365.0 if args.year else args.days
     print(targets_text())
     print(f"{len(names)} rows x {days:g} days, seed {args.seed}, {args.jobs} process(es)\n",
@@ -364,6 +495,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = {n: f.result() for n, f in futures.items()}
     rows = [cells(ROWS[n], results[n]) for n in names]
     print(table(rows, args.markdown))
+    print("\nBoth boundaries (heatpump/boundary.py): the heating rod, and /jaz's H2 and H3 "
+          "figures against the truth of the hours they count\n")
+    print(table([boundary_cells(ROWS[n], results[n]) for n in names], args.markdown,
+                BOUNDARY_HEADER))
     failed = {n: evaluate(ROWS[n], results[n]) for n in names}
     failed = {n: m for n, m in failed.items() if m}
     print(f"\nwall time: {sum(r.wall_s for r in results.values()):.0f} s of simulation")

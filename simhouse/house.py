@@ -21,7 +21,14 @@ Model (documented for users in docs/demo.md):
   COP = `carnot_efficiency` x Carnot COP between source (outdoor air minus evaporator
   approach) and sink (flow plus condenser approach); on/off cycling with minimum run and off
   times when the load is below minimum modulation; hot-water runs; defrosts; standby,
-  crankcase heater and circulation pump power.
+  crankcase heater and circulation pump power;
+- heating rod (`HeatingRod`, the backup heater): exclusive levels (3 and 6 kW), switched on
+  by the controller below the bivalence temperature while the heat pump at full output
+  cannot hold the flow target (parallel bivalent), and for the weekly hot-water hygiene
+  heat-up to 60 °C; a `RodStuck` scenario keeps it on. Its heat goes into the heating water
+  or the cylinder, its electricity is its own (`rod_heating_w`, `rod_dhw_w`): the simulated
+  meter does not see it (on Viessmann units the rod has its own supply, docs/boundary.md),
+  the device counts it in its own counters (`heating_rod.*` series).
 """
 
 from __future__ import annotations
@@ -45,8 +52,11 @@ WATER_KWH_PER_M3K = 1.163  # heat capacity of water: kWh per m³ and K (= Wh per
 IDLE, HEAT, DHW, DEFROST, LOCKED = 0, 1, 2, 3, 4
 MODE_NAMES = ("idle", "heating", "dhw", "defrost", "locked")
 
-# Energy series the heat pump's own counters accumulate ("<kind>.<circuit>", kWh).
-COUNTER_SERIES = ("heat.heating", "heat.dhw", "electricity.heating", "electricity.dhw")
+# Energy series the heat pump's own counters accumulate ("<kind>.<circuit>", kWh);
+# "heating_rod" is the backup heater's electricity (heating.heatingRod.power.consumption.*).
+COUNTER_SERIES = ("heat.heating", "heat.dhw", "electricity.heating", "electricity.dhw",
+                  "heating_rod.heating", "heating_rod.dhw")
+ROD_SERIES = ("heating_rod.heating", "heating_rod.dhw")
 PRIOR_DAYS = 800  # device history estimated before the origin (last year's counters)
 
 
@@ -146,6 +156,51 @@ class HeatPumpModel:
     meter_noise_rel: float = 0.01
 
 
+@dataclass(frozen=True)
+class HeatingRod:
+    """The backup heater: an electric heating rod (an instantaneous heating-water heater in
+    the indoor unit) that heats either the heating water or, through the cylinder's coil,
+    the hot water. A resistance heater: its heat is its electricity.
+
+    Levels are exclusive (level two is `level_kw[1]` in all, not one plus two), as the
+    running time counters of the Vitocal 333-G / 200-S count them (heating.heatingRod.runtime
+    levelOne, levelTwo) and HEATPUMP_HEATING_ROD_KW states them ("3,6").
+
+    - Parallel bivalent operation: below `bivalence_c` (outdoor), when the heat pump runs at
+      full output and the heating water stays `start_deficit_k` below its target for
+      `start_delay_min`, level one comes on; `level_up_min` later, still short, level two.
+      It goes off when the water reaches its target, the heat pump leaves heating, or it
+      gets milder than the bivalence temperature.
+    - Hot-water hygiene (legionella protection): once a week (local `hygiene_weekday`,
+      Monday = 0, at `hygiene_hour`) the heat pump heats the cylinder to its own target,
+      then the rod at `hygiene_level` to `hygiene_target_c`; given up after
+      `hygiene_max_min`. About 2.5 kWh a week for a 200 l cylinder (50 -> 60 °C).
+    - A safety limiter keeps the heating water below `max_water_c` (a stuck rod cycles on
+      it instead of boiling the circuit).
+    """
+
+    level_kw: tuple[float, ...] = (3.0, 6.0)
+    bivalence_c: float = -7.0
+    start_deficit_k: float = 1.0
+    start_delay_min: int = 20
+    level_up_min: int = 30
+    max_water_c: float = 60.0
+    hygiene_weekday: int = 2  # Wednesday
+    hygiene_hour: int = 13  # local time, after the morning draws
+    hygiene_target_c: float = 60.0
+    hygiene_level: int = 1
+    hygiene_max_min: int = 240
+    initial_hours: int = 31  # the statistics of the Vitocal 250-A dump
+    initial_starts: int = 314
+
+    def kw(self, level: int) -> float:
+        """Electric power (= heat) at `level` (0: off)."""
+        return self.level_kw[level - 1] if level > 0 else 0.0
+
+
+DEFAULT_ROD = HeatingRod()
+
+
 # --- scenarios -----------------------------------------------------------------------------
 
 
@@ -198,12 +253,23 @@ class CurveChange:
     slope: float = 0.5
 
 
+@dataclass(frozen=True)
+class RodStuck:
+    """The heating rod stays on at `level` in [start, end) (a welded contactor, a wrong
+    setting), heating the heating water whatever the controller wants (only its safety
+    limiter, HeatingRod.max_water_c, cuts it)."""
+
+    start: datetime
+    level: int = 1
+    end: datetime | None = None
+
+
 # The heating curve's slope the simulated device reports (Viessmann's 0.2-3.5 scale; the
 # house's own curve is design_flow_c) until a CurveChange, and its shift (K).
 NOMINAL_CURVE_SLOPE = 0.6
 NOMINAL_CURVE_SHIFT_K = 0.0
 
-Scenario = Outage | Fault | CopDrop | MeterReboot | CurveChange
+Scenario = Outage | Fault | CopDrop | MeterReboot | CurveChange | RodStuck
 
 
 # --- results -------------------------------------------------------------------------------
@@ -241,15 +307,48 @@ class Truth:
     device_heat_dhw_wh: float = 0.0
     device_electricity_heating_wh: float = 0.0
     device_electricity_dhw_wh: float = 0.0
+    # The heating rod (outside the meter, HeatingRod): its electricity per circuit, which is
+    # also its heat (a resistance heater), exact; its running time and starts.
+    rod_electricity_heating_wh: float = 0.0
+    rod_electricity_dhw_wh: float = 0.0
+    rod_running_s: float = 0.0
+    rod_starts: int = 0
 
     @property
     def heat_wh(self) -> float:
+        """The heat pump's heat (without the rod's): the heat of the H2 figure."""
         return self.heat_heating_wh + self.heat_dhw_wh
 
     @property
     def cop(self) -> float | None:
-        """Heat over electricity (the JAZ when the range is a year); None without energy."""
+        """Heat over electricity (the JAZ when the range is a year) of the heat pump as its
+        meter sees it (SEPEMO H2, heatpump/boundary.py); None without energy."""
         return self.heat_wh / self.electricity_wh if self.electricity_wh > 0 else None
+
+    @property
+    def rod_electricity_wh(self) -> float:
+        return self.rod_electricity_heating_wh + self.rod_electricity_dhw_wh
+
+    @property
+    def rod_heat_wh(self) -> float:
+        """The rod's heat: its electricity (a resistance heater)."""
+        return self.rod_electricity_wh
+
+    @property
+    def system_heat_wh(self) -> float:
+        """Heat pump and rod (SEPEMO H3)."""
+        return self.heat_wh + self.rod_heat_wh
+
+    @property
+    def system_electricity_wh(self) -> float:
+        """What the meter sees plus the rod (SEPEMO H3)."""
+        return self.electricity_wh + self.rod_electricity_wh
+
+    @property
+    def system_cop(self) -> float | None:
+        """The COP of heat pump and rod together (SEPEMO H3); None without energy."""
+        e = self.system_electricity_wh
+        return self.system_heat_wh / e if e > 0 else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +388,8 @@ class PumpState:
 # Device counter series -> the per-minute column it integrates (W).
 _DEVICE_POWER = {"heat.heating": "dev_heat_heating_w", "heat.dhw": "dev_heat_dhw_w",
                  "electricity.heating": "dev_elec_heating_w",
-                 "electricity.dhw": "dev_elec_dhw_w"}
+                 "electricity.dhw": "dev_elec_dhw_w",
+                 "heating_rod.heating": "rod_heating_w", "heating_rod.dhw": "rod_dhw_w"}
 
 
 
@@ -320,6 +420,16 @@ class _State:
     meter_last_w: float  # true power of the last 10-s step
     uptime_s: int
     totals_kwh: tuple[float, ...]  # running totals of COUNTER_SERIES since the origin
+    # the heating rod: its controller (bivalent level, minutes short of the target, the
+    # hygiene run) and its counters
+    rod_level: int = 0
+    rod_wait: int = 0
+    hygiene: bool = False
+    hygiene_min: int = 0
+    rod_run_s: int = 0
+    rod_starts: int = 0
+    rod_level_s: tuple[int, ...] = (0, 0)
+    rod_level_prev: int = 0  # the rod's level (any circuit) in the last minute
 
 
 @dataclass
@@ -336,13 +446,16 @@ class _Chunk:
     fault: np.ndarray  # bool per minute
     pause: np.ndarray  # bool: idle but still inside the minimum off time
     end_state: _State = field(repr=False)
+    # the rod's counters at the start of each minute: "run_s", "starts", "level1_s", ...
+    rod: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 # --- the simulator -------------------------------------------------------------------------
 
 
 class Simulator:
-    """Simulates from `start` (floored to the minute) onwards; query any later range."""
+    """Simulates from `start` (floored to the minute) onwards; query any later range.
+    `heating_rod`: the backup heater (DEFAULT_ROD); None for a heat pump without one."""
 
     def __init__(
         self,
@@ -353,6 +466,7 @@ class Simulator:
         climate: Climate | None = None,
         house: House | None = None,
         heat_pump: HeatPumpModel | None = None,
+        heating_rod: HeatingRod | None = DEFAULT_ROD,
         scenarios: Sequence[Scenario] = (),
         cache_chunks: int = 4,
     ) -> None:
@@ -363,9 +477,14 @@ class Simulator:
         self.climate = climate or Climate()
         self.house = house or House()
         self.hp = heat_pump or HeatPumpModel()
+        self.rod = heating_rod  # None: a heat pump without a backup heater
         self.scenarios = tuple(scenarios)
         for s in self.scenarios:
             check_scenario(s)
+            if isinstance(s, RodStuck) and self.rod is None:
+                raise ValueError("RodStuck needs a heating rod (heating_rod is None)")
+            if isinstance(s, RodStuck) and not 1 <= s.level <= len(self.rod.level_kw):
+                raise ValueError(f"RodStuck.level must be 1..{len(self.rod.level_kw)}")
         origin = int(start.astimezone(UTC).timestamp()) // 60 * 60
         self.origin_s = origin
         self.start = datetime.fromtimestamp(origin, UTC)
@@ -499,6 +618,7 @@ class Simulator:
         whole = covered == 60  # count events only in fully covered minutes
         defrost_starts = (m["mode"] == DEFROST) & np.concatenate(
             ([True], m["mode"][:-1] != DEFROST))
+        rod_on = m["rod_level"] > 0
         return Truth(
             heat_heating_wh=wh("heat_heating_w"),
             heat_dhw_wh=wh("heat_dhw_w"),
@@ -512,6 +632,10 @@ class Simulator:
             device_heat_dhw_wh=wh("dev_heat_dhw_w"),
             device_electricity_heating_wh=wh("dev_elec_heating_w"),
             device_electricity_dhw_wh=wh("dev_elec_dhw_w"),
+            rod_electricity_heating_wh=wh("rod_heating_w"),
+            rod_electricity_dhw_wh=wh("rod_dhw_w"),
+            rod_running_s=float(np.sum(covered[rod_on])),
+            rod_starts=int(np.sum(m["rod_started"] & whole)),
         )
 
     # --- chunk machinery ---
@@ -572,7 +696,8 @@ class Simulator:
     # --- initial state ---
 
     def _initial_state(self) -> _State:
-        h, c = self.house, self.climate
+        h, c, rod = self.house, self.climate, self.rod
+        rod_s = rod.initial_hours * 3600 if rod else 0
         t0 = float(self.origin_s)
         outdoor = float(_seasonal_c(c, np.array([t0]))[0])
         flow = _flow_target_c(h, outdoor)
@@ -585,6 +710,8 @@ class Simulator:
             meter_wh=self.hp.meter_initial_wh, meter_offset_wh=0.0, meter_last_w=0.0,
             uptime_s=1_234_567,
             totals_kwh=(0.0,) * len(COUNTER_SERIES),
+            rod_run_s=rod_s, rod_starts=rod.initial_starts if rod else 0,
+            rod_level_s=(rod_s * 2 // 3, rod_s - rod_s * 2 // 3),
         )
 
     def _prior_totals(self, t_s: float) -> dict[str, float]:
@@ -637,6 +764,7 @@ class Simulator:
                                     + np.where(heat > 0, hp.pump_w / 1000, 0.0))
             * hp.device_electricity_factor,
             "electricity.dhw": dhw / cop_dhw * hp.device_electricity_factor,
+            **self._prior_rod(heat, outdoor),
         }
         suffix = {}
         for series in COUNTER_SERIES:
@@ -646,6 +774,20 @@ class Simulator:
         result = (t - 1800, suffix)
         self._prior_cache = result
         return result
+
+    def _prior_rod(self, heat_kw: np.ndarray, outdoor: np.ndarray) -> dict[str, np.ndarray]:
+        """The rod's estimated kWh per hour before the origin: the load the heat pump cannot
+        cover below the bivalence temperature, and the weekly hygiene heat-up spread evenly
+        (the cylinder from the heat pump's target to the hygiene target)."""
+        rod, hp, h = self.rod, self.hp, self.house
+        if rod is None:
+            return dict.fromkeys(ROD_SERIES, np.zeros(len(heat_kw)))
+        cap = hp.rated_heat_kw * np.clip(1 + hp.capacity_slope_per_k * (outdoor - 2), 0.5, 1.25)
+        short = np.where(outdoor < rod.bivalence_c, np.maximum(heat_kw - cap, 0.0), 0.0)
+        week_kwh = (max(rod.hygiene_target_c - hp.dhw_target_c, 0.0) * h.dhw_volume_l / 1000.0
+                    * WATER_KWH_PER_M3K)
+        return {"heating_rod.heating": short,
+                "heating_rod.dhw": np.full(len(heat_kw), week_kwh / 168.0)}
 
     # --- one chunk: inputs (vectorised), controller loop, outputs (vectorised) ---
 
@@ -685,9 +827,11 @@ class Simulator:
         month = local_s.astype("datetime64[s]").astype("datetime64[M]").astype(np.int64) % 12 + 1
         dhw_only = np.isin(month, h.dhw_only_months)
 
+        hygiene, stuck = self._rod_inputs(t, local_s)
         out = self._run_controller(state, outdoor, humidity, gains, draw_kw, eff, fault,
-                                   dhw_only, self._curve_factor(t))
+                                   dhw_only, self._curve_factor(t), hygiene, stuck)
         mode, started = out.pop("mode"), out.pop("started")
+        rod, out["rod_started"] = self._rod_counters(state, out["rod_level"])
 
         # Counters at the start of each minute (energy of completed minutes only).
         run_s0 = state.run_s
@@ -703,8 +847,48 @@ class Simulator:
         last_run = np.maximum.accumulate(np.where(running, idx, -1 - off0))
         pause = ~running & (idx - last_run <= self.hp.min_off_min)
         chunk = _Chunk(index, t0, out, mode, started, run_s, starts, totals, meter, fault,
-                       pause, state)
+                       pause, state, rod)
         return chunk
+
+    def _rod_inputs(self, t: np.ndarray, local_s: np.ndarray
+                    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Per minute: the start of a weekly hygiene run (bool) and the level a RodStuck
+        holds (int, 0: none); None for a house without a rod."""
+        rod = self.rod
+        if rod is None:
+            return None, None
+        days = local_s // 86400
+        weekday = (days + 3) % 7  # 1970-01-01 was a Thursday (Monday = 0)
+        hygiene = (weekday == rod.hygiene_weekday) & (
+            local_s % 86400 == rod.hygiene_hour * 3600)
+        stuck = np.zeros(len(t), dtype=np.int64)
+        for s in self.scenarios:
+            if isinstance(s, RodStuck):
+                end = _epoch(s.end) if s.end is not None else math.inf
+                stuck[(t >= _epoch(s.start)) & (t < end)] = s.level
+        return hygiene, stuck
+
+    def _rod_counters(self, st: _State, level: np.ndarray
+                      ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The rod's statistics at the start of each minute (running seconds, starts,
+        seconds per level), carried on in `st`; and the minutes it started in."""
+        on = level > 0
+        if self.rod is None:
+            return {}, on
+        prev_on = np.concatenate(([st.rod_level_prev > 0], on[:-1]))
+        started = on & ~prev_on
+        out = {"run_s": st.rod_run_s + 60 * np.concatenate(([0], np.cumsum(on)[:-1])),
+               "starts": st.rod_starts + np.concatenate(([0], np.cumsum(started)[:-1]))}
+        totals = []
+        for k, base in enumerate(st.rod_level_s, start=1):
+            at = level == k
+            out[f"level{k}_s"] = base + 60 * np.concatenate(([0], np.cumsum(at)[:-1]))
+            totals.append(int(base + 60 * at.sum()))
+        st.rod_run_s = int(st.rod_run_s + 60 * on.sum())
+        st.rod_starts = int(st.rod_starts + started.sum())
+        st.rod_level_s = tuple(totals)
+        st.rod_level_prev = int(level[-1])
+        return out, started
 
     def _scenario_masks(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         eff = np.ones(len(t))
@@ -759,8 +943,11 @@ class Simulator:
     def _run_controller(self, st: _State, outdoor: np.ndarray, humidity: np.ndarray,
                         gains: np.ndarray, draw_kw: np.ndarray, eff: np.ndarray,
                         fault: np.ndarray, dhw_only: np.ndarray,
-                        curve: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """The minute-by-minute heat balance and the heat pump's controller.
+                        curve: np.ndarray | None = None, hygiene: np.ndarray | None = None,
+                        stuck: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The minute-by-minute heat balance and the heat pump's controller (with the
+        heating rod's, HeatingRod: `hygiene` marks the minutes a weekly hygiene run starts,
+        `stuck` the level a RodStuck holds; None without a rod).
 
         Whatever does not depend on the state is computed as arrays first; the loop keeps
         only the state machine and the three heat balances (room, heating water, cylinder).
@@ -801,6 +988,20 @@ class Simulator:
         o_room, o_water, o_tank = [0.0] * n, [0.0] * n, [0.0] * n
         o_hw, o_ht, o_el, o_mod, o_cop = [0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n
         o_mode, o_start, o_hon = [0] * n, [False] * n, [False] * n
+        o_rod_level, o_rod_h, o_rod_t = [0] * n, [0.0] * n, [0.0] * n
+        rod = self.rod
+        have_rod = rod is not None and hygiene is not None and stuck is not None
+        if have_rod:
+            assert rod is not None and hygiene is not None and stuck is not None
+            hyg_l, stuck_l = hygiene.tolist(), stuck.tolist()
+            bival_l = (outdoor < rod.bivalence_c).tolist()
+            rod_kw = (0.0, *rod.level_kw)
+            rod_deficit, rod_delay = rod.start_deficit_k, rod.start_delay_min
+            rod_up = rod.start_delay_min + rod.level_up_min
+            rod_max_water, hyg_target = rod.max_water_c, rod.hygiene_target_c
+            hyg_level, hyg_max = rod.hygiene_level, rod.hygiene_max_min
+        rod_level, rod_wait = st.rod_level, st.rod_wait
+        hyg_on, hyg_min = st.hygiene, st.hygiene_min
 
         room, water, tank = st.room_c, st.water_c, st.dhw_c
         heating_on = st.heating_on
@@ -824,6 +1025,10 @@ class Simulator:
         tank_floor_kw = c_t / dt
 
         for i in range(n):
+            if have_rod and hyg_l[i]:
+                hyg_on, hyg_min = True, 0
+            # hygiene: the heat pump first brings the cylinder to its own target
+            dhw_low = dhw_target - 1.0 if hyg_on else dhw_start
             td = limit_l[i]
             if dhw_only_l[i]:
                 heating_on = False
@@ -845,16 +1050,16 @@ class Simulator:
             else:
                 if mode == LOCKED:
                     mode = IDLE
-                if mode == DHW:
-                    if tank >= dhw_target:
+                if mode == DHW:  # (minimum run time: a hygiene run may start near target)
+                    if tank >= dhw_target and run_min >= min_run:
                         mode = HEAT if (heating_on and water < wt + hyst) else IDLE
                 elif mode == HEAT:
-                    if tank < dhw_start:
+                    if tank < dhw_low:
                         mode = DHW
                     elif run_min >= min_run and (not heating_on or water >= wt + hyst):
                         mode = IDLE
                 elif off_min >= min_off:
-                    if tank < dhw_start:
+                    if tank < dhw_low:
                         mode = DHW
                     elif heating_on and water < wt - hyst:
                         mode = HEAT
@@ -873,10 +1078,12 @@ class Simulator:
             # --- physics of this minute (kW) ---
             q_em = (ua_em if heating_on else leak) * (water - room)
             heat_water = heat_tank = elec = mod = cop = 0.0
+            full = False
             if mode in (HEAT, DHW):
                 c = cap_l[i]
                 if mode == HEAT:
                     p = q_em + k_ctl * (wt - water)
+                    full = p >= c
                     pmin = min_mod * c
                     p = c if p > c else (pmin if p < pmin else p)
                     mod = p / c
@@ -906,23 +1113,52 @@ class Simulator:
                 else:
                     heat_water = -defrost_heat
 
+            # --- the heating rod: stuck, hygiene, or helping below the bivalence point ---
+            rod_h = rod_t = 0.0
+            level = 0
+            if have_rod:
+                if hyg_on:
+                    hyg_min += 1
+                    if tank >= hyg_target or hyg_min > hyg_max:
+                        hyg_on = False
+                if stuck_l[i]:
+                    rod_level = rod_wait = 0
+                    if water < rod_max_water:
+                        level = stuck_l[i]
+                        rod_h = rod_kw[level]
+                elif hyg_on and mode != DHW and tank >= dhw_target - 1.0:
+                    rod_level = rod_wait = 0
+                    level = hyg_level
+                    rod_t = rod_kw[level]
+                elif mode == HEAT and bival_l[i] and (rod_level or full) \
+                        and water < wt - (0.0 if rod_level else rod_deficit):
+                    rod_wait += 1
+                    rod_level = 2 if rod_wait >= rod_up else (1 if rod_wait >= rod_delay else 0)
+                    level = rod_level
+                    rod_h = rod_kw[level]
+                else:
+                    rod_level = rod_wait = 0
+            o_rod_level[i], o_rod_h[i], o_rod_t[i] = level, rod_h, rod_t
+
             o_room[i], o_water[i], o_tank[i] = room, water, tank
             o_hw[i], o_ht[i], o_el[i], o_mod[i], o_cop[i] = heat_water, heat_tank, elec, mod, cop
             o_mode[i], o_hon[i] = mode, heating_on
 
             # --- state update ---
             room += (q_em + gain_l[i] - ua * (room - to_l[i])) * k_room
-            water += (heat_water - q_em) * k_water
+            water += (heat_water + rod_h - q_em) * k_water
             drawn = draw_l[i]
             if drawn and tank - drawn * k_tank < cold:
                 drawn = max(0.0, (tank - cold) * tank_floor_kw)
-            tank += (heat_tank - drawn - ua_t * (tank - room)) * k_tank
+            tank += (heat_tank + rod_t - drawn - ua_t * (tank - room)) * k_tank
 
         st.room_c, st.water_c, st.dhw_c = room, water, tank
         st.damped_c, st.limit_damped_c = float(damped[-1]), float(limit_damped[-1])
         st.heating_on = heating_on
         st.mode, st.run_min, st.off_min = mode, run_min, off_min
         st.ice, st.defrost_left, st.defrost_return = ice, defrost_left, defrost_return
+        st.rod_level, st.rod_wait, st.hygiene, st.hygiene_min = rod_level, rod_wait, hyg_on, \
+            hyg_min
 
         # --- derived per-minute values (vectorised) ---
         mode_a = np.asarray(o_mode, dtype=np.int8)
@@ -932,7 +1168,10 @@ class Simulator:
         heating_on_a = np.asarray(o_hon, dtype=bool)
         is_heat, is_dhw, is_defrost = mode_a == HEAT, mode_a == DHW, mode_a == DEFROST
         running_a = is_heat | is_dhw | is_defrost
-        pump_on = heating_on_a | is_dhw | is_defrost
+        rod_h_a, rod_t_a = np.asarray(o_rod_h), np.asarray(o_rod_t)
+        # the circuit's pump runs while the rod heats the heating water (its supply
+        # sensor sits before the rod: supply and return show the heat pump's heat only)
+        pump_on = heating_on_a | is_dhw | is_defrost | (rod_h_a > 0)
         q_em_a = np.where(heating_on_a, ua_em, leak) * (water_a - room_a)
         pump_kw = np.where(pump_on, hp.pump_w / 1000.0, 0.0)
         standby_kw = hp.standby_w / 1000.0 + np.where(
@@ -971,6 +1210,9 @@ class Simulator:
             "flow_l_h": np.where(pump_on, flow_l_h, 0.0),
             "cop": np.asarray(o_cop),
             "dhw_only": dhw_only.copy(),
+            "rod_heating_w": rod_h_a * 1000.0,
+            "rod_dhw_w": rod_t_a * 1000.0,
+            "rod_level": np.asarray(o_rod_level, dtype=np.int8),
             "mode": mode_a,
             "started": np.asarray(o_start, dtype=bool),
         }
@@ -1047,6 +1289,17 @@ class Simulator:
             "heating_curve_slope": self.curve_slope(when),
             "heating_curve_shift_k": NOMINAL_CURVE_SHIFT_K,
         }
+        if self.rod is not None:  # its state and statistics, under the stored names
+            level, rod = int(m["rod_level"][k]), chunk.rod
+            values.update({
+                "heating_rod_active": level > 0,
+                **{f"heating_rod_level{n}_active": level == n
+                   for n in range(1, len(self.rod.level_kw) + 1)},
+                "heating_rod_hours_h": float(rod["run_s"][k]) / 3600.0,
+                "heating_rod_starts": int(rod["starts"][k]),
+                **{f"heating_rod_runtime_level{n}_s": float(rod[f"level{n}_s"][k])
+                   for n in range(1, len(self.rod.level_kw) + 1)},
+            })
         return PumpState(when, MODE_NAMES[mode], values, messages)
 
 
@@ -1082,6 +1335,8 @@ def check_scenario(s: Scenario) -> None:
         raise ValueError("CopDrop.factor must be in (0, 1.5]")
     if isinstance(s, CurveChange) and not 0.2 <= s.slope <= 3.5:
         raise ValueError("CurveChange.slope must be in [0.2, 3.5], as on the device")
+    if isinstance(s, RodStuck) and s.level < 1:
+        raise ValueError("RodStuck.level must be 1 or more")
 
 
 def _frost_factor(outdoor_c: np.ndarray, humidity: np.ndarray,

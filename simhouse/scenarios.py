@@ -4,14 +4,14 @@
 ISO 8601 with a zone, DURATION like `30s`, `30m`, `6h`, `2d`. Two families:
 
 - the house (simhouse.house): `fault`, `meter-outage`, `heatpump-outage`, `cop-drop`,
-  `meter-reboot`: what really happens;
+  `meter-reboot`, `rod-stuck`: what really happens;
 - the devices (simhouse.vitocal, simhouse.shelly): how the heat pump's counters and the
   meter's counter get it wrong, as real devices do in the field: `late-reset`,
   `early-reset`, `other-zone`, `stale-arrays`, `zero-counters`, `counter-dip`,
   `stuck-counters`, `decimal-hours`, `no-heat-counters`, `meter-dip`, `meter-spike`,
   `meter-zero-counters`, `meter-no-counters`; and what the heat pump reports at all:
   `no-flow-sensor`, `modulation-sensor`, `rated-output`, `no-power-summary` (so each heat
-  method can be run).
+  method can be run), `rod-runtime` (the heating rod as running time per level only).
 
 `build_setup(specs, now)` turns a list of specs into a `Setup`: the house's scenarios and
 the quirks of each device. Every mistake is a ValueError with the reason.
@@ -25,11 +25,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from simhouse.house import (
+    DEFAULT_ROD,
     CopDrop,
     CurveChange,
     Fault,
     MeterReboot,
     Outage,
+    RodStuck,
     Scenario,
     check_scenario,
 )
@@ -60,6 +62,8 @@ KINDS: dict[str, Kind] = {
                          moment=True),
     "meter-reboot": Kind("-1d", "30s", ("counter",),
                          "the meter restarts; offline for DURATION"),
+    "rod-stuck": Kind("-3d", None, ("level",), "the heating rod stays on at LEVEL (default "
+                      "1: 3 kW; 2: 6 kW) from START, heating the heating water"),
     # the heat pump's counters
     "late-reset": Kind(None, None, ("lag",), "the device resets its counters LAG after "
                        "local midnight (default 2h)"),
@@ -85,6 +89,9 @@ KINDS: dict[str, Kind] = {
                          "(heating.compressors.0.power, default 7 kW)"),
     "no-power-summary": Kind(None, None, (), "no electricity summary: the day/week/month/"
                              "year arrays are the device's electricity counters"),
+    "rod-runtime": Kind(None, None, (), "the heating rod reported as running time per level "
+                        "only, like the Vitocal 333-G (its energy needs "
+                        "HEATPUMP_HEATING_ROD_KW=3,6)"),
     # the meter's counter
     "meter-dip": Kind("-1d", "30s", ("wh",), "the meter's counter reads WH lower (default "
                       "100), then recovers"),
@@ -195,6 +202,14 @@ def _curve_change(setup: Setup, s: Spec, _: str) -> Setup:
     return _house(setup, CurveChange(s.start, _number(s, "slope", 0.5)))
 
 
+def _rod_stuck(setup: Setup, s: Spec, _: str) -> Setup:
+    level = _number(s, "level", 1.0)
+    if level != int(level) or not 1 <= level <= len(DEFAULT_ROD.level_kw):
+        raise ValueError(f"rod-stuck: level must be 1 to {len(DEFAULT_ROD.level_kw)}")
+    assert s.start is not None
+    return _house(setup, RodStuck(s.start, int(level), s.end))
+
+
 def _reboot(setup: Setup, s: Spec, meter_model: str) -> Setup:
     # like the real devices: Gen1 plugs count from 0 after a reboot, the others keep it
     default = "reset" if MODELS[meter_model].counter_resets_on_reboot else "keep"
@@ -289,6 +304,7 @@ _APPLY: dict[str, Callable[[Setup, Spec, str], Setup]] = {
     "no-heat-counters": _flag(heat_counters=False),
     "no-flow-sensor": _flag(flow_sensor=False), "modulation-sensor": _flag(modulation_sensor=True),
     "rated-output": _rated, "no-power-summary": _flag(power_summary=False),
+    "rod-stuck": _rod_stuck, "rod-runtime": _flag(heating_rod="runtime"),
     "meter-dip": _meter_dip,
     "meter-spike": _meter_spike, "meter-zero-counters": _meter_zero,
     "meter-no-counters": _meter_no_counters,

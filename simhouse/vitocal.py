@@ -70,6 +70,14 @@ class VitocalQuirks:
       (and without heat counters) heat can only be estimated.
     - `rated_output_kw`: reports `heating.compressors.0.power` (kW), the rated output
       some devices state themselves (Vitocal 333-G: 8, 200-S AWB-M-E-AC: 10).
+    - `heating_rod`: how the device reports its heating rod (simhouse.house.HeatingRod),
+      as the real families do (docs/vicare.md, "The backup heater"): "counters" like the
+      Vitocal 250-A/222-S dumps (heating.heatingRod `active`, `.statistics` hours and
+      starts, `.power.consumption.summary.{heating,dhw}`; the secondary heat generator's
+      state beside it), "runtime" like the Vitocal 333-G (heating.heatingRod.status per
+      level, `.runtime` levelOne/levelTwo in seconds: its energy is known only with
+      HEATPUMP_HEATING_ROD_KW), or "none" (a device without a rod). A house without a
+      rod reports none either way.
     - `heat_arrays`: also remembers its HEAT per day/week/month/year as arrays
       (`heating.heat.production.{heating,dhw}`, laid out like the electricity arrays),
       as devices that report them do; the 250-A of the real dump has heat only as
@@ -91,6 +99,14 @@ class VitocalQuirks:
     flow_sensor: bool = True
     rated_output_kw: float | None = None
     heat_arrays: bool = True
+    heating_rod: str = "counters"
+
+    def __post_init__(self) -> None:
+        if self.heating_rod not in ROD_REPORTS:
+            raise ValueError(f"heating_rod must be one of {', '.join(ROD_REPORTS)}")
+
+
+ROD_REPORTS = ("counters", "runtime", "none")
 
 
 @dataclass
@@ -212,7 +228,41 @@ class SimulatedVitocal:
         if q.rated_output_kw is not None:
             out.append(f("heating.compressors.0.power", {"value": {
                 "type": "number", "unit": "kilowatt", "value": q.rated_output_kw}}, stamp))
+        out.extend(self._rod_features(v, stamp))
         out.extend(self._counter_features(now, stamp))
+        return out
+
+    def _rod_features(self, v: dict[str, Any], stamp: str) -> list[dict[str, Any]]:
+        """The heating rod's state and statistics as `quirks.heating_rod` says (shapes of
+        the Vitocal 250-A and 333-G dumps); its energy counters are in _counter_features."""
+        report = self.quirks.heating_rod
+        if self.sim.rod is None or report == "none":
+            return []
+        f = self._feature
+        out = [f(f"heating.configuration.heatingRod.{c}", {"useApproved": _bool(True)}, stamp)
+               for c in ("dhw", "heating")]
+        if report == "counters":
+            out += [
+                f("heating.heatingRod", {"active": _bool(v["heating_rod_active"])}, stamp),
+                f("heating.heatingRod.statistics", {
+                    "hours": {"type": "number", "unit": "hour",
+                              "value": int(float(v["heating_rod_hours_h"]))},
+                    "starts": {"type": "number", "unit": "",
+                               "value": v["heating_rod_starts"]}}, stamp),
+                f("heating.secondaryHeatGenerator", {
+                    "active": _bool(False), "connectionType": _str("unknown")}, stamp),
+            ]
+        else:
+            levels = {f"level{n}": _bool(v.get(f"heating_rod_level{n}_active", False))
+                      for n in (1, 2, 3)}
+            out += [
+                f("heating.heatingRod.status",
+                  {**levels, "overall": _bool(v["heating_rod_active"])}, stamp),
+                f("heating.heatingRod.runtime", {
+                    word: {"type": "number", "unit": "seconds",
+                           "value": int(float(v[f"heating_rod_runtime_level{n}_s"]))}
+                    for n, word in ((1, "levelOne"), (2, "levelTwo"))}, stamp),
+            ]
         return out
 
     def _counter_features(self, now: datetime, stamp: str) -> list[dict[str, Any]]:
@@ -226,10 +276,13 @@ class SimulatedVitocal:
         current = self._totals(t)
         out = []
         kinds = [k for k, on in (("heat", q.heat_counters),
-                                 ("electricity", q.power_counters and q.power_summary)) if on]
+                                 ("electricity", q.power_counters and q.power_summary),
+                                 ("heating_rod", self.sim.rod is not None and q.power_counters
+                                  and q.heating_rod == "counters")) if on]
         for kind in kinds:
-            feature = ("heating.heat.production.summary" if kind == "heat"
-                       else "heating.power.consumption.summary")
+            feature = _SUMMARY_FEATURE[kind]
+            # a dip of the heat pump's counters is not one of the rod's (often at 0)
+            dip_of = 0.0 if kind == "heating_rod" else dip
             for circuit in ("heating", "dhw"):
                 series = f"{kind}.{circuit}"
 
@@ -240,9 +293,9 @@ class SimulatedVitocal:
                     return self._totals(b)[series] - self._totals(a)[series]
 
                 values = {
-                    "currentDay": since(periods.days[0]) - dip,
-                    "currentMonth": since(periods.months[0]) - dip,
-                    "currentYear": since(periods.years[0]) - dip,
+                    "currentDay": since(periods.days[0]) - dip_of,
+                    "currentMonth": since(periods.months[0]) - dip_of,
+                    "currentYear": since(periods.years[0]) - dip_of,
                     "lastMonth": between(periods.months[1], periods.months[0]),
                     "lastSevenDays": since(periods.days[6]),
                     "lastYear": between(periods.years[1], periods.years[0]),
@@ -386,6 +439,11 @@ class SimulatedVitocal:
             y, m = (y - 1, 12) if m == 1 else (y, m - 1)
         years = [start(date(local.year - i, 1, 1)) for i in range(2)]
         return _Periods(days, weeks, months, years)
+
+
+_SUMMARY_FEATURE = {"heat": "heating.heat.production.summary",
+                    "electricity": "heating.power.consumption.summary",
+                    "heating_rod": "heating.heatingRod.power.consumption.summary"}
 
 
 # --- small wire helpers ----------------------------------------------------------------

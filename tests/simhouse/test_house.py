@@ -34,7 +34,9 @@ SEED = 7
 # Truth field of each device counter series (Wh).
 DEVICE_TRUTH = {"heat.heating": "device_heat_heating_wh", "heat.dhw": "device_heat_dhw_wh",
                 "electricity.heating": "device_electricity_heating_wh",
-                "electricity.dhw": "device_electricity_dhw_wh"}
+                "electricity.dhw": "device_electricity_dhw_wh",
+                "heating_rod.heating": "rod_electricity_heating_wh",
+                "heating_rod.dhw": "rod_electricity_dhw_wh"}
 
 
 def local(*args: int) -> datetime:
@@ -142,7 +144,12 @@ def test_hot_water_runs_and_defrosts(year):
     # a run interrupted by a defrost counts once
     real = [s for s, _ in dhw_runs if s == 0 or year["mode"][s - 1] != DEFROST]
     assert 1.0 <= len(real) / days <= 2.5
-    assert year["dhw_c"].max() < 53 and year["dhw_c"].min() > 30
+    # the heat pump heats the cylinder to about 50 °C; only the rod's weekly hygiene run
+    # takes it to 60 °C (it has cooled below 53 °C two days later)
+    idx = np.arange(len(year["dhw_c"]))
+    last_rod = np.maximum.accumulate(np.where(year["rod_dhw_w"] > 0, idx, -10_000))
+    assert year["dhw_c"][idx - last_rod > 2 * 1440].max() < 53
+    assert year["dhw_c"].max() < 60.5 and year["dhw_c"].min() > 30
     defrost_starts = [s for s, _ in runs(year["mode"] == DEFROST)]
     assert len(defrost_starts) > 300
     assert (year["outdoor_c"][defrost_starts] < 7).all()
@@ -299,17 +306,21 @@ def test_prior_totals_look_like_a_used_device(sim):
     """Before the origin: negative, growing towards 0 (continuous at the origin), flat
     beyond PRIOR_DAYS, and a prior year close to a simulated one."""
     before = [sim.device_totals_kwh(YEAR_START - timedelta(hours=5 * i)) for i in range(1, 400)]
+    # the mean climate has no cold spells: the rod never helps the heating in it
+    rare = "heating_rod.heating"
     for series in COUNTER_SERIES:
         values = [t[series] for t in before]
-        assert all(v < 0 for v in values)
+        assert all(v < 0 or (series == rare and v == 0) for v in values), series
         assert values == sorted(values, reverse=True)  # further back, more negative
-        assert -0.05 < sim.device_totals_kwh(YEAR_START - timedelta(seconds=1))[series] < 0
+        assert -0.05 < sim.device_totals_kwh(YEAR_START - timedelta(seconds=1))[series] <= (
+            0 if series == rare else -1e-12)
     far = sim.device_totals_kwh(YEAR_START - timedelta(days=PRIOR_DAYS))
     assert sim.device_totals_kwh(YEAR_START - timedelta(days=PRIOR_DAYS + 30)) == far
     prior_year = sim.device_totals_kwh(local(2024, 1, 1))
     simulated = sim.truth(YEAR_START, YEAR_END)
     for series, name in DEVICE_TRUTH.items():
-        assert -prior_year[series] == pytest.approx(getattr(simulated, name) / 1000, rel=0.2)
+        assert -prior_year[series] == pytest.approx(getattr(simulated, name) / 1000, rel=0.2,
+                                                    abs=20 if series == rare else 0)
 
 
 def test_device_electricity_reads_low_against_the_meter(sim):

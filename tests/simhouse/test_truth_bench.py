@@ -43,13 +43,24 @@ def test_the_matrix_covers_the_issue() -> None:
             "meter-reboot", "meter-outage", "heatpump-outage"} <= kinds
     assert any(r.settings.get("HEATPUMP_TZ") == "UTC" for r in rows.values())
     assert {r.method for r in rows.values() if r.year} == set(HEAT_METHODS)
+    # both boundaries in a cold and a mild month, with the rod stuck, and estimated
+    boundary = [r for r in rows.values() if r.boundaries]
+    for end in (bench.WINTER, bench.AUTUMN):
+        assert any(r.end == end and not r.scenarios for r in boundary), end
+        assert any(r.end == end and any(x.startswith("rod-stuck") for x in r.scenarios)
+                   for r in boundary), end
+    assert any("rod-runtime" in r.scenarios and r.settings.get("HEATPUMP_HEATING_ROD_KW")
+               for r in boundary)
 
 
 def result(**changes):
     base = bench.Result("x", 30, ("counter",), heat=1000.0, device_heat=1000.0,
                         true_heat=960.0, device_electricity_stored=300.0,
                         device_electricity=300.0, meter=320.0, true_electricity=320.0,
-                        phantom_kwh=0.0, missing_kwh=0.0, health=(), wall_s=1.0)
+                        phantom_kwh=0.0, missing_kwh=0.0, health=(), wall_s=1.0,
+                        rod=10.0, rod_counters=10.0, true_rod=10.0, h2_jaz=3.125,
+                        h2_truth=3.125, h3_jaz=3.06, h3_truth=3.06, h3_true_cop=2.9,
+                        rod_share=0.03)
     return dataclasses.replace(base, **changes)
 
 
@@ -77,6 +88,26 @@ def test_the_targets_catch_each_kind_of_miss() -> None:
     assert bench.evaluate(gap, result(device_electricity_stored=310.0))
 
 
+def test_the_boundary_targets_catch_each_kind_of_miss() -> None:
+    row = bench.Row(bench.WINTER)
+    assert bench.evaluate(row, result()) == []
+    misses = " ".join(bench.evaluate(row, result(rod=12.0, h2_jaz=3.2, h3_jaz=3.0)))
+    for words in ("rod electricity 12.0 kWh, its counters 10.0 kWh",
+                  "rod electricity 12.0 kWh, its truth 10.0 kWh",
+                  "H2 JAZ +2.40% of the truth of its hours", "H3 JAZ -1.96% of the truth"):
+        assert words in misses
+    # within the counters' resolution is no miss; H3 above H2 is one; no H3 figure is one
+    assert bench.evaluate(row, result(rod=10.3)) == []
+    assert "H3 JAZ 3.14 above the H2 JAZ 3.12" in bench.evaluate(
+        row, result(h3_jaz=3.14, h3_truth=3.14))
+    assert "no H3 JAZ" in bench.evaluate(row, result(h3_jaz=None))
+    # an estimated heat method: the JAZ is as good as its band, the rod still counts
+    flow = bench.Row(bench.WINTER, method="flow")
+    assert bench.evaluate(flow, result(methods=("flow",), heat=980.0, h2_jaz=3.3)) == []
+    assert bench.boundary_cells(row, result())[-1] == "met"
+    assert bench.boundary_cells(row, result(rod=12.0))[-1] == "MISSED"
+
+
 def test_a_short_row_meets_its_targets_through_the_real_path(tmp_path) -> None:
     """Answers with every counter 0 for 10 minutes: no phantom energy, nothing lost beyond
     the counters' resolution, the glitch reported."""
@@ -86,6 +117,18 @@ def test_a_short_row_meets_its_targets_through_the_real_path(tmp_path) -> None:
     assert bench.evaluate(row, r) == []
     assert r.phantom_kwh == 0.0 and r.missing_kwh == 0.0
     assert r.heat == pytest.approx(r.device_heat, abs=0.4)
+
+
+def test_a_short_boundary_row_meets_its_targets_through_the_real_path(tmp_path) -> None:
+    """The rod stuck for the last 20 hours of a cold day: its electricity stored as its
+    counters count it, /jaz's H2 and H3 figures the truth of their hours, H3 far lower."""
+    row = bench.Row(bench.WINTER, ("rod-stuck@-20h",), boundaries=True)
+    r = bench.run_row("short-rod", row, 1.0, 1, tmp_path)
+    assert bench.evaluate(row, r) == []
+    assert 20 * 3.0 <= r.true_rod < 20 * 3.0 + 3.0  # and Wednesday's hygiene run
+    assert r.rod == pytest.approx(r.rod_counters, abs=0.4)
+    assert r.h2_jaz is not None and r.h3_jaz is not None and r.h3_jaz < 0.6 * r.h2_jaz
+    assert r.rod_share is not None and r.rod_share > 0.5
 
 
 @pytest.mark.parametrize("doc", ["docs/vicare.md", "docs/truth-bench.md", "README.md"])

@@ -23,7 +23,7 @@ from collector.vicare.mapping import map_sample
 from collector.vicare.offline import OfflineOAuthManager
 from collector.vicare.reader import HEATPUMP_MODELS
 from heatpump.schema import HEATPUMP
-from simhouse.house import COUNTER_SERIES, Fault, Outage, Simulator
+from simhouse.house import COUNTER_SERIES, ROD_SERIES, Fault, Outage, Simulator
 from simhouse.vitocal import (
     DEVICE_OFFLINE,
     LISTING_PATH,
@@ -36,7 +36,8 @@ from tests.simhouse.clock import BERLIN, Clock, local
 SEED = 7
 START = datetime(2025, 1, 1, tzinfo=BERLIN)
 SUMMARY = {"heat": "heating.heat.production.summary",
-           "electricity": "heating.power.consumption.summary"}
+           "electricity": "heating.power.consumption.summary",
+           "heating_rod": "heating.heatingRod.power.consumption.summary"}
 SUMMARY_PROPS = ("currentDay", "currentMonth", "currentYear", "lastMonth", "lastSevenDays",
                  "lastYear")
 CURRENT_PROPS = ("currentDay", "currentMonth", "currentYear")
@@ -136,10 +137,14 @@ def test_answers_map_to_the_pump_state(sim):
     state = sim.pump_state(now)
     assert state is not None
     for name, value in state.values.items():
-        if name in ("compressor_hours_h", "compressor_modulation_pct"):
-            continue  # the device rounds hours; the 250-A has no modulation sensor
+        if name in ("compressor_hours_h", "compressor_modulation_pct", "heating_rod_hours_h") \
+                or name.startswith(("heating_rod_level", "heating_rod_runtime")):
+            continue  # the device rounds hours; the 250-A has no modulation sensor and
+            # reports its rod's statistics, not its state or running time per level
         assert s.values[name] == value, name
     assert s.values["compressor_hours_h"] == math.floor(state.values["compressor_hours_h"])
+    assert s.values["heating_rod_hours_h"] == math.floor(state.values["heating_rod_hours_h"])
+    assert not any(n.startswith(("heating_rod_level", "heating_rod_runtime")) for n in s.values)
     assert s.values["compressor_hours_resolution_h"] == 1.0
     assert "compressor_modulation_pct" not in s.values
     assert s.values["heating_target_temp_c"] == sim.house.room_c
@@ -387,7 +392,12 @@ def test_counters_start_like_a_used_device():
     for series in COUNTER_SERIES:  # started at the turn of the year
         for period in ("day", "month", "year"):
             assert f[f"{series}.{period}"] == 0.0
+        if series == "heating_rod.heating":  # the mean climate never needs the rod
+            assert f[f"{series}.last_month"] == 0.0
+            continue
         assert f[f"{series}.last_month"] > 0 and f[f"{series}.last_year"] > 0
+    # the weekly hygiene heat-ups (200 l from 50 to 60 °C: 2.3 kWh a week)
+    assert 100 < f["heating_rod.dhw.last_year"] < 130
 
 
 def test_compressor_hours_are_whole_hours_by_default(sim):
@@ -506,6 +516,9 @@ def test_counter_dips_lower_the_current_counters_then_recover(sim):
     inside = span[0] + timedelta(minutes=10)
     for series in COUNTER_SERIES:
         got, exact = summary_values(v, inside, series), expected_summary(sim, series, inside)
+        if series in ROD_SERIES:  # the heat pump's counters dip, not the rod's own
+            assert got == exact, series
+            continue
         day = local(2025, 1, 15)
         starts = {"currentDay": day, "currentMonth": local(2025, 1, 1),
                   "currentYear": local(2025, 1, 1)}
@@ -566,9 +579,9 @@ def test_no_heat_counters(sim):
     names = {f["feature"] for f in data(v, now)}
     assert not any(n.startswith("heating.heat.production") for n in names)
     counters = sample(v, now).counters
-    assert counters and all(k.startswith("electricity.") for k in counters)
+    assert counters and all(k.startswith(("electricity.", "heating_rod.")) for k in counters)
     assert counters == {k: x for k, x in sample(vitocal(sim), now).counters.items()
-                        if k.startswith("electricity.")}
+                        if k.startswith(("electricity.", "heating_rod."))}
 
 
 def test_no_power_counters(sim):
