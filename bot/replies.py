@@ -24,7 +24,7 @@ from bot.analytics import (
 )
 from bot.periods import PERIOD_HELP, Period
 from bot.store_reads import Latests, LiveData, PeriodData, SourceHealth, StatusData
-from heatpump.boundary import DEFAULT_ROLE, ROLE_LOADS, boundaries, boundary_of
+from heatpump.boundary import DEFAULT_ROLE, is_heat_pump_role, meter_figures
 from heatpump.estimates import ERROR_BANDS, USE, RatedOutput, band_text, rated_output
 from heatpump.schema import (
     ESTIMATED_HEAT_METHODS,
@@ -133,12 +133,12 @@ def device_lines(perf: Performance, spf: Mapping[str, Latest]) -> list[str]:
     return lines
 
 
-def boundary_lines(perf: Performance, name: str,
-                   meter_loads: Iterable[str] = ROLE_LOADS[DEFAULT_ROLE]) -> list[str]:
-    """Which SEPEMO boundary the meter's figure stands for, and, where the heat pump
-    reports its heating rod's electricity, the whole system's figure with the rod's share
-    of electricity and heat (heatpump/boundary.py: the levels, their source, the rules).
-    `meter_loads` are the loads the meter sees (one meter at SHELLY_URL: the heat pump)."""
+def boundary_lines(perf: Performance, name: str) -> list[str]:
+    """Which SEPEMO boundary the heat pump's figure stands for (the loads its meters see,
+    by their roles) and the whole system's figure where more is known: the heating rod
+    (a meter of its own, or as the heat pump reports it: never both) and other meters
+    (circulation pumps), with the rod's share of electricity and heat
+    (heatpump/boundary.py: the levels, their source, the rules)."""
     if perf.ratio is None:  # no figure to bound; the rod's own figure still tells
         if perf.rod_wh_all is not None:
             return [f"heating rod: {fmt.kwh(perf.rod_wh_all)} electricity in this period "
@@ -147,12 +147,16 @@ def boundary_lines(perf: Performance, name: str,
             return [f"heating rod: ran {fmt.duration(perf.rod_unknown_s)}, its electricity "
                     "is not known (set HEATPUMP_HEATING_ROD_KW)"]
         return []
-    bounds = boundaries(meter_loads, rod_reported=perf.rod_hours > 0)
-    metered = boundary_of(meter_loads)
-    lines = [f"boundary {metered.describe()}: the electricity the meter counts"
+    figs = meter_figures(perf.meter_roles, rod_reported=perf.rod_source == "device")
+    hp_roles = sorted(r for r in perf.meter_roles if is_heat_pump_role(r))
+    counts = ("the electricity the meter counts" if len(hp_roles) <= 1
+              else "the electricity the meters count")
+    if hp_roles not in ([], [DEFAULT_ROLE]):
+        counts += " (" + ", ".join(r.replace("_", " ") for r in hp_roles) + ")"
+    lines = [f"boundary {figs.heat_pump.describe()}: {counts}"
              + (" (with the heating rod; its heat is not in this figure)"
-                if bounds.rod_in_meter else "")]
-    if bounds.system is None:
+                if figs.rod_in_meter else "")]
+    if figs.system is None or perf.rod_hours <= 0:
         if perf.rod_unknown_s > 0:
             lines.append(f"heating rod: ran {fmt.duration(perf.rod_unknown_s)}, its "
                          "electricity is not known (set HEATPUMP_HEATING_ROD_KW, its power "
@@ -160,18 +164,22 @@ def boundary_lines(perf: Performance, name: str,
         return lines
     rod = perf.rod_wh
     heat = perf.sys_heat_wh + rod
-    # a rod the meter already counts is never added twice
-    elec = perf.sys_meter_wh + (0.0 if bounds.rod_in_meter else rod)
+    # a rod a meter already counts is never added twice
+    elec = perf.sys_meter_wh + perf.sys_extra_wh + (
+        0.0 if figs.rod_in_meter or figs.rod_metered else rod)
     sys_name = f"whole system {name}"
     hours = (f" over {perf.rod_hours:,.0f} h" if perf.rod_hours < perf.hours_counted else "")
     lines.append(f"{sys_name} {fmt.ratio(heat / elec) if elec > 0 else '–'} = "
                  f"{fmt.kwh(heat)} heat / {fmt.kwh(elec)} electricity{hours}; boundary "
-                 f"{bounds.system.describe()}")
+                 f"{figs.system.describe()}")
+    if not perf.rod_source:
+        return lines
     split = [f"{CIRCUIT_LABELS[c]} {fmt.kwh(wh)}" for c in SPLIT_CIRCUITS
              if (wh := perf.rod_by_circuit.get(c)) is not None]
     est = (" (ESTIMATED from its running time × HEATPUMP_HEATING_ROD_KW)"
            if perf.rod_estimated_wh > 0.5 * rod > 0 else "")
-    lines.append(f"heating rod: {fmt.kwh(rod)} electricity{est} = "
+    by = " (its own meter)" if perf.rod_source == "meter" else ""
+    lines.append(f"heating rod{by}: {fmt.kwh(rod)} electricity{est} = "
                  f"{fmt.pct(rod / elec) if elec > 0 else '–'} of the system's electricity "
                  f"and {fmt.pct(rod / heat) if heat > 0 else '–'} of its heat"
                  + (" (" + ", ".join(split) + ")" if split else ""))
@@ -179,17 +187,16 @@ def boundary_lines(perf: Performance, name: str,
 
 
 def jaz_text(period: Period, data: PeriodData, now: datetime, tz: ZoneInfo,
-             rated_heat_kw: float | None = None,
-             meter_loads: Iterable[str] = ROLE_LOADS[DEFAULT_ROLE]) -> str:
+             rated_heat_kw: float | None = None) -> str:
     """Reply to /jaz [period]: `data` read over [period.start, period.elapsed_end(now));
-    `rated_heat_kw` is HEATPUMP_RATED_HEAT_KW (an estimate names its rated output);
-    `meter_loads` what the meter sees (heatpump/boundary.py)."""
+    `rated_heat_kw` is HEATPUMP_RATED_HEAT_KW (an estimate names its rated output); the
+    boundary follows from the roles of the meters in the data (heatpump/boundary.py)."""
     end = period.elapsed_end(now)
     pairs = data.pairs
     perf = performance(pairs, period.start, end)
     name = "JAZ" if period.key == "12m" or period.key.isdigit() else "COP"
     head = f"{name} {period.label}"
-    lines = [head, *performance_lines(perf, name), *boundary_lines(perf, name, meter_loads)]
+    lines = [head, *performance_lines(perf, name), *boundary_lines(perf, name)]
     if perf.ratio is not None:
         own = data.device_figures.get("device_rated_heat_kw")
         device_kw = (float(own.value) if own is not None and isinstance(own.value, int | float)
