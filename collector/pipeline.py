@@ -63,7 +63,8 @@ class MeterPipeline:
 
     def __init__(self, client: ShellyClient, settings: Settings, *,
                  interval_s: float | None = None, running: RunningLedger | None = None,
-                 state: StateFile | None = None, role: str = DEFAULT_ROLE):
+                 state: StateFile | None = None, role: str = DEFAULT_ROLE,
+                 claimed: dict[str, str] | None = None):
         self.client, self.settings = client, settings
         self.interval_s = float(interval_s or settings.shelly_poll_seconds)
         self.device = ""
@@ -73,6 +74,9 @@ class MeterPipeline:
         self.sees_compressor = COMPRESSOR in role_loads(role)
         self.running = running if self.sees_compressor else None
         self.state = state
+        # device id -> role, shared by the meters of one collector: two addresses that
+        # reach the same device would write one series twice
+        self.claimed = claimed if claimed is not None else {}
         self.accountant: MeterAccountant | None = None
         self._lookup: Lookup | None = None
 
@@ -84,6 +88,10 @@ class MeterPipeline:
             r = self.client.poll()
         except ShellyError as exc:
             raise SourceError(exc.reason, str(exc)) from None
+        owner = self.claimed.setdefault(r.device, self.role)
+        if owner != self.role:
+            raise SourceError("bad_response", f"the meter at {self.client.url} is {r.device}, "
+                              f"already read as the {owner} meter; check SHELLY_METERS")
         self.device = r.device
         if self.accountant is None or self.accountant.cfg.device != r.device:
             survives = (self.client.device.counter_survives_reboot if self.client.device

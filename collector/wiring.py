@@ -56,6 +56,7 @@ class Context:
     recorder: Recorder | None = None
     running: RunningLedger = field(default_factory=RunningLedger)
     state: StateFile | None = None
+    meter_devices: dict[str, str] = field(default_factory=dict)  # device id -> meter role
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,8 @@ def _meter_pipeline(c: Context, spec: MeterSpec, stand_in: Answer | None, stand_
         c.recorder.note(name, client.url)
         if stand_in is None:
             client.transport = RecordingTransport(client.transport, c.recorder, name)
-    return MeterPipeline(client, s, running=c.running, state=c.state, role=spec.role)
+    return MeterPipeline(client, s, running=c.running, state=c.state, role=spec.role,
+                         claimed=c.meter_devices)
 
 
 def _meters(c: Context) -> list[MeterPipeline]:
