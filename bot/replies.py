@@ -31,6 +31,7 @@ from heatpump.schema import (
     HEALTH_ANY_DEVICE,
     HEALTH_SOURCE,
     HEALTH_STORE_SOURCE,
+    METER_ROLE_TAG,
 )
 from heatpump.settings import Settings
 from heatpump.store.base import Latest, Point
@@ -243,6 +244,15 @@ def status_text(data: StatusData, settings: Settings, now: datetime) -> str:
     return "\n".join(lines)
 
 
+def _meter_name(device: str, power: Latest, n_meters: int) -> str:
+    """" (outdoor unit, shellypro3em-…)" for one of several meters: its role (the `role`
+    tag, SHELLY_METERS) and device; nothing for the one meter."""
+    if n_meters <= 1:
+        return ""
+    role = power.tags.get(METER_ROLE_TAG, "")
+    return f" ({role.replace('_', ' ')}, {device})" if role else f" ({device})"
+
+
 def _power_lines(meters: Latests, now: datetime) -> list[str]:
     if not meters:
         return ["⚡ power: no meter data"]
@@ -252,7 +262,7 @@ def _power_lines(meters: Latests, now: datetime) -> list[str]:
         if p is None:
             continue
         stale = (now - p.time).total_seconds() > STALE_METER_S
-        name = f" ({dev})" if len(meters) > 1 else ""
+        name = _meter_name(dev, p, len(meters))
         out.append(f"⚡ power{name} {fmt.watts(float(p.value))}, {fmt.age(p.time, now)}"
                    + (" — STALE" if stale else ""))
     return out or ["⚡ power: no meter data"]
@@ -436,7 +446,7 @@ def live_text(data: LiveData, now: datetime, tz: ZoneInfo) -> str:
         p = latest.get("power_w")
         if p is None:
             continue
-        name = f" ({dev})" if len(meters) > 1 else ""
+        name = _meter_name(dev, p, len(meters))
         stale = (now - p.time).total_seconds() > STALE_METER_S
         lines.append(f"⚡ power{name} {fmt.watts(float(p.value))} at "
                      f"{p.time.astimezone(tz):%H:%M:%S}" + (" — STALE" if stale else ""))

@@ -101,8 +101,8 @@ def _meters(c: Context) -> list[MeterPipeline]:
         return [_meter_pipeline(c, MeterSpec(role, f"sim://simulated-{role}"), answer,
                                 f"sim://simulated-{role}", f"meter-{role}")
                 for role, answer in d.role_meters]
-    if d.meter is not None:
-        spec = (c.settings.meters or (MeterSpec(DEFAULT_ROLE, ""),))[0]
+    if d.meter is not None:  # the one stand-in: a meter on the heat pump's supply
+        spec = MeterSpec(DEFAULT_ROLE, "", c.settings.shelly_channel)
         return [_meter_pipeline(c, spec, d.meter, d.meter_url, "meter")]
     return [_meter_pipeline(c, spec, None, "",
                             "meter" if spec.role == DEFAULT_ROLE else f"meter-{spec.role}")

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.analytics import performance
-from bot.replies import boundary_lines, performance_lines
-from bot.store_reads import period_data
+from bot.replies import boundary_lines, performance_lines, status_text
+from bot.store_reads import period_data, status_data
 from collector.collect_cmd import build_collector
 from collector.service import VirtualClock
 from collector.wiring import build_sources
@@ -95,6 +95,14 @@ def test_three_meters_with_roles_into_the_store_and_the_jaz_of_each_boundary(tmp
     assert {k for k in beat["sources"] if k.startswith("meter/")} == {
         "meter/shplg-s-0000000000a1", "meter/shplg-s-0000000000b2",
         "meter/shplg-s-0000000000c3"}
+
+    # /status shows each meter's power with its role
+    now = T0 + 2 * H + timedelta(seconds=30)
+    power = [line for line in status_text(status_data(store, now, UTC_ZONE), s, now
+                                          ).splitlines() if line.startswith("⚡")]
+    assert power == ["⚡ power (outdoor unit, shplg-s-0000000000a1) 1,200 W, 0 s ago",
+                     "⚡ power (indoor unit, shplg-s-0000000000b2) 60 W, 0 s ago",
+                     "⚡ power (heating rod, shplg-s-0000000000c3) 3,000 W, 0 s ago"]
 
     # the heat pump's heat: 400 Wh per 5 minutes, 4.8 kWh an hour
     store.write([Point("heat", T0 + timedelta(minutes=5 * k + 2), {
