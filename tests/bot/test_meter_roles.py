@@ -112,3 +112,47 @@ def test_data_without_a_role_tag_reads_as_before() -> None:
         "whole system JAZ 3.40 = 17.0 kWh heat / 5.0 kWh electricity; boundary H3 (SEPEMO: "
         "heat pump and heating rod)",
         "heating rod: 1.0 kWh electricity = 20% of the system's electricity and 6% of its heat"]
+
+
+def test_an_old_store_without_role_tags_reads_the_same(tmp_path) -> None:
+    """A real SQLite store written before roles existed (no `role` tag on the meter's
+    electricity) beside a store whose rod has a meter of its own: the first reads as the
+    one meter of role heatpump, as before."""
+    from zoneinfo import ZoneInfo
+
+    from bot.store_reads import period_data
+    from heatpump.store.base import Point
+    from heatpump.store.sqlite import SQLiteStore
+
+    utc = ZoneInfo("UTC")
+
+    def point(t: datetime, tags: dict[str, str], wh: float) -> Point:
+        return Point("electricity", t, {"energy_wh": wh, "duration_s": 60.0}, tags)
+
+    for name, rod_role in (("old", None), ("new", "heating_rod")):
+        store = SQLiteStore(tmp_path / f"{name}.sqlite3", utc)
+        minutes = [T0 + timedelta(minutes=m) for m in range(4 * 60)]
+        points = [point(t, {"device": "m", "source": "meter", "circuit": "total"}, 1000 / 60)
+                  for t in minutes]
+        if rod_role:
+            points += [point(t, {"device": "r", "source": "meter", "circuit": "total",
+                                 "role": rod_role}, 500 / 60) for t in minutes]
+        points += [Point("heat", t + timedelta(minutes=2), {
+            "energy_wh": 4000 / 12, "duration_s": 300.0, "estimate": False},
+            {"device": "hp", "method": "counter", "circuit": "total"})
+            for t in minutes[::5]]
+        store.write(points)
+        store.flush()
+        perf = performance(period_data(store, T0, T0 + 4 * H, utc, T0 + 4 * H).pairs,
+                           T0, T0 + 4 * H)
+        store.close()
+        lines = [*performance_lines(perf, "JAZ")[:1], *boundary_lines(perf, "JAZ")]
+        if rod_role is None:
+            assert lines == [
+                "JAZ 4.00 = 16.0 kWh heat / 4.0 kWh electricity (meter)",
+                "boundary H2 (SEPEMO: the heat pump with its fan/source pump): the "
+                "electricity the meter counts"]
+        else:
+            assert lines[0] == "JAZ 4.00 = 16.0 kWh heat / 4.0 kWh electricity (meter)"
+            assert lines[2] == ("whole system JAZ 3.00 = 18.0 kWh heat / 6.0 kWh electricity; "
+                                "boundary H3 (SEPEMO: heat pump and heating rod)")
