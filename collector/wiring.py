@@ -69,10 +69,12 @@ class SourceSpec:
     build: Callable[[Context], Any]
 
 
-def _meter_pipeline(c: Context, spec: MeterSpec, stand_in: Answer | None, stand_in_url: str,
-                    name: str) -> MeterPipeline:
-    """One meter: over HTTP at `spec.url`, or the stand-in answer; `name` is its source
-    name in a recording ("meter" for the one meter, "meter-<role>" for the others)."""
+def _meter_pipeline(c: Context, spec: MeterSpec, stand_in: Answer | None, stand_in_url: str
+                    ) -> MeterPipeline:
+    """One meter: over HTTP at `spec.url`, or the stand-in answer. A recording holds one
+    meter (build_sources refuses more), under the source name "meter"; its role is not
+    recorded (a replay stores it as the one meter's)."""
+    name = "meter"
     s = c.settings
     transport: Transport | None = None
     url = spec.url
@@ -99,14 +101,11 @@ def _meters(c: Context) -> list[MeterPipeline]:
     d = c.devices
     if d.role_meters:
         return [_meter_pipeline(c, MeterSpec(role, f"sim://simulated-{role}"), answer,
-                                f"sim://simulated-{role}", f"meter-{role}")
-                for role, answer in d.role_meters]
+                                f"sim://simulated-{role}") for role, answer in d.role_meters]
     if d.meter is not None:  # the one stand-in: a meter on the heat pump's supply
         spec = MeterSpec(DEFAULT_ROLE, "", c.settings.shelly_channel)
-        return [_meter_pipeline(c, spec, d.meter, d.meter_url, "meter")]
-    return [_meter_pipeline(c, spec, None, "",
-                            "meter" if spec.role == DEFAULT_ROLE else f"meter-{spec.role}")
-            for spec in c.settings.meters]
+        return [_meter_pipeline(c, spec, d.meter, d.meter_url)]
+    return [_meter_pipeline(c, spec, None, "") for spec in c.settings.meters]
 
 
 def vicare_reader(c: Context) -> ViCareReader:

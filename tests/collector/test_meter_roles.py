@@ -151,3 +151,18 @@ def test_two_addresses_of_the_same_device_are_refused_not_mixed(tmp_path):
         ("down", "bad_response", f"the meter at {same.url} is shplg-s-0000000000a1, already "
          "read as the outdoor_unit meter; check SHELLY_METERS")]
     store.close()
+
+
+def test_a_recording_of_several_meters_is_refused_with_the_reason(tmp_path):
+    import pytest
+
+    from collector.recording import Recorder
+
+    s = Settings.from_mapping({
+        "HEATPUMP_DATA_DIR": str(tmp_path), "HEATPUMP_TZ": "UTC",
+        "SHELLY_METERS": "outdoor_unit=http://127.0.0.1:9; indoor_unit=http://127.0.0.1:10"})
+    clock = VirtualClock(T0)
+    recorder = Recorder(tmp_path / "rec", clock.now, s)
+    with pytest.raises(ValueError, match="--record records one meter; several meters"):
+        build_sources(s, clock, recorder=recorder)
+    recorder.close()
