@@ -36,8 +36,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from heatpump.boundary import HEATING_ROD, is_heat_pump_role, role_loads
 from heatpump.i18n import _
-from heatpump.schema import ESTIMATED_HEAT_METHODS, HEAT_METHODS
+from heatpump.schema import ESTIMATED_HEAT_METHODS, HEAT_METHODS, METER_ROLE_TAG
 from heatpump.store.base import BucketSum
 
 # Each side must cover an hour within 10 %: one missed 5-minute heat pump poll at an hour
@@ -100,6 +101,25 @@ class HourPair:
     rod_estimated_wh: float = 0.0  # of rod_wh: runtime × HEATPUMP_HEATING_ROD_KW
     rod_running_s: float = 0.0  # its running time by its runtime counters
     rod_unknown_s: float = 0.0  # running time whose energy is not known (no power set)
+    # several meters with roles (heatpump/boundary.py): `elec_*` above are the heat pump's
+    # meters; the others (a rod meter, a pumps meter) are only for the whole system's figure
+    meter_roles: frozenset[str] = frozenset()  # the roles of every meter in the pairing
+    extra_wh: float | None = None  # measured electricity of the other meters in the hour
+    extra_rod_wh: float = 0.0  # of it, the meters that see the heating rod
+    extra_cover: float = 0.0  # fraction of the hour they measured (min over them)
+
+    @property
+    def has_extra_meters(self) -> bool:
+        return any(not is_heat_pump_role(r) for r in self.meter_roles)
+
+    @property
+    def extra_counted(self) -> bool:
+        """Every meter beyond the heat pump's covers the hour (true when there are none):
+        the system figure counts an hour only when each of its meters has it."""
+        if not self.has_extra_meters:
+            return True
+        return (self.extra_wh is not None and self.extra_wh >= 0
+                and self.cover_min <= self.extra_cover <= self.cover_max)
 
     @property
     def rod_counted(self) -> bool:
@@ -137,7 +157,8 @@ def pair_hours(electricity: Iterable[BucketSum], heat: Iterable[BucketSum],
     (grouped by device, method, circuit) into one `HourPair` per hour seen on either side."""
     elec_rows = list(electricity)
     heat_rows = list(heat)
-    meters = {r.tags.get("device", "") for r in elec_rows if r.tags.get("source") == "meter"}
+    roles = {r.tags.get("device", ""): r.tags.get(METER_ROLE_TAG, "") or "heatpump"
+             for r in elec_rows if r.tags.get("source") == "meter"}
     heat_devices = {r.tags.get("device", "") for r in heat_rows}
     by_hour_e: dict[tuple[datetime, datetime], list[BucketSum]] = defaultdict(list)
     by_hour_h: dict[tuple[datetime, datetime], list[BucketSum]] = defaultdict(list)
@@ -148,27 +169,41 @@ def pair_hours(electricity: Iterable[BucketSum], heat: Iterable[BucketSum],
     out = []
     for key in sorted(set(by_hour_e) | set(by_hour_h)):
         out.append(_pair_one(key, by_hour_e.get(key, []), by_hour_h.get(key, []),
-                             meters, heat_devices, cover_min, cover_max))
+                             roles, heat_devices, cover_min, cover_max))
     return out
 
 
 def _pair_one(key: tuple[datetime, datetime], erows: list[BucketSum], hrows: list[BucketSum],
-              meters: set[str], heat_devices: set[str], cover_min: float,
+              roles: Mapping[str, str], heat_devices: set[str], cover_min: float,
               cover_max: float) -> HourPair:
     start, end = key
     secs = (end - start).total_seconds()
-    # meter side: measured energy and coverage, bridged gaps left out
+    # meter side: measured energy and coverage, bridged gaps left out; the heat pump's
+    # meters make its figure, the others (rod, pumps) are kept apart for the system's
+    hp_meters = {d for d, role in roles.items() if is_heat_pump_role(role)}
     elec_wh: float | None = None
     bridged_wh = estimated_wh = 0.0
     running_wh: float | None = None
-    covers: dict[str, float] = dict.fromkeys(meters, 0.0)
+    covers: dict[str, float] = dict.fromkeys(hp_meters, 0.0)
+    extra_covers: dict[str, float] = dict.fromkeys(set(roles) - hp_meters, 0.0)
+    extra_wh: float | None = None
+    extra_rod_wh = 0.0
     running_s = starts = 0.0
     device_total: float | None = None
     device_circuits: dict[str, float] = {}
     rod_rows: list[BucketSum] = []
     for r in erows:
         v = r.values
-        if r.tags.get("source") == "meter":
+        if r.tags.get("source") == "meter" and r.tags.get("device", "") not in hp_meters:
+            dev = r.tags.get("device", "")
+            measured_s = float(v.get("duration_s", 0.0)) - float(v.get("bridged_s", 0.0))
+            if "energy_wh" in v and (measured_s > 0 or "duration_s" not in v):
+                wh = float(v["energy_wh"]) - float(v.get("bridged_wh", 0.0))
+                extra_wh = (extra_wh or 0.0) + wh
+                if HEATING_ROD in role_loads(roles.get(dev, "")):
+                    extra_rod_wh += wh
+            extra_covers[dev] = extra_covers.get(dev, 0.0) + max(measured_s, 0.0) / secs
+        elif r.tags.get("source") == "meter":
             dev = r.tags.get("device", "")
             bridged = float(v.get("bridged_wh", 0.0))
             measured_s = float(v.get("duration_s", 0.0)) - float(v.get("bridged_s", 0.0))
@@ -223,7 +258,9 @@ def _pair_one(key: tuple[datetime, datetime], erows: list[BucketSum], hrows: lis
         method=method, heat_by_circuit=by_circuit, device_elec_wh=device_total,
         device_elec_by_circuit=device_circuits, running_s=running_s, starts=starts,
         cover_min=cover_min, cover_max=cover_max, elec_bridged_wh=bridged_wh,
-        running_wh=running_wh, elec_estimated_wh=estimated_wh, **rod)
+        running_wh=running_wh, elec_estimated_wh=estimated_wh,
+        meter_roles=frozenset(roles.values()), extra_wh=extra_wh, extra_rod_wh=extra_rod_wh,
+        extra_cover=min(extra_covers.values()) if extra_covers else 0.0, **rod)
 
 
 def _rod_side(rows: list[BucketSum], secs: float) -> dict:
@@ -309,6 +346,12 @@ class Performance:
     rod_wh_all: float | None = None  # over every hour of the period (None: never reported)
     rod_running_s: float = 0.0  # every hour of the period
     rod_unknown_s: float = 0.0  # running time whose energy is not known
+    # several meters (heatpump/boundary.py): their roles, and over the system figure's hours
+    # (`rod_hours`) the other meters' electricity; the rod's figure comes from a rod meter
+    # ("meter") or else from the device ("device"), never both ("": none)
+    meter_roles: frozenset[str] = frozenset()
+    sys_extra_wh: float = 0.0
+    rod_source: str = ""
 
     @property
     def ratio(self) -> float | None:
@@ -388,19 +431,33 @@ def performance(pairs: Sequence[HourPair], start: datetime, end: datetime) -> Pe
 
 
 def _rod_totals(inside: Sequence[HourPair]) -> dict:
-    """The rod's Performance fields over the hours of a period."""
-    rod = [p for p in inside if p.rod_counted]
+    """The whole system's and the rod's Performance fields over the hours of a period.
+
+    The system figure's hours are the counted hours in which every other meter (rod,
+    pumps) has its data too and, when the rod's figure is the device's, that figure covers
+    the hour. A rod meter's electricity is the rod's figure; the device's rod counters are
+    then not used (never both)."""
+    roles = frozenset().union(*(p.meter_roles for p in inside))
+    extra = any(not is_heat_pump_role(r) for r in roles)
+    rod_metered = any(HEATING_ROD in role_loads(r) for r in roles if not is_heat_pump_role(r))
+    device_rod = not rod_metered and any(p.rod_counted for p in inside)
+    rod = ([p for p in inside if p.counted and p.extra_counted
+            and (p.rod_counted or not device_rod)] if extra or device_rod else [])
     by_circuit: dict[str, float] = defaultdict(float)
-    for p in rod:
-        for c, wh in p.rod_by_circuit.items():
-            by_circuit[c] += wh
+    if device_rod:
+        for p in rod:
+            for c, wh in p.rod_by_circuit.items():
+                by_circuit[c] += wh
     reported = [p.rod_wh for p in inside if p.rod_wh is not None]
     return {"rod_hours": sum(p.hours for p in rod),
-            "rod_wh": sum(p.rod_wh or 0.0 for p in rod),
+            "rod_wh": sum((p.rod_wh or 0.0) if device_rod else p.extra_rod_wh for p in rod),
             "sys_heat_wh": sum(p.heat_wh or 0.0 for p in rod),
             "sys_meter_wh": sum(p.elec_wh or 0.0 for p in rod),
+            "sys_extra_wh": sum(p.extra_wh or 0.0 for p in rod),
+            "meter_roles": roles,
+            "rod_source": "meter" if rod_metered else "device" if device_rod else "",
             "rod_by_circuit": dict(by_circuit),
-            "rod_estimated_wh": sum(p.rod_estimated_wh for p in rod),
+            "rod_estimated_wh": sum(p.rod_estimated_wh for p in rod) if device_rod else 0.0,
             "rod_wh_all": sum(reported) if reported else None,
             "rod_running_s": sum(p.rod_running_s for p in inside),
             "rod_unknown_s": sum(p.rod_unknown_s for p in inside)}

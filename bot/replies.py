@@ -24,7 +24,7 @@ from bot.analytics import (
 )
 from bot.periods import Period, period_help
 from bot.store_reads import Latests, LiveData, PeriodData, SourceHealth, StatusData
-from heatpump.boundary import DEFAULT_ROLE, ROLE_LOADS, boundaries, boundary_of
+from heatpump.boundary import DEFAULT_ROLE, is_heat_pump_role, meter_figures
 from heatpump.estimates import ERROR_BANDS, USE, RatedOutput, band_text, rated_output
 from heatpump.i18n import _, ngettext
 from heatpump.schema import (
@@ -32,6 +32,7 @@ from heatpump.schema import (
     HEALTH_ANY_DEVICE,
     HEALTH_SOURCE,
     HEALTH_STORE_SOURCE,
+    METER_ROLE_TAG,
 )
 from heatpump.settings import Settings
 from heatpump.store.base import Latest, Point
@@ -149,12 +150,12 @@ def device_lines(perf: Performance, spf: Mapping[str, Latest]) -> list[str]:
     return lines
 
 
-def boundary_lines(perf: Performance, name: str,
-                   meter_loads: Iterable[str] = ROLE_LOADS[DEFAULT_ROLE]) -> list[str]:
-    """Which SEPEMO boundary the meter's figure stands for, and, where the heat pump
-    reports its heating rod's electricity, the whole system's figure with the rod's share
-    of electricity and heat (heatpump/boundary.py: the levels, their source, the rules).
-    `meter_loads` are the loads the meter sees (one meter at SHELLY_URL: the heat pump)."""
+def boundary_lines(perf: Performance, name: str) -> list[str]:
+    """Which SEPEMO boundary the heat pump's figure stands for (the loads its meters see,
+    by their roles) and the whole system's figure where more is known: the heating rod
+    (a meter of its own, or as the heat pump reports it: never both) and other meters
+    (circulation pumps), with the rod's share of electricity and heat
+    (heatpump/boundary.py: the levels, their source, the rules)."""
     if perf.ratio is None:  # no figure to bound; the rod's own figure still tells
         if perf.rod_wh_all is not None:
             return [_("heating rod: {energy} electricity in this period (as the heat pump "
@@ -163,13 +164,17 @@ def boundary_lines(perf: Performance, name: str,
             return [_("heating rod: ran {time}, its electricity is not known (set "
                       "HEATPUMP_HEATING_ROD_KW)").format(time=fmt.duration(perf.rod_unknown_s))]
         return []
-    bounds = boundaries(meter_loads, rod_reported=perf.rod_hours > 0)
-    metered = boundary_of(meter_loads)
-    lines = [_("boundary {boundary}: the electricity the meter counts").format(
-        boundary=metered.describe())
+    figs = meter_figures(perf.meter_roles, rod_reported=perf.rod_source == "device")
+    hp_roles = sorted(r for r in perf.meter_roles if is_heat_pump_role(r))
+    counts = (_("the electricity the meter counts") if len(hp_roles) <= 1
+              else _("the electricity the meters count"))
+    if hp_roles not in ([], [DEFAULT_ROLE]):  # role names as SHELLY_METERS spells them
+        counts += " (" + ", ".join(r.replace("_", " ") for r in hp_roles) + ")"
+    lines = [_("boundary {boundary}: {counts}").format(boundary=figs.heat_pump.describe(),
+                                                         counts=counts)
              + (_(" (with the heating rod; its heat is not in this figure)")
-                if bounds.rod_in_meter else "")]
-    if bounds.system is None:
+                if figs.rod_in_meter else "")]
+    if figs.system is None or perf.rod_hours <= 0:
         if perf.rod_unknown_s > 0:
             lines.append(_("heating rod: ran {time}, its electricity is not known (set "
                            "HEATPUMP_HEATING_ROD_KW, its power per level, to estimate it)")
@@ -177,20 +182,27 @@ def boundary_lines(perf: Performance, name: str,
         return lines
     rod = perf.rod_wh
     heat = perf.sys_heat_wh + rod
-    # a rod the meter already counts is never added twice
-    elec = perf.sys_meter_wh + (0.0 if bounds.rod_in_meter else rod)
+    # a rod a meter already counts is never added twice
+    elec = perf.sys_meter_wh + perf.sys_extra_wh + (
+        0.0 if figs.rod_in_meter or figs.rod_metered else rod)
     hours = (_(" over {hours} h").format(hours=fmt.num(perf.rod_hours, 0))
              if perf.rod_hours < perf.hours_counted else "")
     lines.append(_("whole system {name} {ratio} = {heat} heat / {elec} electricity{hours}; "
                    "boundary {boundary}").format(
         name=name, ratio=fmt.ratio(heat / elec) if elec > 0 else "–", heat=fmt.kwh(heat),
-        elec=fmt.kwh(elec), hours=hours, boundary=bounds.system.describe()))
+        elec=fmt.kwh(elec), hours=hours, boundary=figs.system.describe()))
+    if not perf.rod_source:
+        return lines
     split = [f"{circuit_label(c)} {fmt.kwh(wh)}" for c in SPLIT_CIRCUITS
              if (wh := perf.rod_by_circuit.get(c)) is not None]
     est = (_(" (ESTIMATED from its running time × HEATPUMP_HEATING_ROD_KW)")
            if perf.rod_estimated_wh > 0.5 * rod > 0 else "")
-    lines.append(_("heating rod: {energy} electricity{est} = {elec_share} of the system's "
-                   "electricity and {heat_share} of its heat").format(
+    text = (_("heating rod (its own meter): {energy} electricity{est} = {elec_share} of the "
+              "system's electricity and {heat_share} of its heat")
+            if perf.rod_source == "meter" else
+            _("heating rod: {energy} electricity{est} = {elec_share} of the system's "
+              "electricity and {heat_share} of its heat"))
+    lines.append(text.format(
         energy=fmt.kwh(rod), est=est, elec_share=fmt.pct(rod / elec) if elec > 0 else "–",
         heat_share=fmt.pct(rod / heat) if heat > 0 else "–")
                  + (" (" + ", ".join(split) + ")" if split else ""))
@@ -198,17 +210,16 @@ def boundary_lines(perf: Performance, name: str,
 
 
 def jaz_text(period: Period, data: PeriodData, now: datetime, tz: ZoneInfo,
-             rated_heat_kw: float | None = None,
-             meter_loads: Iterable[str] = ROLE_LOADS[DEFAULT_ROLE]) -> str:
+             rated_heat_kw: float | None = None) -> str:
     """Reply to /jaz [period]: `data` read over [period.start, period.elapsed_end(now));
-    `rated_heat_kw` is HEATPUMP_RATED_HEAT_KW (an estimate names its rated output);
-    `meter_loads` what the meter sees (heatpump/boundary.py)."""
+    `rated_heat_kw` is HEATPUMP_RATED_HEAT_KW (an estimate names its rated output); the
+    boundary follows from the roles of the meters in the data (heatpump/boundary.py)."""
     end = period.elapsed_end(now)
     pairs = data.pairs
     perf = performance(pairs, period.start, end)
     name = "JAZ" if period.key == "12m" or period.key.isdigit() else "COP"
     head = f"{name} {period.label}"
-    lines = [head, *performance_lines(perf, name), *boundary_lines(perf, name, meter_loads)]
+    lines = [head, *performance_lines(perf, name), *boundary_lines(perf, name)]
     if perf.ratio is not None:
         own = data.device_figures.get("device_rated_heat_kw")
         device_kw = (float(own.value) if own is not None and isinstance(own.value, int | float)
@@ -259,6 +270,15 @@ def status_text(data: StatusData, settings: Settings, now: datetime) -> str:
     return "\n".join(lines)
 
 
+def _meter_name(device: str, power: Latest, n_meters: int) -> str:
+    """" (outdoor unit, shellypro3em-…)" for one of several meters: its role (the `role`
+    tag, SHELLY_METERS) and device; nothing for the one meter."""
+    if n_meters <= 1:
+        return ""
+    role = power.tags.get(METER_ROLE_TAG, "")
+    return f" ({role.replace('_', ' ')}, {device})" if role else f" ({device})"
+
+
 def _power_lines(meters: Latests, now: datetime) -> list[str]:
     if not meters:
         return [_("⚡ power: no meter data")]
@@ -268,7 +288,7 @@ def _power_lines(meters: Latests, now: datetime) -> list[str]:
         if p is None:
             continue
         stale = (now - p.time).total_seconds() > STALE_METER_S
-        name = f" ({dev})" if len(meters) > 1 else ""
+        name = _meter_name(dev, p, len(meters))
         out.append(_("⚡ power{name} {power}, {age}").format(
             name=name, power=fmt.watts(float(p.value)), age=fmt.age(p.time, now))
                    + (_(" — STALE") if stale else ""))
@@ -472,7 +492,7 @@ def live_text(data: LiveData, now: datetime, tz: ZoneInfo) -> str:
         p = latest.get("power_w")
         if p is None:
             continue
-        name = f" ({dev})" if len(meters) > 1 else ""
+        name = _meter_name(dev, p, len(meters))
         stale = (now - p.time).total_seconds() > STALE_METER_S
         lines.append(_("⚡ power{name} {power} at {time}").format(
             name=name, power=fmt.watts(float(p.value)),

@@ -43,6 +43,7 @@ from heatpump.schema import (
     HEALTH_SOURCE,
     HEATPUMP,
     MEASUREMENTS,
+    METER_ROLE_TAG,
 )
 from heatpump.settings import Settings
 from heatpump.store.base import Bucket, Latest, Point, Series, Store
@@ -62,7 +63,7 @@ HOURLY_MAX = timedelta(days=35)
 def _pairs(store: Store, start: datetime, end: datetime, tz: ZoneInfo, bucket: Bucket
            ) -> list[HourPair]:
     elec = store.sums("electricity", ELEC_FIELDS, start, end, bucket, tz,
-                      group_by=("source", "device", "circuit"))
+                      group_by=("source", "device", "circuit", METER_ROLE_TAG))
     heat = store.sums("heat", HEAT_FIELDS, start, end, bucket, tz,
                       group_by=("device", "method", "circuit"))
     if bucket == "day":  # the same tight bounds on both sides for whole days

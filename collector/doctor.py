@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from collector.check import FAIL, OK, Check
 from heatpump import heartbeat
 from heatpump.logs import without_credentials
-from heatpump.settings import Settings
+from heatpump.settings import MeterSpec, Settings
 from heatpump.timeutil import utcnow
 
 
@@ -126,54 +126,69 @@ def _store_fix(settings: Settings) -> str:
 
 
 def check_shelly(settings: Settings, now: datetime) -> Check:
+    """Each meter (SHELLY_METERS, or the one at SHELLY_URL): reached, recognised, read; with
+    several meters each line starts with the meter's role."""
+    meters = settings.meters
+    c = Check("Shelly meter" if len(meters) <= 1 else f"Shelly meters ({len(meters)})")
+    for spec in meters:
+        _check_meter(c, settings, spec, "" if len(meters) <= 1 else f"{spec.role}: ")
+    return c
+
+
+def _check_meter(c: Check, settings: Settings, spec: MeterSpec, prefix: str) -> None:
     from collector.shelly.client import ShellyClient
     from collector.shelly.errors import ShellyError
 
-    c = Check("Shelly meter")
+    listed = bool(settings.shelly_meters)
+    where = (f"{spec.role}={without_credentials(spec.url)} in SHELLY_METERS" if listed else
+             f"SHELLY_URL={without_credentials(spec.url)}")
+    channel = (f"the channel of {spec.role} ({spec.role}:0, {spec.role}:a, ...)" if listed
+               else "SHELLY_CHANNEL (0, 1, 2 or a, b, c)")
     fixes = {
-        "unreachable": f"check SHELLY_URL={without_credentials(settings.shelly_url)}: is the "
+        "unreachable": f"check {where}: is the "
                        "meter on, on this network, does its web page open in a browser "
                        "from this machine?",
         "auth_failed": "the meter has a password: set SHELLY_USERNAME (admin on Gen2+) and "
                        "SHELLY_PASSWORD",
         "rate_limited": "something else polls the meter very often; raise "
                         "SHELLY_POLL_SECONDS or stop the other poller",
-        "bad_response": "is SHELLY_URL a Shelly energy meter or plug with metering? check "
-                        "SHELLY_CHANNEL (0, 1, 2 or a, b, c)",
+        "bad_response": f"is {where} a Shelly energy meter or plug with metering? check "
+                        f"{channel}",
     }
     try:
-        with ShellyClient.from_settings(settings) as client:
+        with ShellyClient(spec.url, username=settings.shelly_username,
+                          password=settings.shelly_password, channel=spec.channel,
+                          timeout_s=settings.shelly_timeout_seconds) as client:
             dev = client.identify()
-            c.lines.append(f"generation {dev.info.gen}, model {dev.info.model}, "
+            c.lines.append(f"{prefix}generation {dev.info.gen}, model {dev.info.model}, "
                            f"id {dev.device_id}, firmware {dev.info.firmware or '?'}")
-            c.lines.append(f"reads {dev.describe()}")
+            c.lines.append(f"{prefix}reads {dev.describe()}")
             if not dev.counter_survives_reboot:
-                c.lines.append("its energy counter restarts at 0 after a reboot; the "
+                c.lines.append(f"{prefix}its energy counter restarts at 0 after a reboot; the "
                                "collector bridges that (counter_reset in health)")
             r = client.poll()
             power = "?" if r.power_w is None else f"{r.power_w:.0f} W"
             energy = ("none" if not r.has_counter else "?" if r.energy_import_wh is None
                       else f"{r.energy_import_wh / 1000:.3f} kWh")
-            c.lines.append(f"now: {power}, import counter {energy}")
+            c.lines.append(f"{prefix}now: {power}, import counter {energy}")
             if not r.has_counter:
-                c.warn(f"the meter reports no energy counters (firmware "
+                c.warn(f"{prefix}the meter reports no energy counters (firmware "
                        f"{dev.info.firmware or '?'}): until they are there, the collector "
                        "integrates the power every poll and marks that electricity as an "
                        "ESTIMATE wherever it is shown",
                        "update the meter's firmware (its web page: Settings, Firmware): "
                        "later firmware reports the energy counters")
             elif r.energy_import_wh is None:
-                c.warn("the energy counter has no valid value right now (the meter says "
+                c.warn(f"{prefix}the energy counter has no valid value right now (the meter says "
                        "so); that poll's energy waits for the next valid one")
             elif r.energy_import_wh == 0 and r.power_w is not None and r.power_w > 100:
-                c.warn(f"the energy counter reads 0 while {power} flow: a stuck counter "
+                c.warn(f"{prefix}the energy counter reads 0 while {power} flow: a stuck counter "
                        "(a known Pro 3EM fault). The collector reports it (health "
                        "degraded, counter_stuck) and those minutes count no energy",
                        "restart the meter (its web page: Settings, Reboot) or update its "
                        "firmware; if the counters stay at 0, reset its energy data")
     except ShellyError as exc:
-        c.fail(f"{exc.reason}: {exc}", fixes.get(exc.reason, fixes["bad_response"]))
-    return c
+        c.fail(f"{prefix}{exc.reason}: {exc}", fixes.get(exc.reason, fixes["bad_response"]))
 
 
 # Viessmann check lives with the source (collector.vicare), added to CHECKS when present.

@@ -14,6 +14,9 @@ one health book (collector/health.py) records it.
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Iterable
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -41,6 +44,8 @@ from collector.shelly.client import ShellyClient
 from collector.shelly.errors import ShellyError
 from collector.state import StateFile
 from collector.vicare.reader import ACCOUNT, ViCareReader
+from heatpump.boundary import COMPRESSOR, DEFAULT_ROLE, role_loads
+from heatpump.schema import METER_ROLE_TAG, ROLE_TAGGED
 from heatpump.settings import Settings
 from heatpump.store.base import Point, StoreError
 
@@ -58,11 +63,20 @@ class MeterPipeline:
 
     def __init__(self, client: ShellyClient, settings: Settings, *,
                  interval_s: float | None = None, running: RunningLedger | None = None,
-                 state: StateFile | None = None):
+                 state: StateFile | None = None, role: str = DEFAULT_ROLE,
+                 claimed: dict[str, str] | None = None):
         self.client, self.settings = client, settings
         self.interval_s = float(interval_s or settings.shelly_poll_seconds)
         self.device = ""
-        self.running, self.state = running, state
+        self.role = role
+        # only a meter that sees the compressor tells when it runs (a rod or a pump above
+        # HEATPUMP_RUNNING_W is no compressor start): the others feed no running time
+        self.sees_compressor = COMPRESSOR in role_loads(role)
+        self.running = running if self.sees_compressor else None
+        self.state = state
+        # device id -> role, shared by the meters of one collector: two addresses that
+        # reach the same device would write one series twice
+        self.claimed = claimed if claimed is not None else {}
         self.accountant: MeterAccountant | None = None
         self._lookup: Lookup | None = None
 
@@ -74,11 +88,17 @@ class MeterPipeline:
             r = self.client.poll()
         except ShellyError as exc:
             raise SourceError(exc.reason, str(exc)) from None
+        owner = self.claimed.setdefault(r.device, self.role)
+        if owner != self.role:
+            raise SourceError("bad_response", f"the meter at {self.client.url} is {r.device}, "
+                              f"already read as the {owner} meter; check SHELLY_METERS")
         self.device = r.device
         if self.accountant is None or self.accountant.cfg.device != r.device:
             survives = (self.client.device.counter_survives_reboot if self.client.device
                         else True)
             cfg = MeterConfig.from_settings(self.settings, r.device, survives)
+            if not self.sees_compressor:
+                cfg = replace(cfg, running_w=math.inf)
             self.accountant = MeterAccountant(cfg, self._resume_state(cfg))
         update = self.accountant.add(r)
         if self.running is not None and update.running is not None:
@@ -90,12 +110,21 @@ class MeterPipeline:
         # a counter that disagrees with the power is a lasting state of the meter, shown as
         # degraded health until it agrees again (collector/accounting/meter.py)
         degraded = (current.fault, current.fault_detail) if current.fault else None
-        return Batch(list(update.points), r.device, events=events, state=state,
+        return Batch(self._tagged(update.points), r.device, events=events, state=state,
                      degraded=degraded)
 
     def close(self) -> list[Point]:
         self.client.close()
-        return self.accountant.flush() if self.accountant is not None else []
+        return self._tagged(self.accountant.flush()) if self.accountant is not None else []
+
+    def _tagged(self, points: Iterable[Point]) -> list[Point]:
+        """The meter's points with its `role` tag (heatpump.schema.METER_ROLE_TAG); the
+        one meter's role, "heatpump", is written as no tag, so its series stay as they
+        were before roles existed."""
+        if self.role == DEFAULT_ROLE:
+            return list(points)
+        return [replace(p, tags={**p.tags, METER_ROLE_TAG: self.role})
+                if p.measurement in ROLE_TAGGED else p for p in points]
 
     def _resume_state(self, cfg: MeterConfig) -> MeterState:
         key = f"meter/{cfg.device}"

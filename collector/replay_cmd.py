@@ -103,8 +103,8 @@ def replay(folder: Path, settings: Settings, into: Path) -> tuple[datetime, date
 def _sources(settings: Settings, clock: VirtualClock, into: Path, devices: Devices
              ) -> tuple[list[Source], Any]:
     # only the stand-ins: a replay never reaches a real device
-    offline = dataclasses.replace(settings, shelly_url=None, vicare_username=None,
-                                  vicare_dump=None)
+    offline = dataclasses.replace(settings, shelly_url=None, shelly_meters=(),
+                                  vicare_username=None, vicare_dump=None)
     return build_sources(offline, clock, data_dir=into, devices=devices)
 
 

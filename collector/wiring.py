@@ -25,7 +25,8 @@ from collector.vicare.dumps import DumpAnswers, dump_files
 from collector.vicare.guard import Guard
 from collector.vicare.offline import Answer
 from collector.vicare.reader import CloudConnection, Connection, OfflineConnection, ViCareReader
-from heatpump.settings import Settings
+from heatpump.boundary import DEFAULT_ROLE
+from heatpump.settings import MeterSpec, Settings
 
 
 @dataclass
@@ -39,6 +40,9 @@ class Devices:
     vicare_begin_poll: Callable[[], bool] | None = None  # before each poll (dump sequences)
     vicare_name: str | None = None  # device tag instead of the gateway serial (dumps)
     meter_url: str = "sim://simulated-meter"  # how messages name the stand-in meter
+    # several stand-in meters with roles (role, answer), instead of `meter`: each is one
+    # meter of SHELLY_METERS, named sim://simulated-<role>
+    role_meters: tuple[tuple[str, Answer], ...] = ()
 
 
 @dataclass
@@ -52,35 +56,56 @@ class Context:
     recorder: Recorder | None = None
     running: RunningLedger = field(default_factory=RunningLedger)
     state: StateFile | None = None
+    meter_devices: dict[str, str] = field(default_factory=dict)  # device id -> meter role
 
 
 @dataclass(frozen=True)
 class SourceSpec:
-    """One row of the source table: when it is on and how it is built."""
+    """One row of the source table: when it is on and how it is built (one source, or a
+    list of them: one per meter)."""
 
     name: str
     enabled: Callable[[Context], bool]
     build: Callable[[Context], Any]
 
 
-def _meter(c: Context) -> MeterPipeline:
+def _meter_pipeline(c: Context, spec: MeterSpec, stand_in: Answer | None, stand_in_url: str
+                    ) -> MeterPipeline:
+    """One meter: over HTTP at `spec.url`, or the stand-in answer. A recording holds one
+    meter (build_sources refuses more), under the source name "meter"; its role is not
+    recorded (a replay stores it as the one meter's)."""
+    name = "meter"
     s = c.settings
     transport: Transport | None = None
-    url = s.shelly_url or ""
-    if c.devices.meter is not None:
-        answer = c.devices.meter
+    url = spec.url
+    if stand_in is not None:
+        answer = stand_in
         if c.recorder is not None:
-            answer = c.recorder.answers("meter", answer)
-        url = c.devices.meter_url
+            answer = c.recorder.answers(name, answer)
+        url = stand_in_url
         transport = AnswerTransport(answer, url)
     client = ShellyClient(url, username=s.shelly_username, password=s.shelly_password,
-                          channel=s.shelly_channel, timeout_s=s.shelly_timeout_seconds,
+                          channel=spec.channel, timeout_s=s.shelly_timeout_seconds,
                           clock=c.clock.now, transport=transport)
     if c.recorder is not None:
-        c.recorder.note("meter", client.url)
-        if c.devices.meter is None:
-            client.transport = RecordingTransport(client.transport, c.recorder)
-    return MeterPipeline(client, s, running=c.running, state=c.state)
+        c.recorder.note(name, client.url)
+        if stand_in is None:
+            client.transport = RecordingTransport(client.transport, c.recorder, name)
+    return MeterPipeline(client, s, running=c.running, state=c.state, role=spec.role,
+                         claimed=c.meter_devices)
+
+
+def _meters(c: Context) -> list[MeterPipeline]:
+    """One pipeline per meter (SHELLY_METERS, or the one at SHELLY_URL), each with its own
+    accounting, health entry and state; or the stand-ins of `Devices`."""
+    d = c.devices
+    if d.role_meters:
+        return [_meter_pipeline(c, MeterSpec(role, f"sim://simulated-{role}"), answer,
+                                f"sim://simulated-{role}") for role, answer in d.role_meters]
+    if d.meter is not None:  # the one stand-in: a meter on the heat pump's supply
+        spec = MeterSpec(DEFAULT_ROLE, "", c.settings.shelly_channel)
+        return [_meter_pipeline(c, spec, d.meter, d.meter_url)]
+    return [_meter_pipeline(c, spec, None, "") for spec in c.settings.meters]
 
 
 def vicare_reader(c: Context) -> ViCareReader:
@@ -115,8 +140,8 @@ def _vicare(c: Context) -> HeatPumpPipeline:
 
 
 SOURCES: tuple[SourceSpec, ...] = (
-    SourceSpec("meter", lambda c: c.devices.meter is not None or c.settings.shelly_enabled,
-               _meter),
+    SourceSpec("meter", lambda c: (c.devices.meter is not None or bool(c.devices.role_meters)
+                                   or c.settings.shelly_enabled), _meters),
     SourceSpec("vicare", lambda c: c.devices.vicare is not None or c.settings.vicare_enabled,
                _vicare),
 )
@@ -132,10 +157,16 @@ def build_sources(settings: Settings, clock: Clock | None = None, *,
     directory.mkdir(parents=True, exist_ok=True)
     ctx = Context(settings, clock or RealClock(), directory, devices or Devices(), recorder,
                   state=StateFile(directory))
+    n_meters = (len(ctx.devices.role_meters) or (1 if ctx.devices.meter is not None else 0)
+                or len(ctx.settings.meters))
+    if recorder is not None and n_meters > 1:
+        raise ValueError("--record records one meter; several meters (SHELLY_METERS) "
+                         "cannot be recorded yet")
     sources: list[Source] = []
     for spec in SOURCES:
         if spec.enabled(ctx):
-            source = spec.build(ctx)
-            sources.append(RecordedSource(source, recorder) if recorder else source)
+            built = spec.build(ctx)
+            for source in built if isinstance(built, list) else [built]:
+                sources.append(RecordedSource(source, recorder) if recorder else source)
     assert ctx.state is not None
     return sources, ctx.state

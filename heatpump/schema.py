@@ -49,10 +49,20 @@ def _f(name: str, type_: FieldType, unit: str, doc: str, rollup: bool = False) -
     return FieldDef(name, type_, unit, doc, rollup)
 
 
+# The tag that says which loads a meter sees (heatpump/boundary.py, ROLE_LOADS): on `meter`
+# and on `electricity` with source=meter. Absent: "heatpump", the one meter at SHELLY_URL
+# (that meter's data is written without it, as before roles existed).
+METER_ROLE_TAG = "role"
+METER_ROLE_DOC = ("`role` (meters of SHELLY_METERS): which loads the meter sees, one of "
+                  "heatpump, heatpump_with_rod, outdoor_unit, indoor_unit, heating_rod, "
+                  "circulation_pumps, system (docs/boundary.md); absent means heatpump, the "
+                  "one meter at SHELLY_URL.")
+
 METER = Measurement(
     "meter",
-    "Raw sample of the electricity meter, every SHELLY_POLL_SECONDS (collector's UTC clock).",
-    ("device",),
+    "Raw sample of the electricity meter, every SHELLY_POLL_SECONDS (collector's UTC clock). "
+    + METER_ROLE_DOC,
+    ("device", METER_ROLE_TAG),
     (
         _f("power_w", "float", "W", "Active power of the selected channel(s), signed as the "
            "meter reports it.", rollup=True),
@@ -159,8 +169,9 @@ ELECTRICITY = Measurement(
     "interval, from the device's own rod counters (circuit heating, dhw and their total) or, "
     "where the device reports only the rod's running time per level, that time × "
     "HEATPUMP_HEATING_ROD_KW (circuit total, all of it in `estimated_wh`). The rod's "
-    "electricity is never part of `source=heatpump` (docs/boundary.md).",
-    ("device", "source", "circuit"),
+    "electricity is never part of `source=heatpump` (docs/boundary.md). With source=meter: "
+    + METER_ROLE_DOC,
+    ("device", "source", "circuit", METER_ROLE_TAG),
     (
         _f("energy_wh", "float", "Wh", "Energy used in the interval.", rollup=True),
         _f("duration_s", "float", "s", "Time covered by the interval (gaps excluded).",
@@ -295,6 +306,8 @@ MEASUREMENTS: dict[str, Measurement] = {
 }
 
 ROLLUP_LEVELS = ("1h", "1d")
+# The measurements whose meter points carry METER_ROLE_TAG.
+ROLE_TAGGED = frozenset({"meter", "electricity"})
 
 
 def rollup_name(measurement: str, level: str) -> str:

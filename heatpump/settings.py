@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from heatpump.boundary import DEFAULT_ROLE, LOAD_LABELS, ROLE_LOADS, overlapping_roles
 from heatpump.i18n import check_language
 from heatpump.logs import hide_url_password
 
@@ -137,6 +138,63 @@ def _kw_list(value: str) -> tuple[float, ...]:
 
 def _lang(value: str) -> str:
     return check_language(value)
+
+
+@dataclass(frozen=True, slots=True)
+class MeterSpec:
+    """One Shelly meter: its role (heatpump.boundary.ROLE_LOADS: which loads it sees), its
+    address, and the channel or phase it reads (None: the meter's default)."""
+
+    role: str
+    url: str
+    channel: str | None = None
+
+
+def _channel(value: str) -> str:
+    """A channel number (0, 1, ...) or a phase (a, b, c)."""
+    if not (value.isdigit() or value.lower() in ("a", "b", "c")):
+        raise ValueError(f"channel {value!r} must be a number or a phase a, b or c")
+    return value.lower()
+
+
+def _meters(value: str) -> tuple[MeterSpec, ...]:
+    """'outdoor_unit=http://127.0.0.1:8081; indoor_unit:a=http://127.0.0.1:8082': one
+    `role[:channel]=URL` per meter, separated by ';' (or new lines). Refused: an unknown
+    role, a role or an address (with its channel) given twice, and two meters that see the
+    same load (heatpump/boundary.py: their sum would count it twice)."""
+    meters: list[MeterSpec] = []
+    for part in value.replace("\n", ";").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        head, eq, url = part.partition("=")
+        if not eq or not head.strip() or not url.strip():
+            raise ValueError(f"{hide_url_password(part)!r} is not role=URL")
+        role, colon, channel = head.strip().partition(":")
+        role = role.strip().lower()
+        if role not in ROLE_LOADS:
+            raise ValueError(f"unknown role {role!r}; the roles are {', '.join(ROLE_LOADS)}")
+        try:
+            address = _url(url)
+        except ValueError as exc:
+            raise ValueError(f"{role}: the URL {exc}") from None
+        assert address is not None
+        meters.append(MeterSpec(role, address, _channel(channel.strip()) if colon else None))
+    roles = [m.role for m in meters]
+    for role in roles:
+        if roles.count(role) > 1:
+            raise ValueError(f"the role {role} is given twice; one meter per role")
+    # one device is one meter: its data is tagged with the device's own id (a Pro 3EM whose
+    # phases see different loads is not split into meters)
+    urls = [m.url.lower() for m in meters]
+    for m in meters:
+        if urls.count(m.url.lower()) > 1:
+            raise ValueError(f"the meter {hide_url_password(m.url)} is given twice; one "
+                             "device is one meter")
+    for first, second, load in overlapping_roles(roles):
+        raise ValueError(f"{first} and {second} both see the {LOAD_LABELS[load]}, which "
+                         "would be counted twice; give each load to one meter")
+    return tuple(meters)
 
 
 def _log_level(value: str) -> str:
@@ -371,6 +429,15 @@ class Settings:
         help="Which channel/phase measures the heat pump: a number (0, 1, 2) or a phase "
              "(a, b, c); empty sums all phases of a 3-phase meter and reads channel 0 "
              "otherwise.")
+    shelly_meters: tuple[MeterSpec, ...] = setting(
+        "SHELLY_METERS", _meters, "",
+        example="outdoor_unit=http://127.0.0.1:8081;indoor_unit=http://127.0.0.1:8082",
+        help="Several Shelly meters, each with the role that says which loads it sees, "
+             "instead of SHELLY_URL: `role=URL` separated by ';', a channel or phase as "
+             "`role:a=URL`. Roles: " + ", ".join(ROLE_LOADS) + " (README, 'Set up your "
+             "system'; docs/boundary.md). No two meters may see the same load. "
+             "SHELLY_USERNAME/SHELLY_PASSWORD apply to each. Empty: the one meter at "
+             "SHELLY_URL (role heatpump).")
     shelly_poll_seconds: float = setting(
         "SHELLY_POLL_SECONDS", _float, "10", example="10", minimum=1,
         help="Meter poll interval (s).")
@@ -561,7 +628,17 @@ class Settings:
 
     @property
     def shelly_enabled(self) -> bool:
-        return bool(self.shelly_url)
+        return bool(self.meters)
+
+    @property
+    def meters(self) -> tuple[MeterSpec, ...]:
+        """Every meter with its role: SHELLY_METERS, or the one at SHELLY_URL (role
+        "heatpump", channel SHELLY_CHANNEL), or none."""
+        if self.shelly_meters:
+            return self.shelly_meters
+        if self.shelly_url:
+            return (MeterSpec(DEFAULT_ROLE, self.shelly_url, self.shelly_channel),)
+        return ()
 
     def secrets(self) -> list[str]:
         """Every secret value in use, so log filters can mask them: also each URL of
@@ -575,7 +652,8 @@ class Settings:
         for u in apprise:  # Apprise prints them rebuilt (webhook paths, headers) at DEBUG
             if u:
                 found += url_secrets(u)
-        for url in (self.shelly_url, self.influx_url, self.telegram_api_base_url, *apprise):
+        for url in (self.shelly_url, *(m.url for m in self.shelly_meters), self.influx_url,
+                    self.telegram_api_base_url, *apprise):
             try:
                 password = urlsplit(url).password if url else None
             except ValueError:
@@ -669,7 +747,9 @@ def is_placeholder(value: str) -> bool:
 def _problem(spec: Spec, raw: str, reason: str, example: bool = True) -> str:
     """`NAME=value: reason; for example NAME=example`, never showing a secret value nor
     the password inside a URL, and no example that is itself a placeholder."""
-    shown = "(hidden)" if spec.secret else repr(hide_url_password(raw))
+    # each part of a list of URLs (SHELLY_METERS) hides its own password
+    shown = "(hidden)" if spec.secret else repr(";".join(
+        hide_url_password(part) for part in raw.split(";")))
     line = f"{spec.env}={shown}: {reason}"
     if example and not is_placeholder(spec.example):
         line += f"; for example {spec.env}={spec.example}"
@@ -747,6 +827,13 @@ def _cross_checks(v: Mapping[str, Any]) -> list[str]:
     if v.get("shelly_password") and not v.get("shelly_username"):
         problems.append("SHELLY_PASSWORD is set but SHELLY_USERNAME is empty; "
                         "for example SHELLY_USERNAME=admin")
+    if v.get("shelly_url") and v.get("shelly_meters"):
+        problems.append("SHELLY_URL and SHELLY_METERS are both set; use SHELLY_URL for one "
+                        "meter, or SHELLY_METERS (with your meter as heatpump=URL) for several")
+    if v.get("shelly_channel") and v.get("shelly_meters"):
+        problems.append("SHELLY_CHANNEL is for the one meter at SHELLY_URL; with SHELLY_METERS "
+                        "give each meter's channel as role:channel=URL, for example "
+                        "SHELLY_METERS=outdoor_unit:a=http://127.0.0.1:8081")
     channel = v.get("shelly_channel")
     if channel and not (channel.isdigit() or channel.lower() in ("a", "b", "c")):
         problems.append(f"SHELLY_CHANNEL={channel!r}: must be a channel number or a phase "

@@ -12,6 +12,7 @@ JAZ, next to the simulator's exact truth. `--record DIR` keeps the devices' answ
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 import sys
 import time
@@ -27,8 +28,9 @@ from heatpump.settings import Settings
 from heatpump.store.base import Store
 from heatpump.timeutil import utcnow
 from simhouse.house import Simulator
+from simhouse.meters import ShareMeter
 from simhouse.scenarios import KINDS, Setup, build_setup
-from simhouse.shelly import MODELS, SimulatedShelly
+from simhouse.shelly import MODELS, ShellyQuirks, SimulatedShelly
 from simhouse.vitocal import SimulatedVitocal
 
 BULK_FLUSH_EVERY = 2000  # polls per store flush while backfilling (recreated if interrupted)
@@ -168,6 +170,8 @@ class House:
     sim: Simulator
     shelly: SimulatedShelly
     vitocal: SimulatedVitocal
+    # several meters with roles (`--scenario two-meters`): they answer instead of `shelly`
+    role_shellies: tuple[tuple[str, SimulatedShelly], ...] = ()
 
 
 def simulated_house(settings: Settings, start: datetime, setup: Setup, seed: int,
@@ -175,11 +179,34 @@ def simulated_house(settings: Settings, start: datetime, setup: Setup, seed: int
     """A simulator from a day before `start` (so its state has settled) and its devices."""
     sim = Simulator(seed, start - timedelta(days=1), settings.tz, scenarios=setup.scenarios)
     return House(sim, SimulatedShelly(sim, clock_now, model=meter_model, quirks=setup.shelly),
-                 SimulatedVitocal(sim, clock_now, quirks=setup.vitocal))
+                 SimulatedVitocal(sim, clock_now, quirks=setup.vitocal),
+                 role_shellies(sim, setup.meter_roles, clock_now, meter_model, setup.shelly))
+
+
+def role_shellies(sim: Simulator, roles: tuple[str, ...], clock_now: Callable[[], datetime],
+                  meter_model: str, quirks: ShellyQuirks
+                  ) -> tuple[tuple[str, SimulatedShelly], ...]:
+    """One simulated Shelly per role, each seeing its share of the loads
+    (simhouse.meters), with a MAC of its own (so a device id of its own)."""
+    out = []
+    for n, role in enumerate(roles, start=1):
+        shelly = SimulatedShelly(ShareMeter(sim, role), clock_now,  # type: ignore[arg-type]
+                                 model=meter_model, quirks=quirks)
+        info = dict(shelly.model.shelly)
+        mac = info["mac"][:-2] + f"{n:02X}"
+        info["mac"] = mac
+        if "id" in info:
+            info["id"] = info["id"].rsplit("-", 1)[0] + "-" + mac.lower()
+        shelly.model = dataclasses.replace(shelly.model, shelly=info)
+        out.append((role, shelly))
+    return tuple(out)
 
 
 def devices_of(house: House) -> Devices:
     """The house's devices as the collector's stand-ins for real ones."""
+    if house.role_shellies:
+        return Devices(vicare=house.vitocal.answer, role_meters=tuple(
+            (role, shelly.answer) for role, shelly in house.role_shellies))
     return Devices(meter=house.shelly.answer, vicare=house.vitocal.answer,
                    meter_url="sim://demo-meter")
 
@@ -211,9 +238,10 @@ def backfill(settings: Settings, days: float, seed: int, scenarios: list[str],
     collector = build_collector(settings, sources, open_store(settings, demo=True), clock=clock,
                                 threaded=False, data_dir=demo_dir, flush_every=BULK_FLUSH_EVERY,
                                 state=state)
-    meter, pump = sources
+    *meters, pump = sources
     progress = Progress(start, now, out)
-    run_polls(collector, merged(every(meter, start, now), every(pump, start, now, ANSWER_DELAY)),
+    run_polls(collector, merged(*(every(meter, start, now) for meter in meters),
+                                every(pump, start, now, ANSWER_DELAY)),
               clock, progress.update)
     progress.update(now)
     if recorder is not None:
@@ -276,6 +304,8 @@ def run_service(settings: Settings, house: House, store: Store, *, clock: Clock,
     from collector.wiring import build_sources
 
     house.shelly.clock = house.vitocal.clock = clock.now
+    for _role, shelly in house.role_shellies:
+        shelly.clock = clock.now
     sources, state = build_sources(settings, clock, data_dir=data_dir,
                                    devices=devices_of(house))
     collector = build_collector(settings, sources, store, clock=clock, threaded=threaded,

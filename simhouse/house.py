@@ -385,6 +385,13 @@ class PumpState:
     messages: tuple[PumpMessage, ...] = ()
 
 
+# The electric loads of the simulated heat pump, each a per-minute column of `minutes()`
+# (W); together they are `elec_w`, what one meter on the heat pump's supply sees:
+# compressor (with the outdoor unit's fan), its crankcase heater, the controller's standby,
+# the circulation pump. A meter that sees some of them (simhouse.meters) sums their columns.
+LOAD_COLUMNS = {"compressor": "load_compressor_w", "crankcase": "load_crankcase_w",
+                "controls": "load_controls_w", "pump": "load_pump_w"}
+
 # Device counter series -> the per-minute column it integrates (W).
 _DEVICE_POWER = {"heat.heating": "dev_heat_heating_w", "heat.dhw": "dev_heat_dhw_w",
                  "electricity.heating": "dev_elec_heating_w",
@@ -1200,6 +1207,11 @@ class Simulator:
             "heat_heating_w": heat_w * 1000.0,
             "heat_dhw_w": heat_t * 1000.0,
             "elec_w": elec_kw * 1000.0,
+            # the loads elec_w is the sum of (LOAD_COLUMNS), for meters that see a share
+            "load_compressor_w": elec_comp * 1000.0,
+            "load_crankcase_w": (standby_kw - hp.standby_w / 1000.0) * 1000.0,
+            "load_controls_w": np.full(len(elec_comp), hp.standby_w),
+            "load_pump_w": pump_kw * 1000.0,
             "elec_heating_w": np.where(to_dhw, standby_kw, elec_kw) * 1000.0,
             "elec_dhw_w": np.where(to_dhw, working_kw, 0.0) * 1000.0,
             "dev_heat_heating_w": np.maximum(heat_w, 0.0) * 1000.0,

@@ -101,6 +101,10 @@ KINDS: dict[str, Kind] = {
                                 "flows (Pro 3EM)"),
     "meter-no-counters": Kind(None, None, (), "the meter has no energy counters (Pro 3EM "
                               "before firmware 1.0)"),
+    # the meters
+    "two-meters": Kind(None, None, (), "two meters with roles instead of one: the outdoor "
+                       "unit (compressor, fan, crankcase heater) and the indoor unit "
+                       "(controller, circulation pump), as SHELLY_METERS declares them"),
 }
 
 
@@ -111,6 +115,8 @@ class Setup:
     scenarios: tuple[Scenario, ...] = ()
     vitocal: VitocalQuirks = field(default_factory=VitocalQuirks)
     shelly: ShellyQuirks = field(default_factory=ShellyQuirks)
+    # several meters with roles (simhouse.meters.ROLE_SHARES) instead of the one meter
+    meter_roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -308,6 +314,8 @@ _APPLY: dict[str, Callable[[Setup, Spec, str], Setup]] = {
     "meter-dip": _meter_dip,
     "meter-spike": _meter_spike, "meter-zero-counters": _meter_zero,
     "meter-no-counters": _meter_no_counters,
+    "two-meters": lambda setup, s, _: replace(setup,
+                                              meter_roles=("outdoor_unit", "indoor_unit")),
 }
 
 

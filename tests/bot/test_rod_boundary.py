@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 from bot.analytics import pair_hours, performance
 from bot.replies import boundary_lines
-from heatpump.boundary import COMPRESSOR, HEATING_ROD, SOURCE
 from heatpump.store.base import BucketSum
 
 T0 = datetime(2026, 1, 10, 0, 0, tzinfo=UTC)
@@ -90,11 +89,17 @@ def test_without_a_rod_only_the_boundary_is_stated() -> None:
 
 
 def test_a_meter_that_also_sees_the_rod_does_not_count_it_twice() -> None:
-    """(Today the one meter is declared to see the heat pump only; the rule holds for any
-    declaration.) The meter's 4 kWh already hold the rod's 1 kWh: the system's
-    electricity stays 4 kWh, its heat gains the rod's."""
-    elec = [rod(T0 + i * H, "total", 1000.0 if i == 2 else 0.0) for i in range(4)]
-    out = lines(elec, meter_loads={COMPRESSOR, SOURCE, HEATING_ROD})
+    """A meter of role heatpump_with_rod (one supply for the unit and its rod): its 4 kWh
+    already hold the rod's 1 kWh the device reports: the system's electricity stays 4 kWh,
+    its heat gains the rod's."""
+    hs = [T0 + i * H for i in range(4)]
+    elec = [rod(t, "total", 1000.0 if i == 2 else 0.0) for i, t in enumerate(hs)]
+    meters = [row(t, {"source": "meter", "device": "m", "circuit": "total",
+                      "role": "heatpump_with_rod"}, energy_wh=1000.0, duration_s=3600.0)
+              for t in hs]
+    pairs = pair_hours([*meters, *elec], [heat(t, 4000.0) for t in hs])
+    out = boundary_lines(performance(pairs, T0, T0 + 4 * H), "JAZ")
     assert out[0] == ("boundary H3 (SEPEMO: heat pump and heating rod): the electricity the "
-                      "meter counts (with the heating rod; its heat is not in this figure)")
+                      "meter counts (heatpump with rod) (with the heating rod; its heat is not "
+                      "in this figure)")
     assert out[1].startswith("whole system JAZ 4.25 = 17.0 kWh heat / 4.0 kWh electricity")

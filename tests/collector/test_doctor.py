@@ -160,3 +160,18 @@ def test_a_damaged_store_is_not_ok(tmp_path):
     assert r.returncode == 1
     assert "[FAIL] Store" in r.stdout and "heatpump.sqlite3" in r.stdout
     assert "Traceback" not in r.stdout + r.stderr
+
+
+def test_each_meter_of_shelly_meters_is_checked_and_named_by_its_role(tmp_path):
+    from tests.fakes.shelly import FakeShelly, load_device
+    from tests.influxd import free_port
+
+    gone = f"http://127.0.0.1:{free_port()}"
+    with FakeShelly(load_device("gen2_pro3em_fw161.json")) as fake:
+        r = doctor(tmp_path, SHELLY_METERS=f"outdoor_unit={fake.url};indoor_unit={gone}")
+    assert r.returncode == 1
+    assert "[FAIL] Shelly meters (2)" in r.stdout
+    assert "outdoor_unit: generation 2, model SPEM-003CEBEU" in r.stdout
+    assert "outdoor_unit: now: " in r.stdout
+    assert "indoor_unit: unreachable" in r.stdout
+    assert f"-> check indoor_unit={gone} in SHELLY_METERS" in r.stdout
