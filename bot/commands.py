@@ -332,7 +332,7 @@ def report(args: list[str], ctx: Context) -> Reply:
         if word == "off":
             return telegram_only("report")
         every = word or "daily"
-        text, _ = report_digest(ctx, every)
+        text, _period = report_digest(ctx, every)
         return Reply(text + "\n" + _("(In Telegram, /report {every} sends this with a chart "
                                       "at {time}.)").format(every=every, time=at))
     head = reports.report_reply(ctx.chat.reports, ctx.chat.id, word, ctx.now(),

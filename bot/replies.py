@@ -26,6 +26,7 @@ from bot.periods import PERIOD_HELP, Period
 from bot.store_reads import Latests, LiveData, PeriodData, SourceHealth, StatusData
 from heatpump.boundary import DEFAULT_ROLE, ROLE_LOADS, boundaries, boundary_of
 from heatpump.estimates import ERROR_BANDS, USE, RatedOutput, band_text, rated_output
+from heatpump.i18n import _
 from heatpump.schema import (
     ESTIMATED_HEAT_METHODS,
     HEALTH_ANY_DEVICE,
@@ -195,7 +196,7 @@ def jaz_text(period: Period, data: PeriodData, now: datetime, tz: ZoneInfo,
         device_kw = (float(own.value) if own is not None and isinstance(own.value, int | float)
                      and not isinstance(own.value, bool) else None)
         lines += method_lines(perf.heat_by_method, rated_output(rated_heat_kw, device_kw))
-    lines += split_lines(perf)
+    lines += [*split_lines(perf), *split_note(perf)]
     if perf.running_cop is not None:
         lines.append(f"running COP {fmt.ratio(perf.running_cop)} (heat over the electricity "
                      f"while the compressor ran, {perf.running_hours:,.0f} h)")
@@ -216,6 +217,18 @@ def jaz_text(period: Period, data: PeriodData, now: datetime, tz: ZoneInfo,
 
 # The device's own seasonal figures (store_reads.SEASONAL_FIELDS) and their names.
 DEVICE_FIGURES = (("spf", "SPF"), ("scop", "SCOP"))
+
+
+def split_note(perf: Performance) -> list[str]:
+    """One line under the heat split when it shows COPs per use (issue 19: they read as
+    contradicting the total): they divide by the device's own electricity per use, which
+    the metered total does not."""
+    if perf.heat_wh <= 0 or not any(perf.circuit_ratio(c) for c in SPLIT_CIRCUITS
+                                    if perf.heat_by_circuit.get(c, 0) > 0):
+        return []
+    return [_("(the COPs per use divide by the heat pump's own electricity for that use, "
+              "without the standby and pumps the meter also counts, so they do not average "
+              "to the metered figure above)")]
 
 
 # --- /status -------------------------------------------------------------------------------

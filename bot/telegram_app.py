@@ -406,7 +406,7 @@ class BotApp:
             if period is None:
                 continue
             try:
-                text, _ = await asyncio.to_thread(report_digest, self.ctx, every)
+                text, _period = await asyncio.to_thread(report_digest, self.ctx, every)
                 png, caption = await asyncio.to_thread(report_chart, self.ctx, every)
                 await context.bot.send_message(chat_id, _clip(text, MAX_TEXT))
                 await context.bot.send_photo(chat_id, photo=png,
