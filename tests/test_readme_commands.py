@@ -67,3 +67,15 @@ def test_readme_lists_every_bot_command():
     for command in BOT_COMMANDS:
         if command.listed:
             assert f"`/{command.name}" in table, command.name
+
+
+def test_readme_german_examples_are_what_the_bot_says():
+    """README's "Language" section quotes real German replies: they must stay the code's."""
+    from bot.commands import free_text_hint, terms_lines, usage
+    from heatpump import i18n
+
+    section = _section("Language")
+    with i18n.using("de"):
+        for text in [free_text_hint().text, usage("status", "/status nimmt keine Argumente").text,
+                     *terms_lines()]:
+            assert text in section, text
