@@ -76,6 +76,7 @@ def test_readme_german_examples_are_what_the_bot_says():
 
     section = _section("Language")
     with i18n.using("de"):
-        for text in [free_text_hint().text, usage("status", "/status nimmt keine Argumente").text,
-                     *terms_lines()]:
+        wrong = usage("status", i18n._("/status takes no arguments")).text
+        assert wrong == "Entschuldigung: /status nimmt keine Argumente\nAufruf: /status"
+        for text in [free_text_hint().text, wrong, *terms_lines()]:
             assert text in section, text
