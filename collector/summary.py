@@ -71,7 +71,9 @@ def run_summary(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> R
 
 def format_run_summary(s: RunSummary, tz: ZoneInfo, max_warnings: int = 20) -> str:
     jaz = number(s.jaz, 2) if s.jaz is not None else _("n/a")
-    width = 26
+    labels = [_("electricity in (meter):"), _("heat out:"), _("heat pump's own figure:"),
+              _("heating rod (its own):"), _("JAZ over the span:")]
+    width = max(26, *(len(label) + 1 for label in labels))  # the values in one column
 
     def row(label: str, value: str) -> str:
         return f"  {label:<{width}}{value}"

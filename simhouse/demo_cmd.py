@@ -144,7 +144,7 @@ def format_summary(s: Summary, days: float, heatpump: str = "heatpump",
     del days  # the span is the one really simulated (s.start to s.end, whole hours)
     jaz = number(s.jaz, 2) if s.jaz is not None else _("n/a (no electricity measured)")
     true_cop = (number(s.true_heat_kwh / s.true_electricity_kwh, 2)
-                if s.true_electricity_kwh > 0 else "n/a")
+                if s.true_electricity_kwh > 0 else _("n/a"))
     method = " " + _("and") + " "
     method = method.join(s.heat_methods) or _("none")
     label = _("heat out (heat method: {method}):").format(method=method)
