@@ -28,9 +28,11 @@ def demo_missing(settings: Settings) -> str | None:
     fix = _("run `heatpump demo` first (in this folder, or with the same HEATPUMP_DATA_DIR)")
     if not path.is_file():
         return _("no demo data in {path}: {fix}").format(path=path.resolve(), fix=fix)
+    from bot.store_reads import latest_by_device
+
     try:
         with open_store(settings, demo=True) as store:
-            empty = not store.latest("meter", ["power_w"])
+            empty = not latest_by_device(store, "meter", ["power_w"])
     except (StoreError, OSError):
         return None
     if empty:
