@@ -51,7 +51,9 @@ def run_summary(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> R
     device = hourly("electricity", {"source": "heatpump", "circuit": "total"})
     rod = store.sums("electricity", ["energy_wh", "estimated_wh"], start, end, "hour", tz,
                      tags={"source": "heating_rod", "circuit": "total"})
-    methods = store.sums("heat", ["energy_wh"], start, end, "month", tz,
+    # hourly: a month bucket starting before `start` is left out, and with it the
+    # method of a span inside one month (the summary said 'heat method: none')
+    methods = store.sums("heat", ["energy_wh"], start, end, "hour", tz,
                          tags={"circuit": "total"}, group_by=("method",))
     health = store.points("health", start, end)
     warnings = tuple(

@@ -158,3 +158,24 @@ def test_try_next_runs_as_printed(tmp_path):
                                   capture_output=True, text=True, timeout=300)
             assert done.returncode == 0, done.stderr
             assert "Alerts the bot would have sent" in done.stdout
+
+
+def test_a_demo_inside_one_month_names_its_heat_method(tmp_path):
+    """A span that starts after its month began: the summaries asked month sums from a start
+    that is no month boundary and said 'heat method: none' next to 11 kWh of heat."""
+    import io
+
+    from collector.summary import run_summary
+    from heatpump.settings import Settings
+    from heatpump.store import open_store
+    from simhouse.demo_cmd import backfill
+
+    s = Settings.from_mapping({"HEATPUMP_DATA_DIR": str(tmp_path / "data"),
+                               "HEATPUMP_TZ": "Europe/Berlin"})
+    summary, _house = backfill(s, 0.1, 3, [], now=datetime(2026, 1, 15, 12, tzinfo=UTC),
+                               out=io.StringIO())
+    assert summary.heat_kwh > 1 and summary.heat_methods == ("counter",)
+    assert "(heat method: counter)" in format_summary(summary, 0.1)
+    with open_store(s, demo=True) as store:
+        replayed = run_summary(store, summary.start, summary.end, s.tz)
+    assert replayed.heat_kwh > 1 and replayed.heat_methods == ("counter",)
