@@ -15,7 +15,7 @@ from pathlib import Path
 
 from collector.check import Check
 from collector.readings import HeatPumpSample
-from collector.reasons import FIXES
+from collector.reasons import fix_for
 from heatpump.i18n import _, ngettext
 from heatpump.schema import HEATPUMP
 from heatpump.settings import Settings
@@ -85,13 +85,13 @@ def check_vicare(settings: Settings, now: datetime, save_dump: str | None = None
         until = (" " + _("until {time}").format(time=err.until.isoformat())
                  if err.until else "")
         line = f"{device}: {err.status} ({err.reason}){until}: {err.detail}"
-        fix = FIXES.get(err.reason, FIXES["bad_response"])
+        fix = fix_for(err.reason)
         if err.status == "down":
             c.fail(line, fix)
         else:
             c.warn(line, fix)
     if not reader.devices and c.verdict != "FAIL" and ACCOUNT not in result.failures:
-        c.fail(_("no heat pump found"), FIXES["no_device"])
+        c.fail(_("no heat pump found"), fix_for("no_device"))
     if save_dump:
         if c.verdict == "FAIL":
             c.lines.append(_("dump not saved: fix the problem above first"))

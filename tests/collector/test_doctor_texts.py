@@ -62,3 +62,18 @@ def test_ages_in_both_languages():
         assert _ago(three_hours, NOW) == "2026-11-29 09:00 UTC (vor 3,0 h)"
         assert _ago(datetime(2026, 11, 29, 11, 30, tzinfo=UTC), NOW) == (
             "2026-11-29 11:30 UTC (vor 30 min)")
+
+
+def test_the_viessmann_next_steps_in_both_languages():
+    from collector.reasons import FIXES, fix_for
+
+    assert fix_for("gateway_offline") == (
+        "the Vitoconnect/gateway is offline: check its power and Wi-Fi")
+    assert fix_for("no-such-reason") == fix_for("bad_response")
+    with i18n.using("de"):
+        assert fix_for("gateway_offline") == (
+            "Vitoconnect/Gateway ist offline: Stromversorgung und WLAN prüfen")
+        assert fix_for("login_spacing") == (
+            "nach Fehlschlägen werden Anmeldungen verzögert; bis zur angezeigten Zeit warten")
+        german = {reason: fix() for reason, fix in FIXES.items()}
+    assert all(german[r] != FIXES[r]() for r in FIXES)  # every step has its German text
