@@ -29,6 +29,7 @@ from bot.commands import (
     live_snapshot,
 )
 from heatpump.fsutil import write_atomic
+from heatpump.i18n import _
 from heatpump.settings import Settings
 from heatpump.timeutil import utcnow
 
@@ -65,20 +66,20 @@ def show(reply: Reply, out_dir: Path, out: TextIO, charts_dir: Path | None = Non
         name, content = reply.document
         path = out_dir / Path(name).name
         write_atomic(path, content, durable=False)
-        print(f"{reply.text}\nfile saved: {path}", file=out)
+        print(reply.text + "\n" + _("file saved: {path}").format(path=path), file=out)
     elif reply.photo is not None:
         folder = charts_dir or out_dir
         folder.mkdir(parents=True, exist_ok=True)
         path = chart_path(reply, folder, utcnow())
         write_atomic(path, reply.photo, durable=False)  # private (0600), never half-written
-        print(f"{reply.text}\nchart saved: {path}", file=out)
+        print(reply.text + "\n" + _("chart saved: {path}").format(path=path), file=out)
     else:
         print(reply.text, file=out)
     if reply.buttons and reply.photo is not None:
         # the buttons mark the chart on show as "· x ·": list only the others
         others = [d for row in reply.buttons for label, d in row if not label.startswith("·")]
-        print("other charts: " + " | ".join("/chart " + d.removeprefix("chart ")
-                                             for d in others), file=out)
+        print(_("other charts: {commands}").format(commands=" | ".join(
+            "/chart " + d.removeprefix("chart ") for d in others)), file=out)
     return path
 
 
@@ -98,6 +99,7 @@ def live(ctx: Context, out: TextIO) -> None:
 
 def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout,
         inp: TextIO = sys.stdin) -> int:
+    from bot.demo_store import demo_missing
     from bot.fmt import store_error_line
     from heatpump.store import StoreError, open_store
 
@@ -105,6 +107,9 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout,
     # (a repository checkout) the command ran in
     out_dir = Path(args.out) if args.out else Path(".")
     charts_dir = Path(args.out) if args.out else settings.data_dir / "charts"
+    if args.demo and (missing := demo_missing(settings)):
+        print(f"heatpump chat: {missing}", file=sys.stderr)
+        return 1
     try:
         store = open_store(settings, demo=args.demo)
     except (StoreError, OSError) as exc:
@@ -124,7 +129,8 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout,
                 return 0
             show(reply, out_dir, out, charts_dir)
             return 0
-        print("heatpump chat: type a command (/help), an empty line or Ctrl-D quits.", file=out)
+        print(_("heatpump chat: type a command (/help), an empty line or Ctrl-D quits."),
+              file=out)
         while True:
             print("> ", end="", file=out, flush=True)
             line = inp.readline()
@@ -136,14 +142,14 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout,
                 try:
                     live(ctx, out)
                 except KeyboardInterrupt:
-                    print("(live stopped)", file=out)
+                    print(_("(live stopped)"), file=out)
                 continue
             show(reply, out_dir, out, charts_dir)
 
 
 def as_command(text: str) -> str:
     """"jaz 30d" -> "/jaz 30d": a command name may be typed without its slash in the
-    terminal; any other text stays as typed, so free text gets the bot's help, as in
+    terminal; any other text stays as typed, so free text gets the bot's short hint, as in
     Telegram ("hello" is not "unknown command /hello")."""
     words = text.split()
     if words and not text.startswith("/") and words[0].lower() in BY_NAME:

@@ -5,8 +5,9 @@ Telegram's command menu show), whether it acts on a Telegram chat, and its handl
 function `(args, ctx) -> Reply` that reads through bot.store_reads and builds the answer
 with the pure bot.replies, bot.charts or bot.alerts.commands, without Telegram. The Telegram
 app (bot/telegram_app.py) registers one CommandHandler per row and the console (bot/chat.py)
-calls `answer`, as tests do; so any text gets the same reply everywhere (a short help for
-anything unknown or malformed), never a traceback.
+calls `answer`, as tests do; so any text gets the same reply everywhere (a short hint for
+free text, the list of commands for an unknown one, the command's usage line for a wrong
+argument), never a traceback. Texts are in the owner's language (heatpump.i18n).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from bot.alerts import persist
 from bot.alerts.persist import Subscribers
 from bot.charts import KINDS, RANGES, Chart, ChartError, parse_chart_args
 from bot.periods import PeriodError, parse_period
+from heatpump.i18n import _
 from heatpump.live import LIVE_WAIT_S, request_live
 from heatpump.settings import Settings
 from heatpump.store.base import Store, StoreError
@@ -85,8 +87,10 @@ class Command:
     """One row of the command table."""
 
     name: str  # without the slash; a public contract (never renamed)
-    help: str  # one line for /help and the Telegram menu
-    usage: str  # how to call it with arguments, shown after the help; "" when it takes none
+    # one line for /help and the Telegram menu, in the current language: a function, so the
+    # text is translated when shown (the table is built at import, before HEATPUMP_LANG is read)
+    help: Callable[[], str]
+    usage: str  # how to call it with arguments (typed words: never translated); "" when none
     handler: Handler
     needs_chat: bool = False  # acts on the Telegram chat it was sent in
     listed: bool = True  # in /help and the menu (/start is not)
@@ -95,21 +99,51 @@ class Command:
     @property
     def description(self) -> str:
         """The help line without the command: what /help and the Telegram menu show."""
-        return f"{self.help}: {self.usage}" if self.usage else self.help
+        return f"{self.help()}: {self.usage}" if self.usage else self.help()
+
+    @property
+    def usage_line(self) -> str:
+        """How the command is typed: its usage, or just '/name' when it takes no arguments."""
+        return self.usage or f"/{self.name}"
 
 
 # --- replies shared by several commands ------------------------------------------------------
 
 
-def usage(problem: str = "") -> Reply:
-    head = f"Sorry: {problem}\n\n" if problem else "I did not understand that.\n\n"
-    return Reply(head + replies.help_text(menu()))
+def usage(name: str, problem: str) -> Reply:
+    """A wrong argument of the command `name`: what was wrong and how the command is typed,
+    two lines (issue 19: never the whole help again)."""
+    return Reply(_("Sorry: {problem}").format(problem=problem) + "\n"
+                 + _("Usage: {usage}").format(usage=BY_NAME[name].usage_line))
+
+
+def unknown_command(name: str) -> Reply:
+    """A /word that is no command: say so and name the commands, in one line each."""
+    names = " ".join(f"/{n}" for n, _d in menu())
+    return Reply(_("Sorry: unknown command /{name}").format(name=name) + "\n"
+                 + _("Commands: {names} (/help explains each)").format(names=names))
+
+
+def free_text_hint() -> Reply:
+    """Plain text, a sticker, a photo: the bot only answers commands; a short hint, not the
+    help (nor 'unknown command /hello')."""
+    return Reply(_("I did not understand that: I answer commands, e.g. /status or /jaz 30d. "
+                   "/help lists them all."))
+
+
+def terms_lines() -> list[str]:
+    """The two figures every reply is about, one sentence each (/help and /start)."""
+    return [_("COP (coefficient of performance): the heat delivered divided by the "
+              "electricity used, over any period, e.g. one day."),
+            _("JAZ (Jahresarbeitszahl, seasonal performance factor SPF): the same ratio over "
+              "a whole year, the figure that says how efficiently the heat pump really works.")]
 
 
 def telegram_only(name: str) -> Reply:
     """The console's answer to a command that acts on a Telegram chat."""
-    return Reply(f"/{name} works in Telegram only: alerts go to subscribed Telegram chats, "
-                 f"so send /{name} to the bot there. Here, /alerts shows what is active.")
+    return Reply(_("/{name} works in Telegram only: alerts go to subscribed Telegram chats, "
+                   "so send /{name} to the bot there. Here, /alerts shows what is active."
+                   ).format(name=name))
 
 
 def chart_buttons(kind: str, rng: str) -> tuple[tuple[Button, ...], ...]:
@@ -153,7 +187,7 @@ def _want_live(ctx: Context) -> None:
 
 def status(args: list[str], ctx: Context) -> Reply:
     if args:
-        return usage("/status takes no arguments")
+        return usage("status", _("/status takes no arguments"))
     _want_live(ctx)
     now = ctx.now()
     data = store_reads.status_data(ctx.store, now, ctx.settings.tz)
@@ -162,12 +196,12 @@ def status(args: list[str], ctx: Context) -> Reply:
 
 def jaz(args: list[str], ctx: Context) -> Reply:
     if len(args) > 1:
-        return usage("/jaz takes one period, e.g. /jaz 12m or /jaz 2025-11")
+        return usage("jaz", _("/jaz takes one period, e.g. /jaz 12m or /jaz 2025-11"))
     now, tz = ctx.now(), ctx.settings.tz
     try:
         period = parse_period(args[0] if args else "", now, tz)
     except PeriodError as exc:
-        return usage(str(exc))
+        return usage("jaz", str(exc))
     end = period.elapsed_end(now)
     data = store_reads.period_data(ctx.store, period.start, end, tz, now)
     text = replies.jaz_text(period, data, now, tz, ctx.settings.rated_heat_kw)
@@ -188,12 +222,12 @@ def jaz(args: list[str], ctx: Context) -> Reply:
 def cost(args: list[str], ctx: Context) -> Reply:
     """/cost [period] (default: this month): the user's tariff applied hour by hour."""
     if len(args) > 1:
-        return usage("/cost takes one period, e.g. /cost month or /cost 2025-11")
+        return usage("cost", _("/cost takes one period, e.g. /cost month or /cost 2025-11"))
     now, tz = ctx.now(), ctx.settings.tz
     try:  # a wrong period is said first, tariff or not
         period = parse_period(args[0] if args else "month", now, tz)
     except PeriodError as exc:
-        return usage(str(exc))
+        return usage("cost", str(exc))
     tariff = costs.Tariff.from_settings(ctx.settings)
     if tariff is None:
         return Reply(costs.no_tariff_text())
@@ -208,30 +242,30 @@ def chart(args: list[str], ctx: Context) -> Reply:
     try:
         kind, rng = parse_chart_args(args)
     except ChartError as exc:
-        return usage(str(exc))
+        return usage("chart", str(exc))
     png, caption = charts.chart_png(chart_of(ctx, kind, rng))
     return Reply(caption, photo=png, buttons=chart_buttons(kind, rng))
 
 
 def live(args: list[str], ctx: Context) -> Reply:
     if args:
-        return usage("/live takes no arguments")
+        return usage("live", _("/live takes no arguments"))
     _want_live(ctx)
-    return Reply(live_snapshot(ctx), buttons=((("stop", "live stop"),),), live=True)
+    return Reply(live_snapshot(ctx), buttons=(((_("stop"), "live stop"),),), live=True)
 
 
 def compare_(args: list[str], ctx: Context) -> Reply:
     """/compare [month|season|year]: against the same days a year before, per degree day."""
     if len(args) > 1:
-        return usage("/compare takes one span: month, season or year")
+        return usage("compare", _("/compare takes one span: month, season or year"))
     now, tz = ctx.now(), ctx.settings.tz
     try:
         found = compare.spans(args[0].lower() if args else "month", now, tz)
     except compare.CompareError as exc:
-        return usage(str(exc))
+        return usage("compare", str(exc))
     if found is None:
-        return Reply("Nothing to compare yet: this month has no complete day so far "
-                     "(/compare season or /compare year reach further back).")
+        return Reply(_("Nothing to compare yet: this month has no complete day so far "
+                       "(/compare season or /compare year reach further back)."))
     label, this, before = found
     sides = []
     for span in (this, before):
@@ -244,7 +278,7 @@ def compare_(args: list[str], ctx: Context) -> Reply:
 def changes_(args: list[str], ctx: Context) -> Reply:
     """/changes: settings changes the collector found, with the COP before and after."""
     if args:
-        return usage("/changes takes no arguments")
+        return usage("changes", _("/changes takes no arguments"))
     now, tz = ctx.now(), ctx.settings.tz
     rows = store_reads.setting_changes(ctx.store, now - timedelta(days=changes.LOOKBACK_DAYS),
                                        now)
@@ -293,14 +327,15 @@ def report(args: list[str], ctx: Context) -> Reply:
     try:
         word = reports.parse_every(args)
     except ValueError as exc:
-        return usage(str(exc))
+        return usage("report", str(exc))
     at = ctx.settings.telegram_report_time
     if ctx.chat is None or ctx.chat.reports is None:  # the console: a preview
         if word == "off":
             return telegram_only("report")
         every = word or "daily"
-        text, _ = report_digest(ctx, every)
-        return Reply(f"{text}\n(In Telegram, /report {every} sends this with a chart at {at}.)")
+        text, _period = report_digest(ctx, every)
+        return Reply(text + "\n" + _("(In Telegram, /report {every} sends this with a chart "
+                                      "at {time}.)").format(every=every, time=at))
     head = reports.report_reply(ctx.chat.reports, ctx.chat.id, word, ctx.now(),
                                 ctx.settings.tz, at)
     every = ctx.chat.reports.every(ctx.chat.id) if ctx.chat.reports else None
@@ -320,15 +355,15 @@ def export_(args: list[str], ctx: Context) -> Reply:
     steps = [w for w in words if w in export.STEPS]
     rest = [w for w in words if w not in export.STEPS]
     if len(steps) > 1 or len(rest) > 1:
-        return usage("/export takes a period and hour or day, e.g. /export 30d day")
+        return usage("export", _("/export takes a period and hour or day, e.g. /export 30d day"))
     now, tz = ctx.now(), ctx.settings.tz
     try:
         period = parse_period(rest[0] if rest else "30d", now, tz)
     except PeriodError as exc:
-        return usage(str(exc))
+        return usage("export", str(exc))
     end = period.elapsed_end(now)
     if end <= period.start:
-        return Reply(f"Export {period.label}: no complete hour yet.")
+        return Reply(_("Export {period}: no complete hour yet.").format(period=period.label))
     long = end - period.start > timedelta(days=EXPORT_HOURLY_MAX_DAYS)
     step = steps[0] if steps else ("day" if long else "hour")
     data = store_reads.export_data(ctx.store, period.start, end, tz, step)
@@ -371,41 +406,44 @@ def alerts(args: list[str], ctx: Context) -> Reply:
 
 
 def help_(args: list[str], ctx: Context) -> Reply:
-    return Reply(replies.help_text(menu()))
+    return Reply("\n".join([replies.help_text(menu()), *terms_lines()]))
 
 
 def start(args: list[str], ctx: Context) -> Reply:
-    return Reply(replies.start_text(menu()))
+    return Reply("\n".join([replies.start_text(menu()), *terms_lines()]))
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("status", "live power, compressor, temperatures, today's COP, faults, sources", "",
-            status),
-    Command("jaz", "JAZ/COP of a period", "/jaz [today|yesterday|7d|month|12m|2025|2025-11]",
-            jaz),
-    Command("cost", "what the heat pump cost, per kWh of heat and against a boiler",
+    Command("status", lambda: _("live power, compressor, temperatures, today's COP, faults, "
+                                "sources"), "", status),
+    Command("jaz", lambda: _("JAZ/COP of a period"),
+            "/jaz [today|yesterday|7d|month|12m|2025|2025-11]", jaz),
+    Command("cost", lambda: _("what the heat pump cost, per kWh of heat and against a boiler"),
             "/cost [month|yesterday|30d|12m|2025-11]", cost),
-    Command("compare", "this month, heating season or year against a year before, per "
-            "heating degree day", "/compare [month|season|year]", compare_),
-    Command("chart", "chart", "/chart [power|temps|cop|energy|starts|heat|cop-outdoor|flow] "
-            "[24h|7d|30d|12m]", chart,
-            heavy=True),
-    Command("changes", "settings changes (heating curve, targets, modes) and the COP "
-            "before and after", "", changes_),
-    Command("export", "energy, COP and temperatures as a CSV file",
+    Command("compare", lambda: _("this month, heating season or year against a year before, "
+                                 "per heating degree day"), "/compare [month|season|year]",
+            compare_),
+    Command("chart", lambda: _("chart"), "/chart [power|temps|cop|energy|starts|heat|"
+            "cop-outdoor|flow] [24h|7d|30d|12m]", chart, heavy=True),
+    Command("changes", lambda: _("settings changes (heating curve, targets, modes) and the "
+                                 "COP before and after"), "", changes_),
+    Command("export", lambda: _("energy, COP and temperatures as a CSV file"),
             "/export [30d|month|2025-11|12m] [hour|day]", export_, heavy=True),
-    Command("live", "live power and state, updated every 15 s for 10 minutes", "", live),
-    Command("report", "a daily, weekly or monthly digest here, with a chart",
+    Command("live", lambda: _("live power and state, updated every 15 s for 10 minutes"), "",
+            live),
+    Command("report", lambda: _("a daily, weekly or monthly digest here, with a chart"),
             "/report daily, /report weekly, /report monthly, /report off", report,
             heavy=True),
-    Command("subscribe", "get alerts in this chat: faults, missing data, COP drop, short "
-            "cycling", "", subscribe, needs_chat=True),
-    Command("unsubscribe", "stop alerts in this chat", "", unsubscribe, needs_chat=True),
-    Command("alerts", "active alerts and whether this chat is subscribed or muted", "", alerts),
-    Command("mute", "silence alerts here for a while", "/mute 2h, /mute 1d, /mute off", mute,
+    Command("subscribe", lambda: _("get alerts in this chat: faults, missing data, COP drop, "
+                                   "short cycling"), "", subscribe, needs_chat=True),
+    Command("unsubscribe", lambda: _("stop alerts in this chat"), "", unsubscribe,
             needs_chat=True),
-    Command("help", "this help", "", help_),
-    Command("start", "greeting and this help", "", start, listed=False),
+    Command("alerts", lambda: _("active alerts and whether this chat is subscribed or muted"),
+            "", alerts),
+    Command("mute", lambda: _("silence alerts here for a while"),
+            "/mute 2h, /mute 1d, /mute off", mute, needs_chat=True),
+    Command("help", lambda: _("this help"), "", help_),
+    Command("start", lambda: _("greeting and this help"), "", start, listed=False),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
 
@@ -425,12 +463,15 @@ def split_command(text: str) -> tuple[str | None, list[str]]:
 
 
 def answer(text: str, ctx: Context) -> Reply:
-    """Reply to one message text; unknown input gets the help, a store outage a clear line,
-    a command that needs a Telegram chat outside one says so."""
+    """Reply to one message text; free text gets a short hint, an unknown command the list
+    of commands, a store outage a clear line, a command that needs a Telegram chat outside
+    one says so."""
     name, args = split_command(text)
-    command = BY_NAME.get(name or "")
+    if not name:
+        return free_text_hint()
+    command = BY_NAME.get(name)
     if command is None:
-        return usage(f"unknown command /{name}" if name else "")
+        return unknown_command(name)
     if command.needs_chat and ctx.chat is None:
         return telegram_only(command.name)
     try:
@@ -442,7 +483,8 @@ def answer(text: str, ctx: Context) -> Reply:
 def store_failed(name: str, exc: StoreError) -> Reply:
     """The one line a command answers when the store cannot be read."""
     log.warning("store unavailable for /%s: %s", name, exc)
-    return Reply(f"The store cannot be read right now ({exc}). Try again later.", failed=True)
+    return Reply(_("The store cannot be read right now ({error}). Try again later.").format(
+        error=exc), failed=True)
 
 
 def is_heavy(text: str) -> bool:

@@ -23,6 +23,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from bot.analytics import HourPair
+from heatpump.i18n import _, ngettext
 from heatpump.timeutil import bucket_floor, bucket_next
 
 Step = Literal["hour", "day"]
@@ -156,7 +157,9 @@ def summary_text(export_rows: Sequence[ExportRow], label: str, step: Step) -> st
     n = len(export_rows)
     no_meter = sum(1 for r in export_rows if r.electricity_wh is None)
     no_heat = sum(1 for r in export_rows if r.heat_wh is None)
-    unit = "hours" if step == "hour" else "days"
-    return (f"Export {label}: {n} {unit} as CSV (kWh, °C; local time and UTC); "
-            f"{no_meter} without meter data, {no_heat} without heat data (empty cells). "
-            "Columns: docs/bot.md, /export.")
+    what = (ngettext("{n} hour", "{n} hours", n) if step == "hour"
+            else ngettext("{n} day", "{n} days", n)).format(n=n)
+    return _("Export {period}: {what} as CSV (kWh, °C; local time and UTC); {no_meter} "
+             "without meter data, {no_heat} without heat data (empty cells). Columns: "
+             "docs/bot.md, /export.").format(period=label, what=what, no_meter=no_meter,
+                                             no_heat=no_heat)

@@ -17,6 +17,7 @@ from typing import TextIO
 
 from bot import export, store_reads
 from heatpump.fsutil import write_atomic
+from heatpump.i18n import _, ngettext
 from heatpump.settings import Settings
 from heatpump.timeutil import _local_to_utc, bucket_floor, utcnow
 
@@ -41,29 +42,36 @@ def _day(text: str, what: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise ExportArgsError(f"{what} {text!r} is not a day; use YYYY-MM-DD, e.g. "
-                              "2026-11-01") from None
+        raise ExportArgsError(_("{option} {text!r} is not a day; use YYYY-MM-DD, e.g. "
+                                "2026-11-01").format(option=what, text=text)) from None
 
 
 def export_range(date_from: str, date_to: str | None, now: datetime, settings: Settings
                  ) -> tuple[datetime, datetime]:
     """[start, end) in UTC: local midnight of --from to local midnight after --to, cut at
-    the last complete hour. ExportArgsError when the range is empty or reversed."""
+    the last complete hour. ExportArgsError when the range is empty or reversed (naming
+    only the options that were given: a --from in the future is not "after --to")."""
     tz = settings.tz
     first = _day(date_from, "--from")
-    last = _day(date_to, "--to") if date_to else now.astimezone(tz).date()
+    today = now.astimezone(tz).date()
+    if first > today:
+        raise ExportArgsError(_("--from {first} lies in the future (today is {today})"
+                                ).format(first=first, today=today))
+    last = _day(date_to, "--to") if date_to else today
     if last < first:
-        raise ExportArgsError(f"--to {last} lies before --from {first}")
+        raise ExportArgsError(_("--to {last} lies before --from {first}").format(
+            last=last, first=first))
     start = _local_to_utc(datetime(first.year, first.month, first.day), tz)
     after = last + timedelta(days=1)
     end = min(_local_to_utc(datetime(after.year, after.month, after.day), tz),
               bucket_floor(now, "hour", tz))
     if end <= start:
-        raise ExportArgsError(f"{first} has no complete hour yet")
+        raise ExportArgsError(_("{first} has no complete hour yet").format(first=first))
     return start, end
 
 
 def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout) -> int:
+    from bot.demo_store import demo_missing
     from bot.fmt import store_error_line
     from heatpump.store import StoreError, open_store
 
@@ -72,6 +80,9 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout) 
     except ExportArgsError as exc:
         print(f"heatpump export: {exc}", file=sys.stderr)
         return 2
+    if args.demo and (missing := demo_missing(settings)):
+        print(f"heatpump export: {missing}", file=sys.stderr)
+        return 1
     try:
         store = open_store(settings, demo=args.demo)
     except (StoreError, OSError) as exc:
@@ -86,5 +97,7 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout) 
         out.write(text)
         return 0
     write_atomic(Path(args.out), text)
-    print(f"wrote {len(rows)} rows ({args.step}) to {args.out}", file=sys.stderr)
+    print(ngettext("wrote {n} row ({step}) to {path}", "wrote {n} rows ({step}) to {path}",
+                   len(rows)).format(n=len(rows), step=args.step, path=args.out),
+          file=sys.stderr)
     return 0

@@ -225,7 +225,7 @@ def jaz_text(period: Period, data: PeriodData, now: datetime, tz: ZoneInfo,
         device_kw = (float(own.value) if own is not None and isinstance(own.value, int | float)
                      and not isinstance(own.value, bool) else None)
         lines += method_lines(perf.heat_by_method, rated_output(rated_heat_kw, device_kw))
-    lines += split_lines(perf)
+    lines += [*split_lines(perf), *split_note(perf)]
     if perf.running_cop is not None:
         lines.append(_("running COP {ratio} (heat over the electricity while the compressor "
                        "ran, {hours} h)").format(ratio=fmt.ratio(perf.running_cop),
@@ -249,6 +249,18 @@ def jaz_text(period: Period, data: PeriodData, now: datetime, tz: ZoneInfo,
 
 # The device's own seasonal figures (store_reads.SEASONAL_FIELDS) and their names.
 DEVICE_FIGURES = (("spf", "SPF"), ("scop", "SCOP"))
+
+
+def split_note(perf: Performance) -> list[str]:
+    """One line under the heat split when it shows COPs per use (issue 19: they read as
+    contradicting the total): they divide by the device's own electricity per use, which
+    the metered total does not."""
+    if perf.heat_wh <= 0 or not any(perf.circuit_ratio(c) for c in SPLIT_CIRCUITS
+                                    if perf.heat_by_circuit.get(c, 0) > 0):
+        return []
+    return [_("(the COPs per use divide by the heat pump's own electricity for that use, "
+              "without the standby and pumps the meter also counts, so they do not average "
+              "to the metered figure above)")]
 
 
 # --- /status -------------------------------------------------------------------------------

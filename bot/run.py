@@ -25,10 +25,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from telegram.error import InvalidToken, TelegramError
 
     from bot.alerts.deliver import AlertChannelError
+    from bot.demo_store import demo_missing
     from bot.fmt import store_error_line
     from bot.telegram_app import run_bot
     from heatpump.store import StoreError, open_store
 
+    if args.demo and (missing := demo_missing(settings)):
+        print(f"heatpump bot: {missing}", file=sys.stderr)
+        return 1
     try:
         store = open_store(settings, demo=args.demo)
     except (StoreError, OSError) as exc:

@@ -55,16 +55,17 @@ from bot.commands import (
     Reply,
     answer,
     answer_callback,
+    free_text_hint,
     is_heavy,
     live_snapshot,
     menu,
     parse_callback,
     report_chart,
     report_digest,
-    usage,
 )
 from bot.render_queue import RenderQueue
 from heatpump import heartbeat
+from heatpump.i18n import _
 from heatpump.settings import Settings
 from heatpump.store.base import Store, StoreError
 from heatpump.timeutil import utcnow
@@ -80,8 +81,14 @@ HEARTBEAT_EVERY_S = heartbeat.BEAT_EVERY_S / 2
 
 
 def refusal_text(chat_id: int) -> str:
-    return (f"Sorry, this bot only answers its owner's chats. This chat's id is {chat_id}; "
-            "to allow it, add it to TELEGRAM_ALLOWED_CHAT_IDS and restart the bot.")
+    return _("Sorry, this bot only answers its owner's chats. This chat's id is {chat_id}; "
+             "to allow it, add it to TELEGRAM_ALLOWED_CHAT_IDS and restart the bot."
+             ).format(chat_id=chat_id)
+
+
+def failed_text() -> str:
+    """What a chat is told when a command failed on the bot's side (the log has why)."""
+    return _("Sorry, that failed on my side; please try again. /help")
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -127,9 +134,14 @@ def not_modified(exc: BadRequest) -> bool:
     return "message is not modified" in exc.message.lower()
 
 
-BUSY_TEXT = ("Still drawing your earlier charts (at most {n} at a time for a chat); send "
-             "/chart again once they have arrived.")
-LIVE_STOP = InlineKeyboardMarkup([[InlineKeyboardButton("stop", callback_data="live stop")]])
+def busy_text(n: int) -> str:
+    """A chat's render queue is full (bot/render_queue.py holds at most `n` per chat)."""
+    return _("Still drawing your earlier charts (at most {n} at a time for a chat); send "
+             "/chart again once they have arrived.").format(n=n)
+
+
+def live_stop_button() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(_("stop"), callback_data="live stop")]])
 
 
 @dataclass
@@ -296,7 +308,7 @@ class BotApp:
                 log.error("chart failed: %s", type(exc).__name__, exc_info=exc)
                 try:
                     await context.bot.send_message(
-                        chat_id, "Sorry, that failed on my side; please try again. /help")
+                        chat_id, failed_text())
                 except TelegramError:
                     log.warning("could not send the failure notice")
 
@@ -304,7 +316,7 @@ class BotApp:
             self.told_busy.discard(chat_id)
             return True
         log.info("chart queue full for chat %s: request refused", chat_id)
-        text = BUSY_TEXT.format(n=self.renders.per_chat)
+        text = busy_text(self.renders.per_chat)
         if query is not None:
             await query.answer(text[:200])
         elif chat_id not in self.told_busy:
@@ -318,7 +330,7 @@ class BotApp:
         if msg is None:
             return
         reply = (await asyncio.to_thread(answer, msg.text, self.chat_context(msg.chat_id))
-                 if msg.text else usage())
+                 if msg.text else free_text_hint())
         await self.send(context, msg.chat_id, reply)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -330,10 +342,11 @@ class BotApp:
         if data == "live stop":
             stopped = message is not None and await self.stop_live(
                 context, message.chat.id, message.message_id)
-            await query.answer("stopped" if stopped else "This live view has already ended.")
+            await query.answer(_("stopped") if stopped
+                               else _("This live view has already ended."))
             return
         if parse_callback(data) is None or message is None:
-            await query.answer("This button has expired; send the command again.")
+            await query.answer(_("This button has expired; send the command again."))
             return
         chat_id, message_id = message.chat.id, message.message_id
 
@@ -363,8 +376,7 @@ class BotApp:
             chat_id = update.effective_chat.id
             if chat_id in self.allowed:
                 try:
-                    await context.bot.send_message(
-                        chat_id, "Sorry, that failed on my side; please try again. /help")
+                    await context.bot.send_message(chat_id, failed_text())
                 except TelegramError:
                     log.warning("could not send the failure notice")
 
@@ -394,7 +406,7 @@ class BotApp:
             if period is None:
                 continue
             try:
-                text, _ = await asyncio.to_thread(report_digest, self.ctx, every)
+                text, _period = await asyncio.to_thread(report_digest, self.ctx, every)
                 png, caption = await asyncio.to_thread(report_chart, self.ctx, every)
                 await context.bot.send_message(chat_id, _clip(text, MAX_TEXT))
                 await context.bot.send_photo(chat_id, photo=png,
@@ -427,7 +439,7 @@ class BotApp:
             raise RuntimeError("the job queue is missing (install python-telegram-bot[job-queue])")
         previous = self.live.get(chat_id)
         if previous is not None:
-            await self._end_live(context, previous, "(ended: a newer /live follows)")
+            await self._end_live(context, previous, _("(ended: a newer /live follows)"))
         until = self.ctx.now() + timedelta(seconds=self.live_duration_s)
         session = LiveSession(chat_id, message_id, text, until)
         self.live[chat_id] = session
@@ -476,7 +488,7 @@ class BotApp:
         text = await asyncio.to_thread(live_snapshot, self.ctx)
         if self.ctx.now() >= session.until:
             session.text = text
-            await self._end_live(context, session, "(live view ended; /live to start again)")
+            await self._end_live(context, session, _("(live view ended; /live to start again)"))
             return
         async with session.lock:
             if session.ended or text == session.text:
@@ -484,7 +496,7 @@ class BotApp:
             try:
                 await context.bot.edit_message_text(text, chat_id=session.chat_id,
                                                     message_id=session.message_id,
-                                                    reply_markup=LIVE_STOP)
+                                                    reply_markup=live_stop_button())
                 session.text = text
             except BadRequest as exc:
                 if not_modified(exc):
@@ -503,7 +515,7 @@ class BotApp:
         session = self.live.get(chat_id)
         if session is None or session.message_id != message_id:
             return False
-        return await self._end_live(context, session, "(stopped)")
+        return await self._end_live(context, session, _("(stopped)"))
 
 
 def build_app(settings: Settings, store: Store, **bot_options: Any) -> Application:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from heatpump.i18n import _, number
 from heatpump.store.base import Store
 
 
@@ -50,7 +51,9 @@ def run_summary(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> R
     device = hourly("electricity", {"source": "heatpump", "circuit": "total"})
     rod = store.sums("electricity", ["energy_wh", "estimated_wh"], start, end, "hour", tz,
                      tags={"source": "heating_rod", "circuit": "total"})
-    methods = store.sums("heat", ["energy_wh"], start, end, "month", tz,
+    # hourly: a month bucket starting before `start` is left out, and with it the
+    # method of a span inside one month (the summary said 'heat method: none')
+    methods = store.sums("heat", ["energy_wh"], start, end, "hour", tz,
                          tags={"circuit": "total"}, group_by=("method",))
     health = store.points("health", start, end)
     warnings = tuple(
@@ -69,23 +72,34 @@ def run_summary(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> R
 
 
 def format_run_summary(s: RunSummary, tz: ZoneInfo, max_warnings: int = 20) -> str:
-    jaz = f"{s.jaz:.2f}" if s.jaz is not None else "n/a"
+    jaz = number(s.jaz, 2) if s.jaz is not None else _("n/a")
+    labels = [_("electricity in (meter):"), _("heat out:"), _("heat pump's own figure:"),
+              _("heating rod (its own):"), _("JAZ over the span:")]
+    width = max(26, *(len(label) + 1 for label in labels))  # the values in one column
+
+    def row(label: str, value: str) -> str:
+        return f"  {label:<{width}}{value}"
+
     lines = [
-        f"{s.start.astimezone(tz):%Y-%m-%d %H:%M} to {s.end.astimezone(tz):%Y-%m-%d %H:%M} "
-        f"({s.hours} h)",
-        f"  electricity in (meter):   {s.electricity_kwh:10.3f} kWh in {s.meter_hours} h",
-        f"  heat out:                 {s.heat_kwh:10.3f} kWh in {s.heat_hours} h "
-        f"(method: {', '.join(s.heat_methods) or 'none'})",
-        f"  heat pump's own figure:   {s.device_electricity_kwh:10.3f} kWh electricity",
-        f"  JAZ over the span:        {jaz:>10}",
+        _("{start} to {end} ({hours} h)").format(start=f"{s.start.astimezone(tz):%Y-%m-%d %H:%M}",
+                                                 end=f"{s.end.astimezone(tz):%Y-%m-%d %H:%M}",
+                                                 hours=s.hours),
+        row(_("electricity in (meter):"), _("{kwh} kWh in {hours} h").format(
+            kwh=f"{number(s.electricity_kwh, 3):>10}", hours=s.meter_hours)),
+        row(_("heat out:"), _("{kwh} kWh in {hours} h (method: {methods})").format(
+            kwh=f"{number(s.heat_kwh, 3):>10}", hours=s.heat_hours,
+            methods=", ".join(s.heat_methods) or _("none"))),
+        row(_("heat pump's own figure:"), _("{kwh} kWh electricity").format(
+            kwh=f"{number(s.device_electricity_kwh, 3):>10}")),
+        row(_("JAZ over the span:"), f"{jaz:>10}"),
     ]
     if s.rod_electricity_kwh is not None:
-        est = " (estimated from its running time)" if s.rod_estimated_kwh > 0 else ""
-        lines.insert(4, f"  heating rod (its own):    {s.rod_electricity_kwh:10.3f} kWh "
-                        f"electricity{est}")
+        est = (" " + _("(estimated from its running time)")) if s.rod_estimated_kwh > 0 else ""
+        lines.insert(4, row(_("heating rod (its own):"), _("{kwh} kWh electricity").format(
+            kwh=f"{number(s.rod_electricity_kwh, 3):>10}") + est))
     if s.warnings:
-        lines.append(f"  warnings ({len(s.warnings)}):")
+        lines.append("  " + _("warnings ({n}):").format(n=len(s.warnings)))
         lines += [f"    {w}" for w in s.warnings[:max_warnings]]
         if len(s.warnings) > max_warnings:
-            lines.append(f"    ... and {len(s.warnings) - max_warnings} more")
+            lines.append("    " + _("... and {n} more").format(n=len(s.warnings) - max_warnings))
     return "\n".join(lines)

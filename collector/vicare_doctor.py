@@ -15,7 +15,8 @@ from pathlib import Path
 
 from collector.check import Check
 from collector.readings import HeatPumpSample
-from collector.reasons import FIXES
+from collector.reasons import fix_for
+from heatpump.i18n import _, ngettext
 from heatpump.schema import HEATPUMP
 from heatpump.settings import Settings
 
@@ -27,7 +28,7 @@ COUNTERS_DOC = ("docs/vicare.md", "Counters: rollovers, glitches, staleness")
 
 def heat_methods_hint() -> str:
     path, heading = HEAT_METHODS_DOC
-    return f"see {path}, section '{heading}'"
+    return _("see {path}, section '{heading}'").format(path=path, heading=heading)
 
 
 def check_vicare(settings: Settings, now: datetime, save_dump: str | None = None) -> Check:
@@ -39,12 +40,12 @@ def check_vicare(settings: Settings, now: datetime, save_dump: str | None = None
     from collector.wiring import Context, vicare_reader
     from heatpump.store import open_store
 
-    c = Check("Viessmann" + (" (replay of VICARE_DUMP)" if settings.vicare_dump else ""))
+    c = Check("Viessmann" + (" " + _("(replay of VICARE_DUMP)") if settings.vicare_dump else ""))
     reader = vicare_reader(Context(settings, RealClock(), Path(settings.data_dir)))
     budget = settings.vicare_daily_budget
     if reader.guard is not None:
-        c.lines.append(f"API calls in the last 24 h: {reader.guard.used_24h(now)} of "
-                       f"{budget} (shared with the collector)")
+        c.lines.append(_("API calls in the last 24 h: {used} of {budget} (shared with the "
+                         "collector)").format(used=reader.guard.used_24h(now), budget=budget))
     result = reader.read()
     points = list(result.calls)
     for sample in result.samples:
@@ -55,48 +56,55 @@ def check_vicare(settings: Settings, now: datetime, save_dump: str | None = None
     sink.write(points)  # spooled if the store is down
     sink.close()
     for d in reader.devices:
-        c.lines.append(f"device {d.tag}: {d.config.device_model} ({d.config.device_type})")
+        c.lines.append(_("device {tag}: {model} ({type})").format(
+            tag=d.tag, model=d.config.device_model, type=d.config.device_type))
     polled = {s.device for s in result.samples}
     skipped = [d.tag for d in reader.devices if d.tag not in polled
                and d.tag not in result.failures]
     if skipped:
-        c.lines.append("not polled now (the collector polled moments ago): "
-                       + ", ".join(skipped))
+        c.lines.append(_("not polled now (the collector polled moments ago): {devices}"
+                         ).format(devices=", ".join(skipped)))
     known = {f.name for f in HEATPUMP.fields}
     for sample in sorted(result.samples, key=lambda s: s.device):
         tag = sample.device
         fields = sorted(k for k in sample.values if k in known)
-        c.lines.append(f"{tag}: {len(fields)} fields: {', '.join(fields)}")
+        c.lines.append(_("{tag}: {n} fields: {fields}").format(tag=tag, n=len(fields),
+                                                               fields=", ".join(fields)))
         if sample.counters:
             kinds = sorted({k.rsplit('.', 1)[0] for k in sample.counters})
-            c.lines.append(f"{tag}: energy counters: {', '.join(kinds)}")
+            c.lines.append(_("{tag}: energy counters: {kinds}").format(tag=tag,
+                                                                       kinds=", ".join(kinds)))
         if sample.messages:
-            c.lines.append(f"{tag}: active messages: " + "; ".join(
-                f"{m.kind} {m.code} ({m.priority})" for m in sample.messages))
+            c.lines.append(_("{tag}: active messages: {messages}").format(
+                tag=tag, messages="; ".join(f"{m.kind} {m.code} ({m.priority})"
+                                            for m in sample.messages)))
         c.lines.extend(heat_lines(c, sample, settings))
     for device, err in sorted(result.failures.items()):
         if err.reason == "replay_finished":
             continue
-        until = f" until {err.until.isoformat()}" if err.until else ""
+        until = (" " + _("until {time}").format(time=err.until.isoformat())
+                 if err.until else "")
         line = f"{device}: {err.status} ({err.reason}){until}: {err.detail}"
-        fix = FIXES.get(err.reason, FIXES["bad_response"])
+        fix = fix_for(err.reason)
         if err.status == "down":
             c.fail(line, fix)
         else:
             c.warn(line, fix)
     if not reader.devices and c.verdict != "FAIL" and ACCOUNT not in result.failures:
-        c.fail("no heat pump found", FIXES["no_device"])
+        c.fail(_("no heat pump found"), fix_for("no_device"))
     if save_dump:
         if c.verdict == "FAIL":
-            c.lines.append("dump not saved: fix the problem above first")
+            c.lines.append(_("dump not saved: fix the problem above first"))
         else:
             n = reader.save_dump(Path(save_dump))
-            cost = ("replayed, no API call" if settings.vicare_dump
-                    else f"{len(reader.devices)} API call(s)")
-            c.lines.append(f"saved a redacted dump ({n} features) to {save_dump} ({cost})")
+            cost = (_("replayed, no API call") if settings.vicare_dump
+                    else ngettext("{n} API call", "{n} API calls", len(reader.devices)).format(
+                        n=len(reader.devices)))
+            c.lines.append(_("saved a redacted dump ({n} features) to {path} ({cost})").format(
+                n=n, path=save_dump, cost=cost))
     if reader.guard is not None:
-        c.lines.append(f"API calls in the last 24 h now: {reader.guard.used_24h(reader.clock())}"
-                       f" of {budget}")
+        c.lines.append(_("API calls in the last 24 h now: {used} of {budget}").format(
+            used=reader.guard.used_24h(reader.clock()), budget=budget))
     return c
 
 
@@ -107,22 +115,24 @@ def rod_lines(c: Check, sample: HeatPumpSample, settings: Settings) -> list[str]
     circuits = sorted({k.split(".")[1] for k in sample.counters
                        if k.startswith("heating_rod.")})
     if circuits:
-        return [f"{tag}: heating rod: its own electricity counters ({', '.join(circuits)}); "
-                "/jaz gives the whole system's figure with it (docs/boundary.md)"]
+        return [_("{tag}: heating rod: its own electricity counters ({circuits}); /jaz gives "
+                  "the whole system's figure with it (docs/boundary.md)").format(
+                      tag=tag, circuits=", ".join(circuits))]
     levels = [n for n in (1, 2) if f"heating_rod_runtime_level{n}_s" in sample.values]
     if not levels:
-        return [f"{tag}: heating rod: the device reports none (if there is one, its "
-                "electricity is in no figure unless a meter sees it)"]
+        return [_("{tag}: heating rod: the device reports none (if there is one, its "
+                  "electricity is in no figure unless a meter sees it)").format(tag=tag)]
     if len(settings.heating_rod_kw) < len(levels):
-        c.warn(f"{tag}: heating rod: the device reports only its running time per level "
-               f"(levels {', '.join(map(str, levels))}); its electricity is not known",
-               "set HEATPUMP_HEATING_ROD_KW to the rod's power per level (the type plate "
-               "or the installer's manual, e.g. 3,6); see docs/vicare.md, section 'The "
-               "backup heater (heating rod) and a secondary heat generator'")
+        c.warn(_("{tag}: heating rod: the device reports only its running time per level "
+                 "(levels {levels}); its electricity is not known").format(
+                     tag=tag, levels=", ".join(map(str, levels))),
+               _("set HEATPUMP_HEATING_ROD_KW to the rod's power per level (the type plate "
+                 "or the installer's manual, e.g. 3,6); see docs/vicare.md, section 'The "
+                 "backup heater (heating rod) and a secondary heat generator'"))
         return []
     powers = ", ".join(f"{kw:g} kW" for kw in settings.heating_rod_kw)
-    return [f"{tag}: heating rod: running time per level × HEATPUMP_HEATING_ROD_KW "
-            f"({powers}): its electricity is an ESTIMATE"]
+    return [_("{tag}: heating rod: running time per level × HEATPUMP_HEATING_ROD_KW "
+              "({powers}): its electricity is an ESTIMATE").format(tag=tag, powers=powers)]
 
 
 def heat_lines(c: Check, sample: HeatPumpSample, settings: Settings) -> list[str]:
@@ -134,21 +144,26 @@ def heat_lines(c: Check, sample: HeatPumpSample, settings: Settings) -> list[str
     choice = choose_heat_method(sample, settings.rated_heat_kw)
     lines: list[str] = []
     if choice.method is None:
-        c.warn(f"{tag}: heat cannot be measured: {choice.reason}",
-               "set HEATPUMP_RATED_HEAT_KW for an estimate (" + heat_methods_hint() + ")")
+        c.warn(_("{tag}: heat cannot be measured: {reason}").format(tag=tag,
+                                                                    reason=choice.reason),
+               _("set HEATPUMP_RATED_HEAT_KW for an estimate ({hint})").format(
+                   hint=heat_methods_hint()))
     else:
-        lines.append(f"{tag}: heat method {choice.method}"
-                     + (" (ESTIMATE)" if choice.estimate else "") + f": {choice.reason}")
+        lines.append(_("{tag}: heat method {method}").format(tag=tag, method=choice.method)
+                     + (" " + _("(ESTIMATE)") if choice.estimate else "")
+                     + f": {choice.reason}")
         if choice.method != "counter":
-            lines.append(f"{tag}: no heat counters, so heat is computed; what each method "
-                         "is good for: " + heat_methods_hint())
+            lines.append(_("{tag}: no heat counters, so heat is computed; what each method "
+                           "is good for: {hint}").format(tag=tag, hint=heat_methods_hint()))
     cap = HeatAccountant(settings.rated_heat_kw, settings.vicare_poll_seconds).cap_kw(sample)
     if choice.rated is not None:
-        lines.append(f"{tag}: {choice.rated.describe()}; energy deltas above {cap:g} kW are "
-                     "rejected as implausible")
+        lines.append(_("{tag}: {rated}; energy deltas above {cap} kW are rejected as "
+                       "implausible").format(tag=tag, rated=choice.rated.describe(),
+                                             cap=f"{cap:g}"))
     else:
-        lines.append(f"{tag}: no rated output known (HEATPUMP_RATED_HEAT_KW unset); energy "
-                     f"deltas above {cap:g} kW are rejected as implausible")
+        lines.append(_("{tag}: no rated output known (HEATPUMP_RATED_HEAT_KW unset); energy "
+                       "deltas above {cap} kW are rejected as implausible").format(
+                           tag=tag, cap=f"{cap:g}"))
     lines += rod_lines(c, sample, settings)
     stale: dict[str, datetime] = {}
     for key, when in sample.counters_read_at.items():
@@ -156,9 +171,9 @@ def heat_lines(c: Check, sample: HeatPumpSample, settings: Settings) -> list[str
             family = key.rsplit(".", 1)[0]
             stale[family] = min(when, stale.get(family, when))
     for family, when in sorted(stale.items()):
-        c.warn(f"{tag}: the device has not updated its {family} counters since "
-               f"{when.astimezone(UTC):%Y-%m-%d %H:%M} UTC; nothing is booked from them "
-               "until it does",
-               "check the heat pump's energy display in the ViCare app; see "
-               f"{COUNTERS_DOC[0]}, section '{COUNTERS_DOC[1]}'")
+        c.warn(_("{tag}: the device has not updated its {family} counters since {time} UTC; "
+                 "nothing is booked from them until it does").format(
+                     tag=tag, family=family, time=f"{when.astimezone(UTC):%Y-%m-%d %H:%M}"),
+               _("check the heat pump's energy display in the ViCare app; see {path}, "
+                 "section '{heading}'").format(path=COUNTERS_DOC[0], heading=COUNTERS_DOC[1]))
     return lines

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import shlex
 import shutil
 import sys
 import time
@@ -24,6 +26,7 @@ from typing import TextIO
 
 from collector.service import Clock, Collector
 from collector.wiring import Devices
+from heatpump.i18n import _, ngettext, number
 from heatpump.settings import Settings
 from heatpump.store.base import Store
 from heatpump.timeutil import utcnow
@@ -33,13 +36,16 @@ from simhouse.scenarios import KINDS, Setup, build_setup
 from simhouse.shelly import MODELS, ShellyQuirks, SimulatedShelly
 from simhouse.vitocal import SimulatedVitocal
 
+#: --days accepts (0, MAX_DAYS]; the span simulated is whole hours up to now.
+MAX_DAYS = 3660
 BULK_FLUSH_EVERY = 2000  # polls per store flush while backfilling (recreated if interrupted)
 ANSWER_DELAY = timedelta(seconds=2)  # the Viessmann poll runs a little after the meter's
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--days", type=_positive_days, default=30,
-                   help="how many days to simulate up to now (default: 30)")
+                   help=f"how many days to simulate up to now, more than 0 and at most "
+                        f"{MAX_DAYS}, e.g. 7 or 0.5 (default: 30)")
     p.add_argument("--seed", type=int, default=1, help="weather and house seed (default: 1)")
     p.add_argument("--scenario", action="append", default=[], metavar="SPEC",
                    help="inject a problem of the house or a quirk of a device, optionally "
@@ -56,12 +62,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _positive_days(text: str) -> float:
+    """--days: a number of days more than 0 and at most MAX_DAYS (fractions allowed: the
+    tests simulate hours); the message states both limits and an example."""
     try:
         days = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
-    if not 0 < days <= 3660:
-        raise argparse.ArgumentTypeError("--days must be more than 0 and at most 3660")
+        days = float("nan")
+    if not 0 < days <= MAX_DAYS:  # NaN fails too
+        raise argparse.ArgumentTypeError(
+            _("{text!r}: give a number of days more than 0 and at most {max_days}, e.g. "
+              "--days 7 or --days 0.5").format(text=text, max_days=MAX_DAYS))
     return days
 
 
@@ -83,30 +93,86 @@ class Summary:
         return self.heat_kwh / self.electricity_kwh if self.electricity_kwh > 0 else None
 
 
-def format_summary(s: Summary, days: float) -> str:
-    """The few lines a new user reads first (pure, so tests can check them)."""
-    jaz = f"{s.jaz:.2f}" if s.jaz is not None else "n/a (no electricity measured)"
-    true_cop = (s.true_heat_kwh / s.true_electricity_kwh
-                if s.true_electricity_kwh > 0 else float("nan"))
-    method = " and ".join(s.heat_methods) or "none"
-    lines = [
-        f"Simulated {days:g} days of a 7 kW air-to-water heat pump in a German house.",
-        f"  electricity in (meter):          {s.electricity_kwh:9.1f} kWh",
-        f"  heat out (heat method: {method + '):':<9} {s.heat_kwh:9.1f} kWh",
-        f"  JAZ over the span:               {jaz:>9}",
-        f"  the heat pump's own electricity figure: {s.device_electricity_kwh:.1f} kWh "
-        f"(the meter also counts standby and pumps)",
-        f"  simulator's truth: {s.true_electricity_kwh:.1f} kWh in, "
-        f"{s.true_heat_kwh:.1f} kWh out, COP {true_cop:.2f}",
+def heatpump_command(argv0: str | None = None, env: dict[str, str] | None = None) -> str:
+    """How to type `heatpump` again in the shell the demo was started from, so the "Try
+    next" lines run as printed (a new user's venv is usually not activated): `heatpump`
+    when that name on PATH is this very script, else the script's path as it was typed
+    (`.venv/bin/heatpump`), else (`python -m heatpump.cli`) this interpreter with -m. A
+    HEATPUMP_DATA_DIR given in the environment goes in front (absolute): without it the
+    next command would look for the demo store in ./data."""
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    env = dict(os.environ) if env is None else env
+    if Path(argv0).name == "heatpump":
+        found = shutil.which("heatpump", path=env.get("PATH"))
+        same = found is not None and Path(found).resolve() == Path(argv0).resolve()
+        command = "heatpump" if same else shlex.quote(argv0)
+    else:
+        command = f"{shlex.quote(sys.executable)} -m heatpump.cli"
+    if env.get("HEATPUMP_DATA_DIR"):
+        data_dir = Path(env["HEATPUMP_DATA_DIR"]).expanduser().resolve()
+        command = f"HEATPUMP_DATA_DIR={shlex.quote(str(data_dir))} {command}"
+    return command
+
+
+def try_next(heatpump: str = "heatpump", curve_change: bool = True) -> list[tuple[str, str]]:
+    """(command line as it must be typed, what it shows): the demo's "Try next"."""
+    rows = [(f"{heatpump} chat --demo", _("the bot's commands in your terminal")),
+            (f"{heatpump} chat --demo /jaz 30d",
+             _("one command, e.g. /status, /chart temps 7d"))]
+    if curve_change:  # only a run of 2 days or more has one (with_curve_change)
+        rows.append((f"{heatpump} chat --demo /changes",
+                     _("the heating curve lowered half-way, its effect")))
+    rows += [(f"{heatpump} demo --live", _("keep the simulated collector running")),
+             (f"{heatpump} demo --scenario fault",
+              _("see how a fault, an outage or a COP drop looks"))]
+    return rows
+
+
+def span_text(start: datetime, end: datetime) -> str:
+    """The span really simulated (whole hours up to now): '30 days' or '2.5 hours'."""
+    hours = (end - start).total_seconds() / 3600
+    if hours >= 48:
+        days = hours / 24
+        whole = abs(days - round(days)) < 0.05
+        return ngettext("{n} day", "{n} days", 2).format(n=number(days, 0 if whole else 1))
+    return ngettext("{n} hour", "{n} hours", 1 if round(hours, 1) == 1 else 2).format(
+        n=number(hours, 1 if hours % 1 else 0))
+
+
+def format_summary(s: Summary, days: float, heatpump: str = "heatpump",
+                   curve_change: bool = True) -> str:
+    """The few lines a new user reads first (pure, so tests can check them); `heatpump` is
+    how the "Try next" commands start (heatpump_command())."""
+    del days  # the span is the one really simulated (s.start to s.end, whole hours)
+    jaz = number(s.jaz, 2) if s.jaz is not None else _("n/a (no electricity measured)")
+    true_cop = (number(s.true_heat_kwh / s.true_electricity_kwh, 2)
+                if s.true_electricity_kwh > 0 else _("n/a"))
+    method = " " + _("and") + " "
+    method = method.join(s.heat_methods) or _("none")
+    label = _("heat out (heat method: {method}):").format(method=method)
+    rows = [(_("electricity in (meter):"), number(s.electricity_kwh, 1), " kWh"),
+            (label, number(s.heat_kwh, 1), " kWh"),
+            (_("JAZ over the span:"), jaz, "")]
+    width = max(34, *(len(k) + 1 for k, _v, _u in rows))
+    lines = [_("Simulated {span} of a 7 kW air-to-water heat pump in a German house.").format(
+        span=span_text(s.start, s.end))]
+    lines += [f"  {k:<{width}}{v:>9}{unit}" for k, v, unit in rows]
+    lines += [
+        "  " + _("the heat pump's own electricity figure: {kwh} kWh (the meter also counts "
+                 "standby and pumps)").format(kwh=number(s.device_electricity_kwh, 1)),
+        "  " + _("simulator's truth: {kwh_in} kWh in, {kwh_out} kWh out, COP {cop}").format(
+            kwh_in=number(s.true_electricity_kwh, 1), kwh_out=number(s.true_heat_kwh, 1),
+            cop=true_cop),
         "",
-        "Try next:",
-        "  heatpump chat --demo               the bot's commands in your terminal",
-        "  heatpump chat --demo /jaz 30d      one command, e.g. /status, /chart temps 7d",
-        "  heatpump chat --demo /changes      the heating curve lowered half-way, its effect",
-        "  heatpump demo --live               keep the simulated collector running",
-        "  heatpump demo --scenario fault     see how a fault, an outage or a COP drop looks",
-        "Then connect your own meter and heat pump: see README, 'Set up your system'.",
+        _("Try next:"),
     ]
+    commands = try_next(heatpump, curve_change)
+    width = max(len(c) for c, _t in commands) + 3
+    for command, text in commands:  # a long path: the command on a line of its own
+        lines += ([f"  {command:<{width}}{text}"] if width <= 45
+                  else [f"  {command}", f"      {text}"])
+    lines.append(_("Then connect your own meter and heat pump: see README, 'Set up your "
+                   "system'."))
     return "\n".join(lines)
 
 
@@ -118,7 +184,9 @@ def measured_summary(store: Store, sim: Simulator, start: datetime, end: datetim
         rows = store.sums(measurement, ["energy_wh"], start, end, "hour", sim.tz, tags=tags)
         return sum(r.values.get("energy_wh", 0.0) for r in rows) / 1000.0
 
-    methods = store.sums("heat", ["energy_wh"], start, end, "month", sim.tz,
+    # hourly: a month bucket starting before `start` is left out, and with it the
+    # method of a span inside one month (the summary said 'heat method: none')
+    methods = store.sums("heat", ["energy_wh"], start, end, "hour", sim.tz,
                          tags={"circuit": "total"}, group_by=("method",))
     truth = sim.truth(start, end)
     return Summary(
@@ -260,23 +328,27 @@ def with_curve_change(scenarios: list[str], days: float) -> list[str]:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    print(f"heatpump demo: simulating {args.days:g} days into {settings.data_dir / 'demo'} "
-          "(your real data is not touched)", file=sys.stderr)
+    print("heatpump demo: " + _("simulating {days} days into {path} (your real data is not "
+                                "touched)").format(days=f"{args.days:g}",
+                                                   path=settings.data_dir / "demo"),
+          file=sys.stderr)
+    scenarios = with_curve_change(args.scenario, args.days)
     try:
-        summary, house = backfill(settings, args.days, args.seed,
-                                  with_curve_change(args.scenario, args.days),
+        summary, house = backfill(settings, args.days, args.seed, scenarios,
                                   meter_model=args.meter,
                                   record=Path(args.record) if args.record else None)
     except ValueError as exc:  # a malformed --scenario
         print(f"heatpump demo: {exc}", file=sys.stderr)
         return 2
-    print(format_summary(summary, args.days))
+    curve_change = any(sc.strip().startswith("curve-change") for sc in scenarios)
+    print(format_summary(summary, args.days, heatpump_command(), curve_change))
     if args.scenario:  # show the injected problem the way the owner would hear of it
         from bot.alerts.replay import print_replay
         from heatpump.store import open_store
 
-        print("\nAlerts the bot would have sent to subscribed chats "
-              "(again: heatpump alerts --demo --replay all):\n")
+        print("\n" + _("Alerts the bot would have sent to subscribed chats (again: {command}):"
+                       ).format(command=f"{heatpump_command()} alerts --demo --replay all")
+              + "\n")
         with open_store(settings, demo=True) as store:  # up to the simulated now, no later
             print_replay(store, settings, sys.stdout, end=summary.end)
     if args.live:
@@ -289,7 +361,7 @@ def live(settings: Settings, house: House) -> None:
     from collector.service import RealClock
     from heatpump.store import open_store
 
-    print("\nCollecting simulated data live; stop with Ctrl-C.", file=sys.stderr)
+    print("\n" + _("Collecting simulated data live; stop with Ctrl-C."), file=sys.stderr)
     run_service(settings, house, open_store(settings, demo=True), clock=RealClock(),
                 data_dir=settings.data_dir / "demo")
 

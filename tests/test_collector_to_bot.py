@@ -105,6 +105,10 @@ def test_circuits_are_split_never_added_to_the_total(house):
     # /jaz says the same, with the split by circuit
     text = answer("/jaz 2026-01", Context(store, settings, lambda: end)).text
     assert "heat split: heating" in text and "hot water" in text
+    # its COPs per use are said to divide by the device's own electricity (issue 19)
+    lines = text.splitlines()
+    split = next(i for i, line in enumerate(lines) if line.startswith("heat split:"))
+    assert "COP" in lines[split] and lines[split + 1].startswith("(the COPs per use divide")
 
     # the alerts' daily COP: the same hour pairing, one day, no double counting
     (day,) = [d for d in store_reads.complete_days(store, end + timedelta(hours=1), settings.tz,

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -125,7 +126,29 @@ def test_influxdb_refusing_the_credentials(tmp_path, make_influxd, api, command)
 
 
 def test_alerts_refuses_an_absurd_replay_period(tmp_path):
+    """Issue 19: the message states the option's real limits (it spoke of /mute and
+    /unsubscribe, which a terminal command has nothing to do with)."""
     r = run_cli(["alerts", "--replay", "99999999999w"], tmp_path / "data")
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert r.stderr.strip() == ("heatpump alerts: at most 3660 days; /unsubscribe stops "
-                                "alerts for good")
+    assert r.stderr.strip() == ("heatpump alerts: --replay '99999999999w': give a duration "
+                                "more than 0 and at most 3660 days, e.g. 14d, 48h or 1w, or "
+                                "'all' for all stored data")
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (["--replay", "foo"], "heatpump alerts: --replay 'foo': give a duration more than 0 and "
+                          "at most 3660 days, e.g. 14d, 48h or 1w, or 'all' for all stored data"),
+    (["--replay", "0d"], "heatpump alerts: --replay '0d': give a duration more than 0 and "
+                         "at most 3660 days, e.g. 14d, 48h or 1w, or 'all' for all stored data"),
+    (["--replay", "3660d", "--step", "31d"],
+     "heatpump alerts: --step '31d': give a time between checks more than 0 and at most 30 "
+     "days, e.g. 15m (the default) or 1h"),
+])
+def test_alerts_options_state_their_limits(tmp_path, args, line):
+    from bot.alerts.cli import parse_args
+
+    r = run_cli(["alerts", *args], tmp_path / "data")
+    assert r.returncode == 2 and r.stderr.strip() == line, r.stderr
+    # the limits are the ones parsed: the largest values named are accepted
+    assert parse_args("3660d", "30d") == (timedelta(days=3660), timedelta(days=30))
+    assert parse_args("all", "15m") == (None, timedelta(minutes=15))

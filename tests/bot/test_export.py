@@ -10,6 +10,7 @@ import pytest
 
 from bot import export_cmd
 from bot.commands import Context, answer
+from heatpump import i18n
 from heatpump.settings import Settings
 from heatpump.store.sqlite import SQLiteStore
 from tests.bot.small_store import write_hours
@@ -82,15 +83,27 @@ def test_export_command_writes_the_same_csv(small, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(("date_from", "date_to", "problem"), [
-    ("2026-11-30", "2026-11-30", "2026-11-30 has no complete hour yet"),
-    ("2026-11-30", None, "--to 2026-11-29 lies before --from 2026-11-30"),
+    ("2026-11-30", "2026-11-30", "--from 2026-11-30 lies in the future (today is 2026-11-29)"),
+    # a new user's trial: no --to was given, so the message must not name one
+    ("2026-11-30", None, "^--from 2026-11-30 lies in the future (today is 2026-11-29)$"),
     ("2026-11-29", "2026-11-01", "--to 2026-11-01 lies before --from 2026-11-29"),
     ("29.11.2026", None, "--from '29.11.2026' is not a day; use YYYY-MM-DD"),
 ])
 def test_export_range_errors(date_from, date_to, problem):
     s = Settings(tz_name="Europe/Berlin")
-    with pytest.raises(export_cmd.ExportArgsError, match=problem.replace(".", r"\.")):
+    pattern = problem.replace(".", r"\.").replace("(", r"\(").replace(")", r"\)")
+    with pytest.raises(export_cmd.ExportArgsError, match=pattern):
         export_cmd.export_range(date_from, date_to, NOW, s)
+
+
+def test_export_of_today_before_its_first_complete_hour():
+    s = Settings(tz_name="Europe/Berlin")
+    just_after_midnight = datetime(2026, 11, 29, 23, 30, tzinfo=UTC)  # 00:30 on the 30th
+    with pytest.raises(export_cmd.ExportArgsError, match="2026-11-30 has no complete hour"):
+        export_cmd.export_range("2026-11-30", None, just_after_midnight, s)
+    with i18n.using("de"), pytest.raises(export_cmd.ExportArgsError) as err:
+        export_cmd.export_range("2026-12-01", None, just_after_midnight, s)
+    assert str(err.value) == "--from 2026-12-01 liegt in der Zukunft (heute ist 2026-11-30)"
 
 
 def test_export_bad_argument_gets_usage(small):

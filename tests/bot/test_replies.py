@@ -153,9 +153,13 @@ def test_chat_interactive(house):
     assert r.returncode == 0, r.stderr
     assert "Heat pump status" in r.stdout
     assert "Sorry: 'nonsense' is not a period" in r.stdout
-    # free text gets the help, as in Telegram; never "unknown command /hello"
-    assert "I did not understand that." in r.stdout and "/hello" not in r.stdout
-    assert r.stdout.count("Commands:") == 3
+    # free text gets a one-line hint, as in Telegram; never "unknown command /hello"
+    assert "I did not understand that: I answer commands" in r.stdout
+    assert "/hello" not in r.stdout
+    # the wrong period gets its usage line, not the whole help (only /help shows that)
+    assert "Sorry: 'nonsense' is not a period" in r.stdout
+    assert "Usage: /jaz [today|yesterday|7d|month|12m|2025|2025-11]" in r.stdout
+    assert r.stdout.count("Commands:") == 1
 
 
 def test_bot_without_token_says_how_to_fix(tmp_path):

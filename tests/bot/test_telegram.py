@@ -210,27 +210,35 @@ def test_stranger_gets_one_refusal_with_its_id_and_no_data(h, capture):
     assert not [c for c in h.api.calls[n:] if c.method in ("sendPhoto", "editMessageMedia")]
 
 
-@pytest.mark.parametrize(("text", "expect"), [
-    ("/jaz foo", "Sorry: 'foo' is not a period"),
-    ("/jaz 2099", "Sorry: year 2099 has not begun yet"),
-    ("/jaz 1999", "Sorry: year 1999 is out of range"),
-    ("/jaz 7d 8d", "Sorry: /jaz takes one period"),
-    ("/chart pie", "Sorry: 'pie' is not a chart kind"),
-    ("/status now", "Sorry: /status takes no arguments"),
-    ("/frobnicate", "Sorry: unknown command /frobnicate"),
-    ("what is my COP?", "I did not understand that."),
+@pytest.mark.parametrize(("text", "expect", "then"), [
+    ("/jaz foo", "Sorry: 'foo' is not a period",
+     "Usage: /jaz [today|yesterday|7d|month|12m|2025|2025-11]"),
+    ("/jaz 2099", "Sorry: year 2099 has not begun yet", "Usage: /jaz ["),
+    ("/jaz 1999", "Sorry: year 1999 is out of range", "Usage: /jaz ["),
+    ("/jaz 7d 8d", "Sorry: /jaz takes one period", "Usage: /jaz ["),
+    ("/chart pie", "Sorry: 'pie' is not a chart kind", "Usage: /chart ["),
+    ("/status now", "Sorry: /status takes no arguments", "Usage: /status"),
+    ("/frobnicate", "Sorry: unknown command /frobnicate", "Commands: /status /jaz /cost"),
+    ("what is my COP?", "I did not understand that: I answer commands, e.g. /status or "
+     "/jaz 30d. /help lists them all.", None),
 ])
-def test_bad_input_gets_short_help(h, text, expect):
+def test_bad_input_gets_one_line_of_help(h, text, expect, then):
+    """Issue 19: a wrong argument gets what was wrong and the command's usage line, never
+    the whole help again; free text a one-line hint."""
     reply = h.ask(OWNER, text).params["text"]
-    assert reply.startswith(expect)
-    assert "/jaz" in reply and "Traceback" not in reply
+    lines = reply.splitlines()
+    assert lines[0].startswith(expect) and "Traceback" not in reply
+    if then is None:
+        assert len(lines) == 1
+    else:
+        assert len(lines) == 2 and lines[1].startswith(then), reply
 
 
 def test_sticker_gets_help(h):
     n = len(h.api.calls)
     h.api.push_sticker(OWNER)
     call = h.api.wait_for(lambda c: c.method == "sendMessage", after=n)
-    assert call.params["text"].startswith("I did not understand that.")
+    assert call.params["text"].startswith("I did not understand that: I answer commands")
 
 
 def test_edited_messages_trigger_no_command(h):

@@ -1,0 +1,79 @@
+"""`heatpump doctor`'s lines in German (issue 19): exact renderings of the settings and store
+sections and of an age, next to the English ones the other doctor tests check."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from collector.doctor import _ago, check_settings, check_store, render
+from heatpump import i18n
+from heatpump.settings import Settings
+from heatpump.store import open_store
+
+NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
+
+
+def test_the_settings_section_in_german(tmp_path):
+    s = Settings.from_mapping({"HEATPUMP_TZ": "Europe/Berlin",
+                               "HEATPUMP_DATA_DIR": str(tmp_path)})
+    with i18n.using("de"):
+        assert render(check_settings(s, NOW)).splitlines() == [
+            "[FAIL] Einstellungen",
+            f"       Datenverzeichnis {tmp_path}, Zeitzone Europe/Berlin",
+            "       keine Quelle eingerichtet",
+            "    -> SHELLY_URL und/oder VICARE_USERNAME, VICARE_PASSWORD, VICARE_CLIENT_ID "
+            "setzen (README: Set up your system), oder `heatpump demo` ausprobieren",
+        ]
+    meter_only = Settings.from_mapping({"HEATPUMP_TZ": "Europe/Berlin",
+                                        "HEATPUMP_DATA_DIR": str(tmp_path),
+                                        "SHELLY_URL": "http://127.0.0.1:9"})
+    with i18n.using("de"):
+        assert render(check_settings(meter_only, NOW)).splitlines()[2:] == [
+            "       Quellen: Shelly-Stromzähler",
+            "       keine Wärmepumpen-Quelle: nur Strom, keine Wärme, also keine JAZ/COP",
+            "    -> VICARE_USERNAME, VICARE_PASSWORD und VICARE_CLIENT_ID setzen (README: Set "
+            "up your system)",
+        ]
+
+
+def test_the_store_section_in_german(tmp_path):
+    s = Settings.from_mapping({"HEATPUMP_TZ": "Europe/Berlin",
+                               "HEATPUMP_DATA_DIR": str(tmp_path)})
+    with open_store(s) as store:
+        info = store.info()
+    with i18n.using("de"):
+        assert render(check_store(s, NOW)).splitlines() == [
+            "[  ok] Datenspeicher",
+            f"       {info.backend} {info.version} unter {info.location}",
+            "       zuletzt meter: keine",
+            "       zuletzt heatpump: keine",
+            "       zuletzt electricity: keine",
+            "       zuletzt heat: keine",
+            "       Collector: läuft hier nicht (kein Lebenszeichen)",
+        ]
+    assert render(check_store(s, NOW)).splitlines()[-1] == (
+        "       collector: not running here (no heartbeat)")
+
+
+def test_ages_in_both_languages():
+    three_hours = datetime(2026, 11, 29, 9, tzinfo=UTC)
+    assert _ago(three_hours, NOW) == "2026-11-29 09:00 UTC (3.0 h ago)"
+    with i18n.using("de"):
+        assert _ago(three_hours, NOW) == "2026-11-29 09:00 UTC (vor 3,0 h)"
+        assert _ago(datetime(2026, 11, 29, 11, 30, tzinfo=UTC), NOW) == (
+            "2026-11-29 11:30 UTC (vor 30 min)")
+
+
+def test_the_viessmann_next_steps_in_both_languages():
+    from collector.reasons import FIXES, fix_for
+
+    assert fix_for("gateway_offline") == (
+        "the Vitoconnect/gateway is offline: check its power and Wi-Fi")
+    assert fix_for("no-such-reason") == fix_for("bad_response")
+    with i18n.using("de"):
+        assert fix_for("gateway_offline") == (
+            "Vitoconnect/Gateway ist offline: Stromversorgung und WLAN prüfen")
+        assert fix_for("login_spacing") == (
+            "nach Fehlschlägen werden Anmeldungen verzögert; bis zur angezeigten Zeit warten")
+        german = {reason: fix() for reason, fix in FIXES.items()}
+    assert all(german[r] != FIXES[r]() for r in FIXES)  # every step has its German text
