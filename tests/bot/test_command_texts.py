@@ -24,7 +24,8 @@ HELP_DE = [
     "/cost [month|yesterday|30d|12m|2025-11]",
     "/compare – dieser Monat, diese Heizperiode oder dieses Jahr gegen ein Jahr davor, je "
     "Heizgradtag: /compare [month|season|year]",
-    "/chart – Diagramm: /chart [power|temps|cop|energy|starts] [24h|7d|30d|12m]",
+    "/chart – Diagramm: /chart [power|temps|cop|energy|starts|heat|cop-outdoor|flow] "
+    "[24h|7d|30d|12m]",
     "/changes – geänderte Einstellungen (Heizkurve, Sollwerte, Betriebsarten) und der COP "
     "davor und danach",
     "/export – Energie, COP und Temperaturen als CSV-Datei: /export [30d|month|2025-11|12m] "
