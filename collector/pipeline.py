@@ -14,6 +14,8 @@ one health book (collector/health.py) records it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -39,6 +41,7 @@ from collector.points import device_energy_points, heatpump_points, setting_chan
 from collector.service import Batch, Event, Lookup
 from collector.shelly.client import ShellyClient
 from collector.shelly.errors import ShellyError
+from collector.shelly.records import records_for_gap
 from collector.state import StateFile
 from collector.vicare.reader import ACCOUNT, ViCareReader
 from heatpump.settings import Settings
@@ -80,7 +83,7 @@ class MeterPipeline:
                         else True)
             cfg = MeterConfig.from_settings(self.settings, r.device, survives)
             self.accountant = MeterAccountant(cfg, self._resume_state(cfg))
-        update = self.accountant.add(r)
+        update = self.accountant.add(r, self._gap_records(r.time))
         if self.running is not None and update.running is not None:
             self.running.add(r.time, *update.running)
         events = [(r.device, e.kind, e.detail, e.health_status) for e in update.events
@@ -92,6 +95,18 @@ class MeterPipeline:
         degraded = (current.fault, current.fault_detail) if current.fault else None
         return Batch(list(update.points), r.device, events=events, state=state,
                      degraded=degraded)
+
+    def _gap_records(self, now: datetime) -> Mapping[datetime, float] | None:
+        """The meter's own records of the gap the reading at `now` ends (the collector was
+        stopped or the meter unreachable), where it keeps them: they place the gap's
+        energy minute by minute (collector/accounting/gapfill.py). None without a gap."""
+        assert self.accountant is not None
+        state, limit = self.accountant.state, self.accountant.cfg.gap_limit_s
+        last = newest_time(state)
+        if (state.baseline is None or state.estimating or last is None
+                or (now - last).total_seconds() <= limit):
+            return None
+        return records_for_gap(self.client, state.baseline.time, now)
 
     def close(self) -> list[Point]:
         self.client.close()

@@ -91,8 +91,10 @@ def assert_jaz_is_the_truth_of_its_hours(run: Run, pairs: list[HourPair] | None 
 
 def test_a_meter_outage_across_hours_lowers_the_coverage_never_the_figure(tmp_path):
     """A 2-hour outage from 10:15 (the issue's case): the first minute after it used to
-    carry its 7240 s, the hour it landed in covered 274 % and counted."""
-    run = demo(tmp_path, 1, "meter-outage@2026-01-14T22:15:00+00:00/2h")
+    carry its 7240 s, the hour it landed in covered 274 % and counted. A meter without
+    records of its own (a Plus 1PM): the gap is bridged; a Pro 3EM fills it
+    (test_meter_records.py)."""
+    run = demo(tmp_path, 1, "meter-outage@2026-01-14T22:15:00+00:00/2h", meter="plus1pm")
     assert_no_phantom_and_nothing_lost(run)
     minutes = run.points("electricity", source="meter")
     # no minute carries the gap: a minute holds its own polls (the one ending on its
@@ -112,8 +114,9 @@ def test_a_meter_outage_across_hours_lowers_the_coverage_never_the_figure(tmp_pa
 
 
 def test_a_30_hour_meter_outage_changes_the_coverage_not_the_jaz(tmp_path):
-    """The issue's second case: a 30-hour outage gave /jaz 30d 3.83 for a true 4.00."""
-    run = demo(tmp_path, 4, "meter-outage@-3d/30h")
+    """The issue's second case: a 30-hour outage gave /jaz 30d 3.83 for a true 4.00 (a
+    meter without records of its own, so the gap stays a gap)."""
+    run = demo(tmp_path, 4, "meter-outage@-3d/30h", meter="plus1pm")
     perf = performance(run.pairs, run.summary.start, run.summary.end)
     assert perf.hours_elapsed - perf.hours_counted >= 30
     assert_jaz_is_the_truth_of_its_hours(run, rel=0.005)
