@@ -19,18 +19,28 @@ It imports in spans of `CHUNK` (each one read, then written, before the next), s
 
 `progress(minutes_done, minutes_total)` is called after each span (the command shows it as
 a progress bar).
+
+The collector does the same by itself at its first start for a meter (nothing stored for
+it, no accounting state): `FirstStartImport`, one span per poll beside the polls, its
+progress kept in the accounting state file with the points it belongs to, so a restart
+continues it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from collector.points import electricity_point
 from collector.shelly.client import ShellyClient
+from collector.shelly.errors import ShellyError
 from collector.shelly.records import RecordsReader, floor_minute
 from heatpump.store.base import Point, Store
+
+log = logging.getLogger("collector")
 
 CHUNK = timedelta(hours=6)
 MINUTE = timedelta(minutes=1)
@@ -109,3 +119,95 @@ def import_meter_records(client: ShellyClient, store: Store, write: Callable[[li
         if progress is not None:
             progress(int((a - start) / MINUTE), total)
     return MeterImport(device.device_id, minutes, energy, start, end)
+
+
+class FirstStartImport:
+    """The collector's own import of the meter's records at its first start (nothing stored
+    for this meter yet): from the oldest record up to the first reading, one `CHUNK` per
+    poll so the polls go on meanwhile. Its progress is kept in the accounting state file
+    with the points it belongs to (collector/state.py), so a restart continues it."""
+
+    def __init__(self, reader: RecordsReader, device: str, next_minute: datetime,
+                 end: datetime):
+        self.reader, self.device = reader, device
+        self.next, self.end = next_minute, end
+        self.minutes, self.energy_wh = 0, 0.0
+
+    @property
+    def done(self) -> bool:
+        return self.next >= self.end
+
+    def step(self) -> list[Point]:
+        """The points of the next span (raises a ShellyError: nothing advanced, the next
+        poll tries again)."""
+        a, b = self.next, min(self.next + CHUNK, self.end)
+        part = {m: wh for m, wh in self.reader.read(a, b).energy_wh.items() if a <= m < b}
+        self.next = b
+        self.minutes += len(part)
+        self.energy_wh += sum(part.values())
+        return record_points(self.device, part)
+
+    def to_json(self) -> dict[str, str]:
+        return {"next": self.next.isoformat(), "end": self.end.isoformat()}
+
+    @classmethod
+    def from_json(cls, reader: RecordsReader, device: str, d: dict[str, str]
+                  ) -> FirstStartImport:
+        return cls(reader, device, datetime.fromisoformat(d["next"]),
+                   datetime.fromisoformat(d["end"]))
+
+
+def state_key(device: str) -> str:
+    return f"meter_records/{device}"
+
+
+def first_start_import(client: ShellyClient, saved: Any, device: str, fresh: bool,
+                       first_reading: datetime) -> FirstStartImport | None:
+    """The import to run along the polls: the one `saved` in the accounting state (still
+    going), else, at the first start for this meter (`fresh`: nothing stored, no state),
+    a new one up to `first_reading`; None for a meter without records or when there is
+    nothing to do (a failure to ask is logged: `heatpump backfill` can import later)."""
+    if isinstance(saved, dict) and saved.get("done"):
+        return None
+    reader = RecordsReader.of(client)
+    if reader is None:
+        return None
+    if saved is not None:
+        try:
+            return FirstStartImport.from_json(reader, device, saved)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            log.warning("meter %s: the saved import of its records is damaged (%s); "
+                        "`heatpump backfill` imports them", device, exc)
+            return None
+    if not fresh:
+        return None
+    try:
+        first = reader.first_record()
+    except ShellyError as exc:
+        log.warning("meter %s: cannot ask for its records (%s); `heatpump backfill` imports "
+                    "them later", device, exc)
+        return None
+    if first is None:
+        return None
+    job = FirstStartImport(reader, device, floor_minute(first), floor_minute(first_reading))
+    if job.done:
+        return None
+    log.info("meter %s: importing its records from %s UTC on, %s per poll", device,
+             job.next.isoformat(sep=" ", timespec="minutes")[:16], CHUNK)
+    return job
+
+
+def import_along(job: FirstStartImport) -> tuple[list[Point], dict[str, Any]]:
+    """One span of `job`: its points, and the state to keep once they are durable. A meter
+    that does not answer is logged; the same span is asked again at the next poll."""
+    try:
+        points = job.step()
+    except ShellyError as exc:
+        log.warning("meter %s: importing its records: %s (tried again at the next poll)",
+                    job.device, exc)
+        return [], {}
+    if job.done:
+        log.info("meter %s: imported %d minutes (%.1f kWh) from the meter's own records",
+                 job.device, job.minutes, job.energy_wh / 1000)
+        return points, {state_key(job.device): {"done": True}}
+    return points, {state_key(job.device): job.to_json()}

@@ -37,6 +37,7 @@ from collector.accounting.meter import (
 from collector.accounting.running import RunningLedger
 from collector.changes import setting_changes
 from collector.health import SourceError
+from collector.meter_history import FirstStartImport, first_start_import, import_along, state_key
 from collector.points import device_energy_points, heatpump_points, setting_change_point
 from collector.service import Batch, Event, Lookup
 from collector.shelly.client import ShellyClient
@@ -68,6 +69,7 @@ class MeterPipeline:
         self.running, self.state = running, state
         self.accountant: MeterAccountant | None = None
         self._lookup: Lookup | None = None
+        self._import: FirstStartImport | None = None
 
     def resume(self, lookup: Lookup) -> None:
         self._lookup = lookup
@@ -83,6 +85,10 @@ class MeterPipeline:
                         else True)
             cfg = MeterConfig.from_settings(self.settings, r.device, survives)
             self.accountant = MeterAccountant(cfg, self._resume_state(cfg))
+            # the meter's own records from before the first start (collector/meter_history)
+            self._import = first_start_import(
+                self.client, self.state.get(state_key(r.device)) if self.state else None,
+                r.device, newest_time(self.accountant.state) is None, r.time)
         update = self.accountant.add(r, self._gap_records(r.time))
         if self.running is not None and update.running is not None:
             self.running.add(r.time, *update.running)
@@ -93,8 +99,14 @@ class MeterPipeline:
         # a counter that disagrees with the power is a lasting state of the meter, shown as
         # degraded health until it agrees again (collector/accounting/meter.py)
         degraded = (current.fault, current.fault_detail) if current.fault else None
-        return Batch(list(update.points), r.device, events=events, state=state,
-                     degraded=degraded)
+        points = list(update.points)
+        if self._import is not None:
+            imported, progress = import_along(self._import)
+            points += imported
+            state.update(progress)
+            if self._import.done:
+                self._import = None
+        return Batch(points, r.device, events=events, state=state, degraded=degraded)
 
     def _gap_records(self, now: datetime) -> Mapping[datetime, float] | None:
         """The meter's own records of the gap the reading at `now` ends (the collector was

@@ -52,7 +52,7 @@ def collect_with_downtime(tmp_path, meter_model: str):
 
 def test_a_restart_after_6_hours_fills_the_downtime_from_the_meters_records(tmp_path):
     house, minutes, pairs = collect_with_downtime(tmp_path, "pro3em")
-    filled = sorted(m for m, p in minutes.items() if "filled_wh" in p.fields)
+    filled = sorted(m for m, p in minutes.items() if "filled_wh" in p.fields and m >= START)
     # from the minute of the last poll before the stop to the one before the first after
     assert filled[0] == STOP - timedelta(minutes=1) and filled[-1] == AGAIN - timedelta(
         minutes=1)
@@ -63,13 +63,24 @@ def test_a_restart_after_6_hours_fills_the_downtime_from_the_meters_records(tmp_
         assert stored == pytest.approx(house.sim.truth(a, a + timedelta(hours=1)
                                                        ).electricity_wh, abs=0.05)
     # nothing lost, nothing doubled: all the meter measured from the first poll to the last
-    total = sum(p.fields.get("energy_wh", 0.0) for p in minutes.values())
+    total = sum(p.fields.get("energy_wh", 0.0) for m, p in minutes.items() if m >= START)
     assert total == pytest.approx(house.sim.truth(START, END - timedelta(seconds=10)
                                                   ).electricity_wh, abs=0.05)
     meter_cover = [p.elec_cover for p in pairs]
     assert min(meter_cover) >= 0.99  # the meter's side covers every hour again
     perf = performance(pairs, START, END)
     assert perf.elec_bridged_wh == 0.0
+
+
+def test_the_first_start_imports_the_day_the_meter_recorded_before_it(tmp_path):
+    """The simulated meter measured since a day before START; the collector's first start
+    imported that day from its records, one 6-hour span per poll (the first 4 polls)."""
+    house, minutes, _ = collect_with_downtime(tmp_path, "pro3em")
+    before = {m: p for m, p in minutes.items() if m < START}
+    assert min(before) == START - timedelta(days=1) and len(before) == 1440
+    assert all(p.fields["filled_wh"] == p.fields["energy_wh"] for p in before.values())
+    assert sum(p.fields["energy_wh"] for p in before.values()) == pytest.approx(
+        house.sim.truth(START - timedelta(days=1), START).electricity_wh, abs=0.5)
 
 
 def test_without_records_the_downtime_stays_a_bridged_gap(tmp_path):
