@@ -724,7 +724,8 @@ def _book(state: MeterState, minutes: _Minutes, start: datetime, end: datetime,
     last = minutes.get(minute_of(end))
     if state.records is not None and dt > cfg.gap_limit_s and observed < 0.9 * dt:
         # a gap, and the meter's own records of it: placed minute by minute by them
-        why = fill_gap(minutes, start, end, energy_wh, state.records)
+        why = fill_gap(minutes, start, end, energy_wh, state.records,
+                       state.prev_power_w if state.prev_time == end else None)
         state = replace(state, records=None, records_note=(
             f"filled {_when(start)} – {_when(end)} ({energy_wh:.1f} Wh) from the meter's "
             "own per-minute records" if why is None else f"gap {_when(start)} – "

@@ -99,6 +99,25 @@ def test_the_gap_is_placed_minute_by_minute_as_the_meter_recorded_it():
     assert state.records is None and state.records_note is None  # for one reading only
 
 
+def test_the_running_minute_has_no_record_yet_and_gets_the_counters_rest():
+    """The reading that ends the gap comes 5 s into 12:20: the meter has recorded up to
+    12:19 only. The 5 s of 12:20 get what the counter advanced beyond the records."""
+    records = records_over(T0, GAP_END)
+    readings, gap_wh = readings_around_gap(records)
+    running = GAP_END.replace(second=0)
+    tail_wh = records.pop(running) * 5 / 60  # what the counter moved in those 5 s
+    points, events, _ = run(readings, records)
+    minutes = electricity(points)
+    last = minutes[running].fields
+    assert last["energy_wh"] == pytest.approx(tail_wh, abs=1e-9)
+    assert last["duration_s"] == 5.0 and "filled_wh" not in last and "bridged_wh" not in last
+    filled = sum(p.fields.get("filled_wh", 0.0) for p in minutes.values())
+    assert filled == pytest.approx(gap_wh - tail_wh, abs=1e-9)
+    assert minutes[datetime(2026, 1, 15, 11, 0, tzinfo=UTC)].fields["filled_wh"] == (
+        pytest.approx(records[datetime(2026, 1, 15, 11, 0, tzinfo=UTC)], abs=1e-9))
+    assert [e.kind for e in events] == ["records_filled"]
+
+
 def test_records_are_scaled_to_the_counter_when_they_differ_by_their_rounding():
     records = records_over(T0, GAP_END)
     readings, gap_wh = readings_around_gap(records)
@@ -168,5 +187,6 @@ def test_fill_gap_books_nothing_when_it_refuses():
     end = start + timedelta(minutes=5)
     minutes = _Minutes(Bucket(end.replace(second=0)), ())
     why = fill_gap(minutes, start, end, 100.0, {})
-    assert why == "the meter's records miss 6 minutes of the gap"
+    # 10:00 ... 10:04 (the running minute 10:05 is not expected to have a record yet)
+    assert why == "the meter's records miss 5 minutes of the gap"
     assert not minutes.dirty and not minutes.open.has_energy
