@@ -70,6 +70,9 @@ class MeterPipeline:
         self.accountant: MeterAccountant | None = None
         self._lookup: Lookup | None = None
         self._import: FirstStartImport | None = None
+        # nothing known of the meter: no local state and a store that answered (a store
+        # that could not be read may hold its minutes: no first-start import then)
+        self._fresh = False
 
     def resume(self, lookup: Lookup) -> None:
         self._lookup = lookup
@@ -88,7 +91,7 @@ class MeterPipeline:
             # the meter's own records from before the first start (collector/meter_history)
             self._import = first_start_import(
                 self.client, self.state.get(state_key(r.device)) if self.state else None,
-                r.device, newest_time(self.accountant.state) is None, r.time)
+                r.device, self._fresh and newest_time(self.accountant.state) is None, r.time)
         update = self.accountant.add(r, self._gap_records(r.time))
         if self.running is not None and update.running is not None:
             self.running.add(r.time, *update.running)
@@ -137,10 +140,12 @@ class MeterPipeline:
                 assert self.state is not None
                 self.state.discard(key)
         stored: MeterState | None = None
+        self._fresh = local is None
         if self._lookup is not None:
             try:
                 stored = stored_state(cfg, self._lookup)
             except StoreError as exc:
+                self._fresh = False
                 log.warning("meter %s: cannot read the store to resume (%s); using the local "
                             "accounting state", cfg.device, exc)
         if local is None:

@@ -13,10 +13,15 @@ from bot.analytics import performance
 from bot.store_reads import hour_pairs
 from collector.collect_cmd import build_collector
 from collector.drive import every, merged, run_polls
+from collector.pipeline import MeterPipeline
 from collector.service import VirtualClock
+from collector.shelly.client import ShellyClient
+from collector.shelly.transport import AnswerTransport
+from collector.state import StateFile
 from collector.wiring import build_sources
 from heatpump.settings import Settings
 from heatpump.store import open_store
+from heatpump.store.base import StoreError
 from simhouse.demo_cmd import ANSWER_DELAY, devices_of, simulated_house
 from simhouse.scenarios import build_setup
 
@@ -93,3 +98,33 @@ def test_without_records_the_downtime_stays_a_bridged_gap(tmp_path):
     assert not [p for p in minutes.values() if "filled_wh" in p.fields]
     assert sum(p.fields.get("bridged_s", 0.0) for p in minutes.values()) > 5 * 3600
     assert sum(1 for p in pairs if p.elec_cover < 0.5) >= 5
+
+
+class _Lookup:
+    """The store as the meter pipeline reads it at start: empty, or not answering."""
+
+    def __init__(self, fails: bool):
+        self.fails = fails
+
+    def latest(self, *args, **kwargs):
+        if self.fails:
+            raise StoreError("the store does not answer")
+        return {}
+
+
+@pytest.mark.parametrize("store_fails, imports", [(False, True), (True, False)])
+def test_no_first_start_import_when_the_store_could_not_be_read(tmp_path, store_fails,
+                                                                 imports):
+    """A store that cannot be read at start may hold the meter's minutes already: the
+    records are not imported over them (`heatpump backfill` can, later)."""
+    settings = Settings.from_mapping({"HEATPUMP_DATA_DIR": str(tmp_path), "HEATPUMP_TZ": "UTC"})
+    house = simulated_house(settings, START, build_setup([], END, "pro3em"), 5, lambda: START,
+                            "pro3em")
+    client = ShellyClient("sim://meter", channel="",
+                          transport=AnswerTransport(house.shelly.answer, "sim://meter"))
+    pipeline = MeterPipeline(client, settings, state=StateFile(tmp_path))
+    pipeline.resume(_Lookup(store_fails))  # type: ignore[arg-type]
+    batch = pipeline.poll()
+    imported = [p for p in batch.points if p.time < START]
+    assert bool(imported) is imports
+    assert (len(imported) == 360) is imports  # the first 6-hour span
