@@ -1,4 +1,5 @@
-"""Import what the heat pump remembers of its energy (days, months, years) into the store.
+"""Import what the devices remember of their energy into the store: the heat pump's days,
+months and years, and the meter's per-minute records.
 
 The heat pump keeps its own energy per day (last 8 days), month (last 13 months) and year
 (this and last), for electricity and, where it has them, heat. This command asks each
@@ -11,7 +12,12 @@ after (from the answer it fetches anyway, at no extra call); this command is for
 that had no collector running, or to refresh now. It costs ONE Viessmann API call per
 device, counted against VICARE_DAILY_BUDGET through the same guard and ledger as the
 collector's (refused when the budget is spent or the account is blocked); with
-VICARE_DUMP it reads the dump and costs nothing. See docs/backfill.md.
+VICARE_DUMP it reads the dump and costs nothing.
+
+With a meter configured (SHELLY_URL) that keeps per-minute records (Pro 3EM, Pro EM), the
+command also imports those from the meter's oldest record up to the collector's first own
+reading (collector/meter_history.py), with a progress bar on stderr; an interrupted import
+continues where it stopped, a second run imports nothing again. See docs/backfill.md.
 """
 
 from __future__ import annotations
@@ -19,14 +25,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from collector.vicare.history import DeviceEnergy
-from heatpump.settings import Settings
+from heatpump.settings import MeterSpec, Settings
 
-NOT_CONFIGURED = ("heatpump backfill: no heat pump configured: set VICARE_USERNAME, "
-                  "VICARE_PASSWORD and VICARE_CLIENT_ID (or VICARE_DUMP); see README, "
-                  "Set up your system")
+NOT_CONFIGURED = ("heatpump backfill: no device configured: set VICARE_USERNAME, "
+                  "VICARE_PASSWORD and VICARE_CLIENT_ID (or VICARE_DUMP) for the heat pump, "
+                  "SHELLY_URL for the meter; see README, Set up your system")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,6 +42,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.vicare_enabled and not settings.meters:
+        print(NOT_CONFIGURED, file=sys.stderr)
+        return 2
+    failed = False
+    if settings.vicare_enabled:
+        failed = heatpump_history(settings) != 0
+    for spec in settings.meters:  # each meter's own records (SHELLY_METERS or SHELLY_URL)
+        failed = meter_records(settings, spec=spec) != 0 or failed
+    return 1 if failed else 0
+
+
+def heatpump_history(settings: Settings) -> int:
+    """The heat pump's own days, months and years (one API call per device)."""
     from collector.points import device_energy_points
     from collector.service import RealClock
     from collector.sink import DurableSink
@@ -41,9 +62,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from collector.wiring import Context, vicare_reader
     from heatpump.store import open_store
 
-    if not settings.vicare_enabled:
-        print(NOT_CONFIGURED, file=sys.stderr)
-        return 2
     reader = vicare_reader(Context(settings, RealClock(), Path(settings.data_dir)))
     budget = settings.vicare_daily_budget
     if reader.guard is not None:
@@ -65,6 +83,58 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print("heatpump backfill: the heat pump reports no energy history (no "
               "heating.power.consumption or heating.heat.production features)")
     return 1 if failures else 0
+
+
+def meter_records(settings: Settings, client: Any = None, now: datetime | None = None,
+                  spec: MeterSpec | None = None) -> int:
+    """A meter's per-minute records before the collector's first reading, with a progress
+    bar on stderr (log lines are printed above it, not through it). `spec` is the meter
+    (default: the one at SHELLY_URL); its points carry its role like the collector's.
+    `client` replaces the one the settings describe and `now` the clock (tests: a stand-in
+    meter)."""
+    from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    from collector.meter_history import import_meter_records
+    from collector.points import with_role
+    from collector.shelly.client import ShellyClient
+    from collector.shelly.errors import ShellyError
+    from collector.sink import DurableSink
+    from collector.spool import Spool
+    from heatpump.store import open_store
+    from heatpump.store.base import StoreError
+    from heatpump.timeutil import utcnow
+
+    spec = spec or settings.meters[0]
+    client = client or ShellyClient(spec.url, username=settings.shelly_username,
+                                    password=settings.shelly_password, channel=spec.channel,
+                                    timeout_s=settings.shelly_timeout_seconds)
+    store = open_store(settings)
+    sink = DurableSink(store, Spool(settings.data_dir / "spool",
+                                    int(settings.spool_max_mb * 1e6)), lambda: 0.0)
+    bar = tqdm(total=0, unit="min", desc=f"meter records ({spec.role})", file=sys.stderr,
+               leave=False, disable=None)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        with logging_redirect_tqdm():
+            result = import_meter_records(
+                client, store, lambda points: sink.write(with_role(points, spec.role)),
+                now or utcnow(), progress)
+    except (ShellyError, StoreError) as exc:
+        print(f"heatpump backfill: meter: {exc} (what was imported is kept; run it again "
+              "to continue)", file=sys.stderr)
+        return 1
+    finally:
+        bar.close()
+        sink.close()
+        client.close()
+    print(result.line())
+    return 0
 
 
 def summary_lines(records: list[DeviceEnergy]) -> list[str]:

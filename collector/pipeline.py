@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -38,14 +39,20 @@ from collector.accounting.meter import (
 from collector.accounting.running import RunningLedger
 from collector.changes import setting_changes
 from collector.health import SourceError
-from collector.points import device_energy_points, heatpump_points, setting_change_point
+from collector.meter_history import FirstStartImport, first_start_import, import_along, state_key
+from collector.points import (
+    device_energy_points,
+    heatpump_points,
+    setting_change_point,
+    with_role,
+)
 from collector.service import Batch, Event, Lookup
 from collector.shelly.client import ShellyClient
 from collector.shelly.errors import ShellyError
+from collector.shelly.records import records_for_gap
 from collector.state import StateFile
 from collector.vicare.reader import ACCOUNT, ViCareReader
 from heatpump.boundary import COMPRESSOR, DEFAULT_ROLE, role_loads
-from heatpump.schema import METER_ROLE_TAG, ROLE_TAGGED
 from heatpump.settings import Settings
 from heatpump.store.base import Point, StoreError
 
@@ -79,6 +86,10 @@ class MeterPipeline:
         self.claimed = claimed if claimed is not None else {}
         self.accountant: MeterAccountant | None = None
         self._lookup: Lookup | None = None
+        self._import: FirstStartImport | None = None
+        # nothing known of the meter: no local state and a store that answered (a store
+        # that could not be read may hold its minutes: no first-start import then)
+        self._fresh = False
 
     def resume(self, lookup: Lookup) -> None:
         self._lookup = lookup
@@ -100,7 +111,11 @@ class MeterPipeline:
             if not self.sees_compressor:
                 cfg = replace(cfg, running_w=math.inf)
             self.accountant = MeterAccountant(cfg, self._resume_state(cfg))
-        update = self.accountant.add(r)
+            # the meter's own records from before the first start (collector/meter_history)
+            self._import = first_start_import(
+                self.client, self.state.get(state_key(r.device)) if self.state else None,
+                r.device, self._fresh and newest_time(self.accountant.state) is None, r.time)
+        update = self.accountant.add(r, self._gap_records(r.time))
         if self.running is not None and update.running is not None:
             self.running.add(r.time, *update.running)
         events = [(r.device, e.kind, e.detail, e.health_status) for e in update.events
@@ -110,21 +125,34 @@ class MeterPipeline:
         # a counter that disagrees with the power is a lasting state of the meter, shown as
         # degraded health until it agrees again (collector/accounting/meter.py)
         degraded = (current.fault, current.fault_detail) if current.fault else None
-        return Batch(self._tagged(update.points), r.device, events=events, state=state,
+        points = list(update.points)
+        if self._import is not None:
+            imported, progress = import_along(self._import)
+            points += imported
+            state.update(progress)
+            if self._import.done:
+                self._import = None
+        return Batch(self._tagged(points), r.device, events=events, state=state,
                      degraded=degraded)
+
+    def _gap_records(self, now: datetime) -> Mapping[datetime, float] | None:
+        """The meter's own records of the gap the reading at `now` ends (the collector was
+        stopped or the meter unreachable), where it keeps them: they place the gap's
+        energy minute by minute (collector/accounting/gapfill.py). None without a gap."""
+        assert self.accountant is not None
+        state, limit = self.accountant.state, self.accountant.cfg.gap_limit_s
+        last = newest_time(state)
+        if (state.baseline is None or state.estimating or last is None
+                or (now - last).total_seconds() <= limit):
+            return None
+        return records_for_gap(self.client, state.baseline.time, now)
 
     def close(self) -> list[Point]:
         self.client.close()
         return self._tagged(self.accountant.flush()) if self.accountant is not None else []
 
     def _tagged(self, points: Iterable[Point]) -> list[Point]:
-        """The meter's points with its `role` tag (heatpump.schema.METER_ROLE_TAG); the
-        one meter's role, "heatpump", is written as no tag, so its series stay as they
-        were before roles existed."""
-        if self.role == DEFAULT_ROLE:
-            return list(points)
-        return [replace(p, tags={**p.tags, METER_ROLE_TAG: self.role})
-                if p.measurement in ROLE_TAGGED else p for p in points]
+        return with_role(points, self.role)
 
     def _resume_state(self, cfg: MeterConfig) -> MeterState:
         key = f"meter/{cfg.device}"
@@ -139,10 +167,12 @@ class MeterPipeline:
                 assert self.state is not None
                 self.state.discard(key)
         stored: MeterState | None = None
+        self._fresh = local is None
         if self._lookup is not None:
             try:
                 stored = stored_state(cfg, self._lookup)
             except StoreError as exc:
+                self._fresh = False
                 log.warning("meter %s: cannot read the store to resume (%s); using the local "
                             "accounting state", cfg.device, exc)
         if local is None:

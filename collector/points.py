@@ -7,12 +7,14 @@ are the public schema of heatpump.schema (docs/schema.md).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from collector.readings import DeviceEnergy, HeatPumpSample
+from heatpump.boundary import DEFAULT_ROLE
 from heatpump.schema import (
     API_CALL,
     DEVICE_BASIS,
@@ -23,6 +25,8 @@ from heatpump.schema import (
     HEATPUMP,
     MESSAGE,
     METER,
+    METER_ROLE_TAG,
+    ROLE_TAGGED,
     SETTING_CHANGE,
 )
 from heatpump.store.base import FieldValue, Point
@@ -116,3 +120,13 @@ def setting_change_point(time: datetime, device: str, setting: str, old: str, ne
     return Point(SETTING_CHANGE.name, time,
                  {"old": old, "new": new, "previous_poll": iso_utc(previous_poll)},
                  {"device": device, "setting": setting})
+
+
+def with_role(points: Iterable[Point], role: str) -> list[Point]:
+    """A meter's points with its `role` tag (heatpump.schema.METER_ROLE_TAG); the one
+    meter's role, "heatpump", is written as no tag, so its series stay as they were before
+    roles existed."""
+    if role == DEFAULT_ROLE:
+        return list(points)
+    return [dataclasses.replace(p, tags={**p.tags, METER_ROLE_TAG: role})
+            if p.measurement in ROLE_TAGGED else p for p in points]

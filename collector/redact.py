@@ -14,7 +14,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_LONG_NUMBER = re.compile(r"\b\d{10,}\b")  # serial numbers (16 digits on Viessmann)
+# serial numbers (16 digits on Viessmann); not the UNIX times a meter's records are asked
+# for (`EMData.GetData?id=0&ts=...&end_ts=...`), which a replay must ask the same way
+_LONG_NUMBER = re.compile(r"(?<!ts=)\b\d{10,}\b")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _MAC = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{12}(?![0-9A-Fa-f])")
 _PATH_IDS = re.compile(r"/(installations|gateways)/([^/?]+)")

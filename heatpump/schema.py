@@ -193,6 +193,12 @@ ELECTRICITY = Measurement(
         _f("estimated_wh", "float", "Wh", "Part of energy_wh integrated from power because "
            "the meter has no energy counter, or (source=heating_rod) the rod's running time × "
            "HEATPUMP_HEATING_ROD_KW: an estimate (absent = 0).", rollup=True),
+        _f("filled_wh", "float", "Wh", "Part of energy_wh filled from the meter's own "
+           "per-minute records (Shelly EMData/EM1Data) for a gap in the collector's readings: "
+           "the counter's advance across the gap, placed minute by minute as the meter "
+           "recorded it, so the pairing counts it; the gap's running time and starts stay "
+           "unknown. Written by the collector, and by `heatpump backfill` for the time before "
+           "the collector's first reading (source=meter; absent = 0).", rollup=True),
     ),
     rollup=True,
 )

@@ -525,6 +525,16 @@ class Simulator:
             np.concatenate([p.uptime_s for p in parts])[keep],
         )
 
+    def meter_trace(self, start: datetime, end: datetime) -> MeterArrays:
+        """The meter's 10-s trace with start <= time < end, outages included: the device
+        keeps measuring while nobody can ask it (what its own records hold)."""
+        parts = list(self._meter_chunks(start, end))
+        if not parts:
+            empty = np.zeros(0)
+            return MeterArrays(empty.astype(np.int64), empty, empty, empty.astype(np.int64))
+        return MeterArrays(*(np.concatenate([getattr(p, k) for p in parts]) for k in (
+            "time_s", "power_w", "energy_import_wh", "uptime_s")))
+
     def meter_step(self, t: datetime) -> MeterStep | None:
         """The meter at time `t`: its latest 10-s step (power, counter, uptime), or None
         while it is offline (an outage, or the offline time of a reboot)."""

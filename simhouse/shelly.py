@@ -12,7 +12,9 @@ Models (`MODELS`): a Pro 3EM (triphase, Gen2), a Plus 1PM (Gen2 switch), a Gen1 
 (counter in watt-minutes, reset at every reboot) and a Gen1 3EM. How meters get energy
 wrong in the field is a set of `ShellyQuirks`: a counter that dips and recovers, a
 one-reading spike, counters that stay at 0 while power flows (Pro 3EM, unimeter#352), and
-early Pro 3EM firmware whose `emdata:0` holds no counters at all.
+early Pro 3EM firmware whose `emdata:0` holds no counters at all. The Pro 3EM also keeps
+per-minute energy records and answers `EMData.GetRecords`/`EMData.GetData`
+(simhouse/shelly_records.py).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from datetime import datetime
 from typing import Any
 
 from simhouse.house import MeterStep, Simulator
+from simhouse.shelly_records import ROUTES as RECORD_ROUTES
+from simhouse.shelly_records import EMDataRecords
 
 MAC = "AABBCCDDEE01"
 # Pro 3EM firmware whose `emdata:0` holds no counters (the field case
@@ -94,6 +98,9 @@ class SimulatedShelly:
         self.quirks = quirks or ShellyQuirks()
         self._cached: tuple[int, dict[str, Any]] | None = None  # by meter step
         self._asked: tuple[datetime, dict[str, Any]] | None = None  # by request time
+        # the Pro 3EM keeps per-minute energy records (simhouse/shelly_records.py)
+        self.records = (EMDataRecords(sim, clock, PHASE_SHARE) if model == "pro3em"
+                        and not self.quirks.no_counters else None)
         self._build = {"pro3em": self._pro3em, "plus1pm": self._plus1pm,
                        "plugs": self._plugs, "3em": self._gen1_3em}[self.model.key]
 
@@ -110,6 +117,9 @@ class SimulatedShelly:
         if route == "/shelly":
             self._step()  # an offline meter does not answer /shelly either
             return 200, self.shelly_answer()
+        if route in RECORD_ROUTES and self.records is not None:
+            self._step()  # an offline meter answers nothing
+            return self.records.answer(path)
         status = self.status()
         if self.model.gen == 1:
             return (200, status) if route == "/status" else (404, "Not Found")

@@ -35,6 +35,9 @@ Pure functions over plain data (`step`, `flush`, `resume_state`) plus a thin sta
     `bridged_wh`/`bridged_s`: the energy is real, its distribution over the hours is not
     known, so the JAZ pairing leaves it out (bot/analytics.py). Only the part in an hour
     that holds all of the gap but at most `BRIDGE_TOLERANCE_S` (60 s) is not marked.
+  - a gap the meter's own per-minute records cover (the collector passes them with the
+    reading that closes the gap): the same counter advance, placed minute by minute by
+    the records and marked `filled_wh` instead (collector/accounting/gapfill.py).
 * Running time and starts come from the power trace with hysteresis and a two-sample
   debounce; a gap never creates a start or a stop, and its time is not counted as running.
   `running_wh` is the energy of the intervals in which the compressor ran (the running COP).
@@ -50,6 +53,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from collector.accounting.gapfill import fill_gap
 from collector.points import electricity_point, meter_point
 from collector.readings import MeterReading
 from heatpump.store.base import FieldValue, Point
@@ -127,7 +131,7 @@ class MeterEvent:
     time: datetime
     device: str
     # "rejected", "counter_glitch", "counter_reset", "counter_stuck", "counter_fault",
-    # "counter_ok", "reversed_clamp"
+    # "counter_ok", "reversed_clamp", "records_filled", "records_unused"
     kind: str
     detail: str
 
@@ -192,6 +196,7 @@ class Bucket:
     bridged_wh: float = 0.0
     bridged_s: float = 0.0
     estimated_wh: float = 0.0
+    filled_wh: float = 0.0  # placed by the meter's own records (collector/accounting/gapfill.py)
     has_energy: bool = False
     has_power: bool = False
 
@@ -204,6 +209,8 @@ class Bucket:
                 fields.update(bridged_wh=self.bridged_wh, bridged_s=self.bridged_s)
             if self.estimated_wh > 0:
                 fields["estimated_wh"] = self.estimated_wh
+            if self.filled_wh > 0:
+                fields["filled_wh"] = self.filled_wh
         if self.counter_wh is not None:
             fields["counter_wh"] = self.counter_wh
         if self.has_power:
@@ -213,13 +220,14 @@ class Bucket:
         return electricity_point(self.minute, device, "meter", "total", fields)
 
     def add(self, energy_wh: float, duration_s: float, *, running_wh: float = 0.0,
-            bridged: bool = False, estimated: bool = False) -> Bucket:
+            bridged: bool = False, estimated: bool = False, filled: bool = False) -> Bucket:
         return replace(
             self, energy_wh=self.energy_wh + energy_wh, duration_s=self.duration_s + duration_s,
             running_wh=self.running_wh + running_wh,
             bridged_wh=self.bridged_wh + (energy_wh if bridged else 0.0),
             bridged_s=self.bridged_s + (duration_s if bridged else 0.0),
             estimated_wh=self.estimated_wh + (energy_wh if estimated else 0.0),
+            filled_wh=self.filled_wh + (energy_wh if filled else 0.0),
             has_energy=True)
 
 
@@ -240,6 +248,10 @@ class MeterState:
     fault_detail: str = ""
     estimating: bool = False  # the baseline is an integrated total, not a device counter
     check_wh: tuple[float, float] = (0.0, 0.0)  # (counter Wh, power Wh) of booked intervals
+    # The meter's per-minute records (UTC minute -> Wh) for a gap the next reading closes,
+    # set by the collector for one `step` only, and what became of them (never saved).
+    records: Any = None
+    records_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -374,6 +386,11 @@ def step(state: MeterState, reading: MeterReading, cfg: MeterConfig
         new = _estimate(new, minutes, t, power is not None and running is not None)
 
     points += minutes.points(cfg.device)
+    if new.records_note is not None:
+        kind = "records_filled" if new.records_note.startswith("filled") else "records_unused"
+        events.append(MeterEvent(t, cfg.device, kind, new.records_note))
+    if new.records is not None or new.records_note is not None:
+        new = replace(new, records=None, records_note=None)  # for this reading only
     kinds = [e for e in events if e.kind == "rejected"]
     last_reject = kinds[-1].detail if kinds else None
     new = replace(new, bucket=minutes.open, last_reject=last_reject,
@@ -705,6 +722,19 @@ def _book(state: MeterState, minutes: _Minutes, start: datetime, end: datetime,
     inside = [s for s in state.slices if start < s.end <= end]
     observed = sum(s.seconds for s in inside)
     last = minutes.get(minute_of(end))
+    if state.records is not None and dt > cfg.gap_limit_s and observed < 0.9 * dt:
+        # a gap, and the meter's own records of it: placed minute by minute by them
+        why = fill_gap(minutes, start, end, energy_wh, state.records,
+                       state.prev_power_w if state.prev_time == end else None)
+        state = replace(state, records=None, records_note=(
+            f"filled {_when(start)} – {_when(end)} ({energy_wh:.1f} Wh) from the meter's "
+            "own per-minute records" if why is None else f"gap {_when(start)} – "
+            f"{_when(end)} not filled from the meter's records ({why}); bridged as without "
+            "them"))
+        if why is None:
+            minutes.put(replace(minutes.get(minute_of(end)), counter_wh=counter))
+            return replace(state, baseline=Baseline(end, counter, uptime),
+                           slices=tuple(s for s in state.slices if s.end > end))
     if dt <= cfg.gap_limit_s or (observed < 0.9 * dt and _same_hour(start, end, cfg)):
         # one poll (or a few), or a gap inside one hour: the minute where it ends
         share = _running_share(inside, state.running)
@@ -876,6 +906,7 @@ def resume_state(cfg: MeterConfig, electricity: Point | None = None,
                         running_s=_num(f, "running_s"), starts=int(_num(f, "starts")),
                         running_wh=_num(f, "running_wh"), bridged_wh=_num(f, "bridged_wh"),
                         bridged_s=_num(f, "bridged_s"), estimated_wh=_num(f, "estimated_wh"),
+                        filled_wh=_num(f, "filled_wh"),
                         has_energy="energy_wh" in f, has_power="running_s" in f)
         m_counter = _field(meter, "energy_import_wh")
         if (meter is not None and m_counter is not None and minute_of(meter.time) == minute
@@ -951,7 +982,7 @@ def stored_state(cfg: MeterConfig, store: LatestReader) -> MeterState:
 # --- the state, kept in the data dir so a restart resumes exactly -----------------------
 
 _BUCKET_FIELDS = ("energy_wh", "duration_s", "running_s", "running_wh", "bridged_wh",
-                  "bridged_s", "estimated_wh")
+                  "bridged_s", "estimated_wh", "filled_wh")
 
 
 def _bucket_json(b: Bucket | None) -> dict[str, Any] | None:
@@ -1060,8 +1091,12 @@ class MeterAccountant:
         self.cfg = cfg
         self.state = state or MeterState()
 
-    def add(self, reading: MeterReading) -> MeterUpdate:
+    def add(self, reading: MeterReading, records: Any = None) -> MeterUpdate:
+        """Account one reading; `records` (UTC minute -> Wh, the meter's own) place the
+        energy of a gap this reading closes (collector/accounting/gapfill.py)."""
         previous = self.state.last_reject
+        if records is not None:
+            self.state = replace(self.state, records=records)
         self.state, update = step(self.state, reading, self.cfg)
         for event in update.events:
             if event.kind == "rejected":
@@ -1071,6 +1106,8 @@ class MeterAccountant:
                 # a late counter is normal; a fault and its end are health changes,
                 # logged by the collector's health book
                 level = logging.DEBUG
+            elif event.kind == "records_filled":
+                level = logging.INFO
             else:
                 level = logging.WARNING
             log.log(level, "meter %s: %s", self.cfg.device, event.detail)

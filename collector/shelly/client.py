@@ -129,6 +129,15 @@ class ShellyClient:
                                 energy_import_wh=values.energy_import_wh,
                                 uptime_s=values.uptime_s, has_counter=values.has_counter)
 
+    def get(self, path: str) -> Any:
+        """The JSON answer to one more request of the recognised meter (its stored records,
+        collector/shelly/records.py), with the same authentication and error handling as a
+        poll; raises a ShellyError subclass on failure."""
+        with self._lock:
+            if self.device is None:
+                self._identify()
+            return self._get_json(path)
+
     def close(self) -> None:
         self.transport.close()
 

@@ -6,7 +6,8 @@ and `/rpc/<Component>.GetStatus?id=N`, with a real Digest SHA-256 challenge in t
 format of the captured 401 (fixture `gen2_http_401_digest_challenge_pro3em__...txt`) and the
 response hash verified server-side. `/shelly` never needs a password, like the real thing.
 
-Misbehaviour is scripted per request through `actions` ("429", "garbage", "500", "sleep:S",
+Further RPC methods (a meter's stored records) are served by functions a test puts in
+`rpc`. Misbehaviour is scripted per request through `actions` ("429", "garbage", "500", "sleep:S",
 "drop"), and `max_in_flight` records the most requests ever served at once.
 """
 
@@ -19,6 +20,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -47,6 +49,8 @@ class FakeShelly:
             self.device["shelly"]["auth_en"] = password is not None
             self.realm = self.device["shelly"]["id"]
         self.actions: deque[str] = deque()
+        # further RPC methods a test serves ("EMData.GetData": query -> (status, body))
+        self.rpc: dict[str, Callable[[dict[str, list[str]]], tuple[int, Any]]] = {}
         self.requests: list[str] = []
         self.auth_failures = 0
         self.digest_ok = 0
@@ -97,6 +101,9 @@ class FakeShelly:
             if key in status:
                 return 200, status[key]
             return 500, {"code": -105, "message": f"Argument 'id', value {key} not found!"}
+        method = self.rpc.get(path[len("/rpc/"):]) if path.startswith("/rpc/") else None
+        if method is not None:
+            return method(query)
         return 404, {"code": 404, "message": f"No handler for {path}"}
 
     # --- auth -------------------------------------------------------------------------

@@ -53,11 +53,15 @@ def demo(tmp_path, days: float, *scenarios: str, meter: str = "pro3em") -> Run:
 
 def assert_no_phantom_and_nothing_lost(run: Run) -> None:
     """The meter's stored electricity is what the meter saw between its first and its last
-    reading, to the counter's resolution (0.01 Wh at either end)."""
+    reading, to the counter's resolution (0.01 Wh at either end). (Before the first reading
+    the store holds what the collector imported of the meter's own records at its first
+    start: test_meter_records.py.)"""
     meter = run.points("meter")
     seen = run.house.sim.truth(meter[0].time, meter[-1].time)  # type: ignore[attr-defined]
+    first = meter[0].time.replace(second=0, microsecond=0)
     stored = sum(p.fields.get("energy_wh", 0.0) for p in run.points("electricity",
-                                                                    source="meter"))
+                                                                    source="meter")
+                 if p.time >= first)
     assert stored == pytest.approx(seen.electricity_wh, abs=0.05)
 
 
@@ -91,8 +95,10 @@ def assert_jaz_is_the_truth_of_its_hours(run: Run, pairs: list[HourPair] | None 
 
 def test_a_meter_outage_across_hours_lowers_the_coverage_never_the_figure(tmp_path):
     """A 2-hour outage from 10:15 (the issue's case): the first minute after it used to
-    carry its 7240 s, the hour it landed in covered 274 % and counted."""
-    run = demo(tmp_path, 1, "meter-outage@2026-01-14T22:15:00+00:00/2h")
+    carry its 7240 s, the hour it landed in covered 274 % and counted. A meter without
+    records of its own (a Plus 1PM): the gap is bridged; a Pro 3EM fills it
+    (test_meter_records.py)."""
+    run = demo(tmp_path, 1, "meter-outage@2026-01-14T22:15:00+00:00/2h", meter="plus1pm")
     assert_no_phantom_and_nothing_lost(run)
     minutes = run.points("electricity", source="meter")
     # no minute carries the gap: a minute holds its own polls (the one ending on its
@@ -112,8 +118,9 @@ def test_a_meter_outage_across_hours_lowers_the_coverage_never_the_figure(tmp_pa
 
 
 def test_a_30_hour_meter_outage_changes_the_coverage_not_the_jaz(tmp_path):
-    """The issue's second case: a 30-hour outage gave /jaz 30d 3.83 for a true 4.00."""
-    run = demo(tmp_path, 4, "meter-outage@-3d/30h")
+    """The issue's second case: a 30-hour outage gave /jaz 30d 3.83 for a true 4.00 (a
+    meter without records of its own, so the gap stays a gap)."""
+    run = demo(tmp_path, 4, "meter-outage@-3d/30h", meter="plus1pm")
     perf = performance(run.pairs, run.summary.start, run.summary.end)
     assert perf.hours_elapsed - perf.hours_counted >= 30
     assert_jaz_is_the_truth_of_its_hours(run, rel=0.005)
