@@ -147,3 +147,18 @@ def test_progress_is_reported_per_span(tmp_path):
 
 def _append(seen: list[tuple[int, int]]) -> Callable[[int, int], None]:
     return lambda done, total: seen.append((done, total))
+
+
+def test_each_meter_of_shelly_meters_is_imported_with_its_role(tmp_path):
+    """With several meters, backfill's minutes carry the meter's role tag as the collector's
+    own do (collector.points.with_role); the one meter's stay untagged."""
+    settings = Settings.from_mapping({
+        "HEATPUMP_DATA_DIR": str(tmp_path / "data"), "HEATPUMP_TZ": "UTC",
+        "SHELLY_METERS": "outdoor_unit=http://127.0.0.1:9;indoor_unit=http://127.0.0.1:10"})
+    outdoor = settings.meters[0]
+    assert outdoor.role == "outdoor_unit"
+    assert backfill_cmd.meter_records(settings, Meter().client(), now=NOW, spec=outdoor) == 0
+    with open_store(settings) as store:
+        points = store.points("electricity", *FAR, {"source": "meter"})
+    assert len(points) == 2880
+    assert {p.tags.get("role") for p in points} == {"outdoor_unit"}
