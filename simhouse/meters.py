@@ -19,7 +19,14 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from simhouse.house import LOAD_COLUMNS, METER_STEP_S, MINUTES_PER_CHUNK, MeterStep, Simulator
+from simhouse.house import (
+    LOAD_COLUMNS,
+    METER_STEP_S,
+    MINUTES_PER_CHUNK,
+    MeterArrays,
+    MeterStep,
+    Simulator,
+)
 
 # The loads each meter role of the demo sees (heatpump.boundary.ROLE_LOADS says the same
 # in SEPEMO's terms: outdoor_unit = compressor + source, indoor_unit = controls + pumps).
@@ -59,6 +66,25 @@ class ShareMeter:
         t0, power, energy = self._arrays(index)
         k = (base.time_s - t0) // METER_STEP_S
         return MeterStep(base.time_s, float(power[k]), float(energy[k]), base.uptime_s)
+
+    @property
+    def origin_s(self) -> int:
+        """The simulator's first second: this meter measures from then on, as the house's."""
+        return self.sim.origin_s
+
+    def meter_trace(self, start: datetime, end: datetime) -> MeterArrays:
+        """This meter's 10-s trace with start <= time < end, outages included (what its own
+        records hold, simhouse/shelly_records.py): the house meter's times and uptime with
+        this meter's power and counter."""
+        base = self.sim.meter_trace(start, end)
+        power, energy = np.empty(len(base.time_s)), np.empty(len(base.time_s))
+        chunk = (base.time_s - self.sim.origin_s) // (60 * MINUTES_PER_CHUNK)
+        for index in np.unique(chunk):
+            t0, p, e = self._arrays(int(index))
+            sel = chunk == index
+            k = (base.time_s[sel] - t0) // METER_STEP_S
+            power[sel], energy[sel] = p[k], e[k]
+        return MeterArrays(base.time_s, power, energy, base.uptime_s)
 
     def _arrays(self, index: int) -> tuple[int, np.ndarray, np.ndarray]:
         """(first second, power per step, counter per step) of chunk `index`."""

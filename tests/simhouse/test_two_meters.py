@@ -71,7 +71,29 @@ def test_two_meters_in_the_demo_measure_what_one_meter_does(tmp_path: Path) -> N
         assert (total("indoor_unit", "energy_wh") + total("outdoor_unit", "energy_wh")) / 1000 \
             == pytest.approx(two_kwh)
         perf = performance(period_data(store, start, end, s.tz, end).pairs, start, end)
+    # the simulated Vitocal reports its heating rod (idle that day): the whole system's
+    # figure adds it, with the indoor unit's pump, as H4
     assert boundary_lines(perf, "COP") == [
         "boundary H2 (SEPEMO: the heat pump with its fan/source pump + circulation pumps): "
-        "the electricity the meters count (indoor unit, outdoor unit)"]
+        "the electricity the meters count (indoor unit, outdoor unit)",
+        "whole system COP 3.20 = 94.7 kWh heat / 29.6 kWh electricity; boundary H4 (SEPEMO: "
+        "heat pump, heating rod and circulation pumps)",
+        "heating rod: 0.0 kWh electricity = 0% of the system's electricity and 0% of its heat "
+        "(heating 0.0 kWh, hot water 0.0 kWh)"]
     assert perf.hours_counted >= 22
+
+
+def test_a_share_meter_keeps_the_trace_its_records_are_made_of() -> None:
+    """A share meter of a Pro 3EM keeps per-minute records like the house's meter
+    (simhouse/shelly_records.py reads `meter_trace`): its trace is its own power and counter
+    at the house meter's times, across a day (chunk) boundary."""
+    sim = Simulator(5, T0, "Europe/Berlin")
+    out = ShareMeter(sim, "outdoor_unit")
+    a, b = T0 + timedelta(hours=23, minutes=50), T0 + timedelta(hours=24, minutes=10)
+    trace = out.meter_trace(a, b)
+    assert len(trace.time_s) == 120 and trace.time_s[0] == int(a.timestamp())
+    for i in (0, 59, 60, 119):
+        step = out.meter_step(datetime.fromtimestamp(int(trace.time_s[i]), UTC))
+        assert step is not None
+        assert (trace.power_w[i], trace.energy_import_wh[i]) == (step.power_w,
+                                                                 step.energy_import_wh)
