@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -130,37 +129,6 @@ def measured_summary(store: Store, sim: Simulator, start: datetime, end: datetim
     )
 
 
-class Progress:
-    """A one-line progress bar on a terminal, a few plain lines otherwise."""
-
-    def __init__(self, start: datetime, end: datetime, out: TextIO = sys.stderr):
-        self.start, self.end, self.out = start, end, out
-        self.tty = out.isatty()
-        self.shown = -1
-        self.t0 = time.monotonic()
-        self._next = start  # nothing to show before this time (asked for every poll)
-
-    def update(self, now: datetime) -> None:
-        if now < self._next and now < self.end:
-            return
-        span = (self.end - self.start).total_seconds()
-        pct = int(100 * min(1.0, max(0.0, (now - self.start).total_seconds() / span)))
-        self._next = self.start + (self.end - self.start) * (pct + 1) / 100
-        step = 1 if self.tty else 25
-        if pct == self.shown or (pct // step == self.shown // step and pct != 100):
-            return
-        self.shown = pct
-        if self.tty:
-            bar = "#" * (pct // 4)
-            self.out.write(f"\r  simulating [{bar:<25}] {pct:3d}%  "
-                           f"{now.astimezone().strftime('%Y-%m-%d')}")
-            if pct == 100:
-                self.out.write(f"  ({time.monotonic() - self.t0:.0f} s)\n")
-        else:
-            self.out.write(f"  simulating: {pct}%\n")
-        self.out.flush()
-
-
 @dataclass
 class House:
     """The simulated house with its two devices, answering at `clock`'s time."""
@@ -190,6 +158,7 @@ def backfill(settings: Settings, days: float, seed: int, scenarios: list[str],
     """Recreate the demo store with `days` of simulated data through the real collector."""
     from collector.collect_cmd import build_collector
     from collector.drive import every, merged, run_polls
+    from collector.progress import span_progress
     from collector.recording import Recorder
     from collector.service import VirtualClock
     from collector.wiring import build_sources
@@ -212,10 +181,11 @@ def backfill(settings: Settings, days: float, seed: int, scenarios: list[str],
                                 threaded=False, data_dir=demo_dir, flush_every=BULK_FLUSH_EVERY,
                                 state=state)
     meter, pump = sources
-    progress = Progress(start, now, out)
-    run_polls(collector, merged(every(meter, start, now), every(pump, start, now, ANSWER_DELAY)),
-              clock, progress.update)
-    progress.update(now)
+    with span_progress(start, now, out, verb="simulating") as progress:
+        run_polls(collector, merged(every(meter, start, now),
+                                    every(pump, start, now, ANSWER_DELAY)),
+                  clock, progress.update)
+        progress.update(now)
     if recorder is not None:
         recorder.close()
     with open_store(settings, demo=True) as store:
