@@ -63,7 +63,8 @@ class SpanProgress:
         """The run has reached `now` (cheap unless a thousandth of the span has passed)."""
         if now < self._next and now < self.end:
             return
-        fraction = min(1.0, max(0.0, (now - self.start).total_seconds() / self.span_s))
+        fraction = (1.0 if now >= self.end
+                    else max(0.0, (now - self.start).total_seconds() / self.span_s))
         self._next = now + self._tick
         days = round(fraction * self.total_days, 3)
         if self._bar is not None:

@@ -111,6 +111,15 @@ def test_terminal_log_lines_are_not_interleaved_with_the_bar(monkeypatch):
     assert "100%" in text.split("meter down (unreachable)")[1]
 
 
+def test_a_run_of_one_moment_ends_at_100_percent():
+    """A replay of a single poll (start = end) still says it is done."""
+    out = io.StringIO()
+    progress = SpanProgress(START, START, out, verb="replaying", monotonic=_Wall(0.001))
+    progress.update(START)
+    progress.close()
+    assert out.getvalue().splitlines()[-1].startswith("  replaying: 100% (0.0 of 0.0 days")
+
+
 @pytest.mark.parametrize(("seconds", "text"), [(5, "5 s"), (300, "5 min"),
                                                (3900, "1 h 05 min")])
 def test_time_left_is_said_no_finer_than_it_can_be_known(seconds, text):
