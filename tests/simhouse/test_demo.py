@@ -133,3 +133,21 @@ def test_a_meter_outage_is_an_outage_not_a_rejected_reading(tmp_path, caplog):
     assert "rejected" not in caplog.text
 
 
+
+
+def test_the_summary_truth_over_a_long_span_is_the_truth_asked_at_once():
+    """The demo's summary asks the simulator's truth 30 days at a time (memory: a year's
+    minute arrays at once would break issue 16's 150 MB); the sums are the same."""
+    from zoneinfo import ZoneInfo
+
+    from simhouse.demo_cmd import TRUTH_CHUNK, span_truth_wh
+    from simhouse.house import Simulator
+
+    start = datetime(2025, 12, 1, 0, tzinfo=UTC)
+    end = start + TRUTH_CHUNK * 2 + timedelta(days=5, hours=7)  # two chunks and a part
+    sim = Simulator(3, start - timedelta(days=1), ZoneInfo("Europe/Berlin"))
+    whole = sim.truth(start, end)
+    electricity_wh, heat_wh = span_truth_wh(sim, start, end)
+    assert whole.electricity_wh > 0 and whole.heat_wh > 0
+    assert electricity_wh == pytest.approx(whole.electricity_wh, rel=1e-12)
+    assert heat_wh == pytest.approx(whole.heat_wh, rel=1e-12)
