@@ -93,20 +93,28 @@ def test_terminal_log_lines_are_not_interleaved_with_the_bar(monkeypatch):
     handler = logging.StreamHandler()  # the stream is sys.stderr now: the console
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     monkeypatch.setattr(root, "handlers", [handler])
-    with span_progress(START, START + timedelta(days=1), verb="simulating") as progress:
-        assert root.handlers != [handler]
-        progress.update(START + timedelta(hours=6))
-        progress.update(START + timedelta(hours=12))
-        logging.getLogger("collector").warning("meter down (unreachable)")
-        progress.update(START + timedelta(hours=18))
-        progress.update(START + timedelta(days=1))
+    # whatever earlier tests left: this logger's warnings reach the root's handler
+    monkeypatch.setattr(logging.root.manager, "disable", logging.NOTSET)
+    level = root.level
+    root.setLevel(logging.INFO)  # (setLevel, not setattr: it clears the loggers' caches)
+    log = logging.getLogger("tests.progress")
+    try:
+        with span_progress(START, START + timedelta(days=1), verb="simulating") as progress:
+            assert root.handlers != [handler]
+            progress.update(START + timedelta(hours=6))
+            progress.update(START + timedelta(hours=12))
+            log.warning("meter down (unreachable)")
+            progress.update(START + timedelta(hours=18))
+            progress.update(START + timedelta(days=1))
+    finally:
+        root.setLevel(level)
     assert root.handlers == [handler]
     text = tty.getvalue()
-    assert "WARNING collector: meter down (unreachable)\n" in text
+    assert "WARNING tests.progress: meter down (unreachable)\n" in text
     for line in text.split("\n"):
         if "meter down" in line:
             shown = line.split("\r")[-1]
-            assert shown.startswith("WARNING collector:"), repr(line)
+            assert shown.startswith("WARNING tests.progress:"), repr(line)
     # the bar came back after the warning and finished
     assert "100%" in text.split("meter down (unreachable)")[1]
 
