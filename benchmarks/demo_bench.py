@@ -73,9 +73,11 @@ def main() -> int:
     ap.add_argument("--days", type=float, nargs="+", default=[30.0, 365.0])
     ap.add_argument("demo_args", nargs="*", help="more `heatpump demo` arguments (after --)")
     args = ap.parse_args()
-    print("heatpump demo, each span in its own process (CPU = user + system)")
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"heatpump demo, each span in its own process (CPU = user + system); "
+          f"load average {load} on {os.cpu_count()} CPUs", flush=True)
     print(f"{'days':>6} {'CPU s':>8} {'target':>7} {'ratio':>6} {'peak MB':>8} {'target':>7} "
-          f"{'ratio':>6} {'wall s':>7}  summary")
+          f"{'ratio':>6} {'wall s':>7} {'s/day':>6}  summary")
     worst = 0.0
     for days in sorted(args.days):  # ascending: the children's peak is the last one's
         run = run_demo(days, args.demo_args)
@@ -83,9 +85,11 @@ def main() -> int:
         cpu_ratio, mb_ratio = run.cpu_s / cpu_target, run.peak_mb / mb_target
         worst = max(worst, cpu_ratio, mb_ratio)
         print(f"{days:6g} {run.cpu_s:8.1f} {cpu_target:7.1f} {cpu_ratio:6.2f} "
-              f"{run.peak_mb:8.0f} {mb_target:7.0f} {mb_ratio:6.2f} {run.wall_s:7.1f}  "
-              f"{run.summary}", flush=True)
-    print(f"worst ratio {worst:.2f} ({'meets' if worst <= 1.0 else 'misses'} the targets)")
+              f"{run.peak_mb:8.0f} {mb_target:7.0f} {mb_ratio:6.2f} {run.wall_s:7.1f} "
+              f"{run.cpu_s / days:6.2f}  {run.summary}", flush=True)
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"worst ratio {worst:.2f} ({'meets' if worst <= 1.0 else 'misses'} the targets); "
+          f"load average now {load}")
     return 0
 
 

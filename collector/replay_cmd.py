@@ -19,10 +19,11 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from collector.collect_cmd import build_collector
 from collector.drive import Poll, run_polls
+from collector.progress import span_progress
 from collector.recording import HEADER, Recording, RecordingError, Replayer, read_recording
 from collector.service import Source, VirtualClock
 from collector.summary import format_run_summary, run_summary
@@ -59,9 +60,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def replay(folder: Path, settings: Settings, into: Path) -> tuple[datetime, datetime, Settings]:
+def replay(folder: Path, settings: Settings, into: Path, out: TextIO | None = None
+           ) -> tuple[datetime, datetime, Settings]:
     """Run the recording or dumps in `folder` into a new store in `into`; returns the span
-    (whole hours) and the settings used (a recording's own accounting settings)."""
+    (whole hours) and the settings used (a recording's own accounting settings). Progress
+    (collector/progress.py) goes to `out` (default: stderr)."""
     from heatpump.store.sqlite import SQLiteStore
 
     if (folder / HEADER).exists():
@@ -96,7 +99,9 @@ def replay(folder: Path, settings: Settings, into: Path) -> tuple[datetime, date
     store = SQLiteStore(into / "heatpump.sqlite3", settings.tz)
     collector = build_collector(settings, sources, store, clock=clock, threaded=False,
                                 data_dir=into, flush_every=2000, state=state)
-    run_polls(collector, polls, clock)
+    with span_progress(times[0], times[-1], out, verb="replaying") as progress:
+        run_polls(collector, polls, clock, progress.update)
+        progress.update(times[-1])
     return start, end, settings
 
 

@@ -181,6 +181,9 @@ class Collector:
         self._results: queue.Queue[_Outcome] = queue.Queue()
         origin = self.clock.monotonic()
         self.jobs = [_Job(s, Grid(s.interval_s, origin)) for s in sources]
+        self._job_of: dict[int, _Job] = {}  # each result finds its job (the first one's)
+        for job in self.jobs:
+            self._job_of.setdefault(id(job.source), job)
         self.polls = 0
         self.cycles = 0
         sink._on_state = self._store_state
@@ -328,7 +331,7 @@ class Collector:
                               out.source.name)
 
     def _handle(self, out: _Outcome) -> None:
-        job = next(j for j in self.jobs if j.source is out.source)
+        job = self._job_of[id(out.source)]
         job.running = False  # first: whatever happens below, the source polls again
         self.polls += 1
         src = out.source
@@ -349,21 +352,28 @@ class Collector:
         """Health from a poll's outcomes, then its points to the sink and, once they are
         durable, its accounting state to the state file (also used by collector/drive.py)."""
         now = self.clock.now()
-        points = list(b.points)
+        points = b.points
         changes: list[Change] = []
-        device = b.device or known_device
-        outcomes = b.outcomes or {device: None}
-        for dev, err in outcomes.items():
-            change = (self.health.success(source, dev, now, b.degraded) if err is None
-                      else self.health.failure(source, dev, now, err))
+        health = self.health
+        if b.outcomes:
+            for dev, err in b.outcomes.items():
+                change = (health.success(source, dev, now, b.degraded) if err is None
+                          else health.failure(source, dev, now, err))
+                if change:
+                    changes.append(change)
+        else:  # the usual meter poll: its one device answered
+            change = health.success(source, b.device or known_device, now, b.degraded)
             if change:
                 changes.append(change)
-        changes.extend(self.health.event(source, dev, now, reason, detail, status)
-                       for dev, reason, detail, status in b.events)
-        for c in changes:
-            self._log(c)
-            points.append(c.point())
-        if self.state is not None:
+        if b.events:
+            changes.extend(health.event(source, dev, now, reason, detail, status)
+                           for dev, reason, detail, status in b.events)
+        if changes:
+            points = list(points)
+            for c in changes:
+                self._log(c)
+                points.append(c.point())
+        if self.state is not None and b.state:
             self.state.put(b.state)
         # a change of health is committed at once: the bot explains a gap without delay
         if self.sink.write(points, urgent=bool(changes)) and self.state is not None:

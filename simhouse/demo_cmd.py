@@ -17,7 +17,6 @@ import os
 import shlex
 import shutil
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -188,47 +187,35 @@ def measured_summary(store: Store, sim: Simulator, start: datetime, end: datetim
     # method of a span inside one month (the summary said 'heat method: none')
     methods = store.sums("heat", ["energy_wh"], start, end, "hour", sim.tz,
                          tags={"circuit": "total"}, group_by=("method",))
-    truth = sim.truth(start, end)
+    true_electricity_wh, true_heat_wh = span_truth_wh(sim, start, end)
     return Summary(
         start, end,
         electricity_kwh=total("electricity", {"source": "meter", "circuit": "total"}),
         heat_kwh=total("heat", {"circuit": "total"}),
-        true_electricity_kwh=truth.electricity_wh / 1000.0,
-        true_heat_kwh=truth.heat_wh / 1000.0,
+        true_electricity_kwh=true_electricity_wh / 1000.0,
+        true_heat_kwh=true_heat_wh / 1000.0,
         device_electricity_kwh=total("electricity", {"source": "heatpump", "circuit": "total"}),
         heat_methods=tuple(sorted({r.tags["method"] for r in methods})),
     )
 
 
-class Progress:
-    """A one-line progress bar on a terminal, a few plain lines otherwise."""
+TRUTH_CHUNK = timedelta(days=30)
 
-    def __init__(self, start: datetime, end: datetime, out: TextIO = sys.stderr):
-        self.start, self.end, self.out = start, end, out
-        self.tty = out.isatty()
-        self.shown = -1
-        self.t0 = time.monotonic()
-        self._next = start  # nothing to show before this time (asked for every poll)
 
-    def update(self, now: datetime) -> None:
-        if now < self._next and now < self.end:
-            return
-        span = (self.end - self.start).total_seconds()
-        pct = int(100 * min(1.0, max(0.0, (now - self.start).total_seconds() / span)))
-        self._next = self.start + (self.end - self.start) * (pct + 1) / 100
-        step = 1 if self.tty else 25
-        if pct == self.shown or (pct // step == self.shown // step and pct != 100):
-            return
-        self.shown = pct
-        if self.tty:
-            bar = "#" * (pct // 4)
-            self.out.write(f"\r  simulating [{bar:<25}] {pct:3d}%  "
-                           f"{now.astimezone().strftime('%Y-%m-%d')}")
-            if pct == 100:
-                self.out.write(f"  ({time.monotonic() - self.t0:.0f} s)\n")
-        else:
-            self.out.write(f"  simulating: {pct}%\n")
-        self.out.flush()
+def span_truth_wh(sim: Simulator, start: datetime, end: datetime) -> tuple[float, float]:
+    """(electricity Wh, heat Wh) the simulator knows are true over [start, end), asked
+    TRUTH_CHUNK at a time and summed: the truth is a sum over minutes, and the minute
+    arrays of a whole year at once would add ~190 MB to the 365-day demo's peak (issue
+    16's target is 150 MB in all); 30 days at a time add ~20 MB."""
+    electricity_wh = heat_wh = 0.0
+    a = start
+    while a < end:
+        b = min(a + TRUTH_CHUNK, end)
+        truth = sim.truth(a, b)
+        electricity_wh += truth.electricity_wh
+        heat_wh += truth.heat_wh
+        a = b
+    return electricity_wh, heat_wh
 
 
 @dataclass
@@ -285,6 +272,7 @@ def backfill(settings: Settings, days: float, seed: int, scenarios: list[str],
     """Recreate the demo store with `days` of simulated data through the real collector."""
     from collector.collect_cmd import build_collector
     from collector.drive import every, merged, run_polls
+    from collector.progress import span_progress
     from collector.recording import Recorder
     from collector.service import VirtualClock
     from collector.wiring import build_sources
@@ -307,11 +295,11 @@ def backfill(settings: Settings, days: float, seed: int, scenarios: list[str],
                                 threaded=False, data_dir=demo_dir, flush_every=BULK_FLUSH_EVERY,
                                 state=state)
     *meters, pump = sources
-    progress = Progress(start, now, out)
-    run_polls(collector, merged(*(every(meter, start, now) for meter in meters),
-                                every(pump, start, now, ANSWER_DELAY)),
-              clock, progress.update)
-    progress.update(now)
+    with span_progress(start, now, out, verb="simulating") as progress:
+        run_polls(collector, merged(*(every(meter, start, now) for meter in meters),
+                                    every(pump, start, now, ANSWER_DELAY)),
+                  clock, progress.update)
+        progress.update(now)
     if recorder is not None:
         recorder.close()
     with open_store(settings, demo=True) as store:

@@ -185,22 +185,32 @@ class SimulatedShelly:
 
     def _pro3em(self, step: MeterStep, energy: float) -> dict[str, Any]:
         p = step.power_w
-        em: dict[str, Any] = {"id": 0}
-        for share, (act, aprt, current, pf, volt, freq) in zip(PHASE_SHARE, _EM_KEYS,
-                                                                strict=True):
-            power = round(p * share, 1)
-            em[act], em[aprt], em[current] = power, round(power * 1.03, 1), round(
-                power / 230.0, 3)
-            em[pf], em[volt], em[freq] = 0.97, 230.0, 50.0
-        em.update({"n_current": None, "total_act_power": round(p, 3),
-                   "total_aprt_power": round(p * 1.03, 3),
-                   "total_current": round(p / 230.0, 3), "user_calibrated_phase": []})
+        # per phase (a, b, c), in the device's key order; built as one literal (every answer)
+        pa, pb, pc = (round(p * share, 1) for share in PHASE_SHARE)
+        em: dict[str, Any] = {
+            "id": 0,
+            "a_act_power": pa, "a_aprt_power": round(pa * 1.03, 1),
+            "a_current": round(pa / 230.0, 3), "a_pf": 0.97, "a_voltage": 230.0,
+            "a_freq": 50.0,
+            "b_act_power": pb, "b_aprt_power": round(pb * 1.03, 1),
+            "b_current": round(pb / 230.0, 3), "b_pf": 0.97, "b_voltage": 230.0,
+            "b_freq": 50.0,
+            "c_act_power": pc, "c_aprt_power": round(pc * 1.03, 1),
+            "c_current": round(pc / 230.0, 3), "c_pf": 0.97, "c_voltage": 230.0,
+            "c_freq": 50.0,
+            "n_current": None, "total_act_power": round(p, 3),
+            "total_aprt_power": round(p * 1.03, 3), "total_current": round(p / 230.0, 3),
+            "user_calibrated_phase": []}
         data: dict[str, Any] = {"id": 0}
         if not self.quirks.no_counters:
-            for share, ph in zip(PHASE_SHARE, "abc", strict=True):
-                data[f"{ph}_total_act_energy"] = _floor(energy * share, 2)
-                data[f"{ph}_total_act_ret_energy"] = 0.0
-            data.update({"total_act": _floor(energy, 2), "total_act_ret": 0.0})
+            sa, sb, sc = PHASE_SHARE
+            data.update({"a_total_act_energy": _floor(energy * sa, 2),
+                         "a_total_act_ret_energy": 0.0,
+                         "b_total_act_energy": _floor(energy * sb, 2),
+                         "b_total_act_ret_energy": 0.0,
+                         "c_total_act_energy": _floor(energy * sc, 2),
+                         "c_total_act_ret_energy": 0.0,
+                         "total_act": _floor(energy, 2), "total_act_ret": 0.0})
         return {"em:0": em, "emdata:0": data, "sys": self._sys(step),
                 "temperature:0": {"id": 0, "tC": 41.2, "tF": 106.2},
                 "cloud": {"connected": False}, "mqtt": {"connected": False}}
@@ -246,9 +256,6 @@ _SYS: dict[str, Any] = {"mac": MAC, "restart_required": False, "time": None, "un
                         "fs_size": 524288, "fs_free": 180224, "cfg_rev": 12, "kvs_rev": 1,
                         "schedule_rev": 0, "webhook_rev": 0, "available_updates": {},
                         "reset_reason": 3}
-# Per phase (a, b, c): the Pro 3EM's em:0 keys, built once.
-_EM_KEYS = tuple(tuple(f"{ph}_{k}" for k in ("act_power", "aprt_power", "current", "pf",
-                                              "voltage", "freq")) for ph in "abc")
 _COMPONENTS = {"/rpc/EM.GetStatus": "em", "/rpc/EMData.GetStatus": "emdata",
                "/rpc/Switch.GetStatus": "switch", "/rpc/Sys.GetStatus": "sys",
                "/rpc/EM1.GetStatus": "em1", "/rpc/EM1Data.GetStatus": "em1data",

@@ -321,20 +321,22 @@ class SimulatedVitocal:
         p = self._periods(t)
         stamp = _iso(read_at)
         out = []
+        current = self._totals(t)
         for circuit in ("heating", "dhw"):
             series = f"heat.{circuit}"
+            closed = self._closed_heat(p, series)
 
-            def array(starts: list[float], count: int, series: str = series) -> list[float]:
-                ends = [t, *starts[:count - 1]]
-                values = [self._totals(b)[series] - self._totals(a)[series]
-                          for a, b in zip(starts[:count], ends, strict=True)]
-                return [0.0 if zero else _trunc(x) for x in values]
+            def array(name: str, starts: list[float], series: str = series,
+                      closed: dict[str, list[float]] = closed) -> list[float]:
+                values = [_trunc(current[series] - self._totals(starts[0])[series]),
+                          *closed[name]]
+                return [0.0] * len(values) if zero else values
 
             props: dict[str, Any] = {}
-            for name, starts, count in (("day", p.days, 8), ("week", p.weeks, 5),
-                                        ("month", p.months, 13), ("year", p.years, 2)):
+            for name, starts in (("day", p.days), ("week", p.weeks), ("month", p.months),
+                                 ("year", p.years)):
                 props[name] = {"type": "array", "unit": "kilowattHour",
-                               "value": array(starts, count)}
+                               "value": array(name, starts)}
                 props[f"{name}ValueReadAt"] = _str(stamp)
             out.append(self._feature(f"heating.heat.production.{circuit}", props, _iso(now)))
         return out
@@ -390,6 +392,22 @@ class SimulatedVitocal:
                 return sum(end[f"electricity.{c}"] - start[f"electricity.{c}"] for c in parts)
 
             closed = {name: [_trunc(energy(starts[i], starts[i - 1]))
+                             for i in range(1, len(starts))]
+                      for name, starts in (("day", p.days), ("week", p.weeks),
+                                           ("month", p.months), ("year", p.years))}
+            if len(self._closed_of) > 64:
+                self._closed_of.clear()
+            self._closed_of[key] = closed
+        return closed
+
+    def _closed_heat(self, p: _Periods, series: str) -> dict[str, list[float]]:
+        """The heat arrays' entries after the current one (closed periods), truncated;
+        computed once per local day, like `_closed_arrays`."""
+        key = (p.days[0], series)
+        closed = self._closed_of.get(key)
+        if closed is None:
+            closed = {name: [_trunc(self._totals(starts[i - 1])[series]
+                                    - self._totals(starts[i])[series])
                              for i in range(1, len(starts))]
                       for name, starts in (("day", p.days), ("week", p.weeks),
                                            ("month", p.months), ("year", p.years))}

@@ -220,7 +220,10 @@ class Bucket:
         return electricity_point(self.minute, device, "meter", "total", fields)
 
     def add(self, energy_wh: float, duration_s: float, *, running_wh: float = 0.0,
-            bridged: bool = False, estimated: bool = False, filled: bool = False) -> Bucket:
+            bridged: bool = False, estimated: bool = False, filled: bool = False,
+            **more: Any) -> Bucket:
+        """This minute with an interval's energy added; `more`: other fields set at once
+        (one copy instead of two, e.g. the counter a booking ends at)."""
         return replace(
             self, energy_wh=self.energy_wh + energy_wh, duration_s=self.duration_s + duration_s,
             running_wh=self.running_wh + running_wh,
@@ -228,7 +231,7 @@ class Bucket:
             bridged_s=self.bridged_s + (duration_s if bridged else 0.0),
             estimated_wh=self.estimated_wh + (energy_wh if estimated else 0.0),
             filled_wh=self.filled_wh + (energy_wh if filled else 0.0),
-            has_energy=True)
+            has_energy=True, **more)
 
 
 @dataclass(frozen=True)
@@ -346,19 +349,25 @@ def step(state: MeterState, reading: MeterReading, cfg: MeterConfig
                           "went back?)")
         return state, MeterUpdate((), tuple(events))
 
-    power = _valid_number(reading.power_w)
-    if power is None:
-        reject("power", _why_invalid(reading.power_w))
+    power = reading.power_w
+    if type(power) is not float or power - power != 0.0:  # the usual finite float passes
+        power = _valid_number(power)
+        if power is None:
+            reject("power", _why_invalid(reading.power_w))
     has_counter = cfg.has_counter and reading.has_counter
-    counter = _valid_number(reading.energy_import_wh) if has_counter else None
+    counter = reading.energy_import_wh if has_counter else None
+    if counter is not None and (type(counter) is not float or counter - counter != 0.0):
+        counter = _valid_number(counter)
     if has_counter and counter is not None and counter < 0:
         reject("counter", f"negative ({counter:g} Wh; Gen1 EM/3EM report -1 right after "
                           "boot)")
         counter = None
     elif has_counter and counter is None:
         reject("counter", _why_invalid(reading.energy_import_wh))
-    uptime = reading.uptime_s if isinstance(reading.uptime_s, int) and not isinstance(
-        reading.uptime_s, bool) and reading.uptime_s >= 0 else None
+    uptime = reading.uptime_s
+    if not (type(uptime) is int or (isinstance(uptime, int) and not isinstance(uptime, bool))
+            ) or uptime < 0:
+        uptime = None
 
     raw = meter_point(t, cfg.device, power, counter, uptime)
     if raw is not None:
@@ -385,14 +394,17 @@ def step(state: MeterState, reading: MeterReading, cfg: MeterConfig
     else:
         new = _estimate(new, minutes, t, power is not None and running is not None)
 
-    points += minutes.points(cfg.device)
+    if minutes.dirty:
+        points += minutes.points(cfg.device)
     if new.records_note is not None:
         kind = "records_filled" if new.records_note.startswith("filled") else "records_unused"
         events.append(MeterEvent(t, cfg.device, kind, new.records_note))
     if new.records is not None or new.records_note is not None:
         new = replace(new, records=None, records_note=None)  # for this reading only
-    kinds = [e for e in events if e.kind == "rejected"]
-    last_reject = kinds[-1].detail if kinds else None
+    last_reject = None
+    for e in events:
+        if e.kind == "rejected":
+            last_reject = e.detail
     new = replace(new, bucket=minutes.open, last_reject=last_reject,
                   recent=_keep_recent(minutes, new, t, cfg), slices=_keep_slices(new, t, cfg))
     return new, MeterUpdate(tuple(points), tuple(events), running)
@@ -436,14 +448,22 @@ def classify(t0: datetime, c0: float, t1: datetime, c1: float,
     advance = c1 - c0
     if advance < -((COUNTER_RES_WH if strict else 1.0) + 1e-6 * abs(c0)):
         return "dip"
-    inside = _seen(slices, t0, t1, cfg)
-    observed = sum(s.seconds for s in inside)
+    # one pass over the power intervals in (t0, t1] that observed the power (`_seen`)
+    limit_s = 1.5 * cfg.poll_s
+    inside: list[Slice] = []
+    observed = floor_wh = 0.0
+    peak = -math.inf
+    for s in slices:
+        if t0 < s.end <= t1 and s.seconds <= limit_s:
+            inside.append(s)
+            observed += s.seconds
+            floor_wh += s.floor_w * s.seconds / 3600.0  # Slice.floor_wh
+            if s.peak_w > peak:
+                peak = s.peak_w
     if dt <= 0:
         return None
     if observed < 0.9 * dt:  # the power does not cover the interval: only the hard cap
         return "fast" if advance * 3600.0 / dt > cfg.max_power_w else None
-    peak = max(s.peak_w for s in inside)
-    floor_wh = sum(s.floor_wh for s in inside)
     # resolution, the float jitter of large counters (1 ppm, float32 firmware), and what
     # flows while the counter and the power of an answer are a moment apart (at both ends)
     res = COUNTER_RES_WH + 1e-6 * abs(c0) + (inside[0].peak_w + inside[-1].peak_w) * LAG_S / 3600
@@ -698,7 +718,13 @@ def _power_wh(slices: Iterable[Slice], t0: datetime, t1: datetime) -> float:
 
 def _floor_wh(slices: Iterable[Slice], t0: datetime, t1: datetime, cfg: MeterConfig
               ) -> float:
-    return sum(s.floor_wh for s in _seen(slices, t0, t1, cfg))
+    """Sum of `Slice.floor_wh` over `_seen(slices, t0, t1, cfg)` (one pass, as `sum`)."""
+    limit_s = 1.5 * cfg.poll_s
+    total = 0
+    for s in slices:
+        if t0 < s.end <= t1 and s.seconds <= limit_s:
+            total += s.floor_w * s.seconds / 3600.0
+    return total
 
 
 def _skip(state: MeterState, t: datetime, counter: float, uptime: int | None = None,
@@ -709,7 +735,7 @@ def _skip(state: MeterState, t: datetime, counter: float, uptime: int | None = N
     if minutes is not None:
         minutes.put(replace(minutes.get(minute_of(t)), counter_wh=counter))
     return replace(state, baseline=Baseline(t, counter, uptime),
-                   slices=tuple(s for s in state.slices if s.end > t))
+                   slices=_after(state.slices, t))
 
 
 def _book(state: MeterState, minutes: _Minutes, start: datetime, end: datetime,
@@ -738,8 +764,10 @@ def _book(state: MeterState, minutes: _Minutes, start: datetime, end: datetime,
     if dt <= cfg.gap_limit_s or (observed < 0.9 * dt and _same_hour(start, end, cfg)):
         # one poll (or a few), or a gap inside one hour: the minute where it ends
         share = _running_share(inside, state.running)
-        minutes.put(last.add(energy_wh, dt, running_wh=energy_wh * share))
-    elif observed >= 0.9 * dt:
+        minutes.put(last.add(energy_wh, dt, running_wh=energy_wh * share, counter_wh=counter))
+        return replace(state, baseline=Baseline(end, counter, uptime),
+                       slices=_after(state.slices, end))
+    if observed >= 0.9 * dt:
         # the power was seen throughout: split in proportion to it
         weights = [s.power_wh for s in inside]
         total = sum(weights)
@@ -756,7 +784,16 @@ def _book(state: MeterState, minutes: _Minutes, start: datetime, end: datetime,
         _spread(minutes, start, end, energy_wh, cfg)
     minutes.put(replace(minutes.get(minute_of(end)), counter_wh=counter))
     return replace(state, baseline=Baseline(end, counter, uptime),
-                   slices=tuple(s for s in state.slices if s.end > end))
+                   slices=_after(state.slices, end))
+
+
+def _after(slices: tuple[Slice, ...], t: datetime) -> tuple[Slice, ...]:
+    """The slices that end after `t` (in time order, so usually none or all)."""
+    if not slices or slices[-1].end <= t:
+        return ()
+    if slices[0].end > t:
+        return slices
+    return tuple(s for s in slices if s.end > t)
 
 
 def _spread(minutes: _Minutes, start: datetime, end: datetime, energy_wh: float,

@@ -90,6 +90,8 @@ class ShellyClient:
         self._channel_setting = channel
         self._clock = clock
         self._lock = threading.Lock()
+        # the device the poll plan was made for, and whether one Shelly.GetStatus serves it
+        self._one_status: tuple[ShellyDevice, bool] | None = None
         self.transport: Transport = transport or HttpTransport(self.url, timeout_s)
         self._auth: httpx.Auth | None = None
         self.device: ShellyDevice | None = None
@@ -155,7 +157,10 @@ class ShellyClient:
         reads; a component missing from it (a changed profile, a swapped device) is a
         ShellyBadResponse, so the device is recognised again. Gen1: its one /status."""
         family, channel = device.family, device.channel
-        if poll_paths(family, channel) == [GEN2_STATUS]:
+        one_status = self._one_status
+        if one_status is None or one_status[0] is not device:  # once per recognised device
+            one_status = self._one_status = (device, poll_paths(family, channel) == [GEN2_STATUS])
+        if one_status[1]:
             status = self._get_json(GEN2_STATUS)
             stamp = self._clock()
             try:

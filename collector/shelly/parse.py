@@ -270,12 +270,18 @@ def responses_from_status(family: Family, channel: Channel, status: Any) -> dict
         if r.component is None:
             out[r.key] = status
             continue
-        name = r.component.format(n=n)
+        name = _component_name(r.component, n)
         if name not in status:
             raise ShellyUnsupported(f"{family.title}: no component {name!r} in the status "
                                     f"({family.channels_hint}); check SHELLY_CHANNEL")
         out[r.key] = status[name]
     return out
+
+
+@functools.lru_cache(maxsize=128)
+def _component_name(component: str, n: int) -> str:
+    """`switch:{n}` -> `switch:0` (asked every poll: kept)."""
+    return component.format(n=n)
 
 
 def read_values(family: Family, channel: Channel, responses: Mapping[str, Any]) -> Values:
@@ -308,7 +314,7 @@ def no_counters(family: Family, channel: Channel, responses: Mapping[str, Any]) 
     them (early Pro 3EM firmware answers `emdata:0` with only its id): a meter without
     counters, not a missing channel."""
     for path in family.energy[channel.mode]:
-        parent, _, leaf = _fmt(path, channel).rpartition(".")
+        parent, leaf = _parent_and_leaf(path, channel)
         node = _get(responses, parent, channel, required=False) if parent else responses
         if not isinstance(node, Mapping) or leaf in node:
             return False
@@ -348,6 +354,13 @@ def _get(responses: Mapping[str, Any], path: str, channel: Channel, required: bo
 
 def _fmt(path: str, channel: Channel) -> str:
     return path.format(n=channel.index or 0, p=channel.letter)
+
+
+@functools.lru_cache(maxsize=512)
+def _parent_and_leaf(path: str, channel: Channel) -> tuple[str, str]:
+    """A read path for a channel split at its last step (asked every poll: kept)."""
+    parent, _, leaf = _fmt(path, channel).rpartition(".")
+    return parent, leaf
 
 
 @functools.lru_cache(maxsize=512)

@@ -13,7 +13,7 @@ import pytest
 
 from heatpump.settings import Settings
 from heatpump.store import open_store
-from simhouse.demo_cmd import Progress, backfill, format_summary
+from simhouse.demo_cmd import backfill, format_summary
 from tests.paths import ROOT
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -133,29 +133,21 @@ def test_a_meter_outage_is_an_outage_not_a_rejected_reading(tmp_path, caplog):
     assert "rejected" not in caplog.text
 
 
-class _Tty(io.StringIO):
-    def isatty(self) -> bool:
-        return True
 
 
-@pytest.mark.parametrize(("out", "shown"), [
-    (io.StringIO(), ["0", "25", "50", "75", "100"]),
-    (_Tty(), [str(p) for p in range(101)]),
-])
-def test_progress_shows_each_step_once_though_asked_every_poll(out, shown):
-    """The progress bar is asked at every poll (a day of 10-s polls here) but returns at
-    once until its next percent: a terminal sees every percent once, a log every 25 %."""
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    end = start + timedelta(days=1)
-    progress = Progress(start, end, out)
-    t = start
-    while t < end:
-        progress.update(t)
-        t += timedelta(seconds=10)
-    progress.update(end)
-    text = out.getvalue()
-    if isinstance(out, _Tty):
-        got = [part.split("]")[1].split("%")[0].strip() for part in text.split("\r")[1:]]
-    else:
-        got = [line.split(":")[1].strip(" %") for line in text.splitlines()]
-    assert got == shown
+def test_the_summary_truth_over_a_long_span_is_the_truth_asked_at_once():
+    """The demo's summary asks the simulator's truth 30 days at a time (memory: a year's
+    minute arrays at once would break issue 16's 150 MB); the sums are the same."""
+    from zoneinfo import ZoneInfo
+
+    from simhouse.demo_cmd import TRUTH_CHUNK, span_truth_wh
+    from simhouse.house import Simulator
+
+    start = datetime(2025, 12, 1, 0, tzinfo=UTC)
+    end = start + TRUTH_CHUNK * 2 + timedelta(days=5, hours=7)  # two chunks and a part
+    sim = Simulator(3, start - timedelta(days=1), ZoneInfo("Europe/Berlin"))
+    whole = sim.truth(start, end)
+    electricity_wh, heat_wh = span_truth_wh(sim, start, end)
+    assert whole.electricity_wh > 0 and whole.heat_wh > 0
+    assert electricity_wh == pytest.approx(whole.electricity_wh, rel=1e-12)
+    assert heat_wh == pytest.approx(whole.heat_wh, rel=1e-12)
