@@ -1,7 +1,7 @@
 """The Gen1 3EM's em_data.csv (collector/shelly/em_data.py): a real file's format parsed
 exactly, a malformed file refused with one clear error, the configured phases summed,
-and the text answer path held to its size limit; a backfill of the simulated Gen1 3EM
-brings each hour back to the simulator's truth."""
+and the text answer path held to its size limit. (The backfill and the gap fill from the
+simulated Gen1 3EM: tests/collector/test_meter_history.py, test_meter_records_restart.py.)"""
 
 from __future__ import annotations
 
