@@ -37,7 +37,7 @@ from typing import Any
 from collector.points import electricity_point
 from collector.shelly.client import ShellyClient
 from collector.shelly.errors import ShellyError
-from collector.shelly.records import RecordsReader, floor_minute
+from collector.shelly.records import RecordsReader, RecordsSource, floor_minute
 from heatpump.store.base import Point, Store
 
 log = logging.getLogger("collector")
@@ -127,7 +127,7 @@ class FirstStartImport:
     poll so the polls go on meanwhile. Its progress is kept in the accounting state file
     with the points it belongs to (collector/state.py), so a restart continues it."""
 
-    def __init__(self, reader: RecordsReader, device: str, next_minute: datetime,
+    def __init__(self, reader: RecordsSource, device: str, next_minute: datetime,
                  end: datetime):
         self.reader, self.device = reader, device
         self.next, self.end = next_minute, end
@@ -151,7 +151,7 @@ class FirstStartImport:
         return {"next": self.next.isoformat(), "end": self.end.isoformat()}
 
     @classmethod
-    def from_json(cls, reader: RecordsReader, device: str, d: dict[str, str]
+    def from_json(cls, reader: RecordsSource, device: str, d: dict[str, str]
                   ) -> FirstStartImport:
         return cls(reader, device, datetime.fromisoformat(d["next"]),
                    datetime.fromisoformat(d["end"]))

@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from simhouse.house import MeterStep, Simulator
+from simhouse.shelly_em_data import EmDataCsv
 from simhouse.shelly_records import ROUTES as RECORD_ROUTES
 from simhouse.shelly_records import EMDataRecords
 
@@ -101,6 +102,9 @@ class SimulatedShelly:
         # the Pro 3EM keeps per-minute energy records (simhouse/shelly_records.py)
         self.records = (EMDataRecords(sim, clock, PHASE_SHARE) if model == "pro3em"
                         and not self.quirks.no_counters else None)
+        # the Gen1 3EM serves its stored records as em_data.csv (simhouse/shelly_em_data.py)
+        self.em_data = (EmDataCsv(sim, clock, PHASE_SHARE) if model == "3em"
+                        and not self.quirks.no_counters else None)
         self._build = {"pro3em": self._pro3em, "plus1pm": self._plus1pm,
                        "plugs": self._plugs, "3em": self._gen1_3em}[self.model.key]
 
@@ -111,8 +115,8 @@ class SimulatedShelly:
         return s["id"] if self.model.gen >= 2 else f"{s['type']}-{s['mac']}".lower()
 
     def answer(self, path: str) -> tuple[int, Any]:
-        """(HTTP status, JSON body) for a GET of `path`; raises MeterOffline when the meter
-        does not answer at all."""
+        """(HTTP status, JSON body; CSV text for em_data.csv) for a GET of `path`; raises
+        MeterOffline when the meter does not answer at all."""
         route = path.split("?")[0]
         if route == "/shelly":
             self._step()  # an offline meter does not answer /shelly either
@@ -120,6 +124,9 @@ class SimulatedShelly:
         if route in RECORD_ROUTES and self.records is not None:
             self._step()  # an offline meter answers nothing
             return self.records.answer(path)
+        if route.endswith("/em_data.csv") and self.em_data is not None:
+            self._step()  # an offline meter answers nothing
+            return self.em_data.answer(path)
         status = self.status()
         if self.model.gen == 1:
             return (200, status) if route == "/status" else (404, "Not Found")

@@ -140,6 +140,21 @@ class ShellyClient:
                 self._identify()
             return self._get_json(path)
 
+    def get_text(self, path: str) -> str:
+        """The text answer (a CSV file: the Gen1 3EM's em_data.csv, collector/shelly/
+        em_data.py) to one more request of the recognised meter, with the same
+        authentication, size limit and error handling as `get`; an answer that is JSON or
+        not UTF-8 text is a ShellyBadResponse."""
+        with self._lock:
+            if self.device is None:
+                self._identify()
+            body = self._get_body(path)
+            if isinstance(body, NotJson) and body.text is not None:
+                return body.text
+            what = "not text" if isinstance(body, NotJson) else "JSON"
+            raise ShellyBadResponse(f"{self.url}{path.split('?')[0]} answered {what}, not "
+                                    "a CSV file")
+
     def close(self) -> None:
         self.transport.close()
 
@@ -215,9 +230,18 @@ class ShellyClient:
         return httpx.DigestAuth(GEN2_USER, self._password)
 
     def _get_json(self, path: str, auth: bool = True) -> Any:
+        body = self._get_body(path, auth)
+        if isinstance(body, NotJson):
+            raise ShellyBadResponse(f"{self.url}{path.split('?')[0]} answered something that "
+                                    f"is not JSON ({body.size} bytes)")
+        return body
+
+    def _get_body(self, path: str, auth: bool = True) -> Any:
+        """The body of a 200 answer (JSON, or a NotJson); any other status is its
+        ShellyError."""
         answer = self.transport.get(path, self._auth if auth and self._auth else None)
         status = answer.status
-        if status == 200 and not isinstance(answer.body, NotJson):
+        if status == 200:
             return answer.body
         where = f"{self.url}{path.split('?')[0]}"
         if status == 401:
@@ -230,9 +254,6 @@ class ShellyClient:
                                     _retry_after(answer.retry_after))
         if status >= 400:
             raise ShellyBadResponse(f"{where} answered HTTP {status}{_rpc_error(answer.body)}")
-        if isinstance(answer.body, NotJson):
-            raise ShellyBadResponse(f"{where} answered something that is not JSON "
-                                    f"({answer.body.size} bytes)")
         return answer.body
 
 

@@ -13,8 +13,10 @@ A GetData answer is `{"keys": [...], "data": [{"ts", "period", "values": [[...],
 "next_record_ts"}`: row i of a block is the interval [ts + i*period, ts + (i+1)*period),
 its values in the order of `keys`; `<phase>_total_act_energy` (EMData) or
 `total_act_energy` (EM1Data) is the active energy imported in that interval, in Wh (not a
-counter). A long span comes in pages: `next_record_ts` is where the next one starts. Meters
-without records (plugs, switches, PM1, Gen1) are not asked: their gaps stay gaps.
+counter). A long span comes in pages: `next_record_ts` is where the next one starts. The
+Gen1 3EM's records are a CSV file per phase, read by collector/shelly/em_data.py into the
+same `MinuteRecords`. Meters without records (plugs, switches, PM1, Gen1 EM and plugs) are
+not asked: their gaps stay gaps.
 
 Everything here is read through the meter's ShellyClient (so through its Transport: HTTP
 for a real meter, answer functions for the simulated one) and parsed strictly: an answer
@@ -29,7 +31,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from collector.shelly.client import ShellyClient, ShellyDevice
 from collector.shelly.errors import ShellyBadResponse, ShellyError
@@ -91,7 +93,7 @@ def floor_minute(t: datetime) -> datetime:
     return t.replace(second=0, microsecond=0)
 
 
-def _ceil_minute(t: datetime) -> datetime:
+def ceil_minute(t: datetime) -> datetime:
     f = floor_minute(t)
     return f if f == t else f + timedelta(minutes=1)
 
@@ -161,17 +163,33 @@ def parse_first_record(body: Any, api: RecordsApi, where: str) -> datetime | Non
     return datetime.fromtimestamp(min(starts), UTC) if starts else None
 
 
+class RecordsSource(Protocol):
+    """What the gap fill and the imports ask a meter's records (collector/accounting/
+    gapfill.py, collector/meter_history.py): a Gen2+ meter's RecordsReader, or a Gen1
+    3EM's EmDataReader."""
+
+    def first_record(self) -> datetime | None: ...
+
+    def read(self, start: datetime, end: datetime,
+             progress: Callable[[datetime], None] | None = None) -> MinuteRecords: ...
+
+
 class RecordsReader:
-    """Reads the records of one recognised meter through its client."""
+    """Reads the records of one recognised Gen2+ meter through its client."""
 
     def __init__(self, client: ShellyClient, api: RecordsApi):
         self.client, self.api = client, api
 
     @classmethod
-    def of(cls, client: ShellyClient) -> RecordsReader | None:
-        """A reader for the client's meter, or None when it keeps no records (or is not
-        recognised yet)."""
-        api = records_api(client.device) if client.device is not None else None
+    def of(cls, client: ShellyClient) -> RecordsSource | None:
+        """A reader for the client's meter (a Gen1 3EM's: collector/shelly/em_data.py), or
+        None when it keeps no records (or is not recognised yet)."""
+        device = client.device
+        if device is not None and device.family.key == "gen1_3em":
+            from collector.shelly.em_data import EmDataReader  # it builds on this module
+            index = device.channel.index
+            return EmDataReader(client, (0, 1, 2) if index is None else (index,))
+        api = records_api(device) if device is not None else None
         return cls(client, api) if api is not None else None
 
     def first_record(self) -> datetime | None:
@@ -184,7 +202,7 @@ class RecordsReader:
              progress: Callable[[datetime], None] | None = None) -> MinuteRecords:
         """The records of every minute that overlaps [start, end), following the pages;
         `progress(t)` after each page (t: where the next page starts)."""
-        a, b = floor_minute(start), _ceil_minute(end)
+        a, b = floor_minute(start), ceil_minute(end)
         ns, cid = self.api.namespace, self.api.component_id
         where = f"{self.client.url}/rpc/{ns}.GetData"
         end_ts = _epoch(b) - MINUTE_S  # the last record's own start

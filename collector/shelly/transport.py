@@ -1,7 +1,8 @@
 """How a Shelly's answers reach the client: over HTTP, or from an in-process stand-in.
 
 The client (collector/shelly/client.py) asks a `Transport` for one path at a time and gets
-an `Answer` (HTTP status, JSON body or "not JSON", Retry-After). Everything that decides
+an `Answer` (HTTP status, JSON body or "not JSON" (with its text, for the Gen1 3EM's CSV
+records), Retry-After). Everything that decides
 what an answer means (401, 429, HTTP errors, bodies that are not JSON, the family's fields)
 stays in the client and the parser, so the real meter over HTTP, a recording replayed
 (collector/recording.py) and the simulated meter (simhouse.shelly) take the same path.
@@ -27,13 +28,24 @@ from heatpump.store.influx_http import AnswerTooLarge, DeadlineTransport, bounde
 # A Shelly's largest answer (a Pro 3EM's Shelly.GetStatus) is a few tens of KB; anything
 # past this is not a meter's answer and is refused before it fills the memory.
 MAX_ANSWER_BYTES = 1 << 20
+# The Gen1 3EM's stored records (`/emeter/<i>/em_data.csv`, collector/shelly/em_data.py)
+# are a file of about a year: a real one published by another project holds 52,000-65,000
+# rows, 1.5-1.8 MB per phase. A path ending in ".csv" may be this large, no larger.
+MAX_CSV_BYTES = 4 << 20
+
+
+def answer_limit(path: str) -> int:
+    """The largest answer accepted for `path`, in bytes (see MAX_CSV_BYTES)."""
+    return MAX_CSV_BYTES if path.split("?")[0].endswith(".csv") else MAX_ANSWER_BYTES
 
 
 class NotJson:
-    """The body of an answer that was not JSON (its size is kept for the error message)."""
+    """The body of an answer that was not JSON (its size is kept for the error message;
+    `text` is the body when it is UTF-8 text, e.g. a CSV file, else None)."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, text: str | None = None):
         self.size = size
+        self.text = text
 
     def __repr__(self) -> str:
         return f"NotJson({self.size} bytes)"
@@ -63,13 +75,14 @@ class HttpTransport:
     `timeout_s` (SHELLY_TIMEOUT_SECONDS) bounds each request as a whole — connect, the
     Digest challenge and its answer, every byte of the body — not each socket read: a meter
     (or anything at its address) that trickles a byte every 2 s fails the poll in time. An
-    answer larger than MAX_ANSWER_BYTES is refused while it streams in (a Content-Length
+    answer larger than MAX_ANSWER_BYTES (MAX_CSV_BYTES for a .csv path) is refused while it
+    streams in (a Content-Length
     that announces more is refused before reading), so a flood never sits in memory."""
 
-    def __init__(self, url: str, timeout_s: float, max_answer_bytes: int = MAX_ANSWER_BYTES):
+    def __init__(self, url: str, timeout_s: float, max_answer_bytes: int | None = None):
         self.url = url
         self._timeout_s = timeout_s
-        self._max_bytes = max_answer_bytes
+        self._max_bytes = max_answer_bytes  # None: answer_limit(path)
         self._transport = DeadlineTransport()
         self._http = httpx.Client(
             base_url=url, timeout=timeout_s, follow_redirects=False,
@@ -77,14 +90,15 @@ class HttpTransport:
             headers={"Accept": "application/json"}, transport=self._transport)
 
     def get(self, path: str, auth: httpx.Auth | None) -> Answer:
+        limit = self._max_bytes or answer_limit(path)
         try:
             response = bounded(self._http, self._transport, "GET", path, self._timeout_s,
-                               self._max_bytes, **({"auth": auth} if auth else {}))
+                               limit, **({"auth": auth} if auth else {}))
         except httpx.TimeoutException:
             raise timeout(self.url, f"within {self._timeout_s:g} s") from None
         except AnswerTooLarge as exc:
             raise ShellyBadResponse(f"the meter at {self.url} sent an answer larger than "
-                                    f"{self._max_bytes // 1024} KB ({exc}); refused") from None
+                                    f"{limit // 1024} KB ({exc}); refused") from None
         except httpx.TransportError as exc:
             raise unreachable(self.url, type(exc).__name__) from None
         except (KeyError, ValueError):  # httpx cannot answer this Digest challenge
@@ -93,11 +107,19 @@ class HttpTransport:
         try:
             body: Any = json.loads(response.content)
         except ValueError:  # also UnicodeDecodeError
-            body = NotJson(len(response.content))
+            body = not_json(response.content)
         return Answer(response.status_code, body, response.headers.get("retry-after"))
 
     def close(self) -> None:
         self._http.close()
+
+
+def not_json(content: bytes) -> NotJson:
+    """A body that is not JSON, with its text when it is UTF-8 text."""
+    try:
+        return NotJson(len(content), content.decode("utf-8"))
+    except UnicodeDecodeError:
+        return NotJson(len(content))
 
 
 def timeout(url: str, cause: str) -> ShellyTimeout:
@@ -111,7 +133,8 @@ def unreachable(url: str, cause: str) -> ShellyUnreachable:
 class AnswerTransport:
     """Answers from a function `answer(path) -> (status, JSON body)` in this process: the
     simulated meter, or a recording. The function raises ConnectionError (or TimeoutError)
-    with the cause as its message when the meter does not answer at all."""
+    with the cause as its message when the meter does not answer at all. A `str` body is
+    a text answer (the Gen1 3EM's em_data.csv), held to the same size limit as over HTTP."""
 
     def __init__(self, answer: Callable[[str], tuple[int, Any]], url: str = "simulated"):
         self._answer = answer
@@ -124,6 +147,12 @@ class AnswerTransport:
             raise timeout(self.url, str(exc) or "in time") from None
         except ConnectionError as exc:
             raise unreachable(self.url, str(exc) or type(exc).__name__) from None
+        if isinstance(body, str):
+            content = body.encode("utf-8")
+            if len(content) > answer_limit(path):
+                raise ShellyBadResponse(f"the meter at {self.url} sent an answer larger than "
+                                        f"{answer_limit(path) // 1024} KB; refused")
+            body = NotJson(len(content), body)
         return Answer(status, body)
 
     def close(self) -> None:

@@ -162,3 +162,27 @@ def test_each_meter_of_shelly_meters_is_imported_with_its_role(tmp_path):
         points = store.points("electricity", *FAR, {"source": "meter"})
     assert len(points) == 2880
     assert {p.tags.get("role") for p in points} == {"outdoor_unit"}
+
+
+def test_a_gen1_3em_is_backfilled_from_its_em_data_csv_hour_by_hour_as_it_measured(tmp_path):
+    """The Gen1 3EM's file holds 10-minute rows before yesterday 00:00 UTC (here 13.01.
+    12:00 - 14.01. 00:00) and minute rows since; both come back to the simulator's truth
+    per hour (rounding: 2 decimals per phase and row)."""
+    settings, meter = settings_in(tmp_path), Meter("3em")
+    assert backfill(settings, meter) == 0
+    minutes = stored(settings)
+    assert min(minutes) == FIRST and len(minutes) == 2 * 1440
+    sim = meter.house.sim
+    per_minute_from = datetime(2026, 1, 14, tzinfo=UTC)
+    for h in range(48):
+        a = FIRST + timedelta(hours=h)
+        got = sum(f["energy_wh"] for m, f in minutes.items() if a <= m < a + timedelta(hours=1))
+        rows = 60 if a >= per_minute_from else 6  # each rounded to 0.01 Wh per phase
+        assert got == pytest.approx(sim.truth(a, a + timedelta(hours=1)).electricity_wh,
+                                    abs=rows * 3 * 0.005), a
+    ten = FIRST + timedelta(minutes=20)  # a 10-minute row, spread evenly over its minutes
+    assert len({round(minutes[ten + timedelta(minutes=k)]["energy_wh"], 9)
+                for k in range(10)}) == 1
+    assert all(f["filled_wh"] == f["energy_wh"] and "counter_wh" not in f
+               for f in minutes.values())
+    assert backfill(settings, meter) == 0 and len(stored(settings)) == 2 * 1440  # idempotent
