@@ -124,9 +124,14 @@ def test_circuits_are_split_never_added_to_the_total(house):
     assert summary.electricity_kwh * 1000 == pytest.approx(meter, rel=1e-9)
 
 
+ROLE_FILTER = """"role" != 'heating_rod' AND "role" != 'circulation_pumps'"""
+
+
 def test_grafana_sums_only_the_total_circuit():
     """The dashboard's energy panels sum `energy_wh` of the `heat` and `electricity` points
-    the accounting writes for circuit total AND each circuit: each query must pick one."""
+    (or their rollups) the accounting writes for circuit total AND each circuit: each query
+    must pick one; and a meter's electricity leaves out the meters of the heating rod and
+    circulation pumps (SHELLY_METERS roles outside the heat pump's own figure)."""
     import json
     import re
 
@@ -148,10 +153,12 @@ def test_grafana_sums_only_the_total_circuit():
                 walk(v)
 
     walk(board)
-    energy = [q for q in queries if re.search(r'FROM "(heat|electricity)"', q)]
+    energy = [q for q in queries if re.search(r'FROM "(heat|electricity)(_1h|_1d)?"', q)]
     assert energy
     for q in energy:
         assert "sum(" in q and """"circuit" = 'total'""" in q, q
+        if "'meter'" in q:
+            assert ROLE_FILTER in q, q
 
 
 def test_chat_answers_alerts_from_the_alert_checks_state(house):

@@ -382,6 +382,9 @@ def test_status_and_jaz_in_german(house, empty):
         "den der Stromzähler zählt",
         f"Wärme aufgeteilt: Heizung 1.151 kWh (98{NBSP}%), COP 3,36 nach dem Strom des "
         f"Geräts; Warmwasser 27,0 kWh (2{NBSP}%), COP 2,40 nach dem Strom des Geräts",
+        "(die COP je Nutzung teilen durch den eigenen Stromwert der Wärmepumpe für diese "
+        "Nutzung, ohne Standby und Pumpen, die der Stromzähler mitzählt; gemittelt ergeben sie "
+        "daher nicht den gemessenen Wert oben)",
         "COP im Betrieb 3,16 (Wärme durch den Strom, während der Verdichter lief, 213 h)",
         "Verdichter: 0,1 Starts pro Tag, mittlere Laufzeit 215,9 h",
         "die eigene Stromangabe der Wärmepumpe: 354 kWh (Stromzähler 373 kWh über dieselben "
