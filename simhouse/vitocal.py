@@ -384,30 +384,25 @@ class SimulatedVitocal:
                        ) -> dict[str, list[float]]:
         """The arrays' entries after the current one (closed periods: day -1..-7, week
         -1..-4, month -1..-12, year -1), truncated; computed once per local day."""
-        key = (p.days[0], circuit)
-        closed = self._closed_of.get(key)
-        if closed is None:
-            def energy(a: float, b: float) -> float:
-                end, start = self._totals(b), self._totals(a)
-                return sum(end[f"electricity.{c}"] - start[f"electricity.{c}"] for c in parts)
+        def energy(a: float, b: float) -> float:
+            end, start = self._totals(b), self._totals(a)
+            return sum(end[f"electricity.{c}"] - start[f"electricity.{c}"] for c in parts)
 
-            closed = {name: [_trunc(energy(starts[i], starts[i - 1]))
-                             for i in range(1, len(starts))]
-                      for name, starts in (("day", p.days), ("week", p.weeks),
-                                           ("month", p.months), ("year", p.years))}
-            if len(self._closed_of) > 64:
-                self._closed_of.clear()
-            self._closed_of[key] = closed
-        return closed
+        return self._closed(p, (p.days[0], circuit), energy)
 
     def _closed_heat(self, p: _Periods, series: str) -> dict[str, list[float]]:
         """The heat arrays' entries after the current one (closed periods), truncated;
         computed once per local day, like `_closed_arrays`."""
-        key = (p.days[0], series)
+        return self._closed(p, (p.days[0], series),
+                            lambda a, b: self._totals(b)[series] - self._totals(a)[series])
+
+    def _closed(self, p: _Periods, key: tuple[float, str],
+                energy: Callable[[float, float], float]) -> dict[str, list[float]]:
+        """{day/week/month/year: energy of each closed period (from its start to the next
+        period's start), truncated}, kept per `key` for the local day."""
         closed = self._closed_of.get(key)
         if closed is None:
-            closed = {name: [_trunc(self._totals(starts[i - 1])[series]
-                                    - self._totals(starts[i])[series])
+            closed = {name: [_trunc(energy(starts[i], starts[i - 1]))
                              for i in range(1, len(starts))]
                       for name, starts in (("day", p.days), ("week", p.weeks),
                                            ("month", p.months), ("year", p.years))}
