@@ -12,6 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot import fmt
+from bot.alerts.texts import health_because
 from bot.analytics import (
     COVER_MIN,
     SPLIT_CIRCUITS,
@@ -478,9 +479,7 @@ def _source_lines(meters: Latests, pumps: Latests, health: list[SourceHealth],
             out.append("  " + _("{who}: up since {time}").format(
                 who=who, time=fmt.local(h.time, tz)))
         else:
-            because = h.detail or h.reason or _("unknown reason")
-            if h.reason and h.detail:
-                because = f"{h.reason}: {h.detail}"
+            because = health_because(h.reason or "", h.detail or "")
             until = ""
             if h.until:
                 until = _(", waits until {time}").format(time=_when(h.until, tz))

@@ -28,6 +28,7 @@ from collector.service import Source, VirtualClock
 from collector.summary import format_run_summary, run_summary
 from collector.vicare.dumps import DumpAnswers
 from collector.wiring import Devices, build_sources
+from heatpump.i18n import _
 from heatpump.settings import Settings
 
 REPLAY_DIR = "replay"
@@ -35,9 +36,9 @@ REPLAY_DIR = "replay"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("folder", metavar="DIR",
-                   help="a recording (collect --record DIR) or a folder of dumps with times")
+                   help=_("a recording (collect --record DIR) or a folder of dumps with times"))
     p.add_argument("--into", metavar="DIR",
-                   help="the folder of the separate store (default: <data dir>/replay)")
+                   help=_("the folder of the separate store (default: <data dir>/replay)"))
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

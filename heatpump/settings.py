@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from heatpump.boundary import DEFAULT_ROLE, LOAD_LABELS, ROLE_LOADS, overlapping_roles
-from heatpump.i18n import check_language
+from heatpump.i18n import _, check_language, using
 from heatpump.logs import hide_url_password
 
 
@@ -38,6 +38,31 @@ class SettingsError(ValueError):
         if self.warnings:
             text += "\nalso:\n" + "\n".join(f"  - {w}" for w in self.warnings)
         super().__init__(text)
+
+
+class SettingsWarning(str):
+    """A warning about the settings: its value is the English text (for logs, which stay
+    English, and for comparing), `shown()` the same text in the current language (for
+    `heatpump doctor` and other lines a person reads). Built from a function that renders
+    it with `_()`, so the language is that of the moment it is shown, not of parsing."""
+
+    _render: Callable[[], str]
+
+    def __new__(cls, render: Callable[[], str]) -> SettingsWarning:
+        with using("en"):
+            text = render()
+        obj = super().__new__(cls, text)
+        obj._render = render
+        return obj
+
+    def shown(self) -> str:
+        """The warning in the current language (heatpump.i18n)."""
+        return self._render()
+
+
+def shown(warning: str) -> str:
+    """A settings warning in the current language (a plain str stays as it is)."""
+    return warning.shown() if isinstance(warning, SettingsWarning) else warning
 
 
 # --- parsers: each raises ValueError with a short reason ----------------------------------
@@ -777,8 +802,12 @@ def unknown_variable_warnings(names: Iterable[str]) -> list[str]:
         if not name.upper().startswith(PREFIXES + MISSPELT_PREFIXES):
             continue
         close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]}?" if close else "the names are in docs/settings.md"
-        out.append(f"{name} is not a setting and is ignored; {hint}")
+        out.append(SettingsWarning(
+            (lambda name=name, meant=close[0]: _(
+                "{name} is not a setting and is ignored; did you mean {meant}?").format(
+                    name=name, meant=meant)) if close else
+            (lambda name=name: _("{name} is not a setting and is ignored; the names are in "
+                                 "docs/settings.md").format(name=name))))
     return out
 
 
@@ -790,8 +819,9 @@ def env_file_warnings(path: Path) -> list[str]:
     mode = stat.S_IMODE(path.stat().st_mode)
     if not mode & 0o077:
         return []
-    return [f"{path} can be read by other users (mode {mode:o}) and holds your passwords "
-            f"and tokens; fix: chmod 600 {path}"]
+    return [SettingsWarning(lambda: _(
+        "{path} can be read by other users (mode {mode}) and holds your passwords and "
+        "tokens; fix: chmod 600 {path}").format(path=path, mode=f"{mode:o}"))]
 
 
 def _system_zone() -> str:

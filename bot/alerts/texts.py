@@ -52,6 +52,27 @@ def reason_text(reason: str) -> str | None:
     }.get(reason)
 
 
+def stored_detail(reason: str, detail: str) -> str:
+    """The detail the collector stored with a health reason, if it may be shown now: the
+    collector stores it in English (it is data, read by old readers too), so in another
+    language it is left out where `reason_text` renders the reason code, and kept (as the
+    only explanation there is) where it cannot."""
+    detail = detail.strip()
+    if i18n.language() != "en" and reason_text(reason) is not None:
+        return ""
+    return detail
+
+
+def health_because(reason: str, detail: str) -> str:
+    """Why a source is not up, for /status: in English the stored 'reason: detail'; in
+    another language the reason's own text (see `stored_detail`)."""
+    shown = stored_detail(reason, detail)
+    if i18n.language() == "en" or reason_text(reason) is None:
+        return (f"{reason}: {shown}" if reason and shown
+                else shown or reason or _("unknown reason"))
+    return reason_text(reason) or reason
+
+
 def when(dt: datetime, tz: ZoneInfo, now: datetime) -> str:
     """Local time, with the day only when it is not today ('08:15', 'Mon 08:15',
     'Mon 05 Jan 08:15'; German 'Mo. 08:15', 'Mo. 5. Jan. 08:15')."""
@@ -163,7 +184,7 @@ def health_text(h: Mapping[str, Any] | None, tz: ZoneInfo, now: datetime) -> str
     until = _dt(h.get("until"))
     if until is not None:
         text += _(", waiting until {time}").format(time=when(until, tz, now))
-    detail = (h.get("detail") or "").strip()
+    detail = stored_detail(h.get("reason") or "", h.get("detail") or "")
     if detail and detail.rstrip(".").lower() != reason.lower():
         detail = detail.rstrip(".")
         text += f". {detail[0].upper()}{detail[1:]}"  # a sentence of its own

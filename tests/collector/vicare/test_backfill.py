@@ -110,6 +110,6 @@ def test_backfill_without_a_heat_pump_says_what_to_set(tmp_path: Path,
 def test_the_command_is_listed() -> None:
     from heatpump.cli import COMMANDS, build_parser
 
-    assert COMMANDS["backfill"][0] == "collector.backfill_cmd"
+    assert COMMANDS["backfill"] == "collector.backfill_cmd"
     assert "backfill" in build_parser().format_help()
 
