@@ -328,7 +328,7 @@ def _heatpump_lines(pumps: Latests, messages: Mapping[str, list[Point]], tz: Zon
                     pct=fmt.percent_of(f"{float(mod.value):.0f}"))
             phase = latest.get("compressor_phase")
             if phase is not None and str(phase.value) not in ("", "off"):
-                state += f" ({phase.value})"
+                state += f" ({phase_text(str(phase.value))})"
         stale = (now - poll).total_seconds() > STALE_HEATPUMP_S
         out.append(_("heat pump{name}: {state} — polled {age}").format(
             name=name, state=state, age=fmt.age(poll, now))
@@ -377,6 +377,16 @@ def _when(iso: str, tz: ZoneInfo) -> str:
     except ValueError:
         return iso
     return fmt.local(t, tz) if t.tzinfo else t.strftime("%d.%m.%Y %H:%M")
+
+
+def phase_text(phase: str) -> str:
+    """The compressor's phase as the Viessmann API reports it (heating.compressors.N
+    `phase`: ready, preparing, heating, cooling, pause, defrost, ...) in the current
+    language; a phase not listed here as the device names it."""
+    return {"ready": _("ready"), "preparing": _("preparing"), "heating": _("heating"),
+            "cooling": _("cooling"), "pause": _("pause"), "defrost": _("defrosting"),
+            "preparing-defrost": _("preparing to defrost"),
+            "passive-defrost": _("passive defrost")}.get(phase, phase)
 
 
 def message_kind(kind: str) -> str:

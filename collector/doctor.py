@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 from collector.check import FAIL, OK, Check
 from heatpump import heartbeat
-from heatpump.i18n import _, number
+from heatpump.i18n import _, number, shown
 from heatpump.logs import without_credentials
-from heatpump.settings import MeterSpec, Settings, shown
+from heatpump.settings import MeterSpec, Settings
 from heatpump.timeutil import utcnow
 
 if TYPE_CHECKING:

@@ -44,7 +44,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     folder = Path(args.folder)
     if not folder.is_dir():
-        print(f"heatpump replay: {folder} is not a folder", file=sys.stderr)
+        print("heatpump replay: " + _("{folder} is not a folder").format(folder=folder),
+              file=sys.stderr)
         return 2
     into = Path(args.into) if args.into else settings.data_dir / REPLAY_DIR
     try:
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from heatpump.store.sqlite import SQLiteStore
 
     with SQLiteStore(into / "heatpump.sqlite3", settings.tz) as store:
-        print(f"Replayed {folder} into {into}:")
+        print(_("Replayed {folder} into {into}:").format(folder=folder, into=into))
         print(format_run_summary(run_summary(store, start, end, settings.tz), settings.tz))
     return 0
 

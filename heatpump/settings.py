@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from heatpump.boundary import DEFAULT_ROLE, LOAD_LABELS, ROLE_LOADS, overlapping_roles
-from heatpump.i18n import _, check_language, using
+from heatpump.i18n import Worded, _, check_language
 from heatpump.logs import hide_url_password
 
 
@@ -40,29 +40,9 @@ class SettingsError(ValueError):
         super().__init__(text)
 
 
-class SettingsWarning(str):
-    """A warning about the settings: its value is the English text (for logs, which stay
-    English, and for comparing), `shown()` the same text in the current language (for
-    `heatpump doctor` and other lines a person reads). Built from a function that renders
-    it with `_()`, so the language is that of the moment it is shown, not of parsing."""
-
-    _render: Callable[[], str]
-
-    def __new__(cls, render: Callable[[], str]) -> SettingsWarning:
-        with using("en"):
-            text = render()
-        obj = super().__new__(cls, text)
-        obj._render = render
-        return obj
-
-    def shown(self) -> str:
-        """The warning in the current language (heatpump.i18n)."""
-        return self._render()
-
-
-def shown(warning: str) -> str:
-    """A settings warning in the current language (a plain str stays as it is)."""
-    return warning.shown() if isinstance(warning, SettingsWarning) else warning
+class SettingsWarning(Worded):
+    """A warning about the settings, found while parsing: English as a str (the log line),
+    `shown()` in the current language (`heatpump doctor`); see heatpump.i18n.Worded."""
 
 
 # --- parsers: each raises ValueError with a short reason ----------------------------------

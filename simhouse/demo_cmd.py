@@ -27,6 +27,7 @@ from typing import TextIO
 from collector.service import Clock, Collector
 from collector.wiring import Devices
 from heatpump.i18n import _, ngettext, number
+from heatpump.i18n import date as i18n_date
 from heatpump.settings import Settings
 from heatpump.store.base import Store
 from heatpump.timeutil import utcnow
@@ -223,12 +224,13 @@ class Progress:
         self.shown = pct
         if self.tty:
             bar = "#" * (pct // 4)
-            self.out.write(f"\r  simulating [{bar:<25}] {pct:3d}%  "
-                           f"{now.astimezone().strftime('%Y-%m-%d')}")
+            word = _("simulating")
+            self.out.write(f"\r  {word} [{bar:<25}] {pct:3d}%  "
+                           f"{i18n_date(now.astimezone(), 'short')}")
             if pct == 100:
                 self.out.write(f"  ({time.monotonic() - self.t0:.0f} s)\n")
         else:
-            self.out.write(f"  simulating: {pct}%\n")
+            self.out.write("  " + _("simulating: {pct}%").format(pct=pct) + "\n")
         self.out.flush()
 
 

@@ -14,6 +14,7 @@ from babel.numbers import format_decimal
 
 from bot import fmt
 from heatpump import i18n
+from heatpump.health_texts import reason_text, stored_detail
 from heatpump.i18n import _, ngettext
 
 
@@ -26,41 +27,6 @@ def source_label(source: str) -> str:
 def source_short(source: str) -> str:
     """'Meter', 'Heat pump': a source at the start of a sentence."""
     return {"meter": _("Meter"), "heatpump": _("Heat pump")}.get(source, source)
-
-
-def reason_text(reason: str) -> str | None:
-    """What a collector health reason (health.reason) means for the owner, in the current
-    language; None for a reason this table does not know."""
-    return {
-        "quota_exhausted": _("Viessmann API quota exhausted"),
-        "rate_limited": _("rate-limited by the Viessmann API"),
-        "login_failed": _("login to Viessmann failed (check VICARE_USERNAME, VICARE_PASSWORD, "
-                          "VICARE_CLIENT_ID)"),
-        "auth_failed": _("the meter refused the login (check SHELLY_USERNAME, "
-                         "SHELLY_PASSWORD)"),
-        "device_offline": _("the heat pump is offline in the Viessmann cloud"),
-        "gateway_offline": _("the heat pump's internet gateway is offline"),
-        "server_error": _("the Viessmann server answered with an error"),
-        "unreachable": _("not reachable on the network"),
-        "bad_response": _("answered with something unreadable"),
-        "counter_reset": _("the meter's energy counter was reset"),
-        "reversed_clamp": _("the meter's current clamp looks reversed (negative power)"),
-        "login_spacing": _("Viessmann logins are spaced out after failed ones"),
-        "no_device": _("no heat pump found in the Viessmann account (check VICARE_DEVICE)"),
-        "replay_finished": _("every dump of VICARE_DUMP was replayed"),
-        "error": _("an unexpected error in the collector (see its log)"),
-    }.get(reason)
-
-
-def stored_detail(reason: str, detail: str) -> str:
-    """The detail the collector stored with a health reason, if it may be shown now: the
-    collector stores it in English (it is data, read by old readers too), so in another
-    language it is left out where `reason_text` renders the reason code, and kept (as the
-    only explanation there is) where it cannot."""
-    detail = detail.strip()
-    if i18n.language() != "en" and reason_text(reason) is not None:
-        return ""
-    return detail
 
 
 def health_because(reason: str, detail: str) -> str:

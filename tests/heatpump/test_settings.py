@@ -238,8 +238,7 @@ def test_every_command_shows_the_warnings_so_doctor_does(tmp_path):
 
 def test_warnings_are_english_in_logs_and_german_when_shown() -> None:
     """Issue 19: warnings are built at parse time, but worded for a person when shown."""
-    from heatpump.i18n import using
-    from heatpump.settings import shown
+    from heatpump.i18n import shown, using
 
     (w,) = Settings.from_mapping({"HEATPUMP_TZ": "UTC", "SHELY_URL": "x"}).warnings
     assert w == "SHELY_URL is not a setting and is ignored; did you mean SHELLY_URL?"
