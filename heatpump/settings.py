@@ -359,8 +359,9 @@ class Settings:
         help="Log level: DEBUG, INFO, WARNING or ERROR.")
     lang: str = setting(
         "HEATPUMP_LANG", _lang, "en", example="de",
-        help="Language of every reply, alert, chart and doctor line: en (English) or de "
-             "(German); numbers and dates follow it (3.45 / 3,45).")
+        help="Language of every reply, alert, chart, help text and doctor line: en "
+             "(English) or de (German); numbers and dates follow it (3.45 / 3,45). Log "
+             "lines stay English.")
     spool_max_mb: float = setting(
         "HEATPUMP_SPOOL_MAX_MB", _float, "200", example="200", minimum=1,
         help="Disk space (MB) the collector may use to keep data while the store is down; "
