@@ -117,16 +117,27 @@ def install_argparse_texts() -> None:
     argparse._ = argparse_text  # type: ignore[attr-defined]
 
 
+def env_file_argument(argv: Sequence[str]) -> str:
+    """The value of `--env-file` in `argv` ('.env' without one). A plain scan, not a parser:
+    a malformed command line is for the real parser to report, in the language found."""
+    args = list(argv)
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg.startswith("--env-file="):
+            return arg.split("=", 1)[1]
+        if arg == "--env-file" and i + 1 < len(args):
+            return args[i + 1]
+    return ".env"
+
+
 def early_language(argv: Sequence[str], environ: dict[str, str] | None = None) -> str:
     """HEATPUMP_LANG before the settings are read: the environment, else the --env-file
     named in `argv` (default .env) when it exists; 'en' when unset or not a language."""
     env = os.environ if environ is None else environ
     raw = env.get("HEATPUMP_LANG", "").strip()
     if not raw:
-        pre = argparse.ArgumentParser(add_help=False)
-        pre.add_argument("--env-file", default=".env")
-        known, _rest = pre.parse_known_args(list(argv))
-        path = Path(known.env_file)
+        path = Path(env_file_argument(argv))
         if path.is_file():
             from dotenv import dotenv_values
 

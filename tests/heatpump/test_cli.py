@@ -61,3 +61,12 @@ def test_early_language_ignores_what_settings_would_refuse(tmp_path):
     assert early_language([], {"HEATPUMP_LANG": "DE"}) == "de"
     assert early_language([], {"HEATPUMP_LANG": "fr"}) == "en"  # Settings reports it later
     assert early_language(["--env-file", str(tmp_path / "none.env")], {}) == "en"
+
+
+def test_the_env_file_is_found_without_a_parser():
+    from heatpump.cli_texts import env_file_argument
+
+    assert env_file_argument(["--env-file", "a.env", "doctor"]) == "a.env"
+    assert env_file_argument(["--env-file=b.env", "--help"]) == "b.env"
+    assert env_file_argument(["--env-file"]) == ".env"  # the parser reports this one
+    assert env_file_argument(["chat", "--", "--env-file", "c"]) == ".env"
