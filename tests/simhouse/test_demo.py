@@ -159,3 +159,25 @@ def test_progress_shows_each_step_once_though_asked_every_poll(out, shown):
     else:
         got = [line.split(":")[1].strip(" %") for line in text.splitlines()]
     assert got == shown
+
+
+def test_progress_in_german():
+    """Issue 19: the progress lines speak the owner's language, dates as the locale writes
+    them."""
+    from heatpump import i18n
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    end = start + timedelta(days=1)
+    with i18n.using("de"):
+        out = io.StringIO()
+        progress = Progress(start, end, out)
+        progress.update(start)
+        progress.update(end)
+        tty = _Tty()
+        bar = Progress(start, end, tty)
+        noon = start + timedelta(hours=12)
+        bar.update(noon)
+        day = i18n.date(noon.astimezone(), "short")  # the machine's local day, e.g. 01.01.26
+    assert out.getvalue() == "  simuliere: 0 %\n  simuliere: 100 %\n"
+    assert tty.getvalue() == f"\r  simuliere [############             ]  50%  {day}"
+    assert day.count(".") == 2
