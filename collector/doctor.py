@@ -84,6 +84,13 @@ def check_settings(settings: Settings, now: datetime) -> Check:
     return c
 
 
+def measurement_label(measurement: str) -> str:
+    """A measurement of the stored schema (heatpump/schema.py) by its name in English (the
+    name docs/schema.md uses) and by what it holds in another language."""
+    return {"meter": _("meter"), "heatpump": _("heatpump"), "electricity": _("electricity"),
+            "heat": _("heat")}.get(measurement, measurement)
+
+
 def check_store(settings: Settings, now: datetime) -> Check:
     from heatpump.store import open_store
     from heatpump.store.base import StoreError
@@ -103,7 +110,8 @@ def check_store(settings: Settings, now: datetime) -> Check:
                                  ("electricity", "energy_wh"), ("heat", "energy_wh")):
             got = store.latest(measurement, [fld]).get(fld)
             c.lines.append(_("last {measurement}: {when}").format(
-                measurement=measurement, when=_ago(got.time, now) if got else _("none")))
+                measurement=measurement_label(measurement),
+                when=_ago(got.time, now) if got else _("none")))
     except StoreError as exc:
         c.fail(_("not reachable: {error}").format(error=exc), _store_fix(settings))
     finally:

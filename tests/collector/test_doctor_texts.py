@@ -45,10 +45,10 @@ def test_the_store_section_in_german(tmp_path):
         assert render(check_store(s, NOW)).splitlines() == [
             "[  ok] Datenspeicher",
             f"       {info.backend} {info.version} unter {info.location}",
-            "       zuletzt meter: keine",
-            "       zuletzt heatpump: keine",
-            "       zuletzt electricity: keine",
-            "       zuletzt heat: keine",
+            "       zuletzt Stromzähler: keine",
+            "       zuletzt Wärmepumpe: keine",
+            "       zuletzt Strom: keine",
+            "       zuletzt Wärme: keine",
             "       Collector: läuft hier nicht (kein Lebenszeichen)",
         ]
     assert render(check_store(s, NOW)).splitlines()[-1] == (
