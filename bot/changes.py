@@ -57,13 +57,28 @@ def setting_label(setting: str) -> str:
             "dhw_mode": _("hot-water mode")}.get(setting, setting)
 
 
+def mode_text(mode: str) -> str:
+    """An operating mode as the Viessmann API names it (heating.circuits.N.operating.modes
+    .active, heating.dhw.operating.modes.active) in the current language; a mode not listed
+    here as the device names it."""
+    return {"heating": _("heating"), "dhw": _("hot water only"),
+            "dhwAndHeating": _("hot water and heating"), "standby": _("standby"),
+            "off": _("off"), "on": _("on"), "cooling": _("cooling"),
+            "heatingCooling": _("heating and cooling"),
+            "dhwAndHeatingCooling": _("hot water, heating and cooling"),
+            "forcedNormal": _("forced normal"), "forcedReduced": _("forced reduced"),
+            "normal": _("normal"), "reduced": _("reduced"), "comfort": _("comfort"),
+            "eco": _("eco"), "balanced": _("balanced"), "efficient": _("efficient"),
+            "efficientWithMinComfort": _("efficient with minimum comfort")}.get(mode, mode)
+
+
 def _value(text: str) -> str:
     """A stored setting value as shown: a number in the locale ('0,6' in German, as many
-    decimals as stored), anything else (a mode) as it is."""
+    decimals as stored), a mode in the current language (`mode_text`)."""
     try:
         x = float(text)
     except ValueError:
-        return text
+        return mode_text(text)
     decimals = len(text.split(".", 1)[1]) if "." in text and "e" not in text.lower() else 0
     return fmt.num(x, decimals, grouping=False) if math.isfinite(x) else text
 
@@ -221,12 +236,19 @@ def _span(a: date, b: date) -> str:
     return f"{a:%d.%m.}–{b:%d.%m.%Y}" if b >= a else _("none")
 
 
+def _side(n: int, a: date, b: date) -> str:
+    """One side of a change: '7 days complete of 16.11.–26.11.2026', or that it has no day
+    yet (a change made today: the day after it has not begun)."""
+    if b < a:
+        return _("no day yet")
+    return _("{days} complete of {span}").format(days=_days(n), span=_span(a, b))
+
+
 def effect_lines(e: Effect) -> list[str]:
     w = e.window
-    lines = ["  " + _("before: {before_days} complete of {before_span}; after: {after_days} "
-                      "complete of {after_span}").format(
-        before_days=_days(e.before_days), before_span=_span(w.before_first, w.before_last),
-        after_days=_days(e.after_days), after_span=_span(w.after_first, w.after_last))]
+    lines = ["  " + _("before: {before}; after: {after}").format(
+        before=_side(e.before_days, w.before_first, w.before_last),
+        after=_side(e.after_days, w.after_first, w.after_last))]
     if not e.rows:
         lines.append("  " + _("no outdoor temperature range with complete days on both sides "
                               "yet: too early to tell"))

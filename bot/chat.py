@@ -36,12 +36,12 @@ from heatpump.timeutil import utcnow
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--demo", action="store_true",
-                   help="read the demo store (<data dir>/demo/, written by `heatpump demo`)")
+                   help=_("read the demo store (<data dir>/demo/, written by `heatpump demo`)"))
     p.add_argument("--out", default=None,
-                   help="folder for chart PNG and /export CSV files (default: charts go to "
-                        "<data dir>/charts/, /export files to the current folder)")
+                   help=_("folder for chart PNG and /export CSV files (default: charts go to "
+                        "<data dir>/charts/, /export files to the current folder)"))
     p.add_argument("words", metavar="COMMAND", nargs=argparse.REMAINDER,
-                   help="one command to answer, e.g. /jaz 12m (default: interactive)")
+                   help=_("one command to answer, e.g. /jaz 12m (default: interactive)"))
 
 
 def chart_path(reply: Reply, out_dir: Path, now: datetime) -> Path:

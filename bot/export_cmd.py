@@ -28,14 +28,14 @@ class ExportArgsError(ValueError):
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from", dest="date_from", required=True, metavar="YYYY-MM-DD",
-                   help="first local day")
+                   help=_("first local day"))
     p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD",
-                   help="last local day, included (default: today)")
+                   help=_("last local day, included (default: today)"))
     p.add_argument("--step", choices=export.STEPS, default="hour",
-                   help="one row per local hour (default) or day")
-    p.add_argument("--out", default="-", help="CSV file to write (default: standard output)")
+                   help=_("one row per local hour (default) or day"))
+    p.add_argument("--out", default="-", help=_("CSV file to write (default: standard output)"))
     p.add_argument("--demo", action="store_true",
-                   help="read the demo store (<data dir>/demo/, written by `heatpump demo`)")
+                   help=_("read the demo store (<data dir>/demo/, written by `heatpump demo`)"))
 
 
 def _day(text: str, what: str) -> date:

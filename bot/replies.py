@@ -12,6 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot import fmt
+from bot.alerts.texts import health_because
 from bot.analytics import (
     COVER_MIN,
     SPLIT_CIRCUITS,
@@ -327,7 +328,7 @@ def _heatpump_lines(pumps: Latests, messages: Mapping[str, list[Point]], tz: Zon
                     pct=fmt.percent_of(f"{float(mod.value):.0f}"))
             phase = latest.get("compressor_phase")
             if phase is not None and str(phase.value) not in ("", "off"):
-                state += f" ({phase.value})"
+                state += f" ({phase_text(str(phase.value))})"
         stale = (now - poll).total_seconds() > STALE_HEATPUMP_S
         out.append(_("heat pump{name}: {state} — polled {age}").format(
             name=name, state=state, age=fmt.age(poll, now))
@@ -376,6 +377,16 @@ def _when(iso: str, tz: ZoneInfo) -> str:
     except ValueError:
         return iso
     return fmt.local(t, tz) if t.tzinfo else t.strftime("%d.%m.%Y %H:%M")
+
+
+def phase_text(phase: str) -> str:
+    """The compressor's phase as the Viessmann API reports it (heating.compressors.N
+    `phase`: ready, preparing, heating, cooling, pause, defrost, ...) in the current
+    language; a phase not listed here as the device names it."""
+    return {"ready": _("ready"), "preparing": _("preparing"), "heating": _("heating"),
+            "cooling": _("cooling"), "pause": _("pause"), "defrost": _("defrosting"),
+            "preparing-defrost": _("preparing to defrost"),
+            "passive-defrost": _("passive defrost")}.get(phase, phase)
 
 
 def message_kind(kind: str) -> str:
@@ -478,9 +489,7 @@ def _source_lines(meters: Latests, pumps: Latests, health: list[SourceHealth],
             out.append("  " + _("{who}: up since {time}").format(
                 who=who, time=fmt.local(h.time, tz)))
         else:
-            because = h.detail or h.reason or _("unknown reason")
-            if h.reason and h.detail:
-                because = f"{h.reason}: {h.detail}"
+            because = health_because(h.reason or "", h.detail or "")
             until = ""
             if h.until:
                 until = _(", waits until {time}").format(time=_when(h.until, tz))

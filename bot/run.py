@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from heatpump.i18n import _
 from heatpump.settings import Settings
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--demo", action="store_true",
-                   help="read the demo store (<data dir>/demo/, written by `heatpump demo`)")
+                   help=_("read the demo store (<data dir>/demo/, written by `heatpump demo`)"))
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from collector.vicare.history import DeviceEnergy
+from heatpump.i18n import _, ngettext
 from heatpump.settings import MeterSpec, Settings
 
 NOT_CONFIGURED = ("heatpump backfill: no device configured: set VICARE_USERNAME, "
@@ -65,9 +66,10 @@ def heatpump_history(settings: Settings) -> int:
     reader = vicare_reader(Context(settings, RealClock(), Path(settings.data_dir)))
     budget = settings.vicare_daily_budget
     if reader.guard is not None:
-        print(f"heatpump backfill: one Viessmann API call per heat pump (counted against "
-              f"VICARE_DAILY_BUDGET: {reader.guard.used_24h(reader.clock())} of {budget} "
-              "used in the last 24 h)", file=sys.stderr)
+        print("heatpump backfill: " + _(
+            "one Viessmann API call per heat pump (counted against VICARE_DAILY_BUDGET: "
+            "{used} of {budget} used in the last 24 h)").format(
+                used=reader.guard.used_24h(reader.clock()), budget=budget), file=sys.stderr)
     records, failures = reader.fetch_history()
     points = reader.take_calls() + device_energy_points(records, settings.tz)
     sink = DurableSink(open_store(settings), Spool(settings.data_dir / "spool",
@@ -80,8 +82,9 @@ def heatpump_history(settings: Settings) -> int:
     for device, err in sorted(failures.items()):
         print(f"heatpump backfill: {device}: {err.reason}: {err.detail}", file=sys.stderr)
     if not records and not failures:
-        print("heatpump backfill: the heat pump reports no energy history (no "
-              "heating.power.consumption or heating.heat.production features)")
+        print("heatpump backfill: " + _("the heat pump reports no energy history (no "
+                                        "heating.power.consumption or heating.heat.production "
+                                        "features)"))
     return 1 if failures else 0
 
 
@@ -112,8 +115,8 @@ def meter_records(settings: Settings, client: Any = None, now: datetime | None =
     store = open_store(settings)
     sink = DurableSink(store, Spool(settings.data_dir / "spool",
                                     int(settings.spool_max_mb * 1e6)), lambda: 0.0)
-    bar = tqdm(total=0, unit="min", desc=f"meter records ({spec.role})", file=sys.stderr,
-               leave=False, disable=None)
+    bar = tqdm(total=0, unit="min", desc=_("meter records ({role})").format(role=spec.role),
+               file=sys.stderr, leave=False, disable=None)
 
     def progress(done: int, total: int) -> None:
         bar.total = total
@@ -126,8 +129,9 @@ def meter_records(settings: Settings, client: Any = None, now: datetime | None =
                 client, store, lambda points: sink.write(with_role(points, spec.role)),
                 now or utcnow(), progress)
     except (ShellyError, StoreError) as exc:
-        print(f"heatpump backfill: meter: {exc} (what was imported is kept; run it again "
-              "to continue)", file=sys.stderr)
+        print("heatpump backfill: " + _("meter: {error} (what was imported is kept; run it "
+                                        "again to continue)").format(error=exc),
+              file=sys.stderr)
         return 1
     finally:
         bar.close()
@@ -151,9 +155,25 @@ def summary_lines(records: list[DeviceEnergy]) -> list[str]:
         for period in ("day", "month", "year"):
             n = len({r.start for r in rs if r.period == period})
             if n:
-                counts.append(f"{n} {period}{'s' if n != 1 else ''}")
+                counts.append(period_count(period, n))
         first = min(r.start for r in rs if r.period != "year") if any(
             r.period != "year" for r in rs) else min(r.start for r in rs)
-        lines.append(f"imported {device} {kind} ({circuits}): {', '.join(counts)} "
-                     f"(since {first:%d.%m.%Y}), the device's own figures")
+        lines.append(_("imported {device} {kind} ({circuits}): {counts} (since {first}), "
+                       "the device's own figures").format(
+                           device=device, kind=kind_text(kind), circuits=circuits,
+                           counts=", ".join(counts), first=f"{first:%d.%m.%Y}"))
     return lines
+
+
+def period_count(period: str, n: int) -> str:
+    """'8 days', '13 months', '1 year' in the current language."""
+    if period == "day":
+        return ngettext("{n} day", "{n} days", n).format(n=n)
+    if period == "month":
+        return ngettext("{n} month", "{n} months", n).format(n=n)
+    return ngettext("{n} year", "{n} years", n).format(n=n)
+
+
+def kind_text(kind: str) -> str:
+    """The device_energy `kind` tag (electricity, heat) in the current language."""
+    return {"electricity": _("electricity"), "heat": _("heat")}.get(kind, kind)

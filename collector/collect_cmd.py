@@ -20,6 +20,7 @@ from collector.service import Clock, Collector, RealClock, Source
 from collector.sink import DurableSink
 from collector.spool import Spool
 from collector.state import StateFile
+from heatpump.i18n import _
 from heatpump.live import live_wanted
 from heatpump.settings import Settings
 from heatpump.store.base import Store, StoreError
@@ -35,10 +36,10 @@ NO_SOURCES = (
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--once", action="store_true",
-                   help="poll every source once, store the result and exit")
+                   help=_("poll every source once, store the result and exit"))
     p.add_argument("--record", metavar="DIR",
-                   help="also keep every raw device answer in DIR (identifiers redacted) "
-                        "for `heatpump replay DIR` or a bug report (docs/recording.md)")
+                   help=_("also keep every raw device answer in DIR (identifiers redacted) "
+                        "for `heatpump replay DIR` or a bug report (docs/recording.md)"))
 
 
 def build_collector(settings: Settings, sources: Sequence[Source], store: Store,

@@ -13,20 +13,24 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from collector.check import FAIL, OK, Check
 from heatpump import heartbeat
-from heatpump.i18n import _, number
+from heatpump.i18n import _, number, shown
 from heatpump.logs import without_credentials
 from heatpump.settings import MeterSpec, Settings
 from heatpump.timeutil import utcnow
 
+if TYPE_CHECKING:
+    from collector.shelly.client import ShellyDevice
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--save-dump", metavar="FILE",
-                   help="also save a redacted Viessmann API dump to FILE (for bug reports)")
+                   help=_("also save a redacted Viessmann API dump to FILE (for bug reports)"))
     p.add_argument("--no-vicare", action="store_true",
-                   help="skip the Viessmann check (saves one API call)")
+                   help=_("skip the Viessmann check (saves one API call)"))
 
 
 # --- checks -----------------------------------------------------------------------------
@@ -37,7 +41,7 @@ def check_settings(settings: Settings, now: datetime) -> Check:
     c.lines.append(_("data dir {path}, time zone {tz}").format(path=settings.data_dir.resolve(),
                                                                tz=settings.tz_name))
     for warning in settings.warnings:  # misspelt variables, a .env others can read
-        c.warn(warning)
+        c.warn(shown(warning))
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         probe = settings.data_dir / ".doctor-probe"
@@ -80,6 +84,13 @@ def check_settings(settings: Settings, now: datetime) -> Check:
     return c
 
 
+def measurement_label(measurement: str) -> str:
+    """A measurement of the stored schema (heatpump/schema.py) by its name in English (the
+    name docs/schema.md uses) and by what it holds in another language."""
+    return {"meter": _("meter"), "heatpump": _("heatpump"), "electricity": _("electricity"),
+            "heat": _("heat")}.get(measurement, measurement)
+
+
 def check_store(settings: Settings, now: datetime) -> Check:
     from heatpump.store import open_store
     from heatpump.store.base import StoreError
@@ -99,7 +110,8 @@ def check_store(settings: Settings, now: datetime) -> Check:
                                  ("electricity", "energy_wh"), ("heat", "energy_wh")):
             got = store.latest(measurement, [fld]).get(fld)
             c.lines.append(_("last {measurement}: {when}").format(
-                measurement=measurement, when=_ago(got.time, now) if got else _("none")))
+                measurement=measurement_label(measurement),
+                when=_ago(got.time, now) if got else _("none")))
     except StoreError as exc:
         c.fail(_("not reachable: {error}").format(error=exc), _store_fix(settings))
     finally:
@@ -144,6 +156,31 @@ def check_shelly(settings: Settings, now: datetime) -> Check:
     return c
 
 
+# Shelly family (collector/shelly/parse.py FAMILIES key) -> its name for a person; a family
+# missing here is shown with its English title
+FAMILY_NAMES: dict[str, Callable[[], str]] = {
+    "gen1_meter": lambda: _("Gen1 plug/switch with meter"),
+    "gen1_em": lambda: _("Gen1 EM (2 channels)"),
+    "gen1_3em": lambda: _("Gen1 3EM (3 phases)"),
+    "switch": lambda: _("Gen2+ switch with metering"),
+    "pm1": lambda: _("Gen2+ power meter (PM1)"),
+    "em": lambda: _("Pro 3EM, triphase profile"),
+    "em1": lambda: _("Gen2+ energy meter (EM1 channels)"),
+}
+
+
+def meter_text(dev: ShellyDevice) -> str:
+    """What the doctor says a meter is and reads, in the current language: 'Pro 3EM,
+    triphase profile SPEM-003CEBEU (id, gen 2), all phases' (ShellyDevice.describe() is the
+    English one of the logs)."""
+    family = FAMILY_NAMES.get(dev.family.key, lambda: dev.family.title)()
+    channel = (_("all phases") if dev.channel.index is None
+               else _("channel {index}").format(index=dev.channel.index))
+    return _("{family} {model} ({id}, gen {gen}), {channel}").format(
+        family=family, model=dev.info.model, id=dev.info.device_id, gen=dev.info.gen,
+        channel=channel)
+
+
 def _check_meter(c: Check, settings: Settings, spec: MeterSpec, prefix: str) -> None:
     from collector.shelly.client import ShellyClient
     from collector.shelly.errors import ShellyError
@@ -172,7 +209,7 @@ def _check_meter(c: Check, settings: Settings, spec: MeterSpec, prefix: str) -> 
                                       "{firmware}").format(
                 gen=dev.info.gen, model=dev.info.model, id=dev.device_id,
                 firmware=dev.info.firmware or "?"))
-            c.lines.append(prefix + _("reads {what}").format(what=dev.describe()))
+            c.lines.append(prefix + _("reads {what}").format(what=meter_text(dev)))
             if not dev.counter_survives_reboot:
                 c.lines.append(prefix + _("its energy counter restarts at 0 after a reboot; "
                                           "the collector bridges that (counter_reset in "

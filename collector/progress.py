@@ -14,6 +14,7 @@ until the run has moved on by a thousandth of its span.
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +24,8 @@ from typing import TextIO
 
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
+
+from heatpump.i18n import _, number
 
 PLAIN_STEP_PCT = 10  # a plain line at each multiple of this ...
 PLAIN_EVERY_S = 10.0  # ... and whenever this long has passed since the last one
@@ -57,7 +60,8 @@ class SpanProgress:
             self._bar = tqdm(total=round(self.total_days, 3), unit="day", file=self.out,
                              desc=f"  {verb}", dynamic_ncols=True, leave=True,
                              bar_format="{desc} {percentage:3.0f}%|{bar}| {n:.1f}/{total:g} "
-                                        "days [{elapsed}<{remaining}, {rate_fmt}]{postfix}")
+                                        + _("days").replace("{", "{{").replace("}", "}}")
+                                        + " [{elapsed}<{remaining}, {rate_fmt}]{postfix}")
 
     def update(self, now: datetime) -> None:
         """The run has reached `now` (cheap unless a thousandth of the span has passed)."""
@@ -99,14 +103,16 @@ class SpanProgress:
     def _write_plain(self, fraction: float, wall: float) -> None:
         elapsed = wall - self._t0
         done = fraction * self.total_days
-        line = (f"  {self.verb}: {int(100 * fraction)}% ({done:.1f} of "
-                f"{self.total_days:.1f} days, {elapsed:.0f} s")
+        line = "  " + _("{verb}: {pct}% ({done} of {total} days, {elapsed} s").format(
+            verb=self.verb, pct=int(100 * fraction), done=number(done, 1, grouping=False),
+            total=number(self.total_days, 1, grouping=False), elapsed=f"{elapsed:.0f}")
         if fraction >= 1.0:
             line += ")"
         elif elapsed > 0 and done > 0:
             rate = done / elapsed
             left = (self.total_days - done) / rate
-            line += f", {rate:.3g} days/s, about {_duration(left)} left)"
+            line += _(", {rate} days/s, about {left} left)").format(rate=_sig3(rate),
+                                                                    left=_duration(left))
         else:
             line += ")"
         if fraction >= 1.0:
@@ -132,6 +138,12 @@ def span_progress(start: datetime, end: datetime, out: TextIO | None = None, *,
             yield progress
     finally:
         progress.close()
+
+
+def _sig3(x: float) -> str:
+    """`x` with three significant digits in the owner's locale ('0.506', '12.3' / '0,506')."""
+    digits = 2 - math.floor(math.log10(abs(x))) if x else 0
+    return number(round(x, digits), max(digits, 0), grouping=False)
 
 
 def _duration(seconds: float) -> str:

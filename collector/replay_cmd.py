@@ -29,6 +29,7 @@ from collector.service import Source, VirtualClock
 from collector.summary import format_run_summary, run_summary
 from collector.vicare.dumps import DumpAnswers
 from collector.wiring import Devices, build_sources
+from heatpump.i18n import _
 from heatpump.settings import Settings
 
 REPLAY_DIR = "replay"
@@ -36,15 +37,16 @@ REPLAY_DIR = "replay"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("folder", metavar="DIR",
-                   help="a recording (collect --record DIR) or a folder of dumps with times")
+                   help=_("a recording (collect --record DIR) or a folder of dumps with times"))
     p.add_argument("--into", metavar="DIR",
-                   help="the folder of the separate store (default: <data dir>/replay)")
+                   help=_("the folder of the separate store (default: <data dir>/replay)"))
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     folder = Path(args.folder)
     if not folder.is_dir():
-        print(f"heatpump replay: {folder} is not a folder", file=sys.stderr)
+        print("heatpump replay: " + _("{folder} is not a folder").format(folder=folder),
+              file=sys.stderr)
         return 2
     into = Path(args.into) if args.into else settings.data_dir / REPLAY_DIR
     try:
@@ -55,7 +57,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from heatpump.store.sqlite import SQLiteStore
 
     with SQLiteStore(into / "heatpump.sqlite3", settings.tz) as store:
-        print(f"Replayed {folder} into {into}:")
+        print(_("Replayed {folder} into {into}:").format(folder=folder, into=into))
         print(format_run_summary(run_summary(store, start, end, settings.tz), settings.tz))
     return 0
 
@@ -99,7 +101,7 @@ def replay(folder: Path, settings: Settings, into: Path, out: TextIO | None = No
     store = SQLiteStore(into / "heatpump.sqlite3", settings.tz)
     collector = build_collector(settings, sources, store, clock=clock, threaded=False,
                                 data_dir=into, flush_every=2000, state=state)
-    with span_progress(times[0], times[-1], out, verb="replaying") as progress:
+    with span_progress(times[0], times[-1], out, verb=_("replaying")) as progress:
         run_polls(collector, polls, clock, progress.update)
         progress.update(times[-1])
     return start, end, settings

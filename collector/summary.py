@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from heatpump.i18n import _, number
-from heatpump.store.base import Store
+from heatpump import i18n
+from heatpump.health_texts import reason_text, status_text, stored_detail
+from heatpump.i18n import Worded, _, number, shown
+from heatpump.store.base import Point, Store
 
 
 @dataclass(frozen=True)
@@ -56,12 +58,9 @@ def run_summary(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> R
     methods = store.sums("heat", ["energy_wh"], start, end, "hour", tz,
                          tags={"circuit": "total"}, group_by=("method",))
     health = store.points("health", start, end)
-    warnings = tuple(
-        f"{p.time.astimezone(tz):%Y-%m-%d %H:%M} {p.tags.get('source')} "
-        f"{p.tags.get('device')}: {p.fields.get('status')} ({p.fields.get('reason')}) "
-        f"{p.fields.get('detail', '')}".rstrip()
-        for p in health if p.fields.get("status") != "up" or p.fields.get("reason") not in
-        ("", None, "ok"))
+    warnings = tuple(health_warning(p, tz) for p in health
+                     if p.fields.get("status") != "up"
+                     or p.fields.get("reason") not in ("", None, "ok"))
     return RunSummary(
         start, end, sum(meter.values()) / 1000.0, sum(heat.values()) / 1000.0,
         sum(device.values()) / 1000.0, tuple(sorted({r.tags["method"] for r in methods})),
@@ -69,6 +68,24 @@ def run_summary(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> R
         sum(r.values.get("energy_wh", 0.0) for r in rod) / 1000.0
         if any("energy_wh" in r.values for r in rod) else None,
         sum(r.values.get("estimated_wh", 0.0) for r in rod) / 1000.0)
+
+
+def health_warning(p: Point, tz: ZoneInfo) -> Worded:
+    """One health event of a run: in English as stored ('2026-11-01 13:00 meter m1: degraded
+    (counter_stuck) detail'), in another language with the status and the reason in words
+    and the English detail only where the reason has no text (heatpump.health_texts)."""
+    time = f"{p.time.astimezone(tz):%Y-%m-%d %H:%M}"
+    who = f"{p.tags.get('source')} {p.tags.get('device')}"
+    status, reason = str(p.fields.get("status") or ""), str(p.fields.get("reason") or "")
+    detail = str(p.fields.get("detail") or "")
+
+    def render() -> str:
+        if i18n.language() == "en":
+            return f"{time} {who}: {status} ({reason}) {detail}".rstrip()
+        return f"{time} {who}: {status_text(status)} ({reason_text(reason) or reason}) " \
+               f"{stored_detail(reason, detail)}".rstrip()
+
+    return Worded(render)
 
 
 def format_run_summary(s: RunSummary, tz: ZoneInfo, max_warnings: int = 20) -> str:
@@ -99,7 +116,7 @@ def format_run_summary(s: RunSummary, tz: ZoneInfo, max_warnings: int = 20) -> s
             kwh=f"{number(s.rod_electricity_kwh, 3):>10}") + est))
     if s.warnings:
         lines.append("  " + _("warnings ({n}):").format(n=len(s.warnings)))
-        lines += [f"    {w}" for w in s.warnings[:max_warnings]]
+        lines += [f"    {shown(w)}" for w in s.warnings[:max_warnings]]
         if len(s.warnings) > max_warnings:
             lines.append("    " + _("... and {n} more").format(n=len(s.warnings) - max_warnings))
     return "\n".join(lines)

@@ -15,45 +15,49 @@ import sys
 from collections.abc import Sequence
 
 from heatpump import __version__
+from heatpump.cli_texts import COMMAND_HELP, DESCRIPTIONS, early_language, install_argparse_texts
 from heatpump.fsutil import make_private
-from heatpump.i18n import set_language
+from heatpump.i18n import _, set_language
 from heatpump.logs import error_line, setup_logging
 from heatpump.settings import Settings, SettingsError
 from heatpump.store.base import StoreError
 
-# name -> (module, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("simhouse.demo_cmd", "simulate a heat pump and fill a demo store; no devices needed"),
-    "collect": ("collector.collect_cmd", "poll the meter and the heat pump into the store"),
-    "replay": ("collector.replay_cmd",
-               "run a recording (collect --record) or dumps through the collector again"),
-    "doctor": ("collector.doctor", "check settings, devices and store; say what to fix"),
-    "backfill": ("collector.backfill_cmd",
-                 "import the heat pump's own memory of its energy (days, months, years)"),
-    "bot": ("bot.run", "run the Telegram bot"),
-    "chat": ("bot.chat", "the bot's commands in a terminal (heatpump chat /jaz 12m)"),
-    "alerts": ("bot.alerts.cli", "check the alert rules now, or replay a period (--replay 14d)"),
-    "export": ("bot.export_cmd", "energy, COP and temperatures per hour or day as CSV"),
+#: name -> module (its help texts: heatpump.cli_texts)
+COMMANDS: dict[str, str] = {
+    "demo": "simhouse.demo_cmd",
+    "collect": "collector.collect_cmd",
+    "replay": "collector.replay_cmd",
+    "doctor": "collector.doctor",
+    "backfill": "collector.backfill_cmd",
+    "bot": "bot.run",
+    "chat": "bot.chat",
+    "alerts": "bot.alerts.cli",
+    "export": "bot.export_cmd",
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="heatpump",
-        description="Measure how well your Viessmann heat pump really works.",
+        description=_("Measure how well your Viessmann heat pump really works."),
     )
-    parser.add_argument("--version", action="version", version=f"heatpump-monitor {__version__}")
+    parser.add_argument("--version", action="version", version=f"heatpump-monitor {__version__}",
+                        help=_("show the version and exit"))
     parser.add_argument("--env-file", default=".env",
-                        help="read settings from this file too (default: .env, if present)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module_name, help_text) in COMMANDS.items():
+                        help=_("read settings from this file too (default: .env, if present)"))
+    sub = parser.add_subparsers(dest="command", metavar=_("COMMAND"))
+    for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
-        p = sub.add_parser(name, help=help_text, description=module.__doc__)
+        p = sub.add_parser(name, help=COMMAND_HELP[name](), description=DESCRIPTIONS[name]())
         module.add_arguments(p)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # The help texts are in the owner's language, so it is known before the parsers exist
+    # (the settings, validated below, may be invalid: `--help` must work anyway).
+    set_language(early_language(sys.argv[1:] if argv is None else argv))
+    install_argparse_texts()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
@@ -74,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if make_private(settings.data_dir):
         logging.getLogger("heatpump.cli").info("made the data dir %s private (0700)",
                                                settings.data_dir)
-    module = importlib.import_module(COMMANDS[args.command][0])
+    module = importlib.import_module(COMMANDS[args.command])
     try:
         return int(module.run(args, settings) or 0)
     except KeyboardInterrupt:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import gettext
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date as _date
@@ -112,6 +112,31 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     if lang == "en":
         return singular if n == 1 else plural
     return _translations(lang).ngettext(singular, plural, n)
+
+
+class Worded(str):
+    """A text made before anyone reads it (a warning found while parsing, an event summed
+    up by a run): its value is the English text (for logs, which stay English, and for
+    comparing), `shown()` the same text in the language of the moment it is shown. Built
+    from a function that renders it with `_()`."""
+
+    _render: Callable[[], str]
+
+    def __new__(cls, render: Callable[[], str]) -> Worded:
+        with using("en"):
+            text = render()
+        obj = super().__new__(cls, text)
+        obj._render = render
+        return obj
+
+    def shown(self) -> str:
+        """The text in the current language."""
+        return self._render()
+
+
+def shown(text: str) -> str:
+    """A `Worded` text in the current language; any other str as it is."""
+    return text.shown() if isinstance(text, Worded) else text
 
 
 def locale() -> Locale:

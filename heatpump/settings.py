@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from heatpump.boundary import DEFAULT_ROLE, LOAD_LABELS, ROLE_LOADS, overlapping_roles
-from heatpump.i18n import check_language
+from heatpump.i18n import Worded, _, check_language
 from heatpump.logs import hide_url_password
 
 
@@ -38,6 +38,11 @@ class SettingsError(ValueError):
         if self.warnings:
             text += "\nalso:\n" + "\n".join(f"  - {w}" for w in self.warnings)
         super().__init__(text)
+
+
+class SettingsWarning(Worded):
+    """A warning about the settings, found while parsing: English as a str (the log line),
+    `shown()` in the current language (`heatpump doctor`); see heatpump.i18n.Worded."""
 
 
 # --- parsers: each raises ValueError with a short reason ----------------------------------
@@ -354,8 +359,9 @@ class Settings:
         help="Log level: DEBUG, INFO, WARNING or ERROR.")
     lang: str = setting(
         "HEATPUMP_LANG", _lang, "en", example="de",
-        help="Language of every reply, alert, chart and doctor line: en (English) or de "
-             "(German); numbers and dates follow it (3.45 / 3,45).")
+        help="Language of every reply, alert, chart, help text and doctor line: en "
+             "(English) or de (German); numbers and dates follow it (3.45 / 3,45). Log "
+             "lines stay English.")
     spool_max_mb: float = setting(
         "HEATPUMP_SPOOL_MAX_MB", _float, "200", example="200", minimum=1,
         help="Disk space (MB) the collector may use to keep data while the store is down; "
@@ -777,8 +783,12 @@ def unknown_variable_warnings(names: Iterable[str]) -> list[str]:
         if not name.upper().startswith(PREFIXES + MISSPELT_PREFIXES):
             continue
         close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]}?" if close else "the names are in docs/settings.md"
-        out.append(f"{name} is not a setting and is ignored; {hint}")
+        out.append(SettingsWarning(
+            (lambda name=name, meant=close[0]: _(
+                "{name} is not a setting and is ignored; did you mean {meant}?").format(
+                    name=name, meant=meant)) if close else
+            (lambda name=name: _("{name} is not a setting and is ignored; the names are in "
+                                 "docs/settings.md").format(name=name))))
     return out
 
 
@@ -790,8 +800,9 @@ def env_file_warnings(path: Path) -> list[str]:
     mode = stat.S_IMODE(path.stat().st_mode)
     if not mode & 0o077:
         return []
-    return [f"{path} can be read by other users (mode {mode:o}) and holds your passwords "
-            f"and tokens; fix: chmod 600 {path}"]
+    return [SettingsWarning(lambda: _(
+        "{path} can be read by other users (mode {mode}) and holds your passwords and "
+        "tokens; fix: chmod 600 {path}").format(path=path, mode=f"{mode:o}"))]
 
 
 def _system_zone() -> str:

@@ -43,21 +43,22 @@ ANSWER_DELAY = timedelta(seconds=2)  # the Viessmann poll runs a little after th
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--days", type=_positive_days, default=30,
-                   help=f"how many days to simulate up to now, more than 0 and at most "
-                        f"{MAX_DAYS}, e.g. 7 or 0.5 (default: 30)")
-    p.add_argument("--seed", type=int, default=1, help="weather and house seed (default: 1)")
+                   help=_("how many days to simulate up to now, more than 0 and at most "
+                          "{max_days}, e.g. 7 or 0.5 (default: 30)").format(max_days=MAX_DAYS))
+    p.add_argument("--seed", type=int, default=1, help=_("weather and house seed (default: 1)"))
     p.add_argument("--scenario", action="append", default=[], metavar="SPEC",
-                   help="inject a problem of the house or a quirk of a device, optionally "
-                        "@START (e.g. @-2d) /DURATION (e.g. /3h) and ,key=value; "
-                        "repeatable. Kinds: " + ", ".join(KINDS) + " (docs/demo.md)")
+                   help=_("inject a problem of the house or a quirk of a device, optionally "
+                          "@START (e.g. @-2d) /DURATION (e.g. /3h) and ,key=value; "
+                          "repeatable. Kinds: {kinds} (docs/demo.md)").format(
+                              kinds=", ".join(KINDS)))
     p.add_argument("--meter", choices=sorted(MODELS), default="pro3em",
-                   help="which Shelly the simulated house has (default: pro3em)")
+                   help=_("which Shelly the simulated house has (default: pro3em)"))
     p.add_argument("--record", metavar="DIR",
-                   help="also keep every simulated device answer in DIR, for "
-                        "`heatpump replay DIR` (docs/recording.md)")
+                   help=_("also keep every simulated device answer in DIR, for "
+                          "`heatpump replay DIR` (docs/recording.md)"))
     p.add_argument("--live", action="store_true",
-                   help="after the backfill, keep collecting simulated data in real time "
-                        "until Ctrl-C")
+                   help=_("after the backfill, keep collecting simulated data in real time "
+                          "until Ctrl-C"))
 
 
 def _positive_days(text: str) -> float:
@@ -295,7 +296,7 @@ def backfill(settings: Settings, days: float, seed: int, scenarios: list[str],
                                 threaded=False, data_dir=demo_dir, flush_every=BULK_FLUSH_EVERY,
                                 state=state)
     *meters, pump = sources
-    with span_progress(start, now, out, verb="simulating") as progress:
+    with span_progress(start, now, out, verb=_("simulating")) as progress:
         run_polls(collector, merged(*(every(meter, start, now) for meter in meters),
                                     every(pump, start, now, ANSWER_DELAY)),
                   clock, progress.update)

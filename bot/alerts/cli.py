@@ -21,11 +21,11 @@ from heatpump.timeutil import utcnow
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--demo", action="store_true",
-                   help="read the demo store (<data dir>/demo/, written by `heatpump demo`)")
+                   help=_("read the demo store (<data dir>/demo/, written by `heatpump demo`)"))
     p.add_argument("--replay", metavar="PERIOD", default=None,
-                   help="replay the last PERIOD (e.g. 14d, 48h) or 'all' stored data")
+                   help=_("replay the last PERIOD (e.g. 14d, 48h) or 'all' stored data"))
     p.add_argument("--step", metavar="DURATION", default="15m",
-                   help="time between checks in a replay (default 15m)")
+                   help=_("time between checks in a replay (default 15m)"))
 
 
 #: The longest --replay (the stores keep at most ten years worth asking for) and --step.

@@ -14,6 +14,7 @@ from babel.numbers import format_decimal
 
 from bot import fmt
 from heatpump import i18n
+from heatpump.health_texts import reason_text, stored_detail
 from heatpump.i18n import _, ngettext
 
 
@@ -28,28 +29,14 @@ def source_short(source: str) -> str:
     return {"meter": _("Meter"), "heatpump": _("Heat pump")}.get(source, source)
 
 
-def reason_text(reason: str) -> str | None:
-    """What a collector health reason (health.reason) means for the owner, in the current
-    language; None for a reason this table does not know."""
-    return {
-        "quota_exhausted": _("Viessmann API quota exhausted"),
-        "rate_limited": _("rate-limited by the Viessmann API"),
-        "login_failed": _("login to Viessmann failed (check VICARE_USERNAME, VICARE_PASSWORD, "
-                          "VICARE_CLIENT_ID)"),
-        "auth_failed": _("the meter refused the login (check SHELLY_USERNAME, "
-                         "SHELLY_PASSWORD)"),
-        "device_offline": _("the heat pump is offline in the Viessmann cloud"),
-        "gateway_offline": _("the heat pump's internet gateway is offline"),
-        "server_error": _("the Viessmann server answered with an error"),
-        "unreachable": _("not reachable on the network"),
-        "bad_response": _("answered with something unreadable"),
-        "counter_reset": _("the meter's energy counter was reset"),
-        "reversed_clamp": _("the meter's current clamp looks reversed (negative power)"),
-        "login_spacing": _("Viessmann logins are spaced out after failed ones"),
-        "no_device": _("no heat pump found in the Viessmann account (check VICARE_DEVICE)"),
-        "replay_finished": _("every dump of VICARE_DUMP was replayed"),
-        "error": _("an unexpected error in the collector (see its log)"),
-    }.get(reason)
+def health_because(reason: str, detail: str) -> str:
+    """Why a source is not up, for /status: in English the stored 'reason: detail'; in
+    another language the reason's own text (see `stored_detail`)."""
+    shown = stored_detail(reason, detail)
+    if i18n.language() == "en" or reason_text(reason) is None:
+        return (f"{reason}: {shown}" if reason and shown
+                else shown or reason or _("unknown reason"))
+    return reason_text(reason) or reason
 
 
 def when(dt: datetime, tz: ZoneInfo, now: datetime) -> str:
@@ -163,7 +150,7 @@ def health_text(h: Mapping[str, Any] | None, tz: ZoneInfo, now: datetime) -> str
     until = _dt(h.get("until"))
     if until is not None:
         text += _(", waiting until {time}").format(time=when(until, tz, now))
-    detail = (h.get("detail") or "").strip()
+    detail = stored_detail(h.get("reason") or "", h.get("detail") or "")
     if detail and detail.rstrip(".").lower() != reason.lower():
         detail = detail.rstrip(".")
         text += f". {detail[0].upper()}{detail[1:]}"  # a sentence of its own

@@ -42,6 +42,7 @@ from collector.accounting.rod import runtime_reading, runtime_step
 from collector.points import electricity_point, heat_point
 from collector.readings import HeatPumpSample
 from heatpump.estimates import USE, RatedOutput, band_text, rated_output
+from heatpump.i18n import _
 from heatpump.schema import ESTIMATED_HEAT_METHODS
 from heatpump.store.base import Point
 
@@ -67,13 +68,50 @@ FLOW_FIELDS = ("flow_l_h", "supply_temp_c", "return_temp_c")
 
 @dataclass(frozen=True, slots=True)
 class MethodChoice:
+    """The heat method a device allows (`method`) and why. `why` names the case and `parts`
+    its particulars (the heat circuits, or the missing sensors), so `reason` is worded
+    only when read (`heatpump doctor`), in the language of that moment, and never on the
+    accounting's path (this is chosen at every poll)."""
+
     method: str | None  # one of schema.HEAT_METHODS, or None when heat cannot be known
-    reason: str
+    why: str  # "counter", "flow", "no_rated", "modulation", "runtime", "no_state"
     rated: RatedOutput | None = None  # what the estimates use, with its source
+    parts: tuple[str, ...] = ()
+    running_from_meter: bool = False
 
     @property
     def estimate(self) -> bool:
         return self.method in ESTIMATED_HEAT_METHODS
+
+    @property
+    def reason(self) -> str:
+        """Why this method, in the current language (heatpump.i18n)."""
+        if self.why == "counter":
+            return _("the device reports its own heat production counters ({circuits}); "
+                     "exact to the device's meter").format(circuits=", ".join(self.parts))
+        if self.why == "flow":
+            return _("no heat counter, but flow, supply and return sensors: heat = flow × "
+                     "(supply − return) × 1.163 Wh/(l·K) while the compressor runs (measured "
+                     "{band} of the real heat)").format(band=band_text("flow"))
+        missing = _("no heat counter and no {sensors} sensor").format(
+            sensors=", ".join(self.parts))
+        rated = self.rated.describe() if self.rated is not None else ""
+        if self.why == "no_rated":
+            return missing + _("; set HEATPUMP_RATED_HEAT_KW to enable an estimate from "
+                               "compressor modulation or running time")
+        if self.why == "modulation":
+            return missing + _(": ESTIMATE = compressor modulation × {rated}; measured {band} "
+                               "of the real heat across the seasons").format(
+                                   rated=rated, band=band_text("modulation"))
+        if self.why == "runtime":
+            source = (_("running time from the meter") if self.running_from_meter
+                      else _("running time (the meter's, else the on/off flag sampled every "
+                             "poll)"))
+            return missing + _(" and no modulation: ESTIMATE = {source} × {rated}; measured "
+                               "{band} of the real heat across the seasons: {use}").format(
+                                   source=source, rated=rated, band=band_text("runtime"),
+                                   use=USE["runtime"])
+        return missing + _(" and no compressor state to estimate from")
 
 
 def device_rated(sample: HeatPumpSample, setting_kw: float | None) -> RatedOutput | None:
@@ -93,30 +131,17 @@ def choose_heat_method(sample: HeatPumpSample, rated_heat_kw: float | None,
     rated = device_rated(sample, rated_heat_kw)
     heat_circuits = family_circuits(sample, "heat")
     if heat_circuits:
-        return MethodChoice("counter", "the device reports its own heat production counters ("
-                            + ", ".join(heat_circuits) + "); exact to the device's meter",
-                            rated)
+        return MethodChoice("counter", "counter", rated, tuple(heat_circuits))
     if all(f in v for f in FLOW_FIELDS):
-        return MethodChoice("flow", "no heat counter, but flow, supply and return sensors: "
-                            "heat = flow × (supply − return) × 1.163 Wh/(l·K) while the "
-                            f"compressor runs (measured {band_text('flow')} of the real heat)",
-                            rated)
-    missing = [f for f in FLOW_FIELDS if f not in v]
-    no_measure = ("no heat counter and no " + ", ".join(missing) + " sensor")
+        return MethodChoice("flow", "flow", rated)
+    missing = tuple(f for f in FLOW_FIELDS if f not in v)
     if rated is None:
-        return MethodChoice(None, no_measure + "; set HEATPUMP_RATED_HEAT_KW to enable an "
-                            "estimate from compressor modulation or running time")
+        return MethodChoice(None, "no_rated", None, missing)
     if "compressor_modulation_pct" in v:
-        return MethodChoice("modulation", no_measure + ": ESTIMATE = compressor modulation × "
-                            f"{rated.describe()}; measured {band_text('modulation')} of the "
-                            "real heat across the seasons", rated)
+        return MethodChoice("modulation", "modulation", rated, missing)
     if running_s_available or "compressor_active" in v:
-        source = ("running time from the meter" if running_s_available
-                  else "running time (the meter's, else the on/off flag sampled every poll)")
-        return MethodChoice("runtime", no_measure + f" and no modulation: ESTIMATE = {source} "
-                            f"× {rated.describe()}; measured {band_text('runtime')} of the "
-                            f"real heat across the seasons: {USE['runtime']}", rated)
-    return MethodChoice(None, no_measure + " and no compressor state to estimate from", rated)
+        return MethodChoice("runtime", "runtime", rated, missing, running_s_available)
+    return MethodChoice(None, "no_state", rated, missing)
 
 
 # --- the sampled methods -------------------------------------------------------------------

@@ -121,3 +121,30 @@ def test_changes_in_german(ctx):
         "  0 bis 3 °C: COP 3,00 vorher (4 Tage), 3,30 nachher (2 Tage)",
         "  3 bis 6 °C: COP 3,50 vorher (3 Tage), 3,80 nachher (3 Tage)",
         "  bei denselben Außentemperaturen: COP 3,30 → 3,60 (+9 %)"]
+
+
+def test_a_mode_change_made_today_in_german(tmp_path):
+    """Issue 19: a mode is the device's English word, said in German; a change made today
+    has no day after it yet (it said 'nachher: 0 Tage vollständig von keine')."""
+    from heatpump import i18n
+
+    s = Settings.from_mapping({"HEATPUMP_TZ": "Europe/Berlin",
+                               "HEATPUMP_DATA_DIR": str(tmp_path)})
+    t = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+    with SQLiteStore(tmp_path / "heatpump.sqlite3", s.tz) as store:
+        write_days(store, midnight(20), [(10, 30, 1.0)] * 3)
+        store.write([change(t, "heating_mode", "dhwAndHeating", "dhw",
+                            t - timedelta(minutes=5)),
+                     change(t, "dhw_mode", "eco", "someNewMode", t - timedelta(minutes=5))])
+        store.flush()
+        ctx = Context(store, s, lambda: NOW)
+        english = answer("/changes", ctx).text.splitlines()
+        with i18n.using("de"):
+            german = answer("/changes", ctx).text.splitlines()
+    assert english[1] == ("29.11.2026 09:00: heating mode hot water and heating → hot water "
+                          "only; hot-water mode eco → someNewMode")
+    assert english[2].endswith("after: no day yet")
+    assert german[1] == ("29.11.2026 09:00: Betriebsart Heizung Warmwasser und Heizung → nur "
+                         "Warmwasser; Betriebsart Warmwasser Eco → someNewMode")
+    assert german[2].startswith("  vorher: 3 Tage vollständig von ")
+    assert german[2].endswith("; nachher: noch kein Tag")

@@ -362,15 +362,16 @@ def test_status_and_jaz_in_german(house, empty):
     assert status.splitlines() == [
         "Status der Wärmepumpe · 15.01.2026 12:02",
         "⚡ Leistung 1497 W, vor 0 s",
-        f"Wärmepumpe: Verdichter LÄUFT, Modulation 63{NBSP}% (heating) — abgefragt vor 0 s",
+        f"Wärmepumpe: Verdichter LÄUFT, Modulation 63{NBSP}% (Heizung) — abgefragt vor 0 s",
         "🌡 außen 0,7 °C · Vorlauf 36,6 °C · Rücklauf 31,6 °C · Warmwasser 46,5 °C",
         "✅ keine aktiven Störungen",
         "heute: Strom 24,6 kWh, Wärme 56,0 kWh; COP 2,95 über 9 von 12 vollen Stunden",
         "Quellen:",
         "  Stromzähler shellypro3em-0001: letzte Daten 15.01.2026 12:02 (vor 0 s)",
         "  Wärmepumpe 7571381681420106: letzte Daten 15.01.2026 12:02 (vor 0 s)",
-        "  Stromzähler shellypro3em-0001: AUSGEFALLEN seit 15.01.2026 11:32, Grund: unreachable: "
-        "no answer within 4 s",
+        # the collector's English detail is left out where the reason has a German text
+        "  Stromzähler shellypro3em-0001: AUSGEFALLEN seit 15.01.2026 11:32, Grund: im "
+        "Netzwerk nicht erreichbar",
         "  Wärmepumpe 7571381681420106: läuft seit 15.01.2026 10:02",
         "Viessmann-API-Aufrufe: 109 heute, 241 in den letzten 24 h (Budget 1400)"]
     assert jaz.splitlines() == [

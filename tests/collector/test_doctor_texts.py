@@ -45,10 +45,10 @@ def test_the_store_section_in_german(tmp_path):
         assert render(check_store(s, NOW)).splitlines() == [
             "[  ok] Datenspeicher",
             f"       {info.backend} {info.version} unter {info.location}",
-            "       zuletzt meter: keine",
-            "       zuletzt heatpump: keine",
-            "       zuletzt electricity: keine",
-            "       zuletzt heat: keine",
+            "       zuletzt Stromzähler: keine",
+            "       zuletzt Wärmepumpe: keine",
+            "       zuletzt Strom: keine",
+            "       zuletzt Wärme: keine",
             "       Collector: läuft hier nicht (kein Lebenszeichen)",
         ]
     assert render(check_store(s, NOW)).splitlines()[-1] == (
@@ -77,3 +77,33 @@ def test_the_viessmann_next_steps_in_both_languages():
             "nach Fehlschlägen werden Anmeldungen verzögert; bis zur angezeigten Zeit warten")
         german = {reason: fix() for reason, fix in FIXES.items()}
     assert all(german[r] != FIXES[r]() for r in FIXES)  # every step has its German text
+
+
+def test_what_a_meter_is_and_reads_in_both_languages():
+    """The family names of collector/shelly/parse.py are English titles (logs); the doctor
+    says them in the owner's language, and a family added later still shows its title."""
+    from collector.doctor import FAMILY_NAMES, meter_text
+    from collector.shelly.client import ShellyDevice
+    from collector.shelly.parse import FAMILIES, Channel, DeviceInfo
+
+    info = DeviceInfo("shellypro3em-0001", 2, "SPEM-003CEBEU", "Pro3EM", False)
+    all_phases = ShellyDevice(info, FAMILIES["em"], Channel(None))
+    one = ShellyDevice(info, FAMILIES["em1"], Channel(1))
+    assert meter_text(all_phases) == all_phases.describe() == (
+        "Pro 3EM, triphase profile SPEM-003CEBEU (shellypro3em-0001, gen 2), all phases")
+    assert meter_text(one) == one.describe()
+    assert set(FAMILY_NAMES) == set(FAMILIES)
+    with i18n.using("de"):
+        assert meter_text(all_phases) == (
+            "Pro 3EM, Dreiphasenprofil SPEM-003CEBEU (shellypro3em-0001, Gen 2), alle Phasen")
+        assert meter_text(one) == (
+            "Gen2+ Energiezähler (EM1-Kanäle) SPEM-003CEBEU (shellypro3em-0001, Gen 2), Kanal 1")
+
+
+def test_a_settings_warning_in_german(tmp_path):
+    s = Settings.from_mapping({"HEATPUMP_DATA_DIR": str(tmp_path), "HEATPUMP_TZ": "UTC",
+                               "SHELLY_URL": "http://127.0.0.1:9", "VICARE_USERNAM": "x"})
+    with i18n.using("de"):
+        lines = render(check_settings(s, NOW))
+    assert ("VICARE_USERNAM ist keine Einstellung und wird nicht beachtet; meintest du "
+            "VICARE_USERNAME?") in lines

@@ -56,6 +56,22 @@ def test_plain_lines_at_each_tenth_with_rate_and_time_left():
     assert "(2.0 of 2.0 days" in lines[-1] and "left" not in lines[-1]
 
 
+def test_plain_lines_in_german():
+    """Issue 19: the progress speaks the owner's language, numbers as the locale writes
+    them (the verb is the caller's text, translated there)."""
+    from heatpump import i18n
+
+    out = io.StringIO()
+    with i18n.using("de"):
+        progress = SpanProgress(START, START + timedelta(days=2), out, verb=i18n._("simulating"),
+                                monotonic=_Wall(0.001))
+        _feed(progress, 2)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("  simuliere: 0 % (0,0 von 2,0 Tagen, ")
+    assert re.search(r", [\d,]+ Tage/s, noch etwa \d+ (s|min)\)$", lines[1]), lines[1]
+    assert lines[-1].startswith("  simuliere: 100 % (2,0 von 2,0 Tagen, ")
+
+
 def test_plain_lines_never_leave_a_long_run_silent():
     """A slow run (a second of work per thousandth of the span: ~17 min in all) writes a
     line at least every 10 s of work, not only at each tenth of the way."""

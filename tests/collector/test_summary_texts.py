@@ -39,3 +39,32 @@ def test_the_replay_summary_in_both_languages():
             "  Warnungen (1):",
             "    2026-11-01 13:00 meter m1: degraded (counter_stuck)",
         ]
+
+
+def test_a_health_event_of_the_run_in_both_languages():
+    """The collector stores the reason code and an English detail: English shows them as
+    stored; German says the status and the reason in words and leaves the English detail
+    out where the reason has a text (issue 19), keeping it where it is all there is."""
+    from collector.summary import health_warning
+    from heatpump.store.base import Point
+
+    t = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    known = health_warning(Point("health", t, {
+        "status": "degraded", "reason": "counter_reset",
+        "detail": "the energy counter went back from 1000 Wh to 2 Wh"},
+        {"source": "meter", "device": "m1"}), BERLIN)
+    unknown = health_warning(Point("health", t, {"status": "down", "reason": "new_reason",
+                                                 "detail": "something new"},
+                                   {"source": "heatpump", "device": "hp1"}), BERLIN)
+    assert known == ("2026-11-01 13:00 meter m1: degraded (counter_reset) the energy counter "
+                     "went back from 1000 Wh to 2 Wh")
+    run = RunSummary(RUN.start, RUN.end, 1.0, 3.0, 1.0, ("counter",), 24, 24, 24,
+                     (known, unknown))
+    with i18n.using("de"):
+        assert format_run_summary(run, BERLIN).splitlines()[-3:] == [
+            "  Warnungen (2):",
+            "    2026-11-01 13:00 meter m1: eingeschränkt (der Energiezähler des Stromzählers "
+            "wurde zurückgesetzt)",
+            "    2026-11-01 13:00 heatpump hp1: ausgefallen (new_reason) something new"]
+    assert format_run_summary(run, BERLIN).splitlines()[-1] == \
+        "    2026-11-01 13:00 heatpump hp1: down (new_reason) something new"

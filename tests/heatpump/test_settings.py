@@ -234,3 +234,16 @@ def test_every_command_shows_the_warnings_so_doctor_does(tmp_path):
     assert f"fix: chmod 600 {env}" in r.stderr
     assert "[FAIL]" in r.stdout or "[warn]" in r.stdout  # doctor itself ran too
     assert "pw-real-2" not in r.stdout + r.stderr
+
+
+def test_warnings_are_english_in_logs_and_german_when_shown() -> None:
+    """Issue 19: warnings are built at parse time, but worded for a person when shown."""
+    from heatpump.i18n import shown, using
+
+    (w,) = Settings.from_mapping({"HEATPUMP_TZ": "UTC", "SHELY_URL": "x"}).warnings
+    assert w == "SHELY_URL is not a setting and is ignored; did you mean SHELLY_URL?"
+    with using("de"):
+        assert str(w) == "SHELY_URL is not a setting and is ignored; did you mean SHELLY_URL?"
+        assert shown(w) == ("SHELY_URL ist keine Einstellung und wird nicht beachtet; meintest "
+                            "du SHELLY_URL?")
+        assert shown("plain") == "plain"

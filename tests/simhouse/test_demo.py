@@ -133,8 +133,6 @@ def test_a_meter_outage_is_an_outage_not_a_rejected_reading(tmp_path, caplog):
     assert "rejected" not in caplog.text
 
 
-
-
 def test_the_summary_truth_over_a_long_span_is_the_truth_asked_at_once():
     """The demo's summary asks the simulator's truth 30 days at a time (memory: a year's
     minute arrays at once would break issue 16's 150 MB); the sums are the same."""

@@ -672,3 +672,25 @@ def test_arrays_read_at_other_times_are_not_compared() -> None:
                      CAP)
     assert s.problem is None and s.delta.kwh == pytest.approx(1.0)
     assert (s.delta.start, s.delta.end) == (r0, y1)
+
+
+def test_the_method_reason_is_worded_in_the_language_it_is_read_in() -> None:
+    """Issue 19: `heatpump doctor` says why a heat method in the owner's language; the
+    choice itself (made at every poll) holds only the case and its particulars."""
+    from heatpump.i18n import using
+
+    now = t(2026, 1, 15, 12)
+    mod = choose_heat_method(hp(now, compressor_modulation_pct=40.0), 8.0)
+    assert mod.reason == (
+        "no heat counter and no flow_l_h, supply_temp_c, return_temp_c sensor: ESTIMATE = "
+        "compressor modulation × rated output 8 kW (HEATPUMP_RATED_HEAT_KW); measured "
+        "−25 % to +25 % of the real heat across the seasons")
+    counter = choose_heat_method(hp(now, {"heat.heating.day": 1.0}), 8.0)
+    with using("de"):
+        assert mod.reason == (
+            "kein Wärmemengenzähler und kein Sensor für flow_l_h, supply_temp_c, "
+            "return_temp_c: SCHÄTZUNG = Verdichtermodulation × Nennleistung 8 kW "
+            "(HEATPUMP_RATED_HEAT_KW); gemessen −25 % bis +25 % der wirklichen Wärme über die "
+            "Jahreszeiten")
+        assert counter.reason == ("das Gerät meldet eigene Wärmemengenzähler (heating); so "
+                                  "genau wie der Zähler des Geräts")

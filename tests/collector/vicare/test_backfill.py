@@ -110,6 +110,27 @@ def test_backfill_without_a_heat_pump_says_what_to_set(tmp_path: Path,
 def test_the_command_is_listed() -> None:
     from heatpump.cli import COMMANDS, build_parser
 
-    assert COMMANDS["backfill"][0] == "collector.backfill_cmd"
+    assert COMMANDS["backfill"] == "collector.backfill_cmd"
     assert "backfill" in build_parser().format_help()
 
+
+
+def test_the_backfill_summary_in_german():
+    """Issue 19: what `heatpump backfill` imported, in the owner's language."""
+    from datetime import UTC, date, datetime
+
+    from collector.backfill_cmd import summary_lines
+    from collector.readings import DeviceEnergy
+    from heatpump import i18n
+
+    read = datetime(2026, 11, 29, 12, tzinfo=UTC)
+    records = [DeviceEnergy("hp1", "electricity", "total", period, start, 1.0, True, read, "f")
+               for period, start in (("day", date(2026, 11, 28)), ("day", date(2026, 11, 27)),
+                                     ("month", date(2026, 10, 1)), ("year", date(2025, 1, 1)))]
+    assert summary_lines(records) == [
+        "imported hp1 electricity (total): 2 days, 1 month, 1 year (since 01.10.2026), the "
+        "device's own figures"]
+    with i18n.using("de"):
+        assert summary_lines(records) == [
+            "hp1 Strom (total) importiert: 2 Tage, 1 Monat, 1 Jahr (seit 01.10.2026), die "
+            "eigenen Zahlen des Geräts"]
