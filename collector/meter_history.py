@@ -37,7 +37,8 @@ from typing import Any
 from collector.points import electricity_point
 from collector.shelly.client import ShellyClient
 from collector.shelly.errors import ShellyError
-from collector.shelly.records import RecordsReader, RecordsSource, floor_minute
+from collector.shelly.minutes import floor_minute
+from collector.shelly.records import RecordsReader, RecordsSource
 from heatpump.store.base import Point, Store
 
 log = logging.getLogger("collector")

@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 
 from collector.shelly.client import ShellyClient
 from collector.shelly.errors import ShellyBadResponse
-from collector.shelly.records import MinuteRecords, ceil_minute, floor_minute
+from collector.shelly.minutes import MinuteRecords, ceil_minute, floor_minute
 
 TIME_COLUMN = "Date/time UTC"
 ENERGY_COLUMN = re.compile(r"Active energy Wh( \([^)]*\))?")

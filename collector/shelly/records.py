@@ -30,11 +30,12 @@ import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from collector.shelly.client import ShellyClient, ShellyDevice
 from collector.shelly.errors import ShellyBadResponse, ShellyError
+from collector.shelly.minutes import MinuteRecords, ceil_minute, floor_minute
 
 log = logging.getLogger(__name__)
 
@@ -56,27 +57,6 @@ class RecordsApi:
     energy_keys: tuple[str, ...]  # summed per record: the Wh imported in its minute
 
 
-@dataclass(frozen=True)
-class MinuteRecords:
-    """The meter's records over [start, end): UTC minute -> Wh imported in that minute.
-
-    A minute missing from `energy_wh` is one the meter has no record of (it was off, or the
-    records were deleted); nothing is invented for it."""
-
-    start: datetime
-    end: datetime
-    energy_wh: Mapping[datetime, float]
-
-    def covers(self, a: datetime, b: datetime) -> bool:
-        """True when every minute that overlaps (a, b] has a record."""
-        m = floor_minute(a)
-        while m < b:
-            if m not in self.energy_wh:
-                return False
-            m += timedelta(minutes=1)
-        return True
-
-
 def records_api(device: ShellyDevice) -> RecordsApi | None:
     """The records of this meter's configured channel, or None for a meter that keeps none
     (every family but `em` and `em1`)."""
@@ -87,15 +67,6 @@ def records_api(device: ShellyDevice) -> RecordsApi | None:
     if key == "em1":
         return RecordsApi("EM1Data", channel.index or 0, ("total_act_energy",))
     return None
-
-
-def floor_minute(t: datetime) -> datetime:
-    return t.replace(second=0, microsecond=0)
-
-
-def ceil_minute(t: datetime) -> datetime:
-    f = floor_minute(t)
-    return f if f == t else f + timedelta(minutes=1)
 
 
 def _epoch(t: datetime) -> int:
