@@ -281,9 +281,9 @@ def test_day_counter_is_the_truth_of_the_device_columns(sim):
         assert exact - 0.1 < s["heat.heating.day"] <= exact + 1e-9
 
 
-@pytest.mark.parametrize("now", [local(2025, 3, 12, 15, 37, 21), local(2025, 11, 3, 0, 2, 5)])
-def test_arrays_are_the_exact_energy_per_period(sim, now):
-    v = vitocal(sim)
+def period_starts(now: datetime) -> tuple[list[datetime], ...]:
+    """The starts of the periods a device's arrays hold at `now`, newest first: 8 days,
+    5 weeks (from Mondays), 13 months, 2 years (local midnights)."""
     today = now.date()
     days = [midnight(today - timedelta(days=i)) for i in range(8)]
     monday = today - timedelta(days=today.weekday())
@@ -294,6 +294,13 @@ def test_arrays_are_the_exact_energy_per_period(sim, now):
         months.append(midnight(date(y, m, 1)))
         y, m = (y - 1, 12) if m == 1 else (y, m - 1)
     years = [midnight(date(today.year - i, 1, 1)) for i in range(2)]
+    return days, weeks, months, years
+
+
+@pytest.mark.parametrize("now", [local(2025, 3, 12, 15, 37, 21), local(2025, 11, 3, 0, 2, 5)])
+def test_arrays_are_the_exact_energy_per_period(sim, now):
+    v = vitocal(sim)
+    days, weeks, months, years = period_starts(now)
     for circuit, parts in (("total", ("heating", "dhw")), ("heating", ("heating",)),
                            ("dhw", ("dhw",))):
         def used(a: datetime, b: datetime, parts: tuple[str, ...] = parts) -> float:
@@ -652,16 +659,7 @@ def test_rated_output(sim):
 @pytest.mark.parametrize("now", [local(2025, 3, 12, 15, 37, 21), local(2025, 11, 3, 0, 2, 5)])
 def test_heat_arrays_are_the_exact_heat_per_period(sim, now):
     v = vitocal(sim)
-    today = now.date()
-    days = [midnight(today - timedelta(days=i)) for i in range(8)]
-    monday = today - timedelta(days=today.weekday())
-    weeks = [midnight(monday - timedelta(weeks=i)) for i in range(5)]
-    months = []
-    y, m = today.year, today.month
-    for _ in range(13):
-        months.append(midnight(date(y, m, 1)))
-        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
-    years = [midnight(date(today.year - i, 1, 1)) for i in range(2)]
+    days, weeks, months, years = period_starts(now)
     for circuit in ("heating", "dhw"):
         def array(starts: list[datetime], circuit: str = circuit) -> list[float]:
             ends = [now, *starts[:-1]]
