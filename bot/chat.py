@@ -99,21 +99,14 @@ def live(ctx: Context, out: TextIO) -> None:
 
 def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout,
         inp: TextIO = sys.stdin) -> int:
-    from bot.demo_store import demo_missing
-    from bot.fmt import store_error_line
-    from heatpump.store import StoreError, open_store
+    from bot.demo_store import open_for
 
     # charts into the data dir unless told otherwise: never silently into whatever folder
     # (a repository checkout) the command ran in
     out_dir = Path(args.out) if args.out else Path(".")
     charts_dir = Path(args.out) if args.out else settings.data_dir / "charts"
-    if args.demo and (missing := demo_missing(settings)):
-        print(f"heatpump chat: {missing}", file=sys.stderr)
-        return 1
-    try:
-        store = open_store(settings, demo=args.demo)
-    except (StoreError, OSError) as exc:
-        print(f"heatpump chat: {store_error_line(exc)}", file=sys.stderr)
+    store = open_for("chat", settings, args.demo)
+    if store is None:
         return 1
     with store:
         ctx = Context(store, settings, utcnow)

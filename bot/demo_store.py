@@ -8,11 +8,13 @@ command; now the commands with `--demo` say where they looked and to run `heatpu
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from heatpump.i18n import _
 from heatpump.settings import Settings
 from heatpump.store import SQLITE_FILE, StoreError, open_store
+from heatpump.store.base import Store
 
 
 def demo_path(settings: Settings) -> Path:
@@ -39,3 +41,19 @@ def demo_missing(settings: Settings) -> str | None:
         return _("the demo store {path} holds no data: {fix}").format(path=path.resolve(),
                                                                         fix=fix)
     return None
+
+
+def open_for(command: str, settings: Settings, demo: bool) -> Store | None:
+    """The store a command reads (the demo store with `--demo`), or None after one line on
+    stderr saying why not ("heatpump chat: no demo data in ...", a store that cannot be
+    opened: bot.fmt.store_error_line, never a traceback); the caller then exits 1."""
+    from bot.fmt import store_error_line
+
+    if demo and (missing := demo_missing(settings)):
+        print(f"heatpump {command}: {missing}", file=sys.stderr)
+        return None
+    try:
+        return open_store(settings, demo=demo)
+    except (StoreError, OSError) as exc:
+        print(f"heatpump {command}: {store_error_line(exc)}", file=sys.stderr)
+        return None

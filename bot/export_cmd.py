@@ -71,22 +71,15 @@ def export_range(date_from: str, date_to: str | None, now: datetime, settings: S
 
 
 def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout) -> int:
-    from bot.demo_store import demo_missing
-    from bot.fmt import store_error_line
-    from heatpump.store import StoreError, open_store
+    from bot.demo_store import open_for
 
     try:
         start, end = export_range(args.date_from, args.date_to, utcnow(), settings)
     except ExportArgsError as exc:
         print(f"heatpump export: {exc}", file=sys.stderr)
         return 2
-    if args.demo and (missing := demo_missing(settings)):
-        print(f"heatpump export: {missing}", file=sys.stderr)
-        return 1
-    try:
-        store = open_store(settings, demo=args.demo)
-    except (StoreError, OSError) as exc:
-        print(f"heatpump export: {store_error_line(exc)}", file=sys.stderr)
+    store = open_for("export", settings, args.demo)
+    if store is None:
         return 1
     with store:
         data = store_reads.export_data(store, start, end, settings.tz, args.step)

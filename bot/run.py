@@ -26,20 +26,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from telegram.error import InvalidToken, TelegramError
 
     from bot.alerts.deliver import AlertChannelError
-    from bot.demo_store import demo_missing
-    from bot.fmt import store_error_line
+    from bot.demo_store import open_for
     from bot.telegram_app import run_bot
-    from heatpump.store import StoreError, open_store
 
-    if args.demo and (missing := demo_missing(settings)):
-        print(f"heatpump bot: {missing}", file=sys.stderr)
-        return 1
-    try:
-        store = open_store(settings, demo=args.demo)
-    except (StoreError, OSError) as exc:
-        # e.g. a damaged SQLite file, no permission, InfluxDB refusing the token: one line
-        # and exit 1 (a traceback at every Docker restart helps nobody)
-        print(f"heatpump bot: {store_error_line(exc)}", file=sys.stderr)
+    store = open_for("bot", settings, args.demo)
+    if store is None:
         return 1
     with store:
         try:
