@@ -3,8 +3,10 @@
 `heatpump demo` (simulated devices) and `heatpump replay` (a recording, or dumps with
 times) run long spans as fast as the machine allows: no scheduler, no threads, no sleeping;
 the clock is set to each poll's time and `Collector.poll_now` does what a scheduled poll
-does (the same readers, mapping, accounting, health and sink). `heatpump collect` and
-`heatpump demo --live` run the same sources under the real scheduler instead.
+does (the same readers, mapping, accounting, health and sink), except that the points of
+polls that change nothing but data go to the sink together (issue 16: no per-poll write).
+`heatpump collect` and `heatpump demo --live` run the same sources under the real scheduler
+instead.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ def run_polls(collector: Collector, polls: Iterable[Poll], clock: VirtualClock,
     try:
         for when, source in polls:
             clock.set(when)
-            collector.poll_now(source)
+            collector.poll_now(source, merge=True)
             if progress is not None:
                 progress(when)
     finally:

@@ -37,7 +37,9 @@ HEARTBEAT_S = 30.0  # the loop wakes at least this often, so the heartbeat stays
 HEARTBEAT_CONTENT_S = 600.0  # the heartbeat's content is renewed at least this often
 RETENTION_EVERY_S = 86400.0  # HEATPUMP_RAW_RETENTION_DAYS is applied at start, then daily
 STOP_BUDGET_S = 2.5  # how long shutdown waits for polls in flight (SIGTERM -> exit < 5 s)
-STORE_STOP_S = 1.0  # then the store gets this long for the last commit, the rest is spooled
+STORE_STOP_S = 1.0
+# merged offline polls (`Collector.poll_now(merge=True)`) go to the sink at this many points
+MERGE_POINTS = 1000  # then the store gets this long for the last commit, the rest is spooled
 
 
 # --- what a source is -------------------------------------------------------------------
@@ -186,6 +188,8 @@ class Collector:
             self._job_of.setdefault(id(job.source), job)
         self.polls = 0
         self.cycles = 0
+        # points and accounting state of merged offline polls, not written yet (poll_now)
+        self._merged: tuple[list[Point], dict[str, Any]] = ([], {})
         sink._on_state = self._store_state
 
     # --- control ----------------------------------------------------------------------
@@ -251,6 +255,10 @@ class Collector:
         state): polls still in flight are abandoned, a store that does not answer in time
         is left, and what it did not commit stays in the spool for the next start."""
         deadline = time.monotonic() + STOP_BUDGET_S
+        try:
+            self.flush_merged()  # merged offline polls first, in order
+        except Exception as exc:  # the sink spools what the store refuses; this is a bug
+            log.error("could not write the last polls at shutdown: %s", exc)
         self.sink.finish_by(deadline + STORE_STOP_S)
         self._stop.set()
         for job in self.jobs:
@@ -275,10 +283,41 @@ class Collector:
         self._write_heartbeat(stopped=True)
         log.info("collector stopped")
 
-    def poll_now(self, source: Source) -> None:
+    def poll_now(self, source: Source, merge: bool = False) -> None:
         """Poll one source now, in this thread, and handle the result like a scheduled poll
-        (the offline driver, collector/drive.py, calls this instead of `run`)."""
-        self._handle(self._poll(source))
+        (the offline driver, collector/drive.py, calls this instead of `run`).
+
+        `merge` (the offline driver's long spans): a poll that changes nothing but data
+        (its device answered as before, no event) has its health settled now, at its own
+        time, while its points and accounting state join those of the polls before it and
+        go to the sink together (`flush_merged`, at the latest before anything else is
+        written and at shutdown): what is stored is the same, without the per-poll work of
+        a write (issue 16: long spans fed in bulk)."""
+        out = self._poll(source)
+        if not merge or out.batch is None:
+            self.flush_merged()
+            self._handle(out)
+            return
+        job = self._job_of[id(out.source)]
+        job.running = False
+        self.polls += 1
+        changes = self._health_changes(source.name, source.device, out.batch)
+        if changes:
+            self.flush_merged()
+            self._write(out.batch, changes)
+            return
+        points, state = self._merged
+        points.extend(out.batch.points)
+        state.update(out.batch.state)
+        if len(points) >= MERGE_POINTS:
+            self.flush_merged()
+
+    def flush_merged(self) -> None:
+        """Write what `poll_now(merge=True)` gathered (nothing when nothing waits)."""
+        points, state = self._merged
+        if points or state:
+            self._merged = ([], {})
+            self._commit(points, state, urgent=False)
 
     def _apply_retention(self) -> None:
         """Delete raw samples older than HEATPUMP_RAW_RETENTION_DAYS (rollups and energy
@@ -351,8 +390,12 @@ class Collector:
     def handle_batch(self, source: str, known_device: str, b: Batch) -> None:
         """Health from a poll's outcomes, then its points to the sink and, once they are
         durable, its accounting state to the state file (also used by collector/drive.py)."""
+        self._write(b, self._health_changes(source, known_device, b))
+
+    def _health_changes(self, source: str, known_device: str, b: Batch) -> list[Change]:
+        """What a poll's outcomes and events change in the health book, at the clock's now
+        (logged by `_write`)."""
         now = self.clock.now()
-        points = b.points
         changes: list[Change] = []
         health = self.health
         if b.outcomes:
@@ -368,15 +411,24 @@ class Collector:
         if b.events:
             changes.extend(health.event(source, dev, now, reason, detail, status)
                            for dev, reason, detail, status in b.events)
+        return changes
+
+    def _write(self, b: Batch, changes: list[Change]) -> None:
+        points = b.points
         if changes:
             points = list(points)
             for c in changes:
                 self._log(c)
                 points.append(c.point())
-        if self.state is not None and b.state:
-            self.state.put(b.state)
         # a change of health is committed at once: the bot explains a gap without delay
-        if self.sink.write(points, urgent=bool(changes)) and self.state is not None:
+        self._commit(points, b.state, urgent=bool(changes))
+
+    def _commit(self, points: list[Point], state: dict[str, Any], urgent: bool) -> None:
+        """Points to the sink; the accounting state is kept and, once the points are
+        durable, saved (collector/state.py)."""
+        if self.state is not None and state:
+            self.state.put(state)
+        if self.sink.write(points, urgent=urgent) and self.state is not None:
             self.state.save()
 
     @staticmethod

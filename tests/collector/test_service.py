@@ -175,3 +175,29 @@ def test_raw_retention_setting_deletes_old_raw_samples(tmp_path):
             energy = check.points("electricity", T0 - timedelta(days=11),
                                   T0 - timedelta(days=9))
         assert (len(old), len(recent), len(energy)) == (old_left, 1, 1), days
+
+
+def test_offline_polls_that_change_only_data_are_written_together_in_order(tmp_path):
+    """collector/drive.py's merged polls: the same points as poll by poll, in fewer sink
+    writes; a change of health writes what waited first, then itself, at its own time."""
+    from collector.drive import every, run_polls
+
+    def fail(n):
+        return SourceError("unreachable", "no answer") if n in (5, 6) else None
+
+    col, store, clock, (src,) = make(tmp_path, lambda c: [
+        CountingSource("meter", 10, c.now, fail=fail)])
+    writes = []
+    write = col.sink.write
+    col.sink.write = lambda points, urgent=False: writes.append(
+        [(p.measurement, p.time) for p in points]) or write(points, urgent)
+    run_polls(col, every(src, T0, T0 + timedelta(seconds=100)), clock)
+    meter = [p.fields["energy_import_wh"] for p in store.all("meter")]
+    assert meter == [1.0, 2.0, 3.0, 4.0, 7.0, 8.0, 9.0, 10.0]  # every answered poll
+    health = [(h.time, h.fields["status"]) for h in store.all("health")]
+    assert health == [(T0, "up"), (T0 + timedelta(seconds=40), "down"),
+                      (T0 + timedelta(seconds=60), "up")]
+    # the first poll is a change (up); polls 2-4 wait and go before the outage's point;
+    # 8-10 go together at shutdown, before the accounting's last points
+    assert [len(w) for w in writes] == [2, 3, 1, 2, 3, 1]
+    assert writes[1] == [("meter", T0 + timedelta(seconds=s)) for s in (10, 20, 30)]
