@@ -281,6 +281,19 @@ def replace(obj: Any, **changes: Any) -> Any:
     return new
 
 
+def _set(state: MeterState, **changes: Any) -> MeterState:
+    """`state` with `changes` set IN PLACE: only for the private working copy `step` makes
+    of its input (`_working`), so `step` stays a pure function to its callers while the
+    many small updates of one reading do not copy the whole state each time."""
+    state.__dict__.update(changes)
+    return state
+
+
+def _working(state: MeterState) -> MeterState:
+    """A private copy of `state` that `_set` may change."""
+    return replace(state)
+
+
 _last_minute: tuple[datetime | None, datetime | None] = (None, None)
 
 
@@ -369,6 +382,7 @@ def step(state: MeterState, reading: MeterReading, cfg: MeterConfig
             ) or uptime < 0:
         uptime = None
 
+    state = _working(state)  # from here on changed in place (`_set`)
     raw = meter_point(t, cfg.device, power, counter, uptime)
     if raw is not None:
         points.append(raw)
@@ -400,12 +414,12 @@ def step(state: MeterState, reading: MeterReading, cfg: MeterConfig
         kind = "records_filled" if new.records_note.startswith("filled") else "records_unused"
         events.append(MeterEvent(t, cfg.device, kind, new.records_note))
     if new.records is not None or new.records_note is not None:
-        new = replace(new, records=None, records_note=None)  # for this reading only
+        new = _set(new, records=None, records_note=None)  # for this reading only
     last_reject = None
     for e in events:
         if e.kind == "rejected":
             last_reject = e.detail
-    new = replace(new, bucket=minutes.open, last_reject=last_reject,
+    new = _set(new, bucket=minutes.open, last_reject=last_reject,
                   recent=_keep_recent(minutes, new, t, cfg), slices=_keep_slices(new, t, cfg))
     return new, MeterUpdate(tuple(points), tuple(events), running)
 
@@ -484,7 +498,7 @@ def _count(state: MeterState, minutes: _Minutes, t: datetime, counter: float,
             state = _estimate(state, minutes, t, True)
         # noted in its minute, so a restart from the store starts from here too
         minutes.put(replace(minutes.get(minute_of(t)), counter_wh=counter))
-        return replace(state, baseline=Baseline(t, counter, uptime), held=None, slices=(),
+        return _set(state, baseline=Baseline(t, counter, uptime), held=None, slices=(),
                        estimating=False)
     dt = (t - b.time).total_seconds()
 
@@ -497,7 +511,7 @@ def _count(state: MeterState, minutes: _Minutes, t: datetime, counter: float,
         if held is not None and held.last_time is not None:
             # the reboot ends a hold: the held readings before it are judged as they are
             assert held.last_counter_wh is not None
-            state = _decide(replace(state, held=None), minutes, b, held, held.last_time,
+            state = _decide(_set(state, held=None), minutes, b, held, held.last_time,
                             held.last_counter_wh, None, cfg, events)
             assert state.baseline is not None
             b = state.baseline
@@ -523,7 +537,7 @@ def _count(state: MeterState, minutes: _Minutes, t: datetime, counter: float,
         # back at the old level by climbing with the power from the low one, not by
         # jumping back: a reset whose new count passed a small old value, or a dip; the
         # hold decides when it is due (`_reset_fits`)
-        return replace(state, held=replace(held, last_time=t, last_counter_wh=counter))
+        return _set(state, held=replace(held, last_time=t, last_counter_wh=counter))
     if verdict is None and not (due and held is not None and held.kind == "dip"
                                 and _reset_fits(state, b, held, t, counter, cfg)):
         # (before a hold is due, agreeing with the baseline again settles it: nothing is
@@ -539,7 +553,7 @@ def _count(state: MeterState, minutes: _Minutes, t: datetime, counter: float,
         # then held anew.
         last_t = held.last_time or held.time
         last_c = held.last_counter_wh if held.last_counter_wh is not None else held.counter_wh
-        state = _decide(replace(state, held=None), minutes, b, held, last_t, last_c, None,
+        state = _decide(_set(state, held=None), minutes, b, held, last_t, last_c, None,
                         cfg, events)
         return _count(state, minutes, t, counter, uptime, cfg, events)
     if held is None or (verdict is not None and verdict != held.kind and verdict != "slow"
@@ -552,8 +566,8 @@ def _count(state: MeterState, minutes: _Minutes, t: datetime, counter: float,
     if verdict is not None and (t - held.time).total_seconds() < cfg.hold_s:
         if held.time != t:
             held = replace(held, last_time=t, last_counter_wh=counter)
-        return replace(state, held=held)
-    return _decide(replace(state, held=None), minutes, b, held, t, counter, uptime, cfg,
+        return _set(state, held=held)
+    return _decide(_set(state, held=None), minutes, b, held, t, counter, uptime, cfg,
                    events)
 
 
@@ -570,7 +584,7 @@ def _agrees(state: MeterState, minutes: _Minutes, b: Baseline, t: datetime, coun
             f"counter reading {held.counter_wh:.3f} Wh ({_KIND_TEXT[held.kind]}) was a "
             f"glitch: {how_long:.0f} s later it agrees with the power again; the "
             f"{counter - b.counter_wh:.3f} Wh since {b.counter_wh:.3f} Wh are counted once"))
-        state = replace(state, held=None)
+        state = _set(state, held=None)
     evidence = _floor_wh(state.slices, b.time, t, cfg)
     if state.fault is not None:
         if evidence < _proof_wh(state.slices, b.time, t):
@@ -660,7 +674,7 @@ def _decide(state: MeterState, minutes: _Minutes, b: Baseline, held: Held, t: da
                   f"({_KIND_TEXT[since]}); minutes without valid energy until it agrees "
                   "again")
         event("counter_fault", detail)
-        state = replace(state, fault=fault, fault_detail=detail)
+        state = _set(state, fault=fault, fault_detail=detail)
     return _skip(state, t, counter, uptime, minutes)
 
 
@@ -669,7 +683,7 @@ def _fault_over(state: MeterState, advance: float, power_wh: float, t: datetime,
     events.append(MeterEvent(t, cfg.device, "counter_ok",
                              f"the energy counter agrees with the power again ({advance:.2f} "
                              f"Wh counted for {power_wh:.2f} Wh of power)"))
-    return replace(state, fault=None, fault_detail="", check_wh=(0.0, 0.0))
+    return _set(state, fault=None, fault_detail="", check_wh=(0.0, 0.0))
 
 
 _KIND_TEXT = {"dip": "it went down", "fast": "faster than the power allows",
@@ -696,13 +710,13 @@ def _creep_check(state: MeterState, b: Baseline, t: datetime, counter: float,
     got, want = state.check_wh
     got, want = got + max(counter - b.counter_wh, 0.0), want + floor_wh
     if want < CHECK_WINDOW_WH:
-        return replace(state, check_wh=(got, want))
+        return _set(state, check_wh=(got, want))
     if got < want * SLOW_FACTOR - COUNTER_RES_WH:
         detail = (f"the energy counter creeps: {got:.2f} Wh counted while the power says "
                   f"{want:.1f} Wh; minutes without valid energy until it agrees again")
         events.append(MeterEvent(t, cfg.device, "counter_fault", detail))
-        return replace(state, fault="counter_stuck", fault_detail=detail, check_wh=(0.0, 0.0))
-    return replace(state, check_wh=(0.0, 0.0))
+        return _set(state, fault="counter_stuck", fault_detail=detail, check_wh=(0.0, 0.0))
+    return _set(state, check_wh=(0.0, 0.0))
 
 
 def _seen(slices: Iterable[Slice], t0: datetime, t1: datetime, cfg: MeterConfig
@@ -734,7 +748,7 @@ def _skip(state: MeterState, t: datetime, counter: float, uptime: int | None = N
     in t's minute, so a restart from the store resumes from there."""
     if minutes is not None:
         minutes.put(replace(minutes.get(minute_of(t)), counter_wh=counter))
-    return replace(state, baseline=Baseline(t, counter, uptime),
+    return _set(state, baseline=Baseline(t, counter, uptime),
                    slices=_after(state.slices, t))
 
 
@@ -752,20 +766,20 @@ def _book(state: MeterState, minutes: _Minutes, start: datetime, end: datetime,
         # a gap, and the meter's own records of it: placed minute by minute by them
         why = fill_gap(minutes, start, end, energy_wh, state.records,
                        state.prev_power_w if state.prev_time == end else None)
-        state = replace(state, records=None, records_note=(
+        state = _set(state, records=None, records_note=(
             f"filled {_when(start)} – {_when(end)} ({energy_wh:.1f} Wh) from the meter's "
             "own per-minute records" if why is None else f"gap {_when(start)} – "
             f"{_when(end)} not filled from the meter's records ({why}); bridged as without "
             "them"))
         if why is None:
             minutes.put(replace(minutes.get(minute_of(end)), counter_wh=counter))
-            return replace(state, baseline=Baseline(end, counter, uptime),
+            return _set(state, baseline=Baseline(end, counter, uptime),
                            slices=tuple(s for s in state.slices if s.end > end))
     if dt <= cfg.gap_limit_s or (observed < 0.9 * dt and _same_hour(start, end, cfg)):
         # one poll (or a few), or a gap inside one hour: the minute where it ends
         share = _running_share(inside, state.running)
         minutes.put(last.add(energy_wh, dt, running_wh=energy_wh * share, counter_wh=counter))
-        return replace(state, baseline=Baseline(end, counter, uptime),
+        return _set(state, baseline=Baseline(end, counter, uptime),
                        slices=_after(state.slices, end))
     if observed >= 0.9 * dt:
         # the power was seen throughout: split in proportion to it
@@ -783,7 +797,7 @@ def _book(state: MeterState, minutes: _Minutes, start: datetime, end: datetime,
     else:
         _spread(minutes, start, end, energy_wh, cfg)
     minutes.put(replace(minutes.get(minute_of(end)), counter_wh=counter))
-    return replace(state, baseline=Baseline(end, counter, uptime),
+    return _set(state, baseline=Baseline(end, counter, uptime),
                    slices=_after(state.slices, end))
 
 
@@ -860,7 +874,7 @@ def _estimate(state: MeterState, minutes: _Minutes, t: datetime, observed: bool
         b = b.add(s.power_wh, s.seconds, running_wh=s.power_wh if s.running else 0.0,
                   estimated=True)
         minutes.put(replace(b, counter_wh=total))
-    return replace(state, baseline=Baseline(t, total), estimating=True, held=None, slices=(),
+    return _set(state, baseline=Baseline(t, total), estimating=True, held=None, slices=(),
                    fault=None, fault_detail="")
 
 
@@ -907,7 +921,7 @@ def _power(state: MeterState, minutes: _Minutes, t: datetime, power: float, cfg:
                 "pump's energy. Turn the clamp around (arrow towards the load)."))
     else:
         negative_since = None
-    return replace(state, prev_time=t, prev_power_w=power, running=running, slices=slices,
+    return _set(state, prev_time=t, prev_power_w=power, running=running, slices=slices,
                    negative_since=negative_since, reversed_reported=reported), closed
 
 
