@@ -50,7 +50,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from collector.accounting.gapfill import fill_gap
@@ -111,11 +112,13 @@ class MeterConfig:
                    poll_s=settings.shelly_poll_seconds,
                    counter_survives_reboot=counter_survives_reboot, tz=settings.tz)
 
-    @property
+    # computed once per device (asked for every reading): cached_property stores the value
+    # in the instance's __dict__, which a frozen dataclass allows
+    @cached_property
     def gap_limit_s(self) -> float:
         return self.gap_s if self.gap_s is not None else max(3 * self.poll_s, 25.0)
 
-    @property
+    @cached_property
     def off_w(self) -> float:
         return self.running_w * self.off_ratio
 
@@ -143,9 +146,10 @@ class MeterEvent:
                 "reversed_clamp": "degraded"}.get(self.kind)
 
 
-@dataclass(frozen=True)
-class Baseline:
-    """The last accepted counter value (or the integrated total without a counter)."""
+class Baseline(NamedTuple):
+    """The last accepted counter value (or the integrated total without a counter). A named
+    tuple, as `Slice`: immutable and built for every reading, which a frozen dataclass's
+    __init__ makes several times slower."""
 
     time: datetime
     counter_wh: float
@@ -164,9 +168,9 @@ class Held:
     last_counter_wh: float | None = None
 
 
-@dataclass(frozen=True)
-class Slice:
-    """One observed power interval ending at `end`, whose counter energy is not booked yet."""
+class Slice(NamedTuple):
+    """One observed power interval ending at `end`, whose counter energy is not booked yet
+    (a named tuple: immutable, and built for every reading)."""
 
     end: datetime
     seconds: float
@@ -315,7 +319,7 @@ class _Minutes:
 
     def __init__(self, bucket: Bucket, recent: tuple[Bucket, ...]):
         self.open = bucket
-        self.recent = {b.minute: b for b in recent}
+        self.recent = {b.minute: b for b in recent} if recent else {}
         self.other: dict[datetime, Bucket] = {}
         self.dirty: set[datetime] = set()
 
@@ -420,7 +424,7 @@ def step(state: MeterState, reading: MeterReading, cfg: MeterConfig
         if e.kind == "rejected":
             last_reject = e.detail
     new = _set(new, bucket=minutes.open, last_reject=last_reject,
-                  recent=_keep_recent(minutes, new, t, cfg), slices=_keep_slices(new, t, cfg))
+               recent=_keep_recent(minutes, new, t, cfg), slices=_keep_slices(new, t, cfg))
     return new, MeterUpdate(tuple(points), tuple(events), running)
 
 
@@ -852,9 +856,13 @@ def _same_hour(a: datetime, b: datetime, cfg: MeterConfig) -> bool:
 def _running_share(inside: list[Slice], running: bool | None) -> float:
     """Share of an interval's energy drawn while the compressor ran: by the power of its
     observed parts, or the state carried across when nothing was observed."""
-    total = sum(s.power_wh for s in inside)
+    total = ran = 0.0  # one pass, summed in order as `sum` would
+    for s in inside:
+        total += s.power_wh
+        if s.running:
+            ran += s.power_wh
     if inside and total > 0:
-        return sum(s.power_wh for s in inside if s.running) / total
+        return ran / total
     if inside:
         return 1.0 if all(s.running for s in inside) else 0.0
     return 1.0 if running else 0.0
