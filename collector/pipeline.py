@@ -141,6 +141,8 @@ class MeterPipeline:
         energy minute by minute (collector/accounting/gapfill.py). None without a gap."""
         assert self.accountant is not None
         state, limit = self.accountant.state, self.accountant.cfg.gap_limit_s
+        if state.prev_time is not None and (now - state.prev_time).total_seconds() <= limit:
+            return None  # the usual poll (the newest reading is at least as recent)
         last = newest_time(state)
         if (state.baseline is None or state.estimating or last is None
                 or (now - last).total_seconds() <= limit):
