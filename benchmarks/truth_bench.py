@@ -45,13 +45,14 @@ as rows too. Printed: the targets and, per row, the ratios. Never run as a timed
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import logging
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -235,9 +236,25 @@ def daily_excess(points: Iterable[Point], totals: Callable[[datetime], Mapping[s
             sum(max(0.0, -x - slack) for x in by_day.values()))
 
 
+@contextlib.contextmanager
+def quiet_logs() -> Iterator[None]:
+    """The collector's log lines are not the result: silenced while a row runs, and the
+    level before restored after (a test that runs a row leaves logging as it found it)."""
+    before = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logging.disable(before)
+
+
 def run_row(name: str, row: Row, days: float, seed: int, workdir: Path) -> Result:
     """Run one row through the real path into its own demo store and measure it."""
-    logging.disable(logging.CRITICAL)  # the collector's log lines are not the result
+    with quiet_logs():
+        return _run_row(name, row, days, seed, workdir)
+
+
+def _run_row(name: str, row: Row, days: float, seed: int, workdir: Path) -> Result:
     env = {"HEATPUMP_DATA_DIR": str(workdir / name), "HEATPUMP_TZ": "Europe/Berlin",
            **row.settings}
     settings = Settings.from_mapping(env)

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import logging
 import sys
 import tempfile
 import time
@@ -46,6 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.truth_bench import quiet_logs  # noqa: E402
 from benchmarks.truth_bench import table as text_table  # noqa: E402
 from bot.analytics import COVER_MAX, COVER_MIN, pair_hours, performance  # noqa: E402
 from bot.store_reads import ELEC_FIELDS, HEAT_FIELDS, hour_pairs  # noqa: E402
@@ -126,8 +126,13 @@ def ratio(a: float, b: float) -> float:
 
 
 def run_row(name: str, row: Row, days: float, seed: int, workdir: Path) -> Result:
-    """Run one row through the real path into its own store and measure it."""
-    logging.disable(logging.CRITICAL)  # the collector's log lines are not the result
+    """Run one row through the real path into its own store and measure it (log lines
+    silenced meanwhile, benchmarks/truth_bench.py quiet_logs)."""
+    with quiet_logs():
+        return _run_row(name, row, days, seed, workdir)
+
+
+def _run_row(name: str, row: Row, days: float, seed: int, workdir: Path) -> Result:
     days = row.days or days
     settings = Settings.from_mapping({"HEATPUMP_DATA_DIR": str(workdir / name),
                                       "HEATPUMP_TZ": "Europe/Berlin"})

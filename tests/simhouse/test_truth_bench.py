@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import logging
 import re
 import sys
 
@@ -114,6 +115,8 @@ def test_a_short_row_meets_its_targets_through_the_real_path(tmp_path) -> None:
     row = bench.Row(bench.WINTER, ("zero-counters@-12h/10m", "counter-dip@-6h/20m,kwh=3"),
                     health=("counter_glitch",))
     r = bench.run_row("short", row, 1.0, 1, tmp_path)
+    # the row's log lines were silenced while it ran, not for the tests that follow
+    assert logging.root.manager.disable == logging.NOTSET
     assert bench.evaluate(row, r) == []
     assert r.phantom_kwh == 0.0 and r.missing_kwh == 0.0
     assert r.heat == pytest.approx(r.device_heat, abs=0.4)
