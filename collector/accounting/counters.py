@@ -72,23 +72,65 @@ class Reading:
 
 def family_circuits(sample: HeatPumpSample, kind: str) -> tuple[str, ...]:
     """Circuits (total/heating/dhw/cooling) for which `kind` counters are reported."""
-    found = {key.split(".")[1] for key in sample.counters if key.startswith(f"{kind}.")}
+    found = _grouped(sample).get(kind, {})
     return tuple(c for c in ("total", *CIRCUITS) if c in found)
 
 
 def reading_of(sample: HeatPumpSample, kind: str, circuit: str) -> Reading | None:
     """The `kind.circuit` counters of a sample; for "total" on a device without one, the
     sum of its circuits (the periods all of them report)."""
-    prefix = f"{kind}.{circuit}."
-    values = {k[len(prefix):]: v for k, v in sample.counters.items() if k.startswith(prefix)}
+    return _reading(sample, kind, _grouped(sample).get(kind, {}), circuit)
+
+
+def counter_readings(sample: HeatPumpSample) -> dict[str, dict[str, Reading]]:
+    """Every counter family of a sample: kind -> circuit -> `reading_of(sample, kind,
+    circuit)`, for the circuits of `family_circuits` and "total" (summed when the device
+    reports none); circuits without a reading are left out. The sample's counters are
+    grouped once (accounting asks this at every poll, for every kind)."""
+    out: dict[str, dict[str, Reading]] = {}
+    for kind, by_circuit in _grouped(sample).items():
+        circuits = [c for c in ("total", *CIRCUITS) if c in by_circuit]
+        if circuits and "total" not in circuits:
+            circuits.append("total")
+        readings = out[kind] = {}
+        for circuit in circuits:
+            reading = _reading(sample, kind, by_circuit, circuit)
+            if reading is not None:
+                readings[circuit] = reading
+    return out
+
+
+def _grouped(sample: HeatPumpSample) -> dict[str, dict[str, dict[str, float]]]:
+    """The sample's counters by kind and circuit: kind -> circuit -> {period: kWh}, in the
+    sample's order ("heat.heating.day" -> "heat" -> "heating" -> "day"); a key without a
+    period still names its circuit (with no value)."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for key, value in sample.counters.items():
+        kind, dot, rest = key.partition(".")
+        if not dot:
+            continue
+        circuit, dot, period = rest.partition(".")
+        values = out.setdefault(kind, {}).setdefault(circuit, {})
+        if dot:
+            values[period] = value
+    return out
+
+
+def _reading(sample: HeatPumpSample, kind: str, by_circuit: Mapping[str, Mapping[str, float]],
+             circuit: str) -> Reading | None:
+    """`reading_of` from the sample's grouped counters."""
+    values = by_circuit.get(circuit)
     if values:
-        times = {p: min(sample.counters_read_at.get(prefix + p, sample.time), sample.time)
-                 for p in values}
-        return Reading(values, times)
+        prefix = f"{kind}.{circuit}."
+        read_at = sample.counters_read_at
+        times = ({p: min(read_at.get(prefix + p, sample.time), sample.time) for p in values}
+                 if read_at else dict.fromkeys(values, sample.time))
+        return Reading(dict(values), times)
     if circuit != "total":
         return None
-    parts = [c for c in family_circuits(sample, kind) if c != "total"]
-    readings = [r for r in (reading_of(sample, kind, c) for c in parts) if r is not None]
+    parts = [c for c in CIRCUITS if c in by_circuit]
+    readings = [r for r in (_reading(sample, kind, by_circuit, c) for c in parts)
+                if r is not None]
     if not readings:
         return None
     keys = set.intersection(*(set(r.values) for r in readings))

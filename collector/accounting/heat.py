@@ -21,7 +21,7 @@ from midnight of HEATPUMP_TZ as health events.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,6 +31,7 @@ from collector.accounting.counters import (
     CounterDelta,
     Problem,
     Reading,
+    counter_readings,
     counter_step,
     family_circuits,
     reading_of,
@@ -313,8 +314,10 @@ class HeatAccountant:
         points: list[Point] = []
         events: list[Problem] = []
         deltas: dict[str, dict[str, CounterDelta]] = {}
+        readings = counter_readings(sample)
         for kind in KINDS:
-            deltas[kind] = self._counters(st, sample, kind, cap, events)
+            deltas[kind] = self._counters(st, sample, kind, readings.get(kind, {}), cap,
+                                          events)
         choice = choose_heat_method(
             sample, self.rated_heat_kw, self.running is not None and single_device)
         if choice.method == "counter":
@@ -379,17 +382,14 @@ class HeatAccountant:
             fields["energy_wh"] = fields["estimated_wh"] = iv.energy_wh
         return electricity_point(iv.end, sample.device, "heating_rod", "total", fields)
 
-    def _counters(self, st: DeviceState, sample: HeatPumpSample, kind: str, cap_kw: float,
+    def _counters(self, st: DeviceState, sample: HeatPumpSample, kind: str,
+                  readings: Mapping[str, Reading], cap_kw: float,
                   events: list[Problem]) -> dict[str, CounterDelta]:
+        """The deltas of `kind`'s families (`readings`: circuit -> the sample's reading,
+        from `counter_readings`) against their references, which move on as the rules say."""
         out: dict[str, CounterDelta] = {}
-        circuits = family_circuits(sample, kind)
-        if circuits and "total" not in circuits:
-            circuits = (*circuits, "total")
-        for circuit in circuits:
+        for circuit, cur in readings.items():
             name = f"{kind}.{circuit}"
-            cur = reading_of(sample, kind, circuit)
-            if cur is None:
-                continue
             fam = st.families.get(name)
             # a total summed from the circuits repeats their events: only its energy counts
             said = events if not cur.parts else []
@@ -543,7 +543,7 @@ def _reading_from_json(d: Mapping[str, Any]) -> Reading:
 def copy_state(st: DeviceState) -> DeviceState:
     """A snapshot of a device's state (the accountant changes its families in place; the
     state file must get them as they were when these points were made)."""
-    return DeviceState(st.sample, {n: replace(f) for n, f in st.families.items()})
+    return DeviceState(st.sample, {n: Family(**vars(f)) for n, f in st.families.items()})
 
 
 def device_state_to_json(st: DeviceState) -> dict[str, Any]:
