@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from collector.readings import HeatPumpSample
 
 PERIODS = ("day", "week", "month", "year")  # finest first
+LAST_OF = {p: f"last_{p}" for p in PERIODS}  # the period that ended before the current one
 CIRCUITS = ("heating", "dhw", "cooling")
 EPS_KWH = 1e-6
 STEP_KWH = 0.1  # the counters' resolution (they are truncated to it)
@@ -72,65 +73,80 @@ class Reading:
 
 def family_circuits(sample: HeatPumpSample, kind: str) -> tuple[str, ...]:
     """Circuits (total/heating/dhw/cooling) for which `kind` counters are reported."""
-    found = _grouped(sample).get(kind, {})
-    return tuple(c for c in ("total", *CIRCUITS) if c in found)
+    return CounterFamilies(sample).circuits(kind)
 
 
 def reading_of(sample: HeatPumpSample, kind: str, circuit: str) -> Reading | None:
     """The `kind.circuit` counters of a sample; for "total" on a device without one, the
     sum of its circuits (the periods all of them report)."""
-    return _reading(sample, kind, _grouped(sample).get(kind, {}), circuit)
+    return CounterFamilies(sample).reading(kind, circuit)
 
 
-def counter_readings(sample: HeatPumpSample) -> dict[str, dict[str, Reading]]:
-    """Every counter family of a sample: kind -> circuit -> `reading_of(sample, kind,
-    circuit)`, for the circuits of `family_circuits` and "total" (summed when the device
-    reports none); circuits without a reading are left out. The sample's counters are
-    grouped once (accounting asks this at every poll, for every kind)."""
-    out: dict[str, dict[str, Reading]] = {}
-    for kind, by_circuit in _grouped(sample).items():
-        circuits = [c for c in ("total", *CIRCUITS) if c in by_circuit]
-        if circuits and "total" not in circuits:
-            circuits.append("total")
-        readings = out[kind] = {}
-        for circuit in circuits:
-            reading = _reading(sample, kind, by_circuit, circuit)
+class CounterFamilies:
+    """A sample's counters grouped once by kind and circuit, for `family_circuits`,
+    `reading_of` and `readings` (accounting asks them for every kind at every poll)."""
+
+    def __init__(self, sample: HeatPumpSample):
+        self.sample = sample
+        # kind -> circuit -> {period: kWh}, in the sample's order ("heat.heating.day" ->
+        # "heat" -> "heating" -> "day"); a key without a period still names its circuit
+        self._grouped: dict[str, dict[str, dict[str, float]]] = {}
+        for key, value in sample.counters.items():
+            kind, dot, rest = key.partition(".")
+            if not dot:
+                continue
+            circuit, dot, period = rest.partition(".")
+            values = self._grouped.setdefault(kind, {}).setdefault(circuit, {})
+            if dot:
+                values[period] = value
+
+    def circuits(self, kind: str) -> tuple[str, ...]:
+        """`family_circuits`: the circuits for which `kind` counters are reported."""
+        found = self._grouped.get(kind, {})
+        return tuple(c for c in ("total", *CIRCUITS) if c in found)
+
+    def reading(self, kind: str, circuit: str) -> Reading | None:
+        """`reading_of`."""
+        if circuit != "total":
+            return self._reported(kind, circuit)
+        parts = [c for c in CIRCUITS if c in self._grouped.get(kind, {})]
+        return self._reported(kind, "total") or _summed(
+            [self._reported(kind, c) for c in parts], parts)
+
+    def readings(self, kind: str) -> dict[str, Reading]:
+        """circuit -> `reading_of(sample, kind, circuit)` for the circuits of
+        `family_circuits` and "total" (summed when the device reports none, from the same
+        circuit readings); circuits without a reading are left out."""
+        circuits = self.circuits(kind)
+        parts = [c for c in circuits if c != "total"]
+        reported = {c: self._reported(kind, c) for c in parts}
+        out: dict[str, Reading] = {}
+        for circuit in circuits if "total" in circuits or not circuits else (*circuits, "total"):
+            reading = reported[circuit] if circuit != "total" else (
+                self._reported(kind, "total") or _summed([reported[c] for c in parts], parts))
             if reading is not None:
-                readings[circuit] = reading
-    return out
+                out[circuit] = reading
+        return out
 
-
-def _grouped(sample: HeatPumpSample) -> dict[str, dict[str, dict[str, float]]]:
-    """The sample's counters by kind and circuit: kind -> circuit -> {period: kWh}, in the
-    sample's order ("heat.heating.day" -> "heat" -> "heating" -> "day"); a key without a
-    period still names its circuit (with no value)."""
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    for key, value in sample.counters.items():
-        kind, dot, rest = key.partition(".")
-        if not dot:
-            continue
-        circuit, dot, period = rest.partition(".")
-        values = out.setdefault(kind, {}).setdefault(circuit, {})
-        if dot:
-            values[period] = value
-    return out
-
-
-def _reading(sample: HeatPumpSample, kind: str, by_circuit: Mapping[str, Mapping[str, float]],
-             circuit: str) -> Reading | None:
-    """`reading_of` from the sample's grouped counters."""
-    values = by_circuit.get(circuit)
-    if values:
-        prefix = f"{kind}.{circuit}."
+    def _reported(self, kind: str, circuit: str) -> Reading | None:
+        """The counters the device reports for `kind.circuit`, as they are."""
+        values = self._grouped.get(kind, {}).get(circuit)
+        if not values:
+            return None
+        sample = self.sample
         read_at = sample.counters_read_at
-        times = ({p: min(read_at.get(prefix + p, sample.time), sample.time) for p in values}
-                 if read_at else dict.fromkeys(values, sample.time))
+        if read_at:
+            prefix = f"{kind}.{circuit}."
+            times = {p: min(read_at.get(prefix + p, sample.time), sample.time) for p in values}
+        else:  # every counter is as of the poll
+            times = dict.fromkeys(values, sample.time)
         return Reading(dict(values), times)
-    if circuit != "total":
-        return None
-    parts = [c for c in CIRCUITS if c in by_circuit]
-    readings = [r for r in (_reading(sample, kind, by_circuit, c) for c in parts)
-                if r is not None]
+
+
+def _summed(found: list[Reading | None], parts: list[str]) -> Reading | None:
+    """The total of a device without one: the sum of its circuits' readings over the
+    periods all of them report (`parts` names the circuits)."""
+    readings = [r for r in found if r is not None]
     if not readings:
         return None
     keys = set.intersection(*(set(r.values) for r in readings))
@@ -211,11 +227,14 @@ def counter_step(ref: Reading, cur: Reading, cap_kw: float, name: str = "counter
     broken: dict[str, str] = {}
     for p in moved:
         before, now = ref.values[p], cur.values[p]
-        last_before, last_now = ref.values.get(f"last_{p}"), cur.values.get(f"last_{p}")
+        last_before, last_now = ref.values.get(LAST_OF[p]), cur.values.get(LAST_OF[p])
         dropped = now < before - EPS_KWH
         last_moved = (last_before is not None and last_now is not None
                       and abs(last_now - last_before) > EPS_KWH)
-        restarted = now <= cap_kwh(cap_kw, ref.times[p], cur.times[p])
+        # (whether it could have restarted matters only for one that dropped or whose
+        # last_ value moved)
+        restarted = (dropped or last_moved) and now <= cap_kwh(cap_kw, ref.times[p],
+                                                                cur.times[p])
         if not dropped and not (last_moved and restarted):
             steady[p] = now - before
         elif not restarted:
@@ -246,7 +265,8 @@ def counter_step(ref: Reading, cur: Reading, cap_kw: float, name: str = "counter
         delta = _rollover_delta(bridged, lower, coarse_first, ref, cur)
     assert delta is not None  # the coarsest moved period is steady, bridged or lower
     broken_coarser = [p for p in coarse_first if p in broken
-                      and PERIODS.index(p) > PERIODS.index(delta.basis.split()[0])]
+                      and PERIODS.index(p) > PERIODS.index(delta.basis.split()[0])
+                      ] if broken else []
     if broken_coarser:
         return Step(problem=("counter_glitch", broken[broken_coarser[0]]
                              + "; nothing is booked until the counters make sense again"))

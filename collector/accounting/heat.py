@@ -29,9 +29,9 @@ from zoneinfo import ZoneInfo
 from collector.accounting.counters import (
     EPS_KWH,
     CounterDelta,
+    CounterFamilies,
     Problem,
     Reading,
-    counter_readings,
     counter_step,
     family_circuits,
     reading_of,
@@ -124,13 +124,16 @@ def device_rated(sample: HeatPumpSample, setting_kw: float | None) -> RatedOutpu
 
 
 def choose_heat_method(sample: HeatPumpSample, rated_heat_kw: float | None,
-                       running_s_available: bool = False) -> MethodChoice:
+                       running_s_available: bool = False, *,
+                       heat_circuits: Sequence[str] | None = None) -> MethodChoice:
     """The best heat method this device allows, with the reason (for `heatpump doctor`).
     `rated_heat_kw` is HEATPUMP_RATED_HEAT_KW (None: unset; the device's own figure is
-    used when it reports one)."""
+    used when it reports one). `heat_circuits` is `family_circuits(sample, "heat")` when
+    the caller has it already (accounting, at every poll)."""
     v = sample.values
     rated = device_rated(sample, rated_heat_kw)
-    heat_circuits = family_circuits(sample, "heat")
+    if heat_circuits is None:
+        heat_circuits = family_circuits(sample, "heat")
     if heat_circuits:
         return MethodChoice("counter", "counter", rated, tuple(heat_circuits))
     if all(f in v for f in FLOW_FIELDS):
@@ -314,12 +317,13 @@ class HeatAccountant:
         points: list[Point] = []
         events: list[Problem] = []
         deltas: dict[str, dict[str, CounterDelta]] = {}
-        readings = counter_readings(sample)
+        families = CounterFamilies(sample)
         for kind in KINDS:
-            deltas[kind] = self._counters(st, sample, kind, readings.get(kind, {}), cap,
+            deltas[kind] = self._counters(st, sample, kind, families.readings(kind), cap,
                                           events)
         choice = choose_heat_method(
-            sample, self.rated_heat_kw, self.running is not None and single_device)
+            sample, self.rated_heat_kw, self.running is not None and single_device,
+            heat_circuits=families.circuits("heat"))
         if choice.method == "counter":
             for circuit, d in deltas["heat"].items():
                 points.append(heat_point(d.end, sample.device, "counter", circuit,
@@ -340,7 +344,7 @@ class HeatAccountant:
         for circuit, d in deltas["heating_rod"].items():
             points.append(electricity_point(d.end, sample.device, "heating_rod", circuit, {
                 "energy_wh": round(d.kwh * 1000.0, 3), "duration_s": d.duration_s}))
-        if not family_circuits(sample, "heating_rod"):
+        if not families.circuits("heating_rod"):
             rod = self._rod_runtime(st, sample, events)
             if rod is not None:
                 points.append(rod)
@@ -386,7 +390,8 @@ class HeatAccountant:
                   readings: Mapping[str, Reading], cap_kw: float,
                   events: list[Problem]) -> dict[str, CounterDelta]:
         """The deltas of `kind`'s families (`readings`: circuit -> the sample's reading,
-        from `counter_readings`) against their references, which move on as the rules say."""
+        from `CounterFamilies.readings`) against their references, which move on as the
+        rules say."""
         out: dict[str, CounterDelta] = {}
         for circuit, cur in readings.items():
             name = f"{kind}.{circuit}"
