@@ -146,7 +146,8 @@ class _Arrays:
 
     name: str
     series: tuple[str, ...]
-    periods: tuple[tuple[str, tuple[float, ...], tuple[float, ...]], ...]
+    # (period, its read-at property, the begins of `series`, the closed entries)
+    periods: tuple[tuple[str, str, tuple[float, ...], tuple[float, ...]], ...]
 
 
 class SimulatedVitocal:
@@ -372,14 +373,14 @@ class SimulatedVitocal:
         read_stamp = _str(_iso(read_at))
         out = []
         for a in self._arrays(self._periods(t)):
+            now_kwh = [current[series] for series in a.series]
             props: dict[str, Any] = {}
-            for name, begins, closed in a.periods:
-                running = sum(current[series] - begin
-                              for series, begin in zip(a.series, begins, strict=True))
-                values = [_trunc(running), *closed]
+            for name, read_at_name, begins, closed in a.periods:
+                running = sum([kwh - begin for kwh, begin in zip(now_kwh, begins, strict=True)])
                 props[name] = {"type": "array", "unit": "kilowattHour",
-                               "value": [0.0] * len(values) if zero else values}
-                props[f"{name}ValueReadAt"] = read_stamp
+                               "value": [0.0] * (1 + len(closed)) if zero
+                               else [_trunc(running), *closed]}
+                props[read_at_name] = read_stamp
             out.append(self._feature(a.name, props, now_stamp))
         return out
 
@@ -417,7 +418,7 @@ class SimulatedVitocal:
             begins = tuple(self._totals(starts[0])[s] for s in series)
             closed = tuple(_trunc(energy(starts[i], starts[i - 1]))
                            for i in range(1, len(starts)))
-            periods.append((period, begins, closed))
+            periods.append((period, f"{period}ValueReadAt", begins, closed))
         return _Arrays(name, series, tuple(periods))
 
     def _keep(self, key: tuple[float, str], value: Any) -> None:
