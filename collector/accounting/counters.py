@@ -30,8 +30,8 @@ nothing here asks it whether a period ended; the counters say it themselves
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from collector.readings import HeatPumpSample
 
@@ -48,12 +48,13 @@ Problem = tuple[str, str]  # (health reason, detail) of a counter family
 # --- counter readings --------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(NamedTuple):
     """One counter family (e.g. "heat.heating") as reported: period key (day, month,
     last_month, ...) -> kWh, and when the device read each value (the poll's time, or an
     array's `*ValueReadAt`). `parts` names the circuits summed when the device reports no
-    total of its own."""
+    total of its own. A named tuple, as `CounterDelta` and `Step`: immutable, and built
+    for every family at every poll, which a frozen dataclass's __init__ makes several
+    times slower."""
 
     values: Mapping[str, float]
     times: Mapping[str, datetime]
@@ -159,8 +160,7 @@ def _summed(found: list[Reading | None], parts: list[str]) -> Reading | None:
 # --- one counter family between two readings -----------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class CounterDelta:
+class CounterDelta(NamedTuple):
     """Energy of one counter family over (start, end]; `exact=False` marks a lower bound.
     `rollover` says how a period that ended inside the span was bridged (for health)."""
 
@@ -176,8 +176,7 @@ class CounterDelta:
         return (self.end - self.start).total_seconds()
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
+class Step(NamedTuple):
     """What `counter_step` concluded: the energy to book (if any), whether the current
     reading becomes the reference, and a problem for health (reason, detail)."""
 
