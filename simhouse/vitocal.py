@@ -171,6 +171,7 @@ class SimulatedVitocal:
         self._day_parts: dict[tuple[float, str], Any] = {}
         self._features_path = (f"/features/installations/{INSTALLATION_ID}/gateways/{gateway}"
                                f"/devices/{device_id}/features/")
+        self._uris: dict[str, str] = {}  # feature name -> its "uri"
 
     # --- the API -------------------------------------------------------------------------
 
@@ -204,10 +205,12 @@ class SimulatedVitocal:
 
     def _feature(self, name: str, props: dict[str, Any], stamp: str,
                  enabled: bool = True) -> dict[str, Any]:
+        uri = self._uris.get(name)
+        if uri is None:  # the same few dozen names at every answer
+            uri = self._uris[name] = f"{API_ROOT}{self._features_path}{name}"
         return {"apiVersion": 1, "commands": {}, "deviceId": self.device_id, "feature": name,
                 "gatewayId": self.gateway, "isEnabled": enabled, "isReady": True,
-                "properties": props, "timestamp": stamp,
-                "uri": f"{API_ROOT}{self._features_path}{name}"}
+                "properties": props, "timestamp": stamp, "uri": uri}
 
     def _features(self, state: PumpState, now: datetime) -> list[dict[str, Any]]:
         v, q = state.values, self.quirks
@@ -313,17 +316,18 @@ class SimulatedVitocal:
         for c in self._summaries(self._periods(t)):
             now_kwh = current[c.series]
             dip_of = dip if c.dips else 0.0
-            values = {
-                "currentDay": now_kwh - c.day - dip_of,
-                "currentMonth": now_kwh - c.month - dip_of,
-                "currentYear": now_kwh - c.year - dip_of,
-                "lastMonth": c.last_month,
-                "lastSevenDays": now_kwh - c.seven_days,
-                "lastYear": c.last_year,
-            }
-            out.append(self._feature(c.name, {
-                name: _kwh(0.0 if zero else value) for name, value in values.items()},
-                stamp))
+            if zero:
+                props = {name: _kwh(0.0) for name in _SUMMARY_PROPS}
+            else:
+                props = {
+                    "currentDay": _kwh(now_kwh - c.day - dip_of),
+                    "currentMonth": _kwh(now_kwh - c.month - dip_of),
+                    "currentYear": _kwh(now_kwh - c.year - dip_of),
+                    "lastMonth": _kwh(c.last_month),
+                    "lastSevenDays": _kwh(now_kwh - c.seven_days),
+                    "lastYear": _kwh(c.last_year),
+                }
+            out.append(self._feature(c.name, props, stamp))
         if q.power_counters or (q.heat_counters and q.heat_arrays):
             read_at = now if q.stale_arrays_from is None else min(now, q.stale_arrays_from)
             stuck = [a for a, b in q.stuck if a <= read_at < b]
@@ -470,6 +474,8 @@ class SimulatedVitocal:
         return _Periods(days, weeks, months, years)
 
 
+_SUMMARY_PROPS = ("currentDay", "currentMonth", "currentYear", "lastMonth", "lastSevenDays",
+                  "lastYear")
 _SUMMARY_FEATURE = {"heat": "heating.heat.production.summary",
                     "electricity": "heating.power.consumption.summary",
                     "heating_rod": "heating.heatingRod.power.consumption.summary"}
