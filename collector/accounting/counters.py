@@ -30,12 +30,13 @@ nothing here asks it whether a period ended; the counters say it themselves
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from collector.readings import HeatPumpSample
 
 PERIODS = ("day", "week", "month", "year")  # finest first
+LAST_OF = {p: f"last_{p}" for p in PERIODS}  # the period that ended before the current one
 CIRCUITS = ("heating", "dhw", "cooling")
 EPS_KWH = 1e-6
 STEP_KWH = 0.1  # the counters' resolution (they are truncated to it)
@@ -47,12 +48,13 @@ Problem = tuple[str, str]  # (health reason, detail) of a counter family
 # --- counter readings --------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(NamedTuple):
     """One counter family (e.g. "heat.heating") as reported: period key (day, month,
     last_month, ...) -> kWh, and when the device read each value (the poll's time, or an
     array's `*ValueReadAt`). `parts` names the circuits summed when the device reports no
-    total of its own."""
+    total of its own. A named tuple, as `CounterDelta` and `Step`: immutable, and built
+    for every family at every poll, which a frozen dataclass's __init__ makes several
+    times slower."""
 
     values: Mapping[str, float]
     times: Mapping[str, datetime]
@@ -72,23 +74,80 @@ class Reading:
 
 def family_circuits(sample: HeatPumpSample, kind: str) -> tuple[str, ...]:
     """Circuits (total/heating/dhw/cooling) for which `kind` counters are reported."""
-    found = {key.split(".")[1] for key in sample.counters if key.startswith(f"{kind}.")}
-    return tuple(c for c in ("total", *CIRCUITS) if c in found)
+    return CounterFamilies(sample).circuits(kind)
 
 
 def reading_of(sample: HeatPumpSample, kind: str, circuit: str) -> Reading | None:
     """The `kind.circuit` counters of a sample; for "total" on a device without one, the
     sum of its circuits (the periods all of them report)."""
-    prefix = f"{kind}.{circuit}."
-    values = {k[len(prefix):]: v for k, v in sample.counters.items() if k.startswith(prefix)}
-    if values:
-        times = {p: min(sample.counters_read_at.get(prefix + p, sample.time), sample.time)
-                 for p in values}
-        return Reading(values, times)
-    if circuit != "total":
-        return None
-    parts = [c for c in family_circuits(sample, kind) if c != "total"]
-    readings = [r for r in (reading_of(sample, kind, c) for c in parts) if r is not None]
+    return CounterFamilies(sample).reading(kind, circuit)
+
+
+class CounterFamilies:
+    """A sample's counters grouped once by kind and circuit, for `family_circuits`,
+    `reading_of` and `readings` (accounting asks them for every kind at every poll)."""
+
+    def __init__(self, sample: HeatPumpSample):
+        self.sample = sample
+        # kind -> circuit -> {period: kWh}, in the sample's order ("heat.heating.day" ->
+        # "heat" -> "heating" -> "day"); a key without a period still names its circuit
+        self._grouped: dict[str, dict[str, dict[str, float]]] = {}
+        for key, value in sample.counters.items():
+            kind, dot, rest = key.partition(".")
+            if not dot:
+                continue
+            circuit, dot, period = rest.partition(".")
+            values = self._grouped.setdefault(kind, {}).setdefault(circuit, {})
+            if dot:
+                values[period] = value
+
+    def circuits(self, kind: str) -> tuple[str, ...]:
+        """`family_circuits`: the circuits for which `kind` counters are reported."""
+        found = self._grouped.get(kind, {})
+        return tuple(c for c in ("total", *CIRCUITS) if c in found)
+
+    def reading(self, kind: str, circuit: str) -> Reading | None:
+        """`reading_of`."""
+        if circuit != "total":
+            return self._reported(kind, circuit)
+        parts = [c for c in CIRCUITS if c in self._grouped.get(kind, {})]
+        return self._reported(kind, "total") or _summed(
+            [self._reported(kind, c) for c in parts], parts)
+
+    def readings(self, kind: str) -> dict[str, Reading]:
+        """circuit -> `reading_of(sample, kind, circuit)` for the circuits of
+        `family_circuits` and "total" (summed when the device reports none, from the same
+        circuit readings); circuits without a reading are left out."""
+        circuits = self.circuits(kind)
+        parts = [c for c in circuits if c != "total"]
+        reported = {c: self._reported(kind, c) for c in parts}
+        out: dict[str, Reading] = {}
+        for circuit in circuits if "total" in circuits or not circuits else (*circuits, "total"):
+            reading = reported[circuit] if circuit != "total" else (
+                self._reported(kind, "total") or _summed([reported[c] for c in parts], parts))
+            if reading is not None:
+                out[circuit] = reading
+        return out
+
+    def _reported(self, kind: str, circuit: str) -> Reading | None:
+        """The counters the device reports for `kind.circuit`, as they are."""
+        values = self._grouped.get(kind, {}).get(circuit)
+        if not values:
+            return None
+        sample = self.sample
+        read_at = sample.counters_read_at
+        if read_at:
+            prefix = f"{kind}.{circuit}."
+            times = {p: min(read_at.get(prefix + p, sample.time), sample.time) for p in values}
+        else:  # every counter is as of the poll
+            times = dict.fromkeys(values, sample.time)
+        return Reading(dict(values), times)
+
+
+def _summed(found: list[Reading | None], parts: list[str]) -> Reading | None:
+    """The total of a device without one: the sum of its circuits' readings over the
+    periods all of them report (`parts` names the circuits)."""
+    readings = [r for r in found if r is not None]
     if not readings:
         return None
     keys = set.intersection(*(set(r.values) for r in readings))
@@ -101,8 +160,7 @@ def reading_of(sample: HeatPumpSample, kind: str, circuit: str) -> Reading | Non
 # --- one counter family between two readings -----------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class CounterDelta:
+class CounterDelta(NamedTuple):
     """Energy of one counter family over (start, end]; `exact=False` marks a lower bound.
     `rollover` says how a period that ended inside the span was bridged (for health)."""
 
@@ -118,8 +176,7 @@ class CounterDelta:
         return (self.end - self.start).total_seconds()
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
+class Step(NamedTuple):
     """What `counter_step` concluded: the energy to book (if any), whether the current
     reading becomes the reference, and a problem for health (reason, detail)."""
 
@@ -169,11 +226,14 @@ def counter_step(ref: Reading, cur: Reading, cap_kw: float, name: str = "counter
     broken: dict[str, str] = {}
     for p in moved:
         before, now = ref.values[p], cur.values[p]
-        last_before, last_now = ref.values.get(f"last_{p}"), cur.values.get(f"last_{p}")
+        last_before, last_now = ref.values.get(LAST_OF[p]), cur.values.get(LAST_OF[p])
         dropped = now < before - EPS_KWH
         last_moved = (last_before is not None and last_now is not None
                       and abs(last_now - last_before) > EPS_KWH)
-        restarted = now <= cap_kwh(cap_kw, ref.times[p], cur.times[p])
+        # (whether it could have restarted matters only for one that dropped or whose
+        # last_ value moved)
+        restarted = (dropped or last_moved) and now <= cap_kwh(cap_kw, ref.times[p],
+                                                                cur.times[p])
         if not dropped and not (last_moved and restarted):
             steady[p] = now - before
         elif not restarted:
@@ -204,7 +264,8 @@ def counter_step(ref: Reading, cur: Reading, cap_kw: float, name: str = "counter
         delta = _rollover_delta(bridged, lower, coarse_first, ref, cur)
     assert delta is not None  # the coarsest moved period is steady, bridged or lower
     broken_coarser = [p for p in coarse_first if p in broken
-                      and PERIODS.index(p) > PERIODS.index(delta.basis.split()[0])]
+                      and PERIODS.index(p) > PERIODS.index(delta.basis.split()[0])
+                      ] if broken else []
     if broken_coarser:
         return Step(problem=("counter_glitch", broken[broken_coarser[0]]
                              + "; nothing is booked until the counters make sense again"))

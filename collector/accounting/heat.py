@@ -21,7 +21,7 @@ from midnight of HEATPUMP_TZ as health events.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from collector.accounting.counters import (
     EPS_KWH,
     CounterDelta,
+    CounterFamilies,
     Problem,
     Reading,
     counter_step,
@@ -123,13 +124,16 @@ def device_rated(sample: HeatPumpSample, setting_kw: float | None) -> RatedOutpu
 
 
 def choose_heat_method(sample: HeatPumpSample, rated_heat_kw: float | None,
-                       running_s_available: bool = False) -> MethodChoice:
+                       running_s_available: bool = False, *,
+                       heat_circuits: Sequence[str] | None = None) -> MethodChoice:
     """The best heat method this device allows, with the reason (for `heatpump doctor`).
     `rated_heat_kw` is HEATPUMP_RATED_HEAT_KW (None: unset; the device's own figure is
-    used when it reports one)."""
+    used when it reports one). `heat_circuits` is `family_circuits(sample, "heat")` when
+    the caller has it already (accounting, at every poll)."""
     v = sample.values
     rated = device_rated(sample, rated_heat_kw)
-    heat_circuits = family_circuits(sample, "heat")
+    if heat_circuits is None:
+        heat_circuits = family_circuits(sample, "heat")
     if heat_circuits:
         return MethodChoice("counter", "counter", rated, tuple(heat_circuits))
     if all(f in v for f in FLOW_FIELDS):
@@ -313,10 +317,13 @@ class HeatAccountant:
         points: list[Point] = []
         events: list[Problem] = []
         deltas: dict[str, dict[str, CounterDelta]] = {}
+        families = CounterFamilies(sample)
         for kind in KINDS:
-            deltas[kind] = self._counters(st, sample, kind, cap, events)
+            deltas[kind] = self._counters(st, sample, kind, families.readings(kind), cap,
+                                          events)
         choice = choose_heat_method(
-            sample, self.rated_heat_kw, self.running is not None and single_device)
+            sample, self.rated_heat_kw, self.running is not None and single_device,
+            heat_circuits=families.circuits("heat"))
         if choice.method == "counter":
             for circuit, d in deltas["heat"].items():
                 points.append(heat_point(d.end, sample.device, "counter", circuit,
@@ -337,7 +344,7 @@ class HeatAccountant:
         for circuit, d in deltas["heating_rod"].items():
             points.append(electricity_point(d.end, sample.device, "heating_rod", circuit, {
                 "energy_wh": round(d.kwh * 1000.0, 3), "duration_s": d.duration_s}))
-        if not family_circuits(sample, "heating_rod"):
+        if not families.circuits("heating_rod"):
             rod = self._rod_runtime(st, sample, events)
             if rod is not None:
                 points.append(rod)
@@ -379,17 +386,15 @@ class HeatAccountant:
             fields["energy_wh"] = fields["estimated_wh"] = iv.energy_wh
         return electricity_point(iv.end, sample.device, "heating_rod", "total", fields)
 
-    def _counters(self, st: DeviceState, sample: HeatPumpSample, kind: str, cap_kw: float,
+    def _counters(self, st: DeviceState, sample: HeatPumpSample, kind: str,
+                  readings: Mapping[str, Reading], cap_kw: float,
                   events: list[Problem]) -> dict[str, CounterDelta]:
+        """The deltas of `kind`'s families (`readings`: circuit -> the sample's reading,
+        from `CounterFamilies.readings`) against their references, which move on as the
+        rules say."""
         out: dict[str, CounterDelta] = {}
-        circuits = family_circuits(sample, kind)
-        if circuits and "total" not in circuits:
-            circuits = (*circuits, "total")
-        for circuit in circuits:
+        for circuit, cur in readings.items():
             name = f"{kind}.{circuit}"
-            cur = reading_of(sample, kind, circuit)
-            if cur is None:
-                continue
             fam = st.families.get(name)
             # a total summed from the circuits repeats their events: only its energy counts
             said = events if not cur.parts else []
@@ -543,7 +548,7 @@ def _reading_from_json(d: Mapping[str, Any]) -> Reading:
 def copy_state(st: DeviceState) -> DeviceState:
     """A snapshot of a device's state (the accountant changes its families in place; the
     state file must get them as they were when these points were made)."""
-    return DeviceState(st.sample, {n: replace(f) for n, f in st.families.items()})
+    return DeviceState(st.sample, {n: Family(**vars(f)) for n, f in st.families.items()})
 
 
 def device_state_to_json(st: DeviceState) -> dict[str, Any]:

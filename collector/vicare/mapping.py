@@ -6,19 +6,20 @@ knowledge lives in tables (`FIELDS`, `COUNTERS`, `MESSAGE_FEATURES`), not in cod
 adding a feature means adding a row.
 
 Rules: a feature that is missing, disabled (`isEnabled: false`) or whose sensor reports
-`status: notConnected`/`error` is ABSENT from the sample, never zero. Feature lookups go
-through PyViCare's own `readFeature`, the function its cached service uses for `getProperty`.
+`status: notConnected`/`error` is ABSENT from the sample, never zero. A name finds the FIRST
+feature of that name in the answer, as PyViCare's own `readFeature` (what its cached service
+uses for `getProperty`) does; `Features` indexes the answer once for that, since one poll
+looks up some seventy names. The tables are resolved once (`_field_plan` per heating
+circuit, `_COUNTER_PLAN`), not at every poll.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-
-from PyViCare.PyViCareService import readFeature
-from PyViCare.PyViCareUtils import PyViCareNotSupportedFeatureError
 
 from collector.readings import HeatPumpMessage, HeatPumpSample
 from heatpump.store.base import FieldValue
@@ -28,19 +29,20 @@ BAD_STATUS = frozenset({"notConnected", "error", "notAvailable"})
 
 
 class Features:
-    """The features of one device from one poll, looked up by name (via PyViCare)."""
+    """The features of one device from one poll, looked up by name (the first feature of
+    a name, as PyViCare's `readFeature` finds it)."""
 
     def __init__(self, entities: Sequence[Feature]):
         self.entities = list(entities)
-        self.names = {f.get("feature") for f in self.entities}
+        self._by_name: dict[Any, Feature] = {}
+        for f in self.entities:
+            self._by_name.setdefault(f.get("feature"), f)
+        self.names = self._by_name.keys()
 
     def get(self, name: str) -> Feature | None:
         """The feature if the device has it enabled and its sensor is connected."""
-        if name not in self.names:
-            return None
-        try:
-            feature = readFeature(self.entities, name)
-        except PyViCareNotSupportedFeatureError:
+        feature = self._by_name.get(name)
+        if feature is None:
             return None
         if feature.get("isEnabled") is False:
             return None
@@ -289,6 +291,13 @@ COUNTERS: tuple[CounterSpec, ...] = (
                   fallback=True) for c in ("total", "heating", "dhw")),
 )
 
+# COUNTERS resolved once: each spec with its props as (counter key, property, array index,
+# the array's read-at property)
+_COUNTER_PLAN: tuple[tuple[CounterSpec, tuple[tuple[str, str, int | None, str], ...]], ...] = \
+    tuple((spec, tuple((f"{spec.kind}.{spec.circuit}.{period}", prop, index,
+                        f"{prop}ValueReadAt") for period, prop, index in spec.props))
+          for spec in COUNTERS)
+
 MESSAGE_FEATURES: tuple[tuple[str, str], ...] = (
     ("error", "device.messages.errors.raw"),
     ("status", "device.messages.status.raw"),
@@ -299,15 +308,23 @@ MESSAGE_FEATURES: tuple[tuple[str, str], ...] = (
 ENERGY_FACTORS_TO_KWH = {"kilowattHour": 1.0, "wattHour": 0.001, None: 1.0, "": 1.0}
 
 
+@functools.lru_cache(maxsize=8)
+def _field_plan(circuit: str) -> tuple[tuple[FieldSpec, tuple[str, ...]], ...]:
+    """`FIELDS` with `{c}` in their feature names resolved for one heating circuit (a
+    device has one or two; resolved once, not at every poll)."""
+    return tuple((spec, tuple(name.format(c=circuit) for name in spec.features))
+                 for spec in FIELDS)
+
+
 def map_values(features: Features) -> dict[str, FieldValue]:
     """Every `FIELDS` row the device offers, converted; absent rows are left out."""
     circuit = features.circuit()
     values: dict[str, FieldValue] = {}
-    for spec in FIELDS:
+    for spec, names in _field_plan(circuit):
         if spec.field in values:
             continue  # an earlier row of the same field was present: first wins
-        for name in spec.features:
-            found = features.prop(name.format(c=circuit), spec.prop)
+        for name in names:
+            found = features.prop(name, spec.prop)
             if found is None:
                 continue
             converted = spec.convert(*found)
@@ -346,7 +363,8 @@ def map_counters_read_at(features: Features) -> tuple[dict[str, float], dict[str
     counters: dict[str, float] = {}
     read_at: dict[str, datetime] = {}
     kinds_with_primary: set[str] = set()
-    for spec in COUNTERS:
+    stamps_seen: dict[str, datetime | None] = {}  # an answer repeats its read-at stamps
+    for spec, props_plan in _COUNTER_PLAN:
         if spec.fallback and spec.kind in kinds_with_primary:
             continue
         feature = features.get(spec.feature)
@@ -355,7 +373,7 @@ def map_counters_read_at(features: Features) -> tuple[dict[str, float], dict[str
         props = feature.get("properties") or {}
         found_any = False
         arrays: list[str] = []
-        for period, prop, index in spec.props:
+        for key, prop, index, stamp_prop in props_plan:
             entry = props.get(prop)
             if not isinstance(entry, Mapping):
                 continue
@@ -367,12 +385,17 @@ def map_counters_read_at(features: Features) -> tuple[dict[str, float], dict[str
             factor = ENERGY_FACTORS_TO_KWH.get(unit)
             if factor is None or isinstance(value, bool) or not isinstance(value, int | float):
                 continue
-            key = f"{spec.kind}.{spec.circuit}.{period}"
             counters[key] = round(float(value) * factor, 6)
             if index is not None:
                 arrays.append(key)
-                stamp = props.get(f"{prop}ValueReadAt")
-                when = _parse_time(stamp.get("value")) if isinstance(stamp, Mapping) else None
+                stamp = props.get(stamp_prop)
+                text = stamp.get("value") if isinstance(stamp, Mapping) else None
+                if isinstance(text, str):
+                    if text not in stamps_seen:
+                        stamps_seen[text] = _parse_time(text)
+                    when = stamps_seen[text]
+                else:
+                    when = None
                 if when is not None:
                     read_at[key] = when
             found_any = True

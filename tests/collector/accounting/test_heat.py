@@ -12,7 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector.accounting.counters import Reading, counter_step, reading_of
+from collector.accounting.counters import (
+    CounterFamilies,
+    Reading,
+    counter_step,
+    family_circuits,
+    reading_of,
+)
 from collector.accounting.heat import (
     DEFAULT_CAP_KW,
     REBASE_AFTER,
@@ -694,3 +700,30 @@ def test_the_method_reason_is_worded_in_the_language_it_is_read_in() -> None:
             "Jahreszeiten")
         assert counter.reason == ("das Gerät meldet eigene Wärmemengenzähler (heating); so "
                                   "genau wie der Zähler des Geräts")
+
+
+@pytest.mark.parametrize("counters", [
+    {**summary("heat.heating", 1.0, 2.0, 3.0, 4.0), **summary("heat.dhw", 0.5, 1.5, 2.5),
+     **summary("electricity.total", 1.0, 1.0, 1.0), "heating_rod.dhw.day": 0.2},
+    {**summary("heat.total", 5.0, 6.0, 7.0), **summary("heat.heating", 1.0, 2.0, 3.0)},
+    # keys without a period still name their circuit; an empty total is summed
+    {"heat.total": 1.0, **summary("heat.dhw", 0.5, 1.5, 2.5), "heat.cooling": 2.0,
+     "electricity.heating.day": 1.0, "electricity.dhw.month": 2.0},
+    {},
+])
+def test_counter_families_agree_with_reading_of(counters: dict[str, float]) -> None:
+    """Accounting groups a sample's counters once (CounterFamilies); every reading it takes
+    is the one `reading_of` gives, in family_circuits' order with the total last when the
+    device reports none."""
+    s = hp(t(2026, 1, 1, 12), counters,
+           {"heat.dhw.year": t(2026, 1, 1, 11), "heat.heating.day": t(2026, 1, 1, 13)})
+    families = CounterFamilies(s)
+    for kind in ("heat", "electricity", "heating_rod"):
+        circuits = family_circuits(s, kind)
+        assert families.circuits(kind) == circuits
+        expected = {c: reading_of(s, kind, c)
+                    for c in (*circuits, *(() if "total" in circuits or not circuits
+                                           else ("total",)))}
+        assert families.readings(kind) == {c: r for c, r in expected.items() if r is not None}
+        assert list(families.readings(kind)) == [c for c, r in expected.items()
+                                                 if r is not None]

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 from PyViCare.PyViCare import PyViCare
+from PyViCare.PyViCareService import readFeature
 
 from collector.accounting.heat import choose_heat_method
 from collector.vicare.dumps import DumpAnswers
+from collector.vicare.mapping import map_sample
 from collector.vicare.offline import OfflineOAuthManager
 from heatpump.schema import HEATPUMP
 from heatpump.settings import Settings
@@ -171,3 +173,21 @@ def test_disabled_and_not_connected_features_are_absent(tmp_path: Path) -> None:
     (e,) = replay(FIXTURES / "Vitocal200S_E8NEV.json", tmp_path / "e").poll().samples
     # heating.circuits.0.temperature is disabled there.
     assert "heating_supply_target_temp_c" not in e.values
+
+
+def _feature(name: str, value: float) -> dict[str, object]:
+    return {"feature": name, "isEnabled": True, "properties": {
+        "value": {"type": "number", "unit": "celsius", "value": value}}}
+
+
+def test_a_name_finds_the_first_feature_of_that_name_as_pyvicare_does() -> None:
+    """The mapping indexes the answer once per poll; a name still finds what PyViCare's
+    readFeature finds (the first feature of that name), and an entry without a name is
+    no feature at all (it costs the poll nothing)."""
+    name = "heating.sensors.temperature.outside"
+    entities = [{"isEnabled": True}, _feature(name, 3.5), _feature(name, -7.0),
+                _feature("heating.sensors.temperature.return", 30.0)]
+    sample = map_sample(entities, "d", datetime(2026, 1, 1, tzinfo=UTC))
+    assert sample.values["outside_temp_c"] == 3.5
+    assert readFeature(entities[1:], name) is entities[1]
+    assert sample.values["return_temp_c"] == 30.0
