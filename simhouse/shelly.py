@@ -22,10 +22,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from simhouse.house import MeterStep, Simulator
+import numpy as np
+
+from simhouse.house import METER_STEP_S, MINUTES_PER_CHUNK, MeterStep, Simulator
 from simhouse.shelly_em_data import EmDataCsv
 from simhouse.shelly_records import ROUTES as RECORD_ROUTES
 from simhouse.shelly_records import EMDataRecords
@@ -35,6 +37,9 @@ MAC = "AABBCCDDEE01"
 # pro3em_emdata_empty_oldfw: 0.14.1)
 EARLY_PRO3EM_FW = ("20230120-000000/0.14.1-gabcdef0", "0.14.1")
 PHASE_SHARE = (0.34, 0.33, 0.33)  # how the heat pump's load splits over L1, L2, L3
+# The answers' values that follow from power alone are rounded for a simulated chunk (a
+# day) of steps at once (SimulatedShelly._power_fields)
+TABLE_S = 60 * MINUTES_PER_CHUNK
 Span = tuple[datetime, datetime]
 
 
@@ -107,6 +112,10 @@ class SimulatedShelly:
                         and not self.quirks.no_counters else None)
         self._build = {"pro3em": self._pro3em, "plus1pm": self._plus1pm,
                        "plugs": self._plugs, "3em": self._gen1_3em}[self.model.key]
+        self._columns = {"pro3em": _pro3em_columns, "plus1pm": _plus1pm_columns,
+                         "plugs": _plugs_columns, "3em": _gen1_3em_columns}[self.model.key]
+        # (first second, the power-derived fields of every step from then on, one row each)
+        self._table: tuple[int, np.ndarray] | None = None
 
     @property
     def device_id(self) -> str:
@@ -182,6 +191,24 @@ class SimulatedShelly:
             energy = 0.0
         return max(energy, 0.0)
 
+    def _power_fields(self, step: MeterStep) -> list[float]:
+        """The answer's values that follow from the step's power, as the model's columns
+        function rounds them (`_pro3em_columns`, ...): looked up in a table made once per
+        simulated chunk (a day of 8,640 steps), not rounded field by field in every answer
+        (a Pro 3EM answer has twelve such values; `round` was most of its cost)."""
+        table = self._table
+        if table is None or not table[0] <= step.time_s < table[0] + TABLE_S:
+            origin = self.sim.origin_s
+            start = origin + (step.time_s - origin) // TABLE_S * TABLE_S
+            trace = self.sim.meter_trace(datetime.fromtimestamp(start, UTC),
+                                         datetime.fromtimestamp(start + TABLE_S, UTC))
+            if len(trace) != TABLE_S // METER_STEP_S or trace.time_s[0] != start:
+                raise AssertionError("the meter's trace is not one step every "
+                                     f"{METER_STEP_S} s from {start}")
+            table = self._table = (start, self._columns(trace.power_w))
+        row: list[float] = table[1][(step.time_s - table[0]) // METER_STEP_S].tolist()
+        return row
+
     # --- answers per model --------------------------------------------------------------
 
     def _sys(self, step: MeterStep) -> dict[str, Any]:
@@ -191,23 +218,19 @@ class SimulatedShelly:
         return sys
 
     def _pro3em(self, step: MeterStep, energy: float) -> dict[str, Any]:
-        p = step.power_w
         # per phase (a, b, c), in the device's key order; built as one literal (every answer)
-        pa, pb, pc = (round(p * share, 1) for share in PHASE_SHARE)
+        (pa, a_aprt, a_current, pb, b_aprt, b_current, pc, c_aprt, c_current,
+         total, total_aprt, total_current) = self._power_fields(step)
         em: dict[str, Any] = {
             "id": 0,
-            "a_act_power": pa, "a_aprt_power": round(pa * 1.03, 1),
-            "a_current": round(pa / 230.0, 3), "a_pf": 0.97, "a_voltage": 230.0,
-            "a_freq": 50.0,
-            "b_act_power": pb, "b_aprt_power": round(pb * 1.03, 1),
-            "b_current": round(pb / 230.0, 3), "b_pf": 0.97, "b_voltage": 230.0,
-            "b_freq": 50.0,
-            "c_act_power": pc, "c_aprt_power": round(pc * 1.03, 1),
-            "c_current": round(pc / 230.0, 3), "c_pf": 0.97, "c_voltage": 230.0,
-            "c_freq": 50.0,
-            "n_current": None, "total_act_power": round(p, 3),
-            "total_aprt_power": round(p * 1.03, 3), "total_current": round(p / 230.0, 3),
-            "user_calibrated_phase": []}
+            "a_act_power": pa, "a_aprt_power": a_aprt, "a_current": a_current,
+            "a_pf": 0.97, "a_voltage": 230.0, "a_freq": 50.0,
+            "b_act_power": pb, "b_aprt_power": b_aprt, "b_current": b_current,
+            "b_pf": 0.97, "b_voltage": 230.0, "b_freq": 50.0,
+            "c_act_power": pc, "c_aprt_power": c_aprt, "c_current": c_current,
+            "c_pf": 0.97, "c_voltage": 230.0, "c_freq": 50.0,
+            "n_current": None, "total_act_power": total, "total_aprt_power": total_aprt,
+            "total_current": total_current, "user_calibrated_phase": []}
         data: dict[str, Any] = {"id": 0}
         if not self.quirks.no_counters:
             sa, sb, sc = PHASE_SHARE
@@ -223,9 +246,9 @@ class SimulatedShelly:
                 "cloud": {"connected": False}, "mqtt": {"connected": False}}
 
     def _plus1pm(self, step: MeterStep, energy: float) -> dict[str, Any]:
-        p = step.power_w
-        return {"switch:0": {"id": 0, "source": "init", "output": True, "apower": round(p, 1),
-                             "voltage": 230.0, "current": round(p / 230.0, 3),
+        apower, current = self._power_fields(step)
+        return {"switch:0": {"id": 0, "source": "init", "output": True, "apower": apower,
+                             "voltage": 230.0, "current": current,
                              "aenergy": {"total": _floor(energy, 3),
                                          "by_minute": [0.0, 0.0, 0.0],
                                          "minute_ts": step.time_s // 60 * 60},
@@ -234,7 +257,8 @@ class SimulatedShelly:
                 "cloud": {"connected": False}, "mqtt": {"connected": False}}
 
     def _plugs(self, step: MeterStep, energy: float) -> dict[str, Any]:
-        return {"meters": [{"power": round(step.power_w, 2), "overpower": 0.0,
+        (power,) = self._power_fields(step)
+        return {"meters": [{"power": power, "overpower": 0.0,
                             "is_valid": True, "timestamp": step.time_s,
                             "counters": [0.0, 0.0, 0.0],
                             "total": math.floor(energy * 60.0 + 1e-6)}],
@@ -244,13 +268,14 @@ class SimulatedShelly:
                 "temperature": 31.2, "has_update": False}
 
     def _gen1_3em(self, step: MeterStep, energy: float) -> dict[str, Any]:
+        fields = self._power_fields(step)
         emeters = []
-        for share in PHASE_SHARE:
-            power = round(step.power_w * share, 2)
-            emeters.append({"power": power, "pf": 0.97, "current": round(power / 230.0, 2),
+        for i, share in enumerate(PHASE_SHARE):
+            power, current = fields[2 * i], fields[2 * i + 1]
+            emeters.append({"power": power, "pf": 0.97, "current": current,
                             "voltage": 230.0, "is_valid": True,
                             "total": _floor(energy * share, 1), "total_returned": 0.0})
-        return {"emeters": emeters, "total_power": round(step.power_w, 2),
+        return {"emeters": emeters, "total_power": fields[6],
                 "relays": [{"ison": True, "has_timer": False, "overpower": False,
                             "is_valid": True, "source": "input"}],
                 "unixtime": step.time_s, "uptime": step.uptime_s, "mac": MAC,
@@ -272,3 +297,61 @@ _COMPONENTS = {"/rpc/EM.GetStatus": "em", "/rpc/EMData.GetStatus": "emdata",
 def _floor(value: float, digits: int) -> float:
     scale = 10.0 ** digits
     return math.floor(value * scale + 1e-6) / scale
+
+
+# --- the values that follow from power, per model: columns of a day's steps --------------
+# Each returns one row per step (the power array's order), its columns in the order the
+# model's answer builder unpacks them; rounded as the device's firmware reports them.
+
+
+def _pro3em_columns(power_w: np.ndarray) -> np.ndarray:
+    """Per phase: active power (0.1 W), apparent power (0.1 VA), current (mA); then the
+    totals of the three (mW, mVA, mA)."""
+    columns = []
+    for share in PHASE_SHARE:
+        phase = round_each(power_w * share, 1)
+        columns += [phase, round_each(phase * 1.03, 1), round_each(phase / 230.0, 3)]
+    columns += [round_each(power_w, 3), round_each(power_w * 1.03, 3),
+                round_each(power_w / 230.0, 3)]
+    return np.column_stack(columns)
+
+
+def _plus1pm_columns(power_w: np.ndarray) -> np.ndarray:
+    """apower (0.1 W), current (mA)."""
+    return np.column_stack([round_each(power_w, 1), round_each(power_w / 230.0, 3)])
+
+
+def _plugs_columns(power_w: np.ndarray) -> np.ndarray:
+    """power (0.01 W)."""
+    return np.column_stack([round_each(power_w, 2)])
+
+
+def _gen1_3em_columns(power_w: np.ndarray) -> np.ndarray:
+    """Per phase: power (0.01 W), current (0.01 A); then the total power (0.01 W)."""
+    columns = []
+    for share in PHASE_SHARE:
+        phase = round_each(power_w * share, 2)
+        columns += [phase, round_each(phase / 230.0, 2)]
+    return np.column_stack([*columns, round_each(power_w, 2)])
+
+
+def round_each(values: np.ndarray, digits: int) -> np.ndarray:
+    """`round(v, digits)` of every value, bit for bit as Python's `round`, for an array.
+
+    Python rounds a float's exact decimal value to `digits` places (half to even) and
+    returns the float nearest to that decimal. Here each value is scaled by 10**digits,
+    rounded to a whole number and divided back: the division gives the float nearest to
+    that decimal too, and the whole number is Python's wherever the scaled value's own
+    rounding error (a few units in its last place) cannot carry it across a half. The
+    values that near a half, and those too large or not finite, are rounded by `round`
+    itself. Used for a day of simulated answers at once; tests/simhouse/test_shelly.py
+    checks it against `round`."""
+    scale = 10.0 ** digits
+    scaled = values * scale
+    out = np.rint(scaled) / scale
+    with np.errstate(invalid="ignore"):  # inf - inf: nan, rounded by `round` below
+        distance = np.abs(scaled - np.floor(scaled) - 0.5)  # from the nearest half
+    awkward = ~((distance > 4 * np.spacing(np.abs(scaled))) & (np.abs(scaled) < 2.0 ** 52))
+    for i in np.flatnonzero(awkward):
+        out[i] = round(float(values[i]), digits)
+    return out
