@@ -231,16 +231,16 @@ class SimulatedShelly:
             "c_pf": 0.97, "c_voltage": 230.0, "c_freq": 50.0,
             "n_current": None, "total_act_power": total, "total_aprt_power": total_aprt,
             "total_current": total_current, "user_calibrated_phase": []}
-        data: dict[str, Any] = {"id": 0}
-        if not self.quirks.no_counters:
+        data: dict[str, Any]
+        if self.quirks.no_counters:
+            data = {"id": 0}
+        else:
             sa, sb, sc = PHASE_SHARE
-            data.update({"a_total_act_energy": _floor(energy * sa, 2),
-                         "a_total_act_ret_energy": 0.0,
-                         "b_total_act_energy": _floor(energy * sb, 2),
-                         "b_total_act_ret_energy": 0.0,
-                         "c_total_act_energy": _floor(energy * sc, 2),
-                         "c_total_act_ret_energy": 0.0,
-                         "total_act": _floor(energy, 2), "total_act_ret": 0.0})
+            data = {"id": 0,
+                    "a_total_act_energy": _floor(energy * sa, 2), "a_total_act_ret_energy": 0.0,
+                    "b_total_act_energy": _floor(energy * sb, 2), "b_total_act_ret_energy": 0.0,
+                    "c_total_act_energy": _floor(energy * sc, 2), "c_total_act_ret_energy": 0.0,
+                    "total_act": _floor(energy, 2), "total_act_ret": 0.0}
         return {"em:0": em, "emdata:0": data, "sys": self._sys(step),
                 "temperature:0": {"id": 0, "tC": 41.2, "tF": 106.2},
                 "cloud": {"connected": False}, "mqtt": {"connected": False}}

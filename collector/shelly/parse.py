@@ -353,7 +353,8 @@ class ChannelReader:
         if not self.has_mode:
             raise ShellyUnsupported(f"a {self.family.title} has no phase sum; set "
                                     "SHELLY_CHANNEL")
-        valid = all(_get(responses, p, required=False) is not False for p in self.valid)
+        valid = not self.valid or all(_get(responses, p, required=False) is not False
+                                      for p in self.valid)  # Gen1 `is_valid` flags
         power = _sum(responses, self.power)
         uptime = _get(responses, self.uptime, required=False)
         uptime_s = int(uptime) if _is_number(uptime) and uptime >= 0 else None
