@@ -410,14 +410,22 @@ def _sum(responses: Mapping[str, Any], paths: tuple[ReadPath, ...]) -> float | N
 def _get(responses: Mapping[str, Any], path: ReadPath, required: bool) -> Any:
     node: Any = responses
     for key, index in path.steps:
-        if isinstance(node, _OBJECT_TYPES) and key in node:
+        # a JSON object by its key, a JSON array by a numbered step; dicts and lists are
+        # asked before the general Mapping check, which costs several times more
+        if isinstance(node, dict):
+            if key in node:
+                node = node[key]
+                continue
+        elif isinstance(node, list):
+            if index is not None and index < len(node):
+                node = node[index]
+                continue
+        elif isinstance(node, Mapping) and key in node:
             node = node[key]
-        elif isinstance(node, list) and index is not None and index < len(node):
-            node = node[index]
-        elif required:
+            continue
+        if required:
             raise ShellyBadResponse(f"the answer lacks {path.text}")
-        else:
-            return None
+        return None
     return node
 
 
