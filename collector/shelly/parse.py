@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from collector.shelly.errors import ShellyBadResponse, ShellyUnsupported
 
@@ -171,9 +171,9 @@ class Channel:
         return "all phases" if self.index is None else f"channel {self.index}"
 
 
-@dataclass(frozen=True)
-class Values:
-    """One poll's values; None where the device says the value is not valid right now."""
+class Values(NamedTuple):
+    """One poll's values; None where the device says the value is not valid right now. (A
+    named tuple: one is made every poll, at a third of a frozen dataclass's cost.)"""
 
     power_w: float | None
     energy_import_wh: float | None
