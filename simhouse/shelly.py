@@ -19,7 +19,6 @@ per-minute energy records and answers `EMData.GetRecords`/`EMData.GetData`
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,8 +36,8 @@ MAC = "AABBCCDDEE01"
 # pro3em_emdata_empty_oldfw: 0.14.1)
 EARLY_PRO3EM_FW = ("20230120-000000/0.14.1-gabcdef0", "0.14.1")
 PHASE_SHARE = (0.34, 0.33, 0.33)  # how the heat pump's load splits over L1, L2, L3
-# The answers' values that follow from power alone are rounded for a simulated chunk (a
-# day) of steps at once (SimulatedShelly._power_fields)
+# The answers' values that follow from the meter's power and counter are rounded for a
+# simulated chunk (a day) of steps at once (SimulatedShelly._fields)
 TABLE_S = 60 * MINUTES_PER_CHUNK
 Span = tuple[datetime, datetime]
 
@@ -114,7 +113,7 @@ class SimulatedShelly:
                        "plugs": self._plugs, "3em": self._gen1_3em}[self.model.key]
         self._columns = {"pro3em": _pro3em_columns, "plus1pm": _plus1pm_columns,
                          "plugs": _plugs_columns, "3em": _gen1_3em_columns}[self.model.key]
-        # (first second, the power-derived fields of every step from then on, one row each)
+        # (first second, the moving fields of every step from then on, one row each)
         self._table: tuple[int, np.ndarray] | None = None
 
     @property
@@ -165,8 +164,7 @@ class SimulatedShelly:
             return self._asked[1]
         step = self._step()
         if self._cached is None or self._cached[0] != step.time_s:
-            energy = self._counter(step)
-            self._cached = (step.time_s, self._build(step, energy))
+            self._cached = (step.time_s, self._build(step, self._fields(step)))
         self._asked = (now, self._cached[1])
         return self._cached[1]
 
@@ -178,24 +176,26 @@ class SimulatedShelly:
             raise MeterOffline("the simulated meter does not answer")
         return step
 
-    def _counter(self, step: MeterStep) -> float:
+    def _counter(self, time_s: int, energy: float) -> float:
+        """The counter (Wh) the meter reports at the step at `time_s` whose true counter is
+        `energy`: the quirks applied, never negative."""
         q = self.quirks
-        energy = step.energy_import_wh
         if not (q.dips or q.spikes or q.zero_counters):
             return max(energy, 0.0)
-        t = datetime.fromtimestamp(step.time_s, self.clock().tzinfo)
+        t = datetime.fromtimestamp(time_s, self.clock().tzinfo)
         energy -= sum(wh for a, b, wh in q.dips if a <= t < b)
         energy += sum(wh for at, wh in q.spikes if int(at.timestamp()) // 10 * 10
-                      == step.time_s)
+                      == time_s)
         if any(a <= t < b for a, b in q.zero_counters):
             energy = 0.0
         return max(energy, 0.0)
 
-    def _power_fields(self, step: MeterStep) -> list[float]:
-        """The answer's values that follow from the step's power, as the model's columns
-        function rounds them (`_pro3em_columns`, ...): looked up in a table made once per
-        simulated chunk (a day of 8,640 steps), not rounded field by field in every answer
-        (a Pro 3EM answer has twelve such values; `round` was most of its cost)."""
+    def _fields(self, step: MeterStep) -> list[float]:
+        """The answer's values that follow from the step's power and counter (`_counter`),
+        as the model's columns function rounds them (`_pro3em_columns`, ...): looked up in
+        a table made once per simulated chunk (a day of 8,640 steps), not rounded field by
+        field in every answer (a Pro 3EM answer has twelve powers and four counters;
+        `round` and the counters' floors were most of its cost)."""
         table = self._table
         if table is None or not table[0] <= step.time_s < table[0] + TABLE_S:
             origin = self.sim.origin_s
@@ -205,7 +205,9 @@ class SimulatedShelly:
             if len(trace) != TABLE_S // METER_STEP_S or trace.time_s[0] != start:
                 raise AssertionError("the meter's trace is not one step every "
                                      f"{METER_STEP_S} s from {start}")
-            table = self._table = (start, self._columns(trace.power_w))
+            counter_wh = np.array([self._counter(t, wh) for t, wh in zip(
+                trace.time_s.tolist(), trace.energy_import_wh.tolist(), strict=True)])
+            table = self._table = (start, self._columns(trace.power_w, counter_wh))
         row: list[float] = table[1][(step.time_s - table[0]) // METER_STEP_S].tolist()
         return row
 
@@ -217,10 +219,10 @@ class SimulatedShelly:
             step.time_s, step.uptime_s, {})
         return sys
 
-    def _pro3em(self, step: MeterStep, energy: float) -> dict[str, Any]:
+    def _pro3em(self, step: MeterStep, fields: list[float]) -> dict[str, Any]:
         # per phase (a, b, c), in the device's key order; built as one literal (every answer)
         (pa, a_aprt, a_current, pb, b_aprt, b_current, pc, c_aprt, c_current,
-         total, total_aprt, total_current) = self._power_fields(step)
+         total, total_aprt, total_current, a_wh, b_wh, c_wh, total_wh) = fields
         em: dict[str, Any] = {
             "id": 0,
             "a_act_power": pa, "a_aprt_power": a_aprt, "a_current": a_current,
@@ -235,47 +237,45 @@ class SimulatedShelly:
         if self.quirks.no_counters:
             data = {"id": 0}
         else:
-            sa, sb, sc = PHASE_SHARE
             data = {"id": 0,
-                    "a_total_act_energy": _floor(energy * sa, 2), "a_total_act_ret_energy": 0.0,
-                    "b_total_act_energy": _floor(energy * sb, 2), "b_total_act_ret_energy": 0.0,
-                    "c_total_act_energy": _floor(energy * sc, 2), "c_total_act_ret_energy": 0.0,
-                    "total_act": _floor(energy, 2), "total_act_ret": 0.0}
+                    "a_total_act_energy": a_wh, "a_total_act_ret_energy": 0.0,
+                    "b_total_act_energy": b_wh, "b_total_act_ret_energy": 0.0,
+                    "c_total_act_energy": c_wh, "c_total_act_ret_energy": 0.0,
+                    "total_act": total_wh, "total_act_ret": 0.0}
         return {"em:0": em, "emdata:0": data, "sys": self._sys(step),
                 "temperature:0": {"id": 0, "tC": 41.2, "tF": 106.2},
                 "cloud": {"connected": False}, "mqtt": {"connected": False}}
 
-    def _plus1pm(self, step: MeterStep, energy: float) -> dict[str, Any]:
-        apower, current = self._power_fields(step)
+    def _plus1pm(self, step: MeterStep, fields: list[float]) -> dict[str, Any]:
+        apower, current, total_wh = fields
         return {"switch:0": {"id": 0, "source": "init", "output": True, "apower": apower,
                              "voltage": 230.0, "current": current,
-                             "aenergy": {"total": _floor(energy, 3),
+                             "aenergy": {"total": total_wh,
                                          "by_minute": [0.0, 0.0, 0.0],
                                          "minute_ts": step.time_s // 60 * 60},
                              "temperature": {"tC": 38.5, "tF": 101.3}},
                 "input:0": {"id": 0, "state": False}, "sys": self._sys(step),
                 "cloud": {"connected": False}, "mqtt": {"connected": False}}
 
-    def _plugs(self, step: MeterStep, energy: float) -> dict[str, Any]:
-        (power,) = self._power_fields(step)
+    def _plugs(self, step: MeterStep, fields: list[float]) -> dict[str, Any]:
+        power, total_wmin = fields
         return {"meters": [{"power": power, "overpower": 0.0,
                             "is_valid": True, "timestamp": step.time_s,
                             "counters": [0.0, 0.0, 0.0],
-                            "total": math.floor(energy * 60.0 + 1e-6)}],
+                            "total": int(total_wmin)}],  # whole watt-minutes
                 "relays": [{"ison": True, "has_timer": False, "overpower": False,
                             "source": "http"}],
                 "unixtime": step.time_s, "uptime": step.uptime_s, "mac": MAC,
                 "temperature": 31.2, "has_update": False}
 
-    def _gen1_3em(self, step: MeterStep, energy: float) -> dict[str, Any]:
-        fields = self._power_fields(step)
+    def _gen1_3em(self, step: MeterStep, fields: list[float]) -> dict[str, Any]:
         emeters = []
-        for i, share in enumerate(PHASE_SHARE):
-            power, current = fields[2 * i], fields[2 * i + 1]
+        for i in range(len(PHASE_SHARE)):
+            power, current, total_wh = fields[3 * i:3 * i + 3]
             emeters.append({"power": power, "pf": 0.97, "current": current,
                             "voltage": 230.0, "is_valid": True,
-                            "total": _floor(energy * share, 1), "total_returned": 0.0})
-        return {"emeters": emeters, "total_power": fields[6],
+                            "total": total_wh, "total_returned": 0.0})
+        return {"emeters": emeters, "total_power": fields[9],
                 "relays": [{"ison": True, "has_timer": False, "overpower": False,
                             "is_valid": True, "source": "input"}],
                 "unixtime": step.time_s, "uptime": step.uptime_s, "mac": MAC,
@@ -294,45 +294,56 @@ _COMPONENTS = {"/rpc/EM.GetStatus": "em", "/rpc/EMData.GetStatus": "emdata",
                "/rpc/PM1.GetStatus": "pm1"}
 
 
-def _floor(value: float, digits: int) -> float:
-    scale = 10.0 ** digits
-    return math.floor(value * scale + 1e-6) / scale
+
+# --- the values that move, per model: columns of a day's steps ----------------------------
+# Each takes the steps' power (W) and reported counter (Wh, `SimulatedShelly._counter`) and
+# returns one row per step, its columns in the order the model's answer builder unpacks
+# them; powers rounded, counters truncated, as the device's firmware reports them.
 
 
-# --- the values that follow from power, per model: columns of a day's steps --------------
-# Each returns one row per step (the power array's order), its columns in the order the
-# model's answer builder unpacks them; rounded as the device's firmware reports them.
-
-
-def _pro3em_columns(power_w: np.ndarray) -> np.ndarray:
-    """Per phase: active power (0.1 W), apparent power (0.1 VA), current (mA); then the
-    totals of the three (mW, mVA, mA)."""
+def _pro3em_columns(power_w: np.ndarray, counter_wh: np.ndarray) -> np.ndarray:
+    """Per phase: active power (0.1 W), apparent power (0.1 VA), current (mA); the totals
+    of the three (mW, mVA, mA); per phase its share of the counter, then the counter
+    (0.01 Wh)."""
     columns = []
     for share in PHASE_SHARE:
         phase = round_each(power_w * share, 1)
         columns += [phase, round_each(phase * 1.03, 1), round_each(phase / 230.0, 3)]
     columns += [round_each(power_w, 3), round_each(power_w * 1.03, 3),
                 round_each(power_w / 230.0, 3)]
-    return np.column_stack(columns)
+    columns += [floor_each(counter_wh * share, 2) for share in PHASE_SHARE]
+    return np.column_stack([*columns, floor_each(counter_wh, 2)])
 
 
-def _plus1pm_columns(power_w: np.ndarray) -> np.ndarray:
-    """apower (0.1 W), current (mA)."""
-    return np.column_stack([round_each(power_w, 1), round_each(power_w / 230.0, 3)])
+def _plus1pm_columns(power_w: np.ndarray, counter_wh: np.ndarray) -> np.ndarray:
+    """apower (0.1 W), current (mA), aenergy total (0.001 Wh)."""
+    return np.column_stack([round_each(power_w, 1), round_each(power_w / 230.0, 3),
+                            floor_each(counter_wh, 3)])
 
 
-def _plugs_columns(power_w: np.ndarray) -> np.ndarray:
-    """power (0.01 W)."""
-    return np.column_stack([round_each(power_w, 2)])
+def _plugs_columns(power_w: np.ndarray, counter_wh: np.ndarray) -> np.ndarray:
+    """power (0.01 W), the counter in whole watt-minutes (a float here; the answer holds
+    it as an integer)."""
+    return np.column_stack([round_each(power_w, 2), floor_each(counter_wh * 60.0, 0)])
 
 
-def _gen1_3em_columns(power_w: np.ndarray) -> np.ndarray:
-    """Per phase: power (0.01 W), current (0.01 A); then the total power (0.01 W)."""
+def _gen1_3em_columns(power_w: np.ndarray, counter_wh: np.ndarray) -> np.ndarray:
+    """Per phase: power (0.01 W), current (0.01 A), its share of the counter (0.1 Wh);
+    then the total power (0.01 W)."""
     columns = []
     for share in PHASE_SHARE:
         phase = round_each(power_w * share, 2)
-        columns += [phase, round_each(phase / 230.0, 2)]
+        columns += [phase, round_each(phase / 230.0, 2), floor_each(counter_wh * share, 1)]
     return np.column_stack([*columns, round_each(power_w, 2)])
+
+
+def floor_each(values: np.ndarray, digits: int) -> np.ndarray:
+    """Each value truncated to `digits` decimals, as a meter's counter reads (it never runs
+    ahead of the energy): floor(v * 10**digits + 1e-6) / 10**digits, the 1e-6 absorbing
+    the float error of a value already on the grid. The same operations, in the same
+    order, as a float-by-float computation, so the same floats."""
+    scale = 10.0 ** digits
+    return np.floor(values * scale + 1e-6) / scale
 
 
 def round_each(values: np.ndarray, digits: int) -> np.ndarray:

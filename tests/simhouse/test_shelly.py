@@ -115,9 +115,14 @@ def test_pro3em_phases_add_up(sim):
     assert status["sys"]["unixtime"] == step_at(sim, local(2025, 1, 6, 12)).time_s
 
 
-# The power-derived values of each model's answer as the firmware rounds them, from one
-# step's power (what the answer held when it rounded field by field).
-ROUNDED_FROM_POWER = {
+def truncated(value: float, digits: int) -> float:
+    """A counter at the model's resolution, computed float by float."""
+    return math.floor(value * 10.0 ** digits + 1e-6) / 10.0 ** digits
+
+
+# The values of each model's answer that move with its power and counter, as the firmware
+# rounds them, from one step (what the answer held when it rounded field by field).
+PER_STEP = {
     "pro3em": lambda s: {"em:0": {
         **{f"{p}_{k}": v for p, share in zip("abc", PHASE_SHARE, strict=True)
            for k, v in (("act_power", round(s.power_w * share, 1)),
@@ -125,13 +130,19 @@ ROUNDED_FROM_POWER = {
                         ("current", round(round(s.power_w * share, 1) / 230.0, 3)))},
         "total_act_power": round(s.power_w, 3),
         "total_aprt_power": round(s.power_w * 1.03, 3),
-        "total_current": round(s.power_w / 230.0, 3)}},
+        "total_current": round(s.power_w / 230.0, 3)}, "emdata:0": {
+        **{f"{p}_total_act_energy": truncated(s.energy_import_wh * share, 2)
+           for p, share in zip("abc", PHASE_SHARE, strict=True)},
+        "total_act": truncated(s.energy_import_wh, 2)}},
     "plus1pm": lambda s: {"switch:0": {"apower": round(s.power_w, 1),
-                                       "current": round(s.power_w / 230.0, 3)}},
-    "plugs": lambda s: {"meters": {0: {"power": round(s.power_w, 2)}}},
+                                       "current": round(s.power_w / 230.0, 3),
+                                       "aenergy": {"total": truncated(s.energy_import_wh, 3)}}},
+    "plugs": lambda s: {"meters": {0: {"power": round(s.power_w, 2),
+                                       "total": math.floor(s.energy_import_wh * 60 + 1e-6)}}},
     "3em": lambda s: {"total_power": round(s.power_w, 2), "emeters": {
         i: {"power": round(s.power_w * share, 2),
-            "current": round(round(s.power_w * share, 2) / 230.0, 2)}
+            "current": round(round(s.power_w * share, 2) / 230.0, 2),
+            "total": truncated(s.energy_import_wh * share, 1)}
         for i, share in enumerate(PHASE_SHARE)}},
 }
 
@@ -142,22 +153,22 @@ def assert_holds(answer, expected, where=""):
     for key, value in expected.items():
         if isinstance(value, dict):
             assert_holds(answer[key], value, f"{where}.{key}")
-        else:
+        else:  # the same type (a float, the plug's integer watt-minutes), the same bits
             got = answer[key]
-            assert type(got) is float and got.hex() == value.hex(), (f"{where}.{key}", got,
-                                                                   value)
+            assert type(got) is type(value) and float(got).hex() == float(value).hex(), (
+                f"{where}.{key}", got, value)
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))
-def test_power_values_are_rounded_per_step_as_the_firmware_does(sim, model):
-    """The answers' power-derived values come from a table rounded a day at a time
-    (round_each): every step, across a day's boundary, holds what `round` gives for its
-    own power."""
+def test_moving_values_are_rounded_per_step_as_the_firmware_does(sim, model):
+    """The answers' powers and counters come from a table rounded a day at a time
+    (round_each, floor_each): every step, across a day's boundary, holds what rounding its
+    own power and counter float by float gives."""
     shelly, _, clock = meter(sim, model)
     first = local(2025, 1, 6, 23, 30)
     for i in range(0, 360, 7):  # an hour around the table's (the simulated day's) end
         clock.now = first + timedelta(seconds=10 * i)
-        assert_holds(shelly.status(), ROUNDED_FROM_POWER[model](step_at(sim, clock.now)))
+        assert_holds(shelly.status(), PER_STEP[model](step_at(sim, clock.now)))
 
 
 def test_round_each_is_round_to_the_bit():
