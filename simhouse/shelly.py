@@ -19,13 +19,14 @@ per-minute energy records and answers `EMData.GetRecords`/`EMData.GetData`
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from simhouse.house import MeterStep, Simulator
+import numpy as np
+
+from simhouse.house import METER_STEP_S, MINUTES_PER_CHUNK, MeterStep, Simulator
 from simhouse.shelly_em_data import EmDataCsv
 from simhouse.shelly_records import ROUTES as RECORD_ROUTES
 from simhouse.shelly_records import EMDataRecords
@@ -35,6 +36,9 @@ MAC = "AABBCCDDEE01"
 # pro3em_emdata_empty_oldfw: 0.14.1)
 EARLY_PRO3EM_FW = ("20230120-000000/0.14.1-gabcdef0", "0.14.1")
 PHASE_SHARE = (0.34, 0.33, 0.33)  # how the heat pump's load splits over L1, L2, L3
+# The answers' values that follow from the meter's power and counter are rounded for a
+# simulated chunk (a day) of steps at once (SimulatedShelly._fields)
+TABLE_S = 60 * MINUTES_PER_CHUNK
 Span = tuple[datetime, datetime]
 
 
@@ -107,6 +111,10 @@ class SimulatedShelly:
                         and not self.quirks.no_counters else None)
         self._build = {"pro3em": self._pro3em, "plus1pm": self._plus1pm,
                        "plugs": self._plugs, "3em": self._gen1_3em}[self.model.key]
+        self._columns = {"pro3em": _pro3em_columns, "plus1pm": _plus1pm_columns,
+                         "plugs": _plugs_columns, "3em": _gen1_3em_columns}[self.model.key]
+        # (first second, the moving fields of every step from then on, one row each)
+        self._table: tuple[int, np.ndarray] | None = None
 
     @property
     def device_id(self) -> str:
@@ -156,8 +164,7 @@ class SimulatedShelly:
             return self._asked[1]
         step = self._step()
         if self._cached is None or self._cached[0] != step.time_s:
-            energy = self._counter(step)
-            self._cached = (step.time_s, self._build(step, energy))
+            self._cached = (step.time_s, self._build(step, self._fields(step)))
         self._asked = (now, self._cached[1])
         return self._cached[1]
 
@@ -169,18 +176,40 @@ class SimulatedShelly:
             raise MeterOffline("the simulated meter does not answer")
         return step
 
-    def _counter(self, step: MeterStep) -> float:
+    def _counter(self, time_s: int, energy: float) -> float:
+        """The counter (Wh) the meter reports at the step at `time_s` whose true counter is
+        `energy`: the quirks applied, never negative."""
         q = self.quirks
-        energy = step.energy_import_wh
         if not (q.dips or q.spikes or q.zero_counters):
             return max(energy, 0.0)
-        t = datetime.fromtimestamp(step.time_s, self.clock().tzinfo)
+        t = datetime.fromtimestamp(time_s, self.clock().tzinfo)
         energy -= sum(wh for a, b, wh in q.dips if a <= t < b)
         energy += sum(wh for at, wh in q.spikes if int(at.timestamp()) // 10 * 10
-                      == step.time_s)
+                      == time_s)
         if any(a <= t < b for a, b in q.zero_counters):
             energy = 0.0
         return max(energy, 0.0)
+
+    def _fields(self, step: MeterStep) -> list[float]:
+        """The answer's values that follow from the step's power and counter (`_counter`),
+        as the model's columns function rounds them (`_pro3em_columns`, ...): looked up in
+        a table made once per simulated chunk (a day of 8,640 steps), not rounded field by
+        field in every answer (a Pro 3EM answer has twelve powers and four counters;
+        `round` and the counters' floors were most of its cost)."""
+        table = self._table
+        if table is None or not table[0] <= step.time_s < table[0] + TABLE_S:
+            origin = self.sim.origin_s
+            start = origin + (step.time_s - origin) // TABLE_S * TABLE_S
+            trace = self.sim.meter_trace(datetime.fromtimestamp(start, UTC),
+                                         datetime.fromtimestamp(start + TABLE_S, UTC))
+            if len(trace) != TABLE_S // METER_STEP_S or trace.time_s[0] != start:
+                raise AssertionError("the meter's trace is not one step every "
+                                     f"{METER_STEP_S} s from {start}")
+            counter_wh = np.array([self._counter(t, wh) for t, wh in zip(
+                trace.time_s.tolist(), trace.energy_import_wh.tolist(), strict=True)])
+            table = self._table = (start, self._columns(trace.power_w, counter_wh))
+        row: list[float] = table[1][(step.time_s - table[0]) // METER_STEP_S].tolist()
+        return row
 
     # --- answers per model --------------------------------------------------------------
 
@@ -190,67 +219,61 @@ class SimulatedShelly:
             step.time_s, step.uptime_s, {})
         return sys
 
-    def _pro3em(self, step: MeterStep, energy: float) -> dict[str, Any]:
-        p = step.power_w
-        # per phase (a, b, c), in the device's key order; built as one literal (every answer)
-        pa, pb, pc = (round(p * share, 1) for share in PHASE_SHARE)
-        em: dict[str, Any] = {
-            "id": 0,
-            "a_act_power": pa, "a_aprt_power": round(pa * 1.03, 1),
-            "a_current": round(pa / 230.0, 3), "a_pf": 0.97, "a_voltage": 230.0,
-            "a_freq": 50.0,
-            "b_act_power": pb, "b_aprt_power": round(pb * 1.03, 1),
-            "b_current": round(pb / 230.0, 3), "b_pf": 0.97, "b_voltage": 230.0,
-            "b_freq": 50.0,
-            "c_act_power": pc, "c_aprt_power": round(pc * 1.03, 1),
-            "c_current": round(pc / 230.0, 3), "c_pf": 0.97, "c_voltage": 230.0,
-            "c_freq": 50.0,
-            "n_current": None, "total_act_power": round(p, 3),
-            "total_aprt_power": round(p * 1.03, 3), "total_current": round(p / 230.0, 3),
-            "user_calibrated_phase": []}
-        data: dict[str, Any] = {"id": 0}
-        if not self.quirks.no_counters:
-            sa, sb, sc = PHASE_SHARE
-            data.update({"a_total_act_energy": _floor(energy * sa, 2),
-                         "a_total_act_ret_energy": 0.0,
-                         "b_total_act_energy": _floor(energy * sb, 2),
-                         "b_total_act_ret_energy": 0.0,
-                         "c_total_act_energy": _floor(energy * sc, 2),
-                         "c_total_act_ret_energy": 0.0,
-                         "total_act": _floor(energy, 2), "total_act_ret": 0.0})
+    def _pro3em(self, step: MeterStep, fields: list[float]) -> dict[str, Any]:
+        (pa, a_aprt, a_current, pb, b_aprt, b_current, pc, c_aprt, c_current,
+         total, total_aprt, total_current, a_wh, b_wh, c_wh, total_wh) = fields
+        # the fixed fields in the device's key order, then those that move (a copy and
+        # twelve assignments cost less than half of a 27-entry literal, every answer)
+        em = _PRO3EM_EM.copy()
+        em["a_act_power"], em["a_aprt_power"], em["a_current"] = pa, a_aprt, a_current
+        em["b_act_power"], em["b_aprt_power"], em["b_current"] = pb, b_aprt, b_current
+        em["c_act_power"], em["c_aprt_power"], em["c_current"] = pc, c_aprt, c_current
+        em["total_act_power"], em["total_aprt_power"], em["total_current"] = (
+            total, total_aprt, total_current)
+        em["user_calibrated_phase"] = []
+        data: dict[str, Any]
+        if self.quirks.no_counters:
+            data = {"id": 0}
+        else:
+            data = {"id": 0,
+                    "a_total_act_energy": a_wh, "a_total_act_ret_energy": 0.0,
+                    "b_total_act_energy": b_wh, "b_total_act_ret_energy": 0.0,
+                    "c_total_act_energy": c_wh, "c_total_act_ret_energy": 0.0,
+                    "total_act": total_wh, "total_act_ret": 0.0}
         return {"em:0": em, "emdata:0": data, "sys": self._sys(step),
                 "temperature:0": {"id": 0, "tC": 41.2, "tF": 106.2},
                 "cloud": {"connected": False}, "mqtt": {"connected": False}}
 
-    def _plus1pm(self, step: MeterStep, energy: float) -> dict[str, Any]:
-        p = step.power_w
-        return {"switch:0": {"id": 0, "source": "init", "output": True, "apower": round(p, 1),
-                             "voltage": 230.0, "current": round(p / 230.0, 3),
-                             "aenergy": {"total": _floor(energy, 3),
+    def _plus1pm(self, step: MeterStep, fields: list[float]) -> dict[str, Any]:
+        apower, current, total_wh = fields
+        return {"switch:0": {"id": 0, "source": "init", "output": True, "apower": apower,
+                             "voltage": 230.0, "current": current,
+                             "aenergy": {"total": total_wh,
                                          "by_minute": [0.0, 0.0, 0.0],
                                          "minute_ts": step.time_s // 60 * 60},
                              "temperature": {"tC": 38.5, "tF": 101.3}},
                 "input:0": {"id": 0, "state": False}, "sys": self._sys(step),
                 "cloud": {"connected": False}, "mqtt": {"connected": False}}
 
-    def _plugs(self, step: MeterStep, energy: float) -> dict[str, Any]:
-        return {"meters": [{"power": round(step.power_w, 2), "overpower": 0.0,
+    def _plugs(self, step: MeterStep, fields: list[float]) -> dict[str, Any]:
+        power, total_wmin = fields
+        return {"meters": [{"power": power, "overpower": 0.0,
                             "is_valid": True, "timestamp": step.time_s,
                             "counters": [0.0, 0.0, 0.0],
-                            "total": math.floor(energy * 60.0 + 1e-6)}],
+                            "total": int(total_wmin)}],  # whole watt-minutes
                 "relays": [{"ison": True, "has_timer": False, "overpower": False,
                             "source": "http"}],
                 "unixtime": step.time_s, "uptime": step.uptime_s, "mac": MAC,
                 "temperature": 31.2, "has_update": False}
 
-    def _gen1_3em(self, step: MeterStep, energy: float) -> dict[str, Any]:
+    def _gen1_3em(self, step: MeterStep, fields: list[float]) -> dict[str, Any]:
         emeters = []
-        for share in PHASE_SHARE:
-            power = round(step.power_w * share, 2)
-            emeters.append({"power": power, "pf": 0.97, "current": round(power / 230.0, 2),
+        for i in range(len(PHASE_SHARE)):
+            power, current, total_wh = fields[3 * i:3 * i + 3]
+            emeters.append({"power": power, "pf": 0.97, "current": current,
                             "voltage": 230.0, "is_valid": True,
-                            "total": _floor(energy * share, 1), "total_returned": 0.0})
-        return {"emeters": emeters, "total_power": round(step.power_w, 2),
+                            "total": total_wh, "total_returned": 0.0})
+        return {"emeters": emeters, "total_power": fields[9],
                 "relays": [{"ison": True, "has_timer": False, "overpower": False,
                             "is_valid": True, "source": "input"}],
                 "unixtime": step.time_s, "uptime": step.uptime_s, "mac": MAC,
@@ -263,12 +286,93 @@ _SYS: dict[str, Any] = {"mac": MAC, "restart_required": False, "time": None, "un
                         "fs_size": 524288, "fs_free": 180224, "cfg_rev": 12, "kvs_rev": 1,
                         "schedule_rev": 0, "webhook_rev": 0, "available_updates": {},
                         "reset_reason": 3}
+# EM.GetStatus of the Pro 3EM (triphase), in the device's key order; per phase (a, b, c)
+# its power, apparent power and current, then the totals, are set per answer.
+_PRO3EM_EM: dict[str, Any] = {
+    "id": 0,
+    "a_act_power": 0.0, "a_aprt_power": 0.0, "a_current": 0.0,
+    "a_pf": 0.97, "a_voltage": 230.0, "a_freq": 50.0,
+    "b_act_power": 0.0, "b_aprt_power": 0.0, "b_current": 0.0,
+    "b_pf": 0.97, "b_voltage": 230.0, "b_freq": 50.0,
+    "c_act_power": 0.0, "c_aprt_power": 0.0, "c_current": 0.0,
+    "c_pf": 0.97, "c_voltage": 230.0, "c_freq": 50.0,
+    "n_current": None, "total_act_power": 0.0, "total_aprt_power": 0.0,
+    "total_current": 0.0, "user_calibrated_phase": []}
 _COMPONENTS = {"/rpc/EM.GetStatus": "em", "/rpc/EMData.GetStatus": "emdata",
                "/rpc/Switch.GetStatus": "switch", "/rpc/Sys.GetStatus": "sys",
                "/rpc/EM1.GetStatus": "em1", "/rpc/EM1Data.GetStatus": "em1data",
                "/rpc/PM1.GetStatus": "pm1"}
 
 
-def _floor(value: float, digits: int) -> float:
+
+# --- the values that move, per model: columns of a day's steps ----------------------------
+# Each takes the steps' power (W) and reported counter (Wh, `SimulatedShelly._counter`) and
+# returns one row per step, its columns in the order the model's answer builder unpacks
+# them; powers rounded, counters truncated, as the device's firmware reports them.
+
+
+def _pro3em_columns(power_w: np.ndarray, counter_wh: np.ndarray) -> np.ndarray:
+    """Per phase: active power (0.1 W), apparent power (0.1 VA), current (mA); the totals
+    of the three (mW, mVA, mA); per phase its share of the counter, then the counter
+    (0.01 Wh)."""
+    columns = []
+    for share in PHASE_SHARE:
+        phase = round_each(power_w * share, 1)
+        columns += [phase, round_each(phase * 1.03, 1), round_each(phase / 230.0, 3)]
+    columns += [round_each(power_w, 3), round_each(power_w * 1.03, 3),
+                round_each(power_w / 230.0, 3)]
+    columns += [floor_each(counter_wh * share, 2) for share in PHASE_SHARE]
+    return np.column_stack([*columns, floor_each(counter_wh, 2)])
+
+
+def _plus1pm_columns(power_w: np.ndarray, counter_wh: np.ndarray) -> np.ndarray:
+    """apower (0.1 W), current (mA), aenergy total (0.001 Wh)."""
+    return np.column_stack([round_each(power_w, 1), round_each(power_w / 230.0, 3),
+                            floor_each(counter_wh, 3)])
+
+
+def _plugs_columns(power_w: np.ndarray, counter_wh: np.ndarray) -> np.ndarray:
+    """power (0.01 W), the counter in whole watt-minutes (a float here; the answer holds
+    it as an integer)."""
+    return np.column_stack([round_each(power_w, 2), floor_each(counter_wh * 60.0, 0)])
+
+
+def _gen1_3em_columns(power_w: np.ndarray, counter_wh: np.ndarray) -> np.ndarray:
+    """Per phase: power (0.01 W), current (0.01 A), its share of the counter (0.1 Wh);
+    then the total power (0.01 W)."""
+    columns = []
+    for share in PHASE_SHARE:
+        phase = round_each(power_w * share, 2)
+        columns += [phase, round_each(phase / 230.0, 2), floor_each(counter_wh * share, 1)]
+    return np.column_stack([*columns, round_each(power_w, 2)])
+
+
+def floor_each(values: np.ndarray, digits: int) -> np.ndarray:
+    """Each value truncated to `digits` decimals, as a meter's counter reads (it never runs
+    ahead of the energy): floor(v * 10**digits + 1e-6) / 10**digits, the 1e-6 absorbing
+    the float error of a value already on the grid. The same operations, in the same
+    order, as a float-by-float computation, so the same floats."""
     scale = 10.0 ** digits
-    return math.floor(value * scale + 1e-6) / scale
+    return np.floor(values * scale + 1e-6) / scale
+
+
+def round_each(values: np.ndarray, digits: int) -> np.ndarray:
+    """`round(v, digits)` of every value, bit for bit as Python's `round`, for an array.
+
+    Python rounds a float's exact decimal value to `digits` places (half to even) and
+    returns the float nearest to that decimal. Here each value is scaled by 10**digits,
+    rounded to a whole number and divided back: the division gives the float nearest to
+    that decimal too, and the whole number is Python's wherever the scaled value's own
+    rounding error (a few units in its last place) cannot carry it across a half. The
+    values that near a half, and those too large or not finite, are rounded by `round`
+    itself. Used for a day of simulated answers at once; tests/simhouse/test_shelly.py
+    checks it against `round`."""
+    scale = 10.0 ** digits
+    scaled = values * scale
+    out = np.rint(scaled) / scale
+    with np.errstate(invalid="ignore"):  # inf - inf: nan, rounded by `round` below
+        distance = np.abs(scaled - np.floor(scaled) - 0.5)  # from the nearest half
+    awkward = ~((distance > 4 * np.spacing(np.abs(scaled))) & (np.abs(scaled) < 2.0 ** 52))
+    for i in np.flatnonzero(awkward):
+        out[i] = round(float(values[i]), digits)
+    return out

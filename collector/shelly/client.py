@@ -31,8 +31,10 @@ from collector.shelly.errors import (
 )
 from collector.shelly.parse import (
     Channel,
+    ChannelReader,
     DeviceInfo,
     Family,
+    channel_reader,
     gen1_family,
     gen2_family,
     identify,
@@ -90,8 +92,8 @@ class ShellyClient:
         self._channel_setting = channel
         self._clock = clock
         self._lock = threading.Lock()
-        # the device the poll plan was made for, and whether one Shelly.GetStatus serves it
-        self._one_status: tuple[ShellyDevice, bool] | None = None
+        # the poll plan of the recognised device (made once per device, used every poll)
+        self._plan: PollPlan | None = None
         self.transport: Transport = transport or HttpTransport(self.url, timeout_s)
         self._auth: httpx.Auth | None = None
         self.device: ShellyDevice | None = None
@@ -118,9 +120,12 @@ class ShellyClient:
         """One reading of the configured channel; raises a ShellyError subclass on failure."""
         with self._lock:
             device = self.device or self._identify()
+            plan = self._plan
+            if plan is None or plan.device is not device:  # once per recognised device
+                plan = self._plan = PollPlan.of(device)
             try:
-                responses, stamp = self._read(device)
-                values = read_values(device.family, device.channel, responses)
+                responses, stamp = self._read(plan)
+                values = plan.reader.read(responses)
             except ShellyBadResponse:
                 self.device = None  # a swapped device or changed profile: recognise again
                 raise
@@ -166,25 +171,21 @@ class ShellyClient:
 
     # --- internals --------------------------------------------------------------------
 
-    def _read(self, device: ShellyDevice) -> tuple[dict[str, Any], datetime]:
+    def _read(self, plan: PollPlan) -> tuple[dict[str, Any], datetime]:
         """The bodies one poll reads, keyed as `read_values` wants them, and the time the
         power value arrived. Gen2+: one Shelly.GetStatus holds every component the family
         reads; a component missing from it (a changed profile, a swapped device) is a
         ShellyBadResponse, so the device is recognised again. Gen1: its one /status."""
-        family, channel = device.family, device.channel
-        one_status = self._one_status
-        if one_status is None or one_status[0] is not device:  # once per recognised device
-            one_status = self._one_status = (device, poll_paths(family, channel) == [GEN2_STATUS])
-        if one_status[1]:
+        if plan.one_status:
             status = self._get_json(GEN2_STATUS)
             stamp = self._clock()
             try:
-                return responses_from_status(family, channel, status), stamp
+                return plan.reader.responses(status), stamp
             except ShellyUnsupported as exc:
                 raise ShellyBadResponse(f"{self.url}{GEN2_STATUS}: {exc}") from None
         responses: dict[str, Any] = {}
         first: datetime | None = None
-        for key, path in request_paths(family, channel):
+        for key, path in plan.requests:
             responses[key] = self._get_json(path)
             first = first or self._clock()  # when the power value arrived
         assert first is not None
@@ -255,6 +256,24 @@ class ShellyClient:
         if status >= 400:
             raise ShellyBadResponse(f"{where} answered HTTP {status}{_rpc_error(answer.body)}")
         return answer.body
+
+
+@dataclass(frozen=True)
+class PollPlan:
+    """How every poll of one recognised device goes, worked out once: whether one
+    Shelly.GetStatus serves it, its requests otherwise, and the channel's reader (its read
+    paths resolved, collector/shelly/parse.py)."""
+
+    device: ShellyDevice
+    one_status: bool
+    requests: tuple[tuple[str, str], ...]  # (response key, URL path), in order
+    reader: ChannelReader
+
+    @classmethod
+    def of(cls, device: ShellyDevice) -> PollPlan:
+        family, channel = device.family, device.channel
+        return cls(device, poll_paths(family, channel) == [GEN2_STATUS],
+                   tuple(request_paths(family, channel)), channel_reader(family, channel))
 
 
 NO_COUNTERS = ("reports no energy counters ({what}, firmware {fw}): electricity is "

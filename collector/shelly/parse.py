@@ -9,15 +9,18 @@ letter (a, b, c) chosen by SHELLY_CHANNEL. Several power/energy paths are summed
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from collector.shelly.errors import ShellyBadResponse, ShellyUnsupported
 
 PHASES = ("a", "b", "c")
+_NUMBER_TYPES = (int, float)
+# A JSON object: a dict (asked first: the general Mapping check costs several times more,
+# and every answer's objects are dicts), or any other Mapping a caller hands in
+_OBJECT_TYPES = (dict, Mapping)
 
 
 @dataclass(frozen=True)
@@ -168,9 +171,9 @@ class Channel:
         return "all phases" if self.index is None else f"channel {self.index}"
 
 
-@dataclass(frozen=True)
-class Values:
-    """One poll's values; None where the device says the value is not valid right now."""
+class Values(NamedTuple):
+    """One poll's values; None where the device says the value is not valid right now. (A
+    named tuple: one is made every poll, at a third of a frozen dataclass's cost.)"""
 
     power_w: float | None
     energy_import_wh: float | None
@@ -262,26 +265,7 @@ def responses_from_status(family: Family, channel: Channel, status: Any) -> dict
     """The per-request bodies as found inside one full status (Gen1 /status, Shelly.GetStatus).
 
     A component answer (e.g. Switch.GetStatus) is the same object as its `switch:N` entry."""
-    if not isinstance(status, Mapping):
-        raise ShellyBadResponse("status answer is not a JSON object")
-    n = channel.index or 0
-    out: dict[str, Any] = {}
-    for r in family.requests:
-        if r.component is None:
-            out[r.key] = status
-            continue
-        name = _component_name(r.component, n)
-        if name not in status:
-            raise ShellyUnsupported(f"{family.title}: no component {name!r} in the status "
-                                    f"({family.channels_hint}); check SHELLY_CHANNEL")
-        out[r.key] = status[name]
-    return out
-
-
-@functools.lru_cache(maxsize=128)
-def _component_name(component: str, n: int) -> str:
-    """`switch:{n}` -> `switch:0` (asked every poll: kept)."""
-    return component.format(n=n)
+    return channel_reader(family, channel).responses(status)
 
 
 def read_values(family: Family, channel: Channel, responses: Mapping[str, Any]) -> Values:
@@ -289,88 +273,164 @@ def read_values(family: Family, channel: Channel, responses: Mapping[str, Any]) 
 
     A missing field is a ShellyBadResponse; a field that is null, or flagged `is_valid:
     false`, becomes None (the accountant skips it) — never a zero."""
-    mode = channel.mode
-    if mode not in family.power:
-        raise ShellyUnsupported(f"a {family.title} has no phase sum; set SHELLY_CHANNEL")
-    valid = True
-    if family.valid:
-        valid = all(_get(responses, p, channel, required=False) is not False
-                    for p in family.valid[mode])
-    power = _sum(responses, family.power[mode], channel)
-    uptime = _get(responses, family.uptime, channel, required=False)
-    uptime_s = int(uptime) if _is_number(uptime) and uptime >= 0 else None
-    if no_counters(family, channel, responses):
-        return Values(power if valid else None, None, uptime_s, has_counter=False)
-    energy = _sum(responses, family.energy[mode], channel)
-    if energy is not None:
-        energy = energy / family.energy_divisor
-    if not valid:
-        return Values(None, None, uptime_s)
-    return Values(power, energy, uptime_s)
+    return channel_reader(family, channel).read(responses)
 
 
 def no_counters(family: Family, channel: Channel, responses: Mapping[str, Any]) -> bool:
     """True when the object that should hold the energy counters is there but has none of
     them (early Pro 3EM firmware answers `emdata:0` with only its id): a meter without
     counters, not a missing channel."""
-    for path in family.energy[channel.mode]:
-        parent, leaf = _parent_and_leaf(path, channel)
-        node = _get(responses, parent, channel, required=False) if parent else responses
-        if not isinstance(node, Mapping) or leaf in node:
-            return False
-        if any(_is_number(v) for k, v in node.items() if k != "id"):
-            return False  # other numbers there: a different layout, not an empty one
-    return True
+    return channel_reader(family, channel).no_counters(responses)
 
 
-def _sum(responses: Mapping[str, Any], paths: tuple[str, ...], channel: Channel
-         ) -> float | None:
+@dataclass(frozen=True)
+class ReadPath:
+    """One dotted read path with the channel filled in, split into its steps once.
+
+    `text` is the path as error messages name it ("status.emeters.1.power"); each step is
+    (key, list index): the key for a JSON object, the index (when the key is a number) for
+    a JSON array."""
+
+    text: str
+    steps: tuple[tuple[str, int | None], ...]
+
+    @classmethod
+    def of(cls, path: str, channel: Channel) -> ReadPath:
+        text = path.format(n=channel.index or 0, p=channel.letter)
+        return cls(text, tuple((part, int(part) if part.isdigit() else None)
+                               for part in text.split(".")))
+
+    def parent(self) -> tuple[ReadPath | None, str]:
+        """(the path to the object holding the last step, or None at the top; the last key)."""
+        *head, (leaf, _) = self.steps
+        if not head:
+            return None, leaf
+        return ReadPath(self.text.rpartition(".")[0], tuple(head)), leaf
+
+
+class ChannelReader:
+    """How one family reads one channel, with every read path resolved once.
+
+    The client asks this every poll (every 10 s, and 8,640 times per simulated day of the
+    demo): the paths are formatted and split when the reader is made, not per poll. The
+    rules are those of `read_values` (which uses this reader): a missing field is a
+    ShellyBadResponse, a null, non-finite or `is_valid: false` value a None."""
+
+    def __init__(self, family: Family, channel: Channel):
+        self.family, self.channel = family, channel
+        mode = channel.mode
+        n = channel.index or 0
+        # (response key, component name in a full status; None = the whole status)
+        self.components = tuple((r.key, None if r.component is None
+                                 else r.component.format(n=n)) for r in family.requests)
+        self.has_mode = mode in family.power  # False: a phase sum of a one-channel family
+        self.power = tuple(ReadPath.of(p, channel) for p in family.power.get(mode, ()))
+        self.energy = tuple(ReadPath.of(p, channel) for p in family.energy.get(mode, ()))
+        self.counter_parents = tuple(path.parent() for path in self.energy)
+        self.valid = (tuple(ReadPath.of(p, channel) for p in family.valid[mode])
+                      if family.valid and self.has_mode else ())
+        self.uptime = ReadPath.of(family.uptime, channel)
+        self.energy_divisor = family.energy_divisor
+
+    def responses(self, status: Any) -> dict[str, Any]:
+        """See `responses_from_status`."""
+        if not isinstance(status, _OBJECT_TYPES):
+            raise ShellyBadResponse("status answer is not a JSON object")
+        out: dict[str, Any] = {}
+        for key, name in self.components:
+            if name is None:
+                out[key] = status
+            elif name in status:
+                out[key] = status[name]
+            else:
+                family = self.family
+                raise ShellyUnsupported(f"{family.title}: no component {name!r} in the status "
+                                        f"({family.channels_hint}); check SHELLY_CHANNEL")
+        return out
+
+    def read(self, responses: Mapping[str, Any]) -> Values:
+        """See `read_values`."""
+        if not self.has_mode:
+            raise ShellyUnsupported(f"a {self.family.title} has no phase sum; set "
+                                    "SHELLY_CHANNEL")
+        valid = not self.valid or all(_get(responses, p, required=False) is not False
+                                      for p in self.valid)  # Gen1 `is_valid` flags
+        power = _sum(responses, self.power)
+        uptime = _get(responses, self.uptime, required=False)
+        uptime_s = int(uptime) if _is_number(uptime) and uptime >= 0 else None
+        if self.no_counters(responses):
+            return Values(power if valid else None, None, uptime_s, has_counter=False)
+        energy = _sum(responses, self.energy)
+        if energy is not None:
+            energy = energy / self.energy_divisor
+        if not valid:
+            return Values(None, None, uptime_s)
+        return Values(power, energy, uptime_s)
+
+    def no_counters(self, responses: Mapping[str, Any]) -> bool:
+        """See `no_counters`."""
+        for parent, leaf in self.counter_parents:
+            node = _get(responses, parent, required=False) if parent else responses
+            if not isinstance(node, _OBJECT_TYPES) or leaf in node:
+                return False
+            if any(_is_number(v) for k, v in node.items() if k != "id"):
+                return False  # other numbers there: a different layout, not an empty one
+        return True
+
+
+# Readers made so far, by (family, channel number): a handful per process (one per meter).
+_READERS: dict[tuple[int, int | None], ChannelReader] = {}
+
+
+def channel_reader(family: Family, channel: Channel) -> ChannelReader:
+    """The reader of `channel` of `family`, made once (Family holds dicts, so it is not
+    hashable: readers are kept by the family's identity; a kept reader holds its family,
+    so that identity is not reused)."""
+    key = (id(family), channel.index)
+    reader = _READERS.get(key)
+    if reader is None:
+        reader = _READERS[key] = ChannelReader(family, channel)
+    return reader
+
+
+def _sum(responses: Mapping[str, Any], paths: tuple[ReadPath, ...]) -> float | None:
     total = 0.0
     for path in paths:
-        value = _get(responses, path, channel, required=True)
+        value = _get(responses, path, required=True)
         if value is None:
             return None
         if not _is_number(value):
-            raise ShellyBadResponse(f"field {_fmt(path, channel)} is {value!r}, not a number")
+            raise ShellyBadResponse(f"field {path.text} is {value!r}, not a number")
         if not math.isfinite(value):
             return None
         total += float(value)
     return total
 
 
-def _get(responses: Mapping[str, Any], path: str, channel: Channel, required: bool) -> Any:
+def _get(responses: Mapping[str, Any], path: ReadPath, required: bool) -> Any:
     node: Any = responses
-    for part in _parts(path, channel):
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif required:
-            raise ShellyBadResponse(f"the answer lacks {_fmt(path, channel)}")
-        else:
-            return None
+    for key, index in path.steps:
+        # a JSON object by its key, a JSON array by a numbered step; dicts and lists are
+        # asked before the general Mapping check, which costs several times more
+        if isinstance(node, dict):
+            if key in node:
+                node = node[key]
+                continue
+        elif isinstance(node, list):
+            if index is not None and index < len(node):
+                node = node[index]
+                continue
+        elif isinstance(node, Mapping) and key in node:
+            node = node[key]
+            continue
+        if required:
+            raise ShellyBadResponse(f"the answer lacks {path.text}")
+        return None
     return node
 
 
-def _fmt(path: str, channel: Channel) -> str:
-    return path.format(n=channel.index or 0, p=channel.letter)
-
-
-@functools.lru_cache(maxsize=512)
-def _parent_and_leaf(path: str, channel: Channel) -> tuple[str, str]:
-    """A read path for a channel split at its last step (asked every poll: kept)."""
-    parent, _, leaf = _fmt(path, channel).rpartition(".")
-    return parent, leaf
-
-
-@functools.lru_cache(maxsize=512)
-def _parts(path: str, channel: Channel) -> tuple[str, ...]:
-    """The steps of a read path for a channel (asked several times every poll: kept)."""
-    return tuple(_fmt(path, channel).split("."))
-
-
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, _NUMBER_TYPES) and not isinstance(value, bool)
 
 
 def _opt_str(value: Any) -> str | None:

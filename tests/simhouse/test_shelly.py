@@ -8,8 +8,10 @@ counter resolution.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from collector.readings import MeterReading
@@ -17,7 +19,14 @@ from collector.shelly.client import ShellyClient
 from collector.shelly.errors import ShellyUnreachable
 from collector.shelly.transport import AnswerTransport
 from simhouse.house import MeterReboot, MeterStep, Outage, Simulator
-from simhouse.shelly import MODELS, MeterOffline, ShellyQuirks, SimulatedShelly
+from simhouse.shelly import (
+    MODELS,
+    PHASE_SHARE,
+    MeterOffline,
+    ShellyQuirks,
+    SimulatedShelly,
+    round_each,
+)
 from tests.simhouse.clock import BERLIN, Clock, local
 
 START = datetime(2025, 1, 5, tzinfo=BERLIN)
@@ -104,6 +113,76 @@ def test_pro3em_phases_add_up(sim):
     assert sum(data[f"{p}_total_act_energy"] for p in "abc") == pytest.approx(
         data["total_act"], abs=0.03)
     assert status["sys"]["unixtime"] == step_at(sim, local(2025, 1, 6, 12)).time_s
+
+
+def truncated(value: float, digits: int) -> float:
+    """A counter at the model's resolution, computed float by float."""
+    return math.floor(value * 10.0 ** digits + 1e-6) / 10.0 ** digits
+
+
+# The values of each model's answer that move with its power and counter, as the firmware
+# rounds them, from one step (what the answer held when it rounded field by field).
+PER_STEP = {
+    "pro3em": lambda s: {"em:0": {
+        **{f"{p}_{k}": v for p, share in zip("abc", PHASE_SHARE, strict=True)
+           for k, v in (("act_power", round(s.power_w * share, 1)),
+                        ("aprt_power", round(round(s.power_w * share, 1) * 1.03, 1)),
+                        ("current", round(round(s.power_w * share, 1) / 230.0, 3)))},
+        "total_act_power": round(s.power_w, 3),
+        "total_aprt_power": round(s.power_w * 1.03, 3),
+        "total_current": round(s.power_w / 230.0, 3)}, "emdata:0": {
+        **{f"{p}_total_act_energy": truncated(s.energy_import_wh * share, 2)
+           for p, share in zip("abc", PHASE_SHARE, strict=True)},
+        "total_act": truncated(s.energy_import_wh, 2)}},
+    "plus1pm": lambda s: {"switch:0": {"apower": round(s.power_w, 1),
+                                       "current": round(s.power_w / 230.0, 3),
+                                       "aenergy": {"total": truncated(s.energy_import_wh, 3)}}},
+    "plugs": lambda s: {"meters": {0: {"power": round(s.power_w, 2),
+                                       "total": math.floor(s.energy_import_wh * 60 + 1e-6)}}},
+    "3em": lambda s: {"total_power": round(s.power_w, 2), "emeters": {
+        i: {"power": round(s.power_w * share, 2),
+            "current": round(round(s.power_w * share, 2) / 230.0, 2),
+            "total": truncated(s.energy_import_wh * share, 1)}
+        for i, share in enumerate(PHASE_SHARE)}},
+}
+
+
+def assert_holds(answer, expected, where=""):
+    """Every value of `expected` (nested; int keys index lists) is in `answer`, the same
+    float to the bit."""
+    for key, value in expected.items():
+        if isinstance(value, dict):
+            assert_holds(answer[key], value, f"{where}.{key}")
+        else:  # the same type (a float, the plug's integer watt-minutes), the same bits
+            got = answer[key]
+            assert type(got) is type(value) and float(got).hex() == float(value).hex(), (
+                f"{where}.{key}", got, value)
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_moving_values_are_rounded_per_step_as_the_firmware_does(sim, model):
+    """The answers' powers and counters come from a table rounded a day at a time
+    (round_each, floor_each): every step, across a day's boundary, holds what rounding its
+    own power and counter float by float gives."""
+    shelly, _, clock = meter(sim, model)
+    first = local(2025, 1, 6, 23, 30)
+    for i in range(0, 360, 7):  # an hour around the table's (the simulated day's) end
+        clock.now = first + timedelta(seconds=10 * i)
+        assert_holds(shelly.status(), PER_STEP[model](step_at(sim, clock.now)))
+
+
+def test_round_each_is_round_to_the_bit():
+    rng = np.random.default_rng(5)
+    halves = np.concatenate([(np.arange(-2000, 2000) + 0.5) / 10.0 ** d for d in (1, 2, 3)])
+    values = np.concatenate([
+        rng.uniform(0.0, 12_000.0, 20_000), rng.uniform(-5.0, 5.0, 5_000),
+        halves, halves * 1.03, halves / 230.0,  # ties and near-ties, as the answers build
+        [2.675, 0.125, 1.005, -0.0, 0.0, 4.35, 1e17, 3.3e300, np.inf, -np.inf, np.nan]])
+    for digits in (1, 2, 3):
+        got = round_each(values, digits)
+        for v, g in zip(values.tolist(), got.tolist(), strict=True):
+            want = round(v, digits)
+            assert g.hex() == want.hex() or (math.isnan(g) and math.isnan(want)), (v, digits)
 
 
 # --- the wire -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 from collector.shelly.errors import ShellyBadResponse, ShellyUnsupported
 from collector.shelly.parse import (
     FAMILIES,
+    channel_reader,
     identify,
     read_values,
     resolve_channel,
@@ -310,3 +311,26 @@ def test_every_response_file_is_covered_by_a_test_here():
     files = {p.name for p in FIX.iterdir() if p.is_file() and p.suffix in (".json", ".txt")}
     assert files == covered
     assert {p.name for p in (FIX / "devices").glob("*.json")} == {d[0] for d in DEVICES}
+
+
+def test_errors_name_the_channels_own_path():
+    """Read paths are resolved once per channel (ChannelReader); the errors still name the
+    field with the channel's number filled in."""
+    gen1 = FAMILIES["gen1_3em"]
+    status = load("gen1_3em_status_fw1.14.0__lumapu_ahoy_zeroExport_comment.json")
+    del status["emeters"][1]["total"]
+    with pytest.raises(ShellyBadResponse, match=r"lacks status\.emeters\.1\.total"):
+        read_values(gen1, resolve_channel(gen1, "b"), {"status": status})
+    fam = FAMILIES["switch"]
+    with pytest.raises(ShellyBadResponse, match=r"field switch\.apower is '12', not a number"):
+        read_values(fam, resolve_channel(fam, "1"),
+                    {"switch": {"apower": "12", "aenergy": {"total": 1.0}}, "sys": {}})
+
+
+def test_a_channel_reader_is_made_once_per_family_and_channel():
+    fam = FAMILIES["em"]
+    reader = channel_reader(fam, resolve_channel(fam, "b"))
+    assert channel_reader(fam, resolve_channel(fam, "b")) is reader
+    assert channel_reader(fam, resolve_channel(fam, "")) is not reader
+    assert [p.text for p in reader.power] == ["em.b_act_power"]
+    assert [p.text for p in reader.energy] == ["emdata.b_total_act_energy"]
