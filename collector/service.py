@@ -189,7 +189,7 @@ class Collector:
         self.polls = 0
         self.cycles = 0
         # points and accounting state of merged offline polls, not written yet (poll_now)
-        self._merged: tuple[list[Point], dict[str, Any]] = ([], {})
+        self._merged: tuple[list[Point], dict[str, Any], int] = ([], {}, 0)  # and how many polls
         sink._on_state = self._store_state
 
     # --- control ----------------------------------------------------------------------
@@ -306,18 +306,19 @@ class Collector:
             self.flush_merged()
             self._write(out.batch, changes)
             return
-        points, state = self._merged
+        points, state, polls = self._merged
         points.extend(out.batch.points)
         state.update(out.batch.state)
+        self._merged = (points, state, polls + 1)
         if len(points) >= MERGE_POINTS:
             self.flush_merged()
 
     def flush_merged(self) -> None:
         """Write what `poll_now(merge=True)` gathered (nothing when nothing waits)."""
-        points, state = self._merged
+        points, state, polls = self._merged
         if points or state:
-            self._merged = ([], {})
-            self._commit(points, state, urgent=False)
+            self._merged = ([], {}, 0)
+            self._commit(points, state, urgent=False, polls=polls)
 
     def _apply_retention(self) -> None:
         """Delete raw samples older than HEATPUMP_RAW_RETENTION_DAYS (rollups and energy
@@ -423,12 +424,14 @@ class Collector:
         # a change of health is committed at once: the bot explains a gap without delay
         self._commit(points, b.state, urgent=bool(changes))
 
-    def _commit(self, points: list[Point], state: dict[str, Any], urgent: bool) -> None:
-        """Points to the sink; the accounting state is kept and, once the points are
-        durable, saved (collector/state.py)."""
+    def _commit(self, points: list[Point], state: dict[str, Any], urgent: bool,
+                polls: int = 1) -> None:
+        """Points to the sink (`polls`: of how many polls, for a bulk load's commit
+        cadence); the accounting state is kept and, once the points are durable, saved
+        (collector/state.py)."""
         if self.state is not None and state:
             self.state.put(state)
-        if self.sink.write(points, urgent=urgent) and self.state is not None:
+        if self.sink.write(points, urgent=urgent, polls=polls) and self.state is not None:
             self.state.save()
 
     @staticmethod

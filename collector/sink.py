@@ -59,17 +59,18 @@ class DurableSink:
         self._disk_failing = False  # the spool refused a write (logged once)
         self.replaying = False  # a replay is under way (the store answers, more to send)
 
-    def write(self, points: Sequence[Point], urgent: bool = False) -> bool:
+    def write(self, points: Sequence[Point], urgent: bool = False, polls: int = 1) -> bool:
         """Hand points to the store (or the spool while it is down). True when everything
         written so far is durable (committed to the store or spooled), False while points
-        wait for the next commit or when they were lost."""
+        wait for the next commit or when they were lost. `polls`: how many polls these
+        points are (the offline driver writes many at once), for a bulk load's cadence."""
         if not points:
             return not self._pending and self._unflushed == 0
         if not self.spool:
             if self._held:  # the store takes what waited in memory first, in order
                 points, urgent, self._held = [*self._held, *points], True, []
             try:
-                durable = self._send(points, urgent)
+                durable = self._send(points, urgent, polls)
                 self._disk_failing = False
                 self._set_up(True, "")
                 return durable
@@ -153,7 +154,7 @@ class DurableSink:
         """Points waiting in memory because neither the store nor the disk took them."""
         return len(self._held)
 
-    def _send(self, points: Sequence[Point], urgent: bool = False) -> bool:
+    def _send(self, points: Sequence[Point], urgent: bool = False, polls: int = 1) -> bool:
         """Write, and commit when due (True); raises StoreError when the store is
         unavailable.
 
@@ -170,16 +171,16 @@ class DurableSink:
                     log.error("dropped an invalid %s point at %s: %s", p.measurement,
                               p.time.isoformat(), exc)
         self.written += len(points)
-        if not self._due(urgent):
+        if not self._due(urgent, polls):
             if self.flush_every == 1:
                 self._pending.extend(points)
             return False
         self.commit()
         return True
 
-    def _due(self, urgent: bool) -> bool:
-        if self.flush_every > 1:  # bulk load: by count
-            self._unflushed += 1
+    def _due(self, urgent: bool, polls: int = 1) -> bool:
+        if self.flush_every > 1:  # bulk load: by the number of polls
+            self._unflushed += polls
             return self._unflushed >= self.flush_every
         return (urgent or self.flush_s <= 0 or self._last_flush is None
                 or self._mono() - self._last_flush >= self.flush_s

@@ -189,8 +189,8 @@ def test_offline_polls_that_change_only_data_are_written_together_in_order(tmp_p
         CountingSource("meter", 10, c.now, fail=fail)])
     writes = []
     write = col.sink.write
-    col.sink.write = lambda points, urgent=False: writes.append(
-        [(p.measurement, p.time) for p in points]) or write(points, urgent)
+    col.sink.write = lambda points, urgent=False, polls=1: writes.append(
+        [(p.measurement, p.time) for p in points]) or write(points, urgent, polls)
     run_polls(col, every(src, T0, T0 + timedelta(seconds=100)), clock)
     meter = [p.fields["energy_import_wh"] for p in store.all("meter")]
     assert meter == [1.0, 2.0, 3.0, 4.0, 7.0, 8.0, 9.0, 10.0]  # every answered poll
@@ -201,3 +201,23 @@ def test_offline_polls_that_change_only_data_are_written_together_in_order(tmp_p
     # 8-10 go together at shutdown, before the accounting's last points
     assert [len(w) for w in writes] == [2, 3, 1, 2, 3, 1]
     assert writes[1] == [("meter", T0 + timedelta(seconds=s)) for s in (10, 20, 30)]
+
+
+def test_merged_offline_polls_keep_a_bulk_loads_commit_cadence(tmp_path):
+    """A bulk load (the demo, a replay) commits every `flush_every` polls, merged or not: a
+    merged write counts as the polls it holds (counted as one write, a whole demo would be
+    one transaction, held in memory and in the WAL)."""
+    from collector.drive import every, run_polls
+    from collector.service import MERGE_POINTS
+
+    clock = VirtualClock(T0)
+    store = MemoryStore()
+    sink = DurableSink(store, Spool(tmp_path / "spool", 10**9), clock.monotonic,
+                       flush_every=2 * MERGE_POINTS)
+    src = CountingSource("meter", 10, clock.now)
+    col = Collector([src], sink, tmp_path, clock=clock, threaded=False)
+    run_polls(col, every(src, T0, T0 + timedelta(seconds=10 * 10 * MERGE_POINTS)), clock)
+    # 10 x MERGE_POINTS polls of one point: merged writes of MERGE_POINTS polls, a commit
+    # every second one (5), the first poll's change of health and the shutdown's
+    assert 6 <= store.flushes <= 8
+    assert len(store.all("meter")) == 10 * MERGE_POINTS

@@ -90,9 +90,9 @@ class ViCareHarness:
         self._samples: list[HeatPumpSample] = []
         write, read = sink.write, self.reader.read
 
-        def capture_write(points: Any, urgent: bool = False) -> bool:
+        def capture_write(points: Any, urgent: bool = False, polls: int = 1) -> bool:
             self._written.extend(points)
-            return write(points, urgent)
+            return write(points, urgent, polls)
 
         def capture_read(*args: Any) -> Any:
             result = read(*args)
