@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot import fmt
-from heatpump.i18n import _, ngettext
+from heatpump.i18n import _, period_count
 from heatpump.timeutil import calendar_start
 
 PERIOD_ORDER = ("year", "month", "day")
@@ -134,7 +134,7 @@ def _span(jazs: list[DeviceJaz]) -> str:
     """'year 2025', 'month 09.2025', '1 year and 3 months with both figures, 01.01.2024–
     31.03.2025' (in the current language)."""
     counts = {p: sum(1 for j in jazs if j.period == p) for p in PERIOD_ORDER}
-    parts = [_count(p, n) for p, n in counts.items() if n]
+    parts = [period_count(p, n) for p, n in counts.items() if n]
     if len(jazs) == 1:
         j = jazs[0]
         return {"year": _("year {year}").format(year=f"{j.start:%Y}"),
@@ -144,12 +144,3 @@ def _span(jazs: list[DeviceJaz]) -> str:
     return _("{counts} with both figures, {first}–{last}").format(
         counts=_(" and ").join(parts), first=f"{first.start:%d.%m.%Y}",
         last=f"{calendar_start('day', last.end, 1):%d.%m.%Y}")
-
-
-def _count(period: str, n: int) -> str:
-    """'1 year', '3 months', '12 days' in the current language."""
-    if period == "year":
-        return ngettext("{n} year", "{n} years", n).format(n=n)
-    if period == "month":
-        return ngettext("{n} month", "{n} months", n).format(n=n)
-    return ngettext("{n} day", "{n} days", n).format(n=n)

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from collector.vicare.history import DeviceEnergy
-from heatpump.i18n import _, ngettext
+from heatpump.i18n import _, period_count
 from heatpump.settings import MeterSpec, Settings
 
 NOT_CONFIGURED = ("heatpump backfill: no device configured: set VICARE_USERNAME, "
@@ -163,15 +163,6 @@ def summary_lines(records: list[DeviceEnergy]) -> list[str]:
                            device=device, kind=kind_text(kind), circuits=circuits,
                            counts=", ".join(counts), first=f"{first:%d.%m.%Y}"))
     return lines
-
-
-def period_count(period: str, n: int) -> str:
-    """'8 days', '13 months', '1 year' in the current language."""
-    if period == "day":
-        return ngettext("{n} day", "{n} days", n).format(n=n)
-    if period == "month":
-        return ngettext("{n} month", "{n} months", n).format(n=n)
-    return ngettext("{n} year", "{n} years", n).format(n=n)
 
 
 def kind_text(kind: str) -> str:

@@ -114,6 +114,16 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return _translations(lang).ngettext(singular, plural, n)
 
 
+def period_count(period: str, n: int) -> str:
+    """'1 year', '3 months', '12 days' in the current language; `period` "year", "month" or
+    anything else for days (the device's energy summaries, collector and bot alike)."""
+    if period == "year":
+        return ngettext("{n} year", "{n} years", n).format(n=n)
+    if period == "month":
+        return ngettext("{n} month", "{n} months", n).format(n=n)
+    return ngettext("{n} day", "{n} days", n).format(n=n)
+
+
 class Worded(str):
     """A text made before anyone reads it (a warning found while parsing, an event summed
     up by a run): its value is the English text (for logs, which stay English, and for
