@@ -37,9 +37,9 @@ HEARTBEAT_S = 30.0  # the loop wakes at least this often, so the heartbeat stays
 HEARTBEAT_CONTENT_S = 600.0  # the heartbeat's content is renewed at least this often
 RETENTION_EVERY_S = 86400.0  # HEATPUMP_RAW_RETENTION_DAYS is applied at start, then daily
 STOP_BUDGET_S = 2.5  # how long shutdown waits for polls in flight (SIGTERM -> exit < 5 s)
-STORE_STOP_S = 1.0
+STORE_STOP_S = 1.0  # then the store gets this long for the last commit, the rest is spooled
 # merged offline polls (`Collector.poll_now(merge=True)`) go to the sink at this many points
-MERGE_POINTS = 1000  # then the store gets this long for the last commit, the rest is spooled
+MERGE_POINTS = 1000
 
 
 # --- what a source is -------------------------------------------------------------------
@@ -188,8 +188,9 @@ class Collector:
             self._job_of.setdefault(id(job.source), job)
         self.polls = 0
         self.cycles = 0
-        # points and accounting state of merged offline polls, not written yet (poll_now)
-        self._merged: tuple[list[Point], dict[str, Any], int] = ([], {}, 0)  # and how many polls
+        # points, accounting state and number of merged offline polls not written yet
+        # (poll_now)
+        self._merged: tuple[list[Point], dict[str, Any], int] = ([], {}, 0)
         sink._on_state = self._store_state
 
     # --- control ----------------------------------------------------------------------
