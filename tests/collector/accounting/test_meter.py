@@ -378,3 +378,22 @@ def test_accountant_from_store_resumes_exactly(cut):
     el = [p for p in store.rows.values() if p.measurement == "electricity"]
     assert total(el, "energy_wh") == pytest.approx(total(whole[1] + whole[2], "energy_wh"))
     assert total(el, "duration_s") == pytest.approx(190.0)
+
+
+def test_step_never_changes_the_state_it_is_given():
+    """`step` updates a private working copy in place (meter.py `_set`): every state it was
+    handed stays as it was, through plain readings, a dip that is held and settled, a gap
+    and a reboot, so a caller may keep and reuse an old state."""
+    cfg = MeterConfig(DEV, running_w=250, counter_survives_reboot=False)
+    readings = following([2000.0] * 30, 1000.0)
+    readings[12] = reading(12, 2000.0, readings[12].energy_import_wh - 50.0, 620)  # a dip
+    readings[20:] = [reading(i + 30, r.power_w, r.energy_import_wh + 40.0, 800 + 10 * i)
+                     for i, r in enumerate(readings[20:])]  # a gap of 100 s
+    readings.append(reading(60, 2000.0, 5.0, 3))  # a reboot: the counter restarts
+    state = MeterState()
+    for r in readings:
+        before = repr(state.__dict__)
+        new, _ = step(state, r, cfg)
+        assert repr(state.__dict__) == before
+        assert new is not state
+        state = new
