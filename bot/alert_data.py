@@ -92,6 +92,10 @@ class Snapshot:
     sources: tuple[SourceSeen, ...] = ()
     days: tuple[DayStats, ...] = ()  # complete days, oldest first
     today: date | None = None  # local date of `now`; default: the day after the last day
+    # How much of the time before `now` the store may still lack because the collector has
+    # not committed it yet; None: HEATPUMP_FLUSH_MINUTES, as at a live check (a replay of
+    # the past knows how much has been committed since: bot/alerts/replay.py).
+    uncommitted: timedelta | None = None
 
     @property
     def current_day(self) -> date | None:

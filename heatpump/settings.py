@@ -510,11 +510,14 @@ class Settings:
         help="An alert that stays active is sent again at most every this many hours.")
     alert_stale_shelly_min: float = setting(
         "ALERT_STALE_SHELLY_MIN", _float, "60", example="60", minimum=5,
-        help="Alert when the meter has delivered no sample for this many minutes.")
+        help="Alert when the meter has delivered no sample for this many minutes. With the "
+             "embedded store's hourly commits (HEATPUMP_FLUSH_MINUTES) a collector that "
+             "stopped is reported that much later; a failure it records, on time.")
     alert_stale_vicare_min: float = setting(
         "ALERT_STALE_VICARE_MIN", _float, "60", example="60", minimum=10,
         help="Alert when the heat pump (Viessmann) has delivered no sample for this many "
-             "minutes; keep it above VICARE_POLL_SECONDS.")
+             "minutes; keep it above VICARE_POLL_SECONDS. As for ALERT_STALE_SHELLY_MIN, "
+             "a stopped collector is reported HEATPUMP_FLUSH_MINUTES later.")
     alert_warnings: bool = setting(
         "ALERT_WARNINGS", _bool, "true", example="true",
         help="Also alert on the heat pump's warning-level and service messages (errors "

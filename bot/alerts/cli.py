@@ -69,12 +69,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         with open_store(settings, demo=args.demo) as store:
             now = utcnow()
             if args.replay is None:
-                print_replay(store, settings, sys.stdout, start=now, end=now, step=step)
+                print_replay(store, settings, sys.stdout, start=now, end=now, step=step,
+                             now=now)
             elif period is None:  # all stored data, up to now
                 print_replay(store, settings, sys.stdout, step=step, now=now)
             else:
                 print_replay(store, settings, sys.stdout, start=now - period, end=now,
-                             step=step)
+                             step=step, now=now)
     except (StoreError, OSError) as exc:
         # a store that cannot be opened or read (damaged, no permission, InfluxDB down)
         print(f"heatpump alerts: {store_error_line(exc)}",

@@ -6,6 +6,7 @@ It uses a scratch state (never the bot's state file), so it can run beside a liv
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime, timedelta
 from typing import TextIO
 
@@ -19,9 +20,16 @@ from heatpump.store.base import Store
 
 
 def replay(store: Store, settings: Settings, start: datetime, end: datetime,
-           step: timedelta = timedelta(minutes=15)) -> list[tuple[datetime, Notification]]:
-    """Evaluate at start, start+step, ... up to end; every notification with its time."""
+           step: timedelta = timedelta(minutes=15), present: datetime | None = None
+           ) -> list[tuple[datetime, Notification]]:
+    """Evaluate at start, start+step, ... up to end; every notification with its time.
+
+    The checks see the store as it is now, where everything older than one commit interval
+    before `present` (the real time; None: long ago) has been committed: only checks within
+    that interval allow for samples the collector may still hold (bot/alerts/rules.py
+    `commit_lag`)."""
     tz = settings.tz
+    flush = timedelta(seconds=settings.flush_s)
     state = empty_state()
     out: list[tuple[datetime, Notification]] = []
     days_by_date: dict[date, tuple[DayStats, ...]] = {}
@@ -32,6 +40,9 @@ def replay(store: Store, settings: Settings, start: datetime, end: datetime,
             days_by_date[today] = store_reads.complete_days(store, now, tz,
                                                             store_reads.days_needed(settings))
         snap = store_reads.alert_snapshot(store, settings, tz, now, days_by_date[today])
+        pending = (timedelta(0) if present is None
+                   else min(flush, max(timedelta(0), now - (present - flush))))
+        snap = dataclasses.replace(snap, uncommitted=pending)
         state, notes = evaluate(snap, note_resumed(store, state, now, snap.sources), settings, tz)
         out += [(now, n) for n in notes]
         now += step
@@ -44,7 +55,8 @@ def print_replay(store: Store, settings: Settings, out: TextIO, start: datetime 
     """Print what the bot would have sent over [start, end] (default: the stored data,
     ending two hours after the last sample, so an outage at the end shows too, but never
     after `now`: a check cannot run in the future, and one there would call data that is
-    still arriving missing)."""
+    still arriving missing). `now` is also the present of `replay`: checks within one
+    commit interval of it allow for samples not yet committed."""
     span = store_reads.data_span(store)
     if span is None:
         print(_("No meter or heat pump data stored yet; nothing to check."), file=out)
@@ -54,7 +66,7 @@ def print_replay(store: Store, settings: Settings, out: TextIO, start: datetime 
         end = span[1] + timedelta(hours=2)
         if now is not None:
             end = max(start, min(end, now))
-    sent = replay(store, settings, start, end, step)
+    sent = replay(store, settings, start, end, step, present=now)
     tz = settings.tz
     if not sent and start == end:  # one check, now
         print(_("No alerts now ({time}).").format(time=f"{start.astimezone(tz):%Y-%m-%d %H:%M}"),

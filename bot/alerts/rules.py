@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.alert_data import DayStats, DeviceMessage, Finding, Snapshot
+from bot.alert_data import DayStats, DeviceMessage, Finding, Health, Snapshot, SourceSeen
 from heatpump.settings import Settings
 
 # --- heat pump messages -----------------------------------------------------------------
@@ -100,13 +100,51 @@ def fresh_within(cfg: Settings, source: str) -> timedelta:
                max(3 * timedelta(seconds=poll_s), timedelta(minutes=5)))
 
 
+def commit_lag(snap: Snapshot, cfg: Settings, health: Health | None,
+               last_time: datetime) -> timedelta:
+    """How much older the newest stored sample may be than the newest sample the collector
+    has at `snap.now`, while the source delivers fine.
+
+    The collector commits its samples every HEATPUMP_FLUSH_MINUTES (`Settings.flush_s`: an
+    hour on the embedded store, every poll on InfluxDB; docs/collector.md "Commits"); in
+    between they wait in its memory, so a stored sample an hour old says nothing wrong
+    (`snap.uncommitted` says how much when a replay knows better). Zero when the collector
+    recorded the source `down` at or after that sample: a health change is committed at
+    once, with everything the collector held, so the store is complete up to that record
+    and the silence since is real. (`degraded` polls still deliver data.) The bot reads the
+    same settings as the collector (one `.env` for both)."""
+    if health is not None and health.status == "down" and health.time >= last_time:
+        return timedelta(0)
+    if snap.uncommitted is not None:
+        return snap.uncommitted
+    return timedelta(seconds=cfg.flush_s)
+
+
+def silence(snap: Snapshot, seen: SourceSeen, cfg: Settings) -> timedelta:
+    """How long the store proves `seen` silent at `snap.now`.
+
+    Two pieces of evidence, the stronger counts: every commit holds all that the collector
+    had, so a newer sample of any other source (a later commit) proves this one silent up
+    to that sample; and past the newest stored sample, its age less the `commit_lag` the
+    collector may still hold in memory. So hourly commits neither raise a false alert just
+    before a commit nor keep a real one from resolving; a source silent beside a working
+    one is reported at the first commit past the threshold, a recorded failure on time, a
+    collector that stopped altogether one commit interval late (docs/alerts.md). In
+    hindsight (`heatpump alerts replay` over old data) the other sources show the store
+    complete, so the lag drops out."""
+    newest = max(s.last_time for s in snap.sources)
+    return max(newest - seen.last_time,
+               snap.now - seen.last_time - commit_lag(snap, cfg, seen.health, seen.last_time))
+
+
 def stale_rule(snap: Snapshot, cfg: Settings, active: Collection[str],
                facts_of: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
-    """No sample for too long; fresh again only when the latest sample is recent."""
+    """No sample for too long; fresh again only when the latest sample is recent. Both are
+    judged on the `silence` the store proves, not on the newest stored sample's age."""
     out = []
     for s in snap.sources:
         key = f"stale:{s.source}:{s.device}"
-        age = snap.now - s.last_time
+        age = silence(snap, s, cfg)
         facts: dict[str, Any] = {
             "source": s.source, "device": s.device, "last": _iso(s.last_time),
             "threshold_min": stale_after(cfg, s.source) / timedelta(minutes=1)}

@@ -27,6 +27,10 @@ from heatpump.settings import Settings
 TZ = ZoneInfo("Europe/Berlin")
 T0 = datetime(2026, 1, 12, 6, 0, tzinfo=UTC)  # 07:00 in Berlin
 CFG = Settings()
+# A store that is current to the last poll: InfluxDB, where the collector commits every poll.
+# The scripted timelines below show such a store; `committed_timeline` shows the embedded
+# store's hourly commits (CFG's default).
+CURRENT = Settings(flush_minutes=0)
 HP = "7571381681420106"
 F1100 = DeviceMessage("error", "F.1100", "criticalError", "Compressor fault",
                       datetime(2026, 1, 12, 6, 28, tzinfo=UTC))
@@ -152,7 +156,7 @@ def outage_timeline(down_from, down_to, source="heatpump", poll_s=300, health=No
 
 def test_two_hour_outage_alerts_once_and_recovers_once():
     down_from, down_to = T0 + timedelta(hours=1), T0 + timedelta(hours=3)
-    _, sent = run(outage_timeline(down_from, down_to, health=QUOTA))
+    _, sent = run(outage_timeline(down_from, down_to, health=QUOTA), CURRENT)
     assert events(sent) == [("stale", "raised"), ("stale", "resolved")]
     (t1, raised), (t2, resolved) = sent
     last_sample = down_from - timedelta(minutes=5)  # 06:55 UTC = 07:55 Berlin
@@ -168,7 +172,7 @@ def test_two_hour_outage_alerts_once_and_recovers_once():
 
 def test_meter_outage_without_health_asks_about_collector():
     down_from, down_to = T0 + timedelta(hours=1), T0 + timedelta(hours=3)
-    _, sent = run(outage_timeline(down_from, down_to, source="meter", poll_s=10))
+    _, sent = run(outage_timeline(down_from, down_to, source="meter", poll_s=10), CURRENT)
     assert events(sent) == [("stale", "raised"), ("stale", "resolved")]
     assert "electricity meter (Shelly)" in sent[0][1].text
     assert "is the collector still running" in sent[0][1].text
@@ -182,7 +186,7 @@ def test_flapping_source_does_not_spam():
         now = T0 + timedelta(minutes=m)
         last = T0 + timedelta(minutes=70 * (m // 70))
         snaps.append(Snapshot(now, sources=(SourceSeen("heatpump", "dev1", last),)))
-    _, sent = run(snaps)
+    _, sent = run(snaps, CURRENT)
     assert events(sent) == [("stale", "raised")]
 
 
@@ -194,7 +198,7 @@ def test_flapping_bursts_do_not_spam():
         cycle_start = 75 * (m // 75)
         last = T0 + timedelta(minutes=min(m, cycle_start + 10))
         snaps.append(Snapshot(now, sources=(SourceSeen("meter", "m1", last),)))
-    _, sent = run(snaps)
+    _, sent = run(snaps, CURRENT)
     assert events(sent) == [("stale", "raised")]
 
 
@@ -206,7 +210,7 @@ def test_repeated_real_recoveries_back_off():
         cycle_start = 105 * (m // 105)
         last = T0 + timedelta(minutes=min(m, cycle_start + 40))
         snaps.append(Snapshot(now, sources=(SourceSeen("meter", "m1", last),)))
-    _, sent = run(snaps)
+    _, sent = run(snaps, CURRENT)
     assert events(sent) == [("stale", "raised"), ("stale", "resolved"), ("stale", "raised")]
 
 
@@ -221,9 +225,129 @@ def test_a_retired_device_stops_reminding():
 
 
 def test_short_gap_below_threshold_is_silent():
-    _, sent = run(outage_timeline(T0 + timedelta(hours=1), T0 + timedelta(minutes=110)))
+    _, sent = run(outage_timeline(T0 + timedelta(hours=1), T0 + timedelta(minutes=110)), CURRENT)
     assert sent == []
 
+
+
+# --- stale data under the embedded store's hourly commits --------------------------------
+
+TICK = timedelta(seconds=10)  # the meter's poll: every commit happens at some poll
+
+
+def committed_timeline(source, poll_s, *, hours=24, down=None, stopped_at=None,
+                       degraded_at=None, offset_s=130, check_offset_s=150):
+    """What each alert check (every 5 min) reads from a store the collector commits every
+    HEATPUMP_FLUSH_MINUTES (CFG: 60) and at once on a health change of the source, as
+    collector/sink.py does: the newest committed sample and health record. The source polls
+    every `poll_s` (first at `offset_s`), fails in `down` = (from, to), delivers but is
+    recorded `degraded` from its first poll at or after `degraded_at`, and the collector
+    stops at `stopped_at`."""
+    commit = timedelta(seconds=CFG.flush_s)
+    committed: list[tuple[datetime, datetime | None, Health | None]] = []  # (at, newest, health)
+    newest = health = None
+    last_commit = T0
+    status = "up"
+    t, end = T0, T0 + timedelta(hours=hours)
+    while t < end and (stopped_at is None or t < stopped_at):
+        change = False
+        if (t - T0).total_seconds() % poll_s == offset_s % poll_s:
+            failing = down is not None and down[0] <= t < down[1]
+            if failing and status == "up":
+                status, change = "down", True
+                health = Health(t, "down", "unreachable", "no answer", None, 1)
+            elif not failing:
+                newest = t
+                if degraded_at is not None and t >= degraded_at and health is None:
+                    change = True
+                    health = Health(t, "degraded", "partial", "some features missing", None, 0)
+                if status == "down":
+                    status, change = "up", True
+                    health = Health(t, "up", "", "", None, 0)
+        if change or t - last_commit >= commit:
+            committed.append((t, newest, health))
+            last_commit = t
+        t += TICK
+    snaps = []
+    now = T0 + timedelta(seconds=check_offset_s)
+    while now < (end if stopped_at is None else end + timedelta(hours=3)):
+        seen = [(n, h) for at, n, h in committed if at <= now and n is not None]
+        if seen:
+            n, h = seen[-1]
+            snaps.append(Snapshot(now, sources=(SourceSeen(source, "dev1", n, h),)))
+        now += timedelta(minutes=5)
+    return snaps
+
+
+@pytest.mark.parametrize(("source", "poll_s"), [("heatpump", 300), ("meter", 10)])
+def test_hourly_commits_raise_nothing_for_a_healthy_source(source, poll_s):
+    """Just before a commit the newest stored heat pump poll is up to 65 min old: that is
+    the commit cadence, not silence (judged as a current store, it would raise)."""
+    snaps = committed_timeline(source, poll_s)
+    assert run(snaps)[1] == []
+    if source == "heatpump":
+        assert ("stale", "raised") in events(run(snaps, CURRENT)[1])
+
+
+def test_hourly_commits_do_not_take_a_degraded_source_for_a_silent_one():
+    """`degraded` is committed at once too, but its polls go on delivering (into memory):
+    the hour until the next commit is no silence, even with a 30-min threshold."""
+    snaps = committed_timeline("heatpump", 300, degraded_at=T0 + timedelta(hours=2))
+    assert any(s.sources[0].health for s in snaps)
+    assert run(snaps, Settings(alert_stale_vicare_min=30))[1] == []
+
+
+def test_hourly_commits_report_a_recorded_failure_on_time_and_resolve_it():
+    """A failure is committed at once, so its silence is real from the first minute: raised
+    at the threshold, and resolved 30 min after the data came back although the store is
+    committed only hourly after that."""
+    down = (T0 + timedelta(hours=3, minutes=20), T0 + timedelta(hours=6))
+    snaps = committed_timeline("heatpump", 300, down=down)
+    state, sent = run(snaps)
+    assert events(sent) == [("stale", "raised"), ("stale", "resolved")]
+    last = T0 + timedelta(hours=3, minutes=17, seconds=10)  # the last poll before the failure
+    assert last + timedelta(minutes=60) <= sent[0][0] < last + timedelta(minutes=65)
+    assert down[1] + timedelta(minutes=30) <= sent[1][0] < down[1] + timedelta(minutes=40)
+    assert not active_alerts(state)
+
+
+def test_hourly_commits_report_a_stopped_collector_one_commit_interval_later():
+    """Nothing committed any more: the uncommitted hour is given the benefit of the doubt,
+    so the alert comes at the threshold plus HEATPUMP_FLUSH_MINUTES, and says since when."""
+    stopped = T0 + timedelta(hours=5, minutes=30)
+    snaps = committed_timeline("meter", 10, stopped_at=stopped, hours=6)
+    _, sent = run(snaps)
+    assert events(sent) == [("stale", "raised")]
+    stored = max(s.sources[0].last_time for s in snaps)
+    assert stored + timedelta(minutes=120) <= sent[0][0] < stored + timedelta(minutes=125)
+    assert "is the collector still running" in sent[0][1].text
+
+
+def test_hourly_commits_report_a_source_silent_beside_a_working_one_at_the_next_commit():
+    """The heat pump stops delivering (no failure recorded: e.g. its thread hangs) while the
+    meter goes on: each hourly commit holds the meter's newest sample and proves the heat
+    pump silent up to it, so the alert comes with the first commit past the threshold, not
+    a whole commit interval after it."""
+    commit = timedelta(seconds=CFG.flush_s)
+    silent_from = T0 + timedelta(hours=2, minutes=1)
+    last_hp = T0 + timedelta(hours=1, minutes=57, seconds=10)  # its last poll (every 5 min)
+    commits = [T0 + k * commit for k in range(9)]
+    snaps = []
+    for m in range(0, 8 * 60, 5):
+        now = T0 + timedelta(minutes=m, seconds=150)
+        at = max(c for c in commits if c <= now)
+        hp = max((T0 + timedelta(seconds=130 + 300 * k) for k in range(200)
+                  if T0 + timedelta(seconds=130 + 300 * k) <= min(at, silent_from)),
+                 default=None)
+        seen = (SourceSeen("meter", "m1", at),)
+        if hp is not None:  # nothing of it stored before the first commit with a poll
+            seen += (SourceSeen("heatpump", "dev1", hp),)
+        snaps.append(Snapshot(now, sources=seen))
+    assert max(s.sources[-1].last_time for s in snaps) == last_hp
+    _, sent = run(snaps)
+    assert events(sent) == [("stale", "raised")]
+    assert sent[0][0] == T0 + timedelta(hours=3, seconds=150)  # the check after the commit
+    assert sent[0][0] - last_hp < timedelta(minutes=60) + commit
 
 # --- restart ----------------------------------------------------------------------------
 
@@ -232,13 +356,13 @@ def test_restart_mid_alert_neither_repeats_nor_forgets(tmp_path):
     down_from, down_to = T0 + timedelta(hours=1), T0 + timedelta(hours=3)
     snaps = list(outage_timeline(down_from, down_to, health=QUOTA))
     half = len(snaps) // 2  # in the middle of the outage
-    state, first = run(snaps[:half])
+    state, first = run(snaps[:half], CURRENT)
     assert events(first) == [("stale", "raised")]
     persist.save_state(tmp_path, state)
     del state
     restored = persist.load_state(tmp_path)
     assert json.loads((tmp_path / persist.STATE_FILE).read_text())["alerts"]
-    _, second = run(snaps[half:], state=restored)
+    _, second = run(snaps[half:], CURRENT, state=restored)
     assert events(second) == [("stale", "resolved")]
     assert "07:55 to 10:00" in second[0][1].text
 

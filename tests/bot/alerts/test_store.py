@@ -218,6 +218,28 @@ def test_replay_all_stops_at_now(tmp_path, monkeypatch, capsys):
     assert "No data from the electricity meter" in buf.getvalue()
 
 
+
+def test_replay_allows_for_uncommitted_samples_only_near_the_present(tmp_path):
+    """The embedded store is committed hourly: an hour before the present its newest samples
+    may still be in the collector's memory, further back everything is stored. So data whose
+    newest sample is 67 min old now raises nothing at the last check, while the same end of
+    data in the past is reported at the threshold, as a current store shows it."""
+    from bot.alerts.replay import replay
+
+    cfg = settings(tmp_path)
+    assert cfg.flush_s == 3600
+    with SQLiteStore(tmp_path / "heatpump.sqlite3", TZ) as s:
+        House(END - timedelta(days=2), END).write(s)  # last samples at END - 5 min
+        step = timedelta(minutes=5)
+        start = END - timedelta(hours=1)
+        present = END + timedelta(minutes=62)
+        assert replay(s, cfg, start, present, step, present=present) == []
+        assert [n.kind for _, n in replay(s, cfg, start, present, step)] == ["stale"] * 2
+        past = replay(s, cfg, start, END + timedelta(hours=3), step,
+                      present=END + timedelta(hours=5))
+        assert [n.kind for _, n in past] == ["stale"] * 2  # meter and heat pump
+        assert {t for t, _ in past} == {END + timedelta(minutes=55)}
+
 def test_the_demo_store_keeps_its_own_alert_state(tmp_path):
     from bot.alerts.service import state_dir
 
