@@ -288,13 +288,18 @@ def _steady_delta(steady: Mapping[str, float], coarse_first: list[str], ref: Rea
     basis = order[0]
     fractional = [p for p in order
                   if not (_whole(ref.values[p]) and _whole(cur.values[p]))]
+    # A total summed from n circuits carries n truncations per counter: two of its
+    # counters may disagree n times as much as one circuit's (0.2 kWh each), and float
+    # sums land a hair either side of that, hence EPS_KWH.
+    n = max(1, len(cur.parts))
     if (fractional and basis not in fractional and steady[basis] >= 1.0 - EPS_KWH
-            and abs(steady[fractional[0]] - steady[basis]) <= 1.0 + STEP_KWH):
+            and abs(steady[fractional[0]] - steady[basis]) <= n * (1.0 + STEP_KWH) + EPS_KWH):
         # some devices count the year in whole kWh: a finer counter that agrees with it
         # is as exact and less lumpy (one that gained less restarted unseen)
         basis = fractional[0]
     gained = steady[basis]
-    tolerance = SLACK_KWH if basis in fractional or not fractional else 1.0 + STEP_KWH
+    tolerance = n * (SLACK_KWH if basis in fractional or not fractional
+                     else 1.0 + STEP_KWH) + EPS_KWH
     span = (ref.times[basis], cur.times[basis])
     for p in order[order.index(basis) + 1:]:
         if (ref.times[p], cur.times[p]) == span and steady[p] > gained + tolerance:

@@ -229,6 +229,33 @@ def test_a_finer_counter_that_gains_more_than_a_coarser_one_contradicts_it() -> 
     assert s.delta is None and s.problem[0] == "counter_glitch"
 
 
+
+def test_a_summed_total_allows_each_circuits_truncations() -> None:
+    """Two circuits truncated to 0.1 kWh each: the summed total's month and year counters
+    may disagree by up to 0.4 kWh without contradicting each other (seen in a fault-free
+    30-day demo: month +0.6, year +0.4, and the total was held back for an hour). It books
+    what the circuits book, by their coarsest counters."""
+    a, b = t(2026, 11, 20, 19, 45, 2), t(2026, 11, 20, 19, 50, 2)
+    prev = {**summary("heat.heating", 27.7, 1122.0, 9359.3),
+            **summary("heat.dhw", 7.2, 127.6, 2178.9)}
+    cur = {**summary("heat.heating", 27.7, 1122.1, 9359.3),
+           **summary("heat.dhw", 7.7, 128.1, 2179.3)}
+    steps = {c: counter_step(reading_of(hp(a, prev), "heat", c),
+                             reading_of(hp(b, cur), "heat", c), CAP, f"heat.{c}")
+             for c in ("heating", "dhw")}
+    total = CounterFamilies(hp(a, prev)).readings("heat")["total"]
+    now = CounterFamilies(hp(b, cur)).readings("heat")["total"]
+    assert total.parts == ("heating", "dhw")
+    s = counter_step(total, now, CAP, "heat.total")
+    assert s.problem is None and s.delta is not None
+    assert s.delta.kwh == pytest.approx(0.4)
+    assert s.delta.kwh == pytest.approx(sum(x.delta.kwh for x in steps.values()))
+    # ... but a real contradiction of a summed total is still one
+    worse = {**cur, "heat.dhw.month": 128.5}  # 0.6 kWh apart: more than two truncations
+    bad = counter_step(total, CounterFamilies(hp(b, worse)).readings("heat")["total"], CAP,
+                       "heat.total")
+    assert bad.delta is None and bad.problem[0] == "counter_glitch"
+
 def test_a_delta_above_the_plausible_output_is_rejected_not_booked() -> None:
     s = step(summary("heat.heating", 10.0, 100.0, 1000.0),
              summary("heat.heating", 15.0, 105.0, 1005.0), t(2026, 1, 15, 12),
