@@ -155,6 +155,16 @@ class CredentialsRefused(StoreError):
     """The server answered 401/403: a settings problem, not an outage."""
 
 
+def _series_ok(result: dict[str, Any]) -> bool:
+    """Whether a query result's `series` (if any) is a list of objects with a `columns`
+    list and a list of `values` rows, as InfluxDB's /query answers them."""
+    series = result.get("series", [])
+    return isinstance(series, list) and all(
+        isinstance(sr, dict) and isinstance(sr.get("columns"), list)
+        and isinstance(sr.get("values"), list)
+        and all(isinstance(row, list) for row in sr["values"]) for sr in series)
+
+
 class InfluxStore(BaseStore):
     backend = "influxdb"
 
@@ -265,6 +275,13 @@ class InfluxStore(BaseStore):
             raise self._error("refused a query", f"HTTP {r.status_code} "
                               f"{body.get('error', '')} ({statements[0][:200]})")
         results = body.get("results", [])
+        # One result per statement, each series with its columns and rows: the callers
+        # pair them up and index into them, so another shape is one clear error here.
+        if (not isinstance(results, list) or len(results) != len(statements)
+                or not all(isinstance(res, dict) and _series_ok(res) for res in results)):
+            raise self._error("answered a query in another shape",
+                              f"{len(statements)} statement(s), answer "
+                              f"{r.content[:200].decode('utf-8', 'replace')}")
         for res in results:
             if res.get("error"):
                 raise self._error("refused a query", f"{res['error']} ({statements[0][:200]})")

@@ -112,6 +112,24 @@ def test_the_real_max_row_limit_answer_is_an_error_not_short_data(bad):
     store.close()
 
 
+
+@pytest.mark.parametrize("body", [
+    {"results": [{"statement_id": 0}]},  # one result for two statements
+    {"results": [{"statement_id": 0}, {"statement_id": 1}, {"statement_id": 2}]},
+    {"results": {"statement_id": 0}},
+    {"results": [{"statement_id": 0, "series": [{"name": "meter"}]}, {"statement_id": 1}]},
+    {"results": [{"statement_id": 0, "series": [{"columns": ["time"], "values": [5]}]},
+                 {"statement_id": 1}]},
+])
+def test_an_answer_of_another_shape_is_one_clear_error(bad, body):
+    """A proxy or another server version answering fewer results than statements, or
+    series without rows: a StoreError naming the shape, never a ValueError or KeyError."""
+    store = InfluxStore(bad.url, "db", BERLIN, timeout_s=5.0)
+    bad.mode, bad.body = "answer", json.dumps(body).encode()
+    with pytest.raises(StoreError, match="another shape"):
+        store.latest("meter", ["power_w", "energy_import_wh"])
+    store.close()
+
 @pytest.mark.influx
 def test_a_real_influxd_with_a_max_row_limit_never_gives_short_data(tmp_path):
     with Influxd(influxd_binary(), tmp_path / "influxd", max_row_limit=5) as server:
