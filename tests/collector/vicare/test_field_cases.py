@@ -3,8 +3,9 @@ got wrong, replayed through PyViCare, the mapping, accounting and the service's 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -33,13 +34,15 @@ def energy_wh(result: PollResult, measurement: str) -> dict[str, float]:
 ])
 @pytest.mark.parametrize("tz", ["Europe/Berlin", "UTC"])
 def test_a_month_end_before_the_device_rolls_over_is_0_kwh(name, measurement, tz, tmp_path):
-    """Polled at 23:55 and 00:05 (Berlin) on the 1st, the answer unchanged: 0 kWh (it was
-    400 kWh: lastMonth booked once more), whatever zone HEATPUMP_TZ names."""
-    clock = Clock(datetime(2024, 11, 30, 22, 55, tzinfo=UTC))
+    """Polled at 23:55 and 00:05 across the month end of the zone HEATPUMP_TZ names, the
+    answer unchanged: 0 kWh (it was 400 kWh: lastMonth booked once more)."""
+    month_end = datetime(2024, 12, 1, tzinfo=ZoneInfo(tz))
+    clock = Clock((month_end - timedelta(minutes=5)).astimezone(UTC))
     case = replay(name, tmp_path, clock, tz)
     first = case.poll()
     assert first.samples and energy_wh(first, measurement) == {}
     clock.advance(600)
+    assert clock().astimezone(ZoneInfo(tz)).month == 12  # the zone's month did end
     second = case.poll()
     assert energy_wh(second, measurement) == {"heating": 0.0, "total": 0.0}
     assert [(h.status, h.reason) for h in second.health] == []  # nothing to report
@@ -66,4 +69,3 @@ def test_stale_arrays_book_nothing_and_say_since_when(tmp_path):
     second = case.poll()
     assert energy_wh(second, "electricity") == {}
     assert [h.reason for h in second.health] == []  # reported once
-    assert energy_wh(first, "electricity") == {} and energy_wh(first, "heat") == {}
