@@ -146,4 +146,13 @@ def watching_line(cfg: Settings) -> str:
     if cfg.alert_short_cycle_starts_per_h > 0:
         rules.append(_("more than {limit} starts per runtime hour").format(
             limit=g(cfg.alert_short_cycle_starts_per_h)))
+    rod = []
+    if cfg.alert_rod_kwh_per_day > 0:
+        rod.append(_("over {limit} kWh a day").format(limit=g(cfg.alert_rod_kwh_per_day)))
+    if cfg.alert_rod_hours_per_day > 0:
+        rod.append(_("over {limit} h a day").format(limit=g(cfg.alert_rod_hours_per_day)))
+    if cfg.alert_rod_mild_c is not None:
+        rod.append(_("heating at {temp} °C or milder").format(temp=g(cfg.alert_rod_mild_c)))
+    if rod:
+        rules.append(_("heating rod {limits}").format(limits=_(" or ").join(rod)))
     return _("Watching: {rules}.").format(rules="; ".join(rules))

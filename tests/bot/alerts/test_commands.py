@@ -74,3 +74,15 @@ def test_alerts_overview_lists_active_alerts(tmp_path):
     assert "COP 20 % below normal on 3 days in a row" in text
     quiet = commands.alerts_overview({"alerts": {}}, subs, 2, cfg, NOW, TZ)
     assert "No active alerts." in quiet and "/subscribe" in quiet
+
+
+def test_the_watching_line_names_the_heating_rod_limits() -> None:
+    from bot.alerts.commands import watching_line
+
+    line = watching_line(Settings())
+    assert ("heating rod over 5 kWh a day or over 3 h a day or heating at 5 °C or milder"
+            in line), line
+    off = Settings(alert_rod_kwh_per_day=0, alert_rod_hours_per_day=0, alert_rod_mild_c=None)
+    assert "heating rod" not in watching_line(off)
+    assert "heating rod over 2 h a day." in watching_line(
+        Settings(alert_rod_kwh_per_day=0, alert_rod_hours_per_day=2, alert_rod_mild_c=None))
