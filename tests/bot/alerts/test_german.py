@@ -134,7 +134,8 @@ def test_alert_commands_in_german(tmp_path):
         "Keine aktiven Alarme.", "Dieser Chat ist stumm bis 10:00 (/mute off).",
         "Überwacht: keine Daten für 60 min (Stromzähler) / 60 min (Wärmepumpe); Fehler und "
         "Warnungen der Wärmepumpe; COP 20 % unter normal an 3 Tagen in Folge; mehr als 6 "
-        "Starts pro Laufzeitstunde."]
+        "Starts pro Laufzeitstunde; Heizstab über 5 kWh am Tag oder über 3 h am Tag oder "
+        "Heizen bei 5 °C oder milder."]
     assert left == "Abbestellt: keine Alarme mehr in diesem Chat. /subscribe, um wieder anzufangen."
 
 
