@@ -383,7 +383,9 @@ class Collector:
                 self._log(change)
                 if err.reason == "error":  # unforeseen: the traceback helps a bug report
                     log.error("%s: unexpected error", src.name, exc_info=out.error)
-                self.sink.write([change.point()])
+                # committed at once like every change of health (_write): the bot
+                # explains the gap, and nothing else may commit while no source delivers
+                self.sink.write([change.point()], urgent=True)
             else:
                 log.debug("%s still %s: %s", src.name, err.reason, err.detail)
             return

@@ -90,3 +90,25 @@ def test_close_commits_or_spools_what_waits(tmp_path):
     store.down = True
     s.close()
     assert [p.fields["power_w"] for p in s.spool] == [1.0]
+
+
+def test_a_source_that_fails_commits_its_down_state_and_what_waited_at_once(tmp_path):
+    """A poll that raises (the meter unreachable) is a change of health like any other: its
+    `down` point and the samples before it are committed at once, not at the next hourly
+    commit, which never comes while no source delivers (a meter-only set-up)."""
+    from collector.service import Collector, VirtualClock
+    from tests.collector_helpers import CountingSource
+
+    clock = VirtualClock(T0)
+    store = MemoryStore()
+    s = DurableSink(store, Spool(tmp_path / "spool", 10_000_000), clock.monotonic,
+                    flush_s=3600)
+    fail = lambda n: ConnectionRefusedError("refused") if n > 30 else None  # noqa: E731
+    col = Collector([CountingSource("meter", 10, clock.now, fail=fail)], s, tmp_path,
+                    clock=clock, threaded=False)
+    col.start()
+    while clock.now() < T0 + timedelta(minutes=30):  # no shutdown: it would commit
+        col.step()
+    assert [(h.fields["status"], h.fields["reason"]) for h in store.all("health")] == [
+        ("up", ""), ("down", "unreachable")]
+    assert len(store.all("meter")) == 30  # every sample before the failure
