@@ -46,6 +46,7 @@ from collector.points import (
     setting_change_point,
     with_role,
 )
+from collector.readings import HeatPumpSample
 from collector.service import Batch, Event, Lookup
 from collector.shelly.client import ShellyClient
 from collector.shelly.errors import ShellyError
@@ -54,7 +55,7 @@ from collector.state import StateFile
 from collector.vicare.reader import ACCOUNT, ViCareReader
 from heatpump.boundary import COMPRESSOR, DEFAULT_ROLE, role_loads
 from heatpump.settings import Settings
-from heatpump.store.base import Point, StoreError
+from heatpump.store.base import FieldValue, Point, StoreError
 
 log = logging.getLogger("collector")
 
@@ -187,6 +188,18 @@ class MeterPipeline:
         return local
 
 
+# A heat pump poll's alerting state: its active messages (kind, code) and error count
+# (None: the device reports no error feature).
+MessageKey = tuple[frozenset[tuple[str, str]], FieldValue | None]
+
+
+def message_key(sample: HeatPumpSample) -> MessageKey:
+    """What of a poll the alerts read (bot: the last stored poll's messages): a change of
+    it from the device's previous poll, including to no message, is committed at once."""
+    return (frozenset((m.kind, m.code) for m in sample.messages),
+            sample.values.get("error_count"))
+
+
 class HeatPumpPipeline:
     """The Viessmann reader with heat accounting (collector.accounting.heat). Each device's
     last sample and counter references are kept in the accounting state, so heat
@@ -205,6 +218,9 @@ class HeatPumpPipeline:
         self.accountant = HeatAccountant(settings.rated_heat_kw, self.interval_s,
                                          running.between if running is not None else None,
                                          tz=settings.tz, rod_kw=settings.heating_rod_kw)
+        # per device: its last poll's active messages and error count (message_key), in
+        # memory only; a restart takes its first poll for a change (one extra commit)
+        self._messages: dict[str, MessageKey] = {}
 
     def resume(self, lookup: Lookup) -> None:
         """Each device's accounting state from the state file (nothing to read from the
@@ -232,12 +248,20 @@ class HeatPumpPipeline:
         single = len(self.reader.devices) == 1
         state: dict[str, Any] = {}
         events: list[Event] = []
+        urgent = False
         for s in read.samples:
             points.extend(heatpump_points(s))
+            # a fault that begins or ends is alerted from the last stored poll: committed at
+            # once, not at the next hourly commit (two commits per fault)
+            key = message_key(s)
+            urgent |= self._messages.get(s.device) != key
+            self._messages[s.device] = key
             last = self.accountant.devices.get(s.device)
             if last is not None and last.sample.time < s.time:  # settings the owner changed
+                changes = setting_changes(last.sample.values, s.values)
                 points.extend(setting_change_point(s.time, s.device, *change, last.sample.time)
-                              for change in setting_changes(last.sample.values, s.values))
+                              for change in changes)
+                urgent |= bool(changes)  # a few a year; /changes shows them at once
             update = self.accountant.add(s, single_device=single)
             points.extend(update.points)
             events.extend((s.device, reason, detail, None) for reason, detail in update.events)
@@ -248,7 +272,9 @@ class HeatPumpPipeline:
                                                             copy_state(device))
         if read.samples:
             self.device = ",".join(sorted({s.device for s in read.samples}))
-        return Batch(points, self.device, outcomes=outcomes, events=events, state=state)
+        return Batch(points, self.device, outcomes=outcomes, events=events, state=state,
+                     urgent=urgent)
 
     def close(self) -> list[Point]:
         return []
+

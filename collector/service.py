@@ -64,6 +64,9 @@ class Batch:
     degraded: tuple[str, str] | None = None  # (reason, detail) when it works only partly
     # Accounting state to keep once these points are durable (collector/state.py).
     state: dict[str, Any] = field(default_factory=dict)
+    # Committed at once, with everything buffered before it: a change the bot must see
+    # now rather than at the next hourly commit (a heat pump's messages, a setting).
+    urgent: bool = False
 
 
 # What a source may read at start to resume (the sink: the store, and the spool).
@@ -303,7 +306,7 @@ class Collector:
         job.running = False
         self.polls += 1
         changes = self._health_changes(source.name, source.device, out.batch)
-        if changes:
+        if changes or out.batch.urgent:
             self.flush_merged()
             self._write(out.batch, changes)
             return
@@ -424,8 +427,9 @@ class Collector:
             for c in changes:
                 self._log(c)
                 points.append(c.point())
-        # a change of health is committed at once: the bot explains a gap without delay
-        self._commit(points, b.state, urgent=bool(changes))
+        # a change of health is committed at once: the bot explains a gap without delay;
+        # so is a batch its source marks urgent (messages, settings: Batch.urgent)
+        self._commit(points, b.state, urgent=bool(changes) or b.urgent)
 
     def _commit(self, points: list[Point], state: dict[str, Any], urgent: bool,
                 polls: int = 1) -> None:

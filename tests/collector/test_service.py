@@ -221,3 +221,28 @@ def test_merged_offline_polls_keep_a_bulk_loads_commit_cadence(tmp_path):
     # every second one (5), the first poll's change of health and the shutdown's
     assert 6 <= store.flushes <= 8
     assert len(store.all("meter")) == 10 * MERGE_POINTS
+
+
+def test_an_urgent_poll_is_not_merged_offline(tmp_path):
+    """poll_now(merge=True) writes a batch its source marks urgent (a heat pump's messages
+    or settings changed) at once, after the polls merged before it, like a change of health;
+    merged with the next ones it would wait for the next commit."""
+    from dataclasses import replace
+
+    class Marking(CountingSource):
+        def poll(self):
+            return replace(super().poll(), urgent=self.n == 4)
+
+    clock = VirtualClock(T0)
+    store = MemoryStore()
+    sink = DurableSink(store, Spool(tmp_path / "spool", 10**9), clock.monotonic,
+                       flush_s=3600)
+    src = Marking("vicare", 300, clock.now)
+    col = Collector([src], sink, tmp_path, clock=clock, threaded=False)
+    col.start()
+    for n in range(5):
+        clock.set(T0 + timedelta(minutes=5 * n))
+        col.poll_now(src, merge=True)
+    # the first poll (a change of health) and the urgent fourth with the two before it
+    assert [p.fields["energy_import_wh"] for p in store.all("meter")] == [1, 2, 3, 4]
+    assert store.flushes == 2

@@ -112,3 +112,88 @@ def test_a_source_that_fails_commits_its_down_state_and_what_waited_at_once(tmp_
     assert [(h.fields["status"], h.fields["reason"]) for h in store.all("health")] == [
         ("up", ""), ("down", "unreachable")]
     assert len(store.all("meter")) == 30  # every sample before the failure
+
+
+# --- what the collector commits at once on the embedded store's hourly cadence -----------
+# The real collector (build_collector: the wiring of `heatpump collect`) over the simulated
+# Vitocal alone (no meter), into SQLite, on a virtual clock; a second connection reads what
+# the bot would see. The first poll at T0 is committed; the next hourly commit is at T0+1h.
+
+def vicare_only(tmp_path, scenarios=()):
+    from collector.collect_cmd import build_collector
+    from collector.service import VirtualClock
+    from collector.wiring import Devices, build_sources
+    from heatpump.settings import Settings
+    from heatpump.store.sqlite import SQLiteStore
+    from simhouse.demo_cmd import simulated_house
+    from simhouse.scenarios import Setup
+
+    data = tmp_path / "data"
+    data.mkdir()
+    settings = Settings.from_mapping({"HEATPUMP_DATA_DIR": str(data),
+                                      "HEATPUMP_TZ": "Europe/Berlin"})
+    assert settings.flush_s == 3600  # the embedded store's default: hourly
+    clock = VirtualClock(T0)
+    house = simulated_house(settings, T0, Setup(scenarios=tuple(scenarios)), 11, clock.now)
+    sources, state = build_sources(settings, clock, data_dir=data,
+                                   devices=Devices(vicare=house.vitocal.answer))
+    db = data / "heatpump.sqlite3"
+    col = build_collector(settings, sources, SQLiteStore(db, settings.tz), clock=clock,
+                          threaded=False, data_dir=data, state=state)
+    col.start()
+
+    def until(minutes: float) -> None:
+        while clock.now() < T0 + timedelta(minutes=minutes):
+            col.step()
+
+    def bot_sees(measurement: str) -> list[Point]:
+        store = SQLiteStore(db, settings.tz)  # the bot's own connection
+        try:
+            return store.points(measurement, T0 - timedelta(days=1), T0 + timedelta(days=1))
+        finally:
+            store.close()
+
+    return col, clock, until, bot_sees, data
+
+
+def minute(p: Point) -> float:
+    return (p.time - T0).total_seconds() / 60
+
+
+def test_a_fault_message_and_its_end_are_committed_at_once(tmp_path):
+    """The alert rule reads each device's last stored poll's messages: the poll where a
+    fault begins, and the one where it ends, are committed at once (two commits per fault),
+    the polls between wait for the hourly commit as before."""
+    from simhouse.house import Fault
+
+    fault = Fault(T0 + timedelta(minutes=20), T0 + timedelta(minutes=40))
+    *_, until, bot_sees, _ = vicare_only(tmp_path, [fault])
+    until(21)
+    assert [(minute(m), m.tags["code"]) for m in bot_sees("message")
+            if m.tags["kind"] == "error"] == [(20, "F.1100")]
+    polls = bot_sees("heatpump")
+    assert minute(polls[-1]) == 20 and polls[-1].fields["error_count"] == 1
+    until(36)  # the fault goes on: nothing new for the alerts, nothing committed
+    assert minute(bot_sees("heatpump")[-1]) == 20
+    until(41)  # its end (no message any more) is committed at once
+    polls = bot_sees("heatpump")
+    assert minute(polls[-1]) == 40 and polls[-1].fields["error_count"] == 0
+    assert [minute(p) for p in polls] == [5 * i for i in range(9)]  # with all before it
+    assert max(minute(m) for m in bot_sees("message") if m.tags["kind"] == "error") == 35
+
+
+def test_a_setting_change_is_committed_at_once(tmp_path):
+    from simhouse.house import CurveChange
+
+    *_, until, bot_sees, _ = vicare_only(
+        tmp_path, [CurveChange(T0 + timedelta(minutes=20), 0.5)])
+    until(16)
+    assert bot_sees("setting_change") == [] and minute(bot_sees("heatpump")[-1]) == 0
+    until(21)
+    changes = bot_sees("setting_change")
+    assert [(minute(c), c.tags["setting"], c.fields["old"], c.fields["new"])
+            for c in changes] == [(20, "heating_curve_slope", "0.6", "0.5")]
+    assert minute(bot_sees("heatpump")[-1]) == 20
+    until(26)  # the next poll changes nothing: it waits for the hourly commit
+    assert minute(bot_sees("heatpump")[-1]) == 20
+
