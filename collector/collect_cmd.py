@@ -21,7 +21,7 @@ from collector.sink import DurableSink
 from collector.spool import Spool
 from collector.state import StateFile
 from heatpump.i18n import _
-from heatpump.live import live_wanted
+from heatpump.live import request_time
 from heatpump.settings import Settings
 from heatpump.store.base import Store, StoreError
 
@@ -50,15 +50,17 @@ def build_collector(settings: Settings, sources: Sequence[Source], store: Store,
     the accounting state file the sources resume from (collector.wiring.build_sources).
     In real time (`threaded`) every store call is bounded (collector/bounded_store.py).
 
-    Commits every HEATPUMP_FLUSH_MINUTES (Settings.flush_s) and every poll while the bot
-    asks for live data (heatpump.live); a bulk load (`flush_every` > 1) every n polls."""
+    Commits every HEATPUMP_FLUSH_MINUTES (Settings.flush_s), at once for a new live request
+    and then every poll while the bot asks for live data (heatpump.live), and at once for
+    what the bot must not wait for (docs/collector.md, "Commits"); a bulk load
+    (`flush_every` > 1) every n polls."""
     clock = clock or RealClock()
     data_dir = Path(data_dir or settings.data_dir)
     if threaded and not isinstance(store, BoundedStore):
         store = BoundedStore(store)  # real time: a hung store never holds the loop
     spool = Spool(data_dir / "spool", int(settings.spool_max_mb * 1e6))
     sink = DurableSink(store, spool, clock.monotonic, flush_every=flush_every,
-                       flush_s=settings.flush_s, live=lambda: live_wanted(data_dir))
+                       flush_s=settings.flush_s, live=lambda: request_time(data_dir))
     keep = (timedelta(days=settings.raw_retention_days) if settings.raw_retention_days > 0
             else None)
     return Collector(sources, sink, data_dir, clock=clock, threaded=threaded,

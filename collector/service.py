@@ -34,6 +34,10 @@ from heatpump.timeutil import utcnow
 log = logging.getLogger("collector")
 
 HEARTBEAT_S = 30.0  # the loop wakes at least this often, so the heartbeat stays fresh
+# While the sink watches for live requests the loop wakes at least this often to look
+# (one stat), so a new request is committed within the bot's wait (heatpump.live.LIVE_WAIT_S,
+# 15 s) even when no source polls for minutes (a Viessmann-only set-up).
+LIVE_LOOK_S = 10.0
 HEARTBEAT_CONTENT_S = 600.0  # the heartbeat's content is renewed at least this often
 RETENTION_EVERY_S = 86400.0  # HEATPUMP_RAW_RETENTION_DAYS is applied at start, then daily
 STOP_BUDGET_S = 2.5  # how long shutdown waits for polls in flight (SIGTERM -> exit < 5 s)
@@ -240,15 +244,18 @@ class Collector:
         self._drain()
         if self._stop.is_set():
             return
+        wake_s = (min(self.heartbeat_s, LIVE_LOOK_S) if self.sink.watches_live
+                  else self.heartbeat_s)
         next_due = min((j.grid.next_due for j in self.jobs if not j.running),
-                       default=now + self.heartbeat_s)
-        timeout = min(next_due, now + self.heartbeat_s) - self.clock.monotonic()
+                       default=now + wake_s)
+        timeout = min(next_due, now + wake_s) - self.clock.monotonic()
         if self.sink.replaying:  # a long replay continues at once, between polls
             timeout = 0.0
         if timeout > 0 and self._results.empty():
             self.clock.wait(self._wake, timeout)
         self._wake.clear()
         self._drain()
+        self.sink.look_live()  # a new live request: what waits is committed now
         self.sink.pump()
         self._apply_retention()
         self.cycles += 1

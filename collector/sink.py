@@ -2,7 +2,15 @@
 
 Order is kept: once anything is spooled, new batches queue behind it until the spool has
 been replayed (oldest first), so a store that comes back receives the outage's data before
-the new data. Each batch is flushed at once, so a crash loses at most the poll in hand.
+the new data.
+
+Cadence: batches are written to the store as they come but committed every `flush_s`
+(HEATPUMP_FLUSH_MINUTES: every poll on InfluxDB, hourly on the embedded store, to spare an
+SD card), and at once for what a person must not wait an hour for: an `urgent` batch (a
+change of health, including a failed poll; a change of a heat pump's messages; a changed
+setting), a new live request, and shutdown (docs/collector.md, "Commits"). A crash loses
+at most the raw samples since the last commit, never energy (the accounting state file is
+saved only with a commit); what waits when the store fails is spooled.
 """
 
 from __future__ import annotations
@@ -32,18 +40,22 @@ class DurableSink:
 
     Between commits the points wait in memory (and in `_pending`): a crash loses at most
     those raw samples, never energy, because accounting resumes from the counters and its
-    state file is saved only with a commit. `flush_s=0` commits every batch; `live()` true
-    (someone looks: /status, /live) or an `urgent` batch (a change of health) commits at
-    once; so does the first batch. A bulk load (the demo, a replay: recreated when
-    interrupted) commits every `flush_every` batches instead."""
+    state file is saved only with a commit. `flush_s=0` commits every batch; an `urgent`
+    batch (what the bot must not wait for: a change of health, of a heat pump's messages,
+    a changed setting) commits at once, with everything before it; so does the first
+    batch. `live()` gives the time of the live request in force (someone looks: /status,
+    /live; heatpump.live.request_time) or None: `look_live` commits at once for a new
+    one, and every batch is committed while one is in force. A bulk load (the demo, a
+    replay: recreated when interrupted) commits every `flush_every` batches instead."""
 
     def __init__(self, store: Store, spool: Spool, monotonic: Callable[[], float],
                  on_state: Callable[[bool, str], None] | None = None, flush_every: int = 1,
-                 flush_s: float = 0.0, live: Callable[[], bool] | None = None):
+                 flush_s: float = 0.0, live: Callable[[], float | None] | None = None):
         self.store, self.spool, self._mono = store, spool, monotonic
         self.flush_every = max(1, flush_every)
         self.flush_s = max(0.0, flush_s)
         self._live = live
+        self._live_at: float | None = None  # the live request seen at the last look
         self._last_flush: float | None = None
         self._pending: list[Point] = []  # written to the store, not committed yet
         self._unflushed = 0
@@ -184,7 +196,36 @@ class DurableSink:
             return self._unflushed >= self.flush_every
         return (urgent or self.flush_s <= 0 or self._last_flush is None
                 or self._mono() - self._last_flush >= self.flush_s
-                or (self._live is not None and self._live()))
+                or self._live_at is not None)
+
+    @property
+    def watches_live(self) -> bool:
+        """Whether `look_live` looks for live requests (the service then wakes often
+        enough for the bot's wait, collector.service.LIVE_LOOK_S)."""
+        return self._live is not None and self.flush_every == 1
+
+    def look_live(self) -> bool:
+        """Look once for a live request (`live()`: one stat, once per loop step): while one
+        is in force every batch is committed, and a new one (its time changed since the
+        last look) commits what waits at once, without waiting for a poll: the bot gives
+        the first commit LIVE_WAIT_S (heatpump.live), and a Viessmann-only set-up polls
+        every 5 minutes. True when it committed; a store that fails here spools what
+        waited, as a failing write does."""
+        if not self.watches_live:
+            return False
+        assert self._live is not None
+        seen, self._live_at = self._live_at, self._live()
+        if self._live_at is None or self._live_at == seen or not self._pending:
+            return False
+        try:
+            self.commit()
+        except StoreError as exc:
+            self._set_up(False, str(exc))
+            self._schedule_retry()
+            points, self._pending = self._pending, []
+            self._to_spool(points)
+            return False
+        return True
 
     def commit(self) -> None:
         """Commit what the store holds; raises StoreError (the points stay pending)."""

@@ -3,10 +3,11 @@
 The embedded store is committed every HEATPUMP_FLUSH_MINUTES (60 by default) to spare an
 SD card; a person asking /status or /live wants the last seconds, though. The bot touches
 `<data dir>/live.request` when it answers such a command (one metadata update, rare), and
-the collector commits every poll while that file is younger than LIVE_WINDOW. Both
+the collector commits every poll while that file is younger than LIVE_WINDOW, and what it
+holds at once when the request is new (its next loop step, even without a poll). Both
 processes see the same data dir (docker compose mounts ./data into both). When the request
-is new and a collector runs beside the bot, the bot waits for that first commit (one meter
-poll, `LIVE_WAIT_S` at most) before it answers, so even the first /status is fresh.
+is new and a collector runs beside the bot, the bot waits for that first commit
+(`LIVE_WAIT_S` at most) before it answers, so even the first /status is fresh.
 """
 
 from __future__ import annotations
@@ -42,9 +43,16 @@ def request_live(data_dir: Path) -> bool:
 
 def live_wanted(data_dir: Path, now: float | None = None) -> bool:
     """Whether someone asked for fresh data within LIVE_WINDOW_S (wall clock)."""
+    return request_time(data_dir, now) is not None
+
+
+def request_time(data_dir: Path, now: float | None = None) -> float | None:
+    """When the live request in force was made (live.request's mtime, epoch seconds), or
+    None when there is none younger than LIVE_WINDOW_S (one stat). The collector tells a
+    new request by a changed time and commits at once for it (collector/sink.py)."""
     try:
-        age = (time.time() if now is None else now) - (Path(data_dir) / LIVE_REQUEST).stat(
-        ).st_mtime
+        mtime = (Path(data_dir) / LIVE_REQUEST).stat().st_mtime
     except OSError:
-        return False
-    return -60.0 < age < LIVE_WINDOW_S
+        return None
+    age = (time.time() if now is None else now) - mtime
+    return mtime if -60.0 < age < LIVE_WINDOW_S else None

@@ -1,6 +1,7 @@
 """When the sink commits: every HEATPUMP_FLUSH_MINUTES, at once for the first batch, a
-change of health, while someone looks (live), or every batch with flush_s=0; what waits is
-spooled if the store fails meanwhile, and nothing is reported durable before it is."""
+change of health, a change of a heat pump's messages, a changed setting and a new live
+request, every batch while someone looks (live), or every batch with flush_s=0; what waits
+is spooled if the store fails meanwhile, and nothing is reported durable before it is."""
 
 from __future__ import annotations
 
@@ -47,16 +48,52 @@ def test_commits_every_flush_s_and_says_when_durable(tmp_path):
 
 
 def test_a_change_of_health_and_live_commit_at_once(tmp_path):
-    wanted = {"live": False}
-    s, store, mono = sink(tmp_path, flush_s=600, live=lambda: wanted["live"])
+    request: dict[str, float | None] = {"at": None}
+    s, store, mono = sink(tmp_path, flush_s=600, live=lambda: request["at"])
     s.write([point(0)])
     mono.t = 10
     assert s.write([point(1)]) is False
     assert s.write([point(2)], urgent=True) is True
-    wanted["live"] = True
+    request["at"] = 1.7e9
+    s.look_live()
     mono.t = 20
-    assert s.write([point(3)]) is True
+    assert s.write([point(3)]) is True  # every batch while the request is in force
     assert store.flushes == 3
+
+
+def test_a_new_live_request_commits_what_waits_without_waiting_for_a_write(tmp_path):
+    """/status waits up to 15 s for a commit; with only a heat pump polled every 5 minutes no
+    write comes in that time, so the look itself commits what waits, once per request."""
+    request: dict[str, float | None] = {"at": None}
+    s, store, mono = sink(tmp_path, flush_s=3600, live=lambda: request["at"])
+    s.write([point(0)])
+    mono.t = 10
+    assert s.write([point(1)]) is False
+    assert s.look_live() is False  # nobody looks
+    assert store.flushes == 1 and len(store.all("meter")) == 1
+    request["at"] = 1.7e9  # the bot touched live.request
+    assert s.look_live() is True
+    assert store.flushes == 2 and len(store.all("meter")) == 2
+    assert s.look_live() is False  # the same request: nothing new, nothing waits
+    request["at"] = None  # it expired: batches wait for the hourly commit again
+    s.look_live()
+    mono.t = 20
+    assert s.write([point(2)]) is False
+    request["at"] = 1.7e9 + 900  # a new request
+    assert s.look_live() is True
+    assert store.flushes == 3 and len(store.all("meter")) == 3
+
+
+def test_a_live_request_that_finds_the_store_down_spools_what_waited(tmp_path):
+    request: dict[str, float | None] = {"at": None}
+    s, store, mono = sink(tmp_path, flush_s=3600, live=lambda: request["at"])
+    s.write([point(0)])
+    mono.t = 10
+    s.write([point(1)])
+    store.down = True
+    request["at"] = 1.7e9
+    assert s.look_live() is False
+    assert [p.fields["power_w"] for p in s.spool] == [1.0] and not s.up
 
 
 def test_every_batch_with_flush_s_zero(tmp_path):
@@ -197,3 +234,20 @@ def test_a_setting_change_is_committed_at_once(tmp_path):
     until(26)  # the next poll changes nothing: it waits for the hourly commit
     assert minute(bot_sees("heatpump")[-1]) == 20
 
+
+def test_a_new_live_request_commits_within_the_bots_wait_without_a_poll(tmp_path):
+    """/status touches live.request and waits LIVE_WAIT_S for a commit; a Viessmann-only
+    set-up polls every 5 minutes, so the loop itself looks (one stat per step, at least
+    every LIVE_LOOK_S) and commits what it holds."""
+    from heatpump.live import LIVE_WAIT_S, request_live
+
+    col, clock, until, bot_sees, data = vicare_only(tmp_path)
+    until(31)  # the poll at 30 min is the last; the next is at 35
+    assert minute(bot_sees("heatpump")[-1]) == 0  # 5..30 wait for the hourly commit
+    request_live(data)  # what the bot does for /status
+    asked = clock.monotonic()
+    col.step()
+    assert [minute(p) for p in bot_sees("heatpump")] == [5 * i for i in range(7)]
+    assert clock.monotonic() - asked <= LIVE_WAIT_S
+    until(36)  # while the request is in force every poll is committed
+    assert minute(bot_sees("heatpump")[-1]) == 35
