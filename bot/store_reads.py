@@ -11,7 +11,7 @@ calendar buckets (local hours, days, months). A `StoreError` from the store pass
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -206,18 +206,51 @@ def status_data(store: Store, now: datetime, tz: ZoneInfo) -> StatusData:
     return StatusData(meters, pumps, messages, today, health, calls_today, calls_24h)
 
 
-def wait_for_meter_after(store: Store, after: datetime, timeout_s: float) -> bool:
-    """Wait (polling the store twice a second) until a meter sample newer than `after`
-    minus a poll is stored, at most `timeout_s`; True when one came. Used right after
-    asking the collector for live data (heatpump.live)."""
-    since = after - timedelta(seconds=30)
-    deadline = time.monotonic() + timeout_s
+# The two measurements a source's samples are stored in (the meter's every 10 s, the heat
+# pump's every poll): what the bot reads to tell how far the store reaches.
+SAMPLES = ("meter", "heatpump")
+# A sample this young is what a commit every poll keeps: the store is as fresh as the
+# collector, nothing to wait for (about three meter polls).
+FRESH_SAMPLE = timedelta(seconds=30)
+
+
+def newest_sample_time(store: Store, now: datetime) -> datetime | None:
+    """The time of the newest meter or heat pump sample stored within LAST_POINT_LOOKBACK
+    before `now`; None when none is. One latest() per measurement (bounded by that
+    range)."""
+    times = [v.time for m in SAMPLES
+             for v in store.latest(m, since=now - LAST_POINT_LOOKBACK).values()]
+    return max(times, default=None)
+
+
+def wait_for_sample_after(store: Store, newest: datetime | None, now: datetime,
+                          timeout_s: float, sleep: Callable[[float], None] = time.sleep,
+                          monotonic: Callable[[], float] = time.monotonic) -> bool:
+    """Wait until the store holds a meter or heat pump sample newer than `newest` (what
+    `newest_sample_time` read before the collector was asked for live data; None: any
+    sample), polling it twice a second, at most `timeout_s`; True when one came. Whatever
+    source delivers counts: a Viessmann-only house has no meter to wait for, and the
+    collector commits everything it holds at once, the heat pump's buffered poll with it.
+    No wait when `newest` is younger than FRESH_SAMPLE before `now` (the store is fresh).
+    `sleep` and `monotonic` are the clock (tests pass their own)."""
+    if newest is not None and newest >= now - FRESH_SAMPLE:
+        return True
+    since = newest + timedelta(milliseconds=1) if newest else now - LAST_POINT_LOOKBACK
+    until = now + timedelta(days=1)
+    deadline = monotonic() + timeout_s
     while True:
-        if store.latest("meter", ["power_w"], since=since):
+        if any(store.points(m, since, until, limit=1) for m in SAMPLES):
             return True
-        if time.monotonic() >= deadline:
+        if monotonic() >= deadline:
             return False
-        time.sleep(0.5)
+        sleep(0.5)
+
+
+def sample_at_or_after(store: Store, start: datetime, end: datetime) -> bool:
+    """Whether the store holds a meter or heat pump sample in [start, end) (one point read
+    per measurement): the evidence that the collector committed everything it had before
+    `start`, since it commits all it holds at once (collector/sink.py)."""
+    return any(store.points(m, start, end, limit=1) for m in SAMPLES) if end > start else False
 
 
 def live_data(store: Store) -> LiveData:
