@@ -525,9 +525,34 @@ def sources_and_polls(store: Store, now: datetime
     return tuple(sources), tuple(polls)
 
 
-def complete_days(store: Store, now: datetime, tz: ZoneInfo, n_days: int) -> tuple[DayStats, ...]:
-    """The last `n_days` complete local days (today excluded), oldest first."""
+# A day whose end no stored sample has passed counts as complete anyway this long after its
+# end: the collector is gone (or every source is down), and what the store holds of the day
+# is all there will be.
+DAY_EVIDENCE_WAIT = timedelta(days=1)
+
+
+def complete_days_end(store: Store, now: datetime, tz: ZoneInfo) -> datetime:
+    """The end (a local midnight, UTC) of the last local day the store holds complete at
+    `now`: today's midnight once a meter or heat pump sample at or after it is stored (the
+    collector commits everything it holds at once, so the day's last hour came with that
+    sample; on the embedded store it commits only every HEATPUMP_FLUSH_MINUTES), else the
+    midnight before, and so on. Evidence, not the clock: a day whose end lies more than
+    DAY_EVIDENCE_WAIT before `now` counts as complete without it. At most two point reads
+    per measurement and day looked at (only the last day or two need them)."""
     end = bucket_floor(now, "day", tz)
+    while now - end < DAY_EVIDENCE_WAIT and not sample_at_or_after(
+            store, end, end + DAY_EVIDENCE_WAIT):
+        end = bucket_floor(end - timedelta(microseconds=1), "day", tz)
+    return end
+
+
+def complete_days(store: Store, now: datetime, tz: ZoneInfo, n_days: int,
+                  end: datetime | None = None) -> tuple[DayStats, ...]:
+    """The last `n_days` local days the store holds complete at `now`, oldest first: they
+    end at `end`, by default `complete_days_end` (today is never among them, and yesterday
+    only once a sample after it proves it committed)."""
+    if end is None:
+        end = complete_days_end(store, now, tz)
     first_day: date = end.astimezone(tz).date() - timedelta(days=n_days)
     start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=tz)
     if end <= start:
