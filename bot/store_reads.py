@@ -537,8 +537,8 @@ def complete_days_end(store: Store, now: datetime, tz: ZoneInfo) -> datetime:
     collector commits everything it holds at once, so the day's last hour came with that
     sample; on the embedded store it commits only every HEATPUMP_FLUSH_MINUTES), else the
     midnight before, and so on. Evidence, not the clock: a day whose end lies more than
-    DAY_EVIDENCE_WAIT before `now` counts as complete without it. At most two point reads
-    per measurement and day looked at (only the last day or two need them)."""
+    DAY_EVIDENCE_WAIT before `now` counts as complete without it. One point read per
+    measurement for each day looked at (only the last one or two ever are)."""
     end = bucket_floor(now, "day", tz)
     while now - end < DAY_EVIDENCE_WAIT and not sample_at_or_after(
             store, end, end + DAY_EVIDENCE_WAIT):

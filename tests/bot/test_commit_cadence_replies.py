@@ -19,8 +19,8 @@ import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot import store_reads
-from bot.commands import Context, answer
+from bot import charts, store_reads
+from bot.commands import Context, answer, chart_of
 from heatpump import heartbeat
 from heatpump.live import LIVE_REQUEST, LIVE_WAIT_S
 from heatpump.settings import Settings
@@ -125,9 +125,10 @@ def test_export_today_writes_no_cut_off_hour(tmp_path):
 
 def test_chart_of_the_last_24_hours_waits_for_the_commit(tmp_path):
     ctx, collector = synthetic_house(tmp_path)
+    stored_png = charts.chart_png(chart_of(ctx, "energy", "24h"))[0]  # the current hour hatched
     reply = answer("/chart energy 24h", ctx)
-    assert reply.photo is not None and collector.committed
-    assert (tmp_path / LIVE_REQUEST).exists()
+    assert collector.committed and (tmp_path / LIVE_REQUEST).exists()
+    assert reply.photo == charts.chart_png(chart_of(ctx, "energy", "24h"))[0] != stored_png
 
 
 def test_report_preview_of_yesterday_just_after_midnight_waits(tmp_path):

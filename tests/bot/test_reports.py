@@ -251,8 +251,11 @@ def test_report_waits_for_the_commit_of_its_last_hour(tmp_path):
     try:
         assert ticked.wait(60)  # several report checks ran ...
         assert [c for c in api.calls if c.method == "sendMessage"] == []  # ... none sent
-        # the collector's commit: the last 20 minutes of Monday and the first of Tuesday
-        synthetic.fill(store, midnight - timedelta(minutes=20), midnight + timedelta(minutes=15))
+        # the collector's commit (its own connection): the last 20 minutes of Monday and the
+        # first of Tuesday
+        with SQLiteStore(tmp_path / "heatpump.sqlite3", s.tz) as collector:
+            synthetic.fill(collector, midnight - timedelta(minutes=20),
+                           midnight + timedelta(minutes=15))
         text = api.wait_for(lambda c: c.method == "sendMessage", timeout=60).params["text"]
         assert text.splitlines()[0] == "📊 Daily report: Monday 12.01.2026", text
         assert "covers 100% of the period (24 of 24 h with both meter and heat data)" in text
