@@ -13,6 +13,7 @@ argument), never a traceback. Texts are in the owner's language (heatpump.i18n).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,7 +36,7 @@ from bot.alerts.persist import Subscribers
 from bot.charts import KINDS, RANGES, Chart, ChartError, parse_chart_args
 from bot.periods import PeriodError, parse_period
 from heatpump.i18n import _
-from heatpump.live import LIVE_WAIT_S, request_live
+from heatpump.live import LIVE_WAIT_S, live_wanted, request_live
 from heatpump.settings import Settings
 from heatpump.store.base import Store, StoreError
 
@@ -77,6 +78,9 @@ class Context:
     now: Callable[[], datetime]
     chat: Chat | None = None  # None in the console: commands that need a chat say so
     alert_dir: Path | None = None  # alert state; None: the data dir (alerts.service.state_dir)
+    # the clock of the wait for the collector's commit (`_want_live`); tests pass their own
+    sleep: Callable[[float], None] = time.sleep
+    monotonic: Callable[[], float] = time.monotonic
 
 
 Handler = Callable[[list[str], Context], Reply]
@@ -178,11 +182,30 @@ def _chat(ctx: Context) -> Chat:
 def _want_live(ctx: Context) -> None:
     """Someone looks: ask the collector to commit every poll for a while (heatpump.live),
     in the data dir of the store this bot reads (the demo's for `--demo`); when the request
-    is new and a collector runs here, wait for its first commit (at most LIVE_WAIT_S)."""
+    is new, a collector runs here and it commits only every HEATPUMP_FLUSH_MINUTES, wait
+    for its first commit (at most LIVE_WAIT_S): a sample of any source newer than the
+    newest stored before the request (store_reads.wait_for_sample_after)."""
     from bot.alerts.service import state_dir
 
-    if request_live(state_dir(ctx.settings, ctx.store)):
-        store_reads.wait_for_meter_after(ctx.store, ctx.now(), LIVE_WAIT_S)
+    data_dir = state_dir(ctx.settings, ctx.store)
+    newest = None
+    waits = ctx.settings.flush_s > 0 and not live_wanted(data_dir)
+    if waits:  # read before the request: a commit right after it counts
+        newest = store_reads.newest_sample_time(ctx.store, ctx.now())
+    if request_live(data_dir) and waits:
+        store_reads.wait_for_sample_after(ctx.store, newest, ctx.now(), LIVE_WAIT_S,
+                                          ctx.sleep, ctx.monotonic)
+
+
+def _want_recent(ctx: Context, end: datetime) -> None:
+    """A reply over a period ending at `end`: when that lies within HEATPUMP_FLUSH_MINUTES
+    (`Settings.flush_s`) of now, part of it may still wait in the collector's memory (the
+    embedded store is committed hourly), so ask for live data as /status does and wait for
+    the commit; the reply is then complete up to now. Older periods, a store committed every
+    poll (InfluxDB), or no collector beside the bot: nothing changes."""
+    flush = timedelta(seconds=ctx.settings.flush_s)
+    if flush > timedelta(0) and ctx.now() - end < flush:
+        _want_live(ctx)
 
 
 def status(args: list[str], ctx: Context) -> Reply:
@@ -203,6 +226,7 @@ def jaz(args: list[str], ctx: Context) -> Reply:
     except PeriodError as exc:
         return usage("jaz", str(exc))
     end = period.elapsed_end(now)
+    _want_recent(ctx, end)
     data = store_reads.period_data(ctx.store, period.start, end, tz, now)
     text = replies.jaz_text(period, data, now, tz, ctx.settings.rated_heat_kw)
     tariff = costs.Tariff.from_settings(ctx.settings)
@@ -232,6 +256,7 @@ def cost(args: list[str], ctx: Context) -> Reply:
     if tariff is None:
         return Reply(costs.no_tariff_text())
     end = period.elapsed_end(now)
+    _want_recent(ctx, end)
     pairs = store_reads.hour_pairs(ctx.store, period.start, end, tz)
     hourly = store_reads.hourly_meter_wh(ctx.store, period.start, end, tz)
     report = costs.cost_report(tariff, hourly, pairs, period.start, max(end, period.start), tz)
@@ -243,6 +268,7 @@ def chart(args: list[str], ctx: Context) -> Reply:
         kind, rng = parse_chart_args(args)
     except ChartError as exc:
         return usage("chart", str(exc))
+    _want_recent(ctx, charts.request(kind, rng, ctx.now(), ctx.settings.tz).end)
     png, caption = charts.chart_png(chart_of(ctx, kind, rng))
     return Reply(caption, photo=png, buttons=chart_buttons(kind, rng))
 
@@ -333,6 +359,7 @@ def report(args: list[str], ctx: Context) -> Reply:
         if word == "off":
             return telegram_only("report")
         every = word or "daily"
+        _want_recent(ctx, reports.last_period(every, ctx.now(), ctx.settings.tz)[0].end)
         text, _period = report_digest(ctx, every)
         return Reply(text + "\n" + _("(In Telegram, /report {every} sends this with a chart "
                                       "at {time}.)").format(every=every, time=at))
@@ -341,6 +368,7 @@ def report(args: list[str], ctx: Context) -> Reply:
     every = ctx.chat.reports.every(ctx.chat.id) if ctx.chat.reports else None
     if word == "off" or every is None:
         return Reply(head)
+    _want_recent(ctx, reports.last_period(every, ctx.now(), ctx.settings.tz)[0].end)
     return Reply(f"{head}\n\n{report_digest(ctx, every)[0]}")
 
 
@@ -364,6 +392,7 @@ def export_(args: list[str], ctx: Context) -> Reply:
     end = period.elapsed_end(now)
     if end <= period.start:
         return Reply(_("Export {period}: no complete hour yet.").format(period=period.label))
+    _want_recent(ctx, end)
     long = end - period.start > timedelta(days=EXPORT_HOURLY_MAX_DAYS)
     step = steps[0] if steps else ("day" if long else "hour")
     data = store_reads.export_data(ctx.store, period.start, end, tz, step)

@@ -3,9 +3,10 @@ chart sent through the bot's job queue (bot/telegram_app.py).
 
 What a report covers and when it goes out (docs/bot.md, "/report"): the last complete
 local day, week (Monday to Sunday) or month, sent at TELEGRAM_REPORT_TIME local time on
-the day after it (weekly: Monday; monthly: the 1st). Each chat's choice and the period it
-was last sent are kept in `reports.json` beside the alert subscriptions (the data dir, or
-its demo/ folder), written atomically and read back checked like them
+the day after it (weekly: Monday; monthly: the 1st), or later, once the store holds a
+sample past the period's end (the collector commits hourly; `due`). Each chat's choice
+and the period it was last sent are kept in `reports.json` beside the alert subscriptions
+(the data dir, or its demo/ folder), written atomically and read back checked like them
 (bot.alerts.persist): a restart neither repeats a report nor forgets one; a report missed
 while the bot was down goes out once when it is back, and only the latest period.
 
@@ -17,7 +18,7 @@ settings changes in the period, active alerts.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
@@ -42,6 +43,10 @@ EVERY = ("daily", "weekly", "monthly")
 # the chart each report carries: (kind, range) of /chart, the period in its context
 CHARTS = {"daily": ("energy", "7d"), "weekly": ("cop", "30d"), "monthly": ("cop", "12m")}
 LOW_COVERAGE = 0.9
+# A due report waits at most this long past the report time for the store to hold its
+# period's end (`due`); the collector commits at least every HEATPUMP_FLUSH_MINUTES (an hour
+# by default) while it runs, so a longer wait means it does not.
+REPORT_MAX_WAIT = timedelta(hours=3)
 
 
 def _months_back(d: date, n: int) -> date:
@@ -76,12 +81,24 @@ def last_period(every: str, now: datetime, tz: ZoneInfo) -> tuple[Period, Period
     return out[1], out[0]
 
 
-def due(every: str, last_key: str | None, now: datetime, tz: ZoneInfo,
-        report_time: str) -> Period | None:
+def due(every: str, last_key: str | None, now: datetime, tz: ZoneInfo, report_time: str,
+        committed: Callable[[datetime], bool]) -> Period | None:
     """The period whose report is due at `now` for a chat that last got `last_key`; None
-    when it was sent already or its send time has not come."""
+    when it was sent already, its send time has not come, or the store may still lack its
+    end.
+
+    `committed(end)` says whether the store holds a meter or heat pump sample at or after
+    `end` (bot.store_reads.sample_at_or_after): the collector commits the embedded store
+    only every HEATPUMP_FLUSH_MINUTES, so at a report time shortly after midnight the
+    period's last hour may still wait in its memory, and a report sent then would say
+    "covers 96 %" for good. It is asked only when the send time has come, and no longer
+    from REPORT_MAX_WAIT after it: a collector that is down must not hold the report back,
+    which then goes out as the store has it."""
     period, _before = last_period(every, now, tz)
-    if period.key == last_key or now < _at(period, report_time, tz):
+    at = _at(period, report_time, tz)
+    if period.key == last_key or now < at:
+        return None
+    if now < at + REPORT_MAX_WAIT and not committed(period.end):
         return None
     return period
 

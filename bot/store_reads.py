@@ -11,7 +11,7 @@ calendar buckets (local hours, days, months). A `StoreError` from the store pass
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -206,18 +206,51 @@ def status_data(store: Store, now: datetime, tz: ZoneInfo) -> StatusData:
     return StatusData(meters, pumps, messages, today, health, calls_today, calls_24h)
 
 
-def wait_for_meter_after(store: Store, after: datetime, timeout_s: float) -> bool:
-    """Wait (polling the store twice a second) until a meter sample newer than `after`
-    minus a poll is stored, at most `timeout_s`; True when one came. Used right after
-    asking the collector for live data (heatpump.live)."""
-    since = after - timedelta(seconds=30)
-    deadline = time.monotonic() + timeout_s
+# The two measurements a source's samples are stored in (the meter's every 10 s, the heat
+# pump's every poll): what the bot reads to tell how far the store reaches.
+SAMPLES = ("meter", "heatpump")
+# A sample this young is what a commit every poll keeps: the store is as fresh as the
+# collector, nothing to wait for (about three meter polls).
+FRESH_SAMPLE = timedelta(seconds=30)
+
+
+def newest_sample_time(store: Store, now: datetime) -> datetime | None:
+    """The time of the newest meter or heat pump sample stored within LAST_POINT_LOOKBACK
+    before `now`; None when none is. One latest() per measurement (bounded by that
+    range)."""
+    times = [v.time for m in SAMPLES
+             for v in store.latest(m, since=now - LAST_POINT_LOOKBACK).values()]
+    return max(times, default=None)
+
+
+def wait_for_sample_after(store: Store, newest: datetime | None, now: datetime,
+                          timeout_s: float, sleep: Callable[[float], None] = time.sleep,
+                          monotonic: Callable[[], float] = time.monotonic) -> bool:
+    """Wait until the store holds a meter or heat pump sample newer than `newest` (what
+    `newest_sample_time` read before the collector was asked for live data; None: any
+    sample), polling it twice a second, at most `timeout_s`; True when one came. Whatever
+    source delivers counts: a Viessmann-only house has no meter to wait for, and the
+    collector commits everything it holds at once, the heat pump's buffered poll with it.
+    No wait when `newest` is younger than FRESH_SAMPLE before `now` (the store is fresh).
+    `sleep` and `monotonic` are the clock (tests pass their own)."""
+    if newest is not None and newest >= now - FRESH_SAMPLE:
+        return True
+    since = newest + timedelta(milliseconds=1) if newest else now - LAST_POINT_LOOKBACK
+    until = now + timedelta(days=1)
+    deadline = monotonic() + timeout_s
     while True:
-        if store.latest("meter", ["power_w"], since=since):
+        if any(store.points(m, since, until, limit=1) for m in SAMPLES):
             return True
-        if time.monotonic() >= deadline:
+        if monotonic() >= deadline:
             return False
-        time.sleep(0.5)
+        sleep(0.5)
+
+
+def sample_at_or_after(store: Store, start: datetime, end: datetime) -> bool:
+    """Whether the store holds a meter or heat pump sample in [start, end) (one point read
+    per measurement): the evidence that the collector committed everything it had before
+    `start`, since it commits all it holds at once (collector/sink.py)."""
+    return any(store.points(m, start, end, limit=1) for m in SAMPLES) if end > start else False
 
 
 def live_data(store: Store) -> LiveData:
@@ -492,9 +525,34 @@ def sources_and_polls(store: Store, now: datetime
     return tuple(sources), tuple(polls)
 
 
-def complete_days(store: Store, now: datetime, tz: ZoneInfo, n_days: int) -> tuple[DayStats, ...]:
-    """The last `n_days` complete local days (today excluded), oldest first."""
+# A day whose end no stored sample has passed counts as complete anyway this long after its
+# end: the collector is gone (or every source is down), and what the store holds of the day
+# is all there will be.
+DAY_EVIDENCE_WAIT = timedelta(days=1)
+
+
+def complete_days_end(store: Store, now: datetime, tz: ZoneInfo) -> datetime:
+    """The end (a local midnight, UTC) of the last local day the store holds complete at
+    `now`: today's midnight once a meter or heat pump sample at or after it is stored (the
+    collector commits everything it holds at once, so the day's last hour came with that
+    sample; on the embedded store it commits only every HEATPUMP_FLUSH_MINUTES), else the
+    midnight before, and so on. Evidence, not the clock: a day whose end lies more than
+    DAY_EVIDENCE_WAIT before `now` counts as complete without it. One point read per
+    measurement for each day looked at (only the last one or two ever are)."""
     end = bucket_floor(now, "day", tz)
+    while now - end < DAY_EVIDENCE_WAIT and not sample_at_or_after(
+            store, end, end + DAY_EVIDENCE_WAIT):
+        end = bucket_floor(end - timedelta(microseconds=1), "day", tz)
+    return end
+
+
+def complete_days(store: Store, now: datetime, tz: ZoneInfo, n_days: int,
+                  end: datetime | None = None) -> tuple[DayStats, ...]:
+    """The last `n_days` local days the store holds complete at `now`, oldest first: they
+    end at `end`, by default `complete_days_end` (today is never among them, and yesterday
+    only once a sample after it proves it committed)."""
+    if end is None:
+        end = complete_days_end(store, now, tz)
     first_day: date = end.astimezone(tz).date() - timedelta(days=n_days)
     start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=tz)
     if end <= start:

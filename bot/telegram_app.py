@@ -43,7 +43,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import charts, reports
+from bot import charts, reports, store_reads
 from bot.alerts.service import AlertService
 from bot.alerts.telegram import FIRST_CHECK_S, AlertJob
 from bot.commands import (
@@ -402,10 +402,12 @@ class BotApp:
         for chat_id, every, last in self.reports.chats():
             if chat_id not in self.allowed:
                 continue
-            period = reports.due(every, last, now, tz, self.settings.telegram_report_time)
-            if period is None:
-                continue
             try:
+                period = await asyncio.to_thread(reports.due, every, last, now, tz,
+                                                 self.settings.telegram_report_time,
+                                                 self._committed)
+                if period is None:
+                    continue
                 text, _period = await asyncio.to_thread(report_digest, self.ctx, every)
                 png, caption = await asyncio.to_thread(report_chart, self.ctx, every)
                 await context.bot.send_message(chat_id, _clip(text, MAX_TEXT))
@@ -424,6 +426,12 @@ class BotApp:
                             type(exc).__name__)
                 continue
             self.reports.sent(chat_id, period.key)
+
+    def _committed(self, end: datetime) -> bool:
+        """Whether the store holds a sample at or after `end` (bot.reports.due): the
+        collector has committed the period ending there."""
+        return store_reads.sample_at_or_after(self.ctx.store, end,
+                                              self.ctx.now() + timedelta(hours=1))
 
     # --- /live ------------------------------------------------------------------------
 

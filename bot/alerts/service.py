@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -91,16 +91,20 @@ class AlertService:
         self.apprise: AppriseChannel | None = (
             apprise_channel(settings.apprise_urls) if apprise is True
             else (apprise or None))
-        self._days_cache: tuple[date, datetime, tuple[DayStats, ...]] | None = None
+        # (end of the last complete day, when read, the days)
+        self._days_cache: tuple[datetime, datetime, tuple[DayStats, ...]] | None = None
 
     def _days(self, now: datetime) -> tuple[DayStats, ...]:
-        """Daily figures, re-read once an hour (late data still counts the same day)."""
-        key = now.astimezone(self.tz).date()
+        """The complete days the daily rules judge (bot.store_reads.complete_days): re-read
+        once the store proves one more day complete (a sample past its end: the collector
+        may commit the day's last hour long after midnight), and once an hour (late data
+        still counts the same day). Nothing read before that proof is kept after it."""
+        end = store_reads.complete_days_end(self.store, now, self.tz)
         cached = self._days_cache
-        if cached is None or cached[0] != key or now - cached[1] > DAYS_CACHE:
+        if cached is None or cached[0] != end or now - cached[1] > DAYS_CACHE:
             days = store_reads.complete_days(self.store, now, self.tz,
-                                             store_reads.days_needed(self.settings))
-            self._days_cache = cached = (key, now, days)
+                                             store_reads.days_needed(self.settings), end)
+            self._days_cache = cached = (end, now, days)
         return cached[2]
 
     def allowed_chats(self) -> frozenset[int]:

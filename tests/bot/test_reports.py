@@ -42,14 +42,53 @@ def test_the_last_complete_period(every, key, label, before):
     assert prev.end == period.start
 
 
+def done(end: datetime) -> bool:
+    """`due`'s store question: it holds a sample after every period's end."""
+    return True
+
+
 def test_due_at_the_report_time_once():
     tz = settings("/tmp").tz
-    assert due("daily", None, NOW, tz, "07:30").key == "2026-11-28"
-    assert due("daily", None, NOW - timedelta(hours=2), tz, "07:30") is None  # 07:00 local
-    assert due("daily", "2026-11-28", NOW, tz, "07:30") is None  # sent already
-    assert due("daily", "2026-11-20", NOW, tz, "07:30").key == "2026-11-28"  # only the latest
-    assert due("weekly", "2026-W46", NOW, tz, "07:30").key == "2026-W47"
-    assert due("monthly", "2026-10", NOW, tz, "07:30") is None
+    assert due("daily", None, NOW, tz, "07:30", done).key == "2026-11-28"
+    assert due("daily", None, NOW - timedelta(hours=2), tz, "07:30", done) is None  # 07:00 local
+    assert due("daily", "2026-11-28", NOW, tz, "07:30", done) is None  # sent already
+    assert due("daily", "2026-11-20", NOW, tz, "07:30", done).key == "2026-11-28"  # only the latest
+    assert due("weekly", "2026-W46", NOW, tz, "07:30", done).key == "2026-W47"
+    assert due("monthly", "2026-10", NOW, tz, "07:30", done) is None
+
+
+def test_due_only_once_the_store_holds_the_periods_end():
+    """TELEGRAM_REPORT_TIME 00:10: yesterday's last hour may still wait in the collector
+    (it commits hourly); the report waits for a sample past midnight, at most
+    REPORT_MAX_WAIT, then goes out as the store has it (a collector that is down must
+    not hold it back)."""
+    from bot.reports import REPORT_MAX_WAIT
+
+    tz = settings("/tmp").tz
+    midnight = datetime(2026, 11, 28, 23, 0, tzinfo=UTC)  # Sunday 00:00 in Berlin
+    asked: list[datetime] = []
+
+    def committed_from(first: datetime):
+        def committed(end: datetime) -> bool:
+            asked.append(end)
+            return first >= end
+        return committed
+
+    at = midnight + timedelta(minutes=10)
+    assert due("daily", None, at, tz, "00:10", committed_from(midnight - timedelta(minutes=20))
+               ) is None
+    assert asked == [midnight]
+    assert due("daily", None, at + timedelta(minutes=35), tz, "00:10",
+               committed_from(midnight + timedelta(seconds=10))).key == "2026-11-28"
+    late = at + REPORT_MAX_WAIT
+    assert due("daily", None, late - timedelta(minutes=1), tz, "00:10",
+               committed_from(midnight - timedelta(hours=5))) is None
+    asked.clear()
+    assert due("daily", None, late, tz, "00:10",
+               committed_from(midnight - timedelta(hours=5))).key == "2026-11-28"
+    assert asked == []  # not even asked any more
+    assert due("daily", None, at - timedelta(minutes=1), tz, "00:10", committed_from(at)) is None
+    assert asked == []  # before the report time: no store read
 
 
 @pytest.fixture
@@ -110,7 +149,7 @@ def test_choices_are_kept_and_the_first_report_is_the_next_one(ctx, tmp_path):
     assert text[2:] == DIGEST
     again = ReportBook(tmp_path)  # as after a restart
     assert again.chats() == [(OWNER, "daily", "2026-11-28")]
-    assert due("daily", "2026-11-28", NOW, ctx.settings.tz, "07:30") is None
+    assert due("daily", "2026-11-28", NOW, ctx.settings.tz, "07:30", done) is None
     assert answer("/report", chat).text.startswith("Daily report here at 07:30")
     assert answer("/report off", chat).text == "Reports are off here."
     assert answer("/report off", chat).text == "No reports were on here."
@@ -145,8 +184,11 @@ def test_the_job_queue_sends_a_due_report_once(tmp_path):
     api.refuse("sendMessage", blocked, {"ok": False, "error_code": 403,
                                         "description": "Forbidden: bot was blocked by the user"})
     store = SQLiteStore(tmp_path / "heatpump.sqlite3", s.tz)
+    # up to 10 minutes ago, and at least past local midnight: the report waits for a sample
+    # after its period's end (the collector commits hourly; test_report_waits_for_the_commit)
+    midnight = datetime.combine(now.astimezone(s.tz).date(), datetime.min.time(), s.tz)
     synthetic.fill(store, (now - timedelta(days=3)).replace(minute=0, second=0, microsecond=0),
-                   now - timedelta(minutes=10))
+                   max(now - timedelta(minutes=10), midnight + timedelta(minutes=5)))
     (tmp_path / "reports.json").write_text(json.dumps(
         {"version": 1, "chats": {str(OWNER): {"every": "daily", "last_sent": None},
                                  str(blocked): {"every": "daily", "last_sent": None}}}))
@@ -172,6 +214,51 @@ def test_the_job_queue_sends_a_due_report_once(tmp_path):
         sent = [c for c in api.calls if c.method in ("sendMessage", "sendPhoto")]
         assert len([c for c in sent if not c.refused]) == 2
         assert len([c for c in sent if c.refused]) == 1
+    finally:
+        polling.stop()
+        api.stop()
+        store.close()
+
+
+def test_report_waits_for_the_commit_of_its_last_hour(tmp_path):
+    """TELEGRAM_REPORT_TIME 00:10, at 00:20: the collector (hourly commits) has stored
+    yesterday up to 23:40; the daily report waits for its commit, then covers every hour."""
+    import threading
+
+    from bot.telegram_app import BotApp
+
+    midnight = datetime(2026, 1, 12, 23, 0, tzinfo=UTC)  # Tuesday 13 Jan 00:00 in Berlin
+    now = midnight + timedelta(minutes=20)
+    ticks = {"n": 0}
+    ticked = threading.Event()
+
+    def clock() -> datetime:
+        ticks["n"] += 1
+        if ticks["n"] >= 6:
+            ticked.set()
+        return now
+
+    api = FakeBotApi().start()
+    s = settings(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=api.url,
+                 TELEGRAM_REPORT_TIME="00:10")
+    store = SQLiteStore(tmp_path / "heatpump.sqlite3", s.tz)
+    synthetic.fill(store, midnight - timedelta(days=3), midnight - timedelta(minutes=20))
+    (tmp_path / "reports.json").write_text(json.dumps(
+        {"version": 1, "chats": {str(OWNER): {"every": "daily", "last_sent": None}}}))
+    bot = BotApp(s, store, now=clock, report_check_s=0.2, first_check_s=3600)
+    polling = PollingThread(bot.build(), api)
+    polling.start()
+    try:
+        assert ticked.wait(60)  # several report checks ran ...
+        assert [c for c in api.calls if c.method == "sendMessage"] == []  # ... none sent
+        # the collector's commit (its own connection): the last 20 minutes of Monday and the
+        # first of Tuesday
+        with SQLiteStore(tmp_path / "heatpump.sqlite3", s.tz) as collector:
+            synthetic.fill(collector, midnight - timedelta(minutes=20),
+                           midnight + timedelta(minutes=15))
+        text = api.wait_for(lambda c: c.method == "sendMessage", timeout=60).params["text"]
+        assert text.splitlines()[0] == "📊 Daily report: Monday 12.01.2026", text
+        assert "covers 100% of the period (24 of 24 h with both meter and heat data)" in text
     finally:
         polling.stop()
         api.stop()

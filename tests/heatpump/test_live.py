@@ -34,9 +34,12 @@ def test_status_and_live_ask_for_fresh_data_in_the_stores_data_dir(tmp_path):
     settings = Settings(data_dir=tmp_path)
     with SQLiteStore(tmp_path / "heatpump.sqlite3", settings.tz) as store:
         ctx = Context(store, settings, lambda: datetime(2026, 1, 1, tzinfo=UTC))
-        answer("/jaz", ctx)
-        assert not live_wanted(tmp_path)  # a period's figures need no fresh samples
+        answer("/jaz 2025-11", ctx)
+        assert not live_wanted(tmp_path)  # a period that ended long ago needs no fresh samples
         answer("/status", ctx)
+        assert live_wanted(tmp_path)
+        (tmp_path / LIVE_REQUEST).unlink()
+        answer("/jaz", ctx)  # the last 12 months, up to the hour just ended (docs/bot.md)
         assert live_wanted(tmp_path)
     demo = tmp_path / "demo"
     demo.mkdir()
