@@ -1,6 +1,7 @@
 """Bytes the whole collector writes per hour, against the bytes of data it adds.
 
     python benchmarks/collector_io_bench.py [--hours 6] [--flush-minutes M] [--cloud]
+                                            [--asks-per-day N [--stream]]
 
 Runs the real collector service (scheduler, the Shelly client and meter accounting, the
 Viessmann reader and heat accounting, the sink with its commit cadence, the accounting state
@@ -25,6 +26,7 @@ import os
 import sqlite3
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from collector.collect_cmd import build_collector  # noqa: E402
 from collector.service import VirtualClock  # noqa: E402
 from collector.wiring import Devices, build_sources  # noqa: E402
+from heatpump.live import LIVE_WINDOW_S, Requests  # noqa: E402
 from heatpump.settings import Settings  # noqa: E402
 from heatpump.store.sqlite import SQLiteStore  # noqa: E402
 from simhouse.demo_cmd import simulated_house  # noqa: E402
@@ -64,7 +67,27 @@ def pages_in_use(db: Path) -> int:
         con.close()
 
 
-def run(hours: float, flush_minutes: float | None, cloud: bool) -> tuple[int, int]:
+def bot_asks(clock: VirtualClock, per_day: float, stream: bool) -> Callable[[], Requests]:
+    """The bot's requests on the virtual clock: `per_day` of them, evenly spread (the first
+    half a gap after T0); each a one-off commit (/status, /jaz today, /chart), or with
+    `stream` every poll for LIVE_WINDOW_S (/live; and what /status asked before 30 Nov)."""
+    gap = 86400.0 / per_day if per_day > 0 else None
+
+    def asks() -> Requests:
+        if gap is None:
+            return Requests(None, None)
+        since = (clock.now() - T0).total_seconds() - gap / 2
+        if since < 0:
+            return Requests(None, None)
+        at = since - since % gap  # the latest request, seconds after T0 + gap / 2
+        live = at if stream and since - at < LIVE_WINDOW_S else None
+        return Requests(live, at)
+
+    return asks
+
+
+def run(hours: float, flush_minutes: float | None, cloud: bool, asks_per_day: float = 0.0,
+        stream: bool = False) -> tuple[int, int]:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         env = {"HEATPUMP_DATA_DIR": str(data), "HEATPUMP_TZ": "Europe/Berlin"}
@@ -92,7 +115,8 @@ def run(hours: float, flush_minutes: float | None, cloud: bool) -> tuple[int, in
         sources, state = build_sources(settings, clock, devices=devices)
         db = data / "heatpump.sqlite3"
         collector = build_collector(settings, sources, SQLiteStore(db, settings.tz),
-                                    clock=clock, threaded=False, state=state)
+                                    clock=clock, threaded=False, state=state,
+                                    asks=bot_asks(clock, asks_per_day, stream))
         marks = {"sync": T0, "start": None, "bytes0": 0, "pages0": 0}
         warm_up, end = T0 + timedelta(days=1), T0 + timedelta(days=1, hours=hours)
 
@@ -124,13 +148,22 @@ def main() -> int:
                     help="HEATPUMP_FLUSH_MINUTES (default: the embedded store's default)")
     ap.add_argument("--cloud", action="store_true",
                     help="the heat pump through the fake Viessmann cloud (quota guard files)")
+    ap.add_argument("--asks-per-day", type=float, default=0.0,
+                    help="the bot asks for fresh data this often a day (/status, /jaz today, "
+                         "/chart 24h: one commit each)")
+    ap.add_argument("--stream", action="store_true",
+                    help="each ask has every poll committed for 10 minutes (/live)")
     args = ap.parse_args()
-    written, added = run(args.hours, args.flush_minutes, args.cloud)
+    written, added = run(args.hours, args.flush_minutes, args.cloud, args.asks_per_day,
+                         args.stream)
     per_h, added_h = written / args.hours, max(added, 1) / args.hours
     ratio, year = per_h / added_h, per_h * YEAR_H
     cadence = ("default" if args.flush_minutes is None else f"{args.flush_minutes:g} min")
+    asked = (f", {args.asks_per_day:g} asks a day"
+             + (" (every poll for 10 min)" if args.stream else " (one commit each)")
+             if args.asks_per_day else "")
     print(f"commit cadence {cadence}, {args.hours:g} h"
-          + (", heat pump through the fake cloud" if args.cloud else "") + ":")
+          + (", heat pump through the fake cloud" if args.cloud else "") + asked + ":")
     print(f"  written {per_h / 1e3:8.1f} kB/h, data added {added_h / 1e3:6.1f} kB/h, "
           f"ratio {ratio:5.1f}x (target <= {TARGET_RATIO:g}x, ratio to target "
           f"{ratio / TARGET_RATIO:.2f})")

@@ -179,12 +179,13 @@ def _chat(ctx: Context) -> Chat:
 # --- the handlers ----------------------------------------------------------------------------
 
 
-def _want_live(ctx: Context) -> None:
-    """Someone looks: ask the collector to commit every poll for a while (heatpump.live),
-    in the data dir of the store this bot reads (the demo's for `--demo`); when the request
-    is new, a collector runs here and it commits only every HEATPUMP_FLUSH_MINUTES, wait
-    for its first commit (at most LIVE_WAIT_S): a sample of any source newer than the
-    newest stored before the request (store_reads.wait_for_sample_after)."""
+def _want_live(ctx: Context, stream: bool = False) -> None:
+    """Someone looks: ask the collector to commit what it holds now, or every poll for a
+    while (`stream`, /live) (heatpump.live), in the data dir of the store this bot reads
+    (the demo's for `--demo`); when a collector runs here and it commits only every
+    HEATPUMP_FLUSH_MINUTES, wait for that commit (at most LIVE_WAIT_S): a sample of any
+    source newer than the newest stored before the request
+    (store_reads.wait_for_sample_after)."""
     from bot.alerts.service import state_dir
 
     data_dir = state_dir(ctx.settings, ctx.store)
@@ -192,7 +193,7 @@ def _want_live(ctx: Context) -> None:
     waits = ctx.settings.flush_s > 0 and not live_wanted(data_dir)
     if waits:  # read before the request: a commit right after it counts
         newest = store_reads.newest_sample_time(ctx.store, ctx.now())
-    if request_live(data_dir) and waits:
+    if request_live(data_dir, stream) and waits:
         store_reads.wait_for_sample_after(ctx.store, newest, ctx.now(), LIVE_WAIT_S,
                                           ctx.sleep, ctx.monotonic)
 
@@ -276,7 +277,7 @@ def chart(args: list[str], ctx: Context) -> Reply:
 def live(args: list[str], ctx: Context) -> Reply:
     if args:
         return usage("live", _("/live takes no arguments"))
-    _want_live(ctx)
+    _want_live(ctx, stream=True)
     return Reply(live_snapshot(ctx), buttons=(((_("stop"), "live stop"),),), live=True)
 
 

@@ -11,7 +11,7 @@ import argparse
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from collector.sink import DurableSink
 from collector.spool import Spool
 from collector.state import StateFile
 from heatpump.i18n import _
-from heatpump.live import request_time
+from heatpump.live import Requests, requests
 from heatpump.settings import Settings
 from heatpump.store.base import Store, StoreError
 
@@ -45,13 +45,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def build_collector(settings: Settings, sources: Sequence[Source], store: Store,
                     clock: Clock | None = None, threaded: bool = True,
                     data_dir: Path | None = None, flush_every: int = 1,
-                    state: StateFile | None = None) -> Collector:
+                    state: StateFile | None = None,
+                    asks: Callable[[], Requests] | None = None) -> Collector:
     """The service over any sources (real, replayed or simulated) and any store; `state` is
-    the accounting state file the sources resume from (collector.wiring.build_sources).
+    the accounting state file the sources resume from (collector.wiring.build_sources);
+    `asks` the bot's requests (default: heatpump.live.requests of the data dir).
     In real time (`threaded`) every store call is bounded (collector/bounded_store.py).
 
-    Commits every HEATPUMP_FLUSH_MINUTES (Settings.flush_s), at once for a new live request
-    and then every poll while the bot asks for live data (heatpump.live), and at once for
+    Commits every HEATPUMP_FLUSH_MINUTES (Settings.flush_s), at once when the bot asks
+    (heatpump.live: once for /status and the like, every poll while /live runs), and at once for
     what the bot must not wait for (docs/collector.md, "Commits"); a bulk load
     (`flush_every` > 1) every n polls."""
     clock = clock or RealClock()
@@ -60,7 +62,7 @@ def build_collector(settings: Settings, sources: Sequence[Source], store: Store,
         store = BoundedStore(store)  # real time: a hung store never holds the loop
     spool = Spool(data_dir / "spool", int(settings.spool_max_mb * 1e6))
     sink = DurableSink(store, spool, clock.monotonic, flush_every=flush_every,
-                       flush_s=settings.flush_s, live=lambda: request_time(data_dir))
+                       flush_s=settings.flush_s, live=asks or (lambda: requests(data_dir)))
     keep = (timedelta(days=settings.raw_retention_days) if settings.raw_retention_days > 0
             else None)
     return Collector(sources, sink, data_dir, clock=clock, threaded=threaded,

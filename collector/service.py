@@ -34,10 +34,11 @@ from heatpump.timeutil import utcnow
 log = logging.getLogger("collector")
 
 HEARTBEAT_S = 30.0  # the loop wakes at least this often, so the heartbeat stays fresh
-# While the sink watches for live requests the loop wakes at least this often to look
-# (one stat), so a new request is committed within the bot's wait (heatpump.live.LIVE_WAIT_S,
-# 15 s) even when no source polls for minutes (a Viessmann-only set-up).
-LIVE_LOOK_S = 10.0
+# While the sink watches for the bot's requests the loop wakes at least this often to look
+# (two stats), so a requested commit lands within the bot's wait (heatpump.live.LIVE_WAIT_S,
+# 15 s) even when no source polls for minutes (a Viessmann-only set-up), and /status
+# answers within a couple of seconds.
+LIVE_LOOK_S = 2.0
 HEARTBEAT_CONTENT_S = 600.0  # the heartbeat's content is renewed at least this often
 RETENTION_EVERY_S = 86400.0  # HEATPUMP_RAW_RETENTION_DAYS is applied at start, then daily
 STOP_BUDGET_S = 2.5  # how long shutdown waits for polls in flight (SIGTERM -> exit < 5 s)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from collector.spool import Spool
+from heatpump.live import Requests
 from heatpump.store.base import Latest, Point, Store, StoreError
 from heatpump.store.common import PartialWriteError
 
@@ -43,19 +44,19 @@ class DurableSink:
     state file is saved only with a commit. `flush_s=0` commits every batch; an `urgent`
     batch (what the bot must not wait for: a change of health, of a heat pump's messages,
     a changed setting) commits at once, with everything before it; so does the first
-    batch. `live()` gives the time of the live request in force (someone looks: /status,
-    /live; heatpump.live.request_time) or None: `look_live` commits at once for a new
-    one, and every batch is committed while one is in force. A bulk load (the demo, a
-    replay: recreated when interrupted) commits every `flush_every` batches instead."""
+    batch. `live()` gives the bot's requests (heatpump.live.requests: a commit asked by
+    /status and the like, the /live request in force): `look_live` commits at once for a
+    new one, and every batch is committed while /live is in force. A bulk load (the demo,
+    a replay: recreated when interrupted) commits every `flush_every` batches instead."""
 
     def __init__(self, store: Store, spool: Spool, monotonic: Callable[[], float],
                  on_state: Callable[[bool, str], None] | None = None, flush_every: int = 1,
-                 flush_s: float = 0.0, live: Callable[[], float | None] | None = None):
+                 flush_s: float = 0.0, live: Callable[[], Requests] | None = None):
         self.store, self.spool, self._mono = store, spool, monotonic
         self.flush_every = max(1, flush_every)
         self.flush_s = max(0.0, flush_s)
         self._live = live
-        self._live_at: float | None = None  # the live request seen at the last look
+        self._asked = Requests(None, None)  # the bot's requests seen at the last look
         self._last_flush: float | None = None
         self._pending: list[Point] = []  # written to the store, not committed yet
         self._unflushed = 0
@@ -196,7 +197,7 @@ class DurableSink:
             return self._unflushed >= self.flush_every
         return (urgent or self.flush_s <= 0 or self._last_flush is None
                 or self._mono() - self._last_flush >= self.flush_s
-                or self._live_at is not None)
+                or self._asked.live is not None)
 
     @property
     def watches_live(self) -> bool:
@@ -205,17 +206,19 @@ class DurableSink:
         return self._live is not None and self.flush_every == 1
 
     def look_live(self) -> bool:
-        """Look once for a live request (`live()`: one stat, once per loop step): while one
-        is in force every batch is committed, and a new one (its time changed since the
-        last look) commits what waits at once, without waiting for a poll: the bot gives
-        the first commit LIVE_WAIT_S (heatpump.live), and a Viessmann-only set-up polls
-        every 5 minutes. True when it committed; a store that fails here spools what
-        waited, as a failing write does."""
+        """Look once for the bot's requests (`live()`: two stats, once per loop step): a
+        new one (its time changed since the last look) commits what waits at once, without
+        waiting for a poll: the bot gives that commit LIVE_WAIT_S (heatpump.live), and a
+        Viessmann-only set-up polls every 5 minutes; while /live is in force every batch is
+        committed. True when it committed; a store that fails here spools what waited, as a
+        failing write does."""
         if not self.watches_live:
             return False
         assert self._live is not None
-        seen, self._live_at = self._live_at, self._live()
-        if self._live_at is None or self._live_at == seen or not self._pending:
+        seen, self._asked = self._asked, self._live()
+        new = any(t is not None and t != before for t, before in zip(self._asked, seen,
+                                                                       strict=True))
+        if not new or not self._pending:
             return False
         try:
             self.commit()

@@ -1,13 +1,20 @@
-"""Live on demand: the bot asks the collector to commit every poll while someone looks.
+"""Live on demand: the bot asks the collector to commit now, or every poll while /live runs.
 
 The embedded store is committed every HEATPUMP_FLUSH_MINUTES (60 by default) to spare an
-SD card; a person asking /status or /live wants the last seconds, though. The bot touches
-`<data dir>/live.request` when it answers such a command (one metadata update, rare), and
-the collector commits every poll while that file is younger than LIVE_WINDOW, and what it
-holds at once when the request is new (its next loop step, even without a poll). Both
-processes see the same data dir (docker compose mounts ./data into both). When the request
-is new and a collector runs beside the bot, the bot waits for that first commit
-(`LIVE_WAIT_S` at most) before it answers, so even the first /status is fresh.
+SD card; a person asking /status, /jaz today or /chart wants the last minutes, though. Two
+requests, each a file in the data dir whose modification time is the request (one metadata
+update, rare); both processes see the same data dir (docker compose mounts ./data into
+both):
+
+- `commit.request` (/status, and /jaz, /cost, /chart, /export, /report over a period that
+  ends within the commit interval): the collector commits what it holds once, at its next
+  loop step (every LIVE_LOOK_S, collector/service.py), and goes back to its cadence;
+- `live.request` (/live, which edits its message every 15 s for 10 minutes): the collector
+  commits every poll while the file is younger than LIVE_WINDOW_S.
+
+A commit every 10-s poll costs an SD card about 1.5 MB per 10 minutes (docs/performance.md),
+so only /live asks for that. When a collector runs beside the bot, the bot waits for the
+commit (`LIVE_WAIT_S` at most) before it answers, so the answer is fresh.
 """
 
 from __future__ import annotations
@@ -16,22 +23,34 @@ import contextlib
 import os
 import time
 from pathlib import Path
+from typing import NamedTuple
 
-LIVE_REQUEST = "live.request"
-LIVE_WINDOW_S = 600.0  # a request keeps the collector committing every poll this long
-LIVE_WAIT_S = 15.0  # the longest the bot waits for the first commit after a new request
+LIVE_REQUEST = "live.request"  # /live: every poll committed for LIVE_WINDOW_S
+COMMIT_REQUEST = "commit.request"  # one commit, now
+LIVE_WINDOW_S = 600.0  # a /live request keeps the collector committing every poll this long
+LIVE_WAIT_S = 15.0  # the longest the bot waits for the commit it asked for
+ASKED_FRESH_S = 60.0  # a commit request older than this is history (e.g. at a restart)
 
 
-def request_live(data_dir: Path) -> bool:
-    """Ask the collector for fresh data. True when this is a new request (none was active)
-    and a collector runs here (its heartbeat is fresh), i.e. worth waiting for its first
-    commit. Never raises: a read-only data dir only means the answer may be older."""
-    path = Path(data_dir) / LIVE_REQUEST
-    new = not live_wanted(data_dir)
+class Requests(NamedTuple):
+    """What the bot asks of the collector at one look: the `live.request` in force (its
+    time, epoch seconds) or None, and the latest fresh `commit.request` or None."""
+
+    live: float | None
+    commit: float | None
+
+
+def request_live(data_dir: Path, stream: bool = False) -> bool:
+    """Ask the collector for fresh data: one commit now, or (`stream`, /live) every poll for
+    LIVE_WINDOW_S. True when it is worth waiting for that commit: a collector runs here (its
+    heartbeat is fresh) and no /live request already has every poll committed. Never
+    raises: a read-only data dir only means the answer may be older."""
+    path = Path(data_dir) / (LIVE_REQUEST if stream else COMMIT_REQUEST)
+    streaming = live_wanted(data_dir)
     with contextlib.suppress(OSError):
         path.touch(mode=0o600)
         os.utime(path)
-    if not new:
+    if streaming:
         return False
     from heatpump import heartbeat
 
@@ -47,12 +66,22 @@ def live_wanted(data_dir: Path, now: float | None = None) -> bool:
 
 
 def request_time(data_dir: Path, now: float | None = None) -> float | None:
-    """When the live request in force was made (live.request's mtime, epoch seconds), or
-    None when there is none younger than LIVE_WINDOW_S (one stat). The collector tells a
-    new request by a changed time and commits at once for it (collector/sink.py)."""
+    """When the /live request in force was made (live.request's mtime, epoch seconds), or
+    None when there is none younger than LIVE_WINDOW_S (one stat)."""
+    return _fresh(Path(data_dir) / LIVE_REQUEST, LIVE_WINDOW_S, now)
+
+
+def requests(data_dir: Path, now: float | None = None) -> Requests:
+    """Both requests at once (two stats), as the collector looks each loop step: it commits
+    at once for a request whose time changed since its last look (collector/sink.py)."""
+    return Requests(request_time(data_dir, now),
+                    _fresh(Path(data_dir) / COMMIT_REQUEST, ASKED_FRESH_S, now))
+
+
+def _fresh(path: Path, window_s: float, now: float | None) -> float | None:
     try:
-        mtime = (Path(data_dir) / LIVE_REQUEST).stat().st_mtime
+        mtime = path.stat().st_mtime
     except OSError:
         return None
     age = (time.time() if now is None else now) - mtime
-    return mtime if -60.0 < age < LIVE_WINDOW_S else None
+    return mtime if -60.0 < age < window_s else None

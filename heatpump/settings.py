@@ -385,13 +385,13 @@ class Settings:
     flush_minutes: float | None = setting(
         "HEATPUMP_FLUSH_MINUTES", _opt_float, "", example="20", minimum=0,
         help="How often the collector commits its samples to the store (minutes); between "
-             "commits they wait in memory, and a /status or /live asks for every poll to be "
-             "committed for the next 10 minutes. Empty: 60 for the embedded store (an SD card "
-             "is written about 9x the data it keeps: 1.8 GB a year, 2.25 GB with a heating "
-             "rod's three more series, docs/performance.md; 120 keeps such a house at 1.5 "
-             "GB), 0 "
-             "(every poll) for InfluxDB. A crash loses at most the samples not yet committed, "
-             "never energy: accounting resumes from the counters.")
+             "commits they wait in memory, and /status (or /jaz, /chart of a period ending "
+             "now) asks for one commit at once, /live for every poll for 10 minutes. Empty: "
+             "60 for the embedded store (an SD card is written about 9x the data it keeps: "
+             "1.8 GB a year, 2.25 GB with a heating rod's three more series, "
+             "docs/performance.md; 120 keeps such a house at 1.5 GB), 0 (every poll) for "
+             "InfluxDB. A crash loses at most the samples not yet committed, never energy: "
+             "accounting resumes from the counters.")
     raw_retention_days: int = setting(
         "HEATPUMP_RAW_RETENTION_DAYS", _int, "0", example="400", minimum=0,
         help="Delete raw 10-second meter and 5-minute heat pump samples older than this many "

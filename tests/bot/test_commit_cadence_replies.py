@@ -1,9 +1,9 @@
 """Replies over periods that end now, against the collector's hourly commits.
 
 On the embedded store the collector commits every HEATPUMP_FLUSH_MINUTES (an hour by
-default) and every poll while `live.request` is fresh (heatpump.live). A /jaz, /cost,
-/chart, /export or /report whose period ends within that hour asks for live data as /status
-does and waits for the commit, so what it shows is complete up to now; without a collector
+default), and once when the bot touches `commit.request` (heatpump.live). A /jaz, /cost,
+/chart, /export or /report whose period ends within that hour asks for that commit as
+/status does and waits for it, so what it shows is complete up to now; without a collector
 beside the bot nothing changes. The wait is for a newer sample of any source, so a
 Viessmann-only house (no meter) is not kept waiting LIVE_WAIT_S for a meter sample.
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from bot import charts, store_reads
 from bot.commands import Context, answer, chart_of
 from heatpump import heartbeat
-from heatpump.live import LIVE_REQUEST, LIVE_WAIT_S
+from heatpump.live import COMMIT_REQUEST, LIVE_WAIT_S
 from heatpump.settings import Settings
 from heatpump.store.base import Point
 from heatpump.store.sqlite import SQLiteStore
@@ -98,7 +98,7 @@ def test_a_period_that_ended_long_ago_asks_for_nothing(tmp_path):
     answer("/jaz 2025-12", ctx)
     answer("/export 2025-12 day", ctx)
     assert collector.slept == 0
-    assert not (tmp_path / LIVE_REQUEST).exists()
+    assert not (tmp_path / COMMIT_REQUEST).exists()
 
 
 def test_cost_today_counts_the_held_hour(tmp_path):
@@ -127,7 +127,7 @@ def test_chart_of_the_last_24_hours_waits_for_the_commit(tmp_path):
     ctx, collector = synthetic_house(tmp_path)
     stored_png = charts.chart_png(chart_of(ctx, "energy", "24h"))[0]  # the current hour hatched
     reply = answer("/chart energy 24h", ctx)
-    assert collector.committed and (tmp_path / LIVE_REQUEST).exists()
+    assert collector.committed and (tmp_path / COMMIT_REQUEST).exists()
     assert reply.photo == charts.chart_png(chart_of(ctx, "energy", "24h"))[0] != stored_png
 
 
@@ -152,7 +152,7 @@ def poll(at: datetime, supply_c: float) -> Point:
 
 
 def test_a_viessmann_only_status_waits_for_the_heat_pumps_poll_not_for_a_meter(tmp_path):
-    """No meter: the held heat pump poll (4 minutes old, committed on the live request)
+    """No meter: the held heat pump poll (4 minutes old, committed on the bot's request)
     ends the wait at once; it used to wait LIVE_WAIT_S for a meter sample."""
     polls = [poll(NOW - timedelta(minutes=m), 30.0 + m / 10) for m in range(120, 0, -5)]
     polls.append(poll(NOW - timedelta(minutes=4), 47.3))

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from collector.sink import DurableSink
 from collector.spool import Spool
+from heatpump.live import Requests
 from heatpump.store.base import Point
 from tests.collector_helpers import MemoryStore
 
@@ -48,50 +49,67 @@ def test_commits_every_flush_s_and_says_when_durable(tmp_path):
 
 
 def test_a_change_of_health_and_live_commit_at_once(tmp_path):
-    request: dict[str, float | None] = {"at": None}
-    s, store, mono = sink(tmp_path, flush_s=600, live=lambda: request["at"])
+    request = {"now": Requests(None, None)}
+    s, store, mono = sink(tmp_path, flush_s=600, live=lambda: request["now"])
     s.write([point(0)])
     mono.t = 10
     assert s.write([point(1)]) is False
     assert s.write([point(2)], urgent=True) is True
-    request["at"] = 1.7e9
+    request["now"] = Requests(1.7e9, None)  # /live
     s.look_live()
     mono.t = 20
-    assert s.write([point(3)]) is True  # every batch while the request is in force
+    assert s.write([point(3)]) is True  # every batch while /live is in force
     assert store.flushes == 3
+
+
+def test_a_commit_request_commits_once_then_the_cadence_resumes(tmp_path):
+    """/status asks for one commit, not for every poll (each costs an SD card pages)."""
+    request = {"now": Requests(None, None)}
+    s, store, mono = sink(tmp_path, flush_s=3600, live=lambda: request["now"])
+    s.write([point(0)])
+    mono.t = 10
+    assert s.write([point(1)]) is False
+    request["now"] = Requests(None, 1.7e9)  # the bot touched commit.request
+    assert s.look_live() is True
+    assert store.flushes == 2
+    for i in range(2, 20):
+        mono.t = 10.0 * i
+        assert s.write([point(i)]) is False  # back to the hourly cadence
+        assert s.look_live() is False
+    assert store.flushes == 2
 
 
 def test_a_new_live_request_commits_what_waits_without_waiting_for_a_write(tmp_path):
     """/status waits up to 15 s for a commit; with only a heat pump polled every 5 minutes no
     write comes in that time, so the look itself commits what waits, once per request."""
-    request: dict[str, float | None] = {"at": None}
-    s, store, mono = sink(tmp_path, flush_s=3600, live=lambda: request["at"])
+    request = {"now": Requests(None, None)}
+    s, store, mono = sink(tmp_path, flush_s=3600, live=lambda: request["now"])
     s.write([point(0)])
     mono.t = 10
     assert s.write([point(1)]) is False
     assert s.look_live() is False  # nobody looks
     assert store.flushes == 1 and len(store.all("meter")) == 1
-    request["at"] = 1.7e9  # the bot touched live.request
+    request["now"] = Requests(1.7e9, None)  # the bot touched live.request (/live)
     assert s.look_live() is True
     assert store.flushes == 2 and len(store.all("meter")) == 2
     assert s.look_live() is False  # the same request: nothing new, nothing waits
-    request["at"] = None  # it expired: batches wait for the hourly commit again
+    request["now"] = Requests(None, None)  # it expired: batches wait for the hourly commit
     s.look_live()
     mono.t = 20
     assert s.write([point(2)]) is False
-    request["at"] = 1.7e9 + 900  # a new request
+    request["now"] = Requests(None, 1.7e9 + 900)  # a new commit request (/status)
     assert s.look_live() is True
     assert store.flushes == 3 and len(store.all("meter")) == 3
 
 
 def test_a_live_request_that_finds_the_store_down_spools_what_waited(tmp_path):
-    request: dict[str, float | None] = {"at": None}
-    s, store, mono = sink(tmp_path, flush_s=3600, live=lambda: request["at"])
+    request = {"now": Requests(None, None)}
+    s, store, mono = sink(tmp_path, flush_s=3600, live=lambda: request["now"])
     s.write([point(0)])
     mono.t = 10
     s.write([point(1)])
     store.down = True
-    request["at"] = 1.7e9
+    request["now"] = Requests(None, 1.7e9)
     assert s.look_live() is False
     assert [p.fields["power_w"] for p in s.spool] == [1.0] and not s.up
 
@@ -236,9 +254,9 @@ def test_a_setting_change_is_committed_at_once(tmp_path):
 
 
 def test_a_new_live_request_commits_within_the_bots_wait_without_a_poll(tmp_path):
-    """/status touches live.request and waits LIVE_WAIT_S for a commit; a Viessmann-only
-    set-up polls every 5 minutes, so the loop itself looks (one stat per step, at least
-    every LIVE_LOOK_S) and commits what it holds."""
+    """/status touches commit.request and waits LIVE_WAIT_S for a commit; a Viessmann-only
+    set-up polls every 5 minutes, so the loop itself looks (two stats per step, at least
+    every LIVE_LOOK_S) and commits what it holds, once; /live has every poll committed."""
     from heatpump.live import LIVE_WAIT_S, request_live
 
     col, clock, until, bot_sees, data = vicare_only(tmp_path)
@@ -249,5 +267,9 @@ def test_a_new_live_request_commits_within_the_bots_wait_without_a_poll(tmp_path
     col.step()
     assert [minute(p) for p in bot_sees("heatpump")] == [5 * i for i in range(7)]
     assert clock.monotonic() - asked <= LIVE_WAIT_S
-    until(36)  # while the request is in force every poll is committed
-    assert minute(bot_sees("heatpump")[-1]) == 35
+    until(36)  # one commit asked, one made: the next poll waits for the hourly commit
+    assert minute(bot_sees("heatpump")[-1]) == 30
+    request_live(data, stream=True)  # /live
+    col.step()
+    until(41)  # while /live is in force every poll is committed
+    assert minute(bot_sees("heatpump")[-1]) == 40

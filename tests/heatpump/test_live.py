@@ -1,21 +1,41 @@
-"""Live on demand: a request the bot leaves, which the collector sees for ten minutes."""
+"""Live on demand: the requests the bot leaves: one commit (/status and the like), or every
+poll for ten minutes (/live)."""
 
 from __future__ import annotations
 
 import os
 import time
 
-from heatpump.live import LIVE_REQUEST, LIVE_WINDOW_S, live_wanted, request_live
+from heatpump.live import (
+    ASKED_FRESH_S,
+    COMMIT_REQUEST,
+    LIVE_REQUEST,
+    LIVE_WINDOW_S,
+    live_wanted,
+    request_live,
+    requests,
+)
 
 
-def test_a_request_is_wanted_for_the_window_then_not(tmp_path):
+def test_a_live_request_is_wanted_for_the_window_then_not(tmp_path):
     assert not live_wanted(tmp_path)
-    request_live(tmp_path)
+    request_live(tmp_path, stream=True)
     now = time.time()
     assert live_wanted(tmp_path, now)
     assert live_wanted(tmp_path, now + LIVE_WINDOW_S - 1)
     assert not live_wanted(tmp_path, now + LIVE_WINDOW_S + 1)
     assert os.stat(tmp_path / LIVE_REQUEST).st_mode & 0o777 == 0o600
+
+
+def test_a_commit_request_is_one_request_not_a_window(tmp_path):
+    assert requests(tmp_path) == (None, None)
+    request_live(tmp_path)
+    now = time.time()
+    asked = requests(tmp_path, now)
+    assert asked.live is None and asked.commit is not None
+    assert not live_wanted(tmp_path, now)  # no poll-by-poll commits for it
+    assert requests(tmp_path, now + ASKED_FRESH_S + 1).commit is None  # history at a restart
+    assert os.stat(tmp_path / COMMIT_REQUEST).st_mode & 0o777 == 0o600
 
 
 def test_a_read_only_data_dir_is_no_error(tmp_path):
@@ -35,12 +55,13 @@ def test_status_and_live_ask_for_fresh_data_in_the_stores_data_dir(tmp_path):
     with SQLiteStore(tmp_path / "heatpump.sqlite3", settings.tz) as store:
         ctx = Context(store, settings, lambda: datetime(2026, 1, 1, tzinfo=UTC))
         answer("/jaz 2025-11", ctx)
-        assert not live_wanted(tmp_path)  # a period that ended long ago needs no fresh samples
+        # a period that ended long ago needs no fresh samples
+        assert requests(tmp_path) == (None, None)
         answer("/status", ctx)
-        assert live_wanted(tmp_path)
-        (tmp_path / LIVE_REQUEST).unlink()
+        assert requests(tmp_path).commit is not None and not live_wanted(tmp_path)
+        (tmp_path / COMMIT_REQUEST).unlink()
         answer("/jaz", ctx)  # the last 12 months, up to the hour just ended (docs/bot.md)
-        assert live_wanted(tmp_path)
+        assert requests(tmp_path).commit is not None
     demo = tmp_path / "demo"
     demo.mkdir()
     with SQLiteStore(demo / "heatpump.sqlite3", settings.tz) as store:

@@ -96,7 +96,7 @@ def test_cli_live_keeps_collecting_until_interrupted(tmp_path):
     while time.monotonic() < deadline and p.poll() is None and live is None:
         time.sleep(1)
         if db.exists():
-            request_live(s.data_dir / "demo")  # as `chat --demo /status`: commit every poll
+            request_live(s.data_dir / "demo")  # as `chat --demo /status`: a commit now
             with open_store(s, demo=True) as store:
                 got = store.latest("meter", ["power_w"]).get("power_w")
             # the backfill ends when the process starts; later samples are live polls
