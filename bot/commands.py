@@ -201,8 +201,8 @@ def _want_live(ctx: Context, stream: bool = False) -> None:
 def _want_recent(ctx: Context, end: datetime) -> None:
     """A reply over a period ending at `end`: when that lies within HEATPUMP_FLUSH_MINUTES
     (`Settings.flush_s`) of now, part of it may still wait in the collector's memory (the
-    embedded store is committed hourly), so ask for live data as /status does and wait for
-    the commit; the reply is then complete up to now. Older periods, a store committed every
+    embedded store is committed every 90 minutes), so ask for a commit as /status does and
+    wait for it; the reply is then complete up to now. Older periods, a store committed every
     poll (InfluxDB), or no collector beside the bot: nothing changes."""
     flush = timedelta(seconds=ctx.settings.flush_s)
     if flush > timedelta(0) and ctx.now() - end < flush:

@@ -1,6 +1,6 @@
 """Live on demand: the bot asks the collector to commit now, or every poll while /live runs.
 
-The embedded store is committed every HEATPUMP_FLUSH_MINUTES (60 by default) to spare an
+The embedded store is committed every HEATPUMP_FLUSH_MINUTES (90 by default) to spare an
 SD card; a person asking /status, /jaz today or /chart wants the last minutes, though. Two
 requests, each a file in the data dir whose modification time is the request (one metadata
 update, rare); both processes see the same data dir (docker compose mounts ./data into

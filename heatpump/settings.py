@@ -330,9 +330,11 @@ def setting(env: str, parse: Callable[[str], Any], default: str, *, help: str, e
                  metadata={"setting": spec})
 
 
-# The embedded store's commit cadence: the collector writes about 9x the data it keeps, 1.8
-# GB a year (benchmarks/collector_io_bench.py, docs/performance.md): an SD card lasts.
-EMBEDDED_FLUSH_S = 60 * 60.0
+# The embedded store's commit cadence: the simulated house (a meter, a heat pump with its
+# heating rod) writes about 7x the data it keeps, 1.8 GB a year, 1.9 GB with ten
+# requests of the bot a day (benchmarks/collector_io_bench.py, docs/performance.md); an hour
+# wrote 2.2 GB, over the 2 GB a year an SD card is given (issue "Fit for a Raspberry Pi").
+EMBEDDED_FLUSH_S = 90 * 60.0
 
 
 @dataclass(frozen=True)
@@ -387,9 +389,8 @@ class Settings:
         help="How often the collector commits its samples to the store (minutes); between "
              "commits they wait in memory, and /status (or /jaz, /chart of a period ending "
              "now) asks for one commit at once, /live for every poll for 10 minutes. Empty: "
-             "60 for the embedded store (an SD card is written about 9x the data it keeps: "
-             "1.8 GB a year, 2.25 GB with a heating rod's three more series, "
-             "docs/performance.md; 120 keeps such a house at 1.5 GB), 0 (every poll) for "
+             "90 for the embedded store (an SD card is written about 7x the data it keeps, "
+             "1.8 GB a year; 60 writes 2.2 GB, docs/performance.md), 0 (every poll) for "
              "InfluxDB. A crash loses at most the samples not yet committed, never energy: "
              "accounting resumes from the counters.")
     raw_retention_days: int = setting(
@@ -511,7 +512,7 @@ class Settings:
     alert_stale_shelly_min: float = setting(
         "ALERT_STALE_SHELLY_MIN", _float, "60", example="60", minimum=5,
         help="Alert when the meter has delivered no sample for this many minutes. With the "
-             "embedded store's hourly commits (HEATPUMP_FLUSH_MINUTES) a collector that "
+             "embedded store's commits every HEATPUMP_FLUSH_MINUTES a collector that "
              "stopped is reported that much later; a failure it records, on time.")
     alert_stale_vicare_min: float = setting(
         "ALERT_STALE_VICARE_MIN", _float, "60", example="60", minimum=10,

@@ -62,7 +62,7 @@ def test_mute_expires(tmp_path):
 def test_alerts_overview_lists_active_alerts(tmp_path):
     subs = Subscribers(tmp_path)
     subs.subscribe(1)
-    cfg = Settings()
+    cfg = Settings(flush_minutes=0)  # a store committed every poll: 2 h of silence are real
     snap = Snapshot(NOW, polls=(MessagePoll("hp1", NOW, (), 2),),
                     sources=(SourceSeen("meter", "m1", NOW - timedelta(hours=2)),))
     state, _ = evaluate(snap, {}, cfg, TZ)
