@@ -4,11 +4,12 @@ chart sent through the bot's job queue (bot/telegram_app.py).
 What a report covers and when it goes out (docs/bot.md, "/report"): the last complete
 local day, week (Monday to Sunday) or month, sent at TELEGRAM_REPORT_TIME local time on
 the day after it (weekly: Monday; monthly: the 1st), or later, once the store holds a
-sample past the period's end (the collector commits hourly; `due`). Each chat's choice
-and the period it was last sent are kept in `reports.json` beside the alert subscriptions
-(the data dir, or its demo/ folder), written atomically and read back checked like them
-(bot.alerts.persist): a restart neither repeats a report nor forgets one; a report missed
-while the bot was down goes out once when it is back, and only the latest period.
+sample past the period's end (the collector commits every HEATPUMP_FLUSH_MINUTES; `due`).
+Each chat's choice and the period it was last sent are kept in `reports.json` beside the
+alert subscriptions (the data dir, or its demo/ folder), written atomically and read back
+checked like them (bot.alerts.persist): a restart neither repeats a report nor forgets
+one; a report missed while the bot was down goes out once when it is back, and only the
+latest period.
 
 The digest (`digest_text`): energy, JAZ/COP with its coverage, the cost line when a tariff
 is set, the same figures of the period before, and anything unusual: hours with gaps,
@@ -44,8 +45,8 @@ EVERY = ("daily", "weekly", "monthly")
 CHARTS = {"daily": ("energy", "7d"), "weekly": ("cop", "30d"), "monthly": ("cop", "12m")}
 LOW_COVERAGE = 0.9
 # A due report waits at most this long past the report time for the store to hold its
-# period's end (`due`); the collector commits at least every HEATPUMP_FLUSH_MINUTES (an hour
-# by default) while it runs, so a longer wait means it does not.
+# period's end (`due`); the collector commits at least every HEATPUMP_FLUSH_MINUTES (90
+# minutes by default) while it runs, so a longer wait means it does not.
 REPORT_MAX_WAIT = timedelta(hours=3)
 
 

@@ -252,7 +252,7 @@ class HeatPumpPipeline:
         for s in read.samples:
             points.extend(heatpump_points(s))
             # a fault that begins or ends is alerted from the last stored poll: committed at
-            # once, not at the next hourly commit (two commits per fault)
+            # once, not at the next regular commit (two commits per fault)
             key = message_key(s)
             urgent |= self._messages.get(s.device) != key
             self._messages[s.device] = key

@@ -70,7 +70,7 @@ class Batch:
     # Accounting state to keep once these points are durable (collector/state.py).
     state: dict[str, Any] = field(default_factory=dict)
     # Committed at once, with everything buffered before it: a change the bot must see
-    # now rather than at the next hourly commit (a heat pump's messages, a setting).
+    # now rather than at the next regular commit (a heat pump's messages, a setting).
     urgent: bool = False
 
 

@@ -126,8 +126,8 @@ def silence(snap: Snapshot, seen: SourceSeen, cfg: Settings) -> timedelta:
     Two pieces of evidence, the stronger counts: every commit holds all that the collector
     had, so a newer sample of any other source (a later commit) proves this one silent up
     to that sample; and past the newest stored sample, its age less the `commit_lag` the
-    collector may still hold in memory. So hourly commits neither raise a false alert just
-    before a commit nor keep a real one from resolving; a source silent beside a working
+    collector may still hold in memory. So commits every 90 minutes neither raise a false
+    alert just before a commit nor keep a real one from resolving; a source silent beside a working
     one is reported at the first commit past the threshold, a recorded failure on time, a
     collector that stopped altogether one commit interval late (docs/alerts.md). In
     hindsight (`heatpump alerts replay` over old data) the other sources show the store
