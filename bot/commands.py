@@ -36,7 +36,7 @@ from bot.alerts.persist import Subscribers
 from bot.charts import KINDS, RANGES, Chart, ChartError, parse_chart_args
 from bot.periods import PeriodError, parse_period
 from heatpump.i18n import _
-from heatpump.live import LIVE_WAIT_S, live_wanted, request_live
+from heatpump.live import LIVE_WAIT_S, answered, live_wanted, request_live
 from heatpump.settings import Settings
 from heatpump.store.base import Store, StoreError
 
@@ -182,20 +182,25 @@ def _chat(ctx: Context) -> Chat:
 def _want_live(ctx: Context, stream: bool = False) -> None:
     """Someone looks: ask the collector to commit what it holds now, or every poll for a
     while (`stream`, /live) (heatpump.live), in the data dir of the store this bot reads
-    (the demo's for `--demo`); when a collector runs here and it commits only every
-    HEATPUMP_FLUSH_MINUTES, wait for that commit (at most LIVE_WAIT_S): a sample of any
-    source newer than the newest stored before the request
-    (store_reads.wait_for_sample_after)."""
+    (the demo's for `--demo`); when a collector runs beside the bot (heatpump.live
+    `collector_runs`), wait for that commit (at most LIVE_WAIT_S): a sample of any source
+    newer than the newest stored before the request, or the collector's answer that it
+    committed all it held (store_reads.wait_for_sample_after). A store committed every poll
+    (HEATPUMP_FLUSH_MINUTES=0, InfluxDB's default) needs no request."""
     from bot.alerts.service import state_dir
 
+    if ctx.settings.flush_s <= 0:
+        return
     data_dir = state_dir(ctx.settings, ctx.store)
     newest = None
-    waits = ctx.settings.flush_s > 0 and not live_wanted(data_dir)
+    waits = not live_wanted(data_dir)
     if waits:  # read before the request: a commit right after it counts
         newest = store_reads.newest_sample_time(ctx.store, ctx.now())
-    if request_live(data_dir, stream) and waits:
+    asked = request_live(data_dir, stream)
+    if asked is not None and waits:
         store_reads.wait_for_sample_after(ctx.store, newest, ctx.now(), LIVE_WAIT_S,
-                                          ctx.sleep, ctx.monotonic)
+                                          ctx.sleep, ctx.monotonic,
+                                          done=lambda: answered(data_dir, asked))
 
 
 def _want_recent(ctx: Context, end: datetime) -> None:

@@ -225,21 +225,24 @@ def newest_sample_time(store: Store, now: datetime) -> datetime | None:
 
 def wait_for_sample_after(store: Store, newest: datetime | None, now: datetime,
                           timeout_s: float, sleep: Callable[[float], None] = time.sleep,
-                          monotonic: Callable[[], float] = time.monotonic) -> bool:
+                          monotonic: Callable[[], float] = time.monotonic,
+                          done: Callable[[], bool] = lambda: False) -> bool:
     """Wait until the store holds a meter or heat pump sample newer than `newest` (what
     `newest_sample_time` read before the collector was asked for live data; None: any
     sample), polling it twice a second, at most `timeout_s`; True when one came. Whatever
     source delivers counts: a Viessmann-only house has no meter to wait for, and the
     collector commits everything it holds at once, the heat pump's buffered poll with it.
     No wait when `newest` is younger than FRESH_SAMPLE before `now` (the store is fresh).
-    `sleep` and `monotonic` are the clock (tests pass their own)."""
+    `done()` true ends the wait too: the collector answered that it committed all it held
+    (heatpump.live.answered; it may have held nothing new). `sleep` and `monotonic` are the
+    clock (tests pass their own)."""
     if newest is not None and newest >= now - FRESH_SAMPLE:
         return True
     since = newest + timedelta(milliseconds=1) if newest else now - LAST_POINT_LOOKBACK
     until = now + timedelta(days=1)
     deadline = monotonic() + timeout_s
     while True:
-        if any(store.points(m, since, until, limit=1) for m in SAMPLES):
+        if any(store.points(m, since, until, limit=1) for m in SAMPLES) or done():
             return True
         if monotonic() >= deadline:
             return False

@@ -20,8 +20,9 @@ from collector.service import Clock, Collector, RealClock, Source
 from collector.sink import DurableSink
 from collector.spool import Spool
 from collector.state import StateFile
+from heatpump import live
 from heatpump.i18n import _
-from heatpump.live import Requests, requests
+from heatpump.live import Requests
 from heatpump.settings import Settings
 from heatpump.store.base import Store, StoreError
 
@@ -62,7 +63,8 @@ def build_collector(settings: Settings, sources: Sequence[Source], store: Store,
         store = BoundedStore(store)  # real time: a hung store never holds the loop
     spool = Spool(data_dir / "spool", int(settings.spool_max_mb * 1e6))
     sink = DurableSink(store, spool, clock.monotonic, flush_every=flush_every,
-                       flush_s=settings.flush_s, live=asks or (lambda: requests(data_dir)))
+                       flush_s=settings.flush_s, live=asks or (lambda: live.requests(data_dir)),
+                       answer=lambda: live.answer(data_dir))
     keep = (timedelta(days=settings.raw_retention_days) if settings.raw_retention_days > 0
             else None)
     return Collector(sources, sink, data_dir, clock=clock, threaded=threaded,

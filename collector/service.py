@@ -25,7 +25,7 @@ from collector.health import Change, HealthBook, SourceError, heartbeat_body
 from collector.schedule import Grid
 from collector.sink import DurableSink
 from collector.state import StateFile
-from heatpump import heartbeat
+from heatpump import heartbeat, live
 from heatpump.schema import HEALTH_STORE_SOURCE
 from heatpump.store.base import Point
 from heatpump.store.latest_point import LatestReader
@@ -293,6 +293,8 @@ class Collector:
         if self.state is not None and self.sink.up:
             self.state.save()
         self._write_heartbeat(stopped=True)
+        if self.sink.watches_live:
+            live.withdraw(self.data_dir)  # no more answers: the bot must not wait for one
         log.info("collector stopped")
 
     def poll_now(self, source: Source, merge: bool = False) -> None:

@@ -5,8 +5,8 @@ been replayed (oldest first), so a store that comes back receives the outage's d
 the new data.
 
 Cadence: batches are written to the store as they come but committed every `flush_s`
-(HEATPUMP_FLUSH_MINUTES: every poll on InfluxDB, hourly on the embedded store, to spare an
-SD card), and at once for what a person must not wait an hour for: an `urgent` batch (a
+(HEATPUMP_FLUSH_MINUTES: every poll on InfluxDB, every 90 minutes on the embedded store, to
+spare an SD card), and at once for what a person must not wait that long for: an `urgent` batch (a
 change of health, including a failed poll; a change of a heat pump's messages; a changed
 setting), a new live request, and shutdown (docs/collector.md, "Commits"). A crash loses
 at most the raw samples since the last commit, never energy (the accounting state file is
@@ -51,11 +51,13 @@ class DurableSink:
 
     def __init__(self, store: Store, spool: Spool, monotonic: Callable[[], float],
                  on_state: Callable[[bool, str], None] | None = None, flush_every: int = 1,
-                 flush_s: float = 0.0, live: Callable[[], Requests] | None = None):
+                 flush_s: float = 0.0, live: Callable[[], Requests] | None = None,
+                 answer: Callable[[], None] | None = None):
         self.store, self.spool, self._mono = store, spool, monotonic
         self.flush_every = max(1, flush_every)
         self.flush_s = max(0.0, flush_s)
         self._live = live
+        self._answer = answer or (lambda: None)  # tells the bot a request was handled
         self._asked = Requests(None, None)  # the bot's requests seen at the last look
         self._last_flush: float | None = None
         self._pending: list[Point] = []  # written to the store, not committed yet
@@ -210,15 +212,19 @@ class DurableSink:
         new one (its time changed since the last look) commits what waits at once, without
         waiting for a poll: the bot gives that commit LIVE_WAIT_S (heatpump.live), and a
         Viessmann-only set-up polls every 5 minutes; while /live is in force every batch is
-        committed. True when it committed; a store that fails here spools what waited, as a
-        failing write does."""
+        committed. A handled request is answered (`answer()`: heatpump.live.answer), also
+        when nothing waited, so the bot stops waiting at once. True when it committed; a
+        store that fails here spools what waited, as a failing write does (no answer)."""
         if not self.watches_live:
             return False
         assert self._live is not None
         seen, self._asked = self._asked, self._live()
         new = any(t is not None and t != before for t, before in zip(self._asked, seen,
                                                                        strict=True))
-        if not new or not self._pending:
+        if not new:
+            return False
+        if not self._pending:
+            self._answer()
             return False
         try:
             self.commit()
@@ -228,6 +234,7 @@ class DurableSink:
             points, self._pending = self._pending, []
             self._to_spool(points)
             return False
+        self._answer()
         return True
 
     def commit(self) -> None:

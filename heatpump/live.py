@@ -12,9 +12,14 @@ both):
 - `live.request` (/live, which edits its message every 15 s for 10 minutes): the collector
   commits every poll while the file is younger than LIVE_WINDOW_S.
 
-A commit every 10-s poll costs an SD card about 1.5 MB per 10 minutes (docs/performance.md),
-so only /live asks for that. When a collector runs beside the bot, the bot waits for the
-commit (`LIVE_WAIT_S` at most) before it answers, so the answer is fresh.
+A commit every 10-s poll costs an SD card about 1.7 MB per 10 minutes (docs/performance.md),
+so only /live asks for that. The collector answers each new request by touching
+`commit.done` once it committed (or had nothing to commit). When a collector runs beside
+the bot, the bot waits for that answer, or for a newer sample, before it answers
+(`LIVE_WAIT_S` at most), so the answer is fresh. "Runs beside the bot": its heartbeat is
+fresh (same machine: the heartbeat lives in /dev/shm), or it answered a request within
+ANSWERED_TRUST_S (docker compose: the bot's container has its own /dev/shm and sees only the
+data dir).
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ COMMIT_REQUEST = "commit.request"  # one commit, now
 LIVE_WINDOW_S = 600.0  # a /live request keeps the collector committing every poll this long
 LIVE_WAIT_S = 15.0  # the longest the bot waits for the commit it asked for
 ASKED_FRESH_S = 60.0  # a commit request older than this is history (e.g. at a restart)
+COMMIT_DONE = "commit.done"  # the collector's answer: touched when it handled a request
+ANSWERED_TRUST_S = 86400.0  # a collector that answered within this long is taken to run
 
 
 class Requests(NamedTuple):
@@ -40,24 +47,63 @@ class Requests(NamedTuple):
     commit: float | None
 
 
-def request_live(data_dir: Path, stream: bool = False) -> bool:
+def request_live(data_dir: Path, stream: bool = False) -> float | None:
     """Ask the collector for fresh data: one commit now, or (`stream`, /live) every poll for
-    LIVE_WINDOW_S. True when it is worth waiting for that commit: a collector runs here (its
-    heartbeat is fresh) and no /live request already has every poll committed. Never
-    raises: a read-only data dir only means the answer may be older."""
+    LIVE_WINDOW_S. The request's time (epoch seconds, the file's mtime) when it is worth
+    waiting for the collector's answer (`answered`): a collector runs beside the bot
+    (`collector_runs`) and no /live request already has every poll committed; else None.
+    Never raises: a read-only data dir only means the answer may be older."""
     path = Path(data_dir) / (LIVE_REQUEST if stream else COMMIT_REQUEST)
     streaming = live_wanted(data_dir)
+    try:
+        path.touch(mode=0o600)
+        os.utime(path)
+        asked = path.stat().st_mtime
+    except OSError:
+        return None
+    return None if streaming or not collector_runs(data_dir) else asked
+
+
+def collector_runs(data_dir: Path, now: float | None = None) -> bool:
+    """Whether a collector commits for this data dir: its heartbeat is fresh and does not
+    say it stopped (same machine), or it answered a request within ANSWERED_TRUST_S (the
+    only sign across containers) and its heartbeat, where visible, does not say stopped."""
+    from heatpump import heartbeat
+
+    now = time.time() if now is None else now
+    beat = heartbeat.heartbeat_path(Path(data_dir), "collector")
+    if heartbeat.content(beat).get("stopped") is True:
+        return False
+    age = heartbeat.age_s(Path(data_dir), "collector", now)
+    if age is not None and age < 2 * heartbeat.BEAT_EVERY_S:
+        return True
+    done = _fresh(Path(data_dir) / COMMIT_DONE, ANSWERED_TRUST_S, now)
+    return done is not None
+
+
+def answer(data_dir: Path) -> None:
+    """The collector handled a new request (committed what it held, or held nothing):
+    touch `commit.done`, which the bot's wait looks for. Never raises."""
+    path = Path(data_dir) / COMMIT_DONE
     with contextlib.suppress(OSError):
         path.touch(mode=0o600)
         os.utime(path)
-    if streaming:
-        return False
-    from heatpump import heartbeat
 
-    age = heartbeat.age_s(Path(data_dir), "collector", time.time())
-    stopped = heartbeat.content(heartbeat.heartbeat_path(Path(data_dir), "collector")).get(
-        "stopped") is True
-    return age is not None and age < 2 * heartbeat.BEAT_EVERY_S and not stopped
+
+def answered(data_dir: Path, asked: float) -> bool:
+    """Whether the collector answered the request made at `asked` (one stat)."""
+    try:
+        return (Path(data_dir) / COMMIT_DONE).stat().st_mtime >= asked
+    except OSError:
+        return False
+
+
+def withdraw(data_dir: Path) -> None:
+    """A collector that stops answers no more requests: remove `commit.done`, so the bot
+    does not wait for it (a crash leaves it, and the bot waits LIVE_WAIT_S per request for
+    at most ANSWERED_TRUST_S). Never raises."""
+    with contextlib.suppress(OSError):
+        (Path(data_dir) / COMMIT_DONE).unlink()
 
 
 def live_wanted(data_dir: Path, now: float | None = None) -> bool:

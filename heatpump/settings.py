@@ -609,7 +609,7 @@ class Settings:
     @property
     def flush_s(self) -> float:
         """Seconds between the collector's commits (HEATPUMP_FLUSH_MINUTES, or the store's
-        default: an hour embedded, every poll on InfluxDB)."""
+        default: 90 minutes embedded, every poll on InfluxDB)."""
         if self.flush_minutes is not None:
             return self.flush_minutes * 60.0
         return 0.0 if self.influx_url else EMBEDDED_FLUSH_S

@@ -105,9 +105,9 @@ def commit_lag(snap: Snapshot, cfg: Settings, health: Health | None,
     """How much older the newest stored sample may be than the newest sample the collector
     has at `snap.now`, while the source delivers fine.
 
-    The collector commits its samples every HEATPUMP_FLUSH_MINUTES (`Settings.flush_s`: an
-    hour on the embedded store, every poll on InfluxDB; docs/collector.md "Commits"); in
-    between they wait in its memory, so a stored sample an hour old says nothing wrong
+    The collector commits its samples every HEATPUMP_FLUSH_MINUTES (`Settings.flush_s`: 90
+    minutes on the embedded store, every poll on InfluxDB; docs/collector.md "Commits"); in
+    between they wait in its memory, so a stored sample that old says nothing wrong
     (`snap.uncommitted` says how much when a replay knows better). Zero when the collector
     recorded the source `down` at or after that sample: a health change is committed at
     once, with everything the collector held, so the store is complete up to that record

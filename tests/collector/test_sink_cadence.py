@@ -114,6 +114,28 @@ def test_a_live_request_that_finds_the_store_down_spools_what_waited(tmp_path):
     assert [p.fields["power_w"] for p in s.spool] == [1.0] and not s.up
 
 
+def test_a_request_is_answered_even_when_nothing_waits(tmp_path):
+    """The bot waits for a newer sample or the collector's answer: a second /status within
+    one heat pump poll (nothing new to commit) is answered at once, not after LIVE_WAIT_S;
+    a commit that fails is not answered."""
+    request = {"now": Requests(None, None)}
+    answers: list[int] = []
+    store, mono = MemoryStore(), Mono()
+    s = DurableSink(store, Spool(tmp_path / "spool", 10_000_000), mono, flush_s=3600,
+                    live=lambda: request["now"], answer=lambda: answers.append(store.flushes))
+    s.write([point(0)])
+    mono.t = 10
+    s.write([point(1)])
+    request["now"] = Requests(None, 1.7e9)
+    assert s.look_live() is True and answers == [2]  # answered after the commit
+    request["now"] = Requests(None, 1.7e9 + 5)
+    assert s.look_live() is False and answers == [2, 2]  # nothing waited: answered at once
+    assert s.look_live() is False and answers == [2, 2]  # the same request: once
+    s.write([point(2)])
+    store.down = True
+    request["now"] = Requests(None, 1.7e9 + 9)
+    assert s.look_live() is False and answers == [2, 2]  # not committed: no answer
+
 def test_every_batch_with_flush_s_zero(tmp_path):
     s, store, _ = sink(tmp_path, flush_s=0)
     for i in range(5):
@@ -169,10 +191,11 @@ def test_a_source_that_fails_commits_its_down_state_and_what_waited_at_once(tmp_
     assert len(store.all("meter")) == 30  # every sample before the failure
 
 
-# --- what the collector commits at once on the embedded store's hourly cadence -----------
+# --- what the collector commits at once on the embedded store's regular cadence ---------
 # The real collector (build_collector: the wiring of `heatpump collect`) over the simulated
 # Vitocal alone (no meter), into SQLite, on a virtual clock; a second connection reads what
-# the bot would see. The first poll at T0 is committed; the next hourly commit is at T0+1h.
+# the bot would see. The first poll at T0 is committed; the next regular commit an hour or
+# more later.
 
 def vicare_only(tmp_path, scenarios=()):
     from collector.collect_cmd import build_collector
@@ -218,7 +241,7 @@ def minute(p: Point) -> float:
 def test_a_fault_message_and_its_end_are_committed_at_once(tmp_path):
     """The alert rule reads each device's last stored poll's messages: the poll where a
     fault begins, and the one where it ends, are committed at once (two commits per fault),
-    the polls between wait for the hourly commit as before."""
+    the polls between wait for the regular commit as before."""
     from simhouse.house import Fault
 
     fault = Fault(T0 + timedelta(minutes=20), T0 + timedelta(minutes=40))
@@ -249,7 +272,7 @@ def test_a_setting_change_is_committed_at_once(tmp_path):
     assert [(minute(c), c.tags["setting"], c.fields["old"], c.fields["new"])
             for c in changes] == [(20, "heating_curve_slope", "0.6", "0.5")]
     assert minute(bot_sees("heatpump")[-1]) == 20
-    until(26)  # the next poll changes nothing: it waits for the hourly commit
+    until(26)  # the next poll changes nothing: it waits for the regular commit
     assert minute(bot_sees("heatpump")[-1]) == 20
 
 
@@ -257,19 +280,22 @@ def test_a_new_live_request_commits_within_the_bots_wait_without_a_poll(tmp_path
     """/status touches commit.request and waits LIVE_WAIT_S for a commit; a Viessmann-only
     set-up polls every 5 minutes, so the loop itself looks (two stats per step, at least
     every LIVE_LOOK_S) and commits what it holds, once; /live has every poll committed."""
-    from heatpump.live import LIVE_WAIT_S, request_live
+    from heatpump.live import COMMIT_DONE, LIVE_WAIT_S, request_live
 
     col, clock, until, bot_sees, data = vicare_only(tmp_path)
     until(31)  # the poll at 30 min is the last; the next is at 35
-    assert minute(bot_sees("heatpump")[-1]) == 0  # 5..30 wait for the hourly commit
+    assert minute(bot_sees("heatpump")[-1]) == 0  # 5..30 wait for the regular commit
     request_live(data)  # what the bot does for /status
     asked = clock.monotonic()
     col.step()
     assert [minute(p) for p in bot_sees("heatpump")] == [5 * i for i in range(7)]
     assert clock.monotonic() - asked <= LIVE_WAIT_S
-    until(36)  # one commit asked, one made: the next poll waits for the hourly commit
+    assert (data / COMMIT_DONE).exists()  # answered: the bot's wait ends with it
+    until(36)  # one commit asked, one made: the next poll waits for the regular commit
     assert minute(bot_sees("heatpump")[-1]) == 30
     request_live(data, stream=True)  # /live
     col.step()
     until(41)  # while /live is in force every poll is committed
     assert minute(bot_sees("heatpump")[-1]) == 40
+    col.shutdown()  # a stopped collector answers no more: the bot must not wait for it
+    assert not (data / COMMIT_DONE).exists()

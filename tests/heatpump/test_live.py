@@ -67,3 +67,29 @@ def test_status_and_live_ask_for_fresh_data_in_the_stores_data_dir(tmp_path):
     with SQLiteStore(demo / "heatpump.sqlite3", settings.tz) as store:
         answer("/live", Context(store, settings, lambda: datetime(2026, 1, 1, tzinfo=UTC)))
         assert live_wanted(demo)
+
+
+def test_a_collector_seen_only_by_its_answers_counts_as_running(tmp_path):
+    """docker compose: the bot's container has its own /dev/shm and never sees the
+    collector's heartbeat; a collector that answered a request within a day is taken to
+    run, one that stopped withdraws its answer, one whose visible heartbeat says stopped
+    does not run."""
+    from heatpump import heartbeat
+    from heatpump.live import ANSWERED_TRUST_S, answer, answered, collector_runs, withdraw
+
+    assert not collector_runs(tmp_path)
+    assert request_live(tmp_path) is None  # nobody to wait for
+    answer(tmp_path)  # a collector handled an earlier request
+    assert collector_runs(tmp_path)
+    assert not collector_runs(tmp_path, time.time() + ANSWERED_TRUST_S + 1)
+    asked = request_live(tmp_path)
+    assert asked is not None and not answered(tmp_path, asked + 1e-3)
+    answer(tmp_path)
+    assert answered(tmp_path, asked)
+    heartbeat.beat(tmp_path, "collector", {"stopped": True})
+    assert not collector_runs(tmp_path)
+    heartbeat.beat(tmp_path, "collector", {"sources": {}})
+    assert collector_runs(tmp_path)
+    heartbeat.heartbeat_path(tmp_path, "collector").unlink()
+    withdraw(tmp_path)
+    assert not collector_runs(tmp_path)
