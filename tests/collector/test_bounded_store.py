@@ -253,3 +253,60 @@ def test_a_caller_waiting_its_turn_fails_at_once_when_the_call_ahead_is_given_up
     thread.join(10)
     assert len(errors) == 1 and "within 0.3 s" in str(errors[0])
     assert bounded.abandoned == 1
+
+
+class SlowEverywhere(SQLiteStore):
+    """The embedded store, healthy but slow (`slow_s` per request), as a loaded disk or a
+    remote InfluxDB is: the collector's threads are sure to ask it at the same moment."""
+
+    slow_s = 0.05
+
+    def write(self, points) -> None:
+        time.sleep(self.slow_s)
+        super().write(points)
+
+    def flush(self) -> None:
+        time.sleep(self.slow_s)
+        super().flush()
+
+    def latest(self, *args, **kw):
+        time.sleep(self.slow_s)
+        return super().latest(*args, **kw)
+
+    def points(self, *args, **kw):
+        time.sleep(self.slow_s)
+        return super().points(*args, **kw)
+
+
+def test_the_collector_starting_in_real_time_over_the_simulated_house_sees_no_store_down(
+        tmp_path, caplog):
+    """`heatpump demo --live` / `heatpump collect` at start: the meter's first poll reads
+    the store on its poll thread (to resume its accounting) while the main loop writes the
+    heat pump's first batch. Neither is a store down, and nothing is spooled."""
+    import logging
+
+    from collector.service import RealClock
+    from heatpump.settings import Settings
+    from simhouse.demo_cmd import run_service, simulated_house
+    from simhouse.scenarios import Setup
+
+    caplog.set_level(logging.INFO)
+    settings = Settings.from_mapping({"HEATPUMP_DATA_DIR": str(tmp_path),
+                                      "HEATPUMP_TZ": "Europe/Berlin"})
+    clock = RealClock()
+    house = simulated_house(settings, clock.now(), Setup(), 7, clock.now)
+    store = SlowEverywhere(tmp_path / "db.sqlite3", settings.tz)
+    stop_at = time.monotonic() + 4.0  # both first polls (meter and heat pump) are at start
+    col = run_service(settings, house, store, clock=clock, data_dir=tmp_path / "demo",
+                      until=lambda: time.monotonic() >= stop_at, install_signals=False)
+    assert col.polls >= 2
+    assert isinstance(col.sink.store, BoundedStore) and col.sink.store.abandoned == 0
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("collector")]
+    assert not [line for line in said if "store down" in line or "spooling" in line
+                or "hung" in line or "cannot read" in line], said
+    assert not list((tmp_path / "demo" / "spool").glob("*"))
+    check = SQLiteStore(tmp_path / "db.sqlite3", settings.tz)
+    far = (T.replace(year=2000), T.replace(year=2100))
+    health = check.points("health", *far)
+    assert health and {h.fields["status"] for h in health} == {"up"}  # the store never down
+    assert check.points("heatpump", *far) and check.points("meter", *far)
