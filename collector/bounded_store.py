@@ -9,11 +9,14 @@ Here each call runs on one worker thread of its own and the caller waits at most
 `wait_s`: a call that has not returned by then raises StoreError (the sink spools, as for a
 store that refuses) and goes on in the background until the store's deadline ends it.
 While it does, every further call fails at once instead of queueing behind it, so a hung
-store costs the loop one short wait per attempt, never more. A store that is slow rather
-than hung (the late call succeeds) gets twice the wait next time, up to MAX_WAIT_S, so a
-slow replay still goes through (and fast answers bring it back down). `give_up()` (a
-SIGTERM) ends the current wait at once, and `finish_by(t)` caps every later wait at an
-absolute monotonic time (shutdown).
+store costs the loop one short wait per attempt, never more. A call merely in progress
+(its caller still waits: two threads asking at once, as at start, when the meter's poll
+thread reads the store to resume its accounting while the main loop writes) is no hang: the
+second caller waits its turn, and that time counts towards its own wait. A store that is
+slow rather than hung (the late call succeeds) gets twice the wait next time, up to
+MAX_WAIT_S, so a slow replay still goes through (and fast answers bring it back down).
+`give_up()` (a SIGTERM) ends the current waits at once, and `finish_by(t)` caps every later
+wait at an absolute monotonic time (shutdown).
 
 Writes are idempotent (the store overwrites a point with the same measurement, tags and
 time), so a write that the store takes after its caller gave up and spooled the points
@@ -81,11 +84,12 @@ class BoundedStore(Store):
         self.wait_s = wait_s
         self.max_wait_s = max(wait_s, max_wait_s)
         self._finish_by: float | None = None
-        self._giving_up = threading.Event()
         self._lock = threading.Lock()
         self._busy: _Call | None = None  # the call the worker is in (None: idle)
         self._todo: _Call | None = None
-        self._wake = threading.Condition(self._lock)
+        self._wake = threading.Condition(self._lock)  # the worker: a call to make
+        self._free = threading.Condition(self._lock)  # callers: the worker idle, or hung
+        self._give_ups = 0  # give_up() calls so far: a wait ends when this changes
         self.abandoned = 0  # calls given up on (for logs and tests)
         self._worker = threading.Thread(target=self._run, name="store-calls", daemon=True)
         self._worker.start()
@@ -117,8 +121,9 @@ class BoundedStore(Store):
 
     def give_up(self) -> None:
         """End the wait of a call in progress now (safe from a signal handler): it fails as
-        if the store had not answered; the next calls wait again (up to `finish_by`)."""
-        self._giving_up.set()
+        if the store had not answered; the next calls wait again (up to `finish_by`).
+        Callers waiting their turn behind it end their wait too (each thread's own wait)."""
+        self._give_ups += 1  # one writer (the main thread's handler); readers only compare
 
     def _run(self) -> None:
         while True:
@@ -135,6 +140,7 @@ class BoundedStore(Store):
                 if call.abandoned:
                     self._late(call)
                 call.done.set()  # under the lock: the caller's give-up is decided once
+                self._free.notify_all()  # callers waiting their turn
 
     def _late(self, call: _Call) -> None:
         took = time.monotonic() - call.started
@@ -153,30 +159,44 @@ class BoundedStore(Store):
             self.wait_s = max(self.base_wait_s, self.wait_s / 2)
 
     def _call(self, name: str, fn: Callable[[Store], T]) -> T:
+        """Run `fn` on the worker; return its value or raise its error, or StoreNoAnswer
+        once this caller's wait is over (its wait counts from here, including any time
+        spent waiting for another thread's call to finish)."""
+        give_ups = self._give_ups
         now = time.monotonic()
         wait = self.wait_s
         if self._finish_by is not None:
             wait = max(0.0, min(wait, self._finish_by - now))
+        end = now + wait
+
+        def over() -> bool:
+            return time.monotonic() >= end or self._give_ups != give_ups
+
         with self._wake:
-            if self._busy is not None:
-                raise StoreNoAnswer(f"the store has not answered a request for "
-                                 f"{now - self._busy.started:.0f} s (hung?)")
+            while self._busy is not None:  # another thread's call is in progress
+                if self._busy.abandoned:  # its caller stopped waiting: the store is hung
+                    raise StoreNoAnswer(f"the store has not answered a request for "
+                                        f"{time.monotonic() - self._busy.started:.0f} s "
+                                        "(hung?)")
+                if over():  # nothing of ours started, so nothing is abandoned
+                    raise StoreNoAnswer(f"the store was still busy with another request "
+                                        f"when {name} had waited {wait:.1f} s")
+                self._free.wait(max(0.0, min(SLICE_S, end - time.monotonic())))
             call = _Call(fn)
             self._busy = self._todo = call
             self._wake.notify()
-        self._giving_up.clear()
-        end = time.monotonic() + wait
         while not call.done.wait(max(0.0, min(SLICE_S, end - time.monotonic()))):
-            if time.monotonic() >= end or self._giving_up.is_set():
+            if over():
                 break
         if not call.done.is_set():
             with self._lock:
                 if not call.done.is_set():
                     call.abandoned = True
                     self.abandoned += 1
+                    self._free.notify_all()  # callers waiting their turn now fail at once
             if call.abandoned:
                 raise StoreNoAnswer(f"the store did not answer {name} within {wait:.1f} s "
-                                 "(hung or overloaded)")
+                                    "(hung or overloaded)")
         if call.error is not None:
             raise call.error
         self._on_time(call)
