@@ -261,10 +261,11 @@ class MeterState:
     records_note: str | None = None
 
 
-@dataclass(frozen=True)
-class MeterUpdate:
+class MeterUpdate(NamedTuple):
+    """What one reading yields (a named tuple, as `Baseline`: one is built per reading)."""
+
     points: tuple[Point, ...] = ()
-    events: tuple[MeterEvent, ...] = field(default_factory=tuple)
+    events: tuple[MeterEvent, ...] = ()
     # (covered seconds, running seconds) of the power interval this reading closed; None
     # when it closed none (first reading, a gap, no valid power)
     running: tuple[float, float] | None = None
@@ -453,18 +454,15 @@ def _plain_step(state: MeterState, reading: MeterReading, cfg: MeterConfig
         if closed is not None:
             points.append(closed)
         bucket = Bucket(minute)
+    # `_power`'s running time and start, then `Bucket.add` of the booked interval
     new_bucket = replace(
         bucket, running_s=bucket.running_s + (dt if state_prev else 0.0),
-        starts=bucket.starts + starts, has_power=True)
-    fields = new_bucket.__dict__
-    running_wh = energy * share
-    fields.update(energy_wh=fields["energy_wh"] + energy,
-                  duration_s=fields["duration_s"] + dt,
-                  running_wh=fields["running_wh"] + running_wh,
-                  bridged_wh=fields["bridged_wh"] + 0.0,
-                  bridged_s=fields["bridged_s"] + 0.0,
-                  estimated_wh=fields["estimated_wh"] + 0.0,
-                  filled_wh=fields["filled_wh"] + 0.0, has_energy=True, counter_wh=level)
+        starts=bucket.starts + starts, has_power=True,
+        energy_wh=bucket.energy_wh + energy, duration_s=bucket.duration_s + dt,
+        running_wh=bucket.running_wh + energy * share,
+        bridged_wh=bucket.bridged_wh + 0.0, bridged_s=bucket.bridged_s + 0.0,
+        estimated_wh=bucket.estimated_wh + 0.0, filled_wh=bucket.filled_wh + 0.0,
+        has_energy=True, counter_wh=level)
     new = replace(state, baseline=Baseline(t, level, uptime), prev_time=t, prev_power_w=power,
                   running=state_prev, negative_since=None, bucket=new_bucket,
                   last_reject=None, check_wh=check, recent=(), slices=())
