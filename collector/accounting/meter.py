@@ -48,7 +48,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, NamedTuple
@@ -358,7 +358,8 @@ def step(state: MeterState, reading: MeterReading, cfg: MeterConfig
     A plain reading (`_plain_step`: one poll after the last, valid values, a counter that
     agrees with its power interval, nothing held, faulty or pending) takes a direct path;
     every other reading takes the general rules (`_step_rules`). Both give the same result
-    bit for bit for a plain reading (tests/collector/test_meter_plain.py); the direct path
+    bit for bit for a plain reading (tests/collector/accounting/test_meter_plain.py); the
+    direct path
     exists because plain readings are nearly all of them (8,640 a day per meter)."""
     done = _plain_step(state, reading, cfg)
     if done is not None:
