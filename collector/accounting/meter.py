@@ -359,8 +359,8 @@ def step(state: MeterState, reading: MeterReading, cfg: MeterConfig
     agrees with its power interval, nothing held, faulty or pending) takes a direct path;
     every other reading takes the general rules (`_step_rules`). Both give the same result
     bit for bit for a plain reading (tests/collector/accounting/test_meter_plain.py); the
-    direct path
-    exists because plain readings are nearly all of them (8,640 a day per meter)."""
+    direct path exists because plain readings are nearly all of them (8,640 a day per
+    meter)."""
     done = _plain_step(state, reading, cfg)
     if done is not None:
         return done
