@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from collector.accounting.counters import (
@@ -754,3 +754,63 @@ def test_counter_families_agree_with_reading_of(counters: dict[str, float]) -> N
         assert families.readings(kind) == {c: r for c, r in expected.items() if r is not None}
         assert list(families.readings(kind)) == [c for c, r in expected.items()
                                                  if r is not None]
+
+
+def test_counter_families_keep_the_grouping_not_the_values() -> None:
+    """The grouping is kept per key set (a device reports the same keys at every poll):
+    a later sample with the same keys reads its own values and read-at times, in its own
+    key order, and one with other keys groups its own."""
+    first = hp(t(2026, 1, 1, 12), summary("heat.heating", 1.0, 2.0, 3.0, 4.0))
+    second = hp(t(2026, 1, 1, 12, 5), summary("heat.heating", 1.5, 2.5, 3.5, 4.0),
+                {"heat.heating.month": t(2026, 1, 1, 11)})
+    assert CounterFamilies(first).readings("heat")["heating"] == Reading(
+        {"day": 1.0, "month": 2.0, "year": 3.0, "last_month": 4.0},
+        dict.fromkeys(("day", "month", "year", "last_month"), first.time))
+    got = CounterFamilies(second).readings("heat")["heating"]
+    assert got.values == {"day": 1.5, "month": 2.5, "year": 3.5, "last_month": 4.0}
+    assert got.times == {**dict.fromkeys(("day", "year", "last_month"), second.time),
+                         "month": t(2026, 1, 1, 11)}
+    other = hp(t(2026, 1, 1, 12, 10), {"heat.dhw.year": 9.0, "heat.dhw.day": 1.0})
+    families = CounterFamilies(other)
+    assert families.circuits("heat") == ("dhw",)
+    assert list(families.readings("heat")["dhw"].values) == ["year", "day"]
+
+
+_finite_kwh = st.floats(min_value=0, max_value=1e5, allow_nan=False)
+_any_kwh = st.one_of(_finite_kwh, st.sampled_from([math.nan, math.inf, -math.inf, -0.0,
+                                                    0.0, 1.0, 12.0]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["day", "week", "month", "year", "last_day",
+                                        "last_month", "last_year"]), _any_kwh, max_size=7),
+       st.dictionaries(st.sampled_from(["day", "week", "month", "year", "last_day",
+                                        "last_month", "last_year"]),
+                       st.integers(min_value=-600, max_value=3600 * 30)),
+       st.floats(min_value=-5.0, max_value=40.0, allow_nan=False),
+       st.sampled_from([(), ("heating", "dhw")]))
+@example({"day": 1.0, "year": 2.0}, {"day": 600, "year": 600}, -5.0, ())  # rejected
+@example({"day": 1.0, "year": math.inf}, {"day": 600, "year": 600}, 14.0, ())
+@example({"day": 1.0, "month": 2.0}, {"day": 600}, 14.0, ("heating", "dhw"))
+def test_unchanged_counters_take_the_short_way_to_the_same_step(
+        values, moved_s, cap_kw, parts) -> None:
+    """`counter_step` of a reading with the reference's values skips the rule tables; it
+    must come to exactly what the rules give (the coarsest moved counter, nothing gained;
+    a cap below zero, no period or none moved, and NaN or infinite values go the long
+    way)."""
+    from collector.accounting.counters import _by_the_rules
+
+    a = t(2026, 1, 15, 12)
+    ref = Reading(dict(values), dict.fromkeys(values, a), parts)
+    cur = Reading(dict(values), {p: a + timedelta(seconds=moved_s.get(p, 0)) for p in values},
+                  parts)
+    try:
+        expected = _by_the_rules(ref, cur, cap_kw, "heat.heating")
+    except (ValueError, OverflowError) as exc:  # NaN/inf: the rules refuse them
+        with pytest.raises(type(exc)):
+            counter_step(ref, cur, cap_kw, "heat.heating")
+        return
+    got = counter_step(ref, cur, cap_kw, "heat.heating")
+    assert got == expected
+    if got.delta is not None:
+        assert math.copysign(1.0, got.delta.kwh) == math.copysign(1.0, expected.delta.kwh)
