@@ -125,7 +125,7 @@ class _Summary:
     """One summary feature (`<feature>.<circuit>`: currentDay ... lastYear) as far as it
     holds for a device day: the series' totals (kWh, simhouse.house.COUNTER_SERIES) at the
     starts of the current day, month and year and of the day six days back, and the
-    energy of last month and last year."""
+    energy of last month and last year (with their wire entries, the same all day)."""
 
     name: str
     series: str
@@ -136,6 +136,8 @@ class _Summary:
     seven_days: float
     last_month: float
     last_year: float
+    last_month_entry: dict[str, Any]
+    last_year_entry: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -318,14 +320,14 @@ class SimulatedVitocal:
             dip_of = dip if c.dips else 0.0
             if zero:
                 props = {name: _kwh(0.0) for name in _SUMMARY_PROPS}
-            else:
+            else:  # (the closed periods' entries are the day's: the same objects all day)
                 props = {
                     "currentDay": _kwh(now_kwh - c.day - dip_of),
                     "currentMonth": _kwh(now_kwh - c.month - dip_of),
                     "currentYear": _kwh(now_kwh - c.year - dip_of),
-                    "lastMonth": _kwh(c.last_month),
+                    "lastMonth": c.last_month_entry,
                     "lastSevenDays": _kwh(now_kwh - c.seven_days),
-                    "lastYear": _kwh(c.last_year),
+                    "lastYear": c.last_year_entry,
                 }
             out.append(self._feature(c.name, props, stamp))
         if q.power_counters or (q.heat_counters and q.heat_arrays):
@@ -357,13 +359,14 @@ class SimulatedVitocal:
                 def total(start: float, series: str = series) -> float:
                     return self._totals(start)[series]
 
+                last_month = total(p.months[0]) - total(p.months[1])
+                last_year = total(p.years[0]) - total(p.years[1])
                 summaries.append(_Summary(
                     f"{_SUMMARY_FEATURE[kind]}.{circuit}", series,
                     # a dip of the heat pump's counters is not one of the rod's (often at 0)
                     kind != "heating_rod",
                     total(p.days[0]), total(p.months[0]), total(p.years[0]), total(p.days[6]),
-                    total(p.months[0]) - total(p.months[1]),
-                    total(p.years[0]) - total(p.years[1])))
+                    last_month, last_year, _kwh(last_month), _kwh(last_year)))
         self._keep(key, summaries)
         return summaries
 
@@ -377,14 +380,23 @@ class SimulatedVitocal:
         read_stamp = _str(_iso(read_at))
         out = []
         for a in self._arrays(self._periods(t)):
-            now_kwh = [current[series] for series in a.series]
             props: dict[str, Any] = {}
-            for name, read_at_name, begins, closed in a.periods:
-                running = sum([kwh - begin for kwh, begin in zip(now_kwh, begins, strict=True)])
-                props[name] = {"type": "array", "unit": "kilowattHour",
-                               "value": [0.0] * (1 + len(closed)) if zero
-                               else [_trunc(running), *closed]}
-                props[read_at_name] = read_stamp
+            if len(a.series) == 1:  # (the sum of one series' energy is its energy)
+                now_kwh = current[a.series[0]]
+                for name, read_at_name, begins, closed in a.periods:
+                    props[name] = {"type": "array", "unit": "kilowattHour",
+                                   "value": [0.0] * (1 + len(closed)) if zero
+                                   else [_trunc(now_kwh - begins[0]), *closed]}
+                    props[read_at_name] = read_stamp
+            else:
+                now_each = [current[series] for series in a.series]
+                for name, read_at_name, begins, closed in a.periods:
+                    running = sum([kwh - begin
+                                   for kwh, begin in zip(now_each, begins, strict=True)])
+                    props[name] = {"type": "array", "unit": "kilowattHour",
+                                   "value": [0.0] * (1 + len(closed)) if zero
+                                   else [_trunc(running), *closed]}
+                    props[read_at_name] = read_stamp
             out.append(self._feature(a.name, props, now_stamp))
         return out
 
