@@ -178,6 +178,10 @@ def _summed(found: list[Reading | None], parts: list[str]) -> Reading | None:
     keys = set.intersection(*(set(r.values) for r in readings))
     if not keys:
         return None
+    if len(readings) == 2:  # heating and hot water, at every poll: the same sums, unrolled
+        (a, a_at), (b, b_at) = ((r.values, r.times) for r in readings)
+        return Reading({k: round(0 + a[k] + b[k], 6) for k in keys},  # as sum() adds
+                       {k: min(a_at[k], b_at[k]) for k in keys}, tuple(parts))
     return Reading({k: round(sum(r.values[k] for r in readings), 6) for k in keys},
                    {k: min(r.times[k] for r in readings) for k in keys}, tuple(parts))
 

@@ -814,3 +814,32 @@ def test_unchanged_counters_take_the_short_way_to_the_same_step(
     assert got == expected
     if got.delta is not None:
         assert math.copysign(1.0, got.delta.kwh) == math.copysign(1.0, expected.delta.kwh)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(["day", "month", "year", "last_year"]),
+                                st.one_of(st.floats(allow_nan=False, allow_infinity=False,
+                                                    width=64),
+                                          st.integers(-10**6, 10**6),
+                                          st.sampled_from([-0.0, 0.0, 0.1, 0.2])),
+                                min_size=1), min_size=1, max_size=3))
+def test_a_summed_total_is_the_plain_sum_of_its_circuits(per_circuit) -> None:
+    """The total of a device without one (summed from its circuits at every poll, two of
+    them unrolled) is exactly round(sum(...), 6) per common period, read at the oldest of
+    their times, as the sum of any other number of circuits."""
+    from collector.accounting.counters import _summed
+
+    a = t(2026, 1, 15, 12)
+    readings = [Reading(v, {k: a + timedelta(minutes=n + len(k)) for k in v})
+                for n, v in enumerate(per_circuit)]
+    parts = [f"c{n}" for n in range(len(readings))]
+    got = _summed([*readings, None], parts)
+    keys = set.intersection(*(set(r.values) for r in readings))
+    if not keys:
+        assert got is None
+        return
+    assert got is not None and got.parts == tuple(parts)
+    for k in keys:
+        want = round(sum(r.values[k] for r in readings), 6)
+        assert repr(got.values[k]) == repr(want)
+        assert got.times[k] == min(r.times[k] for r in readings)
