@@ -44,6 +44,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from simhouse.minute_rng import MinuteSeeds
+
 MINUTES_PER_CHUNK = 1440
 METER_STEP_S = 10
 WATER_KWH_PER_M3K = 1.163  # heat capacity of water: kWh per m³ and K (= Wh per litre and K)
@@ -455,6 +457,8 @@ class _Chunk:
     end_state: _State = field(repr=False)
     # the rod's counters at the start of each minute: "run_s", "starts", "level1_s", ...
     rod: dict[str, np.ndarray] = field(default_factory=dict)
+    # the heat pump's per-minute sensor noise generators, seeded when first asked
+    pump_noise: MinuteSeeds | None = field(default=None, repr=False)
 
 
 # --- the simulator -------------------------------------------------------------------------
@@ -1287,7 +1291,9 @@ class Simulator:
         """The heat pump's report in minute `k` of `chunk`: sensors rounded to 0.1 K with a
         little noise (fixed per minute, so a repeated question gets the same answer)."""
         m = chunk.minutes
-        noise = np.random.default_rng([self.seed, 4, chunk.index, k]).normal(0.0, 0.05, 4)
+        if chunk.pump_noise is None:  # default_rng([seed, 4, index, k]) of every minute
+            chunk.pump_noise = MinuteSeeds(self.seed, 4, chunk.index, len(chunk.mode))
+        noise = chunk.pump_noise.normal(k, 0.05, 4)
         mode = int(chunk.mode[k])
         faults = [f for f in self.scenarios if isinstance(f, Fault)]
         messages = tuple(PumpMessage("error", f.code, f.priority, f.start)
