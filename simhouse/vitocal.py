@@ -335,7 +335,7 @@ class SimulatedVitocal:
             stuck = [a for a, b in q.stuck if a <= read_at < b]
             if stuck:  # stuck counters: the arrays hold their values too
                 read_at = min(stuck)
-            out.extend(self._array_features(read_at, zero, stamp))
+            out.extend(self._array_features(read_at, zero, stamp, now))
         return out
 
     def _summaries(self, p: _Periods) -> list[_Summary]:
@@ -370,14 +370,15 @@ class SimulatedVitocal:
         self._keep(key, summaries)
         return summaries
 
-    def _array_features(self, read_at: datetime, zero: bool, now_stamp: str
+    def _array_features(self, read_at: datetime, zero: bool, now_stamp: str, now: datetime
                         ) -> list[dict[str, Any]]:
         """heating.power.consumption.{total,heating,dhw} and (with `heat_arrays`)
         heating.heat.production.{heating,dhw}: [current, previous, ...] arrays of the
-        energy the device counted, as of `read_at` (their `*ValueReadAt`)."""
+        energy the device counted, as of `read_at` (their `*ValueReadAt`; `now_stamp` is
+        the answer's time `now`)."""
         t = _epoch(read_at)
         current = self._totals(t)
-        read_stamp = _str(_iso(read_at))
+        read_stamp = _str(now_stamp if read_at is now else _iso(read_at))
         out = []
         for a in self._arrays(self._periods(t)):
             props: dict[str, Any] = {}
@@ -509,8 +510,8 @@ def _trunc(kwh: float) -> float:
     the float nearest to the decimal, as round(steps * 0.1, 1) is (checked for every step
     count up to 3e6 and at random up to 1e12), at a fraction of its cost: ~56 of these per
     answer."""
-    steps = math.floor(kwh / COUNTER_STEP_KWH + 1e-6)
-    return max(0.0, steps / COUNTER_STEPS_PER_KWH)
+    value = math.floor(kwh / COUNTER_STEP_KWH + 1e-6) / COUNTER_STEPS_PER_KWH
+    return value if value > 0.0 else 0.0  # (max(0.0, value), without the call)
 
 
 def _kwh(value: float) -> dict[str, Any]:

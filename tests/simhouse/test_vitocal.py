@@ -694,3 +694,19 @@ def test_heat_arrays_follow_the_quirks(sim):
     # the heat arrays are the device's memory only: the counters the accounting reads stay
     assert sample(vitocal(sim), now).counters == sample(
         vitocal(sim, heat_arrays=False), now).counters
+
+
+def test_truncation_never_goes_below_zero_and_keeps_the_steps() -> None:
+    """The device's truncation to 0.1 kWh (at some sixty values per answer): the step
+    below the value (with a 1e-6 guard for values a hair under a step), never negative,
+    0.0 (not -0.0) at zero."""
+    import random
+
+    from simhouse.vitocal import _trunc
+
+    rng = random.Random(5)
+    values = [0.0, -0.0, 0.1, 0.3, 0.7, 1e-9, -1e-9, -0.05, -5.0, 2.9999999, 12345.6,
+              *(rng.uniform(-50, 50000) for _ in range(2000))]
+    for kwh in values:
+        want = max(0.0, math.floor(kwh / 0.1 + 1e-6) / 10)
+        assert repr(_trunc(kwh)) == repr(want), kwh

@@ -843,3 +843,28 @@ def test_a_summed_total_is_the_plain_sum_of_its_circuits(per_circuit) -> None:
         want = round(sum(r.values[k] for r in readings), 6)
         assert repr(got.values[k]) == repr(want)
         assert got.times[k] == min(r.times[k] for r in readings)
+
+
+def test_a_state_snapshot_copies_every_field_of_every_family() -> None:
+    """The pipeline keeps `copy_state` of the device for its state file while accounting
+    goes on changing the families in place: every field must be copied, and the copies
+    must not change with the accountant's."""
+    import dataclasses
+
+    from collector.accounting.heat import Family, copy_state
+
+    acct = HeatAccountant(7.0, 300, tz=BERLIN)
+    a = t(2026, 1, 15, 12)
+    acct.add(hp(a, summary("heat.heating", 1.0, 2.0, 3.0, 4.0)))
+    st = acct.devices["hp"]
+    fam = st.families["heat.heating"]
+    fam.glitch_since, fam.stale_since, fam.day_restart = a, a - timedelta(days=2), "off"
+    snap = copy_state(st)
+    assert snap.sample is st.sample and snap.families.keys() == st.families.keys()
+    for name, f in st.families.items():
+        copied = snap.families[name]
+        assert copied is not f
+        assert {x.name: getattr(copied, x.name) for x in dataclasses.fields(Family)} == \
+            {x.name: getattr(f, x.name) for x in dataclasses.fields(Family)}
+    fam.day_restart = "midnight"
+    assert snap.families["heat.heating"].day_restart == "off"
