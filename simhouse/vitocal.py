@@ -173,7 +173,8 @@ class SimulatedVitocal:
         self._day_parts: dict[tuple[float, str], Any] = {}
         self._features_path = (f"/features/installations/{INSTALLATION_ID}/gateways/{gateway}"
                                f"/devices/{device_id}/features/")
-        self._uris: dict[str, str] = {}  # feature name -> its "uri"
+        # feature name -> its envelope (ids, "uri"); each answer fills in a copy
+        self._templates: dict[str, dict[str, Any]] = {}
 
     # --- the API -------------------------------------------------------------------------
 
@@ -207,12 +208,19 @@ class SimulatedVitocal:
 
     def _feature(self, name: str, props: dict[str, Any], stamp: str,
                  enabled: bool = True) -> dict[str, Any]:
-        uri = self._uris.get(name)
-        if uri is None:  # the same few dozen names at every answer
-            uri = self._uris[name] = f"{API_ROOT}{self._features_path}{name}"
-        return {"apiVersion": 1, "commands": {}, "deviceId": self.device_id, "feature": name,
-                "gatewayId": self.gateway, "isEnabled": enabled, "isReady": True,
-                "properties": props, "timestamp": stamp, "uri": uri}
+        template = self._templates.get(name)
+        if template is None:  # the same few dozen names at every answer
+            template = self._templates[name] = {
+                "apiVersion": 1, "commands": {}, "deviceId": self.device_id, "feature": name,
+                "gatewayId": self.gateway, "isEnabled": True, "isReady": True,
+                "properties": None, "timestamp": None,
+                "uri": f"{API_ROOT}{self._features_path}{name}"}
+        feature = template.copy()  # (the keys in the wire order, without rebuilding them)
+        feature["commands"] = {}
+        feature["isEnabled"] = enabled
+        feature["properties"] = props
+        feature["timestamp"] = stamp
+        return feature
 
     def _features(self, state: PumpState, now: datetime) -> list[dict[str, Any]]:
         v, q = state.values, self.quirks

@@ -62,7 +62,9 @@ class Features:
 
     def prop(self, name: str, prop: str) -> tuple[Any, str | None] | None:
         """(value, unit) of one property, or None when absent."""
-        feature = self.get(name)
+        feature = self._usable.get(name, _UNSEEN)
+        if feature is _UNSEEN:
+            feature = self.get(name)
         if feature is None:
             return None
         entry = (feature.get("properties") or {}).get(prop)
@@ -76,6 +78,9 @@ class Features:
         if enabled and isinstance(enabled[0], list) and enabled[0]:
             return str(enabled[0][0])
         return "0"
+
+
+_UNSEEN: Any = object()  # a name `Features.get` has not been asked for yet
 
 
 def _is_mapping(value: Any) -> bool:
@@ -424,7 +429,9 @@ def map_counters_read_at(features: Features) -> tuple[dict[str, float], dict[str
                     continue
                 value = value[index]
             factor = ENERGY_FACTORS_TO_KWH.get(unit)
-            if factor is None or isinstance(value, bool) or not isinstance(value, int | float):
+            if factor is None or (type(value) is not float  # (a float: a number, at once)
+                                  and (isinstance(value, bool)
+                                       or not isinstance(value, int | float))):
                 continue
             counters[key] = round(float(value) * factor, 6)
             if index is not None:
