@@ -94,14 +94,13 @@ class CounterFamilies:
 
     def __init__(self, sample: HeatPumpSample):
         self.sample = sample
-        # kind -> circuit -> ((period, counter key), ...), in the sample's order; a key
-        # without a period still names its circuit
-        self._grouped = _layout(tuple(sample.counters))
+        # kind -> circuit -> ((period, counter key), ...), in the sample's order (a key
+        # without a period still names its circuit), and kind -> its circuits
+        self._grouped, self._circuits = _layout(tuple(sample.counters))
 
     def circuits(self, kind: str) -> tuple[str, ...]:
         """`family_circuits`: the circuits for which `kind` counters are reported."""
-        found = self._grouped.get(kind, {})
-        return tuple(c for c in ("total", *CIRCUITS) if c in found)
+        return self._circuits.get(kind, ())
 
     def reading(self, kind: str, circuit: str) -> Reading | None:
         """`reading_of`."""
@@ -141,14 +140,15 @@ class CounterFamilies:
         return Reading(values, times)
 
 
-_Layout = dict[str, dict[str, tuple[tuple[str, str], ...]]]
+_Layout = tuple[dict[str, dict[str, tuple[tuple[str, str], ...]]], dict[str, tuple[str, ...]]]
 _LAYOUTS: dict[tuple[str, ...], _Layout] = {}
 _LAYOUTS_KEPT = 64  # a device reports one key set (a few while features come and go)
 
 
 def _layout(keys: tuple[str, ...]) -> _Layout:
-    """kind -> circuit -> ((period, key), ...) of a sample's counter keys, in their order;
-    kept per key set (the same at every poll of a device)."""
+    """kind -> circuit -> ((period, key), ...) of a sample's counter keys, in their order,
+    and kind -> its circuits (in "total", *CIRCUITS order); kept per key set (the same at
+    every poll of a device)."""
     found = _LAYOUTS.get(keys)
     if found is not None:
         return found
@@ -161,11 +161,13 @@ def _layout(keys: tuple[str, ...]) -> _Layout:
         periods = grouped.setdefault(kind, {}).setdefault(circuit, [])
         if dot:
             periods.append((period, key))
-    layout = {kind: {circuit: tuple(periods) for circuit, periods in circuits.items()}
-              for kind, circuits in grouped.items()}
+    grouping = {kind: {circuit: tuple(periods) for circuit, periods in circuits.items()}
+                for kind, circuits in grouped.items()}
+    circuits_of = {kind: tuple(c for c in ("total", *CIRCUITS) if c in by_circuit)
+                   for kind, by_circuit in grouping.items()}
     if len(_LAYOUTS) >= _LAYOUTS_KEPT:
         _LAYOUTS.clear()
-    _LAYOUTS[keys] = layout
+    layout = _LAYOUTS[keys] = (grouping, circuits_of)
     return layout
 
 

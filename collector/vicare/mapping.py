@@ -366,14 +366,18 @@ def map_values(features: Features) -> dict[str, FieldValue]:
     """Every `FIELDS` row the device offers, converted; absent rows are left out."""
     circuit = features.circuit()
     values: dict[str, FieldValue] = {}
+    usable = features.get
     for field, names, prop, convert in _shape_plan(circuit, features.shape)[0]:
         if field in values:
             continue  # an earlier row of the same field was present: first wins
         for name in names:
-            found = features.prop(name, prop)
-            if found is None:
+            feature = usable(name)  # (Features.prop, inline: some twenty-five per poll)
+            if feature is None:
                 continue
-            converted = convert(*found)
+            entry = (feature.get("properties") or {}).get(prop)
+            if not _is_mapping(entry) or "value" not in entry:
+                continue
+            converted = convert(entry["value"], entry.get("unit"))
             if converted is not None:
                 values[field] = converted
                 break

@@ -774,6 +774,12 @@ def test_counter_families_keep_the_grouping_not_the_values() -> None:
     families = CounterFamilies(other)
     assert families.circuits("heat") == ("dhw",)
     assert list(families.readings("heat")["dhw"].values) == ["year", "day"]
+    shuffled = CounterFamilies(hp(t(2026, 1, 1, 12, 15), {
+        "heat.cooling.day": 1.0, "heat.dhw.day": 1.0, "heat.total.day": 2.0,
+        "electricity.dhw.day": 0.5, "heat.heating.day": 1.0}))
+    assert shuffled.circuits("heat") == ("total", "heating", "dhw", "cooling")
+    assert shuffled.circuits("electricity") == ("dhw",)
+    assert shuffled.circuits("heating_rod") == ()
 
 
 _finite_kwh = st.floats(min_value=0, max_value=1e5, allow_nan=False)
