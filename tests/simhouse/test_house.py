@@ -611,3 +611,33 @@ def test_minutes_carry_time_mode_and_events(year):
     assert set(np.unique(year["mode"]).tolist()) <= {IDLE, HEAT, DHW, DEFROST, LOCKED}
     assert year["started"].dtype == bool
     assert not year["fault"].any()
+
+
+def test_a_pump_report_reads_the_chunks_own_numbers() -> None:
+    """`pump_state` reads its minute from per-chunk lists (made once per chunk): the same
+    numbers as the chunk's numpy columns, with the minute's own noise, rod included."""
+    from simhouse.house import MINUTES_PER_CHUNK
+
+    sim = Simulator(3, datetime(2026, 1, 10, tzinfo=UTC), BERLIN)
+    for minutes in (0, 7, 301, 1439, 1440, 2000, 2879):
+        when = sim.start + timedelta(minutes=minutes, seconds=2)
+        state = sim.pump_state(when)
+        assert state is not None
+        chunk, k = sim._chunk(minutes // MINUTES_PER_CHUNK), minutes % MINUTES_PER_CHUNK
+        m = chunk.minutes
+        noise = np.random.default_rng([3, 4, chunk.index, k]).normal(0.0, 0.05, 4)
+        v = state.values
+        assert [v["outside_temp_c"], v["supply_temp_c"], v["return_temp_c"],
+                v["dhw_temp_c"]] == [round(float(m[c][k] + noise[i]), 1) for i, c in
+                                     enumerate(("outdoor_c", "supply_c", "return_c", "dhw_c"))]
+        assert state.mode == MODE_NAMES[int(chunk.mode[k])]
+        assert v["compressor_hours_h"] == float(chunk.run_s[k]) / 3600.0
+        assert v["compressor_starts"] == int(chunk.starts[k])
+        assert v["compressor_modulation_pct"] == float(round(m["modulation"][k]))
+        assert v["flow_l_h"] == float(round(m["flow_l_h"][k]))
+        assert v["heating_supply_target_temp_c"] == round(float(m["flow_target_c"][k]), 1)
+        assert v["heating_mode"] == ("dhw" if m["dhw_only"][k] else "heating")
+        assert v["heating_rod_hours_h"] == float(chunk.rod["run_s"][k]) / 3600.0
+        assert v["heating_rod_starts"] == int(chunk.rod["starts"][k])
+        assert v["heating_rod_runtime_level1_s"] == float(chunk.rod["level1_s"][k])
+        assert v["heating_rod_active"] == (int(m["rod_level"][k]) > 0)
