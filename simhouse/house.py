@@ -461,6 +461,9 @@ class _Chunk:
     # (as Python lists: a poll reads one element of each), made when first asked
     pump_noise: MinuteSeeds | None = field(default=None, repr=False)
     pump_rows: dict[str, list[Any]] | None = field(default=None, repr=False)
+    # COUNTER_SERIES -> (its totals, the power it integrates) as lists, for the counters
+    totals_rows: dict[str, tuple[list[float], list[float]]] | None = field(default=None,
+                                                                           repr=False)
 
 
 # --- the simulator -------------------------------------------------------------------------
@@ -593,10 +596,14 @@ class Simulator:
         chunk = self._chunk(minute // MINUTES_PER_CHUNK)
         k = minute % MINUTES_PER_CHUNK
         frac = (t_s - chunk.t0_s - 60 * k) / 60.0
-        m = chunk.minutes
-        return {series: float(chunk.totals[series][k]
-                              + frac * m[_DEVICE_POWER[series]][k] / 60_000.0)
+        rows = chunk.totals_rows
+        if rows is None:  # (asked at every heat pump poll: one element of each column)
+            rows = chunk.totals_rows = {
+                series: (chunk.totals[series].tolist(),
+                         chunk.minutes[_DEVICE_POWER[series]].tolist())
                 for series in COUNTER_SERIES}
+        return {series: float(total[k] + frac * power_w[k] / 60_000.0)
+                for series, (total, power_w) in rows.items()}
 
     def minutes(self, start: datetime, end: datetime) -> dict[str, np.ndarray]:
         """Per-minute truth and state for minutes starting in [start, end) (for tests/plots).

@@ -641,3 +641,22 @@ def test_a_pump_report_reads_the_chunks_own_numbers() -> None:
         assert v["heating_rod_starts"] == int(chunk.rod["starts"][k])
         assert v["heating_rod_runtime_level1_s"] == float(chunk.rod["level1_s"][k])
         assert v["heating_rod_active"] == (int(m["rod_level"][k]) > 0)
+
+
+def test_device_totals_read_the_chunks_own_numbers() -> None:
+    """`device_totals_kwh` (asked at every heat pump poll) reads per-chunk lists: the same
+    floats as the chunk's numpy columns, between minutes too."""
+    from simhouse.house import _DEVICE_POWER, MINUTES_PER_CHUNK
+
+    sim = Simulator(3, datetime(2026, 1, 10, tzinfo=UTC), BERLIN)
+    for seconds in (0, 61.5, 3600 * 7 + 2, 86399.25, 86400 + 30, 2 * 86400 - 1):
+        t_s = sim.origin_s + seconds
+        got = sim.device_totals_kwh(t_s)
+        minute = int(seconds // 60)
+        chunk, k = sim._chunk(minute // MINUTES_PER_CHUNK), minute % MINUTES_PER_CHUNK
+        frac = (t_s - chunk.t0_s - 60 * k) / 60.0
+        assert list(got) == list(COUNTER_SERIES)
+        for series in COUNTER_SERIES:
+            want = float(chunk.totals[series][k]
+                         + frac * chunk.minutes[_DEVICE_POWER[series]][k] / 60_000.0)
+            assert repr(got[series]) == repr(want), (seconds, series)
