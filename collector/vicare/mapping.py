@@ -375,7 +375,8 @@ def map_values(features: Features) -> dict[str, FieldValue]:
             if feature is None:
                 continue
             entry = (feature.get("properties") or {}).get(prop)
-            if not _is_mapping(entry) or "value" not in entry:
+            if ((type(entry) is not dict and not isinstance(entry, Mapping))
+                    or "value" not in entry):  # (_is_mapping, inline)
                 continue
             converted = convert(entry["value"], entry.get("unit"))
             if converted is not None:
@@ -425,7 +426,7 @@ def map_counters_read_at(features: Features) -> tuple[dict[str, float], dict[str
         arrays: list[str] = []
         for key, prop, index, stamp_prop in props_plan:
             entry = props.get(prop)
-            if not _is_mapping(entry):
+            if type(entry) is not dict and not isinstance(entry, Mapping):  # (_is_mapping)
                 continue
             value, unit = entry.get("value"), entry.get("unit")
             if index is not None:
