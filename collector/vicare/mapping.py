@@ -45,10 +45,9 @@ class Features:
 
     def get(self, name: str) -> Feature | None:
         """The feature if the device has it enabled and its sensor is connected."""
-        try:
-            return self._usable[name]
-        except KeyError:
-            pass
+        feature = self._usable.get(name, _UNSEEN)
+        if feature is not _UNSEEN:
+            return feature
         feature = self._by_name.get(name)
         if feature is not None:
             if feature.get("isEnabled") is False:
