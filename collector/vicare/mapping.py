@@ -10,7 +10,8 @@ Rules: a feature that is missing, disabled (`isEnabled: false`) or whose sensor 
 feature of that name in the answer, as PyViCare's own `readFeature` (what its cached service
 uses for `getProperty`) does; `Features` indexes the answer once for that, since one poll
 looks up some seventy names. The tables are resolved once (`_field_plan` per heating
-circuit, `_COUNTER_PLAN`), not at every poll.
+circuit, `_COUNTER_PLAN`), not at every poll, and so are the rows an answer can use at all
+(`_shape_plan`, per shape: a device answers with the same feature names at every poll).
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ _UNSEEN: Any = object()  # a name `Features.get` has not been asked for yet
 
 def _is_mapping(value: Any) -> bool:
     """isinstance(value, Mapping), at a dict's cost for the dicts of a JSON answer (an ABC
-    check is several times slower, and a poll makes some eighty)."""
+    check is several times slower, and a poll makes some eighty; the loops over every
+    property, map_values and map_counters_read_at, make the same test inline)."""
     return type(value) is dict or isinstance(value, Mapping)
 
 
