@@ -39,10 +39,12 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
+
+from simhouse.minute_rng import MinuteSeeds
 
 MINUTES_PER_CHUNK = 1440
 METER_STEP_S = 10
@@ -455,6 +457,13 @@ class _Chunk:
     end_state: _State = field(repr=False)
     # the rod's counters at the start of each minute: "run_s", "starts", "level1_s", ...
     rod: dict[str, np.ndarray] = field(default_factory=dict)
+    # the heat pump's per-minute sensor noise generators and the columns its reports read
+    # (as Python lists: a poll reads one element of each), made when first asked
+    pump_noise: MinuteSeeds | None = field(default=None, repr=False)
+    pump_rows: dict[str, list[Any]] | None = field(default=None, repr=False)
+    # COUNTER_SERIES -> (its totals, the power it integrates) as lists, for the counters
+    totals_rows: dict[str, tuple[list[float], list[float]]] | None = field(default=None,
+                                                                           repr=False)
 
 
 # --- the simulator -------------------------------------------------------------------------
@@ -587,10 +596,14 @@ class Simulator:
         chunk = self._chunk(minute // MINUTES_PER_CHUNK)
         k = minute % MINUTES_PER_CHUNK
         frac = (t_s - chunk.t0_s - 60 * k) / 60.0
-        m = chunk.minutes
-        return {series: float(chunk.totals[series][k]
-                              + frac * m[_DEVICE_POWER[series]][k] / 60_000.0)
+        rows = chunk.totals_rows
+        if rows is None:  # (asked at every heat pump poll: one element of each column)
+            rows = chunk.totals_rows = {
+                series: (chunk.totals[series].tolist(),
+                         chunk.minutes[_DEVICE_POWER[series]].tolist())
                 for series in COUNTER_SERIES}
+        return {series: float(total[k] + frac * power_w[k] / 60_000.0)
+                for series, (total, power_w) in rows.items()}
 
     def minutes(self, start: datetime, end: datetime) -> dict[str, np.ndarray]:
         """Per-minute truth and state for minutes starting in [start, end) (for tests/plots).
@@ -1286,9 +1299,11 @@ class Simulator:
     def _state_of(self, chunk: _Chunk, k: int, when: datetime) -> PumpState:
         """The heat pump's report in minute `k` of `chunk`: sensors rounded to 0.1 K with a
         little noise (fixed per minute, so a repeated question gets the same answer)."""
-        m = chunk.minutes
-        noise = np.random.default_rng([self.seed, 4, chunk.index, k]).normal(0.0, 0.05, 4)
-        mode = int(chunk.mode[k])
+        if chunk.pump_noise is None:  # default_rng([seed, 4, index, k]) of every minute
+            chunk.pump_noise = MinuteSeeds(self.seed, 4, chunk.index, len(chunk.mode))
+        noise = chunk.pump_noise.normal(k, 0.05, 4).tolist()
+        m = chunk.pump_rows or self._pump_rows(chunk)
+        mode = int(m["mode"][k])
         faults = [f for f in self.scenarios if isinstance(f, Fault)]
         messages = tuple(PumpMessage("error", f.code, f.priority, f.start)
                          for f in faults if f.start <= when and (f.end is None or when < f.end))
@@ -1299,10 +1314,10 @@ class Simulator:
             "dhw_temp_c": round(float(m["dhw_c"][k] + noise[3]), 1),
             "compressor_active": mode in (HEAT, DHW, DEFROST),
             "compressor_phase": _PHASES[mode] if mode != IDLE else (
-                "pause" if chunk.pause[k] else "ready"),
+                "pause" if m["pause"][k] else "ready"),
             "compressor_modulation_pct": float(round(m["modulation"][k])),
-            "compressor_hours_h": float(chunk.run_s[k]) / 3600.0,
-            "compressor_starts": int(chunk.starts[k]),
+            "compressor_hours_h": float(m["run_s"][k]) / 3600.0,
+            "compressor_starts": int(m["starts"][k]),
             "flow_l_h": float(round(m["flow_l_h"][k])),
             "heating_mode": "dhw" if m["dhw_only"][k] else "heating",
             "dhw_mode": "efficient",
@@ -1312,20 +1327,37 @@ class Simulator:
             "heating_curve_shift_k": NOMINAL_CURVE_SHIFT_K,
         }
         if self.rod is not None:  # its state and statistics, under the stored names
-            level, rod = int(m["rod_level"][k]), chunk.rod
+            level = int(m["rod_level"][k])
             values.update({
                 "heating_rod_active": level > 0,
                 **{f"heating_rod_level{n}_active": level == n
                    for n in range(1, len(self.rod.level_kw) + 1)},
-                "heating_rod_hours_h": float(rod["run_s"][k]) / 3600.0,
-                "heating_rod_starts": int(rod["starts"][k]),
-                **{f"heating_rod_runtime_level{n}_s": float(rod[f"level{n}_s"][k])
+                "heating_rod_hours_h": float(m["rod_run_s"][k]) / 3600.0,
+                "heating_rod_starts": int(m["rod_starts"][k]),
+                **{f"heating_rod_runtime_level{n}_s": float(m[f"rod_level{n}_s"][k])
                    for n in range(1, len(self.rod.level_kw) + 1)},
             })
         return PumpState(when, MODE_NAMES[mode], values, messages)
 
+    def _pump_rows(self, chunk: _Chunk) -> dict[str, list[Any]]:
+        """The columns `_state_of` reads, as lists (`tolist` gives each element's exact
+        value as a Python number: the same sums and roundings as the numpy scalars)."""
+        m = chunk.minutes
+        rows = {name: m[name].tolist() for name in _PUMP_COLUMNS}
+        rows.update(mode=chunk.mode.tolist(), pause=chunk.pause.tolist(),
+                    run_s=chunk.run_s.tolist(), starts=chunk.starts.tolist())
+        if self.rod is not None:
+            rows["rod_level"] = m["rod_level"].tolist()
+            rows.update({f"rod_{name}": np.asarray(column).tolist()
+                         for name, column in chunk.rod.items()})
+        chunk.pump_rows = rows
+        return rows
+
 
 _PHASES = {HEAT: "heating", DHW: "heating", DEFROST: "defrost", LOCKED: "off"}
+# the minute columns a heat pump report reads
+_PUMP_COLUMNS = ("outdoor_c", "supply_c", "return_c", "dhw_c", "modulation", "flow_l_h",
+                 "dhw_only", "flow_target_c")
 
 
 # --- pure helpers --------------------------------------------------------------------------

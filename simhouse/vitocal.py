@@ -125,7 +125,7 @@ class _Summary:
     """One summary feature (`<feature>.<circuit>`: currentDay ... lastYear) as far as it
     holds for a device day: the series' totals (kWh, simhouse.house.COUNTER_SERIES) at the
     starts of the current day, month and year and of the day six days back, and the
-    energy of last month and last year."""
+    energy of last month and last year (with their wire entries, the same all day)."""
 
     name: str
     series: str
@@ -136,6 +136,8 @@ class _Summary:
     seven_days: float
     last_month: float
     last_year: float
+    last_month_entry: dict[str, Any]
+    last_year_entry: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,8 @@ class SimulatedVitocal:
         self._day_parts: dict[tuple[float, str], Any] = {}
         self._features_path = (f"/features/installations/{INSTALLATION_ID}/gateways/{gateway}"
                                f"/devices/{device_id}/features/")
-        self._uris: dict[str, str] = {}  # feature name -> its "uri"
+        # feature name -> its envelope (ids, "uri"); each answer fills in a copy
+        self._templates: dict[str, dict[str, Any]] = {}
 
     # --- the API -------------------------------------------------------------------------
 
@@ -205,12 +208,19 @@ class SimulatedVitocal:
 
     def _feature(self, name: str, props: dict[str, Any], stamp: str,
                  enabled: bool = True) -> dict[str, Any]:
-        uri = self._uris.get(name)
-        if uri is None:  # the same few dozen names at every answer
-            uri = self._uris[name] = f"{API_ROOT}{self._features_path}{name}"
-        return {"apiVersion": 1, "commands": {}, "deviceId": self.device_id, "feature": name,
-                "gatewayId": self.gateway, "isEnabled": enabled, "isReady": True,
-                "properties": props, "timestamp": stamp, "uri": uri}
+        template = self._templates.get(name)
+        if template is None:  # the same few dozen names at every answer
+            template = self._templates[name] = {
+                "apiVersion": 1, "commands": {}, "deviceId": self.device_id, "feature": name,
+                "gatewayId": self.gateway, "isEnabled": True, "isReady": True,
+                "properties": None, "timestamp": None,
+                "uri": f"{API_ROOT}{self._features_path}{name}"}
+        feature = template.copy()  # (the keys in the wire order, without rebuilding them)
+        feature["commands"] = {}
+        feature["isEnabled"] = enabled
+        feature["properties"] = props
+        feature["timestamp"] = stamp
+        return feature
 
     def _features(self, state: PumpState, now: datetime) -> list[dict[str, Any]]:
         v, q = state.values, self.quirks
@@ -318,14 +328,14 @@ class SimulatedVitocal:
             dip_of = dip if c.dips else 0.0
             if zero:
                 props = {name: _kwh(0.0) for name in _SUMMARY_PROPS}
-            else:
+            else:  # (the closed periods' entries are the day's: the same objects all day)
                 props = {
                     "currentDay": _kwh(now_kwh - c.day - dip_of),
                     "currentMonth": _kwh(now_kwh - c.month - dip_of),
                     "currentYear": _kwh(now_kwh - c.year - dip_of),
-                    "lastMonth": _kwh(c.last_month),
+                    "lastMonth": c.last_month_entry,
                     "lastSevenDays": _kwh(now_kwh - c.seven_days),
-                    "lastYear": _kwh(c.last_year),
+                    "lastYear": c.last_year_entry,
                 }
             out.append(self._feature(c.name, props, stamp))
         if q.power_counters or (q.heat_counters and q.heat_arrays):
@@ -333,7 +343,7 @@ class SimulatedVitocal:
             stuck = [a for a, b in q.stuck if a <= read_at < b]
             if stuck:  # stuck counters: the arrays hold their values too
                 read_at = min(stuck)
-            out.extend(self._array_features(read_at, zero, stamp))
+            out.extend(self._array_features(read_at, zero, stamp, now))
         return out
 
     def _summaries(self, p: _Periods) -> list[_Summary]:
@@ -357,34 +367,45 @@ class SimulatedVitocal:
                 def total(start: float, series: str = series) -> float:
                     return self._totals(start)[series]
 
+                last_month = total(p.months[0]) - total(p.months[1])
+                last_year = total(p.years[0]) - total(p.years[1])
                 summaries.append(_Summary(
                     f"{_SUMMARY_FEATURE[kind]}.{circuit}", series,
                     # a dip of the heat pump's counters is not one of the rod's (often at 0)
                     kind != "heating_rod",
                     total(p.days[0]), total(p.months[0]), total(p.years[0]), total(p.days[6]),
-                    total(p.months[0]) - total(p.months[1]),
-                    total(p.years[0]) - total(p.years[1])))
+                    last_month, last_year, _kwh(last_month), _kwh(last_year)))
         self._keep(key, summaries)
         return summaries
 
-    def _array_features(self, read_at: datetime, zero: bool, now_stamp: str
+    def _array_features(self, read_at: datetime, zero: bool, now_stamp: str, now: datetime
                         ) -> list[dict[str, Any]]:
         """heating.power.consumption.{total,heating,dhw} and (with `heat_arrays`)
         heating.heat.production.{heating,dhw}: [current, previous, ...] arrays of the
-        energy the device counted, as of `read_at` (their `*ValueReadAt`)."""
+        energy the device counted, as of `read_at` (their `*ValueReadAt`; `now_stamp` is
+        the answer's time `now`)."""
         t = _epoch(read_at)
         current = self._totals(t)
-        read_stamp = _str(_iso(read_at))
+        read_stamp = _str(now_stamp if read_at is now else _iso(read_at))
         out = []
         for a in self._arrays(self._periods(t)):
-            now_kwh = [current[series] for series in a.series]
             props: dict[str, Any] = {}
-            for name, read_at_name, begins, closed in a.periods:
-                running = sum([kwh - begin for kwh, begin in zip(now_kwh, begins, strict=True)])
-                props[name] = {"type": "array", "unit": "kilowattHour",
-                               "value": [0.0] * (1 + len(closed)) if zero
-                               else [_trunc(running), *closed]}
-                props[read_at_name] = read_stamp
+            if len(a.series) == 1:  # (the sum of one series' energy is its energy)
+                now_kwh = current[a.series[0]]
+                for name, read_at_name, begins, closed in a.periods:
+                    props[name] = {"type": "array", "unit": "kilowattHour",
+                                   "value": [0.0] * (1 + len(closed)) if zero
+                                   else [_trunc(now_kwh - begins[0]), *closed]}
+                    props[read_at_name] = read_stamp
+            else:
+                now_each = [current[series] for series in a.series]
+                for name, read_at_name, begins, closed in a.periods:
+                    running = sum([kwh - begin
+                                   for kwh, begin in zip(now_each, begins, strict=True)])
+                    props[name] = {"type": "array", "unit": "kilowattHour",
+                                   "value": [0.0] * (1 + len(closed)) if zero
+                                   else [_trunc(running), *closed]}
+                    props[read_at_name] = read_stamp
             out.append(self._feature(a.name, props, now_stamp))
         return out
 
@@ -497,8 +518,8 @@ def _trunc(kwh: float) -> float:
     the float nearest to the decimal, as round(steps * 0.1, 1) is (checked for every step
     count up to 3e6 and at random up to 1e12), at a fraction of its cost: ~56 of these per
     answer."""
-    steps = math.floor(kwh / COUNTER_STEP_KWH + 1e-6)
-    return max(0.0, steps / COUNTER_STEPS_PER_KWH)
+    value = math.floor(kwh / COUNTER_STEP_KWH + 1e-6) / COUNTER_STEPS_PER_KWH
+    return value if value > 0.0 else 0.0  # (max(0.0, value), without the call)
 
 
 def _kwh(value: float) -> dict[str, Any]:

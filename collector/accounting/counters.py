@@ -29,6 +29,7 @@ nothing here asks it whether a period ended; the counters say it themselves
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -85,26 +86,21 @@ def reading_of(sample: HeatPumpSample, kind: str, circuit: str) -> Reading | Non
 
 class CounterFamilies:
     """A sample's counters grouped once by kind and circuit, for `family_circuits`,
-    `reading_of` and `readings` (accounting asks them for every kind at every poll)."""
+    `reading_of` and `readings` (accounting asks them for every kind at every poll).
+
+    How a sample's keys group ("heat.heating.day" -> "heat" -> "heating" -> "day") depends
+    only on the keys, and a device reports the same keys at every poll: the grouping is
+    kept per key set (`_layout`), and each poll only reads its values through it."""
 
     def __init__(self, sample: HeatPumpSample):
         self.sample = sample
-        # kind -> circuit -> {period: kWh}, in the sample's order ("heat.heating.day" ->
-        # "heat" -> "heating" -> "day"); a key without a period still names its circuit
-        self._grouped: dict[str, dict[str, dict[str, float]]] = {}
-        for key, value in sample.counters.items():
-            kind, dot, rest = key.partition(".")
-            if not dot:
-                continue
-            circuit, dot, period = rest.partition(".")
-            values = self._grouped.setdefault(kind, {}).setdefault(circuit, {})
-            if dot:
-                values[period] = value
+        # kind -> circuit -> ((period, counter key), ...), in the sample's order (a key
+        # without a period still names its circuit), and kind -> its circuits
+        self._grouped, self._circuits = _layout(tuple(sample.counters))
 
     def circuits(self, kind: str) -> tuple[str, ...]:
         """`family_circuits`: the circuits for which `kind` counters are reported."""
-        found = self._grouped.get(kind, {})
-        return tuple(c for c in ("total", *CIRCUITS) if c in found)
+        return self._circuits.get(kind, ())
 
     def reading(self, kind: str, circuit: str) -> Reading | None:
         """`reading_of`."""
@@ -131,17 +127,48 @@ class CounterFamilies:
 
     def _reported(self, kind: str, circuit: str) -> Reading | None:
         """The counters the device reports for `kind.circuit`, as they are."""
-        values = self._grouped.get(kind, {}).get(circuit)
-        if not values:
+        keys = self._grouped.get(kind, {}).get(circuit)
+        if not keys:
             return None
         sample = self.sample
-        read_at = sample.counters_read_at
+        counters, read_at, t = sample.counters, sample.counters_read_at, sample.time
+        values = {p: counters[key] for p, key in keys}
         if read_at:
-            prefix = f"{kind}.{circuit}."
-            times = {p: min(read_at.get(prefix + p, sample.time), sample.time) for p in values}
+            times = {p: min(read_at.get(key, t), t) for p, key in keys}
         else:  # every counter is as of the poll
-            times = dict.fromkeys(values, sample.time)
-        return Reading(dict(values), times)
+            times = dict.fromkeys(values, t)
+        return Reading(values, times)
+
+
+_Layout = tuple[dict[str, dict[str, tuple[tuple[str, str], ...]]], dict[str, tuple[str, ...]]]
+_LAYOUTS: dict[tuple[str, ...], _Layout] = {}
+_LAYOUTS_KEPT = 64  # a device reports one key set (a few while features come and go)
+
+
+def _layout(keys: tuple[str, ...]) -> _Layout:
+    """kind -> circuit -> ((period, key), ...) of a sample's counter keys, in their order,
+    and kind -> its circuits (in "total", *CIRCUITS order); kept per key set (the same at
+    every poll of a device)."""
+    found = _LAYOUTS.get(keys)
+    if found is not None:
+        return found
+    grouped: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    for key in keys:
+        kind, dot, rest = key.partition(".")
+        if not dot:
+            continue
+        circuit, dot, period = rest.partition(".")
+        periods = grouped.setdefault(kind, {}).setdefault(circuit, [])
+        if dot:
+            periods.append((period, key))
+    grouping = {kind: {circuit: tuple(periods) for circuit, periods in circuits.items()}
+                for kind, circuits in grouped.items()}
+    circuits_of = {kind: tuple(c for c in ("total", *CIRCUITS) if c in by_circuit)
+                   for kind, by_circuit in grouping.items()}
+    if len(_LAYOUTS) >= _LAYOUTS_KEPT:
+        _LAYOUTS.clear()
+    layout = _LAYOUTS[keys] = (grouping, circuits_of)
+    return layout
 
 
 def _summed(found: list[Reading | None], parts: list[str]) -> Reading | None:
@@ -153,6 +180,10 @@ def _summed(found: list[Reading | None], parts: list[str]) -> Reading | None:
     keys = set.intersection(*(set(r.values) for r in readings))
     if not keys:
         return None
+    if len(readings) == 2:  # heating and hot water, at every poll: the same sums, unrolled
+        (a, a_at), (b, b_at) = ((r.values, r.times) for r in readings)
+        return Reading({k: round(0 + a[k] + b[k], 6) for k in keys},  # as sum() adds
+                       {k: min(a_at[k], b_at[k]) for k in keys}, tuple(parts))
     return Reading({k: round(sum(r.values[k] for r in readings), 6) for k in keys},
                    {k: min(r.times[k] for r in readings) for k in keys}, tuple(parts))
 
@@ -208,6 +239,22 @@ def counter_step(ref: Reading, cur: Reading, cap_kw: float, name: str = "counter
     the rules in the module docstring; `name` (e.g. "heat.heating") goes into problems."""
     if ref.parts != cur.parts:
         return Step(accept=True)  # other circuits summed: a new baseline, nothing comparable
+    if ref.values == cur.values and math.isfinite(sum(cur.values.values())):
+        # Nothing counted since the reference (most families at most polls: the rod off,
+        # no hot water made): every moved counter is steady and gained 0, so the rules
+        # below come to the coarsest moved one; said without building their tables.
+        moved_basis = _unchanged_basis(ref, cur)
+        if moved_basis is not None:
+            start, end = ref.times[moved_basis], cur.times[moved_basis]
+            gained = cur.values[moved_basis] - ref.values[moved_basis]
+            if not gained > cap_kwh(cap_kw, start, end):
+                return Step(CounterDelta(max(gained, 0.0), start, end, True,
+                                         _BASIS[moved_basis]), accept=True)
+    return _by_the_rules(ref, cur, cap_kw, name)
+
+
+def _by_the_rules(ref: Reading, cur: Reading, cap_kw: float, name: str) -> Step:
+    """`counter_step` by every rule of the module docstring (same parts)."""
     periods = [p for p in PERIODS if p in ref.values and p in cur.values]
     if not periods:
         return Step(accept=True)
@@ -278,6 +325,19 @@ def counter_step(ref: Reading, cur: Reading, cap_kw: float, name: str = "counter
             f"kW, by the {delta.basis}) is more than the plausible {cap_kw:g} kW; not "
             f"stored ({utc_text(delta.start)} to {utc_text(delta.end)})"))
     return Step(delta, accept=True)
+
+
+_COARSE_FIRST = tuple(reversed(PERIODS))
+_BASIS = {p: f"{p} counter" for p in PERIODS}
+
+
+def _unchanged_basis(ref: Reading, cur: Reading) -> str | None:
+    """The coarsest period whose counter the device read again since `ref`, when `cur`
+    shows the same values as `ref`; None when there is none (`counter_step` decides)."""
+    for p in _COARSE_FIRST:
+        if p in cur.values and cur.times[p] > ref.times[p]:
+            return p
+    return None
 
 
 def _steady_delta(steady: Mapping[str, float], coarse_first: list[str], ref: Reading,

@@ -548,7 +548,9 @@ def _reading_from_json(d: Mapping[str, Any]) -> Reading:
 def copy_state(st: DeviceState) -> DeviceState:
     """A snapshot of a device's state (the accountant changes its families in place; the
     state file must get them as they were when these points were made)."""
-    return DeviceState(st.sample, {n: Family(**vars(f)) for n, f in st.families.items()})
+    return DeviceState(st.sample, {n: Family(f.ref, f.glitch_since, f.stale_since,
+                                             f.day_restart)
+                                   for n, f in st.families.items()})
 
 
 def device_state_to_json(st: DeviceState) -> dict[str, Any]:

@@ -10,7 +10,8 @@ Rules: a feature that is missing, disabled (`isEnabled: false`) or whose sensor 
 feature of that name in the answer, as PyViCare's own `readFeature` (what its cached service
 uses for `getProperty`) does; `Features` indexes the answer once for that, since one poll
 looks up some seventy names. The tables are resolved once (`_field_plan` per heating
-circuit, `_COUNTER_PLAN`), not at every poll.
+circuit, `_COUNTER_PLAN`), not at every poll, and so are the rows an answer can use at all
+(`_shape_plan`, per shape: a device answers with the same feature names at every poll).
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ BAD_STATUS = frozenset({"notConnected", "error", "notAvailable"})
 
 class Features:
     """The features of one device from one poll, looked up by name (the first feature of
-    a name, as PyViCare's `readFeature` finds it)."""
+    a name, as PyViCare's `readFeature` finds it). `shape` is the names in the answer's
+    order: a device answers with the same names at every poll, so what the tables need of
+    them is resolved once per shape (`_shape_plan`)."""
 
     def __init__(self, entities: Sequence[Feature]):
         self.entities = list(entities)
@@ -38,26 +41,34 @@ class Features:
         for f in self.entities:
             self._by_name.setdefault(f.get("feature"), f)
         self.names = self._by_name.keys()
+        self.shape = tuple(self._by_name)
+        self._usable: dict[str, Feature | None] = {}  # get(), once per name
 
     def get(self, name: str) -> Feature | None:
         """The feature if the device has it enabled and its sensor is connected."""
+        feature = self._usable.get(name, _UNSEEN)
+        if feature is not _UNSEEN:
+            return feature
         feature = self._by_name.get(name)
-        if feature is None:
-            return None
-        if feature.get("isEnabled") is False:
-            return None
-        status = (feature.get("properties") or {}).get("status", {}).get("value")
-        if status in BAD_STATUS:
-            return None
+        if feature is not None:
+            if feature.get("isEnabled") is False:
+                feature = None
+            else:
+                status = (feature.get("properties") or {}).get("status", {}).get("value")
+                if status in BAD_STATUS:
+                    feature = None
+        self._usable[name] = feature
         return feature
 
     def prop(self, name: str, prop: str) -> tuple[Any, str | None] | None:
         """(value, unit) of one property, or None when absent."""
-        feature = self.get(name)
+        feature = self._usable.get(name, _UNSEEN)
+        if feature is _UNSEEN:
+            feature = self.get(name)
         if feature is None:
             return None
         entry = (feature.get("properties") or {}).get(prop)
-        if not isinstance(entry, Mapping) or "value" not in entry:
+        if not _is_mapping(entry) or "value" not in entry:
             return None
         return entry["value"], entry.get("unit")
 
@@ -67,6 +78,16 @@ class Features:
         if enabled and isinstance(enabled[0], list) and enabled[0]:
             return str(enabled[0][0])
         return "0"
+
+
+_UNSEEN: Any = object()  # a name `Features.get` has not been asked for yet
+
+
+def _is_mapping(value: Any) -> bool:
+    """isinstance(value, Mapping), at a dict's cost for the dicts of a JSON answer (an ABC
+    check is several times slower, and a poll makes some eighty; the loops over every
+    property, map_values and map_counters_read_at, make the same test inline)."""
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 # --- converters: (value, unit) -> field value, or None to leave the field absent -----------
@@ -316,20 +337,51 @@ def _field_plan(circuit: str) -> tuple[tuple[FieldSpec, tuple[str, ...]], ...]:
                  for spec in FIELDS)
 
 
+_FieldPlan = tuple[tuple[str, tuple[str, ...], str,
+                         Callable[[Any, str | None], FieldValue | None]], ...]
+_CounterPlan = tuple[tuple[CounterSpec, tuple[tuple[str, str, int | None, str], ...]], ...]
+_SHAPES: dict[tuple[str, tuple[Any, ...]], tuple[_FieldPlan, _CounterPlan]] = {}
+_SHAPES_KEPT = 64  # one or two shapes per device (a feature that comes and goes)
+
+
+def _shape_plan(circuit: str, shape: tuple[Any, ...]) -> tuple[_FieldPlan, _CounterPlan]:
+    """The rows of `FIELDS` (for `circuit`) and `_COUNTER_PLAN` that can find anything in
+    an answer with these feature names, each field row with only its names that are
+    there (in its order): the rest would look up names the answer does not have. Kept
+    per (circuit, shape)."""
+    key = (circuit, shape)
+    found = _SHAPES.get(key)
+    if found is not None:
+        return found
+    present = set(shape)
+    fields = tuple((spec.field, tuple(n for n in names if n in present), spec.prop, spec.convert)
+                   for spec, names in _field_plan(circuit) if any(n in present for n in names))
+    counters = tuple(entry for entry in _COUNTER_PLAN if entry[0].feature in present)
+    if len(_SHAPES) >= _SHAPES_KEPT:
+        _SHAPES.clear()
+    _SHAPES[key] = (fields, counters)
+    return fields, counters
+
+
 def map_values(features: Features) -> dict[str, FieldValue]:
     """Every `FIELDS` row the device offers, converted; absent rows are left out."""
     circuit = features.circuit()
     values: dict[str, FieldValue] = {}
-    for spec, names in _field_plan(circuit):
-        if spec.field in values:
+    usable = features.get
+    for field, names, prop, convert in _shape_plan(circuit, features.shape)[0]:
+        if field in values:
             continue  # an earlier row of the same field was present: first wins
         for name in names:
-            found = features.prop(name, spec.prop)
-            if found is None:
+            feature = usable(name)  # (Features.prop, inline: some twenty-five per poll)
+            if feature is None:
                 continue
-            converted = spec.convert(*found)
+            entry = (feature.get("properties") or {}).get(prop)
+            if ((type(entry) is not dict and not isinstance(entry, Mapping))
+                    or "value" not in entry):  # (_is_mapping, inline)
+                continue
+            converted = convert(entry["value"], entry.get("unit"))
             if converted is not None:
-                values[spec.field] = converted
+                values[field] = converted
                 break
     hours = features.prop("heating.compressors.0.statistics", "hours")
     if hours is not None and "compressor_hours_h" in values:
@@ -364,7 +416,7 @@ def map_counters_read_at(features: Features) -> tuple[dict[str, float], dict[str
     read_at: dict[str, datetime] = {}
     kinds_with_primary: set[str] = set()
     stamps_seen: dict[str, datetime | None] = {}  # an answer repeats its read-at stamps
-    for spec, props_plan in _COUNTER_PLAN:
+    for spec, props_plan in _shape_plan(features.circuit(), features.shape)[1]:
         if spec.fallback and spec.kind in kinds_with_primary:
             continue
         feature = features.get(spec.feature)
@@ -375,7 +427,7 @@ def map_counters_read_at(features: Features) -> tuple[dict[str, float], dict[str
         arrays: list[str] = []
         for key, prop, index, stamp_prop in props_plan:
             entry = props.get(prop)
-            if not isinstance(entry, Mapping):
+            if type(entry) is not dict and not isinstance(entry, Mapping):  # (_is_mapping)
                 continue
             value, unit = entry.get("value"), entry.get("unit")
             if index is not None:
@@ -383,13 +435,15 @@ def map_counters_read_at(features: Features) -> tuple[dict[str, float], dict[str
                     continue
                 value = value[index]
             factor = ENERGY_FACTORS_TO_KWH.get(unit)
-            if factor is None or isinstance(value, bool) or not isinstance(value, int | float):
+            if factor is None or (type(value) is not float  # (a float: a number, at once)
+                                  and (isinstance(value, bool)
+                                       or not isinstance(value, int | float))):
                 continue
             counters[key] = round(float(value) * factor, 6)
             if index is not None:
                 arrays.append(key)
                 stamp = props.get(stamp_prop)
-                text = stamp.get("value") if isinstance(stamp, Mapping) else None
+                text = stamp.get("value") if _is_mapping(stamp) else None
                 if isinstance(text, str):
                     if text not in stamps_seen:
                         stamps_seen[text] = _parse_time(text)

@@ -611,3 +611,52 @@ def test_minutes_carry_time_mode_and_events(year):
     assert set(np.unique(year["mode"]).tolist()) <= {IDLE, HEAT, DHW, DEFROST, LOCKED}
     assert year["started"].dtype == bool
     assert not year["fault"].any()
+
+
+def test_a_pump_report_reads_the_chunks_own_numbers() -> None:
+    """`pump_state` reads its minute from per-chunk lists (made once per chunk): the same
+    numbers as the chunk's numpy columns, with the minute's own noise, rod included."""
+    from simhouse.house import MINUTES_PER_CHUNK
+
+    sim = Simulator(3, datetime(2026, 1, 10, tzinfo=UTC), BERLIN)
+    for minutes in (0, 7, 301, 1439, 1440, 2000, 2879):
+        when = sim.start + timedelta(minutes=minutes, seconds=2)
+        state = sim.pump_state(when)
+        assert state is not None
+        chunk, k = sim._chunk(minutes // MINUTES_PER_CHUNK), minutes % MINUTES_PER_CHUNK
+        m = chunk.minutes
+        noise = np.random.default_rng([3, 4, chunk.index, k]).normal(0.0, 0.05, 4)
+        v = state.values
+        assert [v["outside_temp_c"], v["supply_temp_c"], v["return_temp_c"],
+                v["dhw_temp_c"]] == [round(float(m[c][k] + noise[i]), 1) for i, c in
+                                     enumerate(("outdoor_c", "supply_c", "return_c", "dhw_c"))]
+        assert state.mode == MODE_NAMES[int(chunk.mode[k])]
+        assert v["compressor_hours_h"] == float(chunk.run_s[k]) / 3600.0
+        assert v["compressor_starts"] == int(chunk.starts[k])
+        assert v["compressor_modulation_pct"] == float(round(m["modulation"][k]))
+        assert v["flow_l_h"] == float(round(m["flow_l_h"][k]))
+        assert v["heating_supply_target_temp_c"] == round(float(m["flow_target_c"][k]), 1)
+        assert v["heating_mode"] == ("dhw" if m["dhw_only"][k] else "heating")
+        assert v["heating_rod_hours_h"] == float(chunk.rod["run_s"][k]) / 3600.0
+        assert v["heating_rod_starts"] == int(chunk.rod["starts"][k])
+        assert v["heating_rod_runtime_level1_s"] == float(chunk.rod["level1_s"][k])
+        assert v["heating_rod_active"] == (int(m["rod_level"][k]) > 0)
+
+
+def test_device_totals_read_the_chunks_own_numbers() -> None:
+    """`device_totals_kwh` (asked at every heat pump poll) reads per-chunk lists: the same
+    floats as the chunk's numpy columns, between minutes too."""
+    from simhouse.house import _DEVICE_POWER, MINUTES_PER_CHUNK
+
+    sim = Simulator(3, datetime(2026, 1, 10, tzinfo=UTC), BERLIN)
+    for seconds in (0, 61.5, 3600 * 7 + 2, 86399.25, 86400 + 30, 2 * 86400 - 1):
+        t_s = sim.origin_s + seconds
+        got = sim.device_totals_kwh(t_s)
+        minute = int(seconds // 60)
+        chunk, k = sim._chunk(minute // MINUTES_PER_CHUNK), minute % MINUTES_PER_CHUNK
+        frac = (t_s - chunk.t0_s - 60 * k) / 60.0
+        assert list(got) == list(COUNTER_SERIES)
+        for series in COUNTER_SERIES:
+            want = float(chunk.totals[series][k]
+                         + frac * chunk.minutes[_DEVICE_POWER[series]][k] / 60_000.0)
+            assert repr(got[series]) == repr(want), (seconds, series)

@@ -694,3 +694,36 @@ def test_heat_arrays_follow_the_quirks(sim):
     # the heat arrays are the device's memory only: the counters the accounting reads stay
     assert sample(vitocal(sim), now).counters == sample(
         vitocal(sim, heat_arrays=False), now).counters
+
+
+def test_truncation_never_goes_below_zero_and_keeps_the_steps() -> None:
+    """The device's truncation to 0.1 kWh (at some sixty values per answer): the step
+    below the value (with a 1e-6 guard for values a hair under a step), never negative,
+    0.0 (not -0.0) at zero."""
+    import random
+
+    from simhouse.vitocal import _trunc
+
+    rng = random.Random(5)
+    values = [0.0, -0.0, 0.1, 0.3, 0.7, 1e-9, -1e-9, -0.05, -5.0, 2.9999999, 12345.6,
+              *(rng.uniform(-50, 50000) for _ in range(2000))]
+    for kwh in values:
+        want = max(0.0, math.floor(kwh / 0.1 + 1e-6) / 10)
+        assert repr(_trunc(kwh)) == repr(want), kwh
+
+
+def test_each_answer_has_its_own_features_in_the_wire_order(sim) -> None:
+    """A feature's envelope is kept per name and copied into each answer: the keys stay
+    in the real API's order, and no answer shares a feature (or its `commands`) with the
+    one before, so a caller keeping an answer never sees the next one's values."""
+    v = vitocal(sim)
+    first_at, second_at = sim.start + timedelta(hours=30), sim.start + timedelta(hours=31)
+    first, second = data(v, first_at), data(v, second_at)
+    assert [f["feature"] for f in first] == [f["feature"] for f in second]
+    for a, b in zip(first, second, strict=True):
+        assert a is not b and a["commands"] is not b["commands"]
+        assert list(a) == ["apiVersion", "commands", "deviceId", "feature", "gatewayId",
+                           "isEnabled", "isReady", "properties", "timestamp", "uri"]
+        assert a["uri"].endswith("/features/" + a["feature"]) and a["isEnabled"] is True
+        assert (a["timestamp"], b["timestamp"]) == ("2025-01-02T05:00:00.000Z",
+                                                    "2025-01-02T06:00:00.000Z")

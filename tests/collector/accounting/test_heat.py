@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from collector.accounting.counters import (
@@ -754,3 +754,123 @@ def test_counter_families_agree_with_reading_of(counters: dict[str, float]) -> N
         assert families.readings(kind) == {c: r for c, r in expected.items() if r is not None}
         assert list(families.readings(kind)) == [c for c, r in expected.items()
                                                  if r is not None]
+
+
+def test_counter_families_keep_the_grouping_not_the_values() -> None:
+    """The grouping is kept per key set (a device reports the same keys at every poll):
+    a later sample with the same keys reads its own values and read-at times, in its own
+    key order, and one with other keys groups its own."""
+    first = hp(t(2026, 1, 1, 12), summary("heat.heating", 1.0, 2.0, 3.0, 4.0))
+    second = hp(t(2026, 1, 1, 12, 5), summary("heat.heating", 1.5, 2.5, 3.5, 4.0),
+                {"heat.heating.month": t(2026, 1, 1, 11)})
+    assert CounterFamilies(first).readings("heat")["heating"] == Reading(
+        {"day": 1.0, "month": 2.0, "year": 3.0, "last_month": 4.0},
+        dict.fromkeys(("day", "month", "year", "last_month"), first.time))
+    got = CounterFamilies(second).readings("heat")["heating"]
+    assert got.values == {"day": 1.5, "month": 2.5, "year": 3.5, "last_month": 4.0}
+    assert got.times == {**dict.fromkeys(("day", "year", "last_month"), second.time),
+                         "month": t(2026, 1, 1, 11)}
+    other = hp(t(2026, 1, 1, 12, 10), {"heat.dhw.year": 9.0, "heat.dhw.day": 1.0})
+    families = CounterFamilies(other)
+    assert families.circuits("heat") == ("dhw",)
+    assert list(families.readings("heat")["dhw"].values) == ["year", "day"]
+    shuffled = CounterFamilies(hp(t(2026, 1, 1, 12, 15), {
+        "heat.cooling.day": 1.0, "heat.dhw.day": 1.0, "heat.total.day": 2.0,
+        "electricity.dhw.day": 0.5, "heat.heating.day": 1.0}))
+    assert shuffled.circuits("heat") == ("total", "heating", "dhw", "cooling")
+    assert shuffled.circuits("electricity") == ("dhw",)
+    assert shuffled.circuits("heating_rod") == ()
+
+
+_finite_kwh = st.floats(min_value=0, max_value=1e5, allow_nan=False)
+_any_kwh = st.one_of(_finite_kwh, st.sampled_from([math.nan, math.inf, -math.inf, -0.0,
+                                                    0.0, 1.0, 12.0]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["day", "week", "month", "year", "last_day",
+                                        "last_month", "last_year"]), _any_kwh, max_size=7),
+       st.dictionaries(st.sampled_from(["day", "week", "month", "year", "last_day",
+                                        "last_month", "last_year"]),
+                       st.integers(min_value=-600, max_value=3600 * 30)),
+       st.floats(min_value=-5.0, max_value=40.0, allow_nan=False),
+       st.sampled_from([(), ("heating", "dhw")]))
+@example({"day": 1.0, "year": 2.0}, {"day": 600, "year": 600}, -5.0, ())  # rejected
+@example({"day": 1.0, "year": math.inf}, {"day": 600, "year": 600}, 14.0, ())
+@example({"day": 1.0, "month": 2.0}, {"day": 600}, 14.0, ("heating", "dhw"))
+def test_unchanged_counters_take_the_short_way_to_the_same_step(
+        values, moved_s, cap_kw, parts) -> None:
+    """`counter_step` of a reading with the reference's values skips the rule tables; it
+    must come to exactly what the rules give (the coarsest moved counter, nothing gained;
+    a cap below zero, no period or none moved, and NaN or infinite values go the long
+    way)."""
+    from collector.accounting.counters import _by_the_rules
+
+    a = t(2026, 1, 15, 12)
+    ref = Reading(dict(values), dict.fromkeys(values, a), parts)
+    cur = Reading(dict(values), {p: a + timedelta(seconds=moved_s.get(p, 0)) for p in values},
+                  parts)
+    try:
+        expected = _by_the_rules(ref, cur, cap_kw, "heat.heating")
+    except (ValueError, OverflowError) as exc:  # NaN/inf: the rules refuse them
+        with pytest.raises(type(exc)):
+            counter_step(ref, cur, cap_kw, "heat.heating")
+        return
+    got = counter_step(ref, cur, cap_kw, "heat.heating")
+    assert got == expected
+    if got.delta is not None:
+        assert math.copysign(1.0, got.delta.kwh) == math.copysign(1.0, expected.delta.kwh)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(["day", "month", "year", "last_year"]),
+                                st.one_of(st.floats(allow_nan=False, allow_infinity=False,
+                                                    width=64),
+                                          st.integers(-10**6, 10**6),
+                                          st.sampled_from([-0.0, 0.0, 0.1, 0.2])),
+                                min_size=1), min_size=1, max_size=3))
+def test_a_summed_total_is_the_plain_sum_of_its_circuits(per_circuit) -> None:
+    """The total of a device without one (summed from its circuits at every poll, two of
+    them unrolled) is exactly round(sum(...), 6) per common period, read at the oldest of
+    their times, as the sum of any other number of circuits."""
+    from collector.accounting.counters import _summed
+
+    a = t(2026, 1, 15, 12)
+    readings = [Reading(v, {k: a + timedelta(minutes=n + len(k)) for k in v})
+                for n, v in enumerate(per_circuit)]
+    parts = [f"c{n}" for n in range(len(readings))]
+    got = _summed([*readings, None], parts)
+    keys = set.intersection(*(set(r.values) for r in readings))
+    if not keys:
+        assert got is None
+        return
+    assert got is not None and got.parts == tuple(parts)
+    for k in keys:
+        want = round(sum(r.values[k] for r in readings), 6)
+        assert repr(got.values[k]) == repr(want)
+        assert got.times[k] == min(r.times[k] for r in readings)
+
+
+def test_a_state_snapshot_copies_every_field_of_every_family() -> None:
+    """The pipeline keeps `copy_state` of the device for its state file while accounting
+    goes on changing the families in place: every field must be copied, and the copies
+    must not change with the accountant's."""
+    import dataclasses
+
+    from collector.accounting.heat import Family, copy_state
+
+    acct = HeatAccountant(7.0, 300, tz=BERLIN)
+    a = t(2026, 1, 15, 12)
+    acct.add(hp(a, summary("heat.heating", 1.0, 2.0, 3.0, 4.0)))
+    st = acct.devices["hp"]
+    fam = st.families["heat.heating"]
+    fam.glitch_since, fam.stale_since, fam.day_restart = a, a - timedelta(days=2), "off"
+    snap = copy_state(st)
+    assert snap.sample is st.sample and snap.families.keys() == st.families.keys()
+    for name, f in st.families.items():
+        copied = snap.families[name]
+        assert copied is not f
+        assert {x.name: getattr(copied, x.name) for x in dataclasses.fields(Family)} == \
+            {x.name: getattr(f, x.name) for x in dataclasses.fields(Family)}
+    fam.day_restart = "midnight"
+    assert snap.families["heat.heating"].day_restart == "off"

@@ -191,3 +191,38 @@ def test_a_name_finds_the_first_feature_of_that_name_as_pyvicare_does() -> None:
     assert sample.values["outside_temp_c"] == 3.5
     assert readFeature(entities[1:], name) is entities[1]
     assert sample.values["return_temp_c"] == 30.0
+
+
+def test_the_same_shape_maps_each_answers_own_values() -> None:
+    """What the tables need of an answer is resolved once per shape (its feature names):
+    the next answer of the same shape still maps its own values, a feature disabled or
+    not connected in it is absent, a later row of a field takes over when the first one's
+    feature is gone, and an answer with one more feature maps that one too."""
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    outside, supply = "heating.sensors.temperature.outside", \
+        "heating.secondaryCircuit.sensors.temperature.supply"
+    circuit_supply = "heating.circuits.0.sensors.temperature.supply"
+
+    def answer(out_c: float, supply_c: float, *, supply_enabled: bool = True,
+               extra: tuple[dict[str, object], ...] = ()) -> list[dict[str, object]]:
+        first = _feature(supply, supply_c)
+        first["isEnabled"] = supply_enabled
+        return [_feature(outside, out_c), first, _feature(circuit_supply, 20.0),
+                {"feature": "heating.heat.production.summary.heating", "isEnabled": True,
+                 "properties": {"currentDay": {"type": "number", "unit": "kilowattHour",
+                                               "value": out_c}}}, *extra]
+
+    a = map_sample(answer(3.5, 30.0), "d", when)
+    b = map_sample(answer(-2.0, 31.0), "d", when)
+    assert (a.values["outside_temp_c"], a.values["supply_temp_c"]) == (3.5, 30.0)
+    assert (b.values["outside_temp_c"], b.values["supply_temp_c"]) == (-2.0, 31.0)
+    assert (a.counters, b.counters) == ({"heat.heating.day": 3.5}, {"heat.heating.day": -2.0})
+    c = map_sample(answer(1.0, 32.0, supply_enabled=False), "d", when)
+    assert c.values["supply_temp_c"] == 20.0  # the circuit's sensor, the next row
+    not_connected = answer(1.0, 32.0)
+    not_connected[0]["properties"]["status"] = {"type": "string", "value": "notConnected"}
+    assert "outside_temp_c" not in map_sample(not_connected, "d", when).values
+    d = map_sample(answer(1.0, 32.0, extra=(_feature("heating.sensors.temperature.return",
+                                                      27.5),)), "d", when)
+    assert d.values["return_temp_c"] == 27.5
+    assert "return_temp_c" not in map_sample(answer(1.0, 32.0), "d", when).values
