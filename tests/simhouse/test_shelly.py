@@ -19,6 +19,7 @@ from collector.shelly.client import ShellyClient
 from collector.shelly.errors import ShellyUnreachable
 from collector.shelly.transport import AnswerTransport
 from simhouse.house import MeterReboot, MeterStep, Outage, Simulator
+from simhouse.meters import ShareMeter
 from simhouse.shelly import (
     MODELS,
     PHASE_SHARE,
@@ -256,6 +257,37 @@ def test_offline_during_a_meter_outage(model):
     assert_reads(after, step_at(sim, gap[1]), model)
     assert before.energy_import_wh is not None and after.energy_import_wh is not None
     assert after.energy_import_wh - before.energy_import_wh > 1000  # it kept counting
+
+
+@pytest.mark.parametrize("share", [None, "outdoor_unit"])
+def test_the_answer_is_the_meters_step_or_offline_to_the_second(share):
+    """The answer comes from a day's table, not from `meter_step`: it holds the step
+    `meter_step` gives at every time, and the meter is offline exactly when `meter_step`
+    is None (an outage and a reboot, their edges to a millisecond; a ShareMeter as the
+    house's meter)."""
+    gap = (local(2025, 1, 5, 8, 0, 4, 250_000), local(2025, 1, 5, 8, 1, 2, 500_000))
+    boot = local(2025, 1, 5, 9, 0, 3)
+    sim = Simulator(SEED, START, BERLIN, scenarios=[Outage("meter", *gap),
+                                                    MeterReboot(boot, 30.0, False)])
+    source = sim if share is None else ShareMeter(sim, share)
+    assert source.meter_offline_spans() == [(gap[0].timestamp(), gap[1].timestamp()),
+                                            (boot.timestamp(), boot.timestamp() + 30.0)]
+    clock = Clock(START - timedelta(seconds=1))
+    shelly = SimulatedShelly(source, clock, model="plus1pm")  # type: ignore[arg-type]
+    times = [START - timedelta(seconds=1), START, gap[1] - timedelta(days=2)]
+    for edge in (*gap, boot, boot + timedelta(seconds=30)):
+        times += [edge + timedelta(milliseconds=ms) for ms in (-1001, -1, 0, 1, 9999)]
+    for clock.now in sorted(times):
+        step = source.meter_step(clock.now)
+        if step is None:
+            with pytest.raises(MeterOffline):
+                shelly.status()
+            continue
+        status = shelly.status()
+        assert status["sys"]["unixtime"] == step.time_s
+        assert status["sys"]["uptime"] == step.uptime_s
+        assert status["switch:0"]["apower"] == round(step.power_w, 1)
+        assert status["switch:0"]["aenergy"]["total"] == truncated(step.energy_import_wh, 3)
 
 
 @pytest.mark.parametrize(("model", "resets"), [("plugs", True), ("pro3em", False)])
