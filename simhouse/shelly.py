@@ -457,7 +457,8 @@ def round_each(values: np.ndarray, digits: int) -> np.ndarray:
     out = np.rint(scaled) / scale
     with np.errstate(invalid="ignore"):  # inf - inf: nan, rounded by `round` below
         distance = np.abs(scaled - np.floor(scaled) - 0.5)  # from the nearest half
-    awkward = ~((distance > 4 * np.spacing(np.abs(scaled))) & (np.abs(scaled) < 2.0 ** 52))
-    for i in np.flatnonzero(awkward):
-        out[i] = round(float(values[i]), digits)
+    awkward = np.flatnonzero(
+        ~((distance > 4 * np.spacing(np.abs(scaled))) & (np.abs(scaled) < 2.0 ** 52)))
+    if len(awkward):  # a Gen1 3EM's phase powers are ties every tenth step
+        out[awkward] = [round(v, digits) for v in values[awkward].tolist()]
     return out

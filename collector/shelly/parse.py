@@ -17,7 +17,6 @@ from typing import Any, NamedTuple
 from collector.shelly.errors import ShellyBadResponse, ShellyUnsupported
 
 PHASES = ("a", "b", "c")
-_isfinite = math.isfinite
 _new_tuple = tuple.__new__
 _NUMBER_TYPES = (int, float)
 # A JSON object: a dict (asked first: the general Mapping check costs several times more,
@@ -384,13 +383,14 @@ class ChannelReader:
         simulated day of the demo), the same values `read` gives, to the bit (the same
         sums, in the same order)."""
         groups = self.plain_groups
-        if groups is None:
+        if groups is None or type(status) is not dict:
             return None
         power = energy = 0.0
         uptime = None
         try:
-            for parent, leaves in groups:
-                node = status
+            for first, parent, leaves in groups:
+                # the status's own key (a Gen2+ component), then the steps below it
+                node = status if first is None else status[first]
                 for key, index in parent:
                     if type(node) is dict:
                         node = node[key]
@@ -404,16 +404,22 @@ class ChannelReader:
                     value = node[leaf]
                     if role == _UPTIME:
                         uptime = value
-                    elif role == _VALID:
+                        continue
+                    if role == _VALID:
                         if value is not True:
                             return None
-                    elif (type(value) is not float and type(value) is not int) \
-                            or not _isfinite(value):
+                        continue
+                    # a finite float (inf - inf and nan - nan are nan), or an int, added
+                    # as `_sum` adds it (float + int converts the int as float() does)
+                    if type(value) is float:
+                        if value - value != 0.0:
+                            return None
+                    elif type(value) is not int:
                         return None
-                    elif role == _POWER:
-                        power += float(value)
+                    if role == _POWER:
+                        power += value
                     else:
-                        energy += float(value)
+                        energy += value
         except LookupError:  # a key or an index missing
             return None
         if type(uptime) is not int or uptime < 0:
@@ -488,14 +494,15 @@ def _get(responses: Mapping[str, Any], path: ReadPath, required: bool) -> Any:
 # the uptime
 _VALID, _POWER, _ENERGY, _UPTIME = range(4)
 Steps = tuple[tuple[str, int | None], ...]  # ReadPath.steps
-PlainGroups = tuple[tuple[Steps, tuple[tuple[int, str], ...]], ...]
+PlainGroups = tuple[tuple[str | None, Steps, tuple[tuple[int, str], ...]], ...]
 
 
 def _plain_groups(reader: ChannelReader) -> PlainGroups:
     """How `ChannelReader.plain` reads a full status: the reader's paths from the status
     (the response key each starts with replaced by its component in the status, or
     dropped where the response is the whole status), grouped by the object holding their
-    last key: ((steps to that object, ((what, key), ...)), ...). A Gen1 3EM's phase sum
+    last key: ((the status's key, the steps from there to that object, ((what, key),
+    ...)), ...; no key for the status itself). A Gen1 3EM's phase sum
     reads three objects of three fields each, not nine paths from the top. The objects
     come in the order of their first path, so each sum adds its values in its paths'
     order (a float sum's bits depend on it); where grouping would change that order,
@@ -516,8 +523,10 @@ def _plain_groups(reader: ChannelReader) -> PlainGroups:
     grouped = tuple((parent, tuple(leaves)) for parent, leaves in groups.items())
     in_groups = [(parent, field) for parent, leaves in grouped for field in leaves]
     if sorted(in_groups, key=lambda f: f[1][0]) != split:  # a sum's order changed
-        return tuple((parent, (field,)) for parent, field in split)
-    return grouped
+        grouped = tuple((parent, (field,)) for parent, field in split)
+    # the first step is a key of the status (a dict, `plain` checks that once)
+    return tuple((parent[0][0], parent[1:], leaves) if parent else (None, (), leaves)
+                 for parent, leaves in grouped)
 
 
 def _is_number(value: Any) -> bool:

@@ -444,6 +444,12 @@ def test_an_answer_that_is_not_plain_goes_to_the_rules(family, setting, make, pa
     assert reader.plain(status) is None
 
 
+@pytest.mark.parametrize("status", [[], "x", None, 5, Frozen(pro3em_status())])
+def test_a_status_that_is_no_dict_is_not_plain(status):
+    fam = FAMILIES["em"]
+    assert channel_reader(fam, resolve_channel(fam, "")).plain(status) is None
+
+
 def test_a_phase_sum_of_a_one_channel_family_is_never_plain():
     fam = FAMILIES["gen1_meter"]
     reader = channel_reader(fam, Channel(None))
@@ -466,10 +472,23 @@ def test_plain_groups_keep_each_sums_order():
                                        {"power": 2.0, "total": 1e16},
                                        {"power": 3.0, "total": 1.0}]}
     reader = channel_reader(fam, Channel(0))
-    assert all(len(leaves) == 1 for _, leaves in reader.plain_groups)
+    assert all(len(leaves) == 1 for _, _, leaves in reader.plain_groups)
     plain = reader.plain(status)
     assert plain is not None and plain.energy_import_wh == 0.0
     assert bits(plain) == bits(read_values(fam, Channel(0), {"status": status}))
     # the real 3EM's phase sum reads three objects of three fields each
     gen1 = channel_reader(FAMILIES["gen1_3em"], Channel(None))
-    assert [len(leaves) for _, leaves in gen1.plain_groups] == [3, 3, 3, 1]
+    assert [len(leaves) for _, _, leaves in gen1.plain_groups] == [3, 3, 3, 1]
+
+
+@pytest.mark.parametrize("value", [2413, 0, -7, 0.0, -0.0, 5e-324, 1.7e308])
+def test_whole_and_extreme_numbers_are_plain_to_the_bit(value):
+    fam = FAMILIES["em"]
+    channel = resolve_channel(fam, "")
+    status = pro3em_status()
+    status["em:0"]["total_act_power"] = value
+    status["emdata:0"]["total_act"] = value
+    plain = channel_reader(fam, channel).plain(status)
+    assert plain is not None
+    assert bits(plain) == bits(read_values(fam, channel,
+                                           responses_from_status(fam, channel, status)))
