@@ -67,7 +67,7 @@ class ShareMeter:
         k = (base.time_s - t0) // METER_STEP_S
         return MeterStep(base.time_s, float(power[k]), float(energy[k]), base.uptime_s)
 
-    def meter_offline_spans(self) -> list[tuple[float, float]]:
+    def meter_offline_spans(self) -> tuple[tuple[float, float], ...]:
         """When the house's meter does not answer (Simulator.meter_offline_spans): this
         meter neither."""
         return self.sim.meter_offline_spans()

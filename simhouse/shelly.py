@@ -117,7 +117,7 @@ class SimulatedShelly:
         self._status_route = "/status" if self.model.gen == 1 else "/rpc/Shelly.GetStatus"
         # when the meter does not answer (Simulator.meter_offline_spans: fixed per run)
         self._origin_s = sim.origin_s
-        self._offline = tuple(sim.meter_offline_spans())
+        self._offline = sim.meter_offline_spans()
         # the simulated day (table) the last answer came from: its first second, the
         # second after its last step, and per step its uptime and the model's moving
         # fields (`_load_day`), as Python values

@@ -270,8 +270,8 @@ def test_the_answer_is_the_meters_step_or_offline_to_the_second(share):
     sim = Simulator(SEED, START, BERLIN, scenarios=[Outage("meter", *gap),
                                                     MeterReboot(boot, 30.0, False)])
     source = sim if share is None else ShareMeter(sim, share)
-    assert source.meter_offline_spans() == [(gap[0].timestamp(), gap[1].timestamp()),
-                                            (boot.timestamp(), boot.timestamp() + 30.0)]
+    assert source.meter_offline_spans() == ((gap[0].timestamp(), gap[1].timestamp()),
+                                            (boot.timestamp(), boot.timestamp() + 30.0))
     clock = Clock(START - timedelta(seconds=1))
     shelly = SimulatedShelly(source, clock, model="plus1pm")  # type: ignore[arg-type]
     times = [START - timedelta(seconds=1), START, gap[1] - timedelta(days=2)]
