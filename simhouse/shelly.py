@@ -39,6 +39,7 @@ PHASE_SHARE = (0.34, 0.33, 0.33)  # how the heat pump's load splits over L1, L2,
 # The answers' values that follow from the meter's power and counter are rounded for a
 # simulated chunk (a day) of steps at once (SimulatedShelly._load_day)
 TABLE_S = 60 * MINUTES_PER_CHUNK
+ROWS_BLOCK = 360  # steps (an hour) of the table made Python values at once
 Span = tuple[datetime, datetime]
 
 
@@ -119,10 +120,13 @@ class SimulatedShelly:
         self._origin_s = sim.origin_s
         self._offline = sim.meter_offline_spans()
         # the simulated day (table) the last answer came from: its first second, the
-        # second after its last step, and per step its uptime and the model's moving
-        # fields (`_load_day`), as Python values
+        # second after its last step, per step its uptime and the model's moving fields
+        # (`_load_day`); those of a block of steps as Python values (`_load_rows`), from
+        # its first step's index on
         self._day_s = (0, 0)
         self._uptimes: list[int] = []
+        self._table = np.zeros((0, 0))
+        self._rows_k = -ROWS_BLOCK
         self._rows: list[Any] = []
 
     @property
@@ -190,8 +194,11 @@ class SimulatedShelly:
         time_s = first_s + k * METER_STEP_S
         cached = self._cached
         if cached is None or cached[0] != time_s:
+            rows_k = self._rows_k
+            if not rows_k <= k < rows_k + ROWS_BLOCK:
+                rows_k = self._load_rows(k)
             cached = self._cached = (time_s, self._build(time_s, self._uptimes[k],
-                                                         self._rows[k]))
+                                                         self._rows[k - rows_k]))
         self._asked = (now, cached[1])
         return cached[1]
 
@@ -223,11 +230,9 @@ class SimulatedShelly:
 
         Per step: its uptime, and the answer's values that follow from the step's power
         and counter (`_counter`) as the model's columns function rounds them
-        (`_pro3em_columns`, ...), as the model's builder unpacks them (`_ROWS`): made
-        once per day, not rounded field by field in every answer (a Pro 3EM answer has
-        twelve powers and four counters; `round` and the counters' floors were most of its
-        cost), and kept as Python values (a numpy row's conversion in every answer cost
-        as much as the rest of it; a list per row costs less than a tuple made by zip)."""
+        (`_pro3em_columns`, ...): made once per day, not rounded field by field in every
+        answer (a Pro 3EM answer has twelve powers and four counters; `round` and the
+        counters' floors were most of its cost)."""
         origin = self._origin_s
         first_s = origin + int((t_s - origin) // TABLE_S) * TABLE_S
         trace = self.sim.meter_trace(datetime.fromtimestamp(first_s, UTC),
@@ -242,10 +247,22 @@ class SimulatedShelly:
         else:  # `_counter` of every step: never negative (max(wh, 0.0), element by element)
             energy = trace.energy_import_wh
             counter_wh = np.where(energy < 0.0, 0.0, energy)
-        self._rows = _ROWS[self.model.key](self._columns(trace.power_w, counter_wh))
+        self._table = self._columns(trace.power_w, counter_wh)
+        self._rows_k = -ROWS_BLOCK
         self._uptimes = trace.uptime_s.tolist()
         self._day_s = (first_s, first_s + TABLE_S)
         return first_s
+
+    def _load_rows(self, k: int) -> int:
+        """Make the day's rows of the block of ROWS_BLOCK steps holding step `k` Python
+        values, as the model's builder unpacks them (`_ROWS`); returns the block's first
+        step. A numpy row's conversion in every answer cost as much as the rest of the
+        answer; a whole day's at once put 8,640 new lists before the garbage collector,
+        a full collection of the demo's heap (~40 million instructions) each time."""
+        first = k // ROWS_BLOCK * ROWS_BLOCK
+        self._rows = _ROWS[self.model.key](self._table[first:first + ROWS_BLOCK])
+        self._rows_k = first
+        return first
 
     # --- answers per model --------------------------------------------------------------
     # Each takes the step's time (UTC epoch s), the meter's uptime (s) and the step's row
