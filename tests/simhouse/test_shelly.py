@@ -23,6 +23,7 @@ from simhouse.meters import ShareMeter
 from simhouse.shelly import (
     MODELS,
     PHASE_SHARE,
+    ROWS_BLOCK,
     MeterOffline,
     ShellyQuirks,
     SimulatedShelly,
@@ -170,6 +171,19 @@ def test_moving_values_are_rounded_per_step_as_the_firmware_does(sim, model):
     for i in range(0, 360, 7):  # an hour around the table's (the simulated day's) end
         clock.now = first + timedelta(seconds=10 * i)
         assert_holds(shelly.status(), PER_STEP[model](step_at(sim, clock.now)))
+
+
+@pytest.mark.parametrize("model", ["pro3em", "plugs"])
+def test_the_tables_rows_are_python_values_an_hour_at_a_time(sim, model):
+    """The day's table becomes Python values a block of steps at a time (a day's lists
+    at once made the garbage collector sweep the whole heap): the steps on both sides of
+    a block's edge, asked in any order, hold their own step's values."""
+    shelly, _, clock = meter(sim, model)
+    edge = datetime.fromtimestamp(sim.origin_s + 5 * ROWS_BLOCK * 10, UTC)
+    for offset_s in (-10, 0, 10, -3590, 3600, -10, 0):
+        clock.now = edge + timedelta(seconds=offset_s)
+        assert_holds(shelly.status(), PER_STEP[model](step_at(sim, clock.now)))
+        assert len(shelly._rows) == ROWS_BLOCK
 
 
 def test_round_each_is_round_to_the_bit():
