@@ -561,6 +561,12 @@ class Simulator:
         k = int((t_s - rows[1]) // METER_STEP_S)
         return MeterStep(rows[2][k], rows[3][k], rows[4][k], rows[5][k])
 
+    def meter_offline_spans(self) -> tuple[tuple[float, float], ...]:
+        """The [start, end) spans (UTC epoch seconds) in which the meter does not answer:
+        its outages and the offline time of its reboots (`meter_step` is None inside them,
+        and before `origin_s`). The scenarios never change: a poller asks once."""
+        return tuple(self._outages("meter"))
+
     def pump_state(self, t: datetime) -> PumpState | None:
         """What the heat pump reports at time `t` (the minute containing it), or None while
         it cannot be reached (a heat pump outage)."""

@@ -67,6 +67,11 @@ class ShareMeter:
         k = (base.time_s - t0) // METER_STEP_S
         return MeterStep(base.time_s, float(power[k]), float(energy[k]), base.uptime_s)
 
+    def meter_offline_spans(self) -> tuple[tuple[float, float], ...]:
+        """When the house's meter does not answer (Simulator.meter_offline_spans): this
+        meter neither."""
+        return self.sim.meter_offline_spans()
+
     @property
     def origin_s(self) -> int:
         """The simulator's first second: this meter measures from then on, as the house's."""

@@ -37,8 +37,9 @@ MAC = "AABBCCDDEE01"
 EARLY_PRO3EM_FW = ("20230120-000000/0.14.1-gabcdef0", "0.14.1")
 PHASE_SHARE = (0.34, 0.33, 0.33)  # how the heat pump's load splits over L1, L2, L3
 # The answers' values that follow from the meter's power and counter are rounded for a
-# simulated chunk (a day) of steps at once (SimulatedShelly._fields)
+# simulated chunk (a day) of steps at once (SimulatedShelly._load_day)
 TABLE_S = 60 * MINUTES_PER_CHUNK
+ROWS_BLOCK = 360  # steps (an hour) of the table made Python values at once
 Span = tuple[datetime, datetime]
 
 
@@ -113,8 +114,20 @@ class SimulatedShelly:
                        "plugs": self._plugs, "3em": self._gen1_3em}[self.model.key]
         self._columns = {"pro3em": _pro3em_columns, "plus1pm": _plus1pm_columns,
                          "plugs": _plugs_columns, "3em": _gen1_3em_columns}[self.model.key]
-        # (first second, the moving fields of every step from then on, one row each)
-        self._table: tuple[int, np.ndarray] | None = None
+        # the route of the full status (the one request of a poll), answered first
+        self._status_route = "/status" if self.model.gen == 1 else "/rpc/Shelly.GetStatus"
+        # when the meter does not answer (Simulator.meter_offline_spans: fixed per run)
+        self._origin_s = sim.origin_s
+        self._offline = sim.meter_offline_spans()
+        # the simulated day (table) the last answer came from: its first second, the
+        # second after its last step, per step its uptime and the model's moving fields
+        # (`_load_day`); those of a block of steps as Python values (`_load_rows`), from
+        # its first step's index on
+        self._day_s = (0, 0)
+        self._uptimes: list[int] = []
+        self._table = np.zeros((0, 0))
+        self._rows_k = -ROWS_BLOCK
+        self._rows: list[Any] = []
 
     @property
     def device_id(self) -> str:
@@ -125,6 +138,8 @@ class SimulatedShelly:
     def answer(self, path: str) -> tuple[int, Any]:
         """(HTTP status, JSON body; CSV text for em_data.csv) for a GET of `path`; raises
         MeterOffline when the meter does not answer at all."""
+        if path == self._status_route:  # a poll's one request (no other route is this)
+            return 200, self.status()
         route = path.split("?")[0]
         if route == "/shelly":
             self._step()  # an offline meter does not answer /shelly either
@@ -158,15 +173,34 @@ class SimulatedShelly:
 
     def status(self) -> dict[str, Any]:
         """The full status answer at the current step (Gen1 /status, Gen2 GetStatus). The
-        requests of one poll come at the same time: the answer is built once for them."""
+        requests of one poll come at the same time: the answer is built once for them.
+
+        The step is the meter's (`Simulator.meter_step`: the latest 10-s step, offline
+        inside `meter_offline_spans` and before the origin), found in the simulated day's
+        table (`_load_day`) rather than asked step by step: this runs every poll."""
         now = self.clock()
-        if self._asked is not None and self._asked[0] == now:
-            return self._asked[1]
-        step = self._step()
-        if self._cached is None or self._cached[0] != step.time_s:
-            self._cached = (step.time_s, self._build(step, self._fields(step)))
-        self._asked = (now, self._cached[1])
-        return self._cached[1]
+        asked = self._asked
+        if asked is not None and asked[0] == now:
+            return asked[1]
+        if now.tzinfo is None:
+            raise ValueError("naive datetime: times must carry a zone")
+        t_s = now.timestamp()
+        if t_s < self._origin_s or (self._offline and _inside(t_s, self._offline)):
+            raise MeterOffline("the simulated meter does not answer")
+        first_s, end_s = self._day_s
+        if not first_s <= t_s < end_s:
+            first_s = self._load_day(t_s)
+        k = int((t_s - first_s) // METER_STEP_S)
+        time_s = first_s + k * METER_STEP_S
+        cached = self._cached
+        if cached is None or cached[0] != time_s:
+            rows_k = self._rows_k
+            if not rows_k <= k < rows_k + ROWS_BLOCK:
+                rows_k = self._load_rows(k)
+            cached = self._cached = (time_s, self._build(time_s, self._uptimes[k],
+                                                         self._rows[k - rows_k]))
+        self._asked = (now, cached[1])
+        return cached[1]
 
     # --- state and counter -------------------------------------------------------------
 
@@ -190,104 +224,124 @@ class SimulatedShelly:
             energy = 0.0
         return max(energy, 0.0)
 
-    def _fields(self, step: MeterStep) -> list[float]:
-        """The answer's values that follow from the step's power and counter (`_counter`),
-        as the model's columns function rounds them (`_pro3em_columns`, ...): looked up in
-        a table made once per simulated chunk (a day of 8,640 steps), not rounded field by
-        field in every answer (a Pro 3EM answer has twelve powers and four counters;
-        `round` and the counters' floors were most of its cost)."""
-        table = self._table
-        if table is None or not table[0] <= step.time_s < table[0] + TABLE_S:
-            origin = self.sim.origin_s
-            start = origin + (step.time_s - origin) // TABLE_S * TABLE_S
-            trace = self.sim.meter_trace(datetime.fromtimestamp(start, UTC),
-                                         datetime.fromtimestamp(start + TABLE_S, UTC))
-            if len(trace) != TABLE_S // METER_STEP_S or trace.time_s[0] != start:
-                raise AssertionError("the meter's trace is not one step every "
-                                     f"{METER_STEP_S} s from {start}")
+    def _load_day(self, t_s: float) -> int:
+        """Make the table of the simulated chunk (a day of 8,640 steps) holding `t_s`;
+        returns its first second.
+
+        Per step: its uptime, and the answer's values that follow from the step's power
+        and counter (`_counter`) as the model's columns function rounds them
+        (`_pro3em_columns`, ...): made once per day, not rounded field by field in every
+        answer (a Pro 3EM answer has twelve powers and four counters; `round` and the
+        counters' floors were most of its cost)."""
+        origin = self._origin_s
+        first_s = origin + int((t_s - origin) // TABLE_S) * TABLE_S
+        trace = self.sim.meter_trace(datetime.fromtimestamp(first_s, UTC),
+                                     datetime.fromtimestamp(first_s + TABLE_S, UTC))
+        if len(trace) != TABLE_S // METER_STEP_S or trace.time_s[0] != first_s:
+            raise AssertionError("the meter's trace is not one step every "
+                                 f"{METER_STEP_S} s from {first_s}")
+        q = self.quirks
+        if q.dips or q.spikes or q.zero_counters:
             counter_wh = np.array([self._counter(t, wh) for t, wh in zip(
                 trace.time_s.tolist(), trace.energy_import_wh.tolist(), strict=True)])
-            table = self._table = (start, self._columns(trace.power_w, counter_wh))
-        row: list[float] = table[1][(step.time_s - table[0]) // METER_STEP_S].tolist()
-        return row
+        else:  # `_counter` of every step: never negative (max(wh, 0.0), element by element)
+            energy = trace.energy_import_wh
+            counter_wh = np.where(energy < 0.0, 0.0, energy)
+        self._table = self._columns(trace.power_w, counter_wh)
+        self._rows_k = -ROWS_BLOCK
+        self._uptimes = trace.uptime_s.tolist()
+        self._day_s = (first_s, first_s + TABLE_S)
+        return first_s
+
+    def _load_rows(self, k: int) -> int:
+        """Make the day's rows of the block of ROWS_BLOCK steps holding step `k` Python
+        values, as the model's builder unpacks them (`_ROWS`); returns the block's first
+        step. A numpy row's conversion in every answer cost as much as the rest of the
+        answer; a whole day's at once put 8,640 new lists before the garbage collector,
+        a full collection of the demo's heap (~40 million instructions) each time."""
+        first = k // ROWS_BLOCK * ROWS_BLOCK
+        self._rows = _ROWS[self.model.key](self._table[first:first + ROWS_BLOCK])
+        self._rows_k = first
+        return first
 
     # --- answers per model --------------------------------------------------------------
+    # Each takes the step's time (UTC epoch s), the meter's uptime (s) and the step's row
+    # of the day's table (`_load_day`). An answer's objects that hold a moving value are
+    # new in every answer: a copy of the model's template (the fixed fields in the
+    # device's key order; a copy and a few assignments cost a fraction of a literal), its
+    # moving values set. Its parts that never move (a component's fixed status, empty
+    # lists) are the templates' own, the same objects in every answer: an answer is read,
+    # never changed (the client reads it, a recording writes it out), as the answers to
+    # the requests of one step already are the same objects.
 
-    def _sys(self, step: MeterStep) -> dict[str, Any]:
-        sys = _SYS.copy()  # the fixed fields, then those that move
-        sys["unixtime"], sys["uptime"], sys["available_updates"] = (
-            step.time_s, step.uptime_s, {})
-        return sys
-
-    def _pro3em(self, step: MeterStep, fields: list[float]) -> dict[str, Any]:
+    def _pro3em(self, time_s: int, uptime_s: int, fields: list[float]) -> dict[str, Any]:
         (pa, a_aprt, a_current, pb, b_aprt, b_current, pc, c_aprt, c_current,
          total, total_aprt, total_current, a_wh, b_wh, c_wh, total_wh) = fields
-        # the fixed fields in the device's key order, then those that move (a copy and
-        # twelve assignments cost less than half of a 27-entry literal, every answer)
         em = _PRO3EM_EM.copy()
         em["a_act_power"], em["a_aprt_power"], em["a_current"] = pa, a_aprt, a_current
         em["b_act_power"], em["b_aprt_power"], em["b_current"] = pb, b_aprt, b_current
         em["c_act_power"], em["c_aprt_power"], em["c_current"] = pc, c_aprt, c_current
         em["total_act_power"], em["total_aprt_power"], em["total_current"] = (
             total, total_aprt, total_current)
-        em["user_calibrated_phase"] = []
-        data: dict[str, Any]
         if self.quirks.no_counters:
-            data = {"id": 0}
+            data = _NO_EMDATA
         else:
-            data = {"id": 0,
-                    "a_total_act_energy": a_wh, "a_total_act_ret_energy": 0.0,
-                    "b_total_act_energy": b_wh, "b_total_act_ret_energy": 0.0,
-                    "c_total_act_energy": c_wh, "c_total_act_ret_energy": 0.0,
-                    "total_act": total_wh, "total_act_ret": 0.0}
-        return {"em:0": em, "emdata:0": data, "sys": self._sys(step),
-                "temperature:0": {"id": 0, "tC": 41.2, "tF": 106.2},
-                "cloud": {"connected": False}, "mqtt": {"connected": False}}
+            data = _PRO3EM_EMDATA.copy()
+            data["a_total_act_energy"], data["b_total_act_energy"] = a_wh, b_wh
+            data["c_total_act_energy"], data["total_act"] = c_wh, total_wh
+        sys = _SYS.copy()
+        sys["unixtime"], sys["uptime"] = time_s, uptime_s
+        status = _PRO3EM_STATUS.copy()
+        status["em:0"], status["emdata:0"], status["sys"] = em, data, sys
+        return status
 
-    def _plus1pm(self, step: MeterStep, fields: list[float]) -> dict[str, Any]:
+    def _plus1pm(self, time_s: int, uptime_s: int, fields: list[float]) -> dict[str, Any]:
         apower, current, total_wh = fields
-        return {"switch:0": {"id": 0, "source": "init", "output": True, "apower": apower,
-                             "voltage": 230.0, "current": current,
-                             "aenergy": {"total": total_wh,
-                                         "by_minute": [0.0, 0.0, 0.0],
-                                         "minute_ts": step.time_s // 60 * 60},
-                             "temperature": {"tC": 38.5, "tF": 101.3}},
-                "input:0": {"id": 0, "state": False}, "sys": self._sys(step),
-                "cloud": {"connected": False}, "mqtt": {"connected": False}}
+        switch = _PLUS1PM_SWITCH.copy()
+        switch["apower"], switch["current"] = apower, current
+        switch["aenergy"] = {"total": total_wh, "by_minute": _BY_MINUTE,
+                             "minute_ts": time_s // 60 * 60}
+        sys = _SYS.copy()
+        sys["unixtime"], sys["uptime"] = time_s, uptime_s
+        status = _PLUS1PM_STATUS.copy()
+        status["switch:0"], status["sys"] = switch, sys
+        return status
 
-    def _plugs(self, step: MeterStep, fields: list[float]) -> dict[str, Any]:
-        power, total_wmin = fields
-        return {"meters": [{"power": power, "overpower": 0.0,
-                            "is_valid": True, "timestamp": step.time_s,
-                            "counters": [0.0, 0.0, 0.0],
-                            "total": int(total_wmin)}],  # whole watt-minutes
-                "relays": [{"ison": True, "has_timer": False, "overpower": False,
-                            "source": "http"}],
-                "unixtime": step.time_s, "uptime": step.uptime_s, "mac": MAC,
-                "temperature": 31.2, "has_update": False}
+    def _plugs(self, time_s: int, uptime_s: int, fields: tuple[float, int]
+               ) -> dict[str, Any]:
+        power, total_wmin = fields  # whole watt-minutes, an integer (_ROWS)
+        meter = _PLUGS_METER.copy()
+        meter["power"], meter["timestamp"], meter["total"] = power, time_s, total_wmin
+        status = _PLUGS_STATUS.copy()
+        status["meters"], status["unixtime"], status["uptime"] = [meter], time_s, uptime_s
+        return status
 
-    def _gen1_3em(self, step: MeterStep, fields: list[float]) -> dict[str, Any]:
-        emeters = []
-        for i in range(len(PHASE_SHARE)):
-            power, current, total_wh = fields[3 * i:3 * i + 3]
-            emeters.append({"power": power, "pf": 0.97, "current": current,
-                            "voltage": 230.0, "is_valid": True,
-                            "total": total_wh, "total_returned": 0.0})
-        return {"emeters": emeters, "total_power": fields[9],
-                "relays": [{"ison": True, "has_timer": False, "overpower": False,
-                            "is_valid": True, "source": "input"}],
-                "unixtime": step.time_s, "uptime": step.uptime_s, "mac": MAC,
-                "fs_mounted": True, "has_update": False}
+    def _gen1_3em(self, time_s: int, uptime_s: int, fields: list[float]) -> dict[str, Any]:
+        pa, a_current, a_wh, pb, b_current, b_wh, pc, c_current, c_wh, total = fields
+        a, b, c = _GEN1_3EM_EMETER.copy(), _GEN1_3EM_EMETER.copy(), _GEN1_3EM_EMETER.copy()
+        a["power"], a["current"], a["total"] = pa, a_current, a_wh
+        b["power"], b["current"], b["total"] = pb, b_current, b_wh
+        c["power"], c["current"], c["total"] = pc, c_current, c_wh
+        status = _GEN1_3EM_STATUS.copy()
+        status["emeters"], status["total_power"] = [a, b, c], total
+        status["unixtime"], status["uptime"] = time_s, uptime_s
+        return status
 
 
-# Sys.GetStatus, in the device's key order; unixtime and uptime are set per answer.
+def _inside(t_s: float, spans: tuple[tuple[float, float], ...]) -> bool:
+    return any(a <= t_s < b for a, b in spans)
+
+
+# The answers' templates, in the device's key order: the fixed fields, and those that
+# move (set per answer, SimulatedShelly._pro3em ...) at 0 or None.
+# Sys.GetStatus (Gen2): unixtime and uptime move.
 _SYS: dict[str, Any] = {"mac": MAC, "restart_required": False, "time": None, "unixtime": 0,
                         "uptime": 0, "ram_size": 247524, "ram_free": 113080,
                         "fs_size": 524288, "fs_free": 180224, "cfg_rev": 12, "kvs_rev": 1,
                         "schedule_rev": 0, "webhook_rev": 0, "available_updates": {},
                         "reset_reason": 3}
-# EM.GetStatus of the Pro 3EM (triphase), in the device's key order; per phase (a, b, c)
-# its power, apparent power and current, then the totals, are set per answer.
+# EM.GetStatus of the Pro 3EM (triphase): per phase (a, b, c) its power, apparent power
+# and current, then the totals, move.
 _PRO3EM_EM: dict[str, Any] = {
     "id": 0,
     "a_act_power": 0.0, "a_aprt_power": 0.0, "a_current": 0.0,
@@ -298,6 +352,42 @@ _PRO3EM_EM: dict[str, Any] = {
     "c_pf": 0.97, "c_voltage": 230.0, "c_freq": 50.0,
     "n_current": None, "total_act_power": 0.0, "total_aprt_power": 0.0,
     "total_current": 0.0, "user_calibrated_phase": []}
+# EMData.GetStatus of the Pro 3EM: the import counters move (early firmware: only its id)
+_PRO3EM_EMDATA: dict[str, Any] = {
+    "id": 0, "a_total_act_energy": 0.0, "a_total_act_ret_energy": 0.0,
+    "b_total_act_energy": 0.0, "b_total_act_ret_energy": 0.0,
+    "c_total_act_energy": 0.0, "c_total_act_ret_energy": 0.0,
+    "total_act": 0.0, "total_act_ret": 0.0}
+_NO_EMDATA: dict[str, Any] = {"id": 0}
+_CLOUD_MQTT: dict[str, Any] = {"cloud": {"connected": False}, "mqtt": {"connected": False}}
+_PRO3EM_STATUS: dict[str, Any] = {"em:0": None, "emdata:0": None, "sys": None,
+                                  "temperature:0": {"id": 0, "tC": 41.2, "tF": 106.2},
+                                  **_CLOUD_MQTT}
+# Switch.GetStatus of the Plus 1PM: apower, current and aenergy move
+_PLUS1PM_SWITCH: dict[str, Any] = {"id": 0, "source": "init", "output": True, "apower": 0.0,
+                                   "voltage": 230.0, "current": 0.0, "aenergy": None,
+                                   "temperature": {"tC": 38.5, "tF": 101.3}}
+_BY_MINUTE = [0.0, 0.0, 0.0]
+_PLUS1PM_STATUS: dict[str, Any] = {"switch:0": None, "input:0": {"id": 0, "state": False},
+                                   "sys": None, **_CLOUD_MQTT}
+# Gen1 /status of the Plug S: its meter's power, timestamp and counter move, and the time
+_PLUGS_METER: dict[str, Any] = {"power": 0.0, "overpower": 0.0, "is_valid": True,
+                                "timestamp": 0, "counters": [0.0, 0.0, 0.0], "total": 0}
+_PLUGS_STATUS: dict[str, Any] = {"meters": None,
+                                 "relays": [{"ison": True, "has_timer": False,
+                                             "overpower": False, "source": "http"}],
+                                 "unixtime": 0, "uptime": 0, "mac": MAC, "temperature": 31.2,
+                                 "has_update": False}
+# Gen1 /status of the 3EM: each phase's power, current and counter move, and the time
+_GEN1_3EM_EMETER: dict[str, Any] = {"power": 0.0, "pf": 0.97, "current": 0.0,
+                                    "voltage": 230.0, "is_valid": True, "total": 0.0,
+                                    "total_returned": 0.0}
+_GEN1_3EM_STATUS: dict[str, Any] = {"emeters": None, "total_power": 0.0,
+                                    "relays": [{"ison": True, "has_timer": False,
+                                                "overpower": False, "is_valid": True,
+                                                "source": "input"}],
+                                    "unixtime": 0, "uptime": 0, "mac": MAC,
+                                    "fs_mounted": True, "has_update": False}
 _COMPONENTS = {"/rpc/EM.GetStatus": "em", "/rpc/EMData.GetStatus": "emdata",
                "/rpc/Switch.GetStatus": "switch", "/rpc/Sys.GetStatus": "sys",
                "/rpc/EM1.GetStatus": "em1", "/rpc/EM1Data.GetStatus": "em1data",
@@ -347,6 +437,18 @@ def _gen1_3em_columns(power_w: np.ndarray, counter_wh: np.ndarray) -> np.ndarray
     return np.column_stack([*columns, round_each(power_w, 2)])
 
 
+def _plugs_rows(columns: np.ndarray) -> list[tuple[float, int]]:
+    """The plug's rows with its counter as the integer its answer holds."""
+    power, total_wmin = columns.T.tolist()
+    return list(zip(power, map(int, total_wmin), strict=True))
+
+
+# A day's columns as the model's answer builder takes them, one row per step
+_ROWS: dict[str, Callable[[np.ndarray], list[Any]]] = {
+    "pro3em": np.ndarray.tolist, "plus1pm": np.ndarray.tolist, "plugs": _plugs_rows,
+    "3em": np.ndarray.tolist}
+
+
 def floor_each(values: np.ndarray, digits: int) -> np.ndarray:
     """Each value truncated to `digits` decimals, as a meter's counter reads (it never runs
     ahead of the energy): floor(v * 10**digits + 1e-6) / 10**digits, the 1e-6 absorbing
@@ -372,7 +474,8 @@ def round_each(values: np.ndarray, digits: int) -> np.ndarray:
     out = np.rint(scaled) / scale
     with np.errstate(invalid="ignore"):  # inf - inf: nan, rounded by `round` below
         distance = np.abs(scaled - np.floor(scaled) - 0.5)  # from the nearest half
-    awkward = ~((distance > 4 * np.spacing(np.abs(scaled))) & (np.abs(scaled) < 2.0 ** 52))
-    for i in np.flatnonzero(awkward):
-        out[i] = round(float(values[i]), digits)
+    awkward = np.flatnonzero(
+        ~((distance > 4 * np.spacing(np.abs(scaled))) & (np.abs(scaled) < 2.0 ** 52)))
+    if len(awkward):  # a Gen1 3EM's phase powers are ties every tenth step
+        out[awkward] = [round(v, digits) for v in values[awkward].tolist()]
     return out

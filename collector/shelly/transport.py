@@ -59,6 +59,10 @@ class Answer(NamedTuple):
     retry_after: str | None = None  # the Retry-After header, if any
 
 
+# Answer's own __new__ in one C call: the in-process transport makes one every poll
+_new_answer = tuple.__new__
+
+
 class Transport(Protocol):
     """GET one path of the meter. Raises ShellyUnreachable/ShellyTimeout when no answer
     came, ShellyAuthFailed when the authentication cannot be answered at all."""
@@ -154,7 +158,7 @@ class AnswerTransport:
                 raise ShellyBadResponse(f"the meter at {self.url} sent an answer larger than "
                                         f"{answer_limit(path) // 1024} KB; refused")
             body = NotJson(len(content), body)
-        return Answer(status, body)
+        return _new_answer(Answer, (status, body, None))  # Answer(status, body), at a third
 
     def close(self) -> None:
         return None

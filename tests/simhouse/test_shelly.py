@@ -19,9 +19,11 @@ from collector.shelly.client import ShellyClient
 from collector.shelly.errors import ShellyUnreachable
 from collector.shelly.transport import AnswerTransport
 from simhouse.house import MeterReboot, MeterStep, Outage, Simulator
+from simhouse.meters import ShareMeter
 from simhouse.shelly import (
     MODELS,
     PHASE_SHARE,
+    ROWS_BLOCK,
     MeterOffline,
     ShellyQuirks,
     SimulatedShelly,
@@ -171,6 +173,19 @@ def test_moving_values_are_rounded_per_step_as_the_firmware_does(sim, model):
         assert_holds(shelly.status(), PER_STEP[model](step_at(sim, clock.now)))
 
 
+@pytest.mark.parametrize("model", ["pro3em", "plugs"])
+def test_the_tables_rows_are_python_values_an_hour_at_a_time(sim, model):
+    """The day's table becomes Python values a block of steps at a time (a day's lists
+    at once made the garbage collector sweep the whole heap): the steps on both sides of
+    a block's edge, asked in any order, hold their own step's values."""
+    shelly, _, clock = meter(sim, model)
+    edge = datetime.fromtimestamp(sim.origin_s + 5 * ROWS_BLOCK * 10, UTC)
+    for offset_s in (-10, 0, 10, -3590, 3600, -10, 0):
+        clock.now = edge + timedelta(seconds=offset_s)
+        assert_holds(shelly.status(), PER_STEP[model](step_at(sim, clock.now)))
+        assert len(shelly._rows) == ROWS_BLOCK
+
+
 def test_round_each_is_round_to_the_bit():
     rng = np.random.default_rng(5)
     halves = np.concatenate([(np.arange(-2000, 2000) + 0.5) / 10.0 ** d for d in (1, 2, 3)])
@@ -256,6 +271,37 @@ def test_offline_during_a_meter_outage(model):
     assert_reads(after, step_at(sim, gap[1]), model)
     assert before.energy_import_wh is not None and after.energy_import_wh is not None
     assert after.energy_import_wh - before.energy_import_wh > 1000  # it kept counting
+
+
+@pytest.mark.parametrize("share", [None, "outdoor_unit"])
+def test_the_answer_is_the_meters_step_or_offline_to_the_second(share):
+    """The answer comes from a day's table, not from `meter_step`: it holds the step
+    `meter_step` gives at every time, and the meter is offline exactly when `meter_step`
+    is None (an outage and a reboot, their edges to a millisecond; a ShareMeter as the
+    house's meter)."""
+    gap = (local(2025, 1, 5, 8, 0, 4, 250_000), local(2025, 1, 5, 8, 1, 2, 500_000))
+    boot = local(2025, 1, 5, 9, 0, 3)
+    sim = Simulator(SEED, START, BERLIN, scenarios=[Outage("meter", *gap),
+                                                    MeterReboot(boot, 30.0, False)])
+    source = sim if share is None else ShareMeter(sim, share)
+    assert source.meter_offline_spans() == ((gap[0].timestamp(), gap[1].timestamp()),
+                                            (boot.timestamp(), boot.timestamp() + 30.0))
+    clock = Clock(START - timedelta(seconds=1))
+    shelly = SimulatedShelly(source, clock, model="plus1pm")  # type: ignore[arg-type]
+    times = [START - timedelta(seconds=1), START, gap[1] - timedelta(days=2)]
+    for edge in (*gap, boot, boot + timedelta(seconds=30)):
+        times += [edge + timedelta(milliseconds=ms) for ms in (-1001, -1, 0, 1, 9999)]
+    for clock.now in sorted(times):
+        step = source.meter_step(clock.now)
+        if step is None:
+            with pytest.raises(MeterOffline):
+                shelly.status()
+            continue
+        status = shelly.status()
+        assert status["sys"]["unixtime"] == step.time_s
+        assert status["sys"]["uptime"] == step.uptime_s
+        assert status["switch:0"]["apower"] == round(step.power_w, 1)
+        assert status["switch:0"]["aenergy"]["total"] == truncated(step.energy_import_wh, 3)
 
 
 @pytest.mark.parametrize(("model", "resets"), [("plugs", True), ("pro3em", False)])

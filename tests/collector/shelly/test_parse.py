@@ -8,12 +8,16 @@ watt-minutes (/60), Gen1 3EM sums the three `emeters`, Pro 3EM uses `total_act_p
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping
+from dataclasses import replace
 
 import pytest
 
 from collector.shelly.errors import ShellyBadResponse, ShellyUnsupported
 from collector.shelly.parse import (
     FAMILIES,
+    Channel,
     channel_reader,
     identify,
     read_values,
@@ -334,3 +338,157 @@ def test_a_channel_reader_is_made_once_per_family_and_channel():
     assert channel_reader(fam, resolve_channel(fam, "")) is not reader
     assert [p.text for p in reader.power] == ["em.b_act_power"]
     assert [p.text for p in reader.energy] == ["emdata.b_total_act_energy"]
+
+
+# --- the one-pass read of a plain status (ChannelReader.plain, every poll) ----------------
+
+
+def bits(values) -> tuple:
+    """Values with each float as its bits (0.0 and -0.0 differ, so do nearby floats)."""
+    return tuple(v.hex() if isinstance(v, float) else (type(v), v) for v in values)
+
+
+STATUS_CASES = [(c[0], c[1], c[2]) for c in CASES if c[3] == "status"] + [
+    (f"devices/{d[0]}", d[1], "") for d in DEVICES]
+
+
+@pytest.mark.parametrize(("name", "family", "setting"), STATUS_CASES,
+                         ids=[f"{c[0]}[{c[2] or 'default'}]" for c in STATUS_CASES])
+def test_a_plain_status_is_read_in_one_pass_to_the_bit(name, family, setting):
+    fam = FAMILIES[family]
+    channel = resolve_channel(fam, setting)
+    body = load(name)
+    status = body["status"] if name.startswith("devices/") else body
+    plain = channel_reader(fam, channel).plain(status)
+    assert plain is not None  # every real answer here is plain
+    assert bits(plain) == bits(read_values(fam, channel,
+                                           responses_from_status(fam, channel, status)))
+
+
+def pro3em_status():
+    return load("gen2_pro3em_fw1.6.1_Shelly.GetStatus__ha_core_fixture_pro_3em.json")
+
+
+def gen1_3em_status():
+    return load("gen1_3em_status_fw1.14.0__lumapu_ahoy_zeroExport_comment.json")
+
+
+def _set(node, path, value):
+    *head, leaf = path
+    for key in head:
+        node = node[key]
+    if value is KeyError:
+        del node[leaf]
+    else:
+        node[leaf] = value
+
+
+class Frozen(Mapping):
+    """A JSON object that is no dict (a caller's Mapping): read by the general rules."""
+
+    def __init__(self, d):
+        self._d = d
+
+    def __getitem__(self, key):
+        return self._d[key]
+
+    def __iter__(self):
+        return iter(self._d)
+
+    def __len__(self):
+        return len(self._d)
+
+
+# (family, setting, status maker, path to change, new value: KeyError deletes it)
+NOT_PLAIN = [
+    ("em", "", pro3em_status, ("em:0", "total_act_power"), None),
+    ("em", "", pro3em_status, ("em:0", "total_act_power"), "12"),
+    ("em", "", pro3em_status, ("em:0", "total_act_power"), True),
+    ("em", "", pro3em_status, ("em:0", "total_act_power"), math.inf),
+    ("em", "", pro3em_status, ("em:0", "total_act_power"), math.nan),
+    ("em", "", pro3em_status, ("em:0", "total_act_power"), KeyError),
+    ("em", "", pro3em_status, ("emdata:0", "total_act"), None),
+    ("em", "", pro3em_status, ("emdata:0",), {"id": 0}),  # no counters (old firmware)
+    ("em", "b", pro3em_status, ("emdata:0", "b_total_act_energy"), -math.inf),
+    ("em", "", pro3em_status, ("em:0",), KeyError),  # the component gone
+    ("em", "", pro3em_status, ("em:0",), []),
+    ("em", "", pro3em_status, ("sys", "uptime"), -1),
+    ("em", "", pro3em_status, ("sys", "uptime"), 12.0),
+    ("em", "", pro3em_status, ("sys", "uptime"), None),
+    ("em", "", pro3em_status, ("sys", "uptime"), False),
+    ("em", "", pro3em_status, ("sys", "uptime"), KeyError),
+    ("em", "", pro3em_status, ("sys",), Frozen({"uptime": 5})),
+    ("gen1_3em", "", gen1_3em_status, ("emeters", 1, "is_valid"), False),
+    ("gen1_3em", "", gen1_3em_status, ("emeters", 1, "is_valid"), KeyError),
+    ("gen1_3em", "", gen1_3em_status, ("emeters", 2, "power"), None),
+    ("gen1_3em", "c", gen1_3em_status, ("emeters", 2, "total"), "x"),
+    ("gen1_3em", "", gen1_3em_status, ("emeters",), [{}, {}]),
+    ("gen1_3em", "", gen1_3em_status, ("emeters",), {"0": {}, "1": {}, "2": {}}),
+    ("gen1_3em", "", gen1_3em_status, ("emeters", 0), Frozen({"power": 1.0, "total": 2.0,
+                                                               "is_valid": True})),
+]
+
+
+@pytest.mark.parametrize(("family", "setting", "make", "path", "value"), NOT_PLAIN,
+                         ids=[f"{c[0]}[{c[1]}]{'.'.join(map(str, c[3]))}={c[4]!r}"
+                              for c in NOT_PLAIN])
+def test_an_answer_that_is_not_plain_goes_to_the_rules(family, setting, make, path, value):
+    """Anything but a plain answer is not read in one pass (None): `read_values` then gives
+    its error or its None, as it did before there was a one-pass read."""
+    fam = FAMILIES[family]
+    channel = resolve_channel(fam, setting)
+    status = make()
+    reader = channel_reader(fam, channel)
+    assert reader.plain(status) is not None  # the unchanged answer is plain
+    _set(status, path, value)
+    assert reader.plain(status) is None
+
+
+@pytest.mark.parametrize("status", [[], "x", None, 5, Frozen(pro3em_status())])
+def test_a_status_that_is_no_dict_is_not_plain(status):
+    fam = FAMILIES["em"]
+    assert channel_reader(fam, resolve_channel(fam, "")).plain(status) is None
+
+
+def test_a_phase_sum_of_a_one_channel_family_is_never_plain():
+    fam = FAMILIES["gen1_meter"]
+    reader = channel_reader(fam, Channel(None))
+    assert reader.plain(load("gen1_plugs_status__aioshelly_fixture.json")) is None
+    with pytest.raises(ShellyUnsupported, match="no phase sum"):
+        reader.read({"status": load("gen1_plugs_status__aioshelly_fixture.json")})
+
+
+def test_plain_groups_keep_each_sums_order():
+    """`plain` reads the fields object by object; a family whose counters are listed in
+    another order than their objects (here the phases backwards) is read path by path, so
+    each sum adds in its paths' order: these three counters sum to 0.0 one way, 1.0 the
+    other."""
+    phases = tuple(f"status.emeters.{i}" for i in range(3))
+    fam = replace(FAMILIES["gen1_3em"], key="test_backwards", phases=False, letters=False,
+                  power={"one": tuple(f"{p}.power" for p in phases)},
+                  energy={"one": tuple(f"{p}.total" for p in reversed(phases))},
+                  valid=None)
+    status = {"uptime": 5, "emeters": [{"power": 1.0, "total": -1e16},
+                                       {"power": 2.0, "total": 1e16},
+                                       {"power": 3.0, "total": 1.0}]}
+    reader = channel_reader(fam, Channel(0))
+    assert all(len(leaves) == 1 for _, _, leaves in reader.plain_groups)
+    plain = reader.plain(status)
+    assert plain is not None and plain.energy_import_wh == 0.0
+    assert bits(plain) == bits(read_values(fam, Channel(0), {"status": status}))
+    # the real 3EM's phase sum reads three objects of three fields each
+    gen1 = channel_reader(FAMILIES["gen1_3em"], Channel(None))
+    assert [len(leaves) for _, _, leaves in gen1.plain_groups] == [3, 3, 3, 1]
+
+
+@pytest.mark.parametrize("value", [2413, 0, -7, 0.0, -0.0, 5e-324, 1.7e308])
+def test_whole_and_extreme_numbers_are_plain_to_the_bit(value):
+    fam = FAMILIES["em"]
+    channel = resolve_channel(fam, "")
+    status = pro3em_status()
+    status["em:0"]["total_act_power"] = value
+    status["emdata:0"]["total_act"] = value
+    plain = channel_reader(fam, channel).plain(status)
+    assert plain is not None
+    assert bits(plain) == bits(read_values(fam, channel,
+                                           responses_from_status(fam, channel, status)))
