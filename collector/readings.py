@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from heatpump.store.base import FieldValue
 from heatpump.timeutil import calendar_start, local_midnight_utc
 
 
-@dataclass(frozen=True, slots=True)
-class MeterReading:
-    """One meter poll, stamped with the collector's UTC clock (never the device's)."""
+class MeterReading(NamedTuple):
+    """One meter poll, stamped with the collector's UTC clock (never the device's). A named
+    tuple (immutable, hashable): one is made per poll, 8,640 a day per meter, and a frozen
+    dataclass's __init__ costs about three times as much."""
 
     time: datetime
     device: str
