@@ -422,6 +422,8 @@ class ChannelReader:
                         energy += value
         except LookupError:  # a key or an index missing
             return None
+        except OverflowError:  # an integer beyond any float: the rules make it None
+            return None
         if type(uptime) is not int or uptime < 0:
             return None
         # the energy paths were read from their objects: the answer holds counters
@@ -462,7 +464,11 @@ def _sum(responses: Mapping[str, Any], paths: tuple[ReadPath, ...]) -> float | N
             return None
         if not _is_number(value):
             raise ShellyBadResponse(f"field {path.text} is {value!r}, not a number")
-        if not math.isfinite(value):
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # a JSON integer beyond any float: no measurement, as inf
+            return None
+        if not finite:
             return None
         total += float(value)
     return total

@@ -273,6 +273,23 @@ def test_null_and_invalid_values_become_none_never_zero():
     assert (v.power_w, v.energy_import_wh) == (51.08, 1686297.2)
 
 
+@pytest.mark.parametrize("huge", [10**400, -(10**400)], ids=["huge", "minus-huge"])
+def test_an_integer_beyond_any_float_is_no_value_not_a_crash(huge):
+    """JSON allows integers of any size; one no float can hold is no measurement (as a
+    non-finite value), never an OverflowError out of the parser."""
+    fam = FAMILIES["em"]
+    channel = resolve_channel(fam, "")
+    status = pro3em_status()
+    status["em:0"]["total_act_power"] = huge
+    assert channel_reader(fam, channel).plain(status) is None
+    v = read_values(fam, channel, responses_from_status(fam, channel, status))
+    assert v.power_w is None and v.energy_import_wh is not None
+    status = pro3em_status()
+    status["emdata:0"]["total_act"] = huge
+    v = read_values(fam, channel, responses_from_status(fam, channel, status))
+    assert v.power_w is not None and v.energy_import_wh is None
+
+
 def test_gen1_minus_one_after_boot_is_passed_on_for_the_accountant_to_reject():
     gen1 = FAMILIES["gen1_em"]
     status = load("gen1_em_status_negative_power__evcc_types_test.json")
