@@ -44,8 +44,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from simhouse.minute_rng import MinuteSeeds
-
 MINUTES_PER_CHUNK = 1440
 METER_STEP_S = 10
 WATER_KWH_PER_M3K = 1.163  # heat capacity of water: kWh per m³ and K (= Wh per litre and K)
@@ -457,9 +455,8 @@ class _Chunk:
     end_state: _State = field(repr=False)
     # the rod's counters at the start of each minute: "run_s", "starts", "level1_s", ...
     rod: dict[str, np.ndarray] = field(default_factory=dict)
-    # the heat pump's per-minute sensor noise generators and the columns its reports read
-    # (as Python lists: a poll reads one element of each), made when first asked
-    pump_noise: MinuteSeeds | None = field(default=None, repr=False)
+    # the columns the heat pump's reports read (as Python lists: a poll reads one element
+    # of each), made when first asked
     pump_rows: dict[str, list[Any]] | None = field(default=None, repr=False)
     # COUNTER_SERIES -> (its totals, the power it integrates) as lists, for the counters
     totals_rows: dict[str, tuple[list[float], list[float]]] | None = field(default=None,
@@ -1305,9 +1302,8 @@ class Simulator:
     def _state_of(self, chunk: _Chunk, k: int, when: datetime) -> PumpState:
         """The heat pump's report in minute `k` of `chunk`: sensors rounded to 0.1 K with a
         little noise (fixed per minute, so a repeated question gets the same answer)."""
-        if chunk.pump_noise is None:  # default_rng([seed, 4, index, k]) of every minute
-            chunk.pump_noise = MinuteSeeds(self.seed, 4, chunk.index, len(chunk.mode))
-        noise = chunk.pump_noise.normal(k, 0.05, 4).tolist()
+        noise = np.random.default_rng([self.seed, 4, chunk.index, k]).normal(
+            0.0, 0.05, 4).tolist()
         m = chunk.pump_rows or self._pump_rows(chunk)
         mode = int(m["mode"][k])
         faults = [f for f in self.scenarios if isinstance(f, Fault)]

@@ -183,7 +183,7 @@ class ShellyClient:
         reader = plan.reader
         path = plan.status_path
         if path is not None:
-            answer = self.transport.get(path, self._auth or None)
+            answer = self._get(path)
             status = answer.body
             if answer.status != 200 or isinstance(status, NotJson):  # see _get_json
                 status = self._json_of(path, answer)
@@ -245,9 +245,11 @@ class ShellyClient:
                         self._username)
         return httpx.DigestAuth(GEN2_USER, self._password)
 
+    def _get(self, path: str, auth: bool = True) -> Answer:
+        return self.transport.get(path, self._auth if auth and self._auth else None)
+
     def _get_json(self, path: str, auth: bool = True) -> Any:
-        return self._json_of(path, self.transport.get(path, self._auth if auth and self._auth
-                                                      else None))
+        return self._json_of(path, self._get(path, auth))
 
     def _json_of(self, path: str, answer: Answer) -> Any:
         """The JSON body of a 200 answer to `path`; a body that is not JSON is a
@@ -259,8 +261,7 @@ class ShellyClient:
         return body
 
     def _get_body(self, path: str, auth: bool = True) -> Any:
-        return self._body_of(path, self.transport.get(path, self._auth if auth and self._auth
-                                                      else None))
+        return self._body_of(path, self._get(path, auth))
 
     def _body_of(self, path: str, answer: Answer) -> Any:
         """The body of a 200 answer to `path` (JSON, or a NotJson); any other status is its
