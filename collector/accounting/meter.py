@@ -51,6 +51,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from operator import itemgetter
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -369,111 +370,15 @@ def step(state: MeterState, reading: MeterReading, cfg: MeterConfig
 
 def _plain_step(state: MeterState, reading: MeterReading, cfg: MeterConfig
                 ) -> tuple[MeterState, MeterUpdate] | None:
-    """`_step_rules` for a plain reading, without its general machinery; None when the
-    reading is not plain (then nothing is changed). Plain: the previous reading was booked
-    (it is the baseline, nothing held, no fault, no open slices or recent minutes, no
-    records, a counter and not an estimate), this one comes within 1.5 polls (and within
-    the gap limit), its power is a finite float not below -reversed_w, its counter a finite
-    float >= 0 that `classify` accepts against this one power interval, its uptime valid
-    (and no reboot where the counter restarts at boot), and the creep check does not
-    find the counter out. Every expression below is the one the general rules evaluate
-    for such a reading, in the same order, so the floats are the same."""
-    b = state.baseline
-    prev_t = state.prev_time
-    if (b is None or prev_t is None or b.time != prev_t or state.held is not None
-            or state.fault is not None or state.estimating or state.slices or state.recent
-            or state.records is not None or state.bucket is None or not cfg.has_counter
-            or not reading.has_counter):
+    """`_step_rules` for a plain reading (a `PlainRun` of one); None when the reading is
+    not plain (then nothing is changed)."""
+    run = PlainRun.of(state, cfg)
+    if run is None:
         return None
-    prev_p = state.prev_power_w
-    power = reading.power_w
-    counter = reading.energy_import_wh
-    uptime = reading.uptime_s
-    if (prev_p is None or type(power) is not float or power - power != 0.0
-            or power < -cfg.reversed_w or type(counter) is not float
-            or counter - counter != 0.0 or counter < 0.0
-            or not (uptime is None or (type(uptime) is int and uptime >= 0))):
+    interval = run.add(reading)
+    if interval is None:
         return None
-    t = reading.time
-    dt = (t - prev_t).total_seconds()
-    if not (0.0 < dt <= 1.5 * cfg.poll_s and dt <= cfg.gap_limit_s):
-        return None
-    if uptime is not None and not cfg.counter_survives_reboot and (
-            (b.uptime_s is not None and uptime < b.uptime_s) or uptime + 3.0 + 0.01 * dt < dt):
-        return None  # a reboot of a meter whose counter restarts: the reset rules
-    # _power: the debounced running state and the observed power interval
-    running_w, off_w = cfg.running_w, cfg.off_w
-    running = state.running
-    if running is None:
-        state_prev = prev_p > running_w
-    elif running:
-        state_prev = not (prev_p < off_w and power < off_w)
-    else:
-        state_prev = prev_p > running_w and power > running_w
-    starts = 1 if running is False and state_prev else 0
-    peak = max(prev_p, power, 0.0)
-    floor_w = max(min(prev_p, power), 0.0)
-    # classify(b.time, b.counter_wh, t, counter, (this interval,), cfg): None or not plain
-    c0 = b.counter_wh
-    advance = counter - c0
-    if advance < -(1.0 + 1e-6 * abs(c0)):
-        return None
-    floor_wh = 0.0
-    floor_wh += floor_w * dt / 3600.0
-    res = COUNTER_RES_WH + 1e-6 * abs(c0) + (peak + peak) * LAG_S / 3600
-    if (advance > (peak * FAST_FACTOR + FAST_MARGIN_W) * dt / 3600.0 + res
-            or advance < floor_wh * SLOW_FACTOR - res):
-        return None
-    # _agrees: the creep check (`_creep_check`; `_floor_wh` sums from an int 0)
-    evidence = 0
-    evidence += floor_w * dt / 3600.0
-    check = state.check_wh
-    if evidence > 0:
-        got, want = check
-        got, want = got + max(counter - c0, 0.0), want + evidence
-        if want < CHECK_WINDOW_WH:
-            check = (got, want)
-        elif got < want * SLOW_FACTOR - COUNTER_RES_WH:
-            return None  # a creeping counter found out: the general rules report it
-        else:
-            check = (0.0, 0.0)
-    # _book of one poll: the minute where the interval ends
-    level = max(counter, c0)
-    energy = max(level - c0, 0.0)
-    # `_running_share` of one interval: x / x is 1.0, 0.0 / x is 0.0, and without power
-    # the interval's own state decides
-    share = 1.0 if state_prev else 0.0
-
-    points: list[Point] = []
-    raw = meter_point(t, cfg.device, power, counter, uptime)
-    if raw is not None:
-        points.append(raw)
-    bucket = state.bucket
-    minute = minute_of(t)
-    if minute != bucket.minute:
-        closed = bucket.point(cfg.device)
-        if closed is not None:
-            points.append(closed)
-        bucket = Bucket(minute)
-    # `_power`'s running time and start, then `Bucket.add` of the booked interval; built as
-    # one dict (every field of Bucket: `_BUCKET_KEYS`), a third of what `replace` costs
-    was = bucket.__dict__
-    new_bucket = _new(Bucket)
-    _set_dict(new_bucket, "__dict__", {
-        "minute": was["minute"], "energy_wh": was["energy_wh"] + energy,
-        "duration_s": was["duration_s"] + dt, "counter_wh": level,
-        "running_s": was["running_s"] + (dt if state_prev else 0.0),
-        "starts": was["starts"] + starts, "running_wh": was["running_wh"] + energy * share,
-        "bridged_wh": was["bridged_wh"] + 0.0, "bridged_s": was["bridged_s"] + 0.0,
-        "estimated_wh": was["estimated_wh"] + 0.0, "filled_wh": was["filled_wh"] + 0.0,
-        "has_energy": True, "has_power": True})
-    new = _new(MeterState)
-    _set_dict(new, "__dict__", {
-        **state.__dict__, "baseline": Baseline(t, level, uptime), "prev_time": t,
-        "prev_power_w": power, "running": state_prev, "negative_since": None,
-        "bucket": new_bucket, "last_reject": None, "check_wh": check, "recent": (),
-        "slices": ()})
-    return new, MeterUpdate(tuple(points), (), (dt, dt if state_prev else 0.0))
+    return run.state(), MeterUpdate(tuple(run.points), (), interval)
 
 
 _new = object.__new__
@@ -481,9 +386,177 @@ _set_dict = object.__setattr__
 _BUCKET_KEYS = ("minute", "energy_wh", "duration_s", "counter_wh", "running_s", "starts",
                 "running_wh", "bridged_wh", "bridged_s", "estimated_wh", "filled_wh",
                 "has_energy", "has_power")
-# `_plain_step` builds a Bucket from all of its fields: a field added to Bucket must be
-# added there (and here)
+# `PlainRun` holds a Bucket as all of its fields: a field added to Bucket must be added
+# there (and here)
 assert tuple(Bucket.__dataclass_fields__) == _BUCKET_KEYS
+
+
+class PlainRun:
+    """Plain readings of one meter, one after another, accounted on working variables: the
+    `MeterState` is built when asked (`state`), not for every reading (issue 16: a year of
+    the demo is 3.15 million readings, and building the state was a third of each).
+
+    Plain: the previous reading was booked (it is the baseline, nothing held, no fault, no
+    open slices or recent minutes, no records, a counter and not an estimate: `of` says
+    whether a state is such), and the reading comes within 1.5 polls (and within the gap
+    limit), its power is a finite float not below -reversed_w, its counter a finite float
+    >= 0 that `classify` accepts against this one power interval, its uptime valid (and no
+    reboot where the counter restarts at boot), and the creep check does not find the
+    counter out. A plain reading leaves a state that is again such, so a run goes on until
+    the first reading that is not plain; that one and what follows take `step`.
+
+    Every expression in `add` is the one the general rules (`_step_rules`) evaluate for
+    such a reading, in the same order, so the floats are the same bit for bit
+    (tests/collector/accounting/test_meter_plain.py compares both, reading by reading and
+    over whole runs)."""
+
+    __slots__ = ("_base", "_bridged_s", "_bridged_wh", "_c0", "_check", "_counter_wh",
+                 "_duration_s", "_energy_wh", "_estimated_wh", "_filled_wh", "_has_energy",
+                 "_has_power", "_minute", "_power", "_running", "_running_s", "_running_wh",
+                 "_starts", "_t", "_uptime", "cfg", "points")
+
+    @classmethod
+    def of(cls, state: MeterState, cfg: MeterConfig) -> PlainRun | None:
+        """A run that continues from `state`; None when its next reading cannot be plain
+        (nothing booked yet, something held, faulty or pending, no counter)."""
+        b = state.baseline
+        prev_t = state.prev_time
+        if (b is None or prev_t is None or b.time != prev_t or state.held is not None
+                or state.fault is not None or state.estimating or state.slices
+                or state.recent or state.records is not None or state.bucket is None
+                or not cfg.has_counter or state.prev_power_w is None):
+            return None
+        run = _new(cls)
+        run.cfg = cfg
+        run.points = []  # the points of the readings added, in order
+        run._base = state
+        run._t, run._c0, run._uptime = prev_t, b.counter_wh, b.uptime_s
+        run._power, run._running, run._check = state.prev_power_w, state.running, state.check_wh
+        (run._minute, run._energy_wh, run._duration_s, run._counter_wh, run._running_s,
+         run._starts, run._running_wh, run._bridged_wh, run._bridged_s, run._estimated_wh,
+         run._filled_wh, run._has_energy, run._has_power) = _bucket_fields(state.bucket.__dict__)
+        return run
+
+    def add(self, reading: MeterReading) -> tuple[float, float] | None:
+        """Account `reading` if it is plain: its (covered seconds, running seconds), as
+        `MeterUpdate.running`, and its points appended to `points`. None when it is not
+        plain; then nothing is changed."""
+        cfg = self.cfg
+        power = reading.power_w
+        counter = reading.energy_import_wh
+        uptime = reading.uptime_s
+        if (not reading.has_counter or type(power) is not float or power - power != 0.0
+                or power < -cfg.reversed_w or type(counter) is not float
+                or counter - counter != 0.0 or counter < 0.0
+                or not (uptime is None or (type(uptime) is int and uptime >= 0))):
+            return None
+        t = reading.time
+        dt = (t - self._t).total_seconds()
+        if not (0.0 < dt <= 1.5 * cfg.poll_s and dt <= cfg.gap_limit_s):
+            return None
+        if uptime is not None and not cfg.counter_survives_reboot and (
+                (self._uptime is not None and uptime < self._uptime)
+                or uptime + 3.0 + 0.01 * dt < dt):
+            return None  # a reboot of a meter whose counter restarts: the reset rules
+        # _power: the debounced running state and the observed power interval
+        prev_p = self._power
+        running_w, off_w = cfg.running_w, cfg.off_w
+        running = self._running
+        if running is None:
+            state_prev = prev_p > running_w
+        elif running:
+            state_prev = not (prev_p < off_w and power < off_w)
+        else:
+            state_prev = prev_p > running_w and power > running_w
+        starts = 1 if running is False and state_prev else 0
+        peak = max(prev_p, power, 0.0)
+        floor_w = max(min(prev_p, power), 0.0)
+        # classify(b.time, b.counter_wh, t, counter, (this interval,), cfg): None or not plain
+        c0 = self._c0
+        advance = counter - c0
+        if advance < -(1.0 + 1e-6 * abs(c0)):
+            return None
+        floor_wh = 0.0
+        floor_wh += floor_w * dt / 3600.0
+        res = COUNTER_RES_WH + 1e-6 * abs(c0) + (peak + peak) * LAG_S / 3600
+        if (advance > (peak * FAST_FACTOR + FAST_MARGIN_W) * dt / 3600.0 + res
+                or advance < floor_wh * SLOW_FACTOR - res):
+            return None
+        # _agrees: the creep check (`_creep_check`; `_floor_wh` sums from an int 0)
+        evidence = 0
+        evidence += floor_w * dt / 3600.0
+        check = self._check
+        if evidence > 0:
+            got, want = check
+            got, want = got + max(counter - c0, 0.0), want + evidence
+            if want < CHECK_WINDOW_WH:
+                check = (got, want)
+            elif got < want * SLOW_FACTOR - COUNTER_RES_WH:
+                return None  # a creeping counter found out: the general rules report it
+            else:
+                check = (0.0, 0.0)
+        # _book of one poll: the minute where the interval ends
+        level = max(counter, c0)
+        energy = max(level - c0, 0.0)
+        # `_running_share` of one interval: x / x is 1.0, 0.0 / x is 0.0, and without power
+        # the interval's own state decides
+        share = 1.0 if state_prev else 0.0
+
+        points = self.points
+        raw = meter_point(t, cfg.device, power, counter, uptime)
+        if raw is not None:
+            points.append(raw)
+        minute = minute_of(t)
+        if minute != self._minute:
+            closed = self._bucket().point(cfg.device)
+            if closed is not None:
+                points.append(closed)
+            (self._minute, self._energy_wh, self._duration_s, self._counter_wh,
+             self._running_s, self._starts, self._running_wh, self._bridged_wh,
+             self._bridged_s, self._estimated_wh, self._filled_wh, self._has_energy,
+             self._has_power) = (minute, *_EMPTY_BUCKET)
+        # `_power`'s running time and start, then `Bucket.add` of the booked interval
+        self._energy_wh += energy
+        self._duration_s += dt
+        self._counter_wh = level
+        self._running_s += dt if state_prev else 0.0
+        self._starts += starts
+        self._running_wh += energy * share
+        self._bridged_wh += 0.0
+        self._bridged_s += 0.0
+        self._estimated_wh += 0.0
+        self._filled_wh += 0.0
+        self._has_energy = self._has_power = True
+        self._t, self._c0, self._uptime = t, level, uptime
+        self._power, self._running, self._check = power, state_prev, check
+        return dt, dt if state_prev else 0.0
+
+    def _bucket(self) -> Bucket:
+        bucket = _new(Bucket)
+        _set_dict(bucket, "__dict__", dict(zip(_BUCKET_KEYS, (
+            self._minute, self._energy_wh, self._duration_s, self._counter_wh,
+            self._running_s, self._starts, self._running_wh, self._bridged_wh,
+            self._bridged_s, self._estimated_wh, self._filled_wh, self._has_energy,
+            self._has_power), strict=True)))
+        return bucket
+
+    def state(self) -> MeterState:
+        """The state after the readings added (the one it began from when none was)."""
+        base = self._base
+        if self._t is base.prev_time:  # nothing added (an added reading's time is later)
+            return base
+        new = _new(MeterState)
+        _set_dict(new, "__dict__", {
+            **base.__dict__, "baseline": Baseline(self._t, self._c0, self._uptime),
+            "prev_time": self._t, "prev_power_w": self._power, "running": self._running,
+            "negative_since": None, "bucket": self._bucket(), "last_reject": None,
+            "check_wh": self._check, "recent": (), "slices": ()})
+        return new
+
+
+_bucket_fields = itemgetter(*_BUCKET_KEYS)  # a Bucket's fields, in `_BUCKET_KEYS` order
+# the fields of a new `Bucket(minute)` after its minute
+_EMPTY_BUCKET = _bucket_fields(Bucket(datetime(2000, 1, 1, tzinfo=UTC)).__dict__)[1:]
 
 
 def _step_rules(state: MeterState, reading: MeterReading, cfg: MeterConfig

@@ -1,8 +1,9 @@
-"""The meter accounting's direct path for plain readings (`_plain_step`) against its general
-rules (`_step_rules`): the same state, points and events bit for bit, reading by reading,
-over traces with every kind of reading the general rules know (glitches, resets, reboots,
-gaps, missed polls, invalid values, creeping and stuck counters, reversed clamps, meters
-without counters), and the direct path really taken for plain readings."""
+"""The meter accounting's direct path for plain readings (`_plain_step`, and `PlainRun` for
+many in a row) against its general rules (`_step_rules`): the same state, points and events
+bit for bit, reading by reading and over whole runs, over traces with every kind of reading
+the general rules know (glitches, resets, reboots, gaps, missed polls, invalid values,
+creeping and stuck counters, reversed clamps, meters without counters), and the direct path
+really taken for plain readings."""
 
 from __future__ import annotations
 
@@ -53,6 +54,59 @@ def run_both(readings: list[MeterReading], cfg: MeterConfig,
         assert exact_update(got[1]) == exact_update(general[1]), f"update differs at {r}"
         state = general[0]
     return direct
+
+
+def by_rules(readings: list[MeterReading], cfg: MeterConfig
+             ) -> tuple[MeterState, list[str]]:
+    """Every reading by the general rules: the last state and what each reading yielded."""
+    state, out = MeterState(), []
+    for r in readings:
+        state, update = meter._step_rules(state, r, cfg)
+        out.append(exact_update(update))
+    return state, out
+
+
+def in_runs(readings: list[MeterReading], cfg: MeterConfig, ends: set[int]
+            ) -> tuple[MeterState, list[str], int]:
+    """As the collector's spans account them: plain readings in `PlainRun`s, each ended
+    by the first reading that is not plain (which takes `step`) or at an index in `ends`
+    (a span's end: the state is asked for there); the last state, what each reading
+    yielded, and how many readings a run took."""
+    state, out, in_run = MeterState(), [], 0
+    run = None
+    for i, r in enumerate(readings):
+        if i in ends and run is not None:
+            state, run = run.state(), None
+        if run is None:
+            run = meter.PlainRun.of(state, cfg)
+        if run is not None:
+            before = len(run.points)
+            interval = run.add(r)
+            if interval is not None:
+                in_run += 1
+                out.append(exact_update(meter.MeterUpdate(tuple(run.points[before:]), (),
+                                                          interval)))
+                continue
+            assert len(run.points) == before, "a reading that is not plain left points"
+            state, run = run.state(), None
+        state, update = meter.step(state, r, cfg)
+        out.append(exact_update(update))
+    if run is not None:
+        state = run.state()
+    return state, out, in_run
+
+
+def runs_agree(readings: list[MeterReading], cfg: MeterConfig, seed: int) -> int:
+    """`in_runs` (with span ends at random) and `by_rules` agree bit for bit; returns how
+    many readings the runs took."""
+    rng = random.Random(seed)
+    ends = {i for i in range(len(readings)) if rng.random() < 0.03}
+    want_state, want = by_rules(readings, cfg)
+    got_state, got, in_run = in_runs(readings, cfg, ends)
+    for i, (a, b) in enumerate(zip(got, want, strict=True)):
+        assert a == b, f"reading {i} ({readings[i]}) yields another update in a run"
+    assert exact(got_state) == exact(want_state)
+    return in_run
 
 
 def trace(seed: int, n: int, *, faults: bool, poll_s: float = 10.0) -> list[MeterReading]:
@@ -170,3 +224,43 @@ def test_direct_path_declines_what_is_not_plain():
     rebooting = MeterConfig(device=DEV, counter_survives_reboot=False)
     assert meter._plain_step(state, MeterReading(t, DEV, 5000.0, 127.78, 5), rebooting) is None
     assert meter._plain_step(state, MeterReading(t, DEV, 5000.0, 127.78, 5), cfg) is not None
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_plain_trace_in_runs_gives_the_same_result(seed):
+    readings = trace(seed, 3000, faults=False)
+    assert runs_agree(readings, MeterConfig(device=DEV), seed) >= len(readings) - 2 - 100
+
+
+@pytest.mark.parametrize("survives", [True, False])
+@pytest.mark.parametrize("seed", range(6))
+def test_a_faulty_trace_in_runs_gives_the_same_result(seed, survives):
+    readings = trace(200 + seed, 3000, faults=True)
+    cfg = MeterConfig(device=DEV, counter_survives_reboot=survives)
+    assert 0.2 * len(readings) < runs_agree(readings, cfg, seed) < len(readings)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 400), faults=st.booleans(),
+       poll_s=st.sampled_from([5.0, 10.0, 30.0]), running_w=st.sampled_from([50.0, 250.0]),
+       survives=st.booleans(), has_counter=st.booleans())
+def test_any_trace_in_runs_gives_the_same_result(seed, n, faults, poll_s, running_w,
+                                                  survives, has_counter):
+    cfg = MeterConfig(device=DEV, poll_s=poll_s, running_w=running_w,
+                      counter_survives_reboot=survives, has_counter=has_counter)
+    runs_agree(trace(seed, n, faults=faults, poll_s=poll_s), cfg, seed)
+
+
+def test_a_run_leaves_the_state_it_began_from_unchanged():
+    cfg = MeterConfig(device=DEV)
+    readings = trace(7, 55, faults=False)
+    state = MeterState()
+    for r in readings[:5]:
+        state, _ = meter.step(state, r, cfg)
+    before = exact(state)
+    run = meter.PlainRun.of(state, cfg)
+    assert run is not None and run.state() is state  # nothing added: the same state
+    assert all(run.add(r) is not None for r in readings[5:])
+    assert exact(state) == before
+    assert exact(run.state()) != before
+    assert meter.PlainRun.of(MeterState(), cfg) is None  # nothing booked yet
