@@ -86,6 +86,12 @@ class HealthBook:
             st.device = key[1]
         return st
 
+    def is_up(self, source: str, device: str) -> bool:
+        """Whether the source's device is up (not degraded, starting or down): a success
+        without degradation then changes nothing but its time."""
+        st = self.states.get((source, device or ANY_DEVICE))
+        return st is not None and st.status == "up"
+
     def success(self, source: str, device: str, now: datetime,
                 degraded: tuple[str, str] | None = None) -> Change | None:
         st = self.state(source, device)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
@@ -31,6 +31,7 @@ from collector.accounting.meter import (
     MeterAccountant,
     MeterConfig,
     MeterState,
+    PlainRun,
     newest_time,
     state_from_json,
     state_to_json,
@@ -46,8 +47,8 @@ from collector.points import (
     setting_change_point,
     with_role,
 )
-from collector.readings import HeatPumpSample
-from collector.service import Batch, Event, Lookup
+from collector.readings import HeatPumpSample, MeterReading
+from collector.service import Batch, Event, Lookup, Polled
 from collector.shelly.client import ShellyClient
 from collector.shelly.errors import ShellyError
 from collector.shelly.records import records_for_gap
@@ -96,6 +97,70 @@ class MeterPipeline:
         self._lookup = lookup
 
     def poll(self) -> Batch:
+        return self._account(self._read())
+
+    def poll_span(self, times: Sequence[datetime], at: Callable[[datetime], None],
+                  now: Callable[[], datetime], settled: Callable[[], bool]
+                  ) -> Iterator[Polled]:
+        """Poll at each of `times` in order (`at(t)` first: the offline driver's clock,
+        a recording's next poll) and yield what they gave, in order (issue 16: long spans
+        fed in bulk, collector/drive.py).
+
+        Each reading is read as `poll` reads it. Plain readings of the known device
+        (collector/accounting/meter.py `PlainRun`), while no first-start import is under
+        way and its health is `settled()` (up: a plain poll changes nothing there), are
+        accounted together and yielded as one Batch for all of them, with `polls` their
+        number and `when` the clock's `now()` after the last one was read (the time its
+        health is settled at). Every other poll is yielded as its own Batch or error
+        (`when` None: at the clock's present time), exactly as `poll` gives them."""
+        run: PlainRun | None = None
+        n = 0
+        when = None
+        running = self.running
+        for t in times:
+            at(t)
+            try:
+                r = self._read()
+            except Exception as exc:
+                if n:
+                    yield self._end_run(run, n, when)  # type: ignore[arg-type]
+                run, n = None, 0
+                yield Polled(1, None, exc)
+                continue
+            acc = self.accountant
+            if (run is None and acc is not None and r.device == self.device
+                    and self._import is None and settled()):
+                run = PlainRun.of(acc.state, acc.cfg)
+            if run is not None:
+                interval = run.add(r) if r.device == self.device else None
+                if interval is not None:
+                    if running is not None:
+                        running.add(r.time, *interval)
+                    n += 1
+                    when = now()
+                    continue
+                if n:
+                    yield self._end_run(run, n, when)  # type: ignore[arg-type]
+                run, n = None, 0
+            try:
+                batch = self._account(r)
+            except Exception as exc:
+                yield Polled(1, None, exc)
+                continue
+            yield Polled(1, batch)
+        if n:
+            yield self._end_run(run, n, when)  # type: ignore[arg-type]
+
+    def _end_run(self, run: PlainRun, polls: int, when: datetime) -> Polled:
+        assert self.accountant is not None
+        current = self.accountant.state = run.state()
+        state = {f"meter/{self.device}": lambda: state_to_json(current)}
+        return Polled(polls, Batch(self._tagged(run.points), self.device, state=state), None,
+                      when)
+
+    def _read(self) -> MeterReading:
+        """One reading of the meter; SourceError when it does not answer or is another
+        meter's device."""
         try:
             r = self.client.poll()
         except ShellyError as exc:
@@ -104,6 +169,10 @@ class MeterPipeline:
         if owner != self.role:
             raise SourceError("bad_response", f"the meter at {self.client.url} is {r.device}, "
                               f"already read as the {owner} meter; check SHELLY_METERS")
+        return r
+
+    def _account(self, r: MeterReading) -> Batch:
+        """A reading through the meter accounting (any reading), as one poll's Batch."""
         self.device = r.device
         if self.accountant is None or self.accountant.cfg.device != r.device:
             survives = (self.client.device.counter_survives_reboot if self.client.device

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -170,11 +170,21 @@ class RecordedSource:
         self._source, self._recorder = source, recorder
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._source, name)
+        found = getattr(self._source, name)
+        if name == "poll_span":  # a source that takes spans: each poll begins one too
+            return self._poll_span
+        return found
 
     def poll(self) -> Any:
         self._recorder.begin_poll(self._source.name)
         return self._source.poll()
+
+    def _poll_span(self, times: Any, at: Callable[[datetime], None], *args: Any) -> Any:
+        def at_and_begin(when: datetime) -> None:
+            at(when)
+            self._recorder.begin_poll(self._source.name)
+
+        return self._source.poll_span(times, at_and_begin, *args)
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -253,9 +263,20 @@ class Replayer:
     def __init__(self, set_time: Callable[[datetime], None]):
         self._set_time = set_time
         self._pending: dict[str, list[dict[str, Any]]] = {}
+        self._queued: dict[str, deque[Poll]] = {}
 
     def begin(self, poll: Poll) -> None:
         self._pending[poll.source] = list(poll.entries)
+
+    def queue(self, poll: Poll) -> None:
+        """`poll` is its source's next poll after those queued before (the offline driver
+        reads its polls ahead: collector/drive.py); `before_poll` begins it."""
+        self._queued.setdefault(poll.source, deque()).append(poll)
+
+    def before_poll(self, when: datetime, source: Any) -> None:
+        """Begin `source`'s next queued poll: the driver is about to poll it (`source`: a
+        collector source, its `name` the recording's source name)."""
+        self.begin(self._queued[source.name].popleft())
 
     def answers(self, source: str) -> Callable[[str], tuple[int, Any]]:
         def answer(path: str) -> tuple[int, Any]:

@@ -16,7 +16,7 @@ import dataclasses
 import json
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -92,17 +92,19 @@ def replay(folder: Path, settings: Settings, into: Path, out: TextIO | None = No
             meter_url=recording.meter_url or f"recording:{folder.name}")
         sources, state = _sources(settings, clock, into, devices)
         polls: Iterator[Poll] = _recorded_polls(recording, replayer, sources)
+        before: Callable[[datetime, Source], None] | None = replayer.before_poll
     else:
         answers = DumpAnswers([p for _, p in dumps], folder.name)
         devices = Devices(vicare=answers.answer, vicare_begin_poll=answers.begin_poll,
                           vicare_name=folder.name)
         sources, state = _sources(settings, clock, into, devices)
         polls = ((t, sources[0]) for t, _ in dumps)
+        before = None
     store = SQLiteStore(into / "heatpump.sqlite3", settings.tz)
     collector = build_collector(settings, sources, store, clock=clock, threaded=False,
                                 data_dir=into, flush_every=2000, state=state)
     with span_progress(times[0], times[-1], out, verb=_("replaying")) as progress:
-        run_polls(collector, polls, clock, progress.update)
+        run_polls(collector, polls, clock, progress.update, before)
         progress.update(times[-1])
     return start, end, settings
 
@@ -122,7 +124,7 @@ def _recorded_polls(recording: Recording, replayer: Replayer, sources: list[Sour
         source = by_name.get(poll.source)
         if source is None:
             continue
-        replayer.begin(poll)  # run_polls polls it before asking for the next
+        replayer.queue(poll)  # begun when polled (`before_poll`, run_polls' `before`)
         yield poll.time, source
 
 

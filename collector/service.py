@@ -15,11 +15,11 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from collector.health import Change, HealthBook, SourceError, heartbeat_body
 from collector.schedule import Grid
@@ -74,6 +74,17 @@ class Batch:
     urgent: bool = False
 
 
+class Polled(NamedTuple):
+    """What one poll, or a run of plain polls, of a span gave (`SpanSource.poll_span`)."""
+
+    polls: int  # how many polls
+    batch: Batch | None  # None: the poll failed with `error`
+    error: BaseException | None = None
+    # when health is settled for a run: the clock's time after its last poll was read
+    # (None: one poll, settled at the clock's present time like a scheduled poll)
+    when: datetime | None = None
+
+
 # What a source may read at start to resume (the sink: the store, and the spool).
 Lookup = LatestReader
 
@@ -93,6 +104,19 @@ class Source(Protocol):
 
     def close(self) -> list[Point]:
         """Points still held by accounting, written at shutdown."""
+
+
+class SpanSource(Source, Protocol):
+    """A source that polls a span of times in one call (the offline driver's long spans,
+    issue 16): a meter, whose plain polls are accounted together."""
+
+    def poll_span(self, times: Sequence[datetime], at: Callable[[datetime], None],
+                  now: Callable[[], datetime], settled: Callable[[], bool]
+                  ) -> Iterator[Polled]:
+        """Poll at each of `times` (calling `at(t)` first) and yield what each poll gave,
+        in order, plain polls together (see collector/pipeline.py `MeterPipeline`);
+        `settled()` says the source's health is up, so a plain poll changes nothing
+        there."""
 
 
 # --- clocks -----------------------------------------------------------------------------
@@ -312,18 +336,44 @@ class Collector:
             self.flush_merged()
             self._handle(out)
             return
-        job = self._job_of[id(out.source)]
+        self._merge(source, out.batch)
+
+    def poll_span(self, source: SpanSource, times: Sequence[datetime],
+                  at: Callable[[datetime], None]) -> None:
+        """Poll `source` at each of `times` in order, `at(t)` first (the offline driver:
+        the clock jumps to t), each handled as `poll_now(merge=True)` handles it, while
+        a run of plain polls, which changes nothing but data, comes from the source as one
+        batch: its health settled once, at its last poll's time, its points merged (issue
+        16: long spans fed in bulk, without per-poll work between the reader and the
+        store)."""
+        name = source.name
+
+        def settled() -> bool:
+            return self.health.is_up(name, source.device)
+
+        for polled in source.poll_span(times, at, self.clock.now, settled):
+            if polled.batch is None:
+                self.flush_merged()
+                self._handle(_Outcome(source, None, polled.error))
+            else:
+                self._merge(source, polled.batch, polled.polls, polled.when)
+
+    def _merge(self, source: Source, batch: Batch, polls: int = 1,
+               when: datetime | None = None) -> None:
+        """A batch of `polls` polls that answered, handled as `poll_now(merge=True)` says;
+        health settled at `when` (None: now)."""
+        job = self._job_of[id(source)]
         job.running = False
-        self.polls += 1
-        changes = self._health_changes(source.name, source.device, out.batch)
-        if changes or out.batch.urgent:
+        self.polls += polls
+        changes = self._health_changes(source.name, source.device, batch, when)
+        if changes or batch.urgent:
             self.flush_merged()
-            self._write(out.batch, changes)
+            self._write(batch, changes)
             return
-        points, state, polls = self._merged
-        points.extend(out.batch.points)
-        state.update(out.batch.state)
-        self._merged = (points, state, polls + 1)
+        points, state, merged = self._merged
+        points.extend(batch.points)
+        state.update(batch.state)
+        self._merged = (points, state, merged + polls)
         if len(points) >= MERGE_POINTS:
             self.flush_merged()
 
@@ -409,10 +459,11 @@ class Collector:
         durable, its accounting state to the state file (also used by collector/drive.py)."""
         self._write(b, self._health_changes(source, known_device, b))
 
-    def _health_changes(self, source: str, known_device: str, b: Batch) -> list[Change]:
-        """What a poll's outcomes and events change in the health book, at the clock's now
-        (logged by `_write`)."""
-        now = self.clock.now()
+    def _health_changes(self, source: str, known_device: str, b: Batch,
+                        when: datetime | None = None) -> list[Change]:
+        """What a poll's outcomes and events change in the health book, at `when` (None:
+        the clock's now; logged by `_write`)."""
+        now = when or self.clock.now()
         changes: list[Change] = []
         health = self.health
         if b.outcomes:

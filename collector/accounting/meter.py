@@ -412,8 +412,8 @@ class PlainRun:
 
     __slots__ = ("_base", "_bridged_s", "_bridged_wh", "_c0", "_check", "_counter_wh",
                  "_duration_s", "_energy_wh", "_estimated_wh", "_filled_wh", "_has_energy",
-                 "_has_power", "_minute", "_power", "_running", "_running_s", "_running_wh",
-                 "_starts", "_t", "_uptime", "cfg", "points")
+                 "_has_power", "_minute", "_minute_end", "_power", "_rules", "_running",
+                 "_running_s", "_running_wh", "_starts", "_t", "_uptime", "cfg", "points")
 
     @classmethod
     def of(cls, state: MeterState, cfg: MeterConfig) -> PlainRun | None:
@@ -428,6 +428,9 @@ class PlainRun:
             return None
         run = _new(cls)
         run.cfg = cfg
+        # what `add` asks of cfg for every reading, computed as the rules compute it
+        run._rules = (1.5 * cfg.poll_s, cfg.gap_limit_s, -cfg.reversed_w,
+                      cfg.counter_survives_reboot, cfg.running_w, cfg.off_w, cfg.device)
         run.points = []  # the points of the readings added, in order
         run._base = state
         run._t, run._c0, run._uptime = prev_t, b.counter_wh, b.uptime_s
@@ -435,32 +438,29 @@ class PlainRun:
         (run._minute, run._energy_wh, run._duration_s, run._counter_wh, run._running_s,
          run._starts, run._running_wh, run._bridged_wh, run._bridged_s, run._estimated_wh,
          run._filled_wh, run._has_energy, run._has_power) = _bucket_fields(state.bucket.__dict__)
+        run._minute_end = _minute_end(run._minute)
         return run
 
     def add(self, reading: MeterReading) -> tuple[float, float] | None:
         """Account `reading` if it is plain: its (covered seconds, running seconds), as
         `MeterUpdate.running`, and its points appended to `points`. None when it is not
         plain; then nothing is changed."""
-        cfg = self.cfg
-        power = reading.power_w
-        counter = reading.energy_import_wh
-        uptime = reading.uptime_s
-        if (not reading.has_counter or type(power) is not float or power - power != 0.0
-                or power < -cfg.reversed_w or type(counter) is not float
+        t, _, power, counter, uptime, has_counter = reading
+        poll_limit, gap_limit, least_w, survives, running_w, off_w, device = self._rules
+        if (not has_counter or type(power) is not float or power - power != 0.0
+                or power < least_w or type(counter) is not float
                 or counter - counter != 0.0 or counter < 0.0
                 or not (uptime is None or (type(uptime) is int and uptime >= 0))):
             return None
-        t = reading.time
         dt = (t - self._t).total_seconds()
-        if not (0.0 < dt <= 1.5 * cfg.poll_s and dt <= cfg.gap_limit_s):
+        if not (0.0 < dt <= poll_limit and dt <= gap_limit):
             return None
-        if uptime is not None and not cfg.counter_survives_reboot and (
+        if uptime is not None and not survives and (
                 (self._uptime is not None and uptime < self._uptime)
                 or uptime + 3.0 + 0.01 * dt < dt):
             return None  # a reboot of a meter whose counter restarts: the reset rules
         # _power: the debounced running state and the observed power interval
         prev_p = self._power
-        running_w, off_w = cfg.running_w, cfg.off_w
         running = self._running
         if running is None:
             state_prev = prev_p > running_w
@@ -503,18 +503,19 @@ class PlainRun:
         share = 1.0 if state_prev else 0.0
 
         points = self.points
-        raw = meter_point(t, cfg.device, power, counter, uptime)
+        raw = meter_point(t, device, power, counter, uptime)
         if raw is not None:
             points.append(raw)
-        minute = minute_of(t)
-        if minute != self._minute:
-            closed = self._bucket().point(cfg.device)
+        # minute_of(t) != the open minute, asked only when t is not inside it
+        if not (self._minute <= t < self._minute_end) and minute_of(t) != self._minute:
+            closed = self._bucket().point(device)
             if closed is not None:
                 points.append(closed)
             (self._minute, self._energy_wh, self._duration_s, self._counter_wh,
              self._running_s, self._starts, self._running_wh, self._bridged_wh,
              self._bridged_s, self._estimated_wh, self._filled_wh, self._has_energy,
-             self._has_power) = (minute, *_EMPTY_BUCKET)
+             self._has_power) = (minute_of(t), *_EMPTY_BUCKET)
+            self._minute_end = _minute_end(self._minute)
         # `_power`'s running time and start, then `Bucket.add` of the booked interval
         self._energy_wh += energy
         self._duration_s += dt
@@ -554,6 +555,14 @@ class PlainRun:
         return new
 
 
+def _minute_end(minute: datetime) -> datetime:
+    """The end of the minute that begins at `minute`: a t with minute <= t < end is in it.
+    A bucket's minute is a whole minute; were one not, the window is empty (every t then
+    asks `minute_of`)."""
+    return minute + _ONE_MINUTE if not (minute.second or minute.microsecond) else minute
+
+
+_ONE_MINUTE = timedelta(minutes=1)
 _bucket_fields = itemgetter(*_BUCKET_KEYS)  # a Bucket's fields, in `_BUCKET_KEYS` order
 # the fields of a new `Bucket(minute)` after its minute
 _EMPTY_BUCKET = _bucket_fields(Bucket(datetime(2000, 1, 1, tzinfo=UTC)).__dict__)[1:]
