@@ -2,10 +2,12 @@
 handling every poll on its own does: the same points, the same accounting state, the same
 health, over simulated hours with outages, reboots, counter dips and spikes, a heat pump
 fault and two meters; and the spans are really taken (`heatpump replay` is checked
-byte for byte by tests/collector/test_record_replay.py)."""
+byte for byte by tests/collector/test_record_replay.py). A long run's garbage collector
+settings are restored after it."""
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 from datetime import UTC, datetime, timedelta
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import collector.drive as drive
-from collector.drive import spans
+from collector.drive import long_run_gc, spans
 from collector.service import Collector
 from heatpump.settings import Settings
 from heatpump.store import open_store
@@ -93,3 +95,13 @@ def test_spans_are_runs_of_one_source_in_order_and_at_most_so_long():
                                      (b, t[6:8])]
     assert list(spans(polls, 100)) == [(a, t[0:3]), (b, t[3:4]), (a, t[4:6]), (b, t[6:8])]
     assert list(spans([], 5)) == []
+
+
+def test_a_long_run_tunes_the_garbage_collector_and_restores_it():
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), long_run_gc(5000):
+        assert gc.get_threshold() == (5000, *before[1:])
+        assert gc.get_freeze_count() > 0  # what existed before the run is frozen
+        raise RuntimeError("a run that fails")
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
