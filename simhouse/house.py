@@ -498,8 +498,13 @@ class Simulator:
                 raise ValueError("RodStuck needs a heating rod (heating_rod is None)")
             if isinstance(s, RodStuck) and not 1 <= s.level <= len(self.rod.level_kw):
                 raise ValueError(f"RodStuck.level must be 1..{len(self.rod.level_kw)}")
-        # asked at every heat pump report (the scenarios never change): the faults, and the
-        # curve changes in the order they happen
+        # asked at every heat pump report (the scenarios never change): the faults, the
+        # curve changes in the order they happen, and per level of the rod its level, the
+        # names of its state and running time in a report and its counter's column
+        self._rod_keys = tuple(
+            (n, f"heating_rod_level{n}_active", f"heating_rod_runtime_level{n}_s",
+             f"rod_level{n}_s") for n in range(1, len(self.rod.level_kw) + 1)
+        ) if self.rod is not None else ()
         self._faults = tuple(s for s in self.scenarios if isinstance(s, Fault))
         self._curve_changes = tuple(sorted(
             (s for s in self.scenarios if isinstance(s, CurveChange)), key=lambda s: s.start))
@@ -1335,15 +1340,13 @@ class Simulator:
         }
         if self.rod is not None:  # its state and statistics, under the stored names
             level = int(m["rod_level"][k])
-            values.update({
-                "heating_rod_active": level > 0,
-                **{f"heating_rod_level{n}_active": level == n
-                   for n in range(1, len(self.rod.level_kw) + 1)},
-                "heating_rod_hours_h": float(m["rod_run_s"][k]) / 3600.0,
-                "heating_rod_starts": int(m["rod_starts"][k]),
-                **{f"heating_rod_runtime_level{n}_s": float(m[f"rod_level{n}_s"][k])
-                   for n in range(1, len(self.rod.level_kw) + 1)},
-            })
+            values["heating_rod_active"] = level > 0
+            for n, active_key, _runtime_key, _column in self._rod_keys:
+                values[active_key] = level == n
+            values["heating_rod_hours_h"] = float(m["rod_run_s"][k]) / 3600.0
+            values["heating_rod_starts"] = int(m["rod_starts"][k])
+            for _n, _active_key, runtime_key, column in self._rod_keys:
+                values[runtime_key] = float(m[column][k])
         return PumpState(when, MODE_NAMES[mode], values, messages)
 
     def _noise_seed(self, index: int, k: int) -> list[int] | np.ndarray:

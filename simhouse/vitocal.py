@@ -591,7 +591,8 @@ def _epoch(t: datetime) -> float:
 
 
 def _iso(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+    """The API's time stamp: UTC to the millisecond (truncated), with a "Z"."""
+    return t.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"  # (-"+00:00")
 
 
 def _trunc(kwh: float) -> float:
