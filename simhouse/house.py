@@ -498,6 +498,16 @@ class Simulator:
                 raise ValueError("RodStuck needs a heating rod (heating_rod is None)")
             if isinstance(s, RodStuck) and not 1 <= s.level <= len(self.rod.level_kw):
                 raise ValueError(f"RodStuck.level must be 1..{len(self.rod.level_kw)}")
+        # asked at every heat pump report (the scenarios never change): the faults, the
+        # curve changes in the order they happen, and per level of the rod its level, the
+        # names of its state and running time in a report and its counter's column
+        self._rod_keys = tuple(
+            (n, f"heating_rod_level{n}_active", f"heating_rod_runtime_level{n}_s",
+             f"rod_level{n}_s") for n in range(1, len(self.rod.level_kw) + 1)
+        ) if self.rod is not None else ()
+        self._faults = tuple(s for s in self.scenarios if isinstance(s, Fault))
+        self._curve_changes = tuple(sorted(
+            (s for s in self.scenarios if isinstance(s, CurveChange)), key=lambda s: s.start))
         origin = int(start.astimezone(UTC).timestamp()) // 60 * 60
         self.origin_s = origin
         self.start = datetime.fromtimestamp(origin, UTC)
@@ -937,8 +947,7 @@ class Simulator:
 
     def curve_slope(self, when: datetime) -> float:
         """The heating curve's slope set at `when` (the last CurveChange before it)."""
-        changes = sorted((s for s in self.scenarios if isinstance(s, CurveChange)
-                          and s.start <= when), key=lambda s: s.start)
+        changes = [s for s in self._curve_changes if s.start <= when]
         return changes[-1].slope if changes else NOMINAL_CURVE_SLOPE
 
     def _curve_factor(self, t: np.ndarray) -> np.ndarray | None:
@@ -1302,13 +1311,14 @@ class Simulator:
     def _state_of(self, chunk: _Chunk, k: int, when: datetime) -> PumpState:
         """The heat pump's report in minute `k` of `chunk`: sensors rounded to 0.1 K with a
         little noise (fixed per minute, so a repeated question gets the same answer)."""
-        noise = np.random.default_rng([self.seed, 4, chunk.index, k]).normal(
+        noise = np.random.default_rng(self._noise_seed(chunk.index, k)).normal(
             0.0, 0.05, 4).tolist()
         m = chunk.pump_rows or self._pump_rows(chunk)
         mode = int(m["mode"][k])
-        faults = [f for f in self.scenarios if isinstance(f, Fault)]
         messages = tuple(PumpMessage("error", f.code, f.priority, f.start)
-                         for f in faults if f.start <= when and (f.end is None or when < f.end))
+                         for f in self._faults
+                         if f.start <= when and (f.end is None or when < f.end)) \
+            if self._faults else ()
         values: dict[str, float | int | bool | str] = {
             "outside_temp_c": round(float(m["outdoor_c"][k] + noise[0]), 1),
             "supply_temp_c": round(float(m["supply_c"][k] + noise[1]), 1),
@@ -1330,16 +1340,24 @@ class Simulator:
         }
         if self.rod is not None:  # its state and statistics, under the stored names
             level = int(m["rod_level"][k])
-            values.update({
-                "heating_rod_active": level > 0,
-                **{f"heating_rod_level{n}_active": level == n
-                   for n in range(1, len(self.rod.level_kw) + 1)},
-                "heating_rod_hours_h": float(m["rod_run_s"][k]) / 3600.0,
-                "heating_rod_starts": int(m["rod_starts"][k]),
-                **{f"heating_rod_runtime_level{n}_s": float(m[f"rod_level{n}_s"][k])
-                   for n in range(1, len(self.rod.level_kw) + 1)},
-            })
+            values["heating_rod_active"] = level > 0
+            for n, active_key, _runtime_key, _column in self._rod_keys:
+                values[active_key] = level == n
+            values["heating_rod_hours_h"] = float(m["rod_run_s"][k]) / 3600.0
+            values["heating_rod_starts"] = int(m["rod_starts"][k])
+            for _n, _active_key, runtime_key, column in self._rod_keys:
+                values[runtime_key] = float(m[column][k])
         return PumpState(when, MODE_NAMES[mode], values, messages)
+
+    def _noise_seed(self, index: int, k: int) -> list[int] | np.ndarray:
+        """The entropy of minute `k` of chunk `index`'s sensor noise: [seed, 4, index, k].
+        As an array of uint32 words when each is one (numpy's SeedSequence takes such an
+        array word for word, as it splits a list's ints into words: the same pool, so the
+        same draws, at ~30k fewer instructions than converting a list's ints per report);
+        the list itself for a seed that is not one word."""
+        if 0 <= self.seed < 2 ** 32 and 0 <= index < 2 ** 32:
+            return np.array((self.seed, 4, index, k), dtype=np.uint32)
+        return [self.seed, 4, index, k]
 
     def _pump_rows(self, chunk: _Chunk) -> dict[str, list[Any]]:
         """The columns `_state_of` reads, as lists (`tolist` gives each element's exact

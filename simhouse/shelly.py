@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from simhouse.house import METER_STEP_S, MINUTES_PER_CHUNK, MeterStep, Simulator
+from simhouse.rounding import floor_each, round_each
 from simhouse.shelly_em_data import EmDataCsv
 from simhouse.shelly_records import ROUTES as RECORD_ROUTES
 from simhouse.shelly_records import EMDataRecords
@@ -102,7 +103,6 @@ class SimulatedShelly:
         self.sim, self.clock = sim, clock
         self.model = MODELS[model]
         self.quirks = quirks or ShellyQuirks()
-        self._cached: tuple[int, dict[str, Any]] | None = None  # by meter step
         self._asked: tuple[datetime, dict[str, Any]] | None = None  # by request time
         # the Pro 3EM keeps per-minute energy records (simhouse/shelly_records.py)
         self.records = (EMDataRecords(sim, clock, PHASE_SHARE) if model == "pro3em"
@@ -121,13 +121,16 @@ class SimulatedShelly:
         self._offline = sim.meter_offline_spans()
         # the simulated day (table) the last answer came from: its first second, the
         # second after its last step, per step its uptime and the model's moving fields
-        # (`_load_day`); those of a block of steps as Python values (`_load_rows`), from
-        # its first step's index on
+        # (`_load_day`); those of the block of steps the last answer came from as Python
+        # values (`_load_block`): its first second, its steps' uptimes and rows, and the
+        # index in it of the last answer's step with that answer
         self._day_s = (0, 0)
         self._uptimes: list[int] = []
         self._table = np.zeros((0, 0))
-        self._rows_k = -ROWS_BLOCK
+        self._block_s = 0
+        self._block_uptimes: list[int] = []
         self._rows: list[Any] = []
+        self._built: tuple[int, dict[str, Any] | None] = (-1, None)
 
     @property
     def device_id(self) -> str:
@@ -176,8 +179,9 @@ class SimulatedShelly:
         requests of one poll come at the same time: the answer is built once for them.
 
         The step is the meter's (`Simulator.meter_step`: the latest 10-s step, offline
-        inside `meter_offline_spans` and before the origin), found in the simulated day's
-        table (`_load_day`) rather than asked step by step: this runs every poll."""
+        inside `meter_offline_spans` and before the origin), found in the block of the
+        simulated day's table (`_load_day`, `_load_block`) that the last answer came from,
+        rather than asked step by step: this runs every poll."""
         now = self.clock()
         asked = self._asked
         if asked is not None and asked[0] == now:
@@ -187,20 +191,15 @@ class SimulatedShelly:
         t_s = now.timestamp()
         if t_s < self._origin_s or (self._offline and _inside(t_s, self._offline)):
             raise MeterOffline("the simulated meter does not answer")
-        first_s, end_s = self._day_s
-        if not first_s <= t_s < end_s:
-            first_s = self._load_day(t_s)
-        k = int((t_s - first_s) // METER_STEP_S)
-        time_s = first_s + k * METER_STEP_S
-        cached = self._cached
-        if cached is None or cached[0] != time_s:
-            rows_k = self._rows_k
-            if not rows_k <= k < rows_k + ROWS_BLOCK:
-                rows_k = self._load_rows(k)
-            cached = self._cached = (time_s, self._build(time_s, self._uptimes[k],
-                                                         self._rows[k - rows_k]))
-        self._asked = (now, cached[1])
-        return cached[1]
+        i = int((t_s - self._block_s) // METER_STEP_S)  # the step's index in the block
+        if not 0 <= i < len(self._rows):
+            i = self._load_block(t_s)
+        built = self._built
+        if built[0] != i:
+            built = self._built = (i, self._build(self._block_s + i * METER_STEP_S,
+                                                self._block_uptimes[i], self._rows[i]))
+        self._asked = (now, built[1])
+        return built[1]
 
     # --- state and counter -------------------------------------------------------------
 
@@ -248,21 +247,27 @@ class SimulatedShelly:
             energy = trace.energy_import_wh
             counter_wh = np.where(energy < 0.0, 0.0, energy)
         self._table = self._columns(trace.power_w, counter_wh)
-        self._rows_k = -ROWS_BLOCK
         self._uptimes = trace.uptime_s.tolist()
         self._day_s = (first_s, first_s + TABLE_S)
         return first_s
 
-    def _load_rows(self, k: int) -> int:
-        """Make the day's rows of the block of ROWS_BLOCK steps holding step `k` Python
-        values, as the model's builder unpacks them (`_ROWS`); returns the block's first
-        step. A numpy row's conversion in every answer cost as much as the rest of the
-        answer; a whole day's at once put 8,640 new lists before the garbage collector,
-        a full collection of the demo's heap (~40 million instructions) each time."""
+    def _load_block(self, t_s: float) -> int:
+        """Make the rows of the block of ROWS_BLOCK steps holding `t_s` (of its day's
+        table, `_load_day`) Python values, as the model's builder unpacks them (`_ROWS`);
+        returns the index of `t_s`'s step in the block. A numpy row's conversion in every
+        answer cost as much as the rest of the answer; a whole day's at once put 8,640 new
+        lists before the garbage collector, a full collection of the demo's heap (~40
+        million instructions) each time."""
+        first_s, end_s = self._day_s
+        if not first_s <= t_s < end_s:
+            first_s = self._load_day(t_s)
+        k = int((t_s - first_s) // METER_STEP_S)  # the step's index in the day
         first = k // ROWS_BLOCK * ROWS_BLOCK
         self._rows = _ROWS[self.model.key](self._table[first:first + ROWS_BLOCK])
-        self._rows_k = first
-        return first
+        self._block_uptimes = self._uptimes[first:first + ROWS_BLOCK]
+        self._block_s = first_s + first * METER_STEP_S
+        self._built = (-1, None)
+        return k - first
 
     # --- answers per model --------------------------------------------------------------
     # Each takes the step's time (UTC epoch s), the meter's uptime (s) and the step's row
@@ -447,35 +452,3 @@ def _plugs_rows(columns: np.ndarray) -> list[tuple[float, int]]:
 _ROWS: dict[str, Callable[[np.ndarray], list[Any]]] = {
     "pro3em": np.ndarray.tolist, "plus1pm": np.ndarray.tolist, "plugs": _plugs_rows,
     "3em": np.ndarray.tolist}
-
-
-def floor_each(values: np.ndarray, digits: int) -> np.ndarray:
-    """Each value truncated to `digits` decimals, as a meter's counter reads (it never runs
-    ahead of the energy): floor(v * 10**digits + 1e-6) / 10**digits, the 1e-6 absorbing
-    the float error of a value already on the grid. The same operations, in the same
-    order, as a float-by-float computation, so the same floats."""
-    scale = 10.0 ** digits
-    return np.floor(values * scale + 1e-6) / scale
-
-
-def round_each(values: np.ndarray, digits: int) -> np.ndarray:
-    """`round(v, digits)` of every value, bit for bit as Python's `round`, for an array.
-
-    Python rounds a float's exact decimal value to `digits` places (half to even) and
-    returns the float nearest to that decimal. Here each value is scaled by 10**digits,
-    rounded to a whole number and divided back: the division gives the float nearest to
-    that decimal too, and the whole number is Python's wherever the scaled value's own
-    rounding error (a few units in its last place) cannot carry it across a half. The
-    values that near a half, and those too large or not finite, are rounded by `round`
-    itself. Used for a day of simulated answers at once; tests/simhouse/test_shelly.py
-    checks it against `round`."""
-    scale = 10.0 ** digits
-    scaled = values * scale
-    out = np.rint(scaled) / scale
-    with np.errstate(invalid="ignore"):  # inf - inf: nan, rounded by `round` below
-        distance = np.abs(scaled - np.floor(scaled) - 0.5)  # from the nearest half
-    awkward = np.flatnonzero(
-        ~((distance > 4 * np.spacing(np.abs(scaled))) & (np.abs(scaled) < 2.0 ** 52)))
-    if len(awkward):  # a Gen1 3EM's phase powers are ties every tenth step
-        out[awkward] = [round(v, digits) for v in values[awkward].tolist()]
-    return out

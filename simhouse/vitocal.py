@@ -175,6 +175,16 @@ class SimulatedVitocal:
                                f"/devices/{device_id}/features/")
         # feature name -> its envelope (ids, "uri"); each answer fills in a copy
         self._templates: dict[str, dict[str, Any]] = {}
+        # the last answer's props that may come again (`_same`), and per summary and array
+        # feature what its counters were made of and the props (values) made of it
+        self._last: dict[str, tuple[tuple[Any, ...], Any]] = {}
+        self._last_summary: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+        self._last_arrays: dict[str, tuple[tuple[Any, ...], list[dict[str, Any]]]] = {}
+        # the quirks that change the counters at some times (the quirks are fixed)
+        q = self.quirks
+        self._counter_quirks = bool(q.stuck or q.zero_answers or q.counter_dips)
+        self._fixed_props: dict[str, dict[str, Any]] | None = None  # (`_fixed`)
+        self._periods_at: tuple[float, _Periods] | None = None  # the last `_periods`
 
     # --- the API -------------------------------------------------------------------------
 
@@ -205,9 +215,13 @@ class SimulatedVitocal:
         return {"data": self._features(state, now)}
 
     # --- building the answer -------------------------------------------------------------
+    # An answer is read, never changed (PyViCare hands it on, the mapping and the history
+    # read it, a recording writes a redacted copy out): besides the features' envelopes,
+    # which are new in every answer, its parts that did not change since the last answer
+    # (the props of fixed features, a counter whose energy did not move) are the same
+    # objects in both.
 
-    def _feature(self, name: str, props: dict[str, Any], stamp: str,
-                 enabled: bool = True) -> dict[str, Any]:
+    def _feature(self, name: str, props: dict[str, Any], stamp: str) -> dict[str, Any]:
         template = self._templates.get(name)
         if template is None:  # the same few dozen names at every answer
             template = self._templates[name] = {
@@ -217,52 +231,91 @@ class SimulatedVitocal:
                 "uri": f"{API_ROOT}{self._features_path}{name}"}
         feature = template.copy()  # (the keys in the wire order, without rebuilding them)
         feature["commands"] = {}
-        feature["isEnabled"] = enabled
         feature["properties"] = props
         feature["timestamp"] = stamp
         return feature
 
+    def _fixed(self) -> dict[str, dict[str, Any]]:
+        """The props of the features whose values never move (made at the first answer:
+        they depend on the house and the quirks only)."""
+        fixed = self._fixed_props
+        if fixed is None:
+            q, room_c = self.quirks, self.sim.house.room_c
+            fixed = self._fixed_props = {
+                "heating.compressors": {"enabled": {"type": "array", "value": ["0"]}},
+                "heating.circuits": {"enabled": {"type": "array", "value": ["0"]}},
+                "heating.circuits.0.operating.programs.active": {
+                    "value": _str("normalHeating")},
+                "heating.circuits.0.operating.programs.normalHeating": {
+                    "active": _bool(True), "demand": _str("heating"),
+                    "temperature": {"type": "number", "unit": "celsius", "value": room_c}},
+                "heating.configuration.heatingRod": {"useApproved": _bool(True)},
+                "heating.secondaryHeatGenerator": {
+                    "active": _bool(False), "connectionType": _str("unknown")},
+                "no messages": {"entries": {"type": "array", "value": []}},
+            }
+            if q.rated_output_kw is not None:
+                fixed["heating.compressors.0.power"] = {"value": {
+                    "type": "number", "unit": "kilowatt", "value": q.rated_output_kw}}
+        return fixed
+
+    def _same(self, slot: str, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+        """The object `make()` gives for `key`, the last answer's own when `key` is what it
+        was then (props that change with a few values, e.g. the heating mode)."""
+        last = self._last.get(slot)
+        if last is not None and last[0] == key:
+            return last[1]
+        made = make()
+        self._last[slot] = (key, made)
+        return made
+
     def _features(self, state: PumpState, now: datetime) -> list[dict[str, Any]]:
         v, q = state.values, self.quirks
         stamp = _iso(now)
-        f = self._feature
+        f, fixed, same = self._feature, self._fixed(), self._same
+        mode, dhw_mode = v["heating_mode"], v["dhw_mode"]
+        shift, slope = v["heating_curve_shift_k"], v["heating_curve_slope"]
+        active, phase = v["compressor_active"], v["compressor_phase"]
+        dhw_target = v["dhw_target_temp_c"]
         out = [
             f("heating.sensors.temperature.outside", _sensor(v["outside_temp_c"]), stamp),
             f("heating.secondaryCircuit.sensors.temperature.supply",
               _sensor(v["supply_temp_c"]), stamp),
             f("heating.sensors.temperature.return", _sensor(v["return_temp_c"]), stamp),
             f("heating.dhw.sensors.temperature.dhwCylinder", _sensor(v["dhw_temp_c"]), stamp),
-            f("heating.compressors", {"enabled": {"type": "array", "value": ["0"]}}, stamp),
-            f("heating.compressors.0", {"active": _bool(v["compressor_active"]),
-                                        "phase": _str(v["compressor_phase"])}, stamp),
+            f("heating.compressors", fixed["heating.compressors"], stamp),
+            f("heating.compressors.0", same(
+                "compressor", (bool(active), str(phase)),
+                lambda: {"active": _bool(active), "phase": _str(phase)}), stamp),
             f("heating.compressors.0.statistics", {
                 "hours": {"type": "number", "unit": "hour",
                           "value": _hours(float(v["compressor_hours_h"]),
                                           q.hours_resolution_h)},
                 "starts": {"type": "number", "unit": "", "value": v["compressor_starts"]}},
               stamp),
-            f("heating.circuits", {"enabled": {"type": "array", "value": ["0"]}}, stamp),
-            f("heating.circuits.0.operating.modes.active", {"value": _str(v["heating_mode"])},
-              stamp),
+            f("heating.circuits", fixed["heating.circuits"], stamp),
+            f("heating.circuits.0.operating.modes.active", same(
+                "mode", (str(mode),), lambda: {"value": _str(mode)}), stamp),
             f("heating.circuits.0.operating.programs.active",
-              {"value": _str("normalHeating")}, stamp),
-            f("heating.circuits.0.operating.programs.normalHeating", {
-                "active": _bool(True), "demand": _str("heating"),
-                "temperature": {"type": "number", "unit": "celsius",
-                                "value": self.sim.house.room_c}}, stamp),
+              fixed["heating.circuits.0.operating.programs.active"], stamp),
+            f("heating.circuits.0.operating.programs.normalHeating",
+              fixed["heating.circuits.0.operating.programs.normalHeating"], stamp),
             f("heating.circuits.0.temperature", {"value": {
                 "type": "number", "unit": "celsius",
                 "value": v["heating_supply_target_temp_c"]}}, stamp),
-            f("heating.circuits.0.heating.curve", {
-                "shift": {"type": "number", "unit": "", "value": v["heating_curve_shift_k"]},
-                "slope": {"type": "number", "unit": "", "value": v["heating_curve_slope"]}},
-              stamp),
-            f("heating.dhw.operating.modes.active", {"value": _str(v["dhw_mode"])}, stamp),
-            f("heating.dhw.temperature.main", {"value": {
-                "type": "number", "unit": "celsius", "value": v["dhw_target_temp_c"]}}, stamp),
+            f("heating.circuits.0.heating.curve", same(
+                "curve", (_exact(shift), _exact(slope)), lambda: {
+                    "shift": {"type": "number", "unit": "", "value": shift},
+                    "slope": {"type": "number", "unit": "", "value": slope}}), stamp),
+            f("heating.dhw.operating.modes.active", same(
+                "dhw mode", (str(dhw_mode),), lambda: {"value": _str(dhw_mode)}), stamp),
+            f("heating.dhw.temperature.main", same(
+                "dhw target", (_exact(dhw_target),), lambda: {"value": {
+                    "type": "number", "unit": "celsius", "value": dhw_target}}), stamp),
             f("device.messages.errors.raw", {"entries": {"type": "array", "value": [
                 {"accessLevel": "customer", "errorCode": m.code, "priority": m.priority,
-                 "timestamp": _iso(m.since)} for m in state.messages]}}, stamp),
+                 "timestamp": _iso(m.since)} for m in state.messages]}}
+              if state.messages else fixed["no messages"], stamp),
         ]
         if q.flow_sensor:
             out.append(f("heating.sensors.volumetricFlow.allengra",
@@ -271,8 +324,8 @@ class SimulatedVitocal:
             out.append(f("heating.compressors.0.sensors.power", _sensor(
                 v["compressor_modulation_pct"], "percent"), stamp))
         if q.rated_output_kw is not None:
-            out.append(f("heating.compressors.0.power", {"value": {
-                "type": "number", "unit": "kilowatt", "value": q.rated_output_kw}}, stamp))
+            out.append(f("heating.compressors.0.power", fixed["heating.compressors.0.power"],
+                         stamp))
         out.extend(self._rod_features(v, stamp))
         out.extend(self._counter_features(now, stamp))
         return out
@@ -283,19 +336,21 @@ class SimulatedVitocal:
         report = self.quirks.heating_rod
         if self.sim.rod is None or report == "none":
             return []
-        f = self._feature
-        out = [f(f"heating.configuration.heatingRod.{c}", {"useApproved": _bool(True)}, stamp)
-               for c in ("dhw", "heating")]
+        f, fixed = self._feature, self._fixed()
+        use = fixed["heating.configuration.heatingRod"]
+        out = [f(f"heating.configuration.heatingRod.{c}", use, stamp) for c in ("dhw", "heating")]
         if report == "counters":
+            active = v["heating_rod_active"]
             out += [
-                f("heating.heatingRod", {"active": _bool(v["heating_rod_active"])}, stamp),
+                f("heating.heatingRod", self._same(
+                    "rod", (bool(active),), lambda: {"active": _bool(active)}), stamp),
                 f("heating.heatingRod.statistics", {
                     "hours": {"type": "number", "unit": "hour",
                               "value": int(float(v["heating_rod_hours_h"]))},
                     "starts": {"type": "number", "unit": "",
                                "value": v["heating_rod_starts"]}}, stamp),
-                f("heating.secondaryHeatGenerator", {
-                    "active": _bool(False), "connectionType": _str("unknown")}, stamp),
+                f("heating.secondaryHeatGenerator", fixed["heating.secondaryHeatGenerator"],
+                  stamp),
             ]
         else:
             levels = {f"level{n}": _bool(v.get(f"heating_rod_level{n}_active", False))
@@ -314,19 +369,27 @@ class SimulatedVitocal:
         """The energy counters: the summaries, the electricity and heat arrays. What holds
         for a device day (the totals at its period starts, the closed periods) is computed
         once per local day (`_summaries`, `_arrays`); only the current periods move with
-        every answer."""
+        every answer, and a summary whose energy did not move since the last answer (the
+        rod's, hot water's outside its runs) is the last answer's props again."""
         q = self.quirks
         t = _epoch(now)
-        if any(a <= now < b for a, b in q.stuck):
-            t = min(_epoch(a) for a, b in q.stuck if a <= now < b)
-        zero = any(a <= now < b for a, b in q.zero_answers)
-        dip = sum(kwh for a, b, kwh in q.counter_dips if a <= now < b)
-        current = self._totals(t)
+        zero, dip = False, 0.0
+        if self._counter_quirks:
+            if any(a <= now < b for a, b in q.stuck):
+                t = min(_epoch(a) for a, b in q.stuck if a <= now < b)
+            zero = any(a <= now < b for a, b in q.zero_answers)
+            dip = sum(kwh for a, b, kwh in q.counter_dips if a <= now < b)
+        current = self.sim.device_totals_kwh(t)
         out = []
+        last = self._last_summary
         for c in self._summaries(self._periods(t)):
             now_kwh = current[c.series]
             dip_of = dip if c.dips else 0.0
-            if zero:
+            key = (c, now_kwh, dip_of, zero)
+            kept = last.get(c.name)
+            if kept is not None and kept[0] == key:
+                props = kept[1]
+            elif zero:
                 props = {name: _kwh(0.0) for name in _SUMMARY_PROPS}
             else:  # (the closed periods' entries are the day's: the same objects all day)
                 props = {
@@ -337,13 +400,15 @@ class SimulatedVitocal:
                     "lastSevenDays": _kwh(now_kwh - c.seven_days),
                     "lastYear": c.last_year_entry,
                 }
+            last[c.name] = (key, props)
             out.append(self._feature(c.name, props, stamp))
         if q.power_counters or (q.heat_counters and q.heat_arrays):
             read_at = now if q.stale_arrays_from is None else min(now, q.stale_arrays_from)
             stuck = [a for a, b in q.stuck if a <= read_at < b]
             if stuck:  # stuck counters: the arrays hold their values too
                 read_at = min(stuck)
-            out.extend(self._array_features(read_at, zero, stamp, now))
+            out.extend(self._array_features(read_at, zero, stamp, now,
+                                            current if _epoch(read_at) == t else None))
         return out
 
     def _summaries(self, p: _Periods) -> list[_Summary]:
@@ -378,35 +443,47 @@ class SimulatedVitocal:
         self._keep(key, summaries)
         return summaries
 
-    def _array_features(self, read_at: datetime, zero: bool, now_stamp: str, now: datetime
-                        ) -> list[dict[str, Any]]:
+    def _array_features(self, read_at: datetime, zero: bool, now_stamp: str, now: datetime,
+                        current: dict[str, float] | None = None) -> list[dict[str, Any]]:
         """heating.power.consumption.{total,heating,dhw} and (with `heat_arrays`)
         heating.heat.production.{heating,dhw}: [current, previous, ...] arrays of the
         energy the device counted, as of `read_at` (their `*ValueReadAt`; `now_stamp` is
-        the answer's time `now`)."""
+        the answer's time `now`; `current`: the device's totals at `read_at` when known).
+        An array whose energy did not move since the last answer is the last answer's
+        array object again (its read-at stamps are new)."""
         t = _epoch(read_at)
-        current = self._totals(t)
+        if current is None:
+            current = self._totals(t)
         read_stamp = _str(now_stamp if read_at is now else _iso(read_at))
         out = []
+        last = self._last_arrays
         for a in self._arrays(self._periods(t)):
-            props: dict[str, Any] = {}
-            if len(a.series) == 1:  # (the sum of one series' energy is its energy)
-                now_kwh = current[a.series[0]]
-                for name, read_at_name, begins, closed in a.periods:
-                    props[name] = {"type": "array", "unit": "kilowattHour",
-                                   "value": [0.0] * (1 + len(closed)) if zero
-                                   else [_trunc(now_kwh - begins[0]), *closed]}
-                    props[read_at_name] = read_stamp
+            now_each = tuple([current[series] for series in a.series])
+            key = (a, now_each, zero)
+            kept = last.get(a.name)
+            if kept is not None and kept[0] == key:
+                values = kept[1]
             else:
-                now_each = [current[series] for series in a.series]
-                for name, read_at_name, begins, closed in a.periods:
-                    running = sum([kwh - begin
-                                   for kwh, begin in zip(now_each, begins, strict=True)])
-                    props[name] = {"type": "array", "unit": "kilowattHour",
-                                   "value": [0.0] * (1 + len(closed)) if zero
-                                   else [_trunc(running), *closed]}
-                    props[read_at_name] = read_stamp
-            out.append(self._feature(a.name, props, now_stamp))
+                values = []
+                if len(a.series) == 1:  # (the sum of one series' energy is its energy)
+                    now_kwh = now_each[0]
+                    for _name, _read_at_name, begins, closed in a.periods:
+                        values.append({"type": "array", "unit": "kilowattHour",
+                                       "value": [0.0] * (1 + len(closed)) if zero
+                                       else [_trunc(now_kwh - begins[0]), *closed]})
+                else:
+                    for _name, _read_at_name, begins, closed in a.periods:
+                        running = sum([kwh - begin
+                                       for kwh, begin in zip(now_each, begins, strict=True)])
+                        values.append({"type": "array", "unit": "kilowattHour",
+                                       "value": [0.0] * (1 + len(closed)) if zero
+                                       else [_trunc(running), *closed]})
+                last[a.name] = (key, values)
+            day, week, month, year = values  # (`_array`: these periods, in this order)
+            out.append(self._feature(a.name, {
+                "day": day, "dayValueReadAt": read_stamp, "week": week,
+                "weekValueReadAt": read_stamp, "month": month, "monthValueReadAt": read_stamp,
+                "year": year, "yearValueReadAt": read_stamp}, now_stamp))
         return out
 
     def _arrays(self, p: _Periods) -> list[_Arrays]:
@@ -437,7 +514,7 @@ class SimulatedVitocal:
             end, start = self._totals(b), self._totals(a)
             return sum(end[s] - start[s] for s in series)
 
-        periods = []
+        periods = []  # (these four in this order: `_array_features` unpacks them so)
         for period, starts in (("day", p.days), ("week", p.weeks), ("month", p.months),
                                ("year", p.years)):
             begins = tuple(self._totals(starts[0])[s] for s in series)
@@ -467,6 +544,9 @@ class SimulatedVitocal:
     def _periods(self, t: float) -> _Periods:
         """Starts of the device's current and previous periods at `t`: local midnight (of
         the device's zone) shifted by its reset lag."""
+        last = self._periods_at
+        if last is not None and last[0] == t:  # (an answer asks for its summaries and arrays)
+            return last[1]
         lag = self.quirks.reset_lag.total_seconds()
         local = datetime.fromtimestamp(t - lag, UTC).astimezone(self.tz).date()
         cached = self._periods_of.get(local)
@@ -475,6 +555,7 @@ class SimulatedVitocal:
             if len(self._periods_of) > 64:
                 self._periods_of.clear()
             self._periods_of[local] = cached
+        self._periods_at = (t, cached)
         return cached
 
     def _periods_on(self, local: date, lag: float) -> _Periods:
@@ -510,7 +591,8 @@ def _epoch(t: datetime) -> float:
 
 
 def _iso(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+    """The API's time stamp: UTC to the millisecond (truncated), with a "Z"."""
+    return t.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"  # (-"+00:00")
 
 
 def _trunc(kwh: float) -> float:
@@ -539,6 +621,12 @@ def _sensor(value: Any, unit: str = "celsius") -> dict[str, Any]:
 
 def _bool(value: Any) -> dict[str, Any]:
     return {"type": "boolean", "value": bool(value)}
+
+
+def _exact(value: Any) -> tuple[type, str]:
+    """A key that is equal only for the very same value: its type and repr (1.0 == 1 and
+    0.0 == -0.0, but an answer shows them differently)."""
+    return value.__class__, repr(value)
 
 
 def _str(value: Any) -> dict[str, Any]:

@@ -660,3 +660,15 @@ def test_device_totals_read_the_chunks_own_numbers() -> None:
             want = float(chunk.totals[series][k]
                          + frac * chunk.minutes[_DEVICE_POWER[series]][k] / 60_000.0)
             assert repr(got[series]) == repr(want), (seconds, series)
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 3])
+def test_sensor_noise_seed_gives_the_draws_of_the_list(seed):
+    """A report's sensor noise comes from numpy's generator seeded with [seed, 4, chunk,
+    minute]; handed over as uint32 words (a seed of one word) it is the same stream."""
+    sim = Simulator(seed, datetime(2025, 1, 1, tzinfo=UTC), "Europe/Berlin")
+    for index, k in ((0, 0), (3, 719), (400, 1439)):
+        got = np.random.default_rng(sim._noise_seed(index, k)).normal(0.0, 0.05, 4)
+        want = np.random.default_rng([seed, 4, index, k]).normal(0.0, 0.05, 4)
+        assert got.tolist() == want.tolist()
+    assert isinstance(sim._noise_seed(0, 0), np.ndarray) == (seed < 2 ** 32)

@@ -4,7 +4,7 @@ and store, checked against the simulator's truth; and the simulated records them
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -126,3 +126,53 @@ def test_only_the_pro3em_keeps_records():
     house = simulated_house(_settings(), NOW - timedelta(days=1), setup, 5, lambda: NOW,
                             "pro3em")
     assert house.shelly.records is None  # firmware before 1.0: no EMData at all
+
+
+def _record_by_record(sim, share, a: int, b: int) -> list[dict]:
+    """GetData blocks of the minutes [a, b) computed a minute at a time, float by float:
+    what the records are (simhouse/shelly_records.py), written out plainly."""
+    import numpy as np
+
+    trace = sim.meter_trace(datetime.fromtimestamp(a, UTC), datetime.fromtimestamp(b + 1, UTC))
+    t, counter, power = trace.time_s, trace.energy_import_wh, trace.power_w
+    blocks, rows = [], []
+    for m in range(a, b, 60):
+        i, j = np.searchsorted(t, m), np.searchsorted(t, m + 60)
+        if i >= len(t) or j >= len(t) or t[i] != m or t[j] != m + 60:
+            if rows:
+                blocks.append({"ts": m - 60 * len(rows), "period": 60, "values": rows})
+            rows = []
+            continue
+        wh = max(float(counter[j] - counter[i]), 0.0)
+        p = power[i:j]
+        row = []
+        for s in share:
+            e = round(wh * s, 4)
+            hi, lo = round(float(p.max()) * s, 1), round(float(p.min()) * s, 1)
+            row += [e, e, 0.0, 0.0, 0.0, 0.0, hi, lo, round(hi * 1.03, 1), round(lo * 1.03, 1),
+                    231.0, 229.0, 230.0, round(hi / 230.0, 3), round(lo / 230.0, 3),
+                    round(wh * s * 60 / 230.0, 3)]
+        rows.append([*row, 0.0, 0.0, 0.0])
+    if rows:
+        blocks.append({"ts": b - 60 * len(rows), "period": 60, "values": rows})
+    return blocks
+
+
+def test_records_computed_at_once_are_those_of_each_minute() -> None:
+    """A page's records are computed as arrays: every value is, to the bit, what the
+    minute's own float-by-float rounding gives; the minutes before the meter's first step
+    end a block (the next starts after them); an outage does not (the meter kept
+    measuring)."""
+    from simhouse.house import MeterReboot, Outage, Simulator
+    from simhouse.shelly import PHASE_SHARE
+    from simhouse.shelly_records import EMDataRecords
+
+    start = datetime(2025, 1, 6, 21, 7, 30, tzinfo=UTC)  # (the first whole minute: 21:08)
+    sim = Simulator(3, start, "Europe/Berlin", scenarios=[
+        Outage("meter", start + timedelta(hours=1), start + timedelta(hours=2)),
+        MeterReboot(start + timedelta(hours=3, seconds=13))])
+    records = EMDataRecords(sim, lambda: start + timedelta(days=1), PHASE_SHARE)
+    origin = int(start.timestamp()) // 60 * 60
+    for a, b in ((origin - 600, origin + 3 * 3600), (origin + 7200 - 60, origin + 7200 + 60),
+                 (origin + 23 * 3600, origin + 26 * 3600)):  # (over the day's table end)
+        assert repr(records._blocks(a, b)) == repr(_record_by_record(sim, PHASE_SHARE, a, b))

@@ -727,3 +727,30 @@ def test_each_answer_has_its_own_features_in_the_wire_order(sim) -> None:
         assert a["uri"].endswith("/features/" + a["feature"]) and a["isEnabled"] is True
         assert (a["timestamp"], b["timestamp"]) == ("2025-01-02T05:00:00.000Z",
                                                     "2025-01-02T06:00:00.000Z")
+
+
+@pytest.mark.parametrize("quirks", [
+    {},
+    {"reset_lag": timedelta(minutes=-10), "hours_resolution_h": 0.1},
+    {"counter_tz": "America/New_York", "heating_rod": "runtime"},
+    {"zero_answers": ((local(2025, 3, 29, 23, 50), local(2025, 3, 30, 0, 20)),),
+     "counter_dips": ((local(2025, 3, 30, 1, 0), local(2025, 3, 30, 4, 0), 0.4),),
+     "stuck": ((local(2025, 3, 30, 5, 0), local(2025, 3, 30, 6, 30)),),
+     "stale_arrays_from": local(2025, 3, 30, 7, 0)},
+])
+def test_answers_in_sequence_are_those_of_a_fresh_device(quirks) -> None:
+    """A device answering poll after poll keeps what holds for a local day and reuses the
+    last answer's props where their values did not move (fixed features, counters that
+    stood still): every answer is the one a device asked only at that moment gives, over
+    local midnight and the spring DST change (30 March 2025, Berlin), through zero
+    answers, dips and stuck counters; and no later answer changes a kept one."""
+    sim = Simulator(SEED, START, BERLIN, cache_chunks=16)  # (the period starts' days kept)
+    v = vitocal(sim, **quirks)
+    kept = []
+    at = local(2025, 3, 29, 22, 0) + timedelta(seconds=2)
+    while at < local(2025, 3, 30, 8, 0):
+        answer = data(v, at)
+        assert repr(answer) == repr(data(vitocal(sim, **quirks), at)), at
+        kept.append((answer, repr(answer)))
+        at += timedelta(minutes=10)
+    assert all(repr(answer) == text for answer, text in kept)
