@@ -28,6 +28,7 @@ from heatpump.store.base import FieldValue, Latest, Point, StoreError, StoreInfo
 from heatpump.store.common import (
     BaseStore,
     Row,
+    Shape,
     field_type,
     locked,
     store_error,
@@ -356,10 +357,11 @@ class InfluxStore(BaseStore):
 
     # --- primitives ----------------------------------------------------------------------
 
-    def _write_rows(self, rows: list[Row]) -> list[str]:
+    def _write_rows(self, rows: list[Row], groups: dict[Shape, list[tuple]]) -> list[str]:
         lines = []
         known: dict[str, dict[str, str]] = {}
-        for m, tags, t, names, vals in rows:
+        for shape, (t, *vals) in rows:  # in order: a later line wins a field of the same time
+            m, tags, names = shape.measurement, shape.tags, shape.names
             fields = dict(zip(names, vals, strict=True))
             if field_type(m, names[0]) is None:  # not in the schema
                 types = known.get(m)

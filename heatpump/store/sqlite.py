@@ -27,8 +27,10 @@ from heatpump.fsutil import private_dir
 from heatpump.schema import MEASUREMENTS, rollup_name
 from heatpump.store.base import FieldValue, Latest, Point, StoreError, StoreInfo
 from heatpump.store.common import (
+    FIRST,
     BaseStore,
     Row,
+    Shape,
     TagKey,
     field_type,
     locked,
@@ -65,6 +67,11 @@ SCHEMA_VERSION = "3"
 UPGRADES_FROM = ("2",)  # layouts this version upgrades in place when it opens them
 BUSY_TIMEOUT_S = 30.0
 NEW_FILE_PAGE_SIZE = 1024
+# Prepared statements kept per connection (sqlite3's default: 128). A flush writes each
+# series with its own INSERT (the series id is in the statement, _write_rows): a house
+# with two meters and a heating rod has ~70 series, and re-preparing each at every flush
+# would cost more than it saves.
+STATEMENT_CACHE = 1024
 RAW_RETENTION_MEASUREMENTS = ("meter", "heatpump")
 # last_seen promises: the newest value of a column of a series lies within SEEN_SLACK_MS
 # after the time it records. A wider slack means fewer writes of last_seen (each series'
@@ -194,7 +201,8 @@ class SQLiteStore(BaseStore):
                              f"{describe_os(exc, self.path)}") from None
         try:
             self._db = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S,
-                                       isolation_level=None, check_same_thread=False)
+                                       isolation_level=None, check_same_thread=False,
+                                       cached_statements=STATEMENT_CACHE)
         except sqlite3.Error as exc:
             raise self._open_error(exc) from None
         try:
@@ -400,37 +408,42 @@ class SQLiteStore(BaseStore):
 
     # --- primitives ----------------------------------------------------------------------
 
-    def _write_rows(self, rows: list[Row]) -> list[str]:
+    def _write_rows(self, rows: list[Row], groups: dict[Shape, list[tuple]]) -> list[str]:
+        """One executemany per shape, the series id written into the statement, so a row
+        is bound as normalize() made it (no tuple per row built here). Shapes of the same
+        measurement and field names go in the order of their first row, as one group did
+        before: a point written twice in one flush with other field sets merges as it
+        did."""
         conflicts: list[str] = []
         try:
             with self._tx():
-                groups: dict[tuple[str, tuple[str, ...]], list[tuple]] = {}
+                # New series get their ids in the order of their first row, as always.
+                same_names: dict[tuple[str, tuple[str, ...]], list[tuple[Shape, int]]] = {}
                 tagjson = self._tagjson
                 sid_of = self._cat.sids
-                for m, tags, t, names, vals in rows:
-                    tj = tagjson.get(tags)
+                for shape in groups:
+                    m = shape.measurement
+                    tj = tagjson.get(shape.tags)
                     if tj is None:
-                        tj = tagjson[tags] = _tags_json(tags)
+                        tj = tagjson[shape.tags] = _tags_json(shape.tags)
                     sid = sid_of.get((m, tj)) or self._sid(m, tj)
-                    groups.setdefault((m, names), []).append((sid, t, *vals))
-                for (m, names), values in groups.items():
-                    cols = self._columns_for(m, names, values, conflicts)
-                    if cols is None:
-                        continue
-                    tbl = self._cat.tables[m]
-                    sets = ", ".join(f"{c} = excluded.{c}" for c in cols)
-                    self._db.executemany(
-                        f"INSERT INTO {tbl}(sid, t_ms, {', '.join(cols)}) "
-                        f"VALUES (?, ?{', ?' * len(cols)}) "
-                        f"ON CONFLICT(sid, t_ms) DO UPDATE SET {sets}", values)
-                    if m not in ROLLUP_TABLES:
-                        newest: dict[int, int] = {}
-                        for sid, t, *_vals in values:
-                            if t > newest.get(sid, t - 1):
-                                newest[sid] = t
-                        for sid, t in newest.items():
+                    same_names.setdefault((m, shape.names), []).append((shape, sid))
+                for (m, names), shapes in same_names.items():
+                    for shape, sid in shapes:
+                        values = groups[shape]
+                        cols = self._columns_for(m, names, values, conflicts)
+                        if cols is None:
+                            continue
+                        tbl = self._cat.tables[m]
+                        sets = ", ".join(f"{c} = excluded.{c}" for c in cols)
+                        self._db.executemany(
+                            f"INSERT INTO {tbl}(sid, t_ms, {', '.join(cols)}) "
+                            f"VALUES ({int(sid)}, ?{', ?' * len(cols)}) "
+                            f"ON CONFLICT(sid, t_ms) DO UPDATE SET {sets}", values)
+                        if m not in ROLLUP_TABLES:
+                            newest = max(map(FIRST, values))
                             for c in cols:
-                                self._note_seen(sid, c, t)
+                                self._note_seen(sid, c, newest)
         except sqlite3.Error as exc:
             raise self._fail("write", exc) from None
         return conflicts
@@ -452,24 +465,25 @@ class SQLiteStore(BaseStore):
 
     def _columns_for(self, m: str, names: tuple[str, ...], values: list[tuple],
                      conflicts: list[str]) -> list[str] | None:
-        """Column names for the fields; for measurements outside the schema also settle each
-        value's type against the stored one (int widens to float; others conflict)."""
+        """Column names for the fields of rows (t_ms, *values); for measurements outside the
+        schema also settle each value's type against the stored one (int widens to float;
+        others conflict), rewriting `values` in place."""
         have = self._cat.fields.get(m, {})
         if m in MEASUREMENTS and all(n in have for n in names):
             return [have[n][0] for n in names]
         first = values[0]
-        self._ensure_fields(m, {n: value_type(first[2 + i]) for i, n in enumerate(names)})
+        self._ensure_fields(m, {n: value_type(first[1 + i]) for i, n in enumerate(names)})
         have = self._cat.fields[m]
         types = [have[n][1] for n in names]
         keep = []
         for row in values:
             fixed = list(row)
             for i, typ in enumerate(types):
-                v = row[2 + i]
+                v = row[1 + i]
                 got = value_type(v)
                 if got != typ:
                     if typ == "float" and got == "int":
-                        fixed[2 + i] = float(v)
+                        fixed[1 + i] = float(v)
                     else:
                         conflicts.append(f"{m}.{names[i]}={v!r} ({got}, stored as {typ})")
                         fixed = []
