@@ -30,6 +30,7 @@ from heatpump.store.common import (
     FIRST,
     BaseStore,
     Row,
+    Rows,
     Shape,
     TagKey,
     field_type,
@@ -408,7 +409,7 @@ class SQLiteStore(BaseStore):
 
     # --- primitives ----------------------------------------------------------------------
 
-    def _write_rows(self, rows: list[Row], groups: dict[Shape, list[tuple]]) -> list[str]:
+    def _write_rows(self, groups: Rows) -> list[str]:
         """One executemany per shape, the series id written into the statement, so a row
         is bound as normalize() made it (no tuple per row built here). Shapes of the same
         measurement and field names go in the order of their first row, as one group did
@@ -430,9 +431,8 @@ class SQLiteStore(BaseStore):
                     same_names.setdefault((m, shape.names), []).append((shape, sid))
                 for (m, names), shapes in same_names.items():
                     for shape, sid in shapes:
-                        values = groups[shape]
-                        cols = self._columns_for(m, names, values, conflicts)
-                        if cols is None:
+                        cols, values = self._columns_for(m, names, groups[shape], conflicts)
+                        if not values:
                             continue
                         tbl = self._cat.tables[m]
                         sets = ", ".join(f"{c} = excluded.{c}" for c in cols)
@@ -463,14 +463,14 @@ class SQLiteStore(BaseStore):
         self._db.execute("INSERT OR REPLACE INTO last_seen VALUES (?, ?, ?)", (sid, col, t))
         self._seen_new[key] = t
 
-    def _columns_for(self, m: str, names: tuple[str, ...], values: list[tuple],
-                     conflicts: list[str]) -> list[str] | None:
-        """Column names for the fields of rows (t_ms, *values); for measurements outside the
-        schema also settle each value's type against the stored one (int widens to float;
-        others conflict), rewriting `values` in place."""
+    def _columns_for(self, m: str, names: tuple[str, ...], values: list[Row],
+                     conflicts: list[str]) -> tuple[list[str], list[Row]]:
+        """Column names for the fields of rows (t_ms, *values), and the rows to write: for
+        measurements outside the schema each value's type settled against the stored one
+        (int widens to float; others conflict, and their rows are left out)."""
         have = self._cat.fields.get(m, {})
         if m in MEASUREMENTS and all(n in have for n in names):
-            return [have[n][0] for n in names]
+            return [have[n][0] for n in names], values
         first = values[0]
         self._ensure_fields(m, {n: value_type(first[1 + i]) for i, n in enumerate(names)})
         have = self._cat.fields[m]
@@ -490,8 +490,7 @@ class SQLiteStore(BaseStore):
                         break
             if fixed:
                 keep.append(tuple(fixed))
-        values[:] = keep
-        return [have[n][0] for n in names] if keep else None
+        return [have[n][0] for n in names], keep
 
     def _rollup_hours(self, measurement: str, fields: Sequence[str],
                       ranges: list[tuple[int, int]]) -> None:
