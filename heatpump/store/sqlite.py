@@ -20,6 +20,7 @@ import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
+from itertools import chain
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -69,10 +70,14 @@ UPGRADES_FROM = ("2",)  # layouts this version upgrades in place when it opens t
 BUSY_TIMEOUT_S = 30.0
 NEW_FILE_PAGE_SIZE = 1024
 # Prepared statements kept per connection (sqlite3's default: 128). A flush writes each
-# series with its own INSERT (the series id is in the statement, _write_rows): a house
-# with two meters and a heating rod has ~70 series, and re-preparing each at every flush
+# series with its own two INSERTs (the series id is in the statement, _upsert): a house
+# with two meters and a heating rod has ~70 series, and re-preparing them at every flush
 # would cost more than it saves.
 STATEMENT_CACHE = 1024
+# A flush inserts up to this many rows of a series with one statement (_upsert), with at
+# most MAX_PARAMETERS values bound: SQLite before 3.32 allows no more than 999.
+ROWS_PER_INSERT = 64
+MAX_PARAMETERS = 999
 RAW_RETENTION_MEASUREMENTS = ("meter", "heatpump")
 # last_seen promises: the newest value of a column of a series lies within SEEN_SLACK_MS
 # after the time it records. A wider slack means fewer writes of last_seen (each series'
@@ -434,12 +439,7 @@ class SQLiteStore(BaseStore):
                         cols, values = self._columns_for(m, names, groups[shape], conflicts)
                         if not values:
                             continue
-                        tbl = self._cat.tables[m]
-                        sets = ", ".join(f"{c} = excluded.{c}" for c in cols)
-                        self._db.executemany(
-                            f"INSERT INTO {tbl}(sid, t_ms, {', '.join(cols)}) "
-                            f"VALUES ({int(sid)}, ?{', ?' * len(cols)}) "
-                            f"ON CONFLICT(sid, t_ms) DO UPDATE SET {sets}", values)
+                        self._upsert(self._cat.tables[m], sid, cols, values)
                         if m not in ROLLUP_TABLES:
                             newest = max(map(FIRST, values))
                             for c in cols:
@@ -447,6 +447,31 @@ class SQLiteStore(BaseStore):
         except sqlite3.Error as exc:
             raise self._fail("write", exc) from None
         return conflicts
+
+    def _upsert(self, tbl: str, sid: int, cols: list[str], values: list[Row]) -> None:
+        """Rows (t_ms, *values of cols) of series `sid` into `tbl`, in order; a row whose
+        time is stored already (or comes again) updates the columns it has (fields merge).
+
+        Up to ROWS_PER_INSERT rows go in one INSERT of several VALUES rows: SQLite does
+        them one after the other as if each were its own statement (a later one updating
+        an earlier), without a statement's own start, end and binding call per row (8.2k
+        instead of 12.2k instructions a row, measured on a day of the demo's rows). The
+        rest goes row by row; the series id is written into the statement."""
+        head = f"INSERT INTO {tbl}(sid, t_ms, {', '.join(cols)}) VALUES "
+        one = f"({int(sid)}, ?{', ?' * len(cols)})"
+        tail = " ON CONFLICT(sid, t_ms) DO UPDATE SET " + ", ".join(
+            f"{c} = excluded.{c}" for c in cols)
+        per = max(1, min(ROWS_PER_INSERT, MAX_PARAMETERS // (len(cols) + 1)))
+        whole = len(values) - len(values) % per
+        if whole:
+            many = head + ", ".join([one] * per) + tail
+            params = list(chain.from_iterable(values[:whole] if whole < len(values)
+                                              else values))
+            step = per * (len(cols) + 1)
+            for i in range(0, len(params), step):
+                self._db.execute(many, params[i:i + step])
+        if whole < len(values):
+            self._db.executemany(head + one + tail, values[whole:])
 
     def _note_seen(self, sid: int, col: str, t: int) -> None:
         """Keep last_seen's promise for a value of `col` at `t` (inside the write
