@@ -52,6 +52,7 @@ Row = tuple[FieldValue, ...]
 # point), as normalize() gives them and a flush writes them.
 Rows = dict["Shape", list[Row]]
 
+
 class PartialWriteError(StoreError):
     """Some values were refused (e.g. a field type conflict); all the others were written."""
 

@@ -415,11 +415,10 @@ class SQLiteStore(BaseStore):
     # --- primitives ----------------------------------------------------------------------
 
     def _write_rows(self, groups: Rows) -> list[str]:
-        """One executemany per shape, the series id written into the statement, so a row
-        is bound as normalize() made it (no tuple per row built here). Shapes of the same
-        measurement and field names go in the order of their first row, as one group did
-        before: a point written twice in one flush with other field sets merges as it
-        did."""
+        """The rows of each shape (one series, one set of fields) with _upsert, bound as
+        normalize() made them (no tuple per row built here). Shapes of the same measurement
+        and field names go in the order of their first row, as their one group did before:
+        a point written twice in one flush with other field sets merges as it did."""
         conflicts: list[str] = []
         try:
             with self._tx():
