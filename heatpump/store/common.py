@@ -17,6 +17,7 @@ import threading
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from itertools import repeat
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -45,8 +46,11 @@ from heatpump.store.rollup import (
 T = TypeVar("T")
 _BAD_BACKSLASH = re.compile(r"\\([\\,= ]|$)")
 TagKey = tuple[tuple[str, str], ...]  # sorted (tag, value) pairs, empty values dropped
-# measurement, tags, t_ms, field names, values
-Row = tuple[str, TagKey, int, tuple[str, ...], tuple[FieldValue, ...]]
+# A point as a backend writes it: (t_ms, *its values in its shape's field order).
+Row = tuple[FieldValue, ...]
+# Rows per shape (each list in the points' order; the shapes in the order of their first
+# point), as normalize() gives them and a flush writes them.
+Rows = dict["Shape", list[Row]]
 
 
 class PartialWriteError(StoreError):
@@ -117,9 +121,50 @@ def field_type(measurement: str, field: str) -> str | None:
 
 
 _PYTYPE = {"float": float, "int": int, "bool": bool, "str": str}
-_SHAPE_CACHE: dict[tuple, tuple] = {}
+_SHAPE_CACHE: dict[tuple, Shape] = {}
 _CACHE_MAX = 20_000
 _MS = timedelta(milliseconds=1)
+FIRST = operator.itemgetter(0)  # a row's t_ms
+
+
+class Shape:
+    """What the points of one shape (measurement, tags, field names in order) share: the
+    checked names and tags, and what a point's values are checked against.
+
+    Made once per shape (a year of 10-second samples has a handful), so a point's own work
+    is a cache look-up, its time and the check of its values. Compared and hashed by
+    identity (cheap: rows are grouped by shape, normalize)."""
+
+    __slots__ = ("checks", "float_at", "is_float", "measurement", "names", "rolled", "tags",
+                 "types", "value_types")
+
+    def __init__(self, measurement: str, tags: TagKey, names: tuple[str, ...]):
+        schema = _SCHEMA_TYPES.get(measurement)
+        tag_keys = {k for k, _ in tags}
+        checks = []
+        for k in names:
+            _check_name("field key", k)
+            if schema is not None and k not in schema:
+                raise ValueError(f"{measurement} has no field {k!r} in heatpump/schema.py")
+            if k in tag_keys:
+                raise ValueError(f"{measurement}: {k!r} is both a tag and a field")
+            checks.append((k, schema.get(k) if schema else None))
+        self.measurement, self.tags, self.names = measurement, tags, names
+        # (name, schema type or None outside the schema) for the slow path, _coerced
+        self.checks: tuple[tuple[str, str | None], ...] = tuple(checks)
+        # the types of a row (t_ms, *values) that need no conversion (`object`: unknown)
+        self.types: tuple[type, ...] = (int, *(_PYTYPE[w] if w else object
+                                              for _k, w in checks))
+        # a getter of the row's float values, whose sum is finite exactly when each is
+        # (one float is got twice: an itemgetter of one index gives no tuple)
+        floats = [i + 1 for i, (_k, w) in enumerate(checks) if w == "float"]
+        self.float_at: Callable[[tuple], tuple] | None = (
+            operator.itemgetter(*floats) if len(floats) > 1
+            else operator.itemgetter(floats[0], floats[0]) if floats else None)
+        self.rolled = measurement in _ROLLUP_NAMES  # its hours are rolled up
+        # per field, for the fast path's column-wise check: its type and whether a float
+        self.value_types = self.types[1:]
+        self.is_float = tuple(w == "float" for _k, w in checks)
 
 
 def _check_tags(m: str, tags: Mapping[str, str]) -> TagKey:
@@ -128,54 +173,121 @@ def _check_tags(m: str, tags: Mapping[str, str]) -> TagKey:
                         for k, v in tags.items() if v != ""))
 
 
-def _field_spec(m: str, names: tuple[str, ...], tags: TagKey) -> tuple[
-        tuple[str, ...], tuple[type, ...], Callable[[tuple], tuple] | None,
-        tuple[tuple[str, str | None], ...]]:
-    """Checked field names, the value types expected, a getter of the float values (whose
-    sum is finite exactly when each is), and (name, schema type) pairs for the slow path."""
-    schema = _SCHEMA_TYPES.get(m)
-    tag_keys = {k for k, _ in tags}
-    checks = []
-    for k in names:
-        _check_name("field key", k)
-        if schema is not None and k not in schema:
-            raise ValueError(f"{m} has no field {k!r} in heatpump/schema.py")
-        if k in tag_keys:
-            raise ValueError(f"{m}: {k!r} is both a tag and a field")
-        checks.append((k, schema.get(k) if schema else None))
-    types = tuple(_PYTYPE[w] if w else object for _k, w in checks)
-    floats = [i for i, (_k, w) in enumerate(checks) if w == "float"]
-    float_at = (lambda v, i=floats[0]: (v[i],)) if len(floats) == 1 else (
-        operator.itemgetter(*floats) if floats else None)
-    return names, types, float_at, tuple(checks)
+def _shape_of(p: Point, key: tuple) -> Shape:
+    """The point's shape, checked (ValueError saying what is wrong), and cached."""
+    if not p.fields:
+        raise ValueError(f"{p.measurement} point at {p.time.isoformat()} has no fields")
+    shape = Shape(p.measurement, _check_tags(p.measurement, p.tags), tuple(p.fields))
+    if len(_SHAPE_CACHE) > _CACHE_MAX:
+        _SHAPE_CACHE.clear()
+    _SHAPE_CACHE[key] = shape
+    return shape
 
 
-def normalize(p: Point) -> Row:
-    """Check a point and turn it into a Row; ValueError says exactly what is wrong.
+def _coerced(shape: Shape, t: int, fields: Mapping[str, object]) -> Row:
+    """The row of values that are not all of the schema's type or not all finite: each
+    converted or refused by `_coerce` (ValueError)."""
+    m = shape.measurement
+    return (t, *(_coerce(m, k, v, want)
+                 for (k, want), v in zip(shape.checks, fields.values(), strict=True)))
 
-    Name, tag and field-set checks are cached per shape (measurement, tags, field names): a
-    year of 10-second samples passes through here, so the per-point work is one cache
-    look-up, the time conversion and a type check of the values."""
-    pf = p.fields
-    key = (p.measurement, *p.tags.items(), *pf)
-    spec = _SHAPE_CACHE.get(key)
-    if spec is None:
-        if not pf:
-            raise ValueError(f"{p.measurement} point at {p.time.isoformat()} has no fields")
-        tags = _check_tags(p.measurement, p.tags)
-        spec = (p.measurement, tags, *_field_spec(p.measurement, tuple(pf), tags))
-        if len(_SHAPE_CACHE) > _CACHE_MAX:
-            _SHAPE_CACHE.clear()
-        _SHAPE_CACHE[key] = spec
-    m, tags, names, types, float_at, checks = spec
-    when = p.time
-    if when.tzinfo is None:
-        raise ValueError("naive datetime: times must carry a zone")
-    vals = tuple(pf.values())
-    if tuple(map(type, vals)) != types or (
-            float_at and (total := sum(float_at(vals))) - total != 0.0):
-        vals = tuple(_coerce(m, k, v, want) for (k, want), v in zip(checks, vals, strict=True))
-    return (m, tags, (when - EPOCH) // _MS, names, vals)
+
+def normalize(points: Iterable[Point], keep_order: bool = False
+              ) -> tuple[Rows, list[Shape] | None]:
+    """Check points and turn them into rows per shape; ValueError for the first bad point
+    (in the order given) says exactly what is wrong, and then nothing is returned. With
+    `keep_order`, also each point's shape in turn (for a backend that writes the points in
+    their order: InfluxDB, where a later line wins a field of the same time).
+
+    Name, tag and field-set checks are made once per shape (Shape, cached by measurement,
+    tags and field names): a year of 10-second samples passes through here. The fast path
+    (_rows_fast) costs a point a cache look-up, its time in ms and its row; its values are
+    then checked a shape and a field at a time by C-level maps over the column (the set of
+    their types must be the field's type alone, the sum of a float column finite, which it
+    is when each value is: an overflow only sends the batch the exact way). Anything the
+    fast path does not decide (a new shape that is refused, a naive time, an int for a
+    float field, a value refused) sends the whole batch through the exact path
+    (_rows_exact), point by point, as each point was always checked: the same rows, the
+    same error."""
+    if not isinstance(points, list | tuple):
+        points = list(points)
+    order: list[Shape] | None = [] if keep_order else None
+    try:
+        rows = _rows_fast(points, order)
+    except Exception:  # the exact path raises what is wrong, in order
+        rows = None
+    if rows is not None:
+        return rows, order
+    order = [] if keep_order else None
+    return _rows_exact(points, order), order
+
+
+def _rows_fast(points: Sequence[Point], order: list[Shape] | None) -> Rows | None:
+    """Rows of points that need no conversion; None when some value is not of its shape's
+    type or not finite. Raises on anything else (the exact path then says what)."""
+    groups: Rows = {}
+    group = groups.get
+    cached = _SHAPE_CACHE.get
+    epoch, ms = EPOCH, _MS
+    for p in points:
+        pf = p.fields
+        key = (p.measurement, *p.tags.items(), *pf)
+        shape = cached(key) or _shape_of(p, key)
+        row = ((p.time - epoch) // ms, *pf.values())
+        same = group(shape)
+        if same is None:
+            groups[shape] = [row]
+        else:
+            same.append(row)
+        if order is not None:
+            order.append(shape)
+    for shape, rows in groups.items():  # a shape's values checked column by column
+        columns = zip(*rows, strict=True)  # rows of one shape are of one length
+        next(columns)  # t_ms: an int by construction
+        for values, want, is_float in zip(columns, shape.value_types, shape.is_float,
+                                          strict=True):
+            if {*map(type, values)} != {want}:
+                return None
+            if is_float and (total := sum(values)) - total:
+                return None
+    return groups
+
+
+def _rows_exact(points: Sequence[Point], order: list[Shape] | None) -> Rows:
+    """Rows of points checked one by one in order: ValueError for the first bad one."""
+    groups: Rows = {}
+    for p in points:
+        pf = p.fields
+        key = (p.measurement, *p.tags.items(), *pf)
+        shape = _SHAPE_CACHE.get(key) or _shape_of(p, key)
+        when = p.time
+        if when.tzinfo is None:
+            raise ValueError("naive datetime: times must carry a zone")
+        t = (when - EPOCH) // _MS
+        row = (t, *pf.values())
+        if tuple(map(type, row)) != shape.types or (
+                shape.float_at and (total := sum(shape.float_at(row))) - total != 0.0):
+            row = _coerced(shape, t, pf)
+        groups.setdefault(shape, []).append(row)
+        if order is not None:
+            order.append(shape)
+    return groups
+
+
+def _merged(batches: list[Rows]) -> Rows:
+    """The rows of several writes as one (per shape in order; shapes by first point); the
+    batches stay as they were."""
+    if len(batches) == 1:
+        return batches[0]
+    groups: Rows = {}
+    for batch in batches:
+        for shape, rows in batch.items():
+            same = groups.get(shape)
+            if same is None:
+                groups[shape] = list(rows)
+            else:
+                same += rows
+    return groups
 
 
 def tags_match(tags: Mapping[str, str], wanted: Mapping[str, str] | None) -> bool:
@@ -196,10 +308,15 @@ def locked(method: Callable[..., T]) -> Callable[..., T]:
 class BaseStore(Store):
     """Buffered writes, rollup upkeep after each flush, and the query planning."""
 
+    # Whether the backend writes a flush's points in the order they came (InfluxDB: a later
+    # line wins a field of the same time); otherwise it gets them per shape only.
+    keeps_order = False
+
     def __init__(self, tz: ZoneInfo):
         self.tz = tz
         self.hour_shift_ms = hour_shift_ms(tz)
-        self._buffer: list[Row] = []
+        self._buffer: list[Rows] = []  # one entry per write()
+        self._order: list[Shape] = []  # each buffered point's shape, with keeps_order
         self._pending_hours: dict[str, set[int]] = {}
         self._lock = threading.RLock()
 
@@ -208,9 +325,16 @@ class BaseStore(Store):
     backend = "abstract"
 
     @abstractmethod
-    def _write_rows(self, rows: list[Row]) -> list[str]:
-        """Write rows (overwriting same measurement/tags/time/field); the values refused for
-        good (type conflicts), described. StoreError when nothing could be written."""
+    def _write_rows(self, groups: Rows) -> list[str]:
+        """Write the rows (overwriting same measurement/tags/time/field; `in_order` gives
+        them in the order written, for a backend that `keeps_order`); the values refused
+        for good (type conflicts), described. StoreError when nothing could be written.
+        Leaves `groups` as it is (a failed flush is repeated with it)."""
+
+    def in_order(self, groups: Rows) -> list[tuple[Shape, Row]]:
+        """The buffered rows as (shape, row) in the order they were written (keeps_order)."""
+        rows = {shape: iter(same) for shape, same in groups.items()}
+        return [(shape, next(rows[shape])) for shape in self._order]
 
     @abstractmethod
     def _rollup_hours(self, measurement: str, fields: Sequence[str],
@@ -246,22 +370,27 @@ class BaseStore(Store):
     # --- writes --------------------------------------------------------------------------
 
     def write(self, points: Iterable[Point]) -> None:
-        rows = [normalize(p) for p in points]  # all checked before any is buffered
+        rows, order = normalize(points, self.keeps_order)  # all checked before any is buffered
+        if not rows:
+            return
         with self._lock:
-            self._buffer.extend(rows)
+            self._buffer.append(rows)
+            if order:
+                self._order += order
 
     def flush(self) -> None:
         with self._lock:
-            rows = self._buffer
+            groups = _merged(self._buffer)
             pending = {m: set(h) for m, h in self._pending_hours.items()}
-            self._note_touched(rows, pending)
+            self._note_touched(groups, pending)
             # One transaction where the backend has them (SQLite): raw rows and their rollups
             # commit together. On StoreError the buffer and the pending rollups stay and the
             # next flush repeats the work, which is idempotent.
             with self._batch():
-                refused = self._write_rows(rows) if rows else []
+                refused = self._write_rows(groups) if groups else []
                 self._refresh_rollups(pending)
             self._buffer = []
+            self._order = []
             self._pending_hours = {}
             if refused:
                 raise PartialWriteError(
@@ -276,19 +405,17 @@ class BaseStore(Store):
         (SQLite), so a query never mixes data from before and after another's commit."""
         return contextlib.nullcontext()
 
-    def _note_touched(self, rows: list[Row], pending: dict[str, set[int]]) -> None:
-        """Hours (bucket starts) of rollup measurements that these rows touch."""
+    def _note_touched(self, groups: Rows,
+                      pending: dict[str, set[int]]) -> None:
+        """Hours (bucket starts) of rollup measurements that these rows touch (each group's
+        hours found by C-level maps: no Python step per row)."""
         shift = self.hour_shift_ms
-        rolled = _ROLLUP_NAMES
-        touched: dict[str, set[int]] = {}
-        for m, _tags, t, _names, _vals in rows:
-            if m in rolled:
-                hours = touched.get(m)
-                if hours is None:
-                    hours = touched[m] = set()
-                hours.add((t - shift) // HOUR_MS)
-        for m, hours in touched.items():
-            pending.setdefault(m, set()).update(h * HOUR_MS + shift for h in hours)
+        for shape, rows in groups.items():
+            if shape.rolled:
+                hours = set(map(operator.floordiv, map(operator.sub, map(FIRST, rows),
+                                                       repeat(shift)), repeat(HOUR_MS)))
+                pending.setdefault(shape.measurement, set()).update(
+                    h * HOUR_MS + shift for h in hours)
 
     def _refresh_rollups(self, pending: dict[str, set[int]]) -> None:
         for m, hours in pending.items():

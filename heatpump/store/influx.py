@@ -27,7 +27,7 @@ from heatpump.schema import MEASUREMENTS, rollup_name
 from heatpump.store.base import FieldValue, Latest, Point, StoreError, StoreInfo
 from heatpump.store.common import (
     BaseStore,
-    Row,
+    Rows,
     field_type,
     locked,
     store_error,
@@ -167,6 +167,7 @@ def _series_ok(result: dict[str, Any]) -> bool:
 
 class InfluxStore(BaseStore):
     backend = "influxdb"
+    keeps_order = True  # a batch's later line wins a field of the same series and time
 
     def __init__(self, url: str, database: str, tz: ZoneInfo, *, token: str | None = None,
                  username: str | None = None, password: str | None = None,
@@ -356,10 +357,11 @@ class InfluxStore(BaseStore):
 
     # --- primitives ----------------------------------------------------------------------
 
-    def _write_rows(self, rows: list[Row]) -> list[str]:
+    def _write_rows(self, groups: Rows) -> list[str]:
         lines = []
         known: dict[str, dict[str, str]] = {}
-        for m, tags, t, names, vals in rows:
+        for shape, (t, *vals) in self.in_order(groups):  # a later line wins a field
+            m, tags, names = shape.measurement, shape.tags, shape.names
             fields = dict(zip(names, vals, strict=True))
             if field_type(m, names[0]) is None:  # not in the schema
                 types = known.get(m)

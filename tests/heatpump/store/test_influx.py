@@ -262,3 +262,19 @@ def test_latest_skips_fields_never_written_and_looks_back_in_windows(influxd, mo
     lasts = [b[0] for b in sent if "last(" in b[0]]
     assert len(lasts) == 4 and "time >= " not in lasts[-1]  # found in the open-ended window
     s.close()
+
+
+def test_a_flush_writes_its_lines_in_the_order_written(influxd):
+    """The store groups a batch per shape (heatpump/store/common.py, normalize), but InfluxDB
+    gets the lines in the order they were written: of one series and time, the last line
+    wins each field it has."""
+    store = InfluxStore(influxd.url, "order_test", BERLIN)
+    store.write([Point("meter", T0, {"power_w": 1.0}, {"device": "d"}),
+                 Point("meter", T0, {"power_w": 3.0, "uptime_s": 4}, {"device": "d"})])
+    store.write([Point("heat", T0, {"energy_wh": 2.0, "duration_s": 300.0, "estimate": False},
+                       {"device": "hp", "method": "counter", "circuit": "total"}),
+                 Point("meter", T0, {"power_w": 5.0}, {"device": "d"})])
+    store.flush()
+    got = store.points("meter", T0, T0 + timedelta(seconds=1))
+    assert [p.fields for p in got] == [{"power_w": 5.0, "uptime_s": 4}]
+    store.close()

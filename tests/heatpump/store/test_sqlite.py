@@ -8,6 +8,7 @@ import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from heatpump.schema import HEATPUMP
 from heatpump.settings import Settings
 from heatpump.store import open_store
 from heatpump.store.base import Point
@@ -173,3 +174,36 @@ def test_a_new_store_gets_small_pages_and_an_old_one_keeps_its_own(tmp_path: Pat
         s.flush()
         assert s._db.execute("PRAGMA page_size").fetchone() == (4096,)
         assert s.latest("meter")["power_w"].value == 1.0
+
+
+def test_many_rows_of_a_series_go_in_as_if_one_by_one(tmp_path: Path):
+    """A flush inserts up to ROWS_PER_INSERT rows with one statement (SQLiteStore._upsert):
+    every row still merges with what is stored and with the rows before it, in order,
+    across statement boundaries and in the rest that goes row by row."""
+    from heatpump.store.sqlite import ROWS_PER_INSERT
+
+    store = SQLiteStore(tmp_path / "heatpump.sqlite3", BERLIN)
+    store.write([Point("meter", T0 + timedelta(seconds=10 * i), {"uptime_s": i},
+                       {"device": "d"}) for i in (0, 5, 70)])
+    store.flush()
+    n = 3 * ROWS_PER_INSERT + 7  # three whole statements and a rest
+    times = [10 * (i % 150) for i in range(n)]  # the last ~60 come again, later
+    store.write([Point("meter", T0 + timedelta(seconds=t), {"power_w": float(i)},
+                       {"device": "d"}) for i, t in enumerate(times)])
+    wide = {f.name: (1.5 if f.type == "float" else 2 if f.type == "int" else
+                     True if f.type == "bool" else "x")
+            for f in HEATPUMP.fields}
+    store.write([Point("heatpump", T0 + timedelta(minutes=i), {**wide, "outside_temp_c": i + 0.5},
+                       {"device": "hp"}) for i in range(100)])  # 999 // fields rows at once
+    store.flush()
+    want: dict[int, dict[str, object]] = {0: {"uptime_s": 0}, 50: {"uptime_s": 5},
+                                          700: {"uptime_s": 70}}
+    for i, t in enumerate(times):
+        want.setdefault(t, {})["power_w"] = float(i)
+    got = store.points("meter", T0, T0 + timedelta(hours=1))
+    assert {int((p.time - T0).total_seconds()): dict(p.fields) for p in got} == want
+    pumps = store.points("heatpump", T0, T0 + timedelta(hours=2))
+    assert [p.fields["outside_temp_c"] for p in pumps] == [i + 0.5 for i in range(100)]
+    assert all(p.fields == {**wide, "outside_temp_c": p.fields["outside_temp_c"]}
+               for p in pumps)
+    store.close()

@@ -170,3 +170,48 @@ def test_a_layout_2_store_whose_newest_hour_was_rolled_up_counts_it_once(tmp_pat
         s.write([elec(m, 1.0, "a") for m in range(30, 45)])  # same hour
         s.flush()
         check(s, {("a", m): 1.0 for m in range(45)})
+
+
+def hour_rows(db: Path, measurement: str) -> list[tuple]:
+    """Every stored row of a rollup table (all its columns), read behind the store."""
+    con = sqlite3.connect(db)
+    try:
+        tbl = con.execute("SELECT tbl FROM measurements WHERE name = ?",
+                          (measurement,)).fetchone()[0]
+        return con.execute(f"SELECT * FROM {tbl} ORDER BY sid, t_ms").fetchall()
+    finally:
+        con.close()
+
+
+def test_hours_rolled_up_one_by_one_equal_a_long_range_to_the_bit(tmp_path: Path):
+    """A flush rolls up the hours it touched one statement per hour (no GROUP BY sorter),
+    a long range (here a rebuild over 3 days) in one grouped statement: the same rows, each
+    sum the exact float of its values added in time order, an hour without data no row."""
+    values = [0.1 * (i % 7) + 1e-9 * i for i in range(6 * 60)]  # sums depend on the order
+    points = [Point("meter", START + timedelta(seconds=37 * i), {"power_w": v},
+                    {"device": "d"}) for i, v in enumerate(values)]
+    points += [Point("meter", START + timedelta(hours=30), {"power_w": 5.0}, {"device": "d"}),
+               Point("meter", START + timedelta(hours=31), {"power_w": 6.0}, {"device": "d"})]
+    one_by_one = SQLiteStore(tmp_path / "a.sqlite3", BERLIN)
+    for i in range(0, len(points), 50):  # a flush every 50 points: a few hours each
+        one_by_one.write(points[i:i + 50])
+        one_by_one.flush()
+    one_by_one.close()
+    grouped = SQLiteStore(tmp_path / "b.sqlite3", BERLIN)
+    grouped.write(points)
+    grouped.flush()
+    grouped.rebuild_rollups(START - timedelta(days=1), START + timedelta(days=2))
+    grouped.close()
+    rows = hour_rows(tmp_path / "a.sqlite3", "meter_1h")
+    assert rows == hour_rows(tmp_path / "b.sqlite3", "meter_1h")[:-1]  # all but the open hour
+    want: dict[int, list[float]] = defaultdict(list)
+    for p in points[:-1]:  # the newest hour stays open in the store flushed in pieces
+        want[int(p.time.timestamp() * 1000) // 3_600_000 * 3_600_000].append(
+            p.fields["power_w"])
+    sums = [(t, [c for c in cols if c is not None]) for _sid, t, *cols in rows]
+    total = {t: 0.0 for t in want}
+    for t, vals in want.items():
+        for v in vals:
+            total[t] += v
+    assert [(t, cols[:2]) for t, cols in sums] == [(t, [total[t], len(want[t])])
+                                                   for t in sorted(want)]
