@@ -190,9 +190,12 @@ def test_faulty_trace_gives_the_same_result_both_ways(seed, survives):
        survives=st.booleans(), has_counter=st.booleans())
 def test_any_trace_gives_the_same_result_both_ways(seed, n, faults, poll_s, running_w,
                                                     survives, has_counter):
+    """Reading by reading (`step` and the general rules), and in runs (`PlainRun`)."""
     cfg = MeterConfig(device=DEV, poll_s=poll_s, running_w=running_w,
                       counter_survives_reboot=survives, has_counter=has_counter)
-    run_both(trace(seed, n, faults=faults, poll_s=poll_s), cfg)
+    readings = trace(seed, n, faults=faults, poll_s=poll_s)
+    run_both(readings, cfg)
+    runs_agree(readings, cfg, seed)
 
 
 def test_direct_path_declines_what_is_not_plain():
@@ -238,17 +241,6 @@ def test_a_faulty_trace_in_runs_gives_the_same_result(seed, survives):
     readings = trace(200 + seed, 3000, faults=True)
     cfg = MeterConfig(device=DEV, counter_survives_reboot=survives)
     assert 0.2 * len(readings) < runs_agree(readings, cfg, seed) < len(readings)
-
-
-@settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 400), faults=st.booleans(),
-       poll_s=st.sampled_from([5.0, 10.0, 30.0]), running_w=st.sampled_from([50.0, 250.0]),
-       survives=st.booleans(), has_counter=st.booleans())
-def test_any_trace_in_runs_gives_the_same_result(seed, n, faults, poll_s, running_w,
-                                                  survives, has_counter):
-    cfg = MeterConfig(device=DEV, poll_s=poll_s, running_w=running_w,
-                      counter_survives_reboot=survives, has_counter=has_counter)
-    runs_agree(trace(seed, n, faults=faults, poll_s=poll_s), cfg, seed)
 
 
 def test_a_run_leaves_the_state_it_began_from_unchanged():
