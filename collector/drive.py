@@ -69,7 +69,7 @@ def long_run_gc(young: int = GC_YOUNG) -> Iterator[None]:
     each, a few times a simulated day). The youngest generation is collected every `young`
     allocations instead of 700: a poll's objects are nearly all freed by reference counting
     at once, so the collections were mostly work for nothing. Cycles are still collected.
-    Together about 5 % of the demo's CPU time (docs/performance.md)."""
+    (A 10-day demo: its collections took 0.51 s of ~9 s CPU, now 0.14 s.)"""
     threshold = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(young, *threshold[1:])

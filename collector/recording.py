@@ -170,7 +170,7 @@ class RecordedSource:
         self._source, self._recorder = source, recorder
 
     def __getattr__(self, name: str) -> Any:
-        found = getattr(self._source, name)
+        found = getattr(self._source, name)  # AttributeError when the source has none
         if name == "poll_span":  # a source that takes spans: each poll begins one too
             return self._poll_span
         return found
